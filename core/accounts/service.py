@@ -1,0 +1,234 @@
+"""Accounts: passwords (argon2), login with rate limits, server-side sessions, users."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from core.accounts.rules import check_user_input
+from core.accounts.schemas import Actor, UserInput, UserRow
+from core.accounts.tables import LoginAttempt, User, UserSession
+from core.audit import service as audit
+from core.db import write_transaction
+from core.errors import DomainError, NotFound, Problem
+from core.settings import get_settings
+from core.tenancy.tables import Department, Institution, Region
+
+_hasher = PasswordHasher()
+# Verified against for unknown users, so both failures cost the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-0")
+
+LOGIN_WINDOW = dt.timedelta(minutes=15)
+MAX_FAILS_PER_ACCOUNT = 5
+MAX_FAILS_PER_ADDRESS = 20
+WRONG_LOGIN = "用户名或密码错误"
+TOO_MANY = "登录失败次数过多，请 15 分钟后再试"
+
+
+class LoginRefused(DomainError):
+    status_code = 401
+
+
+class LoginThrottled(DomainError):
+    status_code = 429
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _recent_failures(key: str) -> int:
+    return await LoginAttempt.count().where(
+        (LoginAttempt.key == key) & (LoginAttempt.at > _now() - LOGIN_WINDOW)
+    )
+
+
+async def login(username: str, password: str, address: str) -> str:
+    """Check the password and open a session; returns the session token for the cookie.
+
+    A wrong password and an unknown user get the same answer. Failures are counted
+    per account and per address; past the limit every attempt is refused for a while.
+    """
+    username = username.strip().lower()
+    user_key, addr_key = f"user:{username}", f"addr:{address}"
+    if (
+        await _recent_failures(user_key) >= MAX_FAILS_PER_ACCOUNT
+        or await _recent_failures(addr_key) >= MAX_FAILS_PER_ADDRESS
+    ):
+        raise LoginThrottled(TOO_MANY)
+    row = await User.select(User.id, User.password_hash, User.active).where(User.username == username).first()
+    ok = False
+    try:
+        ok = _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password) and bool(row)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or not row["active"]:
+        async with write_transaction():
+            await LoginAttempt.insert(LoginAttempt(key=user_key), LoginAttempt(key=addr_key))
+        raise LoginRefused(WRONG_LOGIN)
+    token = secrets.token_urlsafe(32)
+    async with write_transaction():
+        await LoginAttempt.delete().where(LoginAttempt.key == user_key)
+        await UserSession.delete().where(UserSession.expires_at < _now())
+        await UserSession.insert(
+            UserSession(
+                token_hash=_token_hash(token),
+                user=row["id"],
+                expires_at=_now() + dt.timedelta(hours=get_settings().session_hours),
+            )
+        )
+        if _hasher.check_needs_rehash(row["password_hash"]):
+            await User.update({User.password_hash: _hasher.hash(password)}).where(User.id == row["id"])
+    return token
+
+
+_ACTOR_COLUMNS = (
+    UserSession.user.id,
+    UserSession.user.username,
+    UserSession.user.display_name,
+    UserSession.user.roles,
+    UserSession.user.active,
+    UserSession.user.institution.id,
+    UserSession.user.institution.name,
+    UserSession.user.department.id,
+    UserSession.user.region.id,
+    UserSession.user.region.path,
+    UserSession.user.region.name,
+)
+
+
+async def actor_for_session(token: str | None) -> Actor | None:
+    """The actor of a live session token, in one query; ``None`` if absent or expired."""
+    if not token:
+        return None
+    row = (
+        await UserSession.select(*_ACTOR_COLUMNS)
+        .where((UserSession.token_hash == _token_hash(token)) & (UserSession.expires_at > _now()))
+        .first()
+        .output(load_json=True, nested=True)
+    )
+    if row is None or not row["user"]["active"]:
+        return None
+    u = row["user"]
+    return Actor(
+        id=u["id"],
+        username=u["username"],
+        display_name=u["display_name"],
+        roles=tuple(u["roles"] or ()),
+        institution_id=u["institution"]["id"],
+        institution_name=u["institution"]["name"],
+        department_id=u["department"]["id"],
+        region_id=u["region"]["id"],
+        region_path=u["region"]["path"],
+        region_name=u["region"]["name"],
+    )
+
+
+async def logout(token: str | None) -> None:
+    if token:
+        async with write_transaction():
+            await UserSession.delete().where(UserSession.token_hash == _token_hash(token))
+
+
+# ---------------------------------------------------------------- user administration
+
+_USER_FIELDS = (
+    User.id, User.username, User.display_name, User.roles, User.institution,
+    User.department, User.region, User.title, User.active,
+)
+
+
+async def list_users(*, institution: int | None = None, q: str = "") -> list[dict]:
+    query = User.select(*_USER_FIELDS, User.institution.name, User.region.name).order_by(User.username)
+    if institution:
+        query = query.where(User.institution == institution)
+    if q:
+        query = query.where(User.username.ilike(f"%{q}%") | User.display_name.ilike(f"%{q}%"))
+    return await query.output(load_json=True)
+
+
+async def get_user(user_id: int) -> UserRow:
+    row = await User.select(*_USER_FIELDS).where(User.id == user_id).first().output(load_json=True)
+    if row is None:
+        raise NotFound("用户不存在")
+    return UserRow(**row)
+
+
+async def _check_references(data: UserInput) -> list[Problem]:
+    problems = []
+    if data.institution is not None and not await Institution.exists().where(Institution.id == data.institution):
+        problems.append(Problem("医疗机构不存在", "institution"))
+    if data.department is not None:
+        dept = await Department.select(Department.institution).where(Department.id == data.department).first()
+        if dept is None or dept["institution"] != data.institution:
+            problems.append(Problem("科室不属于所选医疗机构", "department"))
+    if data.region is not None and not await Region.exists().where(Region.id == data.region):
+        problems.append(Problem("行政区划不存在", "region"))
+    return problems
+
+
+def _snapshot(data: UserInput | UserRow) -> dict:
+    return {
+        "username": data.username, "display_name": data.display_name, "roles": list(data.roles),
+        "institution": data.institution, "department": data.department, "region": data.region,
+        "title": data.title, "active": data.active,
+    }
+
+
+async def create_user(actor: Actor, data: UserInput) -> int:
+    """Create a user (admin, or ``clintech users add``); audited."""
+    data.username = data.username.strip().lower()
+    problems = check_user_input(data, creating=True) + await _check_references(data)
+    if await User.exists().where(User.username == data.username):
+        problems.append(Problem("用户名已存在", "username"))
+    if problems:
+        raise DomainError(problems)
+    async with write_transaction():
+        rows = await User.insert(
+            User(
+                username=data.username, display_name=data.display_name.strip(), roles=list(data.roles),
+                institution=data.institution, department=data.department, region=data.region,
+                title=data.title, active=data.active, password_hash=hash_password(data.password or ""),
+            )
+        ).returning(User.id)
+        user_id = rows[0]["id"]
+        await audit.record(actor, "user.create", "user", user_id, after=_snapshot(data),
+                           institution_id=data.institution)
+    return user_id
+
+
+async def update_user(actor: Actor, user_id: int, data: UserInput) -> None:
+    """Change a user's name, roles, tenant or status (and password if given); audited."""
+    before = await get_user(user_id)
+    data.username = before.username  # usernames are permanent: the audit trail names them
+    problems = check_user_input(data, creating=False) + await _check_references(data)
+    if user_id == actor.id and (not data.active or "admin" not in data.roles):
+        problems.append(Problem("不能停用自己的账号或移除自己的管理员角色", "roles"))
+    if problems:
+        raise DomainError(problems)
+    values = {
+        User.display_name: data.display_name.strip(), User.roles: list(data.roles),
+        User.institution: data.institution, User.department: data.department,
+        User.region: data.region, User.title: data.title, User.active: data.active,
+    }
+    if data.password:
+        values[User.password_hash] = hash_password(data.password)
+    async with write_transaction():
+        await User.update(values).where(User.id == user_id)
+        if not data.active or data.password:
+            await UserSession.delete().where(UserSession.user == user_id)
+        after = _snapshot(data) | ({"password": "changed"} if data.password else {})
+        await audit.record(actor, "user.update", "user", user_id, before=_snapshot(before), after=after,
+                           institution_id=data.institution)

@@ -1,0 +1,89 @@
+"""The only writer of audit events; called by services inside their transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+from core.accounts.schemas import Actor
+from core.audit.tables import AuditEvent
+from core.db import engine
+
+
+def _jsonable(value: Any) -> Any:
+    return msgspec.json.decode(msgspec.json.encode(value)) if value is not None else None
+
+
+async def record(
+    actor: Actor,
+    action: str,
+    record_type: str,
+    record_id: int | None,
+    *,
+    before: Any = None,
+    after: Any = None,
+    institution_id: int | None = None,
+) -> None:
+    """Append one audit event. Must run inside the change's write transaction, so the
+    event and the change commit or roll back together."""
+    if engine().current_transaction.get() is None:
+        raise RuntimeError("audit.record must be called inside the change's transaction")
+    await AuditEvent.insert(
+        AuditEvent(
+            actor_id=actor.id or None,
+            actor_name=actor.username,
+            action=action,
+            record_type=record_type,
+            record_id=record_id,
+            institution_id=institution_id,
+            before=_jsonable(before),
+            after=_jsonable(after),
+        )
+    )
+
+
+class AuditFilter(msgspec.Struct):
+    actor: str = ""
+    action: str = ""
+    record_type: str = ""
+    record_id: int | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    page: int = 1
+
+
+PAGE_SIZE = 50
+
+
+async def browse(filters: AuditFilter) -> tuple[list[dict], int]:
+    """Audit events matching ``filters``, newest first, one page; plus the total count."""
+    where = []
+    if filters.actor:
+        where.append(AuditEvent.actor_name == filters.actor)
+    if filters.action:
+        where.append(AuditEvent.action == filters.action)
+    if filters.record_type:
+        where.append(AuditEvent.record_type == filters.record_type)
+    if filters.record_id is not None:
+        where.append(AuditEvent.record_id == filters.record_id)
+    if filters.since:
+        where.append(AuditEvent.at >= dt.datetime.combine(filters.since, dt.time(), dt.UTC))
+    if filters.until:
+        where.append(
+            AuditEvent.at < dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time(), dt.UTC)
+        )
+    query = AuditEvent.select().order_by(AuditEvent.id, ascending=False)
+    count = AuditEvent.count()
+    for clause in where:
+        query = query.where(clause)
+        count = count.where(clause)
+    page = max(filters.page, 1)
+    rows = await query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE).output(load_json=True)
+    return rows, await count
+
+
+async def actions() -> list[str]:
+    rows = await AuditEvent.select(AuditEvent.action).distinct().order_by(AuditEvent.action)
+    return [r["action"] for r in rows]

@@ -1,0 +1,89 @@
+"""The database: engine from DATABASE_URL, write transactions, migrations, health."""
+
+from __future__ import annotations
+
+import contextlib
+import urllib.parse
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from core.errors import DatabaseUnavailable
+
+
+def engine_from_url(url: str) -> Engine:
+    """``sqlite:///path`` (the embedded default) or ``postgresql://user@host:port/db``."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = Path(parsed.path if url.startswith("sqlite:////") else url[len("sqlite:///") :])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A generous busy timeout: concurrent writers wait instead of failing.
+        return SQLiteEngine(path=str(path), timeout=30)
+    if parsed.scheme in ("postgres", "postgresql"):
+        return PostgresEngine(
+            config={
+                "host": parsed.hostname or "127.0.0.1",
+                "port": parsed.port or 5432,
+                "user": urllib.parse.unquote(parsed.username or "postgres"),
+                "password": urllib.parse.unquote(parsed.password or "") or None,
+                "database": parsed.path.lstrip("/") or "clintech",
+                "timeout": 5,
+            }
+        )
+    raise ValueError(f"DATABASE_URL 无法识别: {url!r}（应为 sqlite:///路径 或 postgresql://…）")
+
+
+def engine() -> Engine:
+    from core.piccolo_conf import DB
+
+    return DB
+
+
+def is_sqlite() -> bool:
+    return isinstance(engine(), SQLiteEngine)
+
+
+@contextlib.asynccontextmanager
+async def write_transaction() -> AsyncIterator[None]:
+    """A write transaction: IMMEDIATE on SQLite so concurrent writers queue, not fail.
+
+    Nested calls join the outer transaction (piccolo keeps it in a ContextVar).
+    """
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        async with db.transaction(transaction_type=TransactionType.immediate):
+            yield
+    else:
+        async with db.transaction():
+            yield
+
+
+async def check() -> dict:
+    """Ping the database: ``{"ok": bool, "engine": ..., "error": ...}``."""
+    db = engine()
+    name = "sqlite" if isinstance(db, SQLiteEngine) else "postgresql"
+    try:
+        await db.run_ddl("SELECT 1")
+    except Exception as exc:  # any driver error means "not answering"
+        return {"ok": False, "engine": name, "error": str(exc)[:200]}
+    return {"ok": True, "engine": name}
+
+
+async def migrate() -> None:
+    """Bring the schema up to date with the piccolo migrations of every app."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    status = await check()
+    if not status["ok"]:
+        raise DatabaseUnavailable(f"数据库无法连接（{status['engine']}）：{status['error']}")
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        # WAL lets readers work while a writer commits; it persists in the file.
+        await db.run_ddl("PRAGMA journal_mode=WAL")
+    with contextlib.redirect_stdout(None):
+        result = await run_forwards(app_name="all")
+    if not result.success:
+        raise RuntimeError(f"数据库迁移失败：{result.message}")

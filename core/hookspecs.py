@@ -1,0 +1,128 @@
+"""Every hook a ClinTech plugin may implement — the plugin author's one page.
+
+Implement a hook with ``from core import hookimpl`` and a function of the same
+name taking (a subset of) the listed keyword arguments. Hooks marked
+"first result" stop at the first non-None answer: a hospital- or province-specific
+plugin answers for its own institutions (``tryfirst=True``) and returns ``None``
+for the rest, so the default plugin answers for them. "Collect all" hooks gather
+every enabled plugin's answer; such a hook may return an awaitable.
+
+Arguments are msgspec structs or plain values, never database rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("clintech")
+
+
+# ---------------------------------------------------------------- catalogues and rules
+
+
+@hookspec
+def register_catalogs() -> Any:
+    """Collect all. The catalogue editions (目录) this plugin supplies.
+
+    Return a list of catalogue editions loaded from data files in the plugin's folder.
+    """
+
+
+@hookspec
+def deadline_rules() -> Any:
+    """Collect all. Deadline rules as data: triggering event, obligation created,
+    offset (working/calendar days, weeks, months; after or before), scope, rule id."""
+
+
+@hookspec
+def calendar_overrides() -> Any:
+    """Collect all. Extra statutory holidays and make-up working days (调休上班)
+    as a list of ``(date, is_working_day, note)`` tuples."""
+
+
+@hookspec
+def qc_indicators(technology: Any) -> Any:
+    """Collect all. Quality-control indicator definitions for ``technology``."""
+
+
+# ---------------------------------------------------------------- hospital workflow
+
+
+@hookspec(firstresult=True)
+def admission_steps(project: Any) -> Any:
+    """First result (hospital). The ordered steps of the admission workflow (准入)
+    for ``project``. Stops at first non-None result."""
+
+
+@hookspec(firstresult=True)
+def application_form(project: Any) -> Any:
+    """First result (hospital). The form spec of the application
+    (《临床新技术立项准入申请表》) for ``project``. Stops at first non-None result."""
+
+
+@hookspec
+def validate_project(project: Any, person: Any) -> Any:
+    """Collect all. Problems (rule id + Chinese message) that forbid submitting
+    ``project`` led by ``person``; an empty list when there are none."""
+
+
+@hookspec
+def validate_case(case: Any) -> Any:
+    """Collect all. Problems (rule id + Chinese message) found in a case report."""
+
+
+# ---------------------------------------------------------------- province: filing and reporting
+
+
+@hookspec(firstresult=True)
+def filing_materials(technology: Any, institution: Any) -> Any:
+    """First result (province). The ordered list of materials a restricted-technology
+    filing (备案) needs, each with its key, Chinese title, whether it is required and
+    the rule id. Stops at first non-None result."""
+
+
+@hookspec(firstresult=True)
+def filing_form(technology: Any, institution: Any) -> Any:
+    """First result (province). The form spec of the filing form (fields and
+    printable template). Stops at first non-None result."""
+
+
+@hookspec
+def reporting_channels() -> Any:
+    """Collect all. Channels that deliver filings, cases and reports to an authority
+    (provincial platform, university system, file package, HTTP endpoint)."""
+
+
+@hookspec
+def disclosure_fields() -> Any:
+    """Collect all. The fields the public disclosure pages (院务公开) show."""
+
+
+@hookspec(firstresult=True)
+def demo_region() -> Any:
+    """First result (province). The province and cities ``clintech demo`` builds:
+    ``{"province": (name, code), "cities": [(name, code), …]}``. Stops at first
+    non-None result."""
+
+
+# ---------------------------------------------------------------- web extensions
+
+
+@hookspec
+def template_dirs() -> Any:
+    """Collect all. Folders of Jinja templates; they take precedence over the
+    built-in ones, which stay reachable as ``default:<name>``."""
+
+
+@hookspec
+def menu_items(user: Any) -> Any:
+    """Collect all. Navigation entries for ``user`` (an ``Actor``): a list of dicts
+    ``{"label": str, "href": str}``; return ``[]`` for users it has nothing for."""
+
+
+@hookspec
+def register_routes() -> Any:
+    """Collect all. Litestar route handlers the plugin adds. They answer 404 while
+    the plugin is switched off."""

@@ -1,0 +1,20 @@
+"""One piccolo app for the whole domain, so foreign keys can cross areas."""
+
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from core.accounts.tables import LoginAttempt, User, UserSession
+from core.audit.tables import AuditEvent
+from core.system.tables import PluginSwitch
+from core.tenancy.tables import Department, Institution, Region
+
+TABLES = [Region, Institution, Department, User, UserSession, LoginAttempt, AuditEvent, PluginSwitch]
+
+APP_CONFIG = AppConfig(
+    app_name="clintech",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=TABLES,
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,60 @@
+"""Deployment settings, read from the environment once (``get_settings()``)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+from pathlib import Path
+
+import msgspec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Piccolo's migration runner finds the engine through a conf module; ours reads
+# DATABASE_URL, so the CLI, the app and the tests all agree on one database.
+os.environ.setdefault("PICCOLO_CONF", "core.piccolo_conf")
+
+
+class Settings(msgspec.Struct, frozen=True):
+    database_url: str
+    plugins: tuple[str, ...]
+    var_dir: Path
+    storage_dir: Path
+    secret: str
+    session_hours: int = 8
+    smtp_host: str = ""
+    debug: bool = False
+
+
+def _secret(var_dir: Path) -> str:
+    """The CSRF/session secret: from the environment, else one kept in var/."""
+    if value := os.environ.get("CLINTECH_SECRET"):
+        return value
+    path = var_dir / "secret"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@functools.cache
+def get_settings() -> Settings:
+    var_dir = Path(os.environ.get("CLINTECH_VAR", ROOT / "var"))
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'clintech.sqlite3'}"
+    plugins = tuple(
+        p.strip()
+        for p in os.environ.get("CLINTECH_PLUGINS", "jilin,hospital_default").split(",")
+        if p.strip()
+    )
+    return Settings(
+        database_url=database_url,
+        plugins=plugins,
+        var_dir=var_dir,
+        storage_dir=Path(os.environ.get("CLINTECH_STORAGE", var_dir / "storage")),
+        secret=_secret(var_dir),
+        session_hours=int(os.environ.get("CLINTECH_SESSION_HOURS", "8")),
+        smtp_host=os.environ.get("CLINTECH_SMTP_HOST", ""),
+        debug=os.environ.get("CLINTECH_DEBUG", "") == "1",
+    )

@@ -1,0 +1,5 @@
+"""河南省：豫卫医函〔2024〕86号 的备案范围、材料顺序、时限与河南省医疗技术临床应用信息系统。"""
+
+from plugins.henan.plugin import demo_region, filing_materials, menu_items, register_routes, template_dirs
+
+__all__ = ["demo_region", "filing_materials", "menu_items", "register_routes", "template_dirs"]

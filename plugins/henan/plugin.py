@@ -1,0 +1,55 @@
+"""Henan's hook implementations (seed 004, rules HN-*)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import get
+from litestar.response import Template
+
+from core import hookimpl
+from core.accounts.schemas import Actor
+from plugins.provincial import Material
+
+HERE = Path(__file__).parent
+
+# HN-2.2b: five scans, uploaded in exactly this order.
+MATERIALS = [
+    Material("form", "河南省限制类医疗技术临床应用备案表", "HN-2.2b"),
+    Material("assessment", "医疗技术名称、开展技术应具备的条件及评估材料", "HN-2.2b"),
+    Material("argumentation", "本机构医疗技术临床应用管理委员会和伦理委员会论证材料", "HN-2.2b"),
+    Material("lead_credentials", "技术负责人（本机构注册执业医师）的医师证书及医院授权证明", "HN-2.2b"),
+    Material("other", "当地卫生健康行政部门要求的其他材料", "HN-2.2b", required=False),
+]
+
+
+@hookimpl
+def filing_materials(technology, institution):
+    """HN-2.2b: five materials, uploaded in this order."""
+    return [m.as_dict() for m in MATERIALS]
+
+
+@hookimpl
+def demo_region():
+    return {"province": ("河南省", "410000"), "cities": [("郑州市", "410100"), ("洛阳市", "410300")]}
+
+
+@hookimpl
+def template_dirs():
+    return [str(HERE / "templates")]
+
+
+@hookimpl
+def menu_items(user):
+    return [{"label": "河南省备案要求", "href": "/p/henan"}]
+
+
+@get("/p/henan", name="henan:about")
+async def about(actor: Actor, layout: dict) -> Template:
+    """Henan's filing requirements, for every logged-in user of a Henan deployment."""
+    return Template("henan/about.html", context=layout | {"materials": MATERIALS})
+
+
+@hookimpl
+def register_routes():
+    return [about]

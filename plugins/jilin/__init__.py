@@ -1,0 +1,5 @@
+"""吉林省：《吉林省医疗技术临床应用管理办法实施细则》的目录、备案材料、时限与报送渠道。"""
+
+from plugins.jilin.plugin import demo_region, filing_materials, menu_items, register_routes, template_dirs
+
+__all__ = ["demo_region", "filing_materials", "menu_items", "register_routes", "template_dirs"]

@@ -1,0 +1,56 @@
+"""Jilin's hook implementations (seed 001, rules JL-*)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import get
+from litestar.response import Template
+
+from core import hookimpl
+from core.accounts.schemas import Actor
+from plugins.provincial import Material
+
+HERE = Path(__file__).parent
+
+# JL-12: the six filing materials, in the order of the rules.
+MATERIALS = [
+    Material("form", "医疗技术临床应用备案表（附件3，含人员表与机构承诺，法定代表人签字并盖章）", "JL-12"),
+    Material("self_assessment", "医疗技术临床应用自我评估报告", "JL-12"),
+    Material("first_case", "首例病例信息", "JL-12"),
+    Material("argumentation", "医疗技术临床应用管理组织和伦理委员会论证材料", "JL-12"),
+    Material("lead_credentials", "技术负责人（第一执业地点为本机构）的医师资格证、医师执业证及专业技术职称证书", "JL-12"),
+    Material("physicians", "拟开展该技术的医师名单及其医师资格证、医师执业证", "JL-12"),
+]
+
+
+@hookimpl
+def filing_materials(technology, institution):
+    """JL-12: six materials, in this order."""
+    return [m.as_dict() for m in MATERIALS]
+
+
+@hookimpl
+def demo_region():
+    return {"province": ("吉林省", "220000"), "cities": [("长春市", "220100"), ("吉林市", "220200")]}
+
+
+@hookimpl
+def template_dirs():
+    return [str(HERE / "templates")]
+
+
+@hookimpl
+def menu_items(user):
+    return [{"label": "吉林省备案要求", "href": "/p/jilin"}]
+
+
+@get("/p/jilin", name="jilin:about")
+async def about(actor: Actor, layout: dict) -> Template:
+    """Jilin's filing requirements, for every logged-in user of a Jilin deployment."""
+    return Template("jilin/about.html", context=layout | {"materials": MATERIALS})
+
+
+@hookimpl
+def register_routes():
+    return [about]

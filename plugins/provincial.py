@@ -1,0 +1,19 @@
+"""Shapes shared by the province plugins (not a plugin itself)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class Material(msgspec.Struct, frozen=True):
+    """One filing material a province requires, in the province's order."""
+
+    key: str
+    title: str
+    rule: str
+    required: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return msgspec.to_builtins(self)

@@ -1,0 +1,77 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from core.plugins import PluginHost
+from core.settings import get_settings
+from web import errors
+from web.context import plugin_enabled, provide_actor, provide_hooks, provide_layout
+from web.templating import build_environment
+
+STATIC = Path(__file__).parent / "static"
+
+
+def _plugin_routers(host: PluginHost) -> list[Router]:
+    """Each plugin's routes behind a guard that answers 404 while it is switched off."""
+    routers = []
+    for impl in host.pm.hook.register_routes.get_hookimpls():
+        handlers = impl.function()
+        if handlers:
+            routers.append(Router(path="/", route_handlers=handlers, guards=[plugin_enabled(impl.plugin_name)]))
+    return routers
+
+
+def create_app(host: PluginHost | None = None) -> Litestar:
+    from web.accounts.controllers import LoginController
+    from web.admin.controllers import AdminAuditController, AdminInstitutionController, AdminPluginController, AdminRegionController, AdminUserController
+    from web.dashboard.controllers import DashboardController
+    from web.health import healthz
+    from web.tenancy.controllers import DepartmentController, InstitutionController
+
+    settings = get_settings()
+    host = host or PluginHost(settings.plugins)
+    plugin_dirs = [d for answer in host.pm.hook.template_dirs() for d in (answer or [])]
+    app = Litestar(
+        route_handlers=[
+            LoginController,
+            DashboardController,
+            InstitutionController,
+            DepartmentController,
+            AdminUserController,
+            AdminInstitutionController,
+            AdminRegionController,
+            AdminPluginController,
+            AdminAuditController,
+            healthz,
+            create_static_files_router(path="/static", directories=[STATIC], name="static"),
+            *_plugin_routers(host),
+        ],
+        dependencies={
+            "actor": Provide(provide_actor),
+            "hooks": Provide(provide_hooks),
+            "layout": Provide(provide_layout),
+        },
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(build_environment(plugin_dirs))),
+        csrf_config=CSRFConfig(secret=settings.secret, cookie_samesite="lax"),
+        plugins=[HTMXPlugin()],
+        exception_handlers=errors.HANDLERS,
+        openapi_config=OpenAPIConfig(title="ClinTech Portal API", version="0.1.0"),
+        logging_config=LoggingConfig(log_exceptions="debug", configure_root_logger=False),
+        debug=settings.debug,
+    )
+    app.state.plugin_host = host
+    logging.getLogger("clintech").setLevel(logging.INFO)
+    return app

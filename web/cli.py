@@ -1,0 +1,153 @@
+"""The ``clintech`` command: serve, migrate, demo, plugins, users."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sys
+
+import click
+
+from core.errors import DatabaseUnavailable, DomainError
+from core.plugins import PluginConfigError, PluginHost
+from core.settings import get_settings
+
+
+def _fail(message: str) -> None:
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(2)
+
+
+def plain_errors(fn):
+    """Known failures print one plain line and exit 2, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (PluginConfigError, DatabaseUnavailable, ValueError) as exc:
+            _fail(str(exc))
+        except DomainError as exc:
+            _fail("；".join(p.message + (f"（{p.field}）" if p.field else "") for p in exc.problems))
+        except OSError as exc:
+            _fail(f"数据库无法连接：{exc}")
+
+    return wrapper
+
+
+def _host() -> PluginHost:
+    return PluginHost(get_settings().plugins)
+
+
+async def _migrate() -> None:
+    from core import db
+
+    await db.migrate()
+
+
+@click.group()
+def main() -> None:
+    """ClinTech Portal 医疗技术临床应用管理平台"""
+
+
+@main.command()
+@plain_errors
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    _host()
+    asyncio.run(_migrate())
+    click.echo(f"数据库已是最新结构：{get_settings().database_url.split('@')[-1]}")
+
+
+@main.command()
+@plain_errors
+def demo() -> None:
+    """Load the demo deployment (idempotent) and print the demo logins."""
+    from core import demo as demo_data
+    from core.system import service as system
+
+    host = _host()
+
+    async def run():
+        await _migrate()
+        return await demo_data.load(host.view(await system.disabled_plugins()))
+
+    logins = asyncio.run(run())
+    click.echo(f"演示数据已就绪。所有演示账号的密码：{demo_data.DEMO_PASSWORD}")
+    for username, name, roles in logins:
+        click.echo(f"  {username:<20} {name:<10} {roles}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8000, type=int)
+@click.option("--workers", default=1, type=int)
+@plain_errors
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the portal (migrates first)."""
+    import uvicorn
+
+    _host()
+    asyncio.run(_migrate())
+    click.echo(f"ClinTech Portal 运行于 http://{host}:{port}/")
+    uvicorn.run("web.asgi:app", host=host, port=port, workers=workers, log_level="warning",
+                proxy_headers=False)
+
+
+@main.command()
+@plain_errors
+def plugins() -> None:
+    """List installed plugins: name, version, source, hooks, state."""
+    from core.system import service as system
+
+    host = _host()
+    disabled: frozenset[str] = frozenset()
+    try:
+        disabled = asyncio.run(system.disabled_plugins())
+    except Exception:  # no database yet: show the deployment's configured set
+        pass
+    view = host.view(disabled)
+    for p in host.plugins():
+        state = ("on" if view.is_enabled(p.name) else "off") if p.in_deployment else "not in deployment"
+        click.echo(f"{p.name:<18} {p.version:<8} {p.source:<12} {state:<18} {', '.join(p.hooks)}")
+
+
+@main.group()
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("list")
+@plain_errors
+def users_list() -> None:
+    from core.accounts import service as accounts
+
+    for u in asyncio.run(accounts.list_users()):
+        click.echo(f"{u['username']:<20} {u['display_name']:<10} {','.join(u['roles']):<24} "
+                   f"{'active' if u['active'] else 'inactive'}")
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True)
+@click.option("--role", "roles", multiple=True, required=True)
+@click.option("--institution", type=int)
+@click.option("--region", type=int)
+@click.password_option()
+@plain_errors
+def users_add(username, display_name, roles, institution, region, password) -> None:
+    """Create a user (e.g. the first admin of a production deployment)."""
+    from core.accounts import service as accounts
+    from core.accounts.schemas import SYSTEM, UserInput
+
+    async def run():
+        await _migrate()
+        return await accounts.create_user(SYSTEM, UserInput(
+            username=username, display_name=display_name, roles=list(roles), institution=institution,
+            region=region, password=password))
+
+    click.echo(f"已创建用户 {username}（编号 {asyncio.run(run())}）")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Per-request context: the actor (from the session cookie) and the plugin view.
+
+Both are loaded lazily and cached on ``request.state``, so public pages and static
+files cost no query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+
+from core.accounts import service as accounts
+from core.accounts.schemas import Actor
+from core.plugins import HookView, PluginHost
+from core.system import service as system
+
+SESSION_COOKIE = "clintech_session"
+
+
+async def load_actor(connection: ASGIConnection) -> Actor | None:
+    state = connection.state
+    if "actor" not in state:
+        state.actor = await accounts.actor_for_session(connection.cookies.get(SESSION_COOKIE))
+    return state.actor
+
+
+async def load_hooks(connection: ASGIConnection) -> HookView:
+    state = connection.state
+    if "hooks" not in state:
+        host: PluginHost = connection.app.state.plugin_host
+        state.hooks = host.view(await system.disabled_plugins())
+    return state.hooks
+
+
+# ---------------------------------------------------------------- guards
+
+
+async def login_required(connection: ASGIConnection, _: Any) -> None:
+    if await load_actor(connection) is None:
+        raise NotAuthorizedException("login required")
+
+
+def roles_required(*roles: str):
+    """Guard: the actor holds one of ``roles``. Anyone else gets 404, as for a foreign id."""
+
+    async def guard(connection: ASGIConnection, _: Any) -> None:
+        actor = await load_actor(connection)
+        if actor is None:
+            raise NotAuthorizedException("login required")
+        if not actor.has(*roles):
+            raise NotFoundException()
+
+    return guard
+
+
+def plugin_enabled(name: str):
+    """Guard for routes a plugin adds: they answer 404 while it is switched off."""
+
+    async def guard(connection: ASGIConnection, _: Any) -> None:
+        if not (await load_hooks(connection)).is_enabled(name):
+            raise NotFoundException()
+
+    return guard
+
+
+# ---------------------------------------------------------------- dependencies
+
+
+async def provide_actor(request: Any) -> Actor:
+    actor = await load_actor(request)
+    if actor is None:
+        raise NotAuthorizedException("login required")
+    return actor
+
+
+async def provide_hooks(request: Any) -> HookView:
+    return await load_hooks(request)
+
+
+async def provide_layout(request: Any) -> dict:
+    """The layout context (actor, navigation) for templates rendered by plugin routes."""
+    from web.render import navigation
+
+    return {
+        "actor": await load_actor(request),
+        "nav": await navigation(request),
+        "current_path": request.url.path,
+        "htmx": bool(request.headers.get("hx-request")),
+    }

@@ -1,0 +1,100 @@
+"""Errors → a Chinese page, an htmx fragment, or JSON under /api."""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.response import Redirect, Template
+
+from core.errors import DatabaseUnavailable, DomainError
+from core.messages import t
+
+log = logging.getLogger("clintech")
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path in ("/healthz",)
+
+
+def _error_page(request: Request, status: int, message: str, problems: list | None = None) -> Response:
+    if _is_api(request):
+        body = {"error": message, "status": status}
+        if problems:
+            body["problems"] = problems
+        return Response(body, status_code=status, media_type=MediaType.JSON)
+    template = "errors/_message.html" if request.headers.get("hx-request") else "errors/error.html"
+    return Template(template_name=template, context={"status": status, "message": message,
+                                                       "problems": problems or [], "actor": None, "nav": []},
+                    status_code=status)
+
+
+def not_authorized(request: Request, _: Exception) -> Response:
+    if _is_api(request):
+        return Response({"error": "未登录或令牌无效", "status": 401}, status_code=401)
+    target = "/login?" + urllib.parse.urlencode({"next": request.url.path, "expired": "1"})
+    if request.headers.get("hx-request"):
+        return Response("", status_code=200, headers={"HX-Redirect": target})
+    return Redirect(path=target, status_code=303)
+
+
+def not_found(request: Request, _: Exception) -> Response:
+    return _error_page(request, 404, t("error.404"))
+
+
+def permission_denied(request: Request, exc: PermissionDeniedException) -> Response:
+    if "csrf" in str(exc.detail).lower():
+        return _error_page(request, 403, t("error.csrf"))
+    return _error_page(request, 403, t("error.403"))
+
+
+def validation_error(request: Request, exc: ValidationException) -> Response:
+    return _error_page(request, 400, t("error.400"))
+
+
+def domain_error(request: Request, exc: DomainError) -> Response:
+    problems = [{"message": p.message, "field": p.field, "rule": p.rule} for p in exc.problems]
+    if exc.status_code == 404:
+        return not_found(request, exc)
+    return _error_page(request, exc.status_code, str(exc), problems)
+
+
+def database_unavailable(request: Request, exc: Exception) -> Response:
+    log.error("database unavailable: %s", exc)
+    return _error_page(request, 503, t("error.db"))
+
+
+def http_error(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 429:
+        return _error_page(request, 429, str(exc.detail))
+    if exc.status_code >= 500:
+        log.exception("server error", exc_info=exc)
+        return _error_page(request, exc.status_code, t("error.500"))
+    return _error_page(request, exc.status_code, t("error.400") if exc.status_code == 400 else str(exc.detail))
+
+
+def server_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, (OSError, ConnectionError)) or type(exc).__module__.startswith(("asyncpg", "sqlite3")):
+        return database_unavailable(request, exc)
+    log.exception("unhandled error", exc_info=exc)
+    return _error_page(request, 500, t("error.500"))
+
+
+HANDLERS = {
+    NotAuthorizedException: not_authorized,
+    NotFoundException: not_found,
+    PermissionDeniedException: permission_denied,
+    ValidationException: validation_error,
+    DomainError: domain_error,
+    DatabaseUnavailable: database_unavailable,
+    HTTPException: http_error,
+    Exception: server_error,
+}

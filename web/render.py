@@ -1,0 +1,57 @@
+"""Rendering pages: the common context (actor, navigation) is awaited before Jinja runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.response import Template
+
+from core.accounts.roles import HOSPITAL_ROLES, REGION_ROLES
+from core.accounts.schemas import Actor
+from core.messages import t
+from web.context import load_actor, load_hooks
+
+
+def core_menu(actor: Actor) -> list[dict]:
+    """The navigation every deployment has, from the actor's roles."""
+    items = [{"label": t("nav.dashboard"), "href": "/"}]
+    if actor.has(*HOSPITAL_ROLES) and actor.institution_id:
+        items.append({"label": t("nav.institution"), "href": f"/institutions/{actor.institution_id}"})
+    if actor.has("medical_affairs"):
+        items.append({"label": t("nav.departments"), "href": "/departments"})
+    if actor.has(*REGION_ROLES):
+        items.append({"label": t("nav.institutions"), "href": "/institutions"})
+    if actor.is_admin:
+        items += [
+            {"label": t("nav.admin.users"), "href": "/admin/users"},
+            {"label": t("nav.admin.institutions"), "href": "/admin/institutions"},
+            {"label": t("nav.admin.regions"), "href": "/admin/regions"},
+            {"label": t("nav.admin.plugins"), "href": "/admin/plugins"},
+            {"label": t("nav.admin.audit"), "href": "/admin/audit"},
+        ]
+    return items
+
+
+async def navigation(request: Request) -> list[dict]:
+    actor = await load_actor(request)
+    if actor is None:
+        return []
+    hooks = await load_hooks(request)
+    items = core_menu(actor)
+    for answer in await hooks.collect("menu_items", user=actor):
+        items.extend(answer)
+    return items
+
+
+async def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
+    """A full page or, for an htmx request, the same template (partials check ``htmx``)."""
+    context.setdefault("actor", await load_actor(request))
+    context.setdefault("nav", await navigation(request))
+    context.setdefault("current_path", request.url.path)
+    context["htmx"] = bool(request.headers.get("hx-request"))
+    return Template(template_name=template, context=context, status_code=status_code)
+
+
+def partial(template: str, status_code: int = 200, **context: Any) -> Template:
+    return Template(template_name=template, context=context, status_code=status_code)
