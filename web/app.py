@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from litestar import Litestar, Router
@@ -32,6 +33,24 @@ def _plugin_routers(host: PluginHost) -> list[Router]:
         if handlers:
             routers.append(Router(path="/", route_handlers=handlers, guards=[plugin_enabled(impl.plugin_name)]))
     return routers
+
+
+async def _start_pool() -> None:
+    from piccolo.engine.postgres import PostgresEngine
+
+    from core.db import engine
+
+    if isinstance(engine(), PostgresEngine) and os.environ.get("CLINTECH_DB_POOL", "1") != "0":
+        await engine().start_connection_pool(min_size=2, max_size=10)
+
+
+async def _close_pool() -> None:
+    from piccolo.engine.postgres import PostgresEngine
+
+    from core.db import engine
+
+    if isinstance(engine(), PostgresEngine) and engine().pool:
+        await engine().close_connection_pool()
 
 
 def create_app(host: PluginHost | None = None) -> Litestar:
@@ -71,6 +90,8 @@ def create_app(host: PluginHost | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(title="ClinTech Portal API", version="0.1.0"),
         logging_config=LoggingConfig(log_exceptions="debug", configure_root_logger=False),
         debug=settings.debug,
+        on_startup=[_start_pool],
+        on_shutdown=[_close_pool],
     )
     app.state.plugin_host = host
     logging.getLogger("clintech").setLevel(logging.INFO)

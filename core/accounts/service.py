@@ -18,7 +18,15 @@ from core.errors import DomainError, NotFound, Problem
 from core.settings import get_settings
 from core.tenancy.tables import Department, Institution, Region
 
-_hasher = PasswordHasher()
+import os
+
+# Tests may lower argon2's cost (CLINTECH_FAST_HASH=1) so a suite can create many
+# users; the algorithm stays argon2id. Production never sets it.
+_hasher = (
+    PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    if os.environ.get("CLINTECH_FAST_HASH") == "1"
+    else PasswordHasher()
+)
 # Verified against for unknown users, so both failures cost the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0")
 

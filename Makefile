@@ -1,0 +1,42 @@
+# Two commands for a fresh clone:  make run   and   make test
+PY ?= python3
+PORT ?= 8000
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run test test-sqlite test-pg bench lint migration clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+web/static/vendor/htmx.min.js: scripts/fetch_htmx.sh
+	scripts/fetch_htmx.sh
+
+setup: $(BIN)/.installed web/static/vendor/htmx.min.js
+	scripts/system_deps.sh
+
+## Set everything up, load the demo deployment (SQLite in var/), print the logins and serve.
+run: setup
+	$(BIN)/clintech demo
+	$(BIN)/clintech serve --port $(PORT)
+
+## Set everything up and run the whole suite on SQLite, then on PostgreSQL.
+test: setup
+	scripts/system_deps.sh --test
+	scripts/test.sh
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+lint: setup
+	$(BIN)/ruff check .
+
+## New auto migration for changed tables (piccolo generates them against PostgreSQL).
+migration: setup
+	scripts/new_migration.sh "$(DESC)"
+
+clean:
+	rm -rf $(VENV) web/static/vendor

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Debian packages the portal needs: a CJK font for PDFs (WeasyPrint), poppler-utils
+# to look at PDFs in tests, and — for the test suite — Debian's chromium.
+# Installs what is missing when running as root; otherwise says what to install.
+set -euo pipefail
+want=(fonts-wqy-zenhei poppler-utils)
+[ "${1:-}" = "--test" ] && want+=(chromium)
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  echo "installing Debian packages: ${missing[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "note: missing Debian packages (${missing[*]}); install them with: sudo apt-get install ${missing[*]}" >&2
+fi

@@ -1,0 +1,186 @@
+"""Shared fixtures: the demo deployment, the app, logged-in clients, a live server and Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+
+DEMO_PASSWORD = "demo-pass-2026"
+
+
+class PortalClient(httpx.AsyncClient):
+    """An httpx client for the portal that sends the CSRF token on unsafe requests
+    (as htmx does, in the ``x-csrftoken`` header) unless ``csrf=False``."""
+
+    async def request(self, method, url, *args, csrf: bool = True, **kwargs):  # type: ignore[override]
+        if method.upper() not in ("GET", "HEAD", "OPTIONS") and csrf:
+            if "csrftoken" not in self.cookies:
+                await super().request("GET", "/login")
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("x-csrftoken", self.cookies.get("csrftoken", ""))
+            kwargs["headers"] = headers
+        return await super().request(method, url, *args, **kwargs)
+
+    async def post(self, url, *, csrf: bool = True, **kwargs):  # type: ignore[override]
+        return await self.request("POST", url, csrf=csrf, **kwargs)
+
+
+@pytest.fixture(scope="session")
+async def deployment():
+    """Migrated database with the demo data; returns ids of the demo records."""
+    from core import db, demo
+    from core.accounts.tables import User
+    from core.plugins import PluginHost
+    from core.settings import get_settings
+    from core.tenancy.tables import Department, Institution, Region
+
+    await db.migrate()
+    host = PluginHost(get_settings().plugins)
+    await demo.load(host.view())
+    users = {u["username"]: u for u in await User.select(User.id, User.username, User.institution, User.region)}
+    institutions = {i["licence_no"]: i["id"] for i in await Institution.select(Institution.id, Institution.licence_no)}
+    regions = {r["code"]: r["id"] for r in await Region.select(Region.id, Region.code)}
+    a, b = institutions["DEMO-A-0001"], institutions["DEMO-B-0001"]
+    departments = await Department.select().order_by(Department.id)
+    return {
+        "host": host,
+        "users": users,
+        "hospital_a": a,
+        "hospital_b": b,
+        "regions": regions,
+        "city1": users["regulator_city1"]["region"],
+        "city2": users["regulator_city2"]["region"],
+        "province": users["regulator_province"]["region"],
+        "departments_a": [d["id"] for d in departments if d["institution"] == a],
+        "departments_b": [d["id"] for d in departments if d["institution"] == b],
+    }
+
+
+@pytest.fixture(scope="session")
+async def app(deployment):
+    from web.app import create_app
+
+    return create_app(deployment["host"])
+
+
+@pytest.fixture(autouse=True)
+async def _reset_shared_state(request):
+    """Tests share the demo data; undo the switches and counters a test may leave."""
+    yield
+    if "deployment" not in request.fixturenames:
+        return
+    from core.accounts.tables import LoginAttempt
+    from core.system.tables import PluginSwitch
+
+    await PluginSwitch.delete(force=True)
+    await LoginAttempt.delete(force=True)
+
+
+@pytest.fixture
+async def anon(app):
+    async with PortalClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def login_as(app):
+    """``client = await login_as("clinician_a")``: a client with a live session."""
+    clients = []
+
+    async def make(username: str, password: str = DEMO_PASSWORD) -> PortalClient:
+        client = PortalClient(transport=httpx.ASGITransport(app=app, client=("127.0.0.9", 1234)),
+                              base_url="http://testserver")
+        clients.append(client)
+        await client.get("/login")
+        response = await client.post("/login", data={"username": username, "password": password, "next": "/"})
+        assert response.status_code == 303, response.text
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    return match.group(1) if match else ""
+
+
+# ---------------------------------------------------------------- live server and browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(deployment):
+    """The portal served by uvicorn on a free loopback port, in a thread."""
+    import uvicorn
+
+    from web.app import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(deployment["host"]), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("live server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+async def browser():
+    from playwright.async_api import async_playwright
+
+    from tests.conftest import CHROMIUM
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def page_as(browser, live_server):
+    """``page = await page_as("admin")``: a fresh browser context logged in through the form."""
+    contexts = []
+
+    async def make(username: str | None = None):
+        context = await browser.new_context(base_url=live_server, locale="zh-CN")
+        contexts.append(context)
+        page = await context.new_page()
+        if username:
+            await page.goto("/login")
+            await page.fill("input[name=username]", username)
+            await page.fill("input[name=password]", DEMO_PASSWORD)
+            await page.click("button[type=submit]")
+            await page.wait_for_url(f"{live_server}/")
+        return page
+
+    yield make
+    for context in contexts:
+        await context.close()
+
+
+@pytest.fixture
+def run_sync():
+    return asyncio.run
