@@ -1,0 +1,286 @@
+"""Tenancy: every route that takes an id refuses another tenant's record with 404.
+
+The matrix below lists EVERY route of the app (plugin routes included) whose path
+carries a parameter. ``test_every_id_route_is_in_the_matrix`` fails when a route is
+added without an entry, so a new ``/things/{thing_id:int}`` cannot skip the check.
+
+To add a route: put its path (exactly as ``app.routes`` shows it) in ``TENANT_ROUTES``
+with a ``record`` factory ``async (deployment, institution_id) -> {param: value}``
+that returns the path parameters of a record OWNED BY that institution (create one
+through your service with ``SYSTEM`` if the demo has none), the user who may read
+hospital A's record (the positive control), whether regulators read it, and a
+plausible form for the write attempt. A parameter that is not a tenant record goes
+in ``NOT_TENANT`` with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+Params = dict[str, Any]
+
+
+# ---------------------------------------------------------------- record factories
+
+
+async def institution_of(dep: dict, institution_id: int) -> Params:
+    return {"institution_id": institution_id}
+
+
+async def department_of(dep: dict, institution_id: int) -> Params:
+    ids = dep["departments_a"] if institution_id == dep["hospital_a"] else dep["departments_b"]
+    return {"department_id": ids[0]}
+
+
+async def user_of(dep: dict, institution_id: int) -> Params:
+    name = "clinician_a" if institution_id == dep["hospital_a"] else "clinician_b"
+    return {"user_id": dep["users"][name]["id"]}
+
+
+async def region_of(dep: dict, institution_id: int) -> Params:
+    from core.tenancy.tables import Institution
+
+    row = await Institution.select(Institution.region).where(Institution.id == institution_id).first()
+    return {"region_id": row["region"]}
+
+
+@dataclass(frozen=True)
+class Route:
+    """How to reach a record of a given institution through one route."""
+
+    record: Callable[[dict, int], Awaitable[Params]]
+    reader: str  # may GET hospital A's record: proves a 404 is the tenancy check, not a broken route
+    regulators: bool = False  # regulators read records of their region through this route
+    admin_only: bool = False  # every non-admin gets 404, even for their own institution's record
+    form: dict = field(default_factory=dict)  # a plausible write, so a missing check would change data
+
+
+TENANT_ROUTES: dict[str, Route] = {
+    "/institutions/{institution_id:int}": Route(institution_of, reader="clinician_a", regulators=True),
+    "/departments/{department_id:int}": Route(
+        department_of, reader="medaffairs_a", form={"name": "越权改名", "subject": "内科", "active": "on"}),
+    "/admin/users/{user_id:int}": Route(
+        user_of, reader="admin", admin_only=True,
+        form={"display_name": "越权改名", "roles": "clinician", "institution": "", "active": "on"}),
+    "/admin/institutions/{institution_id:int}": Route(
+        institution_of, reader="admin", admin_only=True,
+        form={"name": "越权改名", "licence_no": "X-1", "grade": "三级甲等", "region": "1",
+              "registered_subjects_text": "内科\n外科\n儿科\n妇产科\n眼科\n医学检验科\n医学影像科", "active": "on"}),
+    "/admin/institutions/{institution_id:int}/departments": Route(
+        institution_of, reader="admin", admin_only=True, form={"name": "越权科室", "subject": "内科"}),
+    "/admin/regions/{region_id:int}": Route(region_of, reader="admin", admin_only=True, form={"name": "越权改名"}),
+}
+
+# Parameters that are not tenant records, with the reason they are outside the matrix.
+NOT_TENANT: dict[str, str] = {
+    "/static/{file_path:path}": "static assets, the same for everyone",
+    "/schema/{path:str}": "Litestar's OpenAPI UI assets",
+    "/admin/plugins/{name:str}": "a plugin name; admin-only, covered by test_admin_routes_answer_404_to_non_admins",
+}
+
+HOSPITAL_A_USERS = ("clinician_a", "medaffairs_a", "head_a")
+NON_ADMINS = ("clinician_a", "depthead_a", "qc_a", "medaffairs_a", "ethics_a", "expert_a", "head_a",
+              "clinician_b", "medaffairs_b", "regulator_city1", "regulator_city2", "regulator_province",
+              "qccenter")
+# Tables whose rows change without a state change of a record (logins).
+VOLATILE_TABLES = ("user_session", "login_attempt")
+_PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+
+
+def fill(path: str, params: Params) -> str:
+    return _PARAM.sub(lambda m: str(params[m.group(1)]), path)
+
+
+def methods_of(route) -> list[str]:
+    return sorted(m for m in route.methods if m not in ("OPTIONS", "HEAD"))
+
+
+async def snapshot() -> dict[str, list]:
+    """Every row of every table (except login bookkeeping), to prove a refused write changed nothing."""
+    from core.piccolo_app import TABLES
+
+    out = {}
+    for table in TABLES:
+        name = table._meta.tablename
+        if name in VOLATILE_TABLES:
+            continue
+        out[name] = await table.select().order_by(table._meta.primary_key)
+    return out
+
+
+@pytest.fixture(scope="module")
+async def full_app(deployment):
+    """The app with every installed plugin in the deployment, so plugin routes are covered."""
+    from core.plugins import PluginHost, _installed
+    from web.app import create_app
+
+    return create_app(PluginHost(tuple(sorted(_installed()))))
+
+
+@pytest.fixture
+async def client_for(full_app):
+    import httpx
+
+    from tests.fixtures import DEMO_PASSWORD, PortalClient
+
+    clients: dict[str, PortalClient] = {}
+
+    async def make(username: str) -> PortalClient:
+        if username not in clients:
+            client = PortalClient(transport=httpx.ASGITransport(app=full_app, client=("127.0.0.8", 1)),
+                                  base_url="http://testserver")
+            await client.get("/login")
+            response = await client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+            assert response.status_code == 303, response.text
+            clients[username] = client
+        return clients[username]
+
+    yield make
+    for client in clients.values():
+        await client.aclose()
+
+
+def _id_routes(app) -> dict[str, Any]:
+    return {r.path: r for r in app.routes if _PARAM.search(r.path)}
+
+
+# ---------------------------------------------------------------- the matrix is complete
+
+
+def test_every_id_route_is_in_the_matrix(full_app):
+    routes = _id_routes(full_app)
+    missing = sorted(set(routes) - set(TENANT_ROUTES) - set(NOT_TENANT))
+    assert not missing, (
+        "These routes take a path parameter but are not in the tenancy matrix: "
+        f"{missing}. Add each to TENANT_ROUTES in tests/test_tenancy.py (a factory returning the "
+        "parameters of a record owned by a given institution), or to NOT_TENANT with the reason."
+    )
+    stale = sorted((set(TENANT_ROUTES) | set(NOT_TENANT)) - set(routes))
+    assert not stale, f"The tenancy matrix names routes that no longer exist: {stale}"
+
+
+# ---------------------------------------------------------------- reads and writes of a foreign record
+
+
+@pytest.mark.parametrize("path", sorted(TENANT_ROUTES))
+async def test_hospital_a_users_cannot_read_or_write_hospital_b_records(deployment, full_app, client_for, path):
+    spec = TENANT_ROUTES[path]
+    route = _id_routes(full_app)[path]
+    own = fill(path, await spec.record(deployment, deployment["hospital_a"]))
+    foreign = fill(path, await spec.record(deployment, deployment["hospital_b"]))
+    if "GET" in route.methods:
+        control = await (await client_for(spec.reader)).get(own)
+        assert control.status_code == 200, f"{spec.reader} should read {own} (positive control)"
+    for username in (*HOSPITAL_A_USERS, "regulator_city1"):
+        client = await client_for(username)
+        for method in methods_of(route):
+            before = await snapshot()
+            if method == "GET":
+                response = await client.get(foreign)
+            else:
+                response = await client.request(method, foreign, data=spec.form)
+            assert response.status_code == 404, f"{username} {method} {foreign} → {response.status_code}"
+            assert "未找到" in response.text
+            assert await snapshot() == before, f"{username} {method} {foreign} changed data"
+
+
+@pytest.mark.parametrize("path", sorted(p for p, s in TENANT_ROUTES.items() if s.admin_only))
+async def test_admin_only_id_routes_answer_404_to_non_admins_even_for_their_own_records(
+    deployment, full_app, client_for, path
+):
+    spec = TENANT_ROUTES[path]
+    route = _id_routes(full_app)[path]
+    own = fill(path, await spec.record(deployment, deployment["hospital_a"]))
+    for username in NON_ADMINS:
+        client = await client_for(username)
+        for method in methods_of(route):
+            before = await snapshot()
+            response = await (client.get(own) if method == "GET" else client.request(method, own, data=spec.form))
+            assert response.status_code == 404, f"{username} {method} {own} → {response.status_code}"
+            assert await snapshot() == before
+
+
+@pytest.mark.parametrize("path", sorted(p for p, s in TENANT_ROUTES.items() if s.admin_only))
+async def test_admin_reads_records_of_every_institution(deployment, full_app, client_for, path):
+    spec = TENANT_ROUTES[path]
+    if "GET" not in _id_routes(full_app)[path].methods:
+        pytest.skip("a write-only route")
+    admin = await client_for("admin")
+    for inst in (deployment["hospital_a"], deployment["hospital_b"]):
+        url = fill(path, await spec.record(deployment, inst))
+        assert (await admin.get(url)).status_code == 200, url
+
+
+@pytest.mark.parametrize("path", sorted(p for p, s in TENANT_ROUTES.items() if s.regulators))
+async def test_regulators_see_their_region_and_below_only(deployment, client_for, path):
+    spec = TENANT_ROUTES[path]
+    in_city1 = fill(path, await spec.record(deployment, deployment["hospital_a"]))
+    in_city2 = fill(path, await spec.record(deployment, deployment["hospital_b"]))
+    city1, city2 = await client_for("regulator_city1"), await client_for("regulator_city2")
+    province = await client_for("regulator_province")
+    assert (await city1.get(in_city1)).status_code == 200
+    assert (await city1.get(in_city2)).status_code == 404
+    assert (await city2.get(in_city2)).status_code == 200
+    assert (await city2.get(in_city1)).status_code == 404
+    assert (await province.get(in_city1)).status_code == 200
+    assert (await province.get(in_city2)).status_code == 200
+
+
+# ---------------------------------------------------------------- admin-only pages and lists
+
+
+async def test_admin_routes_answer_404_to_non_admins(deployment, full_app, client_for):
+    """Every route under /admin (with or without an id) is invisible to everyone but the admin."""
+    admin_paths = sorted({r.path for r in full_app.routes if r.path.startswith("/admin")})
+    assert "/admin/plugins/{name:str}" in admin_paths
+    samples = {"name": "jilin", "user_id": deployment["users"]["clinician_a"]["id"],
+               "institution_id": deployment["hospital_a"], "region_id": deployment["city1"]}
+    for username in ("clinician_a", "medaffairs_a", "head_a", "regulator_province", "qccenter"):
+        client = await client_for(username)
+        for path in admin_paths:
+            route = next(r for r in full_app.routes if r.path == path)
+            url = fill(path, samples)
+            for method in methods_of(route):
+                before = await snapshot()
+                response = await (client.get(url) if method == "GET"
+                                  else client.request(method, url, data={"enabled": "0", "name": "x"}))
+                assert response.status_code == 404, f"{username} {method} {url} → {response.status_code}"
+                assert await snapshot() == before
+
+
+async def test_institution_list_shows_only_the_regulators_region(deployment, client_for):
+    city1 = (await client_for("regulator_city1")).get("/institutions")
+    page = await city1
+    assert "医院A" in page.text and "医院B" not in page.text
+    province = await (await client_for("regulator_province")).get("/institutions")
+    assert "医院A" in province.text and "医院B" in province.text
+
+
+async def test_hospital_users_do_not_get_the_regional_list(deployment, client_for):
+    for username in HOSPITAL_A_USERS:
+        assert (await (await client_for(username)).get("/institutions")).status_code == 404
+
+
+async def test_department_list_shows_own_institution_only(deployment, client_for):
+    page = await (await client_for("medaffairs_a")).get("/departments")
+    assert page.status_code == 200
+    assert "医院A" in page.text and "医院B" not in page.text
+    assert f'/departments/{deployment["departments_b"][0]}"' not in page.text
+
+
+async def test_a_department_cannot_be_created_in_another_institution(deployment, client_for):
+    """The department form has no institution field; a smuggled one is ignored."""
+    from core.tenancy.tables import Department
+
+    client = await client_for("medaffairs_a")
+    response = await client.post("/departments", data={"name": "偷渡科室", "subject": "内科",
+                                                        "institution": str(deployment["hospital_b"])})
+    assert response.status_code == 303
+    rows = await Department.select().where(Department.name == "偷渡科室")
+    assert [r["institution"] for r in rows] == [deployment["hospital_a"]]
+    await Department.delete().where(Department.name == "偷渡科室")
