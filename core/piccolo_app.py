@@ -6,12 +6,14 @@ from piccolo.conf.apps import AppConfig
 
 from core.accounts.tables import LoginAttempt, User, UserSession
 from core.audit.tables import AuditEvent
+from core.catalog.tables import CatalogEdition, CatalogEditionSource, CatalogTechnology
 from core.holidays.tables import HolidayOverride
 from core.system.tables import PluginSwitch
 from core.tenancy.tables import Department, Institution, Region
 
 TABLES = [Region, Institution, Department, User, UserSession, LoginAttempt, AuditEvent, PluginSwitch,
           HolidayOverride]
+TABLES += [CatalogEdition, CatalogEditionSource, CatalogTechnology]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",
