@@ -98,10 +98,24 @@ class PluginHost:
     # ------------------------------------------------------------ introspection
 
     def hooks_of(self, name: str) -> tuple[str, ...]:
+        """The hooks a plugin implements; for one outside the deployment, read from its
+        module without registering it (the admin page shows what switching it in would add)."""
         module = self.pm.get_plugin(name)
-        if module is None:
+        if module is not None:
+            return tuple(sorted(c.name for c in self.pm.get_hookcallers(module) or []))
+        entry = self._entries.get(name)
+        if entry is None:
             return ()
-        return tuple(sorted(c.name for c in self.pm.get_hookcallers(module) or []))
+        if entry.module is None:
+            try:
+                entry.module = entry.entry_point.load()
+            except Exception:  # a broken third-party plugin must not break the admin page
+                return ()
+        marker = f"{self.pm.project_name}_impl"
+        return tuple(sorted(
+            attr for attr in dir(entry.module)
+            if hasattr(getattr(entry.module, attr, None), marker) and hasattr(self.pm.hook, attr)
+        ))
 
     def plugins(self) -> list[PluginInfo]:
         """Every installed plugin: name, version, source, hooks — for the admin page and CLI."""

@@ -16,7 +16,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 def build_environment(plugin_dirs: list[str]) -> Environment:
     ours = FileSystemLoader(str(TEMPLATES))
     env = Environment(
-        loader=ChoiceLoader([*(FileSystemLoader(d) for d in plugin_dirs), ours, PrefixLoader({"default": ours})]),
+        loader=ChoiceLoader([*(FileSystemLoader(d) for d in plugin_dirs), ours, PrefixLoader({"default": ours}, delimiter=":")]),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
