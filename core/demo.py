@@ -7,6 +7,9 @@ role. Demo users exist only when this runs; a production start never creates the
 
 from __future__ import annotations
 
+import datetime as dt
+
+from core.accounts import person
 from core.accounts import service as accounts
 from core.accounts.schemas import SYSTEM, UserInput
 from core.accounts.tables import User
@@ -51,6 +54,15 @@ USERS = [
 ]
 
 
+# Person attributes of the demo physicians (HOSP-5): clinician_a has been a resident
+# since 2019, so may lead a routine new technology.
+PERSONS = {
+    "clinician_a": {"resident_since": dt.date(2019, 9, 1), "visiting": False,
+                    "qualifications": ["医师资格证", "医师执业证", "主治医师"]},
+    "clinician_b": {"resident_since": dt.date(2018, 9, 1), "visiting": False, "qualifications": ["医师资格证"]},
+}
+
+
 async def _region(name: str, code: str, level: str, parent: int | None) -> int:
     row = await Region.select(Region.id).where(Region.code == code).first()
     if row:
@@ -92,4 +104,7 @@ async def load(hooks: HookView) -> list[tuple[str, str, str]]:
             department=t.get("departments", {}).get(dept) if dept else None, region=t.get("region"),
             password=DEMO_PASSWORD,
         ))
+        if username in PERSONS:
+            row = await User.select(User.id).where(User.username == username).first()
+            await person.set_person(SYSTEM, row["id"], **PERSONS[username])
     return logins

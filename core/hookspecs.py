@@ -38,8 +38,22 @@ def deadline_rules() -> Any:
 
 @hookspec
 def calendar_overrides() -> Any:
-    """Collect all. Extra statutory holidays and make-up working days (调休上班)
-    as a list of ``(date, is_working_day, note)`` tuples."""
+    """Collect all (may be async). Local adjustments to China's official working-day
+    calendar, as a list of ``(date, is_working_day, note)`` tuples:
+
+    - ``date``: a ``datetime.date`` (or an ISO string ``"2026-03-04"``);
+    - ``is_working_day``: ``True`` for an extra working day (调休上班), ``False`` for
+      an extra rest day; must be a real ``bool``;
+    - ``note``: the Chinese name shown with the day, e.g. ``"春节"`` or ``"本省临时假日"``.
+
+    Example: ``[(date(2026, 3, 4), False, "本省临时假日"), ("2026-03-07", True, "调休上班")]``.
+
+    They apply on top of ``chinesecalendar``; the admin's entered holiday notices
+    apply on top of them (the admin wins on the same day). They never make a year
+    *known*: a year missing from ``chinesecalendar`` stays provisional (CAL-4) until
+    the admin enters its State Council notice. An item that cannot be read is
+    skipped, logged and shown on the admin's calendar page, never a crash.
+    Return ``[]`` when there is nothing to add."""
 
 
 @hookspec

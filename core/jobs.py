@@ -14,7 +14,9 @@ from core.plugins import HookView
 
 Job = Callable[[HookView], Awaitable[int]]
 
-JOB_MODULES: list[str] = []
+JOB_MODULES: list[str] = [
+    "core.admission.jobs",
+]
 _JOBS: dict[str, Job] = {}
 
 

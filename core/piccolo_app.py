@@ -5,15 +5,20 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from core.accounts.tables import LoginAttempt, User, UserSession
+from core.admission.tables import (
+    AdmissionRound, Objection, PanelMember, Project, ProjectVersion, StepDecision, Vote,
+)
 from core.audit.tables import AuditEvent
 from core.catalog.tables import CatalogEdition, CatalogEditionSource, CatalogTechnology
 from core.holidays.tables import HolidayOverride
+from core.storage.tables import Attachment
 from core.system.tables import PluginSwitch
 from core.tenancy.tables import Department, Institution, Region
 
 TABLES = [Region, Institution, Department, User, UserSession, LoginAttempt, AuditEvent, PluginSwitch,
           HolidayOverride]
 TABLES += [CatalogEdition, CatalogEditionSource, CatalogTechnology]
+TABLES += [Attachment, AdmissionRound, Project, ProjectVersion, StepDecision, Vote, PanelMember, Objection]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",

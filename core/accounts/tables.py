@@ -1,6 +1,6 @@
 """Users, their server-side sessions and login attempts."""
 
-from piccolo.columns import JSON, Boolean, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Date, ForeignKey, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -20,6 +20,11 @@ class User(Table, tablename="app_user"):
     title = Varchar(length=60, default="")
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    # Person attributes the admission rules read (HOSP-5): start of the resident post,
+    # visiting (进修) physicians, and qualifications (certificates, trainings).
+    resident_since = Date(null=True, default=None)
+    visiting = Boolean(default=False)
+    qualifications = JSON(default=[])
 
 
 class UserSession(Table):

@@ -1,5 +1,5 @@
 """默认医院政策：新技术新项目准入流程、分级、质控与年报（《医疗新技术、新项目临床应用准入制度》）。"""
 
-from plugins.hospital_default.plugin import admission_steps
+from plugins.hospital_default.admission import admission_steps, application_form, grades, validate_project
 
-__all__ = ["admission_steps"]
+__all__ = ["admission_steps", "application_form", "grades", "validate_project"]

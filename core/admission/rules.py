@@ -1,0 +1,225 @@
+"""Pure admission rules (no I/O): each returns problems naming its RULES.md id."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from core.admission.schemas import FieldSpec, FormSpec, ProjectInfo, Step
+from core.errors import Problem
+
+# Roles that may act at a step and what they may decide.
+DECISIONS = ("approve", "return", "reject")
+
+
+def years_between(start: dt.date | None, today: dt.date) -> int:
+    """Whole years from ``start`` to ``today`` (0 when unknown)."""
+    if start is None or start > today:
+        return 0
+    years = today.year - start.year
+    if (today.month, today.day) < (start.month, start.day):
+        years -= 1
+    return years
+
+
+# ---------------------------------------------------------------- form fields
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == [] or value == {}
+
+
+def clean_rows(rows: Any, columns: tuple[tuple[str, str], ...]) -> list[dict]:
+    """Rows of a table field with blank rows dropped and values trimmed."""
+    out = []
+    for row in rows or []:
+        if not isinstance(row, dict):
+            continue
+        row = {k: (str(row.get(k) or "").strip()) for k, _ in columns}
+        if any(row.values()):
+            out.append(row)
+    return out
+
+
+def check_field(spec: FieldSpec, value: Any, *, registered_subjects: tuple[str, ...] = (),
+                grades: tuple[str, ...] = (), for_submission: bool = True) -> list[Problem]:
+    """One field of the application: required, length, format, allowed values.
+
+    NAT-43: a subject outside the institution's registered 诊疗科目 is refused.
+    HOSP-1: the grade must be one of the hospital's grades.
+    """
+    problems: list[Problem] = []
+    rule = spec.rule or None
+    if spec.kind == "table":
+        rows = clean_rows(value, spec.columns)
+        if for_submission and spec.required and len(rows) < max(spec.min_rows, 1):
+            problems.append(Problem(f"请至少填写 {max(spec.min_rows, 1)} 行「{spec.label}」", spec.key, rule))
+        return problems
+    text = "" if value is None else str(value).strip()
+    if not text:
+        if for_submission and spec.required:
+            problems.append(Problem(f"请填写「{spec.label}」", spec.key, rule))
+        return problems
+    if spec.kind == "date":
+        try:
+            dt.date.fromisoformat(text)
+        except ValueError:
+            problems.append(Problem(f"「{spec.label}」须为日期（如 2026-03-01）", spec.key, rule))
+    elif spec.kind == "number":
+        try:
+            float(text)
+        except ValueError:
+            problems.append(Problem(f"「{spec.label}」须为数字", spec.key, rule))
+    elif spec.kind == "select" and spec.options and text not in {v for v, _ in spec.options}:
+        problems.append(Problem(f"「{spec.label}」请从列表中选择", spec.key, rule))
+    elif spec.kind == "subject" and registered_subjects and text not in registered_subjects:
+        problems.append(Problem(
+            f"「{text}」不在本机构执业许可证登记的诊疗科目内（{'、'.join(registered_subjects)}），不得开展",
+            spec.key, "NAT-43"))
+    elif spec.kind == "grade" and grades and text not in grades:
+        problems.append(Problem(f"技术等级须为：{'、'.join(grades)}", spec.key, rule or "HOSP-1"))
+    if spec.min_length and len(text) < spec.min_length and for_submission:
+        problems.append(Problem(f"「{spec.label}」至少 {spec.min_length} 字，请写明具体内容", spec.key, rule))
+    return problems
+
+
+def check_form(spec: FormSpec, answers: dict, *, registered_subjects: tuple[str, ...] = (),
+               grades: tuple[str, ...] = (), for_submission: bool = True) -> list[Problem]:
+    problems: list[Problem] = []
+    for field in spec.fields():
+        problems += check_field(field, answers.get(field.key), registered_subjects=registered_subjects,
+                                grades=grades, for_submission=for_submission)
+    return problems
+
+
+# ---------------------------------------------------------------- national rules (core)
+
+
+def check_not_prohibited(tech_class: str) -> list[Problem]:
+    """NAT-9: a prohibited technology is refused outright, always."""
+    if tech_class == "prohibited":
+        return [Problem("禁止类技术不得应用于临床，申请不予受理", "technology", "NAT-9")]
+    return []
+
+
+def check_registered_subject(project: ProjectInfo, registered_subjects: tuple[str, ...],
+                             subject_field: str = "subject") -> list[Problem]:
+    """NAT-43: a technology outside the institution's registered clinical departments
+    (诊疗科目) may not be performed, whatever department applies."""
+    subject = str(project.form.get(subject_field) or project.department_subject or "").strip()
+    if subject and subject not in registered_subjects:
+        return [Problem(f"「{subject}」不在本机构登记的诊疗科目内，不得开展该技术", subject_field, "NAT-43")]
+    if project.department_subject and project.department_subject not in registered_subjects:
+        return [Problem("申请科室的诊疗科目未登记在本机构执业许可证上", subject_field, "NAT-43")]
+    return []
+
+
+PRODUCT_COLUMNS_REQUIRED = ("name", "approval_no")
+
+
+def check_products(rows: list[dict]) -> list[Problem]:
+    """NAT-9b: every drug/device used must be approved for market; the application
+    records its approval (注册证/批准文号 and 三证)."""
+    problems = []
+    for i, row in enumerate(rows, start=1):
+        name = row.get("name") or f"第 {i} 行"
+        if not row.get("approval_no"):
+            problems.append(Problem(f"药品/器械「{name}」未填写注册证号或批准文号；未经批准上市的产品不得使用",
+                                    "products", "NAT-9b"))
+        approved = str(row.get("approved", "")).strip()
+        if approved in ("否", "no", "未获批", "未上市"):
+            problems.append(Problem(f"药品/器械「{name}」未经批准上市，涉及该产品的技术不得开展",
+                                    "products", "NAT-9b"))
+    return problems
+
+
+# ---------------------------------------------------------------- procedure
+
+
+def check_can_act(step: Step | None, actor_roles: tuple[str, ...], *, actor_id: int, lead_id: int,
+                  actor_department: int | None, project_department: int | None) -> list[Problem]:
+    """A step is acted on only by its role, never by the applicant on their own project;
+    the department head only for their own department."""
+    if step is None:
+        return [Problem("该项目当前没有待处理的步骤")]
+    if actor_id == lead_id:
+        return [Problem("申请人不能审核自己的项目")]
+    if step.role not in actor_roles:
+        return [Problem(f"「{step.title}」不由您的角色办理")]
+    if step.role == "dept_head" and actor_department != project_department:
+        return [Problem("只能办理本科室的项目")]
+    return []
+
+
+def check_decision(decision: str, reason: str, *, reason_always: bool = False) -> list[Problem]:
+    """Return and reject need a written reason; HOSP-8's formal review replies in writing either way."""
+    if decision not in DECISIONS:
+        return [Problem("请选择审核意见", "decision")]
+    if (decision != "approve" or reason_always) and not reason.strip():
+        rule = "HOSP-8" if reason_always else None
+        return [Problem("请填写书面意见（理由）", "reason", rule)]
+    return []
+
+
+def check_considerations(considerations: dict[str, str], required: list[tuple[str, str]]) -> list[Problem]:
+    """HOSP-4: the department argumentation covers each of its considerations."""
+    problems = []
+    for key, label in required:
+        if not str(considerations.get(key) or "").strip():
+            problems.append(Problem(f"请填写科室论证内容：{label}", f"c_{key}", "HOSP-4"))
+    return problems
+
+
+def ethics_threshold(members: int, recused: int) -> int:
+    """HOSP-21: a decision needs two thirds of the committee's members; recused members
+    do not count. 0 members → no decision possible."""
+    voting = max(members - recused, 0)
+    return math.ceil(voting * 2 / 3) if voting else 0
+
+
+def ethics_outcome(members: int, approve: int, reject: int, recused: int) -> str | None:
+    """``approve`` / ``reject`` once either side reaches two thirds (HOSP-21), else None."""
+    need = ethics_threshold(members, recused)
+    if need == 0:
+        return None
+    if approve >= need:
+        return "approve"
+    if reject >= need:
+        return "reject"
+    return None
+
+
+def check_score(score: Any, scores: dict[str, Any], criteria: list[tuple[str, str]]) -> list[Problem]:
+    """HOSP-9: each expert scores 0–100; for restricted technologies also staff
+    qualification, technical plan and QC indicators."""
+    problems = []
+    try:
+        value = int(str(score).strip())
+        if not 0 <= value <= 100:
+            raise ValueError
+    except ValueError:
+        problems.append(Problem("评分须为 0–100 的整数", "score", "HOSP-9"))
+    for key, label in criteria:
+        try:
+            value = int(str(scores.get(key, "")).strip())
+            if not 0 <= value <= 100:
+                raise ValueError
+        except ValueError:
+            problems.append(Problem(f"请为「{label}」评分（0–100）", f"s_{key}", "HOSP-9"))
+    return problems
+
+
+def monitoring_months(tech_class: str) -> int:
+    """HOSP-17: QC monitoring lasts 1 year for routine, 2 years for restricted technologies."""
+    return 24 if tech_class == "restricted" else 12
+
+
+def round_is_open(round_row: dict | None, today: dt.date) -> bool:
+    """HOSP-4: the yearly round accepts applications between its dates while open."""
+    return bool(round_row) and round_row["status"] == "open" and round_row["opens_on"] <= today <= round_row["closes_on"]
+
+
+def default_round_dates(year: int) -> tuple[dt.date, dt.date]:
+    """HOSP-4: the first half of the year."""
+    return dt.date(year, 1, 1), dt.date(year, 6, 30)

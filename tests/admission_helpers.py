@@ -1,0 +1,94 @@
+"""Helpers for the admission tests: actors, a valid application, walking the steps."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from core.accounts.schemas import Actor
+from core.accounts.tables import User
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = b"%PDF-1.4\n% test\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+async def actor(username: str) -> Actor:
+    row = await User.select(User.id, User.username, User.display_name, User.roles, User.institution,
+                            User.department).where(User.username == username).first().output(load_json=True)
+    return Actor(id=row["id"], username=row["username"], display_name=row["display_name"],
+                 roles=tuple(row["roles"]), institution_id=row["institution"], department_id=row["department"])
+
+
+def valid_form(**overrides) -> dict:
+    text = "这是一段足够长的说明文字，用于测试申请表。"
+    form = {
+        "grade": "三级", "subject": "内科", "planned_start": "2031-05-01",
+        "status_home_abroad": text, "significance": text, "indications": text, "contraindications": text,
+        "efficacy": text, "route": text, "capacity": text, "risks": text,
+        "evidence": [{"kind": "外单位开展", "source": "某大学附属医院", "summary": "已开展 200 例，疗效确切"}],
+        "team": [{"name": "张医生", "title": "主治医师", "duty": "项目负责人", "scope": "内科"}],
+        "qc_officer": "王质控",
+        "qc_indicators": [{"name": "并发症发生率", "target": "≤2%", "method": "按月统计"}],
+        "products": [{"name": "射频消融导管", "kind": "器械", "approval_no": "国械注准20203010001",
+                      "certificates": "齐全", "approved": "是"}],
+    }
+    form.update(overrides)
+    return form
+
+
+async def technology_id(hooks, tech_class: str, on: dt.date | None = None) -> int:
+    """A catalogue technology of ``tech_class`` current on ``on``."""
+    from core.catalog import service as catalog
+
+    await catalog.ensure_synced(hooks.host)
+    found = await catalog.choices(hooks, classes=(tech_class,), on=on)
+    return found[0].id
+
+
+async def walk(hooks, project_id: int, until: str, today: dt.date) -> dict:
+    """Drive a submitted project through the default steps until the step ``until`` is current."""
+    from core.admission import service
+    from core.admission.tables import Project
+
+    considerations = {"planned": "已梳理", "cultivate": "拟培育", "equipment": "无需新购", "fees": "无新增收费"}
+    for _ in range(12):
+        row = await Project.select().where(Project.id == project_id).first().output(load_json=True)
+        step = row["current_step"]
+        if step == until or step is None:
+            return row
+        steps = {s["key"]: s for s in row["steps"]}
+        kind = steps[step]["kind"]
+        v = row["version"]
+        if kind == "argumentation":
+            await service.decide(await actor("depthead_a"), hooks, project_id,
+                                 service.Decision(version=v, decision="approve", reason="同意",
+                                                  considerations=considerations), today)
+        elif kind == "review" and steps[step]["role"] == "dept_head":
+            await service.decide(await actor("depthead_a"), hooks, project_id,
+                                 service.Decision(version=v, decision="approve", reason="同意"), today)
+        elif kind == "ethics":
+            await service.vote(await actor("ethics_a"), hooks, project_id, service.Ballot(vote="approve"), today)
+        elif kind == "review":
+            await service.decide(await actor("medaffairs_a"), hooks, project_id,
+                                 service.Decision(version=v, decision="approve", reason="材料齐全，同意"), today)
+        elif kind == "panel":
+            expert = await actor("expert_a")
+            await service.assemble_panel(await actor("medaffairs_a"), hooks, project_id, v, [expert.id])
+            await service.vote(expert, hooks, project_id, service.Ballot(
+                vote="approve", score="88", scores={"qualification": "90", "plan": "85", "qc": "86"}), today)
+            row = await Project.select().where(Project.id == project_id).first().output(load_json=True)
+            await service.decide(await actor("medaffairs_a"), hooks, project_id,
+                                 service.Decision(version=row["version"], decision="approve", reason="专家组同意"), today)
+        elif kind == "publicity":
+            await service.close_publicity(await actor("medaffairs_a"), hooks, project_id, v,
+                                          row["step_started_on"] + dt.timedelta(days=10))
+        elif kind == "approval":
+            role = steps[step]["role"]
+            who = "head_a" if role == "hospital_head" else "medaffairs_a"
+            await service.decide(await actor(who), hooks, project_id,
+                                 service.Decision(version=v, decision="approve", reason="同意"), today)
+        elif kind == "document":
+            await service.issue_document(await actor("medaffairs_a"), hooks, project_id, v,
+                                         f"院准字〔2031〕{project_id}号", today)
+        elif kind == "filing":
+            await service.file_with_university(await actor("medaffairs_a"), hooks, project_id, v, today)
+    raise AssertionError("walk did not reach the step")
