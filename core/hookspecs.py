@@ -67,19 +67,49 @@ def qc_indicators(technology: Any) -> Any:
 @hookspec(firstresult=True)
 def admission_steps(project: Any) -> Any:
     """First result (hospital). The ordered steps of the admission workflow (准入)
-    for ``project``. Stops at first non-None result."""
+    for ``project`` (``core.admission.schemas.ProjectInfo``: ``institution_id``,
+    ``path`` "round" (yearly round, HOSP-4) or "temporary" (HOSP-12), ``tech_class``,
+    ``grade``, ``form`` …). Stops at first non-None result.
+
+    Each step is a dict (or ``core.admission.schemas.Step``): ``key``, ``title``,
+    ``kind`` — how core runs it: ``argumentation`` (department head, with
+    ``options["considerations"]``), ``ethics`` (committee votes, two thirds HOSP-21),
+    ``review`` (approve/return/reject; ``options["written_reply"]`` makes a written
+    reason mandatory either way), ``panel`` (experts medical affairs assembles score
+    and vote; ``options["criteria"]`` for restricted technologies), ``publicity``
+    (``options["weeks"]``), ``approval``, ``document``, ``filing`` —, ``role`` (who
+    acts), ``rule`` and ``admits`` (True on the approval after which the project is
+    admitted). The steps are frozen on the project at its first submission."""
 
 
 @hookspec(firstresult=True)
 def application_form(project: Any) -> Any:
     """First result (hospital). The form spec of the application
-    (《临床新技术立项准入申请表》) for ``project``. Stops at first non-None result."""
+    (《临床新技术立项准入申请表》) for ``project`` (as in ``admission_steps``).
+    Stops at first non-None result.
+
+    A dict (or ``core.admission.schemas.FormSpec``): ``title`` and ``sections``, each
+    with ``key``, ``title`` and ``fields``; a field has ``key``, ``label``, ``kind``
+    (text, textarea, date, number, select with ``options``, table with ``columns``,
+    ``grade`` — the ``grades`` scale, ``subject`` — a 诊疗科目 checked against the
+    institution's registered ones, NAT-43), ``required``, ``rule``, ``help`` and
+    ``min_length``. Core knows the keys ``evidence`` (HOSP-6), ``products`` (NAT-9b)
+    and ``grade`` (HOSP-1)."""
+
+
+@hookspec(firstresult=True)
+def grades(project: Any) -> Any:
+    """First result (hospital). The grade scale offered for ``project`` (HOSP-1:
+    一级/二级/三级 by default) as ``[(value, label), …]``. Stops at first non-None result."""
 
 
 @hookspec
 def validate_project(project: Any, person: Any) -> Any:
-    """Collect all. Problems (rule id + Chinese message) that forbid submitting
-    ``project`` led by ``person``; an empty list when there are none."""
+    """Collect all. Problems (``core.errors.Problem`` or dicts with ``message``,
+    ``field``, ``rule``) that forbid submitting ``project`` led by ``person``
+    (``core.admission.schemas.PersonInfo``: ``years_as_resident``, ``visiting``,
+    ``qualifications`` …); an empty list when there are none. Core adds the
+    national refusals itself (NAT-9, NAT-9b, NAT-43)."""
 
 
 @hookspec
