@@ -26,7 +26,13 @@ hookspec = pluggy.HookspecMarker("clintech")
 def register_catalogs() -> Any:
     """Collect all. The catalogue editions (目录) this plugin supplies.
 
-    Return a list of catalogue editions loaded from data files in the plugin's folder.
+    Return ``core.catalog.loader.load_dir(<plugin folder>/catalog)``: the editions
+    (``CatalogEdition``) and admin-import slots (``ImportSlot``) read from the plugin's
+    TOML/JSON data files. The loader raises ``CatalogLoadError`` naming file, row and
+    field for any wrong entry; that plugin's catalogue is then not loaded at all (and is
+    reported on the admin plugin page and by ``clintech plugins``) while the others are.
+    Editions with the same ``(scope, key)`` from several plugins must be identical and
+    are merged; an edition serves new work while one plugin supplying it is enabled.
     """
 
 

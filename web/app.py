@@ -53,9 +53,25 @@ async def _close_pool() -> None:
         await engine().close_connection_pool()
 
 
+async def _sync_catalogs(app: Litestar) -> None:
+    """Sync the plugins' catalogues at start-up; a plugin whose files fail is logged
+    (and shown on the admin plugin page), the others load."""
+    from core.catalog import service as catalog
+
+    try:
+        report = await catalog.ensure_synced(app.state.plugin_host)
+    except Exception as exc:  # the portal still starts; the catalogue syncs at first use
+        logging.getLogger("clintech").error("目录同步失败：%s", exc)
+        return
+    for name, problems in report.failures().items():
+        logging.getLogger("clintech").error("插件 %s 的目录加载失败（%d 个问题）", name, len(problems))
+
+
 def create_app(host: PluginHost | None = None) -> Litestar:
     from web.accounts.controllers import LoginController
     from web.admin.controllers import AdminAuditController, AdminInstitutionController, AdminPluginController, AdminRegionController, AdminUserController
+    from web.api.catalog import ROUTES as CATALOG_API
+    from web.catalog.controllers import CatalogAdminController, CatalogController
     from web.dashboard.controllers import DashboardController
     from web.health import healthz
     from web.tenancy.controllers import DepartmentController, InstitutionController
@@ -74,6 +90,9 @@ def create_app(host: PluginHost | None = None) -> Litestar:
             AdminRegionController,
             AdminPluginController,
             AdminAuditController,
+            CatalogController,
+            CatalogAdminController,
+            *CATALOG_API,
             healthz,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
             *_plugin_routers(host),
@@ -90,7 +109,7 @@ def create_app(host: PluginHost | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(title="ClinTech Portal API", version="0.1.0"),
         logging_config=LoggingConfig(log_exceptions="debug", configure_root_logger=False),
         debug=settings.debug,
-        on_startup=[_start_pool],
+        on_startup=[_start_pool, _sync_catalogs],
         on_shutdown=[_close_pool],
     )
     app.state.plugin_host = host

@@ -110,6 +110,41 @@ def plugins() -> None:
     for p in host.plugins():
         state = ("on" if view.is_enabled(p.name) else "off") if p.in_deployment else "not in deployment"
         click.echo(f"{p.name:<18} {p.version:<8} {p.source:<12} {state:<18} {', '.join(p.hooks)}")
+    from core.catalog import service as catalog
+
+    report = asyncio.run(catalog.load(host))
+    for name, pc in report.plugins.items():
+        if pc.ok:
+            click.echo(f"  目录 {name}: " + ("、".join(f"{e.title}（{len(e.entries)} 项）" for e in pc.editions) or "无"))
+        else:
+            click.echo(f"  目录 {name}: 加载失败", err=True)
+            for problem in pc.problems:
+                click.echo(f"    {problem}", err=True)
+
+
+@main.group()
+def catalog() -> None:
+    """Technology catalogues (目录)."""
+
+
+@catalog.command("sync")
+@plain_errors
+def catalog_sync() -> None:
+    """Load every plugin's catalogue files into the database now."""
+    from core.catalog import service as catalog_service
+
+    host = _host()
+
+    async def run():
+        await _migrate()
+        return await catalog_service.sync(host)
+
+    report = asyncio.run(run())
+    click.echo(f"目录已同步：{len(report.merged)} 个版本")
+    for name, problems in report.failures().items():
+        click.echo(f"插件 {name} 的目录加载失败：", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
 
 
 @main.group()

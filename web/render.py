@@ -15,7 +15,7 @@ from web.context import load_actor, load_hooks
 
 def core_menu(actor: Actor) -> list[dict]:
     """The navigation every deployment has, from the actor's roles."""
-    items = [{"label": t("nav.dashboard"), "href": "/"}]
+    items = [{"label": t("nav.dashboard"), "href": "/"}, {"label": t("nav.catalog"), "href": "/catalog"}]
     if actor.has(*HOSPITAL_ROLES) and actor.institution_id:
         items.append({"label": t("nav.institution"), "href": f"/institutions/{actor.institution_id}"})
     if actor.has("medical_affairs"):
@@ -28,6 +28,7 @@ def core_menu(actor: Actor) -> list[dict]:
             {"label": t("nav.admin.institutions"), "href": "/admin/institutions"},
             {"label": t("nav.admin.regions"), "href": "/admin/regions"},
             {"label": t("nav.admin.plugins"), "href": "/admin/plugins"},
+            {"label": t("nav.admin.catalog_import"), "href": "/admin/catalog/import"},
             {"label": t("nav.admin.audit"), "href": "/admin/audit"},
         ]
     return items

@@ -6,7 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from core.catalog.schemas import CLASS_LABELS, CLASSES, SCOPE_LABELS, SCOPES, QCIndicator, TechnologyEntry
+from core.catalog.schemas import (
+    CLASS_LABELS,
+    CLASSES,
+    SCOPE_LABELS,
+    SCOPES,
+    QCIndicator,
+    TechnologyEntry,
+)
 from core.errors import Problem
 
 FIELD_LABELS = {

@@ -3,3 +3,7 @@
 from plugins.henan.plugin import demo_region, filing_materials, menu_items, register_routes, template_dirs
 
 __all__ = ["demo_region", "filing_materials", "menu_items", "register_routes", "template_dirs"]
+
+from plugins.henan.catalogs import register_catalogs  # noqa: E402
+
+__all__ += ["register_catalogs"]

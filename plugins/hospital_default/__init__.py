@@ -3,3 +3,7 @@
 from plugins.hospital_default.admission import admission_steps, application_form, grades, validate_project
 
 __all__ = ["admission_steps", "application_form", "grades", "validate_project"]
+
+from plugins.hospital_default.catalogs import register_catalogs  # noqa: E402
+
+__all__ += ["register_catalogs"]

@@ -13,6 +13,7 @@ from core.accounts import service as accounts
 from core.accounts.roles import ROLE_LABELS
 from core.accounts.schemas import Actor, UserInput
 from core.audit import service as audit
+from core.catalog import service as catalog_service
 from core.errors import DomainError, Problem
 from core.plugins import HookView
 from core.system import service as system
@@ -198,7 +199,9 @@ class AdminPluginController(Controller):
     @get("/")
     async def index(self, request: Request, hooks: HookView) -> Template:
         host = request.app.state.plugin_host
+        catalog_report = await catalog_service.ensure_synced(host)
         return await page(request, "admin/plugins.html", plugins=host.plugins(), hooks=hooks,
+                          catalog_report=catalog_report,
                           calendar=calendar.health())
 
     @post("/{name:str}")

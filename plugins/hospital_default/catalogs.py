@@ -1,0 +1,17 @@
+"""The default hospital's catalogue editions (HOSP-2, NAT-9): the national restricted list in its
+2022 edition (G01–G12, as seed 000 lists it) and the prohibited technologies the sources name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core import hookimpl
+from core.catalog.loader import load_dir
+
+CATALOG_DIR = Path(__file__).parent / "catalog"
+
+
+@hookimpl
+def register_catalogs():
+    """The editions in ``catalog/`` (TOML data files), validated by the core loader."""
+    return load_dir(CATALOG_DIR)
