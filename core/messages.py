@@ -68,6 +68,8 @@ MESSAGES: dict[str, str] = {
     "catalog.status_title": "插件目录加载情况",
     "catalog.load_failed": "目录加载失败，本插件的目录未加载（其他插件不受影响）：",
     "catalog.resync": "重新加载目录",
+    "nav.admin.calendar": "节假日日历",
+    "calendar.intro": "工作日按国务院办公厅每年发布的放假安排计算：起算日不计入，周末和法定节假日不计，调休上班日计入（CAL-1）。尚未录入放假安排的年份暂按周末推算，并标注为暂定（CAL-4）。",
     "yes": "是",
     "no": "否",
 }

@@ -81,6 +81,8 @@ NOT_TENANT: dict[str, str] = {
     "/static/{file_path:path}": "static assets, the same for everyone",
     "/schema/{path:str}": "Litestar's OpenAPI UI assets",
     "/admin/plugins/{name:str}": "a plugin name; admin-only, covered by test_admin_routes_answer_404_to_non_admins",
+    "/admin/calendar/years/{year:int}/delete": "a calendar year, not a tenant record; admin-only (test_admin_routes_answer_404_to_non_admins)",
+    "/admin/calendar/days/{day:str}/delete": "a calendar date, not a tenant record; admin-only (test_admin_routes_answer_404_to_non_admins)",
     "/catalog/{technology_id:int}": "a catalogue entry: deployment-wide data, the same for every tenant",
     "/api/v1/catalog/{technology_id:int}": "a catalogue entry: deployment-wide data, the same for every tenant",
 }

@@ -73,6 +73,7 @@ def create_app(host: PluginHost | None = None) -> Litestar:
     from web.api.catalog import ROUTES as CATALOG_API
     from web.catalog.controllers import CatalogAdminController, CatalogController
     from web.dashboard.controllers import DashboardController
+    from web.calendar.controllers import CalendarAdminController
     from web.health import healthz
     from web.tenancy.controllers import DepartmentController, InstitutionController
 
@@ -90,6 +91,7 @@ def create_app(host: PluginHost | None = None) -> Litestar:
             AdminRegionController,
             AdminPluginController,
             AdminAuditController,
+            CalendarAdminController,
             CatalogController,
             CatalogAdminController,
             *CATALOG_API,

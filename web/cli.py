@@ -184,5 +184,56 @@ def users_add(username, display_name, roles, institution, region, password) -> N
     click.echo(f"已创建用户 {username}（编号 {asyncio.run(run())}）")
 
 
+@main.group("calendar")
+def calendar_group() -> None:
+    """Working days on the deployment calendar (official + plugins + entered notices)."""
+
+
+def _calendar_date(value: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        _fail(f"日期「{value}」格式不正确，应为 YYYY-MM-DD，例如 2025-09-26")
+
+
+def _deployment_calendar():
+    from core.holidays import service as holidays
+
+    cal, warning = asyncio.run(holidays.deployment_calendar(_host()))
+    if warning:
+        click.echo(f"注意：{warning}", err=True)
+    return cal
+
+
+@calendar_group.command("add")
+@click.argument("start")
+@click.argument("days")
+@click.option("--before", is_flag=True, help="Count backwards (CAL-3, e.g. JL-30).")
+@plain_errors
+def calendar_add(start: str, days: str, before: bool) -> None:
+    """Print the DAYS-th working day after START (CAL-1; START is not counted)."""
+    from core.calendar import MAX_COUNT
+
+    day = _calendar_date(start)
+    if not days.strip().isdigit() or int(days) > MAX_COUNT:
+        _fail(f"工作日数「{days}」不正确，应为 0 到 {MAX_COUNT} 之间的整数")
+    cal = _deployment_calendar()
+    due = cal.working_days_before(day, int(days)) if before else cal.add_working_days(day, int(days))
+    click.echo(due.date.isoformat())
+    if due.provisional:
+        click.echo(f"暂定日期：{due.provisional_note()}")
+
+
+@calendar_group.command("check")
+@click.argument("day")
+@plain_errors
+def calendar_check(day: str) -> None:
+    """Say whether DAY is a working day, and why (make-up day, holiday name, weekend)."""
+    parsed = _calendar_date(day)
+    click.echo(_deployment_calendar().day_info(parsed).sentence())
+
+
 if __name__ == "__main__":
     main()

@@ -30,6 +30,7 @@ def core_menu(actor: Actor) -> list[dict]:
             {"label": t("nav.admin.plugins"), "href": "/admin/plugins"},
             {"label": t("nav.admin.catalog_import"), "href": "/admin/catalog/import"},
             {"label": t("nav.admin.audit"), "href": "/admin/audit"},
+            {"label": t("nav.admin.calendar"), "href": "/admin/calendar"},
         ]
     return items
 
