@@ -141,8 +141,31 @@ def filing_form(technology: Any, institution: Any) -> Any:
 
 @hookspec
 def reporting_channels() -> Any:
-    """Collect all. Channels that deliver filings, cases and reports to an authority
-    (provincial platform, university system, file package, HTTP endpoint)."""
+    """Collect all. Channels that deliver filings, cases, reports and admissions to an
+    authority (provincial platform, university system), synchronous: a list of dicts.
+
+    Keys (converted to ``core.outbox.channels.Channel``; a bad one is an error naming
+    the plugin)::
+
+        key               str   stable id stored on every delivery, e.g. "henan_platform";
+                                the first answer for a key wins (``tryfirst`` overrides)
+        name              str   the authority system's Chinese name, shown on screen
+        kinds             [str] payloads it accepts: "filing", "case", "report", "admission"
+        transport         str   "http": POST to the configured endpoint, falling back to a
+                                package for manual upload while none is configured;
+                                "package": always a package (zip + manifest)
+        endpoint_setting  str   the environment variable with the endpoint URL, e.g.
+                                "CLINTECH_CHANNEL_HENAN_PLATFORM_URL"; the token and the
+                                timeout (seconds) are the same name ending in _TOKEN / _TIMEOUT
+        authority         str   optional; who receives (e.g. 河南省卫生健康委员会)
+        materials         [{"key", "title", "required", "rule"}]  optional; the order
+                                attachments are sent and packaged in (HN-2.2b)
+        rules             [str] optional; RULES.md ids it serves (JL-38, HN-3, HOSP-11 …)
+        description       str   optional; shown on the admin's channel page
+
+    The outbox (``core.outbox.service``) owns delivery: retries, backoff, the
+    Idempotency-Key, statuses; the answer protocol is in ``core.outbox.rules``.
+    """
 
 
 @hookspec

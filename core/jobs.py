@@ -16,6 +16,7 @@ Job = Callable[[HookView], Awaitable[int]]
 
 JOB_MODULES: list[str] = [
     "core.admission.jobs",
+    "core.outbox.jobs",
 ]
 _JOBS: dict[str, Job] = {}
 

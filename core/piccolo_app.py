@@ -11,6 +11,7 @@ from core.admission.tables import (
 from core.audit.tables import AuditEvent
 from core.catalog.tables import CatalogEdition, CatalogEditionSource, CatalogTechnology
 from core.holidays.tables import HolidayOverride
+from core.outbox.tables import Delivery, DeliveryAttempt
 from core.storage.tables import Attachment
 from core.system.tables import PluginSwitch
 from core.tenancy.tables import Department, Institution, Region
@@ -19,6 +20,7 @@ TABLES = [Region, Institution, Department, User, UserSession, LoginAttempt, Audi
           HolidayOverride]
 TABLES += [CatalogEdition, CatalogEditionSource, CatalogTechnology]
 TABLES += [Attachment, AdmissionRound, Project, ProjectVersion, StepDecision, Vote, PanelMember, Objection]
+TABLES += [Delivery, DeliveryAttempt]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",

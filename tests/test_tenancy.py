@@ -49,6 +49,30 @@ async def region_of(dep: dict, institution_id: int) -> Params:
     return {"region_id": row["region"]}
 
 
+_DELIVERIES: dict[int, Params] = {}
+
+
+async def delivery_of(dep: dict, institution_id: int) -> Params:
+    """An outbox delivery of the institution, packaged for manual upload (retryable and
+    confirmable, so a missing check on a write would show)."""
+    if institution_id not in _DELIVERIES:
+        from core.accounts.schemas import SYSTEM
+        from core.db import write_transaction
+        from core.outbox import channels, service
+        from core.plugins import PluginHost
+
+        hooks = PluginHost(("jilin", "hospital_default")).view()
+        async with write_transaction():
+            delivery_id = await service.enqueue(
+                SYSTEM, channel=channels.channel(hooks, "university"), kind="admission",
+                subject_type="tenancy_probe", subject_id=institution_id, institution_id=institution_id,
+                payload={"probe": True})
+        await service.deliver_due(hooks, delivery_ids=[delivery_id])  # no endpoint set: a package
+        _DELIVERIES[institution_id] = {"delivery_id": delivery_id, "subject_type": "tenancy_probe",
+                                       "subject_id": institution_id}
+    return _DELIVERIES[institution_id]
+
+
 @dataclass(frozen=True)
 class Route:
     """How to reach a record of a given institution through one route."""
@@ -74,6 +98,12 @@ TENANT_ROUTES: dict[str, Route] = {
     "/admin/institutions/{institution_id:int}/departments": Route(
         institution_of, reader="admin", admin_only=True, form={"name": "越权科室", "subject": "内科"}),
     "/admin/regions/{region_id:int}": Route(region_of, reader="admin", admin_only=True, form={"name": "越权改名"}),
+    "/outbox/{delivery_id:int}": Route(delivery_of, reader="medaffairs_a"),
+    "/outbox/{delivery_id:int}/retry": Route(delivery_of, reader="medaffairs_a"),
+    "/outbox/{delivery_id:int}/confirm": Route(delivery_of, reader="medaffairs_a", form={"receipt_id": "越权回执"}),
+    "/outbox/{delivery_id:int}/package.zip": Route(delivery_of, reader="medaffairs_a"),
+    "/outbox/{delivery_id:int}/manifest.json": Route(delivery_of, reader="medaffairs_a"),
+    "/outbox/subject/{subject_type:str}/{subject_id:int}": Route(delivery_of, reader="medaffairs_a"),
 }
 
 # Parameters that are not tenant records, with the reason they are outside the matrix.

@@ -75,6 +75,7 @@ def create_app(host: PluginHost | None = None) -> Litestar:
     from web.dashboard.controllers import DashboardController
     from web.calendar.controllers import CalendarAdminController
     from web.health import healthz
+    from web.outbox.controllers import AdminChannelController, OutboxController
     from web.tenancy.controllers import DepartmentController, InstitutionController
 
     settings = get_settings()
@@ -95,6 +96,8 @@ def create_app(host: PluginHost | None = None) -> Litestar:
             CatalogController,
             CatalogAdminController,
             *CATALOG_API,
+            OutboxController,
+            AdminChannelController,
             healthz,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
             *_plugin_routers(host),

@@ -20,6 +20,8 @@ def core_menu(actor: Actor) -> list[dict]:
         items.append({"label": t("nav.institution"), "href": f"/institutions/{actor.institution_id}"})
     if actor.has("medical_affairs"):
         items.append({"label": t("nav.departments"), "href": "/departments"})
+    if actor.has("medical_affairs", "admin"):
+        items.append({"label": t("nav.outbox"), "href": "/outbox"})
     if actor.has(*REGION_ROLES):
         items.append({"label": t("nav.institutions"), "href": "/institutions"})
     if actor.is_admin:
@@ -30,6 +32,7 @@ def core_menu(actor: Actor) -> list[dict]:
             {"label": t("nav.admin.plugins"), "href": "/admin/plugins"},
             {"label": t("nav.admin.catalog_import"), "href": "/admin/catalog/import"},
             {"label": t("nav.admin.audit"), "href": "/admin/audit"},
+            {"label": t("nav.admin.channels"), "href": "/admin/channels"},
             {"label": t("nav.admin.calendar"), "href": "/admin/calendar"},
         ]
     return items

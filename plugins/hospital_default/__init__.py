@@ -7,3 +7,7 @@ __all__ = ["admission_steps", "application_form", "grades", "validate_project"]
 from plugins.hospital_default.catalogs import register_catalogs  # noqa: E402
 
 __all__ += ["register_catalogs"]
+
+from plugins.hospital_default.channels import reporting_channels  # noqa: E402
+
+__all__ += ["reporting_channels"]

@@ -7,3 +7,7 @@ __all__ = ["demo_region", "filing_materials", "menu_items", "register_routes", "
 from plugins.jilin.catalogs import register_catalogs  # noqa: E402
 
 __all__ += ["register_catalogs"]
+
+from plugins.jilin.channels import reporting_channels  # noqa: E402
+
+__all__ += ["reporting_channels"]
