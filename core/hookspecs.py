@@ -38,8 +38,44 @@ def register_catalogs() -> Any:
 
 @hookspec
 def deadline_rules() -> Any:
-    """Collect all. Deadline rules as data: triggering event, obligation created,
-    offset (working/calendar days, weeks, months; after or before), scope, rule id."""
+    """Collect all. Deadline rules as data (synchronous): a list of dicts, one per rule.
+
+    Keys (checked at load time by ``core.obligations.rules.check_rules``; an unknown
+    key, unit or role is an error naming the plugin and the rule, and a plugin with
+    any bad rule loads none)::
+
+        id          str   the RULES.md id shown with every obligation, e.g. "JL-12"
+        event       str   the triggering domain event kind (below)
+        obligation  str   the obligation kind created (below); (id, obligation) is unique
+        title       str   what must be done, in Chinese
+        article     str   the source article's text (Chinese), shown on screen
+        role        str   who must act: clinician, dept_head, qc_officer, medical_affairs,
+                          ethics, expert, hospital_head, regulator, qc_center
+        offset      {"amount": int > 0,
+                     "unit": "working_days" | "calendar_days" | "weeks" | "months",
+                     "direction": "after" | "before"}        (default "after")
+        recurrence  {"month": 1..12, "period_months": {class: int > 0}}
+                    instead of ``offset``: one obligation per year whose ``month``
+                    starts inside the monitoring period after the event, due on that
+                    month's last day (HOSP-17); it has no direction
+        scope       {"classes": [prohibited|restricted|routine, …], "codes": ["G01", …]}
+                    optional; empty means every technology
+        when        {extra key: value}  optional; the event's ``extra`` must match
+        replaces    [rule id, …]  optional; drops those rules from the deployment
+                    (a province rule restating a national one, JL-30 over NAT-29)
+        note        str   optional; shown next to the rule, e.g. a window that is a
+                    deployment setting because the source gives no number (HN-3)
+
+    Event kinds: first_case, filing_materials_complete, discharge, case_performed,
+    enrolment_notice, training_start, exam, admission, publicity_start.
+    Obligation kinds: filing, filing_completion, case_report, training_base_filing,
+    training_plan, exam_results, ethics_proof, publicity, qc_annual_report.
+
+    Example: ``[{"id": "JL-38", "event": "discharge", "obligation": "case_report",
+    "title": "限制类技术病例逐例报送", "article": "…出院后15个工作日内完成报送。",
+    "role": "medical_affairs", "offset": {"amount": 15, "unit": "working_days",
+    "direction": "after"}, "scope": {"classes": ["restricted"]}}]``
+    """
 
 
 @hookspec

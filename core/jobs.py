@@ -17,6 +17,7 @@ Job = Callable[[HookView], Awaitable[int]]
 JOB_MODULES: list[str] = [
     "core.admission.jobs",
     "core.outbox.jobs",
+    "core.obligations.jobs",
 ]
 _JOBS: dict[str, Job] = {}
 

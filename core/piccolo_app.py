@@ -11,6 +11,8 @@ from core.admission.tables import (
 from core.audit.tables import AuditEvent
 from core.catalog.tables import CatalogEdition, CatalogEditionSource, CatalogTechnology
 from core.holidays.tables import HolidayOverride
+from core.inbox.tables import InboxAddress, InboxMessage
+from core.obligations.tables import CalendarFeed, Obligation, ObligationReminder
 from core.outbox.tables import Delivery, DeliveryAttempt
 from core.storage.tables import Attachment
 from core.system.tables import PluginSwitch
@@ -19,6 +21,7 @@ from core.tenancy.tables import Department, Institution, Region
 TABLES = [Region, Institution, Department, User, UserSession, LoginAttempt, AuditEvent, PluginSwitch,
           HolidayOverride]
 TABLES += [CatalogEdition, CatalogEditionSource, CatalogTechnology]
+TABLES += [Obligation, ObligationReminder, CalendarFeed, InboxMessage, InboxAddress]
 TABLES += [Attachment, AdmissionRound, Project, ProjectVersion, StepDecision, Vote, PanelMember, Objection]
 TABLES += [Delivery, DeliveryAttempt]
 

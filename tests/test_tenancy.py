@@ -73,6 +73,39 @@ async def delivery_of(dep: dict, institution_id: int) -> Params:
     return _DELIVERIES[institution_id]
 
 
+_OBLIGATIONS: dict[int, Params] = {}
+
+
+async def obligation_of(dep: dict, institution_id: int) -> Params:
+    """A JL-38 case-report obligation of the institution, created as the case workflow will."""
+    if institution_id not in _OBLIGATIONS:
+        import datetime as dt
+
+        from core.accounts.schemas import SYSTEM
+        from core.obligations.service import DomainEvent, on_event
+
+        ids = await on_event(SYSTEM, dep["host"].view(), DomainEvent(
+            kind="discharge", occurred_on=dt.date(2026, 2, 10), institution_id=institution_id,
+            subject_type="tenancy_probe", subject_id=institution_id, technology_class="restricted"))
+        _OBLIGATIONS[institution_id] = {"obligation_id": ids[0]}
+    return _OBLIGATIONS[institution_id]
+
+
+async def message_of(dep: dict, institution_id: int) -> Params:
+    """An inbox message of the institution's medical affairs user (messages are per user)."""
+    from core.db import write_transaction
+    from core.inbox import service as inbox
+    from core.inbox.tables import InboxMessage
+
+    name = "medaffairs_a" if institution_id == dep["hospital_a"] else "medaffairs_b"
+    user_id = dep["users"][name]["id"]
+    async with write_transaction():
+        await inbox.deliver([user_id], "越权探测", "", source="tenancy_probe")
+    row = await InboxMessage.select(InboxMessage.id).where(InboxMessage.user == user_id).order_by(
+        InboxMessage.id, ascending=False).first()
+    return {"message_id": row["id"]}
+
+
 @dataclass(frozen=True)
 class Route:
     """How to reach a record of a given institution through one route."""
@@ -98,6 +131,10 @@ TENANT_ROUTES: dict[str, Route] = {
     "/admin/institutions/{institution_id:int}/departments": Route(
         institution_of, reader="admin", admin_only=True, form={"name": "越权科室", "subject": "内科"}),
     "/admin/regions/{region_id:int}": Route(region_of, reader="admin", admin_only=True, form={"name": "越权改名"}),
+    "/obligations/{obligation_id:int}": Route(obligation_of, reader="medaffairs_a", regulators=True),
+    "/obligations/{obligation_id:int}/waive": Route(obligation_of, reader="medaffairs_a",
+                                                    form={"reason": "越权豁免"}),
+    "/inbox/{message_id:int}/read": Route(message_of, reader="medaffairs_a"),
     "/outbox/{delivery_id:int}": Route(delivery_of, reader="medaffairs_a"),
     "/outbox/{delivery_id:int}/retry": Route(delivery_of, reader="medaffairs_a"),
     "/outbox/{delivery_id:int}/confirm": Route(delivery_of, reader="medaffairs_a", form={"receipt_id": "越权回执"}),
@@ -111,6 +148,7 @@ NOT_TENANT: dict[str, str] = {
     "/static/{file_path:path}": "static assets, the same for everyone",
     "/schema/{path:str}": "Litestar's OpenAPI UI assets",
     "/admin/plugins/{name:str}": "a plugin name; admin-only, covered by test_admin_routes_answer_404_to_non_admins",
+    "/ical/{filename:str}": "a secret per-user feed token, no login; unknown or revoked answers 404 (test_obligations_web.py)",
     "/admin/calendar/years/{year:int}/delete": "a calendar year, not a tenant record; admin-only (test_admin_routes_answer_404_to_non_admins)",
     "/admin/calendar/days/{day:str}/delete": "a calendar date, not a tenant record; admin-only (test_admin_routes_answer_404_to_non_admins)",
     "/catalog/{technology_id:int}": "a catalogue entry: deployment-wide data, the same for every tenant",

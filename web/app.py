@@ -16,7 +16,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from core.plugins import PluginHost
+from core.plugins import PluginConfigError, PluginHost
 from core.settings import get_settings
 from web import errors
 from web.context import plugin_enabled, provide_actor, provide_hooks, provide_layout
@@ -67,6 +67,17 @@ async def _sync_catalogs(app: Litestar) -> None:
         logging.getLogger("clintech").error("插件 %s 的目录加载失败（%d 个问题）", name, len(problems))
 
 
+def _check_deadline_rules(host: PluginHost) -> None:
+    """A plugin with a bad deadline rule stops the start with a message naming it."""
+    from core.obligations.rules import DeadlineRuleError
+    from core.obligations.service import rules_of
+
+    try:
+        rules_of(host.view())
+    except DeadlineRuleError as exc:
+        raise PluginConfigError(f"时限规则无效：{exc}") from exc
+
+
 def create_app(host: PluginHost | None = None) -> Litestar:
     from web.accounts.controllers import LoginController
     from web.admin.controllers import AdminAuditController, AdminInstitutionController, AdminPluginController, AdminRegionController, AdminUserController
@@ -75,12 +86,14 @@ def create_app(host: PluginHost | None = None) -> Litestar:
     from web.dashboard.controllers import DashboardController
     from web.calendar.controllers import CalendarAdminController
     from web.health import healthz
+    from web.obligations.controllers import InboxController, ObligationController, ical_feed
     from web.outbox.controllers import AdminChannelController, OutboxController
     from web.tenancy.controllers import DepartmentController, InstitutionController
 
     settings = get_settings()
     host = host or PluginHost(settings.plugins)
     plugin_dirs = [d for answer in host.pm.hook.template_dirs() for d in (answer or [])]
+    _check_deadline_rules(host)
     app = Litestar(
         route_handlers=[
             LoginController,
@@ -98,6 +111,9 @@ def create_app(host: PluginHost | None = None) -> Litestar:
             *CATALOG_API,
             OutboxController,
             AdminChannelController,
+            ObligationController,
+            InboxController,
+            ical_feed,
             healthz,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
             *_plugin_routers(host),

@@ -235,5 +235,28 @@ def calendar_check(day: str) -> None:
     click.echo(_deployment_calendar().day_info(parsed).sentence())
 
 
+@main.command()
+@click.option("--interval", default=60, type=int, show_default=True, help="两轮之间的秒数")
+@click.option("--once", is_flag=True, help="只运行一轮（供脚本和定时任务使用）")
+@plain_errors
+def worker(interval: int, once: bool) -> None:
+    """Run the background jobs (reminders, outbox, …) in a loop; safe to run several."""
+    from core import jobs
+    from core.system import service as system
+
+    host = _host()
+
+    async def run() -> None:
+        await _migrate()
+        while True:
+            results = await jobs.run_all(host.view(await system.disabled_plugins()))
+            click.echo("；".join(f"{name.rsplit('.', 1)[-1]}: {n}" for name, n in results.items()) or "没有后台任务")
+            if once:
+                return
+            await asyncio.sleep(max(interval, 1))
+
+    asyncio.run(run())
+
+
 if __name__ == "__main__":
     main()

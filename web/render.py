@@ -44,6 +44,11 @@ async def navigation(request: Request) -> list[dict]:
         return []
     hooks = await load_hooks(request)
     items = core_menu(actor)
+    # Obligations and the inbox, with its unread count (one COUNT query per page).
+    from core.inbox.service import unread_count
+
+    items.insert(1, {"label": t("nav.obligations"), "href": "/obligations"})
+    items.insert(2, {"label": t("nav.inbox"), "href": "/inbox", "count": await unread_count(actor.id)})
     for answer in await hooks.collect("menu_items", user=actor):
         items.extend(answer)
     return items

@@ -10,8 +10,16 @@ from core.tenancy.tables import Department, Institution, Region
 
 
 async def summary(actor: Actor, hooks=None) -> dict:
-    """Counts and recent activity within the actor's tenant."""
-    out: dict = {"cards": [], "recent": []}
+    """Counts and recent activity within the actor's tenant; with ``hooks``, also the
+    actor's open obligations (soonest first) and, for those who oversee several,
+    the obligation counts per status per institution (one grouped query)."""
+    out: dict = {"cards": [], "recent": [], "obligations": [], "obligation_counts": []}
+    if hooks is not None:
+        from core.obligations import service as obligations
+
+        out["obligations"] = await obligations.open_for(actor, hooks, limit=20)
+        if actor.is_admin or actor.region_path or actor.has(*obligations.INSTITUTION_WIDE):
+            out["obligation_counts"] = await obligations.status_counts(actor, hooks)
     scope = institution_scope(actor)
     if actor.is_admin:
         out["cards"] = [

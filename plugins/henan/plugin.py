@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from litestar import get
@@ -9,6 +10,7 @@ from litestar.response import Template
 
 from core import hookimpl
 from core.accounts.schemas import Actor
+from plugins import deadlines
 from plugins.provincial import Material
 
 HERE = Path(__file__).parent
@@ -27,6 +29,31 @@ MATERIALS = [
 def filing_materials(technology, institution):
     """HN-2.2b: five materials, uploaded in this order."""
     return [m.as_dict() for m in MATERIALS]
+
+
+# HN-3: the notice says "开展一例，上报一例" but gives no number of days, so the window
+# is this deployment's setting, and the screen says so.
+CASE_REPORT_SETTING = "CLINTECH_HENAN_CASE_REPORT_DAYS"
+CASE_REPORT_DEFAULT = 15
+
+
+def case_report_days() -> int | str:
+    """The HN-3 window in working days (a bad value is reported by the rule check)."""
+    raw = os.environ.get(CASE_REPORT_SETTING, str(CASE_REPORT_DEFAULT)).strip()
+    return int(raw) if raw.lstrip("-").isdigit() else raw
+
+
+@hookimpl
+def deadline_rules():
+    """The national rules plus Henan's: HN-2.2b / HN-2.2c replace NAT-11; NAT-29 stays
+    national; HN-3's window comes from the deployment setting."""
+    rules = deadlines.load(deadlines.NATIONAL) + deadlines.load(HERE / "deadlines.toml")
+    days = case_report_days()
+    for rule in rules:
+        if rule["id"] == "HN-3":
+            rule["offset"]["amount"] = days
+            rule["note"] = f"河南省通知未规定天数，本部署设定为 {days} 个工作日（设置项 {CASE_REPORT_SETTING}）"
+    return rules
 
 
 @hookimpl

@@ -11,3 +11,7 @@ __all__ += ["register_catalogs"]
 from plugins.jilin.channels import reporting_channels  # noqa: E402
 
 __all__ += ["reporting_channels"]
+
+from plugins.jilin.plugin import deadline_rules  # noqa: E402
+
+__all__ += ["deadline_rules"]

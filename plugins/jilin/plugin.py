@@ -9,6 +9,7 @@ from litestar.response import Template
 
 from core import hookimpl
 from core.accounts.schemas import Actor
+from plugins import deadlines
 from plugins.provincial import Material
 
 HERE = Path(__file__).parent
@@ -28,6 +29,13 @@ MATERIALS = [
 def filing_materials(technology, institution):
     """JL-12: six materials, in this order."""
     return [m.as_dict() for m in MATERIALS]
+
+
+@hookimpl
+def deadline_rules():
+    """The national rules plus Jilin's own: JL-12 replaces NAT-11, JL-30 replaces NAT-29
+    (3 working days *before* the enrolment notice); JL-29, JL-34, JL-38."""
+    return deadlines.load(deadlines.NATIONAL) + deadlines.load(HERE / "deadlines.toml")
 
 
 @hookimpl

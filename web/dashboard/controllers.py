@@ -7,7 +7,7 @@ from litestar.response import Template
 
 from core.accounts.schemas import Actor
 from core.dashboard import service as dashboard
-from web.context import login_required
+from web.context import load_hooks, login_required
 from web.render import page
 
 
@@ -17,6 +17,5 @@ class DashboardController(Controller):
 
     @get("/")
     async def index(self, request: Request, actor: Actor) -> Template:
-        hooks = request.state.hooks if "hooks" in request.state else None
-        summary = await dashboard.summary(actor, hooks)
+        summary = await dashboard.summary(actor, await load_hooks(request))
         return await page(request, "dashboard/index.html", summary=summary)

@@ -1,0 +1,38 @@
+"""E-mail copies of inbox messages, when the deployment configures SMTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import smtplib
+from email.message import EmailMessage
+
+import msgspec
+
+
+class Mailer(msgspec.Struct, frozen=True):
+    """A plain SMTP relay (``CLINTECH_SMTP_HOST=host[:port]``, sender ``CLINTECH_SMTP_FROM``)."""
+
+    host: str
+    port: int = 25
+    sender: str = "clintech@localhost"
+
+    def _send(self, to: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self.sender, to, subject
+        message.set_content(body)
+        with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
+            smtp.send_message(message)
+
+    async def send(self, to: str, subject: str, body: str) -> None:
+        await asyncio.to_thread(self._send, to, subject, body)
+
+
+def configured() -> Mailer | None:
+    """The deployment's mailer, or ``None`` when SMTP is not configured."""
+    value = os.environ.get("CLINTECH_SMTP_HOST", "").strip()
+    if not value:
+        return None
+    host, _, port = value.partition(":")
+    return Mailer(host=host, port=int(port or 25),
+                  sender=os.environ.get("CLINTECH_SMTP_FROM", "clintech@localhost"))

@@ -1,0 +1,107 @@
+"""Reminders: each obligation's reminder stages, sent once, whatever the number of workers.
+
+Stages: one per lead time (``service.reminder_leads()``, working days before the due
+date, e.g. 5 and 1) and "overdue". An obligation gets the message of the stage it is
+in — an obligation created two days before its due date gets only the 1-day one.
+
+Once means once: ``ObligationReminder.key`` is unique per (obligation, stage), and the
+reminder row, the inbox messages and the audit event are written in one transaction
+that first leases the obligation (PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED``, so
+another worker skips it; SQLite: the IMMEDIATE write transaction, which serialises
+writers) and re-checks that the stage was not sent meanwhile. E-mail copies go out
+after the commit: a crash in between loses an e-mail, never duplicates one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from core.accounts.schemas import SYSTEM
+from core.audit import service as audit
+from core.db import is_sqlite, write_transaction
+from core.inbox import mail
+from core.inbox import service as inbox
+from core.obligations import rules, service
+from core.obligations.tables import Obligation, ObligationReminder
+from core.plugins import HookView
+
+log = logging.getLogger("clintech")
+
+
+def _message(row: dict, stage: str, days: int) -> tuple[str, str]:
+    if stage == "overdue":
+        title = f"【已逾期】{row['title']}（{row['rule_id']}）"
+        lead = f"已逾期 {-days} 个工作日"
+    else:
+        title = f"【待办提醒】{row['title']}（{row['rule_id']}）"
+        lead = f"还剩 {days} 个工作日"
+    lines = [
+        f"事项：{row['title']}" + (f"（{row['subject_label']}）" if row.get("subject_label") else ""),
+        f"截止日期：{row['due_on'].isoformat()}，{lead}",
+        f"依据：{row['rule_id']} {row['article']}",
+    ]
+    if row["provisional"]:
+        lines.append(service.provisional_note(int(y) for y in row["unknown_years"].split(",") if y))
+    if row.get("setting_note"):
+        lines.append(row["setting_note"])
+    return title, "\n".join(lines)
+
+
+async def _send_one(row: dict, stage: str, days: int) -> list[int]:
+    """Send one stage of one obligation; returns the recipients, or [] if another
+    worker holds or already sent it."""
+    key = f"{row['id']}:{stage}"
+    async with write_transaction():
+        lease = Obligation.select(Obligation.id, Obligation.status).where(Obligation.id == row["id"])
+        if not is_sqlite():
+            lease = lease.lock_rows(skip_locked=True)
+        held = await lease.first()
+        if held is None or held["status"] != "open":
+            return []
+        if await ObligationReminder.exists().where(ObligationReminder.key == key):
+            return []
+        users = await service.recipients(row)
+        title, body = _message(row, stage, days)
+        await ObligationReminder.insert(ObligationReminder(key=key, obligation=row["id"], stage=stage,
+                                                           recipients=len(users)))
+        await inbox.deliver(users, title, body, link=f"/obligations/{row['id']}", source=f"obligation:{row['id']}")
+        await audit.record(SYSTEM, "obligation.remind", "obligation", row["id"],
+                           after={"stage": stage, "recipients": users}, institution_id=row["institution"])
+    return users
+
+
+async def send_due(hooks: HookView, today: dt.date | None = None, mailer: mail.Mailer | None = None) -> int:
+    """Send every reminder that is due on ``today``; returns how many stages were sent.
+
+    ``mailer`` defaults to the deployment's SMTP settings (none: inbox only).
+    """
+    cal = await service.read_context(hooks, today)
+    cal, today = cal[0], cal[1]
+    mailer = mailer or mail.configured()
+    leads = service.reminder_leads()
+    horizon = cal.add_working_days(today, max(leads, default=0)).date
+    rows = await Obligation.select().where(
+        (Obligation.status == "open") & (Obligation.due_on <= horizon)).order_by(Obligation.due_on)
+    if not rows:
+        return 0
+    sent_keys = {r["key"] for r in await ObligationReminder.select(ObligationReminder.key).where(
+        ObligationReminder.obligation.is_in([r["id"] for r in rows]))}
+    sent = 0
+    for row in rows:
+        days = rules.days_left(cal, today, row["due_on"])
+        stage = rules.reminder_stage(days, leads)
+        if stage is None or f"{row['id']}:{stage}" in sent_keys:
+            continue
+        users = await _send_one(row, stage, days)
+        if not users:
+            continue
+        sent += 1
+        if mailer is not None:
+            title, body = _message(row, stage, days)
+            for address in (await inbox.addresses(users)).values():
+                try:
+                    await mailer.send(address, title, body)
+                except OSError as exc:  # the inbox copy is already there; log, don't fail the run
+                    log.warning("reminder e-mail to %s failed: %s", address, exc)
+    return sent

@@ -1,0 +1,290 @@
+"""Deadline rules as data: their shape, their validation, and due-date arithmetic.
+
+Pure functions (no I/O). The rules themselves come from plugins through the
+``deadline_rules`` hook (see ``core/hookspecs.py`` for the exact shape); core only
+checks them and counts with the deployment's ``WorkCalendar`` (CAL-1 … CAL-4).
+"""
+
+from __future__ import annotations
+
+import calendar as _stdlib_calendar
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+from core.calendar import DueDate, WorkCalendar
+from core.errors import Problem
+
+UNITS = ("working_days", "calendar_days", "weeks", "months")
+DIRECTIONS = ("after", "before")
+CLASSES = ("prohibited", "restricted", "routine")
+ROLES = ("clinician", "dept_head", "qc_officer", "medical_affairs", "ethics", "expert", "hospital_head",
+         "regulator", "qc_center")
+MAX_AMOUNT = {"working_days": 250, "calendar_days": 366, "weeks": 52, "months": 60}
+
+# Derived statuses, in the order dashboards show them.
+STATUSES = ("overdue", "due_soon", "open", "done_late", "done_on_time", "waived")
+
+
+class Offset(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``amount`` ``unit`` ``direction`` the triggering event's date."""
+
+    amount: int
+    unit: str
+    direction: str = "after"
+
+
+class Recurrence(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A yearly obligation in ``month`` for every year inside a monitoring period that
+    starts at the event and lasts ``period_months[technology class]`` (HOSP-17)."""
+
+    month: int
+    period_months: dict[str, int]
+
+
+class Scope(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Which technologies a rule applies to; an empty tuple means any."""
+
+    classes: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+
+
+class DeadlineRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One deadline rule of one plugin, validated."""
+
+    id: str
+    event: str
+    obligation: str
+    title: str
+    article: str
+    role: str
+    offset: Offset | None = None
+    recurrence: Recurrence | None = None
+    scope: Scope = Scope()
+    when: dict[str, Any] = {}
+    replaces: tuple[str, ...] = ()
+    note: str = ""
+    plugin: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.id, self.obligation)
+
+    def applies_to(self, event_kind: str, technology_class: str, technology_code: str,
+                   extra: dict[str, Any]) -> bool:
+        if event_kind != self.event:
+            return False
+        if self.scope.classes and technology_class not in self.scope.classes:
+            return False
+        if self.scope.codes and technology_code not in self.scope.codes:
+            return False
+        return all(extra.get(k) == v for k, v in self.when.items())
+
+    def offset_text(self) -> str:
+        """The period in Chinese, e.g. "事件后15个工作日"."""
+        if self.recurrence is not None:
+            return f"监测期内每年{self.recurrence.month}月"
+        assert self.offset is not None
+        unit = {"working_days": "个工作日", "calendar_days": "日", "weeks": "周", "months": "个月"}[self.offset.unit]
+        side = "前" if self.offset.direction == "before" else "后"
+        return f"{side}{self.offset.amount}{unit}"
+
+
+class DeadlineRuleError(Exception):
+    """A plugin supplied a rule core cannot use; nothing of that answer was loaded."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("；".join(p.message for p in problems))
+
+
+def _where(plugin: str, rule_id: str, index: int) -> str:
+    return f"插件 {plugin} 的时限规则 {rule_id or f'#{index + 1}'}"
+
+
+def check_rule(plugin: str, raw: Any, index: int = 0) -> tuple[DeadlineRule | None, list[Problem]]:
+    """Validate one raw rule (a dict from a plugin). Returns the rule or the problems,
+    each naming the plugin, the rule and the field."""
+    rule_id = raw.get("id", "") if isinstance(raw, dict) else ""
+    where = _where(plugin, str(rule_id), index)
+    if not isinstance(raw, dict):
+        return None, [Problem(f"{where}：应为一个表（dict），实为 {type(raw).__name__}", "rule")]
+    try:
+        rule = msgspec.convert({**raw, "plugin": plugin}, DeadlineRule)
+    except msgspec.ValidationError as exc:
+        return None, [Problem(f"{where}：{exc}", "rule")]
+    problems: list[Problem] = []
+
+    def bad(field: str, message: str) -> None:
+        problems.append(Problem(f"{where}：{field} {message}", field, rule.id or None))
+
+    for field in ("id", "event", "obligation", "title", "article"):
+        if not getattr(rule, field).strip():
+            bad(field, "不能为空")
+    if rule.role not in ROLES:
+        bad("role", f"未知角色 {rule.role!r}（可用：{', '.join(ROLES)}）")
+    for cls in rule.scope.classes:
+        if cls not in CLASSES:
+            bad("scope.classes", f"未知技术类别 {cls!r}（可用：{', '.join(CLASSES)}）")
+    if (rule.offset is None) == (rule.recurrence is None):
+        bad("offset", "与 recurrence 必须且只能给出其一")
+    if rule.offset is not None:
+        o = rule.offset
+        if o.unit not in UNITS:
+            bad("offset.unit", f"无法表达的时间单位 {o.unit!r}（可用：{', '.join(UNITS)}）")
+        if o.direction not in DIRECTIONS:
+            bad("offset.direction", f"无法表达的方向 {o.direction!r}（可用：after、before）")
+        if isinstance(o.amount, bool) or o.amount <= 0:
+            bad("offset.amount", f"必须是正整数，实为 {o.amount!r}")
+        elif o.unit in MAX_AMOUNT and o.amount > MAX_AMOUNT[o.unit]:
+            bad("offset.amount", f"{o.amount} 超出合理范围（{o.unit} 最多 {MAX_AMOUNT[o.unit]}）")
+    if rule.recurrence is not None:
+        r = rule.recurrence
+        if "direction" in (raw.get("recurrence") or {}):
+            bad("recurrence.direction", "每年固定月份的时限没有“之前/之后”，不能设置方向")
+        if not 1 <= r.month <= 12:
+            bad("recurrence.month", f"月份必须在 1–12 之间，实为 {r.month}")
+        if not r.period_months:
+            bad("recurrence.period_months", "至少给出一个技术类别的监测期")
+        for cls, months in r.period_months.items():
+            if cls not in CLASSES:
+                bad("recurrence.period_months", f"未知技术类别 {cls!r}")
+            if isinstance(months, bool) or months <= 0:
+                bad("recurrence.period_months", f"{cls} 的监测期必须是正整数个月，实为 {months!r}")
+    return (None if problems else rule), problems
+
+
+def check_rules(answers: list[tuple[str, Any]]) -> list[DeadlineRule]:
+    """Validate every plugin's answer and combine them into the deployment's rule set.
+
+    ``answers`` is ``[(plugin name, list of raw rules), …]``. Raises
+    ``DeadlineRuleError`` listing every problem when any rule is bad: a bad rule never
+    half-loads. The same rule (id and obligation) supplied identically by two plugins
+    counts once; supplied differently, it is an error. Rules named in another rule's
+    ``replaces`` are dropped (a province rule overriding a national one, e.g. JL-30
+    over NAT-29).
+    """
+    problems: list[Problem] = []
+    rules: dict[tuple[str, str], DeadlineRule] = {}
+    for plugin, answer in answers:
+        if not isinstance(answer, (list, tuple)):
+            problems.append(Problem(f"插件 {plugin} 的 deadline_rules 应返回列表，实为 {type(answer).__name__}",
+                                    "rule"))
+            continue
+        for index, raw in enumerate(answer):
+            rule, found = check_rule(plugin, raw, index)
+            problems += found
+            if rule is None:
+                continue
+            seen = rules.get(rule.key)
+            if seen is not None and msgspec.structs.replace(seen, plugin="") != msgspec.structs.replace(
+                    rule, plugin=""):
+                problems.append(Problem(
+                    f"{_where(plugin, rule.id, index)}：与插件 {seen.plugin} 的同名规则（{rule.obligation}）内容不同",
+                    "id", rule.id))
+            rules.setdefault(rule.key, rule)
+    if problems:
+        raise DeadlineRuleError(problems)
+    replaced = {rid for r in rules.values() for rid in r.replaces}
+    return [r for r in rules.values() if r.id not in replaced]
+
+
+# ---------------------------------------------------------------- due dates
+
+
+def _roll_back(cal: WorkCalendar, day: dt.date) -> DueDate:
+    """The last working day on or before ``day``: a deadline *before* an event that
+    lands on a rest day must be met on the working day before it."""
+    return cal.working_days_before(day + dt.timedelta(days=1), 1)
+
+
+def _shift_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, _stdlib_calendar.monthrange(year, month + 1)[1]))
+
+
+def due_date(cal: WorkCalendar, offset: Offset, event_on: dt.date) -> DueDate:
+    """The due date ``offset`` from ``event_on``.
+
+    After the event: CAL-1 for working days (the event day is not counted), CAL-2 for
+    calendar days, weeks and months (a period ending on a rest day moves to the next
+    working day). Before the event: CAL-3 for working days (JL-30); other units land
+    on the same-numbered day before and, on a rest day, move to the working day
+    before it, so the deadline is never later than the rule allows (JL-29).
+    """
+    n = offset.amount
+    if offset.direction == "after":
+        if offset.unit == "working_days":
+            return cal.add_working_days(event_on, n)
+        if offset.unit == "calendar_days":
+            return cal.add_calendar_days(event_on, n)
+        if offset.unit == "weeks":
+            return cal.add_weeks(event_on, n)
+        return cal.add_months(event_on, n)
+    if offset.unit == "working_days":
+        return cal.working_days_before(event_on, n)
+    if offset.unit == "calendar_days":
+        return _roll_back(cal, event_on - dt.timedelta(days=n))
+    if offset.unit == "weeks":
+        return _roll_back(cal, event_on - dt.timedelta(weeks=n))
+    return _roll_back(cal, _shift_months(event_on, -n))
+
+
+def occurrences(cal: WorkCalendar, rule: DeadlineRule, event_on: dt.date,
+                technology_class: str) -> list[tuple[str, DueDate]]:
+    """Every (occurrence key, due date) ``rule`` creates for an event on ``event_on``.
+
+    An offset rule creates one (occurrence ``""``). A recurrence rule (HOSP-17) creates
+    one per year whose ``month`` starts inside the monitoring period
+    (``event_on``, ``event_on`` + period]; each is due on that month's last day,
+    moved to the next working day if it is a rest day (CAL-2).
+    """
+    if rule.offset is not None:
+        return [("", due_date(cal, rule.offset, event_on))]
+    assert rule.recurrence is not None
+    months = rule.recurrence.period_months.get(technology_class)
+    if not months:
+        return []
+    end = _shift_months(event_on, months)
+    out = []
+    for year in range(event_on.year, end.year + 1):
+        start = dt.date(year, rule.recurrence.month, 1)
+        if event_on < start <= end:
+            last = _stdlib_calendar.monthrange(year, rule.recurrence.month)[1]
+            out.append((str(year), cal.add_calendar_days(dt.date(year, rule.recurrence.month, last), 0)))
+    return out
+
+
+# ---------------------------------------------------------------- status at read time
+
+
+def status_of(status: str, due_on: dt.date, done_late: bool, today: dt.date, soon_until: dt.date) -> str:
+    """The status shown: overdue / due_soon / open for an open obligation (from today),
+    done_on_time / done_late for a done one, waived."""
+    if status == "open":
+        if today > due_on:
+            return "overdue"
+        if due_on <= soon_until:
+            return "due_soon"
+        return "open"
+    if status == "done":
+        return "done_late" if done_late else "done_on_time"
+    return "waived"
+
+
+def days_left(cal: WorkCalendar, today: dt.date, due_on: dt.date) -> int:
+    """Working days from today to the due date; negative when overdue (working days late)."""
+    if due_on >= today:
+        return cal.working_days_between(today, due_on)
+    return -cal.working_days_between(due_on, today)
+
+
+def reminder_stage(days: int, leads: tuple[int, ...]) -> str | None:
+    """The reminder stage an open obligation with ``days`` working days left is in:
+    "overdue", the smallest lead it has reached (e.g. "lead-1"), or None."""
+    if days < 0:
+        return "overdue"
+    reached = [lead for lead in leads if days <= lead]
+    return f"lead-{min(reached)}" if reached else None

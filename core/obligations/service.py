@@ -1,0 +1,449 @@
+"""The obligation engine (待办/时限): the API the admission, filing, case and training
+workflows call, and what dashboards, the iCalendar feed and reminders read.
+
+A workflow reports what happened as a ``DomainEvent`` and calls ``on_event``; every
+deadline rule of the deployment that matches creates one obligation, with a due date
+from the deployment's working-day calendar. When the work is done, the workflow calls
+``fulfil``. Obligations store only open / done / waived; "due soon" and "overdue"
+are derived from today when read (``rules.status_of``).
+
+Example, from a filing workflow::
+
+    await obligations.on_event(actor, hooks, DomainEvent(
+        kind="first_case", occurred_on=first_case_day, institution_id=inst_id,
+        subject_type="filing", subject_id=filing_id, technology_class="restricted",
+        technology_code="G03", subject_label="经导管主动脉瓣置换术"))
+    …
+    await obligations.fulfil(actor, hooks, subject_type="filing", subject_id=filing_id,
+                             kind="filing", done_on=submitted_day)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+import msgspec
+
+from core.accounts.schemas import SYSTEM, Actor
+from core.accounts.tables import User
+from core.audit import service as audit
+from core.calendar import DueDate, WorkCalendar
+from core.db import is_sqlite, write_transaction
+from core.errors import DomainError, Forbidden, NotFound, Problem
+from core.holidays.service import work_calendar
+from core.messages import MESSAGES, t
+from core.obligations import rules
+from core.obligations.rules import DeadlineRule
+from core.obligations.tables import Obligation, ObligationReminder
+from core.plugins import HookView
+from core.tenancy.service import require_institution
+from core.tenancy.tables import Institution
+
+# Roles that see and manage every obligation of their institution.
+INSTITUTION_WIDE = ("medical_affairs", "hospital_head")
+# Roles that may waive an obligation (豁免) in their scope; regulators only their own kind.
+WAIVERS = ("medical_affairs", "hospital_head", "admin")
+
+
+class DomainEvent(msgspec.Struct, frozen=True):
+    """Something that happened and may start a deadline.
+
+    kind            event kind named by deadline rules (see ``core/hookspecs.py``),
+                    e.g. "first_case", "discharge", "admission"
+    occurred_on     the event's date (for planned events — enrolment notice, training
+                    start — the planned date; "before" rules count back from it)
+    institution_id  the institution the obligation belongs to (tenancy)
+    subject_type    the record the obligation is about, e.g. "filing", "case", "project"
+    subject_id      its id; (rule, subject, event) identifies one obligation
+    subject_label   a readable name for screens (e.g. the technology's name)
+    technology_class prohibited / restricted / routine; matched against rule scopes
+    technology_code  e.g. "G03"; matched against rule scopes
+    assignee_id     the user who must act (e.g. the project lead), if one person must
+    role            overrides the rule's role when the workflow knows better
+    extra           further facts rules may test with ``when`` (e.g. ethics_pending)
+    """
+
+    kind: str
+    occurred_on: dt.date
+    institution_id: int
+    subject_type: str
+    subject_id: int
+    subject_label: str = ""
+    technology_class: str = ""
+    technology_code: str = ""
+    assignee_id: int | None = None
+    role: str | None = None
+    extra: dict[str, Any] = {}
+
+
+# ---------------------------------------------------------------- settings
+
+
+def due_soon_days() -> int:
+    """Working days before the due date from which an open obligation is "due soon"
+    (``CLINTECH_DUE_SOON_DAYS``, default 5)."""
+    return int(os.environ.get("CLINTECH_DUE_SOON_DAYS", "5"))
+
+
+def reminder_leads() -> tuple[int, ...]:
+    """Working days before the due date at which reminders go out
+    (``CLINTECH_REMINDER_LEADS``, default "5,1"); an overdue reminder always follows."""
+    raw = os.environ.get("CLINTECH_REMINDER_LEADS", "5,1")
+    return tuple(sorted({int(x) for x in raw.split(",") if x.strip()}, reverse=True))
+
+
+# ---------------------------------------------------------------- rules
+
+
+def rules_of(hooks: HookView) -> list[DeadlineRule]:
+    """The deployment's deadline rules from the enabled plugins, validated.
+
+    Raises ``rules.DeadlineRuleError`` naming the plugin and rule when any rule is bad.
+    """
+    answers = []
+    for impl in hooks.host.pm.hook.deadline_rules.get_hookimpls():
+        if not hooks.is_enabled(impl.plugin_name):
+            continue
+        answers.append((impl.plugin_name, impl.function()))
+    return rules.check_rules(answers)
+
+
+async def deadline_rules(hooks: HookView) -> list[DeadlineRule]:
+    """``rules_of`` for async callers."""
+    return rules_of(hooks)
+
+
+def kind_label(kind: str) -> str:
+    """The obligation kind in Chinese (a kind no message names shows itself)."""
+    return t(f"obligation.kind.{kind}") if f"obligation.kind.{kind}" in MESSAGES else kind
+
+
+def provisional_note(years) -> str:
+    """CAL-4: "暂按周末推算：2027年节假日安排尚未录入"."""
+    years = tuple(sorted(set(years)))
+    return DueDate(dt.date.min, bool(years), years).provisional_note()
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _dedupe_key(rule: DeadlineRule, event: DomainEvent, occurrence: str) -> str:
+    return "|".join((rule.id, rule.obligation, event.subject_type, str(event.subject_id), event.kind, occurrence))
+
+
+def _snapshot(row: dict) -> dict:
+    keys = ("rule_id", "kind", "subject_type", "subject_id", "event_kind", "event_on", "occurrence", "due_on",
+            "provisional", "status", "done_on", "done_late", "waived_reason", "waived_by")
+    return {k: row.get(k) for k in keys}
+
+
+async def on_event(actor: Actor, hooks: HookView, event: DomainEvent) -> list[int]:
+    """Create the obligations every matching deadline rule asks for; return their ids.
+
+    Idempotent: reporting the same event for the same subject again returns the
+    existing obligations and creates nothing. Each creation is audited in the same
+    transaction. The institution must lie in the actor's scope (``NotFound``).
+    """
+    if not event.kind.strip() or not event.subject_type.strip():
+        raise DomainError(Problem("事件类型与事件对象不能为空", "kind"))
+    await require_institution(actor, event.institution_id)
+    cal = await work_calendar(hooks)
+    matched = [r for r in await deadline_rules(hooks)
+               if r.applies_to(event.kind, event.technology_class, event.technology_code, event.extra)]
+    planned = []
+    for rule in matched:
+        for occurrence, due in rules.occurrences(cal, rule, event.occurred_on, event.technology_class):
+            planned.append((rule, occurrence, due))
+    ids: list[int] = []
+    if not planned:
+        return ids
+    async with write_transaction():
+        for rule, occurrence, due in planned:
+            key = _dedupe_key(rule, event, occurrence)
+            existing = await Obligation.select(Obligation.id).where(Obligation.dedupe_key == key).first()
+            if existing:
+                ids.append(existing["id"])
+                continue
+            title = f"{occurrence}年 {rule.title}" if occurrence else rule.title
+            values = dict(
+                dedupe_key=key, rule_id=rule.id, rule_plugin=rule.plugin, kind=rule.obligation, title=title,
+                article=rule.article, setting_note=rule.note, role=event.role or rule.role,
+                institution=event.institution_id, assignee=event.assignee_id, subject_type=event.subject_type,
+                subject_id=event.subject_id, subject_label=event.subject_label, event_kind=event.kind,
+                event_on=event.occurred_on, occurrence=occurrence, technology_code=event.technology_code,
+                technology_class=event.technology_class, due_on=due.date, provisional=due.provisional,
+                unknown_years=",".join(str(y) for y in due.unknown_years),
+            )
+            rows = await Obligation.insert(Obligation(**values)).returning(Obligation.id)
+            ids.append(rows[0]["id"])
+            await audit.record(actor, "obligation.create", "obligation", rows[0]["id"],
+                               after=_snapshot(values), institution_id=event.institution_id)
+    return ids
+
+
+async def fulfil(actor: Actor, hooks: HookView, *, subject_type: str, subject_id: int, kind: str,
+                 done_on: dt.date, occurrence: str | None = None) -> list[int]:
+    """Close the open obligation(s) of ``kind`` for a subject as done on ``done_on``:
+    "done on time" when ``done_on`` is on or before the due date, else "done late".
+
+    For a yearly obligation (HOSP-17) pass ``occurrence`` (the year); without it the
+    earliest-due open one is closed. Returns the ids closed (empty when none was open).
+    """
+    query = Obligation.select().where(
+        (Obligation.subject_type == subject_type) & (Obligation.subject_id == subject_id)
+        & (Obligation.kind == kind) & (Obligation.status == "open")
+    ).order_by(Obligation.due_on)
+    if occurrence is not None:
+        query = query.where(Obligation.occurrence == occurrence)
+    rows = await query
+    if not rows:
+        return []
+    for row in rows:
+        await require_institution(actor, row["institution"])
+    if occurrence is None:
+        rows = [r for r in rows if r["due_on"] == rows[0]["due_on"]]
+    async with write_transaction():
+        for row in rows:
+            late = done_on > row["due_on"]
+            await Obligation.update({
+                Obligation.status: "done", Obligation.done_on: done_on, Obligation.done_late: late,
+                Obligation.closed_at: dt.datetime.now(dt.UTC),
+            }).where((Obligation.id == row["id"]) & (Obligation.status == "open"))
+            await audit.record(actor, "obligation.fulfil", "obligation", row["id"], before=_snapshot(row),
+                               after={"status": "done", "done_on": done_on, "done_late": late},
+                               institution_id=row["institution"])
+    return [r["id"] for r in rows]
+
+
+async def waive(actor: Actor, obligation_id: int, reason: str) -> None:
+    """Waive (豁免) an open obligation, with a written reason; audited.
+
+    Medical affairs and the hospital head waive their institution's obligations, the
+    admin any; a regulator only those that are the regulator's own to act on. An
+    obligation outside the actor's view answers ``NotFound``.
+    """
+    row = await _visible_row(actor, obligation_id)
+    may = actor.has(*WAIVERS) or (actor.has("regulator") and row["role"] == "regulator")
+    if not may:
+        raise Forbidden(Problem("您无权豁免该时限事项", "reason"))
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise DomainError(Problem("请填写豁免理由（至少2个字）", "reason"))
+    if len(reason) > 1000:
+        raise DomainError(Problem("豁免理由不能超过1000字", "reason"))
+    if row["status"] != "open":
+        raise DomainError(Problem("该事项已办结或已豁免，不能再豁免", "reason"))
+    async with write_transaction():
+        await Obligation.update({
+            Obligation.status: "waived", Obligation.waived_reason: reason, Obligation.waived_by: actor.username,
+            Obligation.closed_at: dt.datetime.now(dt.UTC),
+        }).where((Obligation.id == obligation_id) & (Obligation.status == "open"))
+        await audit.record(actor, "obligation.waive", "obligation", obligation_id, before=_snapshot(row),
+                           after={"status": "waived", "waived_reason": reason, "waived_by": actor.username},
+                           institution_id=row["institution"])
+
+
+def _recomputed(rule: DeadlineRule, row: dict, cal: WorkCalendar):
+    if rule.offset is not None:
+        return rules.due_date(cal, rule.offset, row["event_on"])
+    for occurrence, due in rules.occurrences(cal, rule, row["event_on"], row["technology_class"]):
+        if occurrence == row["occurrence"]:
+            return due
+    return None
+
+
+async def recompute_open(hooks: HookView) -> int:
+    """Recompute the due dates of every open obligation after a calendar or rule
+    change (a holiday notice entered, a plugin's rules changed) — CAL-4: provisional
+    dates become exact once the year is known. Returns how many changed; each change
+    is audited (actor "system"). Obligations whose rule is gone keep their date."""
+    cal = await work_calendar(hooks)
+    by_key = {r.key: r for r in await deadline_rules(hooks)}
+    rows = await Obligation.select().where(Obligation.status == "open")
+    changes = []
+    for row in rows:
+        rule = by_key.get((row["rule_id"], row["kind"]))
+        if rule is None:
+            continue
+        due = _recomputed(rule, row, cal)
+        if due is None:
+            continue
+        unknown = ",".join(str(y) for y in due.unknown_years)
+        if (due.date, due.provisional, unknown) != (row["due_on"], row["provisional"], row["unknown_years"]):
+            changes.append((row, due, unknown))
+    if not changes:
+        return 0
+    async with write_transaction():
+        for row, due, unknown in changes:
+            await Obligation.update({Obligation.due_on: due.date, Obligation.provisional: due.provisional,
+                                     Obligation.unknown_years: unknown}).where(Obligation.id == row["id"])
+            await audit.record(SYSTEM, "obligation.recompute", "obligation", row["id"],
+                               before={"due_on": row["due_on"], "provisional": row["provisional"]},
+                               after={"due_on": due.date, "provisional": due.provisional},
+                               institution_id=row["institution"])
+    return len(changes)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def visibility(actor: Actor) -> Any | None:
+    """Where-clause on ``Obligation`` for what ``actor`` sees; ``None`` for everything.
+
+    Medical affairs and the hospital head: their institution's. Other hospital roles:
+    those assigned to them, plus unassigned ones for their role (clinicians only their
+    own). Regulators and the QC centre: their region's institutions. Admin: all.
+    """
+    if actor.is_admin:
+        return None
+    if actor.institution_id is not None:
+        base = Obligation.institution == actor.institution_id
+        if actor.has(*INSTITUTION_WIDE):
+            return base
+        mine = Obligation.assignee == actor.id
+        roles = [r for r in actor.roles if r != "clinician"]
+        if roles:
+            mine = mine | (Obligation.role.is_in(roles) & Obligation.assignee.is_null())
+        return base & mine
+    if actor.region_path:
+        return Obligation.institution.region.path.like(f"{actor.region_path}%")
+    return Obligation.id == -1
+
+
+_LIST_COLUMNS = (Obligation.institution.name, Obligation.assignee.display_name)
+
+
+def decorate(row: dict, cal: WorkCalendar, today: dt.date, soon_until: dt.date) -> dict:
+    """Add what screens show: derived status and its label, working days left,
+    the kind's label and the CAL-4 provisional note."""
+    state = rules.status_of(row["status"], row["due_on"], row["done_late"], today, soon_until)
+    row["state"] = state
+    row["state_label"] = t(f"obligation.status.{state}")
+    row["days_left"] = rules.days_left(cal, today, row["due_on"]) if row["status"] == "open" else None
+    row["kind_label"] = kind_label(row["kind"])
+    years = [int(y) for y in (row.get("unknown_years") or "").split(",") if y]
+    row["provisional_note"] = provisional_note(years) if row["provisional"] else ""
+    row["institution_name"] = row.get("institution.name", "")
+    row["assignee_name"] = row.get("assignee.display_name") or ""
+    return row
+
+
+async def read_context(hooks: HookView, today: dt.date | None = None) -> tuple[WorkCalendar, dt.date, dt.date]:
+    """(calendar, today, last day still "due soon") for decorating rows."""
+    cal = await work_calendar(hooks)
+    today = today or dt.date.today()
+    return cal, today, cal.add_working_days(today, due_soon_days()).date
+
+
+async def open_for(actor: Actor, hooks: HookView, today: dt.date | None = None, limit: int = 50) -> list[dict]:
+    """The open obligations ``actor`` sees, soonest due first, decorated."""
+    cal, today, soon = await read_context(hooks, today)
+    query = Obligation.select(*Obligation.all_columns(), *_LIST_COLUMNS).where(
+        Obligation.status == "open").order_by(Obligation.due_on).order_by(Obligation.id).limit(limit)
+    clause = visibility(actor)
+    if clause is not None:
+        query = query.where(clause)
+    return [decorate(r, cal, today, soon) for r in await query]
+
+
+async def _visible_row(actor: Actor, obligation_id: int) -> dict:
+    query = Obligation.select(*Obligation.all_columns(), *_LIST_COLUMNS).where(Obligation.id == obligation_id)
+    clause = visibility(actor)
+    if clause is not None:
+        query = query.where(clause)
+    row = await query.first()
+    if row is None:
+        raise NotFound("未找到该时限事项")
+    return row
+
+
+async def get(actor: Actor, hooks: HookView, obligation_id: int, today: dt.date | None = None) -> dict:
+    """One obligation the actor sees, decorated, with the reminders sent for it;
+    ``NotFound`` for a foreign or missing id."""
+    row = await _visible_row(actor, obligation_id)
+    cal, today, soon = await read_context(hooks, today)
+    row = decorate(row, cal, today, soon)
+    row["reminders"] = await ObligationReminder.select().where(
+        ObligationReminder.obligation == obligation_id).order_by(ObligationReminder.sent_at)
+    row["may_waive"] = row["status"] == "open" and (
+        actor.has(*WAIVERS) or (actor.has("regulator") and row["role"] == "regulator"))
+    return row
+
+
+async def status_counts(actor: Actor, hooks: HookView, today: dt.date | None = None) -> list[dict]:
+    """Per institution in the actor's view, how many obligations are in each status —
+    in ONE grouped query, whatever the number of institutions.
+
+    Returns ``[{"institution": id, "name": str, "counts": {status: n}, "total": n}]``
+    ordered by name.
+    """
+    cal, today, soon = await read_context(hooks, today)
+    if is_sqlite():
+        today_p, soon_p = today.isoformat(), soon.isoformat()
+    else:
+        today_p, soon_p = today, soon
+    where, args = "", [today_p, soon_p]
+    if not actor.is_admin:
+        if actor.institution_id is not None:
+            where, args = "WHERE o.institution = {}", [*args, actor.institution_id]
+        elif actor.region_path:
+            where, args = "WHERE r.path LIKE {}", [*args, f"{actor.region_path}%"]
+        else:
+            return []
+    sql = f"""
+        SELECT o.institution AS institution, i.name AS name,
+               CASE WHEN o.status = 'open' AND o.due_on < {{}} THEN 'overdue'
+                    WHEN o.status = 'open' AND o.due_on <= {{}} THEN 'due_soon'
+                    WHEN o.status = 'open' THEN 'open'
+                    WHEN o.status = 'done' AND o.done_late THEN 'done_late'
+                    WHEN o.status = 'done' THEN 'done_on_time'
+                    ELSE 'waived' END AS state,
+               COUNT(*) AS n
+        FROM obligation o
+        JOIN institution i ON i.id = o.institution
+        JOIN region r ON r.id = i.region
+        {where}
+        GROUP BY o.institution, i.name, state
+    """
+    out: dict[int, dict] = {}
+    for row in await Obligation.raw(sql, *args):
+        entry = out.setdefault(row["institution"], {"institution": row["institution"], "name": row["name"],
+                                                    "counts": {s: 0 for s in rules.STATUSES}, "total": 0})
+        entry["counts"][row["state"]] += row["n"]
+        entry["total"] += row["n"]
+    return sorted(out.values(), key=lambda e: e["name"])
+
+
+async def provisional_obligations(actor: Actor | None = None) -> list[dict]:
+    """Open obligations whose due date is provisional because it crosses a year whose
+    holidays are not yet entered (CAL-4), soonest first; within ``actor``'s view when
+    given. Each carries ``provisional_note`` ("暂按周末推算：2027年节假日安排尚未录入")."""
+    query = Obligation.select(*Obligation.all_columns(), Obligation.institution.name).where(
+        (Obligation.status == "open") & (Obligation.provisional == True)  # noqa: E712
+    ).order_by(Obligation.due_on)
+    if actor is not None and (clause := visibility(actor)) is not None:
+        query = query.where(clause)
+    rows = await query
+    for row in rows:
+        row["provisional_note"] = provisional_note(int(y) for y in row["unknown_years"].split(",") if y)
+        row["institution_name"] = row["institution.name"]
+    return rows
+
+
+async def recipients(row: dict) -> list[int]:
+    """Who is reminded of an obligation: its assignee; else the active users of the
+    institution holding its role; for the regulator's own obligations, the regulators
+    of the department that issued the institution's licence."""
+    if row.get("assignee"):
+        return [row["assignee"]]
+    if row["role"] == "regulator":
+        inst = await Institution.select(Institution.licence_region).where(
+            Institution.id == row["institution"]).first()
+        users = await User.select(User.id, User.roles).where(
+            (User.region == inst["licence_region"]) & (User.active == True)).output(load_json=True)  # noqa: E712
+    else:
+        users = await User.select(User.id, User.roles).where(
+            (User.institution == row["institution"]) & (User.active == True)).output(load_json=True)  # noqa: E712
+    return [u["id"] for u in users if row["role"] in (u["roles"] or [])]
