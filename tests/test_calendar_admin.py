@@ -293,3 +293,37 @@ def test_cli_bad_arguments_print_one_chinese_line_and_exit_2():
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("错误：") and "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------- with the obligation engine
+
+
+@pytest.mark.rule("CAL-4")
+@pytest.mark.rule("JL-38")
+async def test_cal4_provisional_obligation_is_listed_then_recomputed_when_2027_is_entered(
+        deployment, hooks, login_as, clean_2027):
+    """A JL-38 case report for a discharge on 2026-12-20 is due 2027-01-08 provisionally;
+    entering the 2027 notice recomputes it to 2027-01-11 at once."""
+    obligations = pytest.importorskip("core.obligations.service")
+    from core.obligations.tables import Obligation
+    from core.holidays import service
+
+    event = obligations.DomainEvent(kind="discharge", occurred_on=D("2026-12-20"),
+                                    institution_id=deployment["hospital_a"], subject_type="case",
+                                    subject_id=990_2027, subject_label="日历测试病例",
+                                    technology_class="restricted", technology_code="G03")
+    ids = await obligations.on_event(SYSTEM, hooks, event)
+    try:
+        row = await Obligation.select().where(
+            (Obligation.id.is_in(ids)) & (Obligation.rule_id == "JL-38")).first()
+        assert (row["due_on"], row["provisional"]) == (D("2027-01-08"), True)
+        page = await (await login_as("admin")).get("/admin/calendar")
+        assert "日历测试病例" in page.text or "限制类技术病例逐例报送" in page.text
+        assert "暂按周末推算：2027年节假日安排尚未录入" in page.text
+
+        result = await service.enter_notice(SYSTEM, hooks, 2027, SAMPLE_2027)
+        assert result.recomputed and result.recomputed >= 1
+        row = await Obligation.select().where(Obligation.id == row["id"]).first()
+        assert (row["due_on"], row["provisional"]) == (D("2027-01-11"), False)
+    finally:
+        await Obligation.delete().where(Obligation.id.is_in(ids))
