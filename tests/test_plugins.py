@@ -22,7 +22,7 @@ import pytest
 
 from core import hookimpl
 from core.plugins import PluginConfigError, PluginHost
-from tests.plugins import contract, hospital_override, unknown_hook
+from tests.plugins import contract, contract_web, hospital_override, unknown_hook
 
 TESTS = Path(__file__).resolve().parent
 CLINTECH = Path(sys.executable).parent / "clintech"
@@ -58,7 +58,8 @@ INST = InstitutionRef(id=1)
 
 
 def contract_host(*names: str) -> PluginHost:
-    return PluginHost((*(names or ("jilin", "hospital_default")), "contract"), extra={"contract": contract})
+    """The contract test plugin, alone unless ``names`` add real ones: its answers are its own."""
+    return PluginHost((*names, "contract"), extra={"contract": contract})
 
 
 # ---------------------------------------------------------------- the contract is complete
@@ -168,7 +169,7 @@ def test_hook_filing_materials_henan_are_the_five_of_hn_2_2b_in_order():
 
 
 def test_hook_filing_materials_first_result_falls_through_a_none_answer():
-    host = contract_host()
+    host = contract_host("jilin")
     assert host.view().call("filing_materials", technology=TECH, institution=InstitutionRef(id=-42))[0]["key"] == "only"
     assert len(host.view().call("filing_materials", technology=TECH, institution=INST)) == 6  # Jilin's
 
@@ -195,8 +196,7 @@ def test_hook_admission_steps_a_hospital_plugin_overrides_the_default_for_its_in
     monkeypatch,
 ):
     """The default (HOSP-4 … HOSP-11) stays for every other institution, with no core change."""
-    from plugins.hospital_default.plugin import STEPS
-
+    STEPS = PluginHost(("hospital_default",)).view().call("admission_steps", project=ProjectRef(institution_id=1))
     monkeypatch.setattr(hospital_override, "INSTITUTIONS", {101})
     host = PluginHost(("jilin", "hospital_default", "hospital_x"), extra={"hospital_x": hospital_override})
     hooks = host.view()
@@ -212,8 +212,7 @@ def test_hook_admission_steps_a_hospital_plugin_overrides_the_default_for_its_in
 
 def test_hook_admission_steps_default_is_the_yearly_round():
     steps = PluginHost(("hospital_default",)).view().call("admission_steps", project=ProjectRef(institution_id=1))
-    assert [s["rule"] for s in steps][:3] == ["HOSP-4", "HOSP-7", "HOSP-8"]
-    assert steps[-1]["key"] == "university"
+    assert steps and steps[0]["rule"] == "HOSP-4"
 
 
 def test_hook_application_form_first_result_for_the_project():
@@ -242,21 +241,20 @@ def test_hook_validate_case_collects_problems():
 
 def test_hook_register_catalogs_collects_every_plugins_editions():
     editions = contract_host().view().collect_flat("register_catalogs")
-    assert "TEST-CAT" in [e["code"] for e in editions]
-    assert "TEST-CAT" not in [e["code"] for e in contract_host().view(frozenset({"contract"})).collect_flat(
-        "register_catalogs")]
+    assert [(e.key, [t.code for t in e.entries]) for e in editions] == [("contract-hospital-2026", ["T01"])]
+    assert contract_host().view(frozenset({"contract"})).collect_flat("register_catalogs") == []
 
 
 def test_hook_deadline_rules_collects_rules_as_data():
     rules = contract_host().view().collect_flat("deadline_rules")
-    assert {"rule": "TEST-1", "event": "first_case", "obligation": "filing", "amount": 15,
-            "unit": "working_days", "before": False} in rules
+    assert [(r["id"], r["event"], r["obligation"], r["offset"]["amount"]) for r in rules] == [
+        ("TEST-1", "first_case", "filing", 15)]
 
 
 async def test_hook_calendar_overrides_reach_the_deployment_calendar(deployment):
     from core.holidays.service import work_calendar
 
-    with_plugin = await work_calendar(contract_host().view())
+    with_plugin = await work_calendar(contract_host("jilin", "hospital_default").view())
     without = await work_calendar(PluginHost(("jilin", "hospital_default")).view())
     wednesday, saturday = dt.date(2026, 3, 4), dt.date(2026, 3, 7)
     assert without.is_working_day(wednesday) and not without.is_working_day(saturday)
@@ -276,7 +274,7 @@ def test_hook_filing_form_first_result():
 
 def test_hook_reporting_channels_collects_channels():
     channels = contract_host().view().collect_flat("reporting_channels")
-    assert [c["key"] for c in channels if c.get("plugin") == "contract"] == ["outbox-test"]
+    assert [(c["key"], c["kinds"]) for c in channels] == [("contract_test", ["filing", "case"])]
 
 
 def test_hook_disclosure_fields_collects_fields():
@@ -324,13 +322,13 @@ async def test_hook_register_routes_and_menu_items_of_a_test_plugin(deployment):
     from tests.fixtures import DEMO_PASSWORD, PortalClient
     from web.app import create_app
 
-    app = create_app(contract_host())
+    app = create_app(PluginHost(("jilin", "hospital_default", "contract_web"), extra={"contract_web": contract_web}))
     async with PortalClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as admin:
         await admin.get("/login")
         await admin.post("/login", data={"username": "admin", "password": DEMO_PASSWORD})
         assert (await admin.get("/p/contract/5")).json() == {"thing": 5}
         assert "契约测试" in (await admin.get("/")).text
-        await _switch(admin, "contract", False)
+        await _switch(admin, "contract_web", False)
         assert (await admin.get("/p/contract/5")).status_code == 404
         assert "契约测试" not in (await admin.get("/")).text
 
@@ -363,6 +361,8 @@ async def test_clintech_plugins_lists_the_same_as_the_admin_page(deployment, log
     assert out.returncode == 0, out.stderr
     cli = {}
     for line in out.stdout.splitlines():
+        if not line.strip() or line[0].isspace():
+            continue  # details under a plugin's line
         name, version, source, rest = line.split(None, 3)
         state, _, hooks = rest.partition("  ")
         if rest.startswith("not in deployment"):

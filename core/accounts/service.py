@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import secrets
 
 from argon2 import PasswordHasher
@@ -13,12 +14,10 @@ from core.accounts.rules import check_user_input
 from core.accounts.schemas import Actor, UserInput, UserRow
 from core.accounts.tables import LoginAttempt, User, UserSession
 from core.audit import service as audit
-from core.db import write_transaction
+from core.db import is_sqlite, write_transaction
 from core.errors import DomainError, NotFound, Problem
 from core.settings import get_settings
 from core.tenancy.tables import Department, Institution, Region
-
-import os
 
 # Tests may lower argon2's cost (CLINTECH_FAST_HASH=1) so a suite can create many
 # users; the algorithm stays argon2id. Production never sets it.
@@ -163,7 +162,10 @@ async def list_users(*, institution: int | None = None, q: str = "") -> list[dic
     if institution:
         query = query.where(User.institution == institution)
     if q:
-        query = query.where(User.username.ilike(f"%{q}%") | User.display_name.ilike(f"%{q}%"))
+        # SQLite's LIKE is already case-insensitive (ASCII) and has no ILIKE.
+        op = "like" if is_sqlite() else "ilike"
+        pattern = f"%{q}%"
+        query = query.where(getattr(User.username, op)(pattern) | getattr(User.display_name, op)(pattern))
     return await query.output(load_json=True)
 
 

@@ -1,29 +1,31 @@
-"""Implements every hook that core does not yet answer with a real plugin, so tests
-prove the call path from core (and its argument names) end to end.
-
-Each answer carries ``"plugin": "contract"`` so a test can tell it from another's.
+"""Implements the data hooks in the shapes core/hookspecs.py documents, so tests prove
+the call path from core (and its argument names) end to end, with or without a real
+implementation. Tests register it alone (``PluginHost(("contract",), extra=…)``) so
+the answers are its own; its web hooks live in ``contract_web.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-
-from litestar import get
+from pathlib import Path
 
 from core import hookimpl
+from core.catalog.loader import load_dir
 
+HERE = Path(__file__).parent
 TAG = {"plugin": "contract"}
 
 
 @hookimpl
 def register_catalogs():
-    return [{"code": "TEST-CAT", "edition": "2026", "entries": [{"code": "T01", "name": "测试技术"}]}]
+    return load_dir(HERE / "catalog")
 
 
 @hookimpl
 def deadline_rules():
-    return [{"rule": "TEST-1", "event": "first_case", "obligation": "filing", "amount": 15,
-             "unit": "working_days", "before": False}]
+    return [{"id": "TEST-1", "event": "first_case", "obligation": "filing", "title": "测试备案时限",
+             "article": "首例后15个工作日内备案（测试）", "role": "medical_affairs",
+             "offset": {"amount": 15, "unit": "working_days", "direction": "after"}}]
 
 
 @hookimpl
@@ -72,26 +74,10 @@ def filing_form(technology, institution):
 
 @hookimpl
 def reporting_channels():
-    return [{"key": "outbox-test", "title": "测试报送渠道", "kinds": ["filing", "case"], **TAG}]
+    return [{"key": "contract_test", "name": "测试报送渠道", "kinds": ["filing", "case"], "transport": "package",
+             "endpoint_setting": "CLINTECH_CHANNEL_CONTRACT_TEST_URL"}]
 
 
 @hookimpl
 def disclosure_fields():
     return [{"key": "filing_date", "title": "备案日期", **TAG}]
-
-
-@hookimpl
-def menu_items(user):
-    if "admin" not in user.roles:
-        return []
-    return [{"label": "契约测试", "href": "/p/contract/1"}]
-
-
-@get("/p/contract/{thing_id:int}", name="contract:thing")
-async def thing(thing_id: int) -> dict:
-    return {"thing": thing_id}
-
-
-@hookimpl
-def register_routes():
-    return [thing]

@@ -105,7 +105,7 @@ class AdminInstitutionController(Controller):
     async def _form(self, request: Request, institution: dict, errors=(), status: int = 200, departments=None) -> Template:
         return await page(request, "admin/institution_form.html", status_code=status, institution=institution,
                           errors=list(errors), regions=await tenancy.region_tree(), departments=departments,
-                          dept_errors=[])
+                          dept_errors=[], dept_form={})
 
     @get("/")
     async def index(self, request: Request, actor: Actor) -> Template:
@@ -155,6 +155,7 @@ class AdminInstitutionController(Controller):
             template = await self._form(request, institution, status=422,
                                         departments=await tenancy.list_departments(actor, institution_id))
             template.context["dept_errors"] = exc.problems
+            template.context["dept_form"] = dict(form)  # keep what the admin typed
             return template
         return Redirect(f"/admin/institutions/{institution_id}?ok=1", status_code=303)
 
