@@ -248,6 +248,7 @@ async def test_hospital_a_users_cannot_read_or_write_hospital_b_records(deployme
     if "GET" in route.methods:
         control = await (await client_for(spec.reader)).get(own)
         assert control.status_code == 200, f"{spec.reader} should read {own} (positive control)"
+    before = await snapshot()
     for username in (*HOSPITAL_A_USERS, "regulator_city1"):
         client = await client_for(username)
         for method in methods_of(route):
@@ -262,12 +263,12 @@ async def test_hospital_a_users_cannot_read_or_write_hospital_b_records(deployme
 
 @pytest.mark.parametrize("path", sorted(p for p, s in TENANT_ROUTES.items() if s.admin_only))
 async def test_admin_only_id_routes_answer_404_to_non_admins_even_for_their_own_records(
-    before = await snapshot()
     deployment, full_app, client_for, path
 ):
     spec = TENANT_ROUTES[path]
     route = _id_routes(full_app)[path]
     own = fill(path, await spec.record(deployment, deployment["hospital_a"]))
+    before = await snapshot()
     for username in NON_ADMINS:
         client = await client_for(username)
         for method in methods_of(route):
@@ -282,7 +283,6 @@ async def test_admin_reads_records_of_every_institution(deployment, full_app, cl
     if "GET" not in _id_routes(full_app)[path].methods:
         pytest.skip("a write-only route")
     admin = await client_for("admin")
-    before = await snapshot()
     for inst in (deployment["hospital_a"], deployment["hospital_b"]):
         url = fill(path, await spec.record(deployment, inst))
         assert (await admin.get(url)).status_code == 200, url
@@ -312,6 +312,7 @@ async def test_admin_routes_answer_404_to_non_admins(deployment, full_app, clien
     assert "/admin/plugins/{name:str}" in admin_paths
     samples = {"name": "jilin", "user_id": deployment["users"]["clinician_a"]["id"],
                "institution_id": deployment["hospital_a"], "region_id": deployment["city1"]}
+    before = await snapshot()
     for username in ("clinician_a", "medaffairs_a", "head_a", "regulator_province", "qccenter"):
         client = await client_for(username)
         for path in admin_paths:
@@ -326,7 +327,6 @@ async def test_admin_routes_answer_404_to_non_admins(deployment, full_app, clien
 
 async def test_institution_list_shows_only_the_regulators_region(deployment, client_for):
     city1 = (await client_for("regulator_city1")).get("/institutions")
-    before = await snapshot()
     page = await city1
     assert "医院A" in page.text and "医院B" not in page.text
     province = await (await client_for("regulator_province")).get("/institutions")
