@@ -28,7 +28,9 @@ test: setup
 	scripts/system_deps.sh --test
 	scripts/test.sh
 
+## The logged-in dashboard against a plain Litestar + Jinja page (wrk; SQLite and PostgreSQL).
 bench: setup
+	scripts/system_deps.sh --bench
 	$(BIN)/python bench/run.py
 
 lint: setup

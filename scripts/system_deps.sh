@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the portal needs: a CJK font for PDFs (WeasyPrint), poppler-utils
-# to look at PDFs in tests, and — for the test suite — Debian's chromium.
+# to look at PDFs in tests, and — for the test suite (--test) — Debian's chromium;
+# for the benchmark (--bench) — wrk.
 # Installs what is missing when running as root; otherwise says what to install.
 set -euo pipefail
 want=(fonts-wqy-zenhei poppler-utils)
-[ "${1:-}" = "--test" ] && want+=(chromium)
+case "${1:-}" in
+  --test) want+=(chromium) ;;      # the browser tests drive Debian's chromium
+  --bench) want=(wrk) ;;           # make bench: the load generator
+esac
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
