@@ -13,6 +13,8 @@ MESSAGES: dict[str, str] = {
     "nav.admin.plugins": "插件管理",
     "nav.admin.audit": "审计日志",
     "nav.logout": "退出登录",
+    "nav.admission": "新技术准入",
+    "nav.admission_publicity": "院内公示",
     "login.title": "登录",
     "login.username": "用户名",
     "login.password": "密码",

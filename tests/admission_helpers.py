@@ -92,3 +92,53 @@ async def walk(hooks, project_id: int, until: str, today: dt.date) -> dict:
         elif kind == "filing":
             await service.file_with_university(await actor("medaffairs_a"), hooks, project_id, v, today)
     raise AssertionError("walk did not reach the step")
+
+
+# ---------------------------------------------------------------- tenancy matrix factories
+
+_records: dict[tuple[str, int], dict] = {}
+
+
+async def _project_of(dep: dict, institution_id: int) -> int:
+    """A submitted temporary-path project of the institution, made once per run."""
+    key = ("project", institution_id)
+    if key not in _records:
+        from core.admission import service
+
+        username = "clinician_a" if institution_id == dep["hospital_a"] else "clinician_b"
+        hooks = dep["host"].view()
+        clinician = await actor(username)
+        project_id = await service.create_project(
+            clinician, hooks, service.NewProject(title=f"租户隔离测试项目{institution_id}", path="temporary",
+                                                 outside_lists=True))
+        await service.submit(clinician, hooks, project_id, valid_form())
+        attachment = await service.attach(clinician, project_id, "佐证.png", PNG, "evidence")
+        _records[key] = {"project_id": project_id, "attachment_id": attachment}
+    return _records[key]
+
+
+async def project_route(dep: dict, institution_id: int) -> dict:
+    return {"project_id": (await _project_of(dep, institution_id))["project_id"]}
+
+
+async def project_pdf_route(dep: dict, institution_id: int) -> dict:
+    return {"project_id": (await _project_of(dep, institution_id))["project_id"], "document": "form"}
+
+
+async def attachment_route(dep: dict, institution_id: int) -> dict:
+    return {"attachment_id": (await _project_of(dep, institution_id))["attachment_id"]}
+
+
+async def round_route(dep: dict, institution_id: int) -> dict:
+    """An open yearly round of the institution in a far year (nobody else uses it)."""
+    key = ("round", institution_id)
+    if key not in _records:
+        from core.admission import service
+
+        username = "medaffairs_a" if institution_id == dep["hospital_a"] else "medaffairs_b"
+        year = 2090 + institution_id % 9
+        existing = [r for r in await service.list_rounds(await actor(username)) if r["year"] == year
+                    and r["status"] == "open"]
+        round_id = existing[0]["id"] if existing else await service.open_round(await actor(username), year)
+        _records[key] = {"round_id": round_id}
+    return _records[key]

@@ -117,7 +117,22 @@ class Route:
     form: dict = field(default_factory=dict)  # a plausible write, so a missing check would change data
 
 
+from tests import admission_helpers as adm  # noqa: E402
+
 TENANT_ROUTES: dict[str, Route] = {
+    # 新技术准入 (core/admission): projects, their steps, files and PDFs; yearly rounds.
+    "/admission/projects/{project_id:int}": Route(adm.project_route, reader="clinician_a",
+                                                  form={"action": "save", "title": "越权改名"}),
+    "/admission/projects/{project_id:int}/validate": Route(adm.project_route, reader="clinician_a",
+                                                           form={"significance": "x"}),
+    "/admission/projects/{project_id:int}/step": Route(
+        adm.project_route, reader="clinician_a",
+        form={"action": "decide", "decision": "reject", "reason": "越权", "version": "1"}),
+    "/admission/projects/{project_id:int}/attachments": Route(adm.project_route, reader="clinician_a",
+                                                              form={"kind": "evidence"}),
+    "/admission/projects/{project_id:int}/pdf/{document:str}": Route(adm.project_pdf_route, reader="clinician_a"),
+    "/admission/rounds/{round_id:int}/close": Route(adm.round_route, reader="medaffairs_a"),
+    "/files/{attachment_id:int}": Route(adm.attachment_route, reader="clinician_a"),
     "/institutions/{institution_id:int}": Route(institution_of, reader="clinician_a", regulators=True),
     "/departments/{department_id:int}": Route(
         department_of, reader="medaffairs_a", form={"name": "越权改名", "subject": "内科", "active": "on"}),

@@ -80,6 +80,7 @@ def _check_deadline_rules(host: PluginHost) -> None:
 
 def create_app(host: PluginHost | None = None) -> Litestar:
     from web.accounts.controllers import LoginController
+    from web.admission.controllers import AdmissionController, FileController
     from web.admin.controllers import AdminAuditController, AdminInstitutionController, AdminPluginController, AdminRegionController, AdminUserController
     from web.api.catalog import ROUTES as CATALOG_API
     from web.catalog.controllers import CatalogAdminController, CatalogController
@@ -114,6 +115,8 @@ def create_app(host: PluginHost | None = None) -> Litestar:
             ObligationController,
             InboxController,
             ical_feed,
+            AdmissionController,
+            FileController,
             healthz,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
             *_plugin_routers(host),

@@ -20,6 +20,10 @@ def core_menu(actor: Actor) -> list[dict]:
         items.append({"label": t("nav.institution"), "href": f"/institutions/{actor.institution_id}"})
     if actor.has("medical_affairs"):
         items.append({"label": t("nav.departments"), "href": "/departments"})
+    if actor.has(*HOSPITAL_ROLES) and actor.institution_id:
+        # 新技术准入: the work list's count is filled in by ``navigation``.
+        items.append({"label": t("nav.admission"), "href": "/admission", "key": "admission"})
+        items.append({"label": t("nav.admission_publicity"), "href": "/admission/publicity"})
     if actor.has("medical_affairs", "admin"):
         items.append({"label": t("nav.outbox"), "href": "/outbox"})
     if actor.has(*REGION_ROLES):
@@ -49,6 +53,11 @@ async def navigation(request: Request) -> list[dict]:
 
     items.insert(1, {"label": t("nav.obligations"), "href": "/obligations"})
     items.insert(2, {"label": t("nav.inbox"), "href": "/inbox", "count": await unread_count(actor.id)})
+    for item in items:
+        if item.get("key") == "admission":
+            from core.admission.service import inbox_count
+
+            item["count"] = await inbox_count(actor)
     for answer in await hooks.collect("menu_items", user=actor):
         items.extend(answer)
     return items

@@ -891,10 +891,12 @@ async def lodge_objection(actor: Actor, project_id: int, text: str) -> int:
     return rows[0]["id"]
 
 
-async def answer_objection(actor: Actor, objection_id: int, answer: str) -> None:
+async def answer_objection(actor: Actor, objection_id: int, answer: str, project_id: int | None = None) -> None:
     """Medical affairs answers an objection; approval waits until every one is answered."""
+    if project_id is not None:
+        await _load(actor, project_id)
     obj = await Objection.select().where(Objection.id == objection_id).first()
-    if obj is None:
+    if obj is None or (project_id is not None and obj["project"] != project_id):
         raise NotFound("未找到该异议")
     row = await _load(actor, obj["project"])
     if not actor.has("medical_affairs"):
