@@ -1,5 +1,6 @@
 # Two commands for a fresh clone:  make run   and   make test
-PY ?= python3
+# Python 3.11 (pyproject pins it): python3.11 if present, else python3 (checked below).
+PY ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,6 +8,7 @@ BIN := $(VENV)/bin
 .PHONY: setup run test test-sqlite test-pg bench lint migration clean
 
 $(BIN)/.installed: pyproject.toml
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "需要 Python 3.11（当前 " + sys.version.split()[0] + "）：make PY=/path/to/python3.11 …")'
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'

@@ -10,7 +10,13 @@ if [ -f "$DEST" ] && echo "$SHA256  $DEST" | sha256sum -c --quiet - 2>/dev/null;
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-(cd "$tmp" && npm pack --silent "htmx.org@$VERSION" >/dev/null)
+if command -v npm >/dev/null; then
+  (cd "$tmp" && npm pack --silent "htmx.org@$VERSION" >/dev/null)
+else
+  # No npm: the same tarball straight from the npm registry (checked below all the same).
+  echo "npm not found: fetching htmx.org-$VERSION.tgz from registry.npmjs.org" >&2
+  curl -fsSL -o "$tmp/htmx.org-$VERSION.tgz" "https://registry.npmjs.org/htmx.org/-/htmx.org-$VERSION.tgz"
+fi
 tar -xzf "$tmp"/htmx.org-"$VERSION".tgz -C "$tmp" package/dist/htmx.min.js
 echo "$SHA256  $tmp/package/dist/htmx.min.js" | sha256sum -c --quiet - || {
   echo "htmx $VERSION: checksum mismatch, refusing to install" >&2; exit 1; }
