@@ -166,13 +166,40 @@ def validate_case(case: Any) -> Any:
 def filing_materials(technology: Any, institution: Any) -> Any:
     """First result (province). The ordered list of materials a restricted-technology
     filing (备案) needs, each with its key, Chinese title, whether it is required and
-    the rule id. Stops at first non-None result."""
+    the rule id. Stops at first non-None result.
+
+    ``technology`` is ``core.filing.service.TechnologyInfo`` (code, name, tech_class,
+    specification); ``institution`` is ``core.admission.schemas.InstitutionInfo``.
+    A list of dicts ``{"key", "title", "rule", "required"}`` in the province's order
+    (JL-12's six; HN-2.2b's five, uploaded in that order). Core reads two keys: ``form``
+    is the signed scan of the filing form, ``argumentation`` the management-committee and
+    ethics-committee argumentation that NAT-13 requires."""
 
 
 @hookspec(firstresult=True)
 def filing_form(technology: Any, institution: Any) -> Any:
-    """First result (province). The form spec of the filing form (fields and
-    printable template). Stops at first non-None result."""
+    """First result (province). The filing form (备案表) and the province's filing
+    details, as a dict (converted to ``core.filing.schemas.FilingFormSpec``). Stops at
+    first non-None result. Arguments as for ``filing_materials``. Keys::
+
+        title        str   e.g. "医疗技术临床应用备案表" (JL-12 annex 3)
+        template     str   the printable Jinja template in the plugin's template_dirs,
+                           rendered to PDF with ``spec``, ``values``, ``staff``, ``known``
+        rule         str   the rule the form serves, e.g. "JL-12"
+        fields       [{"key", "label", "kind": text|textarea|date, "prefill", "required", "help"}]
+                     ``prefill`` names what the portal knows: institution_name,
+                     institution_grade, licence_no, region_name, licence_region_name,
+                     technology_name, technology_code, first_case_on, lead_name,
+                     lead_title, contact_name, self_assessment, assessment_basis
+        staff_columns [[key, label], …]  the staff table (name, sex, scope, title)
+        pledge       str   the institution's pledge printed above the signature
+        lead_certificates, physician_certificates  [str]  qualifications the lead and
+                     every physician must hold (checked before submission, JL-12 (5)(6))
+        annotation   {"mode": "direct" | "push", "channel", "recipient", "rule"}: who puts
+                     备注三 on the licence copy — the filing department itself (JL-12) or
+                     the licensing office after a push through ``channel`` (HN-2.2c)
+        completion_rule, withdrawal_rule, cancellation_rule, note   shown on screen
+    """
 
 
 @hookspec
@@ -206,7 +233,12 @@ def reporting_channels() -> Any:
 
 @hookspec
 def disclosure_fields() -> Any:
-    """Collect all. The fields the public disclosure pages (院务公开) show."""
+    """Collect all. The columns of the public lists of filed institutions (NAT-40,
+    JL-41, HN-2.3), synchronous: a list of dicts ``{"key", "label", "rule"}`` in order.
+    Keys core fills: ``institution``, ``region``, ``technology``, ``filed_on``,
+    ``case_count``, ``filing_department``; the first answer for a key wins. With no
+    answer the national minimum is shown (institution, technology, filing date,
+    cumulative cases — NAT-24)."""
 
 
 @hookspec(firstresult=True)

@@ -10,6 +10,7 @@ from core.admission.tables import (
 )
 from core.audit.tables import AuditEvent
 from core.catalog.tables import CatalogEdition, CatalogEditionSource, CatalogTechnology
+from core.filing.tables import Filing, FilingSubmission
 from core.holidays.tables import HolidayOverride
 from core.inbox.tables import InboxAddress, InboxMessage
 from core.obligations.tables import CalendarFeed, Obligation, ObligationReminder
@@ -23,6 +24,7 @@ TABLES = [Region, Institution, Department, User, UserSession, LoginAttempt, Audi
 TABLES += [CatalogEdition, CatalogEditionSource, CatalogTechnology]
 TABLES += [Obligation, ObligationReminder, CalendarFeed, InboxMessage, InboxAddress]
 TABLES += [Attachment, AdmissionRound, Project, ProjectVersion, StepDecision, Vote, PanelMember, Objection]
+TABLES += [Filing, FilingSubmission]
 TABLES += [Delivery, DeliveryAttempt]
 
 APP_CONFIG = AppConfig(

@@ -106,6 +106,43 @@ async def message_of(dep: dict, institution_id: int) -> Params:
     return {"message_id": row["id"]}
 
 
+_FILINGS: dict[int, Params] = {}
+
+
+async def filing_of(dep: dict, institution_id: int) -> Params:
+    """A restricted-technology filing of the institution with one uploaded material,
+    opened on its first case as medical affairs would (hospital B gets test-local
+    reviewers so its project can be admitted)."""
+    if institution_id not in _FILINGS:
+        import datetime as dt
+
+        from core.accounts import service as accounts
+        from core.accounts.schemas import SYSTEM, UserInput
+        from core.accounts.tables import User
+        from core.filing import service as filing
+        from tests.filing_helpers import JILIN_USERS, PDF, actor, admitted_project
+
+        hooks = dep["host"].view()
+        users = dict(JILIN_USERS)
+        if institution_id != dep["hospital_a"]:
+            users = {"clinician": "clinician_b", "medical_affairs": "medaffairs_b"}
+            for role in ("dept_head", "ethics", "expert", "hospital_head"):
+                name = f"tenancy_b_{role}"
+                if not await User.exists().where(User.username == name):
+                    dept = dep["departments_b"][0] if role == "dept_head" else None
+                    await accounts.create_user(SYSTEM, UserInput(
+                        username=name, display_name=name, roles=[role], institution=institution_id,
+                        department=dept, password="demo-pass-2026"))
+                users[role] = name
+        project_id = await admitted_project(hooks, users)
+        ma = await actor(users["medical_affairs"])
+        filing_id = await filing.on_first_case(ma, hooks, project_id=project_id, case_date=dt.date(2026, 3, 9),
+                                               today=dt.date(2026, 3, 9))
+        attachment_id = await filing.upload_material(ma, hooks, filing_id, "form", "form.pdf", PDF + b"tenancy")
+        _FILINGS[institution_id] = {"filing_id": filing_id, "attachment_id": attachment_id}
+    return _FILINGS[institution_id]
+
+
 @dataclass(frozen=True)
 class Route:
     """How to reach a record of a given institution through one route."""
@@ -156,6 +193,21 @@ TENANT_ROUTES: dict[str, Route] = {
     "/outbox/{delivery_id:int}/package.zip": Route(delivery_of, reader="medaffairs_a"),
     "/outbox/{delivery_id:int}/manifest.json": Route(delivery_of, reader="medaffairs_a"),
     "/outbox/subject/{subject_type:str}/{subject_id:int}": Route(delivery_of, reader="medaffairs_a"),
+    "/filings/{filing_id:int}": Route(filing_of, reader="medaffairs_a", regulators=True),
+    "/filings/{filing_id:int}/deliveries": Route(filing_of, reader="medaffairs_a", regulators=True),
+    "/filings/{filing_id:int}/form.pdf": Route(filing_of, reader="medaffairs_a", regulators=True),
+    "/filings/{filing_id:int}/files/{attachment_id:int}": Route(filing_of, reader="medaffairs_a", regulators=True),
+    "/filings/{filing_id:int}/details": Route(filing_of, reader="medaffairs_a", form={
+        "version": "1", "self_assessment": "越权修改的自我评估内容", "assessment_basis": "consensus"}),
+    "/filings/{filing_id:int}/materials": Route(filing_of, reader="medaffairs_a", form={"material": "form"}),
+    "/filings/{filing_id:int}/submit": Route(filing_of, reader="medaffairs_a"),
+    "/filings/{filing_id:int}/withdrawal": Route(filing_of, reader="medaffairs_a", form={"reason": "越权撤销"}),
+    "/filings/{filing_id:int}/return": Route(filing_of, reader="medaffairs_a", form={"reason": "越权退回"}),
+    "/filings/{filing_id:int}/complete": Route(filing_of, reader="medaffairs_a", form={"completed_on": "2026-03-20"}),
+    "/filings/{filing_id:int}/annotation": Route(filing_of, reader="medaffairs_a", form={"annotation": "越权备注"}),
+    "/filings/{filing_id:int}/confirm-withdrawal": Route(filing_of, reader="medaffairs_a"),
+    "/filings/{filing_id:int}/cancel": Route(filing_of, reader="medaffairs_a", form={
+        "ground": "safety", "reason": "越权注销"}),
 }
 
 # Parameters that are not tenant records, with the reason they are outside the matrix.
@@ -165,6 +217,9 @@ NOT_TENANT: dict[str, str] = {
     "/admin/plugins/{name:str}": "a plugin name; admin-only, covered by test_admin_routes_answer_404_to_non_admins",
     "/ical/{filename:str}": "a secret per-user feed token, no login; unknown or revoked answers 404 (test_obligations_web.py)",
     "/admin/calendar/years/{year:int}/delete": "a calendar year, not a tenant record; admin-only (test_admin_routes_answer_404_to_non_admins)",
+    "/public/filings/region/{region_id:int}": "public anonymous page (NAT-40, JL-41, HN-2.3): completed filings only",
+    "/public/filings/technology/{code:str}": "public anonymous page (NAT-40): a catalogue code, completed filings only",
+    "/public/institutions/{institution_id:int}": "public anonymous disclosure page of an institution (NAT-24)",
     "/admin/calendar/days/{day:str}/delete": "a calendar date, not a tenant record; admin-only (test_admin_routes_answer_404_to_non_admins)",
     "/catalog/{technology_id:int}": "a catalogue entry: deployment-wide data, the same for every tenant",
     "/api/v1/catalog/{technology_id:int}": "a catalogue entry: deployment-wide data, the same for every tenant",

@@ -85,6 +85,7 @@ def create_app(host: PluginHost | None = None) -> Litestar:
     from web.api.catalog import ROUTES as CATALOG_API
     from web.catalog.controllers import CatalogAdminController, CatalogController
     from web.dashboard.controllers import DashboardController
+    from web.filing.controllers import FilingController, PublicFilingController
     from web.calendar.controllers import CalendarAdminController
     from web.health import healthz
     from web.obligations.controllers import InboxController, ObligationController, ical_feed
@@ -116,6 +117,8 @@ def create_app(host: PluginHost | None = None) -> Litestar:
             InboxController,
             ical_feed,
             AdmissionController,
+            FilingController,
+            PublicFilingController,
             FileController,
             healthz,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),

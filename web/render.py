@@ -24,8 +24,13 @@ def core_menu(actor: Actor) -> list[dict]:
         # 新技术准入: the work list's count is filled in by ``navigation``.
         items.append({"label": t("nav.admission"), "href": "/admission", "key": "admission"})
         items.append({"label": t("nav.admission_publicity"), "href": "/admission/publicity"})
+    if actor.has("medical_affairs", "hospital_head") and actor.institution_id:
+        items.append({"label": t("nav.filings"), "href": "/filings"})
     if actor.has("medical_affairs", "admin"):
         items.append({"label": t("nav.outbox"), "href": "/outbox"})
+    if actor.has("regulator", "qc_center"):
+        items.append({"label": t("nav.filing_desk"), "href": "/filings/desk"})
+        items.append({"label": t("nav.filing_consistency"), "href": "/filings/consistency"})
     if actor.has(*REGION_ROLES):
         items.append({"label": t("nav.institutions"), "href": "/institutions"})
     if actor.is_admin:

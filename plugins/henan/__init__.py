@@ -4,14 +4,22 @@ from plugins.henan.plugin import demo_region, filing_materials, menu_items, regi
 
 __all__ = ["demo_region", "filing_materials", "menu_items", "register_routes", "template_dirs"]
 
-from plugins.henan.catalogs import register_catalogs  # noqa: E402
-
-__all__ += ["register_catalogs"]
-
 from plugins.henan.channels import reporting_channels  # noqa: E402
 
 __all__ += ["reporting_channels"]
 
+from plugins.henan.catalogs import register_catalogs  # noqa: E402
+
+__all__ += ["register_catalogs"]
+
 from plugins.henan.plugin import deadline_rules  # noqa: E402
 
 __all__ += ["deadline_rules"]
+
+from plugins.henan.filing import disclosure_fields, filing_form  # noqa: E402
+
+__all__ += ["disclosure_fields", "filing_form"]
+
+from plugins.henan.cases import validate_case  # noqa: E402
+
+__all__ += ["validate_case"]

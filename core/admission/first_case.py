@@ -1,0 +1,49 @@
+"""Admission's side of the first case of an admitted restricted technology: which
+projects wait for it, and noting that it happened (the filing area, ``core.filing``,
+opens the filing — NAT-11). Part of the admission service; the only writer of
+``Project.awaiting_first_case`` after admission."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from core.accounts.schemas import Actor
+from core.admission.service import _COLUMNS, MOVED_ON, _entry, _load, _now
+from core.admission.tables import Project
+from core.audit import service as audit
+from core.db import write_transaction
+from core.errors import Conflict, DomainError, Problem
+
+
+async def awaiting_first_case(actor: Actor) -> list[dict]:
+    """Admitted restricted projects of the actor's institution still waiting for their
+    first case (NAT-11: the filing opens with it), oldest admission first."""
+    query = Project.select(*Project.all_columns(exclude=[Project.form, Project.steps]), *_COLUMNS).where(
+        (Project.status == "admitted") & (Project.awaiting_first_case == True)  # noqa: E712
+    ).order_by(Project.admitted_on)
+    if not actor.is_admin:
+        query = query.where(Project.institution == (actor.institution_id or -1))
+    return await query
+
+
+async def record_first_case(actor: Actor, project_id: int, case_date: dt.date) -> dict:
+    """Note on an admitted restricted project that its first case happened on
+    ``case_date``: it no longer waits. Runs inside the caller's write transaction
+    (or its own); timeline entry and audit event. Returns the project row as it was.
+    ``NotFound`` outside the actor's institution; ``DomainError`` if it is not waiting."""
+    row = await _load(actor, project_id)
+    if row["status"] != "admitted" or not row["awaiting_first_case"]:
+        raise DomainError(Problem("该项目不在等待首例病例的状态", "project_id", "NAT-11"))
+    async with write_transaction():
+        taken = await Project.update({
+            Project.awaiting_first_case: False, Project.version: Project.version + 1, Project.updated_at: _now(),
+        }).where((Project.id == project_id) & (Project.awaiting_first_case == True)).returning(  # noqa: E712
+            Project.id)
+        if not taken:
+            raise Conflict(Problem(MOVED_ON, "project_id"))
+        await _entry(row, actor, None, "first_case", details={"case_date": case_date})
+        await audit.record(actor, "admission.first_case", "admission_project", project_id,
+                           before={"awaiting_first_case": True},
+                           after={"awaiting_first_case": False, "case_date": case_date},
+                           institution_id=row["institution"])
+    return row

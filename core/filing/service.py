@@ -1,0 +1,907 @@
+"""Restricted-technology filing (限制类技术备案): the use cases, the only writer of the
+filing tables.
+
+One workflow for every province; what differs comes from the province plugin:
+``filing_materials`` (the ordered materials: JL-12's six, HN-2.2b's five),
+``filing_form`` (the filing form, its printable template, certificates, who annotates
+the licence), ``reporting_channels`` (where a submission goes) and ``deadline_rules``
+(NAT-11 / JL-12 / HN-2.2b / HN-2.2c as data — this module never counts days itself).
+
+The life of a filing::
+
+    on_first_case ─▶ open ─submit─▶ submitted ─complete─▶ completed ─cancel─▶ cancelled
+                        ▲             │                      │
+                        └──returned◀──┘ return               └ request_withdrawal ─▶ withdrawal_requested
+                                                                 ─confirm_withdrawal─▶ withdrawn
+
+Hospital side: medical affairs (医务处). Regulator side: the regulators of the region that
+issued the institution's practice licence (``Institution.licence_region``); provincial
+regulators and the QC centre read every filing of the province. Each transition is one
+function: role, state and rules checked, one transaction with the audit event, the
+obligation event and — for a submission or a licence-annotation push — the outbox delivery.
+
+Other areas call ``on_first_case`` (the case record, issue 6) and ``add_cases``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+from core.accounts.schemas import Actor
+from core.accounts.tables import User
+from core.admission import first_case as admission_first_case
+from core.admission import service as admission
+from core.admission.tables import Project
+from core.audit import service as audit
+from core.db import write_transaction
+from core.errors import Conflict, DomainError, Forbidden, NotFound, Problem
+from core.filing import rules
+from core.filing.schemas import (
+    BASIS_LABELS, FORM_MATERIAL, STATUS_LABELS, STOP_GROUNDS, FilingFormSpec, Material,
+)
+from core.filing.tables import Filing, FilingSubmission
+from core.obligations import service as obligations
+from core.obligations.rules import days_left
+from core.outbox import service as outbox
+from core.outbox.channels import channel as find_channel
+from core.outbox.channels import channels_for
+from core.plugins import HookView
+from core.storage import service as storage
+from core.tenancy.service import institution_scope, require_institution
+from core.tenancy.tables import Institution, Region
+
+MOVED_ON = "该备案已由他人处理或已有更新，请刷新页面后查看最新状态"
+HOSPITAL_READERS = ("medical_affairs", "hospital_head")
+DESK_READERS = ("regulator", "qc_center")
+# Filings shown on the public lists (NAT-40, JL-41, HN-2.3) and disclosure pages (NAT-24).
+PUBLIC_STATUSES = ("completed",)
+DEFAULT_DISCLOSURE = [
+    {"key": "institution", "label": "医疗机构", "rule": "NAT-40"},
+    {"key": "technology", "label": "限制类技术名称", "rule": "NAT-40"},
+    {"key": "filed_on", "label": "完成备案时间", "rule": "NAT-24"},
+    {"key": "case_count", "label": "累计开展例数", "rule": "NAT-24"},
+]
+
+
+class TechnologyInfo(msgspec.Struct, frozen=True):
+    """The technology as the province plugins' filing hooks receive it."""
+
+    code: str
+    name: str
+    tech_class: str
+    specification: str = ""
+
+
+class FilingDetails(msgspec.Struct):
+    """What medical affairs fills in: the self-assessment (HN-2.2a), the province's form
+    answers and the physicians who will perform the technology (JL-12 (6))."""
+
+    version: int
+    self_assessment: str = ""
+    assessment_basis: str = "specification"
+    assessment_reference: str = ""
+    form: dict[str, str] = {}
+    physicians: list[dict[str, Any]] = []
+
+
+def _today(today: dt.date | None) -> dt.date:
+    return today or dt.date.today()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# ---------------------------------------------------------------- plugin answers
+
+
+def _technology(row: dict) -> TechnologyInfo:
+    return TechnologyInfo(code=row["technology_code"], name=row["technology_name"], tech_class="restricted",
+                          specification=row.get("specification") or "")
+
+
+def materials_for(hooks: HookView, technology: TechnologyInfo, institution: Any) -> list[Material]:
+    """The province's ordered materials (``filing_materials``); none answering is a
+    configuration error, said so on screen."""
+    answer = hooks.call("filing_materials", technology=technology, institution=institution)
+    if not answer:
+        raise DomainError(Problem("本部署未启用省级插件，无法确定备案材料（filing_materials）", None))
+    return [msgspec.convert(m, Material, strict=False) for m in answer]
+
+
+def spec_for(hooks: HookView, technology: TechnologyInfo, institution: Any) -> FilingFormSpec:
+    """The province's filing form and filing details (``filing_form``)."""
+    answer = hooks.call("filing_form", technology=technology, institution=institution)
+    if not answer:
+        raise DomainError(Problem("本部署未启用省级插件，无法确定备案表（filing_form）", None))
+    return answer if isinstance(answer, FilingFormSpec) else msgspec.convert(answer, FilingFormSpec, strict=False)
+
+
+def disclosure_fields(hooks: HookView) -> list[dict]:
+    """The columns of the public lists (``disclosure_fields``), in plugin order, one per
+    key; the national minimum (NAT-24, NAT-40) when no plugin answers."""
+    seen: dict[str, dict] = {}
+    for item in hooks.collect_flat("disclosure_fields"):
+        if isinstance(item, dict) and item.get("key") and item["key"] not in seen:
+            seen[item["key"]] = {"key": item["key"], "label": item.get("label") or item.get("title") or item["key"],
+                                 "rule": item.get("rule", "")}
+    return list(seen.values()) or list(DEFAULT_DISCLOSURE)
+
+
+# ---------------------------------------------------------------- loading with tenancy
+
+_COLUMNS = (Filing.institution.name, Filing.institution.licence_region, Filing.institution.grade,
+            Filing.institution.licence_no, Filing.lead.display_name)
+
+
+async def _row(filing_id: int) -> dict | None:
+    return await Filing.select(*Filing.all_columns(), *_COLUMNS).where(Filing.id == filing_id).first().output(
+        load_json=True)
+
+
+async def _visible(actor: Actor, filing_id: int) -> dict:
+    """The filing if the actor may read it: medical affairs and the head of its
+    institution, regulators and the QC centre of its region or above, the admin.
+    Anyone else — and a missing id — gets the same ``NotFound``."""
+    row = await _row(filing_id)
+    if row is None:
+        raise NotFound("未找到该备案")
+    if not actor.is_admin:
+        if actor.institution_id is not None:
+            if actor.institution_id != row["institution"] or not actor.has(*HOSPITAL_READERS):
+                raise NotFound("未找到该备案")
+        elif not actor.has(*DESK_READERS):
+            raise NotFound("未找到该备案")
+        await require_institution(actor, row["institution"])
+    return row
+
+
+async def _for_hospital(actor: Actor, filing_id: int) -> dict:
+    """The filing for a hospital-side change: medical affairs of its institution only."""
+    row = await _visible(actor, filing_id)
+    if actor.institution_id != row["institution"] or not actor.has("medical_affairs"):
+        raise NotFound("未找到该备案")
+    return row
+
+
+async def _for_desk(actor: Actor, filing_id: int) -> dict:
+    """The filing for a regulator's action: only the regulators of the region that issued
+    the institution's licence act on it (NAT-11); others of the province read it."""
+    row = await _visible(actor, filing_id)
+    if not actor.has("regulator") or actor.region_id is None:
+        raise NotFound("未找到该备案")
+    if row["institution.licence_region"] != actor.region_id:
+        raise Forbidden(Problem("仅核发该机构《医疗机构执业许可证》的卫生健康行政部门可以办理此备案", None, "NAT-11"))
+    return row
+
+
+def _check(problems: list[Problem]) -> None:
+    if problems:
+        raise DomainError(problems)
+
+
+async def _lock(filing_id: int, version: int | None, values: dict) -> None:
+    """Write ``values`` if the filing is still at ``version`` (None: any); else Conflict."""
+    values = dict(values)
+    values[Filing.version] = Filing.version + 1
+    values[Filing.updated_at] = _now()
+    where = Filing.id == filing_id
+    if version is not None:
+        where = where & (Filing.version == version)
+    if not await Filing.update(values).where(where).returning(Filing.id):
+        raise Conflict(Problem(MOVED_ON, "version"))
+
+
+def _snapshot(row: dict) -> dict:
+    keys = ("status", "due_on", "submitted_on", "submitted_late", "materials_complete_on", "completion_due_on",
+            "completed_on", "annotation_expected", "annotation_recorded", "closed_on", "close_reason", "case_count")
+    return {k: row.get(k) for k in keys}
+
+
+async def _audit(actor: Actor, action: str, before: dict, filing_id: int, **extra: Any) -> dict:
+    after = await _row(filing_id)
+    await audit.record(actor, f"filing.{action}", "filing", filing_id, before=_snapshot(before),
+                       after=_snapshot(after) | extra, institution_id=before["institution"])
+    return after
+
+
+async def _notify(user_ids: list[int], title: str, filing_id: int) -> None:
+    from core.inbox import service as inbox
+
+    if user_ids:
+        await inbox.deliver(sorted(set(user_ids)), title, "", link=f"/filings/{filing_id}", source="filing")
+
+
+async def _users(*, institution: int | None = None, region: int | None = None, role: str) -> list[int]:
+    query = User.select(User.id, User.roles).where(User.active == True)  # noqa: E712
+    query = query.where(User.institution == institution) if institution else query.where(User.region == region)
+    return [u["id"] for u in await query.output(load_json=True) if role in (u["roles"] or [])]
+
+
+# ---------------------------------------------------------------- the first case (NAT-11)
+
+
+async def awaiting_first_case(actor: Actor) -> list[dict]:
+    """Admitted restricted projects of the actor's institution waiting for their first case."""
+    return await admission_first_case.awaiting_first_case(actor)
+
+
+async def _prefill_physicians(project: dict) -> list[dict]:
+    """The lead and the application's team members found among the institution's users."""
+    users = await User.select(User.id, User.display_name, User.title).where(
+        (User.institution == project["institution"]) & (User.active == True))  # noqa: E712
+    by_name = {u["display_name"]: u for u in users}
+    rows = []
+    lead = next((u for u in users if u["id"] == project["lead"]), None)
+    if lead:
+        rows.append({"user_id": lead["id"], "name": lead["display_name"], "sex": "", "scope": "",
+                     "title": lead["title"], "lead": True})
+    for member in (project.get("form") or {}).get("team") or []:
+        user = by_name.get((member or {}).get("name", ""))
+        if user and all(r["user_id"] != user["id"] for r in rows):
+            rows.append({"user_id": user["id"], "name": user["display_name"], "sex": "",
+                         "scope": member.get("scope", ""), "title": member.get("title") or user["title"],
+                         "lead": False})
+    return rows
+
+
+async def on_first_case(actor: Actor, hooks: HookView, *, project_id: int, case_date: dt.date,
+                        info: str = "", today: dt.date | None = None) -> int:
+    """The first case of an admitted restricted technology was performed on ``case_date``:
+    the filing opens, with its obligation — 15 working days from the first case, counted
+    by the deployment's deadline rule (NAT-11, or JL-12 / HN-2.2b which replace it).
+
+    Called by medical affairs' "登记首例" action now, and by the case record (issue 6)
+    later. Returns the filing id. ``NotFound`` for a project outside the actor's
+    institution; ``DomainError`` for a project not admitted, not restricted, or whose first
+    case is already recorded.
+    """
+    if not actor.has("medical_affairs", "admin"):
+        raise NotFound("未找到该项目")
+    day = _today(today)
+    project = await admission.get_project(actor, project_id)
+    _check(rules.check_first_case(tech_class=project["tech_class"], status=project["status"],
+                                  awaiting=bool(project["awaiting_first_case"]), case_date=case_date,
+                                  admitted_on=project["admitted_on"], today=day))
+    specification = ""
+    if project["technology_ref"]:
+        from core.catalog import service as catalog
+
+        try:
+            specification = (await catalog.get_cited(int(project["technology_ref"]))).specification
+        except (DomainError, ValueError):
+            specification = ""
+    physicians = await _prefill_physicians(project)
+    async with write_transaction():
+        await admission_first_case.record_first_case(actor, project_id, case_date)
+        rows = await Filing.insert(Filing(
+            institution=project["institution"], project=project_id, technology_ref=project["technology_ref"] or "",
+            technology_code=project["technology_code"], technology_name=project["technology_name"],
+            specification=specification, lead=project["lead"], first_case_on=case_date,
+            first_case_info=(info or "").strip()[:2000], physicians=physicians,
+            assessment_basis="specification" if specification else "consensus",
+            assessment_reference=specification,
+        )).returning(Filing.id)
+        filing_id = rows[0]["id"]
+        ids = await obligations.on_event(actor, hooks, obligations.DomainEvent(
+            kind="first_case", occurred_on=case_date, institution_id=project["institution"],
+            subject_type="filing", subject_id=filing_id, subject_label=project["technology_name"],
+            technology_class="restricted", technology_code=project["technology_code"], role="medical_affairs"))
+        values: dict = {}
+        if ids:
+            ob = await obligations.get(actor, hooks, ids[0], day)
+            values = {Filing.obligation_id: ids[0], Filing.due_on: ob["due_on"], Filing.due_rule: ob["rule_id"]}
+        row = await _row(filing_id)
+        _, _, spec = await _context(hooks, row)
+        values[Filing.form] = _filled(spec, {}, await _known(row, actor.display_name))
+        await Filing.update(values).where(Filing.id == filing_id)
+        row = await _row(filing_id)
+        await audit.record(actor, "filing.open", "filing", filing_id, after=_snapshot(row) | {
+            "project": project_id, "first_case_on": case_date, "rule": row["due_rule"]},
+            institution_id=project["institution"])
+    return filing_id
+
+
+async def add_cases(actor: Actor, filing_id: int, count: int = 1) -> None:
+    """Add performed cases to the cumulative count the disclosure shows (NAT-24, NAT-40);
+    for the case record (issue 6)."""
+    row = await _for_hospital(actor, filing_id)
+    if count < 1:
+        raise DomainError(Problem("例数须为正整数", "count"))
+    async with write_transaction():
+        await _lock(filing_id, None, {Filing.case_count: Filing.case_count + count})
+        await _audit(actor, "cases", row, filing_id, added=count)
+
+
+# ---------------------------------------------------------------- reading
+
+
+async def list_filings(actor: Actor) -> list[dict]:
+    """The filings of the actor's institution (hospital side), newest first."""
+    if not actor.has(*HOSPITAL_READERS, "admin"):
+        return []
+    query = Filing.select(*Filing.all_columns(exclude=[Filing.form, Filing.physicians]), *_COLUMNS).order_by(
+        Filing.id, ascending=False)
+    if not actor.is_admin:
+        query = query.where(Filing.institution == (actor.institution_id or -1))
+    rows = await query
+    for r in rows:
+        r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
+    return rows
+
+
+def _files_by_material(files: list, materials: list[Material]) -> dict[str, list]:
+    by: dict[str, list] = {m.key: [] for m in materials}
+    for f in files:
+        by.setdefault(f.kind, []).append(f)
+    for key in by:
+        by[key].sort(key=lambda f: f.id, reverse=True)  # newest first: the current version leads
+    return by
+
+
+async def _people(ids: list[int]) -> dict[int, dict]:
+    ids = sorted({i for i in ids if i})
+    if not ids:
+        return {}
+    rows = await User.select(User.id, User.display_name, User.institution, User.visiting, User.qualifications,
+                             User.active, User.title).where(User.id.is_in(ids)).output(load_json=True)
+    return {r["id"]: r for r in rows}
+
+
+async def _context(hooks: HookView, row: dict) -> tuple[Any, list[Material], FilingFormSpec]:
+    institution = await admission.institution_info(row["institution"])
+    tech = _technology(row)
+    return institution, materials_for(hooks, tech, institution), spec_for(hooks, tech, institution)
+
+
+async def _problems(hooks: HookView, row: dict, materials: list[Material], spec: FilingFormSpec,
+                    by_material: dict[str, list]) -> list[Problem]:
+    project = await Project.select(Project.ethics_status).where(Project.id == row["project"]).first()
+    people = await _people([row["lead"], *[p.get("user_id") for p in row["physicians"] or []]])
+    return rules.completeness(
+        materials=materials, present={k: len(v) for k, v in by_material.items()}, spec=spec,
+        institution_id=row["institution"], lead=people.get(row["lead"]), physicians=list(row["physicians"] or []),
+        physician_users=people, ethics_status=project["ethics_status"] if project else "",
+        self_assessment=row["self_assessment"], basis=row["assessment_basis"],
+        reference=row["assessment_reference"], has_specification=bool(row["specification"]), form=row["form"] or {},
+    )
+
+
+async def submission_problems(actor: Actor, hooks: HookView, filing_id: int) -> list[Problem]:
+    """What still blocks submission (empty when complete)."""
+    row = await _visible(actor, filing_id)
+    _, materials, spec = await _context(hooks, row)
+    files = await storage.list_for("filing", [filing_id])
+    return await _problems(hooks, row, materials, spec, _files_by_material(files, materials))
+
+
+async def filing_view(actor: Actor, hooks: HookView, filing_id: int, today: dt.date | None = None) -> dict:
+    """Everything the filing page shows, for the hospital and for the regulator."""
+    day = _today(today)
+    row = await _visible(actor, filing_id)
+    institution, materials, spec = await _context(hooks, row)
+    files = await storage.list_for("filing", [filing_id])
+    by_material = _files_by_material(files, materials)
+    problems = await _problems(hooks, row, materials, spec, by_material)
+    submissions = await FilingSubmission.select().where(FilingSubmission.filing == filing_id).order_by(
+        FilingSubmission.number).output(load_json=True)
+    cal = (await obligations.read_context(hooks, day))[0]
+    hospital = actor.institution_id == row["institution"] and actor.has("medical_affairs")
+    desk = actor.has("regulator") and actor.region_id == row["institution.licence_region"]
+    status = row["status"]
+    events, _ = await audit.browse(audit.AuditFilter(record_type="filing", record_id=filing_id))
+    return {
+        "filing": row, "status_label": STATUS_LABELS.get(status, status), "institution": institution,
+        "materials": materials, "spec": spec, "files": by_material, "problems": problems,
+        "submissions": submissions, "deliveries": await outbox.delivery_status("filing", filing_id),
+        "days_left": days_left(cal, day, row["due_on"]) if row["due_on"] and status == "open" else None,
+        "completion_days_left": days_left(cal, day, row["completion_due_on"])
+        if row["completion_due_on"] and status == "submitted" else None,
+        "basis_labels": BASIS_LABELS, "grounds": STOP_GROUNDS, "events": list(reversed(events)),
+        "licence_region": await Region.select(Region.name).where(Region.id == row["institution.licence_region"]).first(),
+        "staff_users": await _staff_choices(row["institution"]) if hospital else [],
+        "today": day,
+        "can": {
+            "edit": hospital and status in rules.TRANSITIONS["edit"],
+            "submit": hospital and status in rules.TRANSITIONS["submit"],
+            "request_withdrawal": hospital and status in rules.TRANSITIONS["request_withdrawal"],
+            "return": desk and status in rules.TRANSITIONS["return"],
+            "complete": desk and status in rules.TRANSITIONS["complete"],
+            "confirm_withdrawal": desk and status in rules.TRANSITIONS["confirm_withdrawal"],
+            "cancel": desk and status in rules.TRANSITIONS["cancel"],
+            "record_annotation": desk and status in rules.TRANSITIONS["record_annotation"],
+        },
+    }
+
+
+async def _staff_choices(institution_id: int) -> list[dict]:
+    rows = await User.select(User.id, User.display_name, User.title, User.roles).where(
+        (User.institution == institution_id) & (User.active == True)).output(load_json=True)  # noqa: E712
+    return [r for r in rows if {"clinician", "dept_head"} & set(r["roles"] or [])]
+
+
+async def _known(row: dict, contact: str = "") -> dict:
+    """What the portal already knows for the form's ``prefill`` keys."""
+    inst = await Institution.select(Institution.name, Institution.grade, Institution.licence_no,
+                                    Institution.region.name, Institution.licence_region.name).where(
+        Institution.id == row["institution"]).first()
+    lead = (await _people([row["lead"]])).get(row["lead"]) or {}
+    return {
+        "institution_name": inst["name"], "institution_grade": inst["grade"], "licence_no": inst["licence_no"],
+        "region_name": inst["region.name"], "licence_region_name": inst["licence_region.name"],
+        "technology_name": row["technology_name"], "technology_code": row["technology_code"],
+        "first_case_on": rules.date_zh(row["first_case_on"]), "lead_name": lead.get("display_name", ""),
+        "lead_title": lead.get("title", ""), "contact_name": contact,
+        "self_assessment": row["self_assessment"],
+        "assessment_basis": BASIS_LABELS.get(row["assessment_basis"], "") + (
+            f"：{row['assessment_reference']}" if row["assessment_reference"] else ""),
+    }
+
+
+def _filled(spec: FilingFormSpec, answers: dict, known: dict) -> dict:
+    """The form's answers, each empty one filled from what the portal knows."""
+    return {f.key: str(answers.get(f.key) or "").strip()[:2000] or str(known.get(f.prefill, "") if f.prefill else "")
+            for f in spec.fields}
+
+
+async def form_document(actor: Actor, hooks: HookView, filing_id: int) -> dict:
+    """The filing form filled from what the portal knows (institution, technology, lead,
+    physicians, dates) and what medical affairs typed: the context of the plugin's
+    printable template (``spec.template``)."""
+    row = await _visible(actor, filing_id)
+    institution, _, spec = await _context(hooks, row)
+    known = await _known(row, actor.display_name if actor.institution_id else "")
+    values = _filled(spec, row["form"] or {}, known)
+    return {"spec": spec, "values": values, "known": known, "staff": row["physicians"] or [], "filing": row,
+            "institution": institution}
+
+
+# ---------------------------------------------------------------- hospital: assembling
+
+
+def _clean_physicians(rows: list[dict], names: dict[int, dict]) -> list[dict]:
+    out = []
+    for r in rows:
+        uid = r.get("user_id")
+        try:
+            uid = int(uid) if uid not in (None, "") else None
+        except (TypeError, ValueError):
+            uid = None
+        user = names.get(uid or 0)
+        name = (user or {}).get("display_name") or str(r.get("name") or "").strip()
+        if not name and not uid:
+            continue
+        out.append({"user_id": uid, "name": name[:60], "sex": str(r.get("sex") or "").strip()[:4],
+                    "scope": str(r.get("scope") or "").strip()[:60],
+                    "title": str(r.get("title") or (user or {}).get("title") or "").strip()[:60],
+                    "lead": bool(r.get("lead"))})
+    return out
+
+
+async def save_details(actor: Actor, hooks: HookView, filing_id: int, data: FilingDetails) -> list[Problem]:
+    """Save the self-assessment, form answers and physicians (while open or returned).
+    Returns what still blocks submission, so the page can say it at once."""
+    row = await _for_hospital(actor, filing_id)
+    _check(rules.check_transition(row["status"], "edit"))
+    problems = []
+    if data.assessment_basis not in BASIS_LABELS:
+        problems.append(Problem("请选择自我评估依据", "assessment_basis", "HN-2.2a"))
+    if len(data.self_assessment) > 5000:
+        problems.append(Problem("自我评估情况不能超过5000字", "self_assessment"))
+    _check(problems)
+    _, _, spec = await _context(hooks, row)
+    form = _filled(spec, data.form, await _known(row | {"self_assessment": data.self_assessment.strip(),
+                                                       "assessment_basis": data.assessment_basis,
+                                                       "assessment_reference": data.assessment_reference.strip()},
+                                               actor.display_name))
+    names = await _people([p.get("user_id") for p in data.physicians if str(p.get("user_id") or "").isdigit()]
+                          if data.physicians else [])
+    physicians = _clean_physicians(data.physicians, names)
+    if row["lead"] and not any(p["user_id"] == row["lead"] for p in physicians):
+        lead = (await _people([row["lead"]])).get(row["lead"])
+        if lead:
+            physicians.insert(0, {"user_id": lead["id"], "name": lead["display_name"], "sex": "", "scope": "",
+                                  "title": lead["title"], "lead": True})
+    for p in physicians:
+        p["lead"] = p["user_id"] == row["lead"]
+    async with write_transaction():
+        await _lock(filing_id, data.version, {
+            Filing.self_assessment: data.self_assessment.strip(), Filing.assessment_basis: data.assessment_basis,
+            Filing.assessment_reference: data.assessment_reference.strip()[:300], Filing.form: form,
+            Filing.physicians: physicians,
+        })
+        await _audit(actor, "edit", row, filing_id)
+    return await submission_problems(actor, hooks, filing_id)
+
+
+async def upload_material(actor: Actor, hooks: HookView, filing_id: int, material: str, filename: str,
+                          data: bytes) -> int:
+    """Upload one file of a material (PDF/JPG/PNG by content, size-limited by storage).
+
+    A new upload of a material becomes its current version; earlier ones stay listed.
+    Once submitted, materials are locked: nothing is replaced while the regulator reviews
+    or after completion — a returned filing takes new versions for resubmission.
+    """
+    row = await _for_hospital(actor, filing_id)
+    if row["status"] not in rules.TRANSITIONS["upload"]:
+        raise DomainError(Problem(
+            f"备案已{STATUS_LABELS.get(row['status'], row['status'])}，已提交的材料不能替换；如需补正，请待备案部门退回后上传新版本",
+            "file"))
+    _, materials, _ = await _context(hooks, row)
+    chosen = next((m for m in materials if m.key == material), None)
+    if chosen is None:
+        raise DomainError(Problem("请选择材料类别", "material"))
+    async with write_transaction():
+        attachment_id = await storage.store(actor, institution_id=row["institution"], owner_type="filing",
+                                            owner_id=filing_id, filename=filename, data=data, kind=material)
+        await _lock(filing_id, None, {})
+        await _audit(actor, "upload", row, filing_id, material=material, attachment=attachment_id)
+    return attachment_id
+
+
+async def attachment(actor: Actor, filing_id: int, attachment_id: int) -> tuple[Any, Any]:
+    """A material file of a filing the actor may read (hospital or desk)."""
+    await _visible(actor, filing_id)
+    files = [f for f in await storage.list_for("filing", [filing_id]) if f.id == attachment_id]
+    if not files:
+        raise NotFound("未找到该附件")
+    from core.settings import get_settings
+
+    path = get_settings().storage_dir / files[0].sha256[:2] / files[0].sha256
+    if not path.exists():
+        raise NotFound("附件文件已丢失，请联系管理员")
+    return files[0], path
+
+
+# ---------------------------------------------------------------- hospital: submitting
+
+
+def _filing_channel(hooks: HookView):
+    found = channels_for(hooks, "filing")
+    if not found:
+        raise DomainError(Problem("本部署未配置备案报送渠道（reporting_channels），请联系系统管理员", None))
+    return found[0]
+
+
+async def submit(actor: Actor, hooks: HookView, filing_id: int, version: int | None = None,
+                 today: dt.date | None = None) -> int:
+    """Submit (or resubmit after a return) the complete filing: refused with every missing
+    item named (NAT-11, NAT-13, JL-12, HN-2.2a/b); a submission after the due date is
+    accepted and marked late (NAT-11). In one transaction: the submission, the delivery
+    through the province's channel (outbox, materials in the province's order), the
+    hospital's obligation fulfilled, and the regulator's completion clock started
+    (15 working days from complete materials: NAT-11, JL-12, HN-2.2c). Returns the
+    submission id."""
+    day = _today(today)
+    row = await _for_hospital(actor, filing_id)
+    _check(rules.check_transition(row["status"], "submit"))
+    institution, materials, spec = await _context(hooks, row)
+    files = await storage.list_for("filing", [filing_id])
+    by_material = _files_by_material(files, materials)
+    _check(await _problems(hooks, row, materials, spec, by_material))
+    channel = _filing_channel(hooks)
+    current = [fs[0] for key in [m.key for m in materials] for fs in [by_material.get(key) or []] if fs]
+    late = rules.is_late(day, row["due_on"])
+    number = await FilingSubmission.count().where(FilingSubmission.filing == filing_id) + 1
+    titles = {m.key: m.title for m in materials}
+    payload = {
+        "filing_id": filing_id, "submission": number, "technology": {"code": row["technology_code"],
+                                                                     "name": row["technology_name"]},
+        "institution": {"name": institution.name, "licence_no": institution.licence_no, "grade": institution.grade},
+        "first_case_on": row["first_case_on"].isoformat(), "first_case_info": row["first_case_info"],
+        "due_on": row["due_on"].isoformat() if row["due_on"] else None, "late": late,
+        "self_assessment": {"basis": row["assessment_basis"], "reference": row["assessment_reference"],
+                            "text": row["self_assessment"]},
+        "form": row["form"] or {}, "physicians": row["physicians"] or [], "submitted_on": day.isoformat(),
+        "rules": [m.rule for m in materials if m.rule][:1] + [spec.completion_rule],
+    }
+    async with write_transaction():
+        await _lock(filing_id, version, {
+            Filing.status: "submitted", Filing.submitted_on: row["submitted_on"] or day,
+            Filing.submitted_late: row["submitted_late"] or late, Filing.materials_complete_on: day,
+            Filing.return_reason: "",
+        })
+        sub = await FilingSubmission.insert(FilingSubmission(
+            filing=filing_id, number=number, submitted_on=day, submitted_by=actor.username, late=late,
+            attachments=[f.id for f in current])).returning(FilingSubmission.id)
+        sub_id = sub[0]["id"]
+        delivery_id = await outbox.enqueue(
+            actor, channel=channel, kind="filing", subject_type="filing", subject_id=filing_id,
+            institution_id=row["institution"], payload=payload,
+            attachments=[{"key": f.kind, "filename": f.filename, "sha256": f.sha256, "title": titles.get(f.kind, ""),
+                          "content_type": f.content_type} for f in current])
+        ids = await obligations.on_event(actor, hooks, obligations.DomainEvent(
+            kind="filing_materials_complete", occurred_on=day, institution_id=row["institution"],
+            subject_type="filing_submission", subject_id=sub_id, subject_label=row["technology_name"],
+            technology_class="restricted", technology_code=row["technology_code"], role="regulator"))
+        completion_due = None
+        if ids:
+            completion_due = (await obligations.get(actor, hooks, ids[0], day))["due_on"]
+        await FilingSubmission.update({
+            FilingSubmission.delivery_id: delivery_id, FilingSubmission.completion_obligation_id: ids[0] if ids else None,
+            FilingSubmission.completion_due_on: completion_due}).where(FilingSubmission.id == sub_id)
+        await Filing.update({Filing.completion_due_on: completion_due}).where(Filing.id == filing_id)
+        if number == 1:
+            await obligations.fulfil(actor, hooks, subject_type="filing", subject_id=filing_id, kind="filing",
+                                     done_on=day)
+        await _audit(actor, "submit", row, filing_id, submission=number, late=late, delivery=delivery_id)
+        await _notify(await _users(region=row["institution.licence_region"], role="regulator"),
+                      f"限制类技术备案待办：{row['institution.name']} {row['technology_name']}"
+                      + ("（逾期提交）" if late else ""), filing_id)
+    return sub_id
+
+
+async def request_withdrawal(actor: Actor, hooks: HookView, filing_id: int, reason: str,
+                             today: dt.date | None = None) -> None:
+    """HN-2.2c: the institution asks the licence-issuing department to withdraw its filing
+    (and change 备注三); the regulator confirms."""
+    row = await _for_hospital(actor, filing_id)
+    _check(rules.check_transition(row["status"], "request_withdrawal") + rules.check_reason(reason, what="撤销理由"))
+    async with write_transaction():
+        await _lock(filing_id, None, {Filing.status: "withdrawal_requested", Filing.close_reason: reason.strip()})
+        await _audit(actor, "request_withdrawal", row, filing_id, reason=reason.strip(), from_status=row["status"])
+        await _notify(await _users(region=row["institution.licence_region"], role="regulator"),
+                      f"申请撤销限制类技术备案：{row['institution.name']} {row['technology_name']}", filing_id)
+
+
+# ---------------------------------------------------------------- the regulator's desk
+
+
+async def _open_submission(filing_id: int) -> dict | None:
+    return await FilingSubmission.select().where(
+        (FilingSubmission.filing == filing_id) & (FilingSubmission.outcome == "pending")).order_by(
+        FilingSubmission.number, ascending=False).first()
+
+
+async def return_filing(actor: Actor, hooks: HookView, filing_id: int, reason: str,
+                        today: dt.date | None = None) -> None:
+    """Return a filing for missing materials, naming them. The completion clock stops
+    (the regulator's obligation is waived with the reason) and restarts when the
+    institution resubmits complete materials (NAT-11, JL-12, HN-2.2c)."""
+    day = _today(today)
+    row = await _for_desk(actor, filing_id)
+    _check(rules.check_transition(row["status"], "return") + rules.check_reason(reason, what="退回理由（缺少的材料）"))
+    sub = await _open_submission(filing_id)
+    async with write_transaction():
+        await _lock(filing_id, None, {Filing.status: "returned", Filing.return_reason: reason.strip(),
+                                      Filing.completion_due_on: None})
+        if sub:
+            await FilingSubmission.update({FilingSubmission.outcome: "returned", FilingSubmission.outcome_on: day,
+                                           FilingSubmission.outcome_reason: reason.strip()}).where(
+                FilingSubmission.id == sub["id"])
+            if sub["completion_obligation_id"]:
+                await obligations.waive(actor, sub["completion_obligation_id"],
+                                        f"材料不完整，已退回补正：{reason.strip()}"[:1000])
+        await _audit(actor, "return", row, filing_id, reason=reason.strip())
+        await _notify(await _users(institution=row["institution"], role="medical_affairs"),
+                      f"限制类技术备案被退回补正：{row['technology_name']}", filing_id)
+
+
+async def _push_annotation(actor: Actor, hooks: HookView, row: dict, spec: FilingFormSpec, text: str,
+                           on: dt.date, event: str) -> int | None:
+    """HN-2.2c: push technology name and filing date to the licensing office through the
+    province's channel; in the caller's transaction."""
+    if spec.annotation.mode != "push":
+        return None
+    channel = find_channel(hooks, spec.annotation.channel) if spec.annotation.channel else None
+    if channel is None:
+        raise DomainError(Problem(f"未找到推送副本备注的报送渠道（{spec.annotation.channel}），请联系系统管理员", None,
+                                  spec.annotation.rule or None))
+    return await outbox.enqueue(actor, channel=channel, kind="report", subject_type="filing", subject_id=row["id"],
+                                institution_id=row["institution"], payload={
+                                    "purpose": "licence_annotation", "event": event, "to": spec.annotation.recipient,
+                                    "institution": row["institution.name"], "licence_no": row["institution.licence_no"],
+                                    "technology": {"code": row["technology_code"], "name": row["technology_name"]},
+                                    "filed_on": (row["completed_on"] or on).isoformat(), "on": on.isoformat(),
+                                    "annotation": text, "rule": spec.annotation.rule})
+
+
+async def complete(actor: Actor, hooks: HookView, filing_id: int, completed_on: dt.date | None = None,
+                   today: dt.date | None = None) -> None:
+    """Complete the filing (NAT-11, JL-12, HN-2.2c): record the date and the licence
+    annotation 备注三 (technology name + filing date). Where the filing department
+    annotates itself (JL-12) the annotation is recorded at once; where it pushes to the
+    licensing office (HN-2.2c: 审批办) the push goes through the outbox and the annotation
+    is recorded when done. The filing is then reported up: provincial regulators and the
+    QC centre see it. The regulator's obligation is fulfilled on ``completed_on``."""
+    day = _today(today)
+    completed_on = completed_on or day
+    row = await _for_desk(actor, filing_id)
+    _check(rules.check_transition(row["status"], "complete")
+           + rules.check_completion(completed_on, row["materials_complete_on"]))
+    if completed_on > day:
+        raise DomainError(Problem("完成备案日期不能晚于今天", "completed_on"))
+    _, _, spec = await _context(hooks, row)
+    text = rules.annotation_text(row["technology_name"], completed_on)
+    sub = await _open_submission(filing_id)
+    values = {Filing.status: "completed", Filing.completed_on: completed_on, Filing.completed_by: actor.display_name,
+              Filing.reported_up_on: completed_on, Filing.annotation_expected: text}
+    if spec.annotation.mode != "push":
+        values |= {Filing.annotation_recorded: text, Filing.annotation_recorded_on: completed_on}
+    async with write_transaction():
+        await _lock(filing_id, None, values)
+        if sub:
+            await FilingSubmission.update({FilingSubmission.outcome: "completed",
+                                           FilingSubmission.outcome_on: completed_on}).where(
+                FilingSubmission.id == sub["id"])
+            if sub["completion_obligation_id"]:
+                await obligations.fulfil(actor, hooks, subject_type="filing_submission", subject_id=sub["id"],
+                                         kind="filing_completion", done_on=completed_on)
+        fresh = await _row(filing_id)
+        push = await _push_annotation(actor, hooks, fresh, spec, text, completed_on, "complete")
+        await _audit(actor, "complete", row, filing_id, annotation=text, push=push, reported_up=True)
+        await _notify(await _users(institution=row["institution"], role="medical_affairs"),
+                      f"限制类技术已完成备案：{row['technology_name']}", filing_id)
+
+
+async def record_annotation(actor: Actor, hooks: HookView, filing_id: int, text: str,
+                            on: dt.date | None = None, today: dt.date | None = None) -> None:
+    """Record what the licence copy's 备注三 says now (after the licensing office annotated
+    it, HN-2.2c, or to correct it after a consistency check, HN-4.3)."""
+    day = _today(today)
+    row = await _for_desk(actor, filing_id)
+    text = (text or "").strip()
+    problems = rules.check_transition(row["status"], "record_annotation")
+    if len(text) > 500:
+        problems.append(Problem("备注内容不能超过500字", "annotation"))
+    _check(problems)
+    async with write_transaction():
+        await _lock(filing_id, None, {Filing.annotation_recorded: text, Filing.annotation_recorded_on: on or day})
+        await _audit(actor, "annotation", row, filing_id, recorded=text)
+
+
+async def _close(actor: Actor, hooks: HookView, row: dict, *, status: str, how: str, on: dt.date,
+                 reason: str, ground: str = "") -> None:
+    _, _, spec = await _context(hooks, row)
+    text = rules.annotation_after_close(row["technology_name"], row["completed_on"], on, how) \
+        if row["completed_on"] else ""
+    values = {Filing.status: status, Filing.closed_on: on, Filing.close_reason: reason, Filing.close_ground: ground,
+              Filing.annotation_expected: text}
+    if spec.annotation.mode != "push" or not text:
+        values |= {Filing.annotation_recorded: text, Filing.annotation_recorded_on: on}
+    sub = await _open_submission(row["id"])
+    async with write_transaction():
+        await _lock(row["id"], None, values)
+        if sub:
+            await FilingSubmission.update({FilingSubmission.outcome: "withdrawn", FilingSubmission.outcome_on: on,
+                                           FilingSubmission.outcome_reason: reason}).where(
+                FilingSubmission.id == sub["id"])
+            if sub["completion_obligation_id"]:
+                await obligations.waive(actor, sub["completion_obligation_id"], f"备案已{how}：{reason}"[:1000])
+        push = None
+        if text:
+            push = await _push_annotation(actor, hooks, await _row(row["id"]), spec, text, on, status)
+        await _audit(actor, "withdraw" if status == "withdrawn" else "cancel", row, row["id"], reason=reason,
+                     ground=ground, annotation=text, push=push,
+                     reported_to_province=rules.reported_to_province(ground))
+        await _notify(await _users(institution=row["institution"], role="medical_affairs"),
+                      f"限制类技术备案已{how}：{row['technology_name']}", row["id"])
+
+
+async def confirm_withdrawal(actor: Actor, hooks: HookView, filing_id: int, on: dt.date | None = None,
+                             today: dt.date | None = None) -> None:
+    """HN-2.2c: the licence-issuing department withdraws the filing at the institution's
+    request and changes 备注三; audited."""
+    row = await _for_desk(actor, filing_id)
+    _check(rules.check_transition(row["status"], "confirm_withdrawal"))
+    await _close(actor, hooks, row, status="withdrawn", how="撤销", on=on or _today(today),
+                 reason=row["close_reason"] or "医疗机构申请撤销")
+
+
+async def cancel(actor: Actor, hooks: HookView, filing_id: int, ground: str, reason: str,
+                 on: dt.date | None = None, today: dt.date | None = None) -> None:
+    """NAT-25 / JL-26: after the institution's stop report the licence-issuing department
+    cancels the filing and updates the licence annotation; ground (4) — uncertain
+    efficacy — is also reported to the provincial commission (recorded in the audit)."""
+    row = await _for_desk(actor, filing_id)
+    _check(rules.check_transition(row["status"], "cancel") + rules.check_ground(ground)
+           + rules.check_reason(reason, what="停止报告情况"))
+    await _close(actor, hooks, row, status="cancelled", how="注销", on=on or _today(today), reason=reason.strip(),
+                 ground=ground)
+
+
+async def desk(actor: Actor, hooks: HookView, today: dt.date | None = None, *, status: str = "") -> list[dict]:
+    """The regulator's desk: filings of institutions in the actor's region and below,
+    those waiting for action first, with the completion deadline and working days left;
+    ``may_act`` only for the licence-issuing department."""
+    if not actor.has(*DESK_READERS, "admin"):
+        raise NotFound("未找到")
+    day = _today(today)
+    cal = (await obligations.read_context(hooks, day))[0]
+    query = Filing.select(*Filing.all_columns(exclude=[Filing.form, Filing.physicians]), *_COLUMNS).order_by(
+        Filing.id, ascending=False)
+    clause = institution_scope(actor)
+    if clause is not None:
+        ids = [r["id"] for r in await Institution.select(Institution.id).where(clause)]
+        query = query.where(Filing.institution.is_in(ids or [-1]))
+    if status:
+        query = query.where(Filing.status == status)
+    rows = await query
+    order = {"submitted": 0, "withdrawal_requested": 1, "returned": 2, "open": 3}
+    for r in rows:
+        r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
+        r["may_act"] = actor.has("regulator") and r["institution.licence_region"] == actor.region_id
+        r["completion_days_left"] = days_left(cal, day, r["completion_due_on"]) \
+            if r["status"] == "submitted" and r["completion_due_on"] else None
+        r["overdue_open"] = r["status"] == "open" and r["due_on"] is not None and r["due_on"] < day
+    rows.sort(key=lambda r: (order.get(r["status"], 9), r["completion_due_on"] or dt.date.max))
+    return rows
+
+
+async def consistency(actor: Actor, hooks: HookView, today: dt.date | None = None) -> dict:
+    """HN-4.3: in the actor's region, filings whose licence annotation (备注三) is missing
+    or disagrees with the filing, and technologies with cases but no completed filing."""
+    rows = await desk(actor, hooks, today)
+    mismatched, unfiled = [], []
+    for r in rows:
+        if r["status"] in ("completed", "withdrawn", "cancelled") and r["annotation_expected"] != r["annotation_recorded"]:
+            r["problem"] = "副本未备注" if not r["annotation_recorded"] else "副本备注与备案不一致"
+            mismatched.append(r)
+        elif r["status"] in ("open", "submitted", "returned") and r["case_count"] > 0:
+            r["problem"] = "已开展病例但未完成备案" + ("（已逾期未提交）" if r["overdue_open"] else "")
+            unfiled.append(r)
+    return {"mismatched": mismatched, "unfiled": unfiled}
+
+
+# ---------------------------------------------------------------- public pages (NAT-24, NAT-40, JL-41, HN-2.3)
+
+
+async def _public_rows(where: Any | None) -> list[dict]:
+    query = Filing.select(
+        Filing.id, Filing.technology_code, Filing.technology_name, Filing.completed_on, Filing.case_count,
+        Filing.institution, Filing.institution.name, Filing.institution.region.name,
+        Filing.institution.licence_region.name,
+    ).where(Filing.status.is_in(list(PUBLIC_STATUSES))).order_by(Filing.technology_code).order_by(
+        Filing.completed_on)
+    if where is not None:
+        query = query.where(where)
+    rows = await query
+    for r in rows:
+        r["filed_on"] = r["completed_on"]
+    return rows
+
+
+async def public_regions() -> list[dict]:
+    """Regions (with depth) and technologies that have completed filings, for the index."""
+    from core.tenancy.service import region_tree
+
+    techs = await Filing.select(Filing.technology_code, Filing.technology_name).where(
+        Filing.status.is_in(list(PUBLIC_STATUSES))).distinct().order_by(Filing.technology_code)
+    return [await region_tree(), techs]
+
+
+async def public_by_region(region_id: int) -> tuple[dict, list[dict]]:
+    """Completed filings of institutions in a region and below (NAT-40, JL-41, HN-2.3)."""
+    region = await Region.select().where(Region.id == region_id).first()
+    if region is None:
+        raise NotFound("未找到该行政区划")
+    return region, await _public_rows(Filing.institution.region.path.like(f"{region['path']}%"))
+
+
+async def public_by_technology(code: str) -> tuple[str, list[dict]]:
+    """Institutions filed for one restricted technology (NAT-40)."""
+    rows = await _public_rows(Filing.technology_code == code)
+    if not rows:
+        raise NotFound("未找到该技术的备案机构")
+    return rows[0]["technology_name"], rows
+
+
+async def institution_disclosure(institution_id: int) -> tuple[dict, list[dict]]:
+    """NAT-24: an institution's restricted technologies with filing date and cumulative
+    case count — completed filings, plus admitted ones still being filed."""
+    inst = await Institution.select(Institution.id, Institution.name, Institution.grade,
+                                    Institution.region.name).where(
+        (Institution.id == institution_id) & (Institution.active == True)).first()  # noqa: E712
+    if inst is None:
+        raise NotFound("未找到该医疗机构")
+    rows = await Filing.select(Filing.technology_code, Filing.technology_name, Filing.completed_on,
+                               Filing.case_count, Filing.status).where(
+        (Filing.institution == institution_id) & Filing.status.is_in(
+            ["open", "submitted", "returned", "completed", "withdrawal_requested"])).order_by(Filing.technology_code)
+    for r in rows:
+        r["filed_on"] = r["completed_on"]
+        r["status_label"] = "已备案" if r["status"] == "completed" else "备案办理中"
+    return inst, rows
