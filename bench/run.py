@@ -314,10 +314,12 @@ def report(rows: list[dict], baseline: dict, load: str) -> None:
     RESULTS.mkdir(exist_ok=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     meta = {"when": dt.datetime.now().isoformat(timespec="seconds"), "commit": commit, "load": load,
-            "cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.platform()}
+            "cpus": os.cpu_count(), "loadavg": os.getloadavg(), "python": platform.python_version(),
+            "machine": platform.platform()}
     (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(meta | {"rows": rows}, ensure_ascii=False, indent=2))
     (RESULTS / f"bench-{stamp}.txt").write_text(f"{meta}\n\n{text}\n")
-    print(f"\n{load}; {os.cpu_count()} CPUs, server and load generator on the same machine.")
+    print(f"\n{load}; {os.cpu_count()} CPUs, server and load generator on the same machine"
+          f" (load average now {os.getloadavg()[0]:.1f}: other work on the machine lowers every figure).")
     print(f"results: {(RESULTS / f'bench-{stamp}.txt').relative_to(ROOT)}")
 
 
