@@ -395,7 +395,8 @@ async def test_the_worker_job_is_registered_and_sends(deployment, receiver, made
 
     job = registered()["core.outbox.jobs.deliver_outbox"]
     delivery_id = await enqueue(made, jilin(deployment), deployment["hospital_a"])
-    await Delivery.update({Delivery.next_attempt_at: T0 - dt.timedelta(hours=1)}).where(
+    # The job runs on the real clock: make the delivery due an hour ago.
+    await Delivery.update({Delivery.next_attempt_at: dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)}).where(
         Delivery.id == delivery_id)
     assert await job(jilin(deployment)) >= 1
     assert (await row(delivery_id))["status"] == "accepted"
