@@ -76,7 +76,7 @@ async def test_draft_keeps_what_was_typed_and_htmx_validates_a_field_on_blur(dep
     response = await clinician.post(f"/admission/projects/{project_id}/validate?field=significance",
                                     data={"significance": "太短"}, headers={"hx-request": "true"})
     assert response.status_code == 200
-    assert 'id="f-significance"' in response.text and "至少 10 字" in response.text and "HOSP-8" in response.text
+    assert 'id="err-significance"' in response.text and "至少 10 字" in response.text and "HOSP-8" in response.text
     response = await clinician.post(f"/admission/projects/{project_id}/validate?field=subject",
                                     data={"subject": "儿科"}, headers={"hx-request": "true"})
     assert "NAT-43" in response.text and "<html" not in response.text

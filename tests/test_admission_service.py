@@ -13,7 +13,7 @@ from core.admission import rules, service
 from core.admission.tables import Objection, Project, ProjectVersion, StepDecision, Vote
 from core.audit.tables import AuditEvent
 from core.errors import Conflict, DomainError, NotFound
-from tests.admission_helpers import PDF, PNG, actor, technology_id, valid_form, walk
+from tests.admission_helpers import PDF, actor, technology_id, valid_form, walk
 
 TODAY = dt.date(2031, 3, 3)
 YEAR = 2031

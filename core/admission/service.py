@@ -20,10 +20,21 @@ from core.accounts.schemas import SYSTEM, Actor
 from core.accounts.tables import User
 from core.admission import links, rules
 from core.admission.schemas import (
-    DECISION_LABELS, FormSpec, InstitutionInfo, PersonInfo, ProjectInfo, Step,
+    DECISION_LABELS,
+    FormSpec,
+    InstitutionInfo,
+    PersonInfo,
+    ProjectInfo,
+    Step,
 )
 from core.admission.tables import (
-    AdmissionRound, Objection, PanelMember, Project, ProjectVersion, StepDecision, Vote,
+    AdmissionRound,
+    Objection,
+    PanelMember,
+    Project,
+    ProjectVersion,
+    StepDecision,
+    Vote,
 )
 from core.audit import service as audit
 from core.db import write_transaction
@@ -31,7 +42,7 @@ from core.errors import Conflict, DomainError, NotFound, Problem
 from core.holidays.service import work_calendar
 from core.plugins import HookView
 from core.storage import service as storage
-from core.tenancy.tables import Department, Institution
+from core.tenancy.tables import Institution
 
 MOVED_ON = "该步骤已由他人处理或项目已有更新，流程已推进，请刷新页面后查看最新状态"
 OPEN_STATUSES = ("draft", "in_review", "returned")

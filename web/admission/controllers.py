@@ -12,7 +12,13 @@ from litestar.response import File, Redirect, Response, Template
 from core.accounts.roles import HOSPITAL_ROLES
 from core.accounts.schemas import Actor
 from core.admission import links, service
-from core.admission.schemas import CLASS_LABELS, DECISION_LABELS, PATH_LABELS, STATUS_LABELS, VOTE_LABELS
+from core.admission.schemas import (
+    CLASS_LABELS,
+    DECISION_LABELS,
+    PATH_LABELS,
+    STATUS_LABELS,
+    VOTE_LABELS,
+)
 from core.errors import Conflict, DomainError, Problem
 from core.plugins import HookView
 from core.storage import service as storage
@@ -134,16 +140,16 @@ class AdmissionController(Controller):
     @post("/projects/{project_id:int}/validate")
     async def validate(self, request: Request, actor: Actor, hooks: HookView, project_id: int,
                        field: str = "") -> Template:
-        """htmx: check one field as the user leaves it; answers the field's partial."""
+        """htmx: check one field as the user leaves it; answers the field's error slot."""
         form = await request.form()
         view = await service.project_view(actor, hooks, project_id)
         spec_field = view["spec"].field(field)
         if spec_field is None:
-            return partial("admission/_field.html", field=None, value="", errors=[], grades=[])
-        value = form.get(field, "")
-        problems = await service.check_field(actor, hooks, project_id, field, value)
-        return partial("admission/_field.html", field=spec_field, value=value, errors=problems,
-                       grades=view["grades"], project=view["project"], editable=True)
+            from core.errors import NotFound
+
+            raise NotFound("未找到该字段")
+        problems = await service.check_field(actor, hooks, project_id, field, form.get(field, ""))
+        return partial("admission/_field_errors.html", field=spec_field, errors=problems)
 
     @post("/projects/{project_id:int}/step")
     async def step(self, request: Request, actor: Actor, hooks: HookView, project_id: int) -> Response:
