@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import sys
+import warnings
 
 import click
 
 from core.errors import DatabaseUnavailable, DomainError
 from core.plugins import PluginConfigError, PluginHost
 from core.settings import get_settings
+
+# Piccolo warns (with a source line) when it cannot reach the database; the CLI says
+# so itself in one plain line.
+warnings.filterwarnings("ignore", message=r".*Unable to connect to database")
 
 
 def _fail(message: str) -> None:
@@ -31,6 +36,11 @@ def plain_errors(fn):
             _fail("；".join(p.message + (f"（{p.field}）" if p.field else "") for p in exc.problems))
         except OSError as exc:
             _fail(f"数据库无法连接：{exc}")
+        except Exception as exc:
+            # A driver error (a database that answers but refuses) is still one plain line.
+            if type(exc).__module__.split(".")[0] in ("asyncpg", "sqlite3"):
+                _fail(f"数据库错误：{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+            raise
 
     return wrapper
 
@@ -60,8 +70,12 @@ def migrate() -> None:
 
 
 @main.command()
+@click.option("--scale", "scale", default=0, type=int,
+              help="另外生成一个规模省份：N 家医疗机构及其项目、备案和多年病例（批量写入，用于压测）")
+@click.option("--cases", "case_count", default=0, type=int, help="规模病例总数（默认每家机构 1000 例）")
+@click.option("--years", default=3, type=int, help="病例覆盖的年数")
 @plain_errors
-def demo() -> None:
+def demo(scale: int, case_count: int, years: int) -> None:
     """Load the demo deployment (idempotent) and print the demo logins."""
     from core import demo as demo_data
     from core.system import service as system
@@ -70,7 +84,13 @@ def demo() -> None:
 
     async def run():
         await _migrate()
-        return await demo_data.load(host.view(await system.disabled_plugins()))
+        hooks = host.view(await system.disabled_plugins())
+        logins = await demo_data.load(hooks)
+        if scale > 0:
+            from core import demo_scale
+
+            await demo_scale.build(hooks, scale, case_count or scale * 1000, years=years, log=click.echo)
+        return logins
 
     logins = asyncio.run(run())
     click.echo(f"演示数据已就绪。所有演示账号的密码：{demo_data.DEMO_PASSWORD}")
@@ -155,9 +175,16 @@ def users() -> None:
 @users.command("list")
 @plain_errors
 def users_list() -> None:
+    """List the users: name, display name, roles, state."""
     from core.accounts import service as accounts
 
-    for u in asyncio.run(accounts.list_users()):
+    _host()
+
+    async def run():
+        await _migrate()
+        return await accounts.list_users()
+
+    for u in asyncio.run(run()):
         click.echo(f"{u['username']:<20} {u['display_name']:<10} {','.join(u['roles']):<24} "
                    f"{'active' if u['active'] else 'inactive'}")
 
@@ -174,6 +201,8 @@ def users_add(username, display_name, roles, institution, region, password) -> N
     """Create a user (e.g. the first admin of a production deployment)."""
     from core.accounts import service as accounts
     from core.accounts.schemas import SYSTEM, UserInput
+
+    _host()
 
     async def run():
         await _migrate()
