@@ -8,12 +8,15 @@ from core.accounts.tables import LoginAttempt, User, UserSession
 from core.admission.tables import (
     AdmissionRound, Objection, PanelMember, Project, ProjectVersion, StepDecision, Vote,
 )
+from core.apitokens.tables import ApiToken
 from core.audit.tables import AuditEvent
+from core.cases.tables import CaseImport, CaseRecord
 from core.catalog.tables import CatalogEdition, CatalogEditionSource, CatalogTechnology
 from core.filing.tables import Filing, FilingSubmission
 from core.holidays.tables import HolidayOverride
 from core.inbox.tables import InboxAddress, InboxMessage
 from core.obligations.tables import CalendarFeed, Obligation, ObligationReminder
+from core.qc.tables import QcAnnualReport, QcSummary
 from core.outbox.tables import Delivery, DeliveryAttempt
 from core.storage.tables import Attachment
 from core.system.tables import PluginSwitch
@@ -23,9 +26,10 @@ TABLES = [Region, Institution, Department, User, UserSession, LoginAttempt, Audi
           HolidayOverride]
 TABLES += [CatalogEdition, CatalogEditionSource, CatalogTechnology]
 TABLES += [Obligation, ObligationReminder, CalendarFeed, InboxMessage, InboxAddress]
+TABLES += [Delivery, DeliveryAttempt]
 TABLES += [Attachment, AdmissionRound, Project, ProjectVersion, StepDecision, Vote, PanelMember, Objection]
 TABLES += [Filing, FilingSubmission]
-TABLES += [Delivery, DeliveryAttempt]
+TABLES += [ApiToken, CaseRecord, CaseImport, QcAnnualReport, QcSummary]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",

@@ -155,6 +155,7 @@ class Route:
 
 
 from tests import admission_helpers as adm  # noqa: E402
+from tests import case_helpers as cases_h  # noqa: E402
 
 TENANT_ROUTES: dict[str, Route] = {
     # 新技术准入 (core/admission): projects, their steps, files and PDFs; yearly rounds.
@@ -193,6 +194,17 @@ TENANT_ROUTES: dict[str, Route] = {
     "/outbox/{delivery_id:int}/package.zip": Route(delivery_of, reader="medaffairs_a"),
     "/outbox/{delivery_id:int}/manifest.json": Route(delivery_of, reader="medaffairs_a"),
     "/outbox/subject/{subject_type:str}/{subject_id:int}": Route(delivery_of, reader="medaffairs_a"),
+    # 病例登记 (core/cases), import jobs, API tokens (admin only).
+    "/cases/{case_id:int}": Route(cases_h.case_id_route, reader="medaffairs_a"),
+    "/cases/imports/{job_id:int}": Route(cases_h.import_route, reader="clinician_a"),
+    "/admin/api-tokens/{token_id:int}/revoke": Route(cases_h.token_route, reader="admin", admin_only=True),
+    # 质量控制 (core/qc): annual reports, their PDF, the summary of a project.
+    "/qc/reports/{report_id:int}": Route(cases_h.report_route, reader="clinician_a",
+                                         form={"action": "submit", "summary": "越权填写内容", "problems": "越权填写内容",
+                                               "improvements": "越权填写内容"}),
+    "/qc/reports/{report_id:int}/pdf": Route(cases_h.report_route, reader="clinician_a"),
+    "/qc/reports/summary/{project_id:int}": Route(cases_h.summary_route, reader="clinician_a",
+                                                  form={"action": "decide", "decision": "stop", "reason": "越权"}),
     "/filings/{filing_id:int}": Route(filing_of, reader="medaffairs_a", regulators=True),
     "/filings/{filing_id:int}/deliveries": Route(filing_of, reader="medaffairs_a", regulators=True),
     "/filings/{filing_id:int}/form.pdf": Route(filing_of, reader="medaffairs_a", regulators=True),
@@ -216,13 +228,14 @@ NOT_TENANT: dict[str, str] = {
     "/schema/{path:str}": "Litestar's OpenAPI UI assets",
     "/admin/plugins/{name:str}": "a plugin name; admin-only, covered by test_admin_routes_answer_404_to_non_admins",
     "/ical/{filename:str}": "a secret per-user feed token, no login; unknown or revoked answers 404 (test_obligations_web.py)",
+    "/qc/technology/{code:str}": "a technology code; the figures are computed within the reader's QC scope (test_qc.py::test_hosp13_each_qc_level_sees_its_scope)",
+    "/catalog/{technology_id:int}": "a catalogue entry: deployment-wide data, the same for every tenant",
+    "/api/v1/catalog/{technology_id:int}": "a catalogue entry: deployment-wide data, the same for every tenant",
     "/admin/calendar/years/{year:int}/delete": "a calendar year, not a tenant record; admin-only (test_admin_routes_answer_404_to_non_admins)",
     "/public/filings/region/{region_id:int}": "public anonymous page (NAT-40, JL-41, HN-2.3): completed filings only",
     "/public/filings/technology/{code:str}": "public anonymous page (NAT-40): a catalogue code, completed filings only",
     "/public/institutions/{institution_id:int}": "public anonymous disclosure page of an institution (NAT-24)",
     "/admin/calendar/days/{day:str}/delete": "a calendar date, not a tenant record; admin-only (test_admin_routes_answer_404_to_non_admins)",
-    "/catalog/{technology_id:int}": "a catalogue entry: deployment-wide data, the same for every tenant",
-    "/api/v1/catalog/{technology_id:int}": "a catalogue entry: deployment-wide data, the same for every tenant",
 }
 
 HOSPITAL_A_USERS = ("clinician_a", "medaffairs_a", "head_a")

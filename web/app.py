@@ -83,13 +83,18 @@ def create_app(host: PluginHost | None = None) -> Litestar:
     from web.admission.controllers import AdmissionController, FileController
     from web.admin.controllers import AdminAuditController, AdminInstitutionController, AdminPluginController, AdminRegionController, AdminUserController
     from web.api.catalog import ROUTES as CATALOG_API
+    from web.api.cases import PATH as CASES_API_PATH
+    from web.api.cases import ROUTES as CASES_API
+    from web.apitokens.controllers import ApiTokenController
+    from web.cases.controllers import CaseController
+    from web.qc.controllers import QC_ROUTES
     from web.catalog.controllers import CatalogAdminController, CatalogController
     from web.dashboard.controllers import DashboardController
     from web.filing.controllers import FilingController, PublicFilingController
     from web.calendar.controllers import CalendarAdminController
     from web.health import healthz
-    from web.obligations.controllers import InboxController, ObligationController, ical_feed
     from web.outbox.controllers import AdminChannelController, OutboxController
+    from web.obligations.controllers import InboxController, ObligationController, ical_feed
     from web.tenancy.controllers import DepartmentController, InstitutionController
 
     settings = get_settings()
@@ -107,19 +112,23 @@ def create_app(host: PluginHost | None = None) -> Litestar:
             AdminRegionController,
             AdminPluginController,
             AdminAuditController,
-            CalendarAdminController,
             CatalogController,
             CatalogAdminController,
             *CATALOG_API,
-            OutboxController,
-            AdminChannelController,
+            CalendarAdminController,
             ObligationController,
             InboxController,
             ical_feed,
+            OutboxController,
+            AdminChannelController,
             AdmissionController,
             FilingController,
             PublicFilingController,
             FileController,
+            CaseController,
+            *CASES_API,
+            ApiTokenController,
+            *QC_ROUTES,
             healthz,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
             *_plugin_routers(host),
@@ -130,7 +139,8 @@ def create_app(host: PluginHost | None = None) -> Litestar:
             "layout": Provide(provide_layout),
         },
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(build_environment(plugin_dirs))),
-        csrf_config=CSRFConfig(secret=settings.secret, cookie_samesite="lax"),
+        # The case API authenticates by bearer token, never by cookie: no CSRF there.
+        csrf_config=CSRFConfig(secret=settings.secret, cookie_samesite="lax", exclude=[CASES_API_PATH]),
         plugins=[HTMXPlugin()],
         exception_handlers=errors.HANDLERS,
         openapi_config=OpenAPIConfig(title="ClinTech Portal API", version="0.1.0"),

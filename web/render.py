@@ -26,6 +26,10 @@ def core_menu(actor: Actor) -> list[dict]:
         items.append({"label": t("nav.admission_publicity"), "href": "/admission/publicity"})
     if actor.has("medical_affairs", "hospital_head") and actor.institution_id:
         items.append({"label": t("nav.filings"), "href": "/filings"})
+    if actor.has(*HOSPITAL_ROLES) and actor.institution_id:
+        items.append({"label": t("nav.cases"), "href": "/cases"})
+    if actor.has(*HOSPITAL_ROLES, *REGION_ROLES):
+        items.append({"label": t("nav.qc"), "href": "/qc"})
     if actor.has("medical_affairs", "admin"):
         items.append({"label": t("nav.outbox"), "href": "/outbox"})
     if actor.has("regulator", "qc_center"):
@@ -42,6 +46,7 @@ def core_menu(actor: Actor) -> list[dict]:
             {"label": t("nav.admin.catalog_import"), "href": "/admin/catalog/import"},
             {"label": t("nav.admin.audit"), "href": "/admin/audit"},
             {"label": t("nav.admin.channels"), "href": "/admin/channels"},
+            {"label": t("nav.admin.api_tokens"), "href": "/admin/api-tokens"},
             {"label": t("nav.admin.calendar"), "href": "/admin/calendar"},
         ]
     return items

@@ -1,0 +1,1 @@
+"""Case reporting (病例逐例报送): case records, their import jobs, regulator warnings."""

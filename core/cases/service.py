@@ -1,0 +1,551 @@
+"""Case records (病例逐例报送): the use cases, the only writer of ``case_record`` and
+``case_import``.
+
+Three ways in — the page, the JSON API (``POST /api/v1/cases``) and the spreadsheet
+upload — all call ``record_cases``: ONE validation, all or nothing.
+
+For each item it checks, in this order:
+
+* the values (``rules.case_problems``: dates in order NAT-37, consent HOSP-18/NAT-45,
+  the patient key is a pseudonym NAT-45, operators given);
+* the technology: an admitted project of the actor's institution with that code
+  (HOSP-3: no new technology before admission; NAT-9 never a prohibited one);
+* the operators and assistants: physicians of this institution (NAT-19: the case goes
+  into their technology archive);
+* the QC values: the project's indicators only, each of its kind (HOSP-14);
+* the hospital's own case id: the same id with the same content is the same case
+  (idempotent: nothing is written again); with other content it is refused, never
+  overwritten (NAT-37);
+* the plugins' ``validate_case`` answers (e.g. Henan's completeness, HN-3).
+
+Any problem refuses the whole batch, naming the item, the field and the rule. Otherwise,
+in ONE transaction, each case is stored, audited, its reporting obligation opened by the
+province's deadline rule (JL-38: 15 working days after discharge; HN-3: one case, one
+report, the plugin's window), fulfilled by this very report (on time or late), queued
+on the province's channel in the outbox (NAT-37, JL-38), and — for the first case of an
+admitted restricted technology — the filing opened (``core.filing.service.on_first_case``,
+NAT-11); later cases add to the filing's cumulative count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+import msgspec
+
+from core.accounts.schemas import Actor
+from core.accounts.tables import User
+from core.admission.tables import Project
+from core.audit import service as audit
+from core.cases import rules
+from core.cases.rules import CaseInput, Indicator
+from core.cases.tables import CaseImport, CaseRecord
+from core.db import write_transaction
+from core.errors import DomainError, NotFound, Problem
+from core.obligations import service as obligations
+from core.obligations.tables import Obligation
+from core.plugins import HookView
+from core.qc.indicators import indicators_for
+from core.tenancy.service import institution_scope, require_institution
+from core.tenancy.tables import Institution
+
+PHYSICIAN_ROLES = ("clinician", "dept_head")
+# Who records cases on the page; the API's token actor has the pseudo-role "his".
+RECORDERS = ("clinician", "dept_head", "qc_officer", "medical_affairs", "his")
+MAX_BATCH = 1000
+SOURCES = ("page", "api", "upload")
+
+
+class CaseResult(msgspec.Struct):
+    """What became of one item: ``created`` or ``unchanged`` (the same case again)."""
+
+    case_id: str
+    id: int
+    status: str
+    report_due_on: dt.date | None = None
+    report_rule: str = ""
+    delivery_id: int | None = None
+
+
+def _today(today: dt.date | None) -> dt.date:
+    return today or dt.date.today()
+
+
+def pseudonym_secret() -> str:
+    """The key of the patient pseudonym's HMAC: ``CLINTECH_PSEUDONYM_KEY``, else the
+    deployment's secret. Changing it changes every stored pseudonym; keep it stable."""
+    from core.settings import get_settings
+
+    return os.environ.get("CLINTECH_PSEUDONYM_KEY") or get_settings().secret
+
+
+# ---------------------------------------------------------------- what a case may cite
+
+
+async def admitted_projects(institution_id: int) -> list[dict]:
+    """The institution's admitted projects (HOSP-3), cases may be recorded for them."""
+    return await Project.select(
+        Project.id, Project.institution, Project.department, Project.lead, Project.title, Project.technology_code,
+        Project.technology_name, Project.technology_ref, Project.tech_class, Project.admitted_on,
+        Project.monitoring_until, Project.awaiting_first_case, Project.form, Project.status,
+        Project.department.name,
+    ).where((Project.institution == institution_id) & (Project.status == "admitted")).order_by(
+        Project.id).output(load_json=True)
+
+
+def by_code(projects: list[dict]) -> dict[str, dict]:
+    """Projects by the codes a case may cite: the technology's code (the latest admitted
+    project of that technology) and, always, "P<project id>"."""
+    found: dict[str, dict] = {}
+    for p in projects:
+        if p["technology_code"]:
+            found[p["technology_code"].upper()] = p
+        found[f"P{p['id']}"] = p
+    return found
+
+
+def project_code(project: dict) -> str:
+    """The code the page cites a project by: "P<project id>" (unambiguous even when an
+    institution admitted the same technology twice)."""
+    return f"P{project['id']}"
+
+
+async def physicians(institution_id: int) -> list[dict]:
+    """This institution's physicians (operators and assistants), by login name."""
+    rows = await User.select(User.id, User.username, User.display_name, User.roles, User.active).where(
+        User.institution == institution_id).order_by(User.display_name).output(load_json=True)
+    return [r for r in rows if r["active"] and any(role in PHYSICIAN_ROLES for role in r["roles"] or [])]
+
+
+async def _recorder(actor: Actor) -> int:
+    if not actor.has(*RECORDERS) or actor.institution_id is None:
+        raise NotFound("未找到")
+    return actor.institution_id
+
+
+def _content(case: CaseInput) -> CaseInput:
+    return msgspec.structs.replace(
+        case, case_id=case.case_id.strip(), technology_code=case.technology_code.strip().upper(),
+        patient_key=case.patient_key.strip(), operators=[o.strip() for o in case.operators if o.strip()],
+        assistants=[a.strip() for a in case.assistants if a.strip()])
+
+
+async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], today: dt.date | None = None,
+                      *, label: str = "items") -> tuple[list[Problem], dict]:
+    """Every problem of a batch (each field named ``items[i].field``) and, when there is
+    none, what recording needs. Reads only; the page uses it to check as one types."""
+    day = _today(today)
+    institution_id = await _recorder(actor)
+    problems: list[Problem] = []
+    if not items:
+        return [Problem("批量报送不能为空", label, "NAT-37")], {}
+    if len(items) > MAX_BATCH:
+        return [Problem(f"每批最多 {MAX_BATCH} 例", label, "NAT-37")], {}
+    projects = by_code(await admitted_projects(institution_id))
+    staff = {p["username"]: p for p in await physicians(institution_id)}
+    indicators: dict[int, list[Indicator]] = {}
+    for p in {p["id"]: p for p in projects.values()}.values():
+        indicators[p["id"]] = await indicators_for(hooks, p)
+    ids = [c.case_id.strip() for c in items]
+    existing = {r["external_id"]: r for r in await CaseRecord.select(
+        CaseRecord.id, CaseRecord.external_id, CaseRecord.content_hash, CaseRecord.report_due_on,
+        CaseRecord.report_rule, CaseRecord.delivery_id).where(
+        (CaseRecord.institution == institution_id) & CaseRecord.external_id.is_in(ids or ["-"]))}
+    seen: dict[str, str] = {}
+    plan = []
+    for index, raw in enumerate(items):
+        case = _content(raw)
+        where = f"{label}[{index}]"
+        own = rules.case_problems(case, day)
+        project = projects.get(case.technology_code)
+        if case.technology_code and project is None:
+            own.append(Problem(f"本机构未准入技术「{case.technology_code}」，不能登记其病例（新技术须准入后方可开展）",
+                               "technology_code", "HOSP-3"))
+        elif project is not None:
+            if project["tech_class"] == "prohibited":
+                own.append(Problem("禁止类技术不得临床应用", "technology_code", "NAT-9"))
+            if project["admitted_on"] and case.operated_on < project["admitted_on"]:
+                own.append(Problem(f"手术日期早于该技术的准入日期（{project['admitted_on']}）", "operated_on", "HOSP-3"))
+            own += rules.indicator_problems(case.qc_values, indicators[project["id"]])
+        for field in ("operators", "assistants"):
+            for name in getattr(case, field):
+                if name not in staff:
+                    own.append(Problem(f"「{name}」不是本机构的医师，不能作为{'术者' if field == 'operators' else '助手'}",
+                                       field, "NAT-19"))
+        digest = rules.content_hash(case)
+        if case.case_id in seen and seen[case.case_id] != digest:
+            own.append(Problem(f"病例号「{case.case_id}」在本批中重复且内容不同", "case_id", "NAT-37"))
+        seen[case.case_id] = digest
+        before = existing.get(case.case_id)
+        if before is not None and before["content_hash"] != digest:
+            own.append(Problem(f"病例号「{case.case_id}」已报送且内容不同：已报送的病例不得覆盖，如需更正请联系医务处",
+                               "case_id", "NAT-37"))
+        if not own and project is not None:
+            for answer in await hooks.collect("validate_case", case=case):
+                for p in answer or []:
+                    own.append(p if isinstance(p, Problem) else msgspec.convert(p, Problem))
+        problems += rules.prefix(own, where)
+        plan.append({"case": case, "project": project, "digest": digest, "existing": before})
+    return problems, {"institution_id": institution_id, "plan": plan, "staff": staff, "indicators": indicators}
+
+
+def _delegate(actor: Actor, institution_id: int) -> Actor:
+    """The filing opens on medical affairs' behalf when a case reveals the first case
+    (NAT-11); the audit trail keeps who recorded the case."""
+    return Actor(id=actor.id, username=actor.username, display_name=actor.display_name,
+                 roles=("medical_affairs",), institution_id=institution_id)
+
+
+async def record_cases(actor: Actor, hooks: HookView, items: list[CaseInput], *, source: str = "api",
+                       today: dt.date | None = None, label: str = "items") -> list[CaseResult]:
+    """Record a batch of cases, all or nothing (see the module docstring). Returns one
+    result per item, in order. ``DomainError`` lists every problem of every item."""
+    day = _today(today)
+    problems, ctx = await check_cases(actor, hooks, items, day, label=label)
+    if problems:
+        raise DomainError(problems)
+    institution_id = ctx["institution_id"]
+    staff = ctx["staff"]
+    from core.outbox import service as outbox
+    from core.outbox.channels import channels_for
+
+    channel = next(iter(channels_for(hooks, "case")), None)
+    secret = pseudonym_secret()
+    results: list[CaseResult] = []
+    first_cases: dict[int, dt.date] = {}
+    added: dict[int, int] = {}
+    async with write_transaction():
+        for entry in ctx["plan"]:
+            case: CaseInput = entry["case"]
+            before = entry["existing"]
+            if before is not None:
+                results.append(CaseResult(case_id=case.case_id, id=before["id"], status="unchanged",
+                                          report_due_on=before["report_due_on"], report_rule=before["report_rule"],
+                                          delivery_id=before["delivery_id"]))
+                continue
+            project = entry["project"]
+            values = dict(
+                institution=institution_id, project=project["id"], department=project["department"],
+                external_id=case.case_id, dedupe_key=f"{institution_id}:{case.case_id}", content_hash=entry["digest"],
+                technology_code=project["technology_code"], technology_name=project["technology_name"],
+                tech_class=project["tech_class"], patient_key=rules.pseudonym(secret, institution_id, case.patient_key),
+                admitted_on=case.admitted_on, operated_on=case.operated_on, discharged_on=case.discharged_on,
+                operators=[staff[o]["id"] for o in case.operators], assistants=[staff[a]["id"] for a in case.assistants],
+                indication=case.indication.strip(), outcome=case.outcome, complication=case.complication,
+                complications=case.complications.strip(), adverse_event=case.adverse_event,
+                adverse_events=case.adverse_events.strip(), follow_up=case.follow_up.strip(),
+                qc_values=rules.normalise_qc(case.qc_values, ctx["indicators"][project["id"]]),
+                consent=case.consent, source=source, recorded_by=actor.username[:100],
+            )
+            rows = await CaseRecord.insert(CaseRecord(**values)).returning(CaseRecord.id)
+            case_id = rows[0]["id"]
+            report = await _open_report(actor, hooks, project, case, case_id, day)
+            delivery_id = None
+            if report["rule"] and channel is not None:
+                delivery_id = await outbox.enqueue(
+                    actor, channel=channel, kind="case", subject_type="case", subject_id=case_id,
+                    institution_id=institution_id, payload=_payload(values, project, case_id, staff, case))
+            update = {CaseRecord.report_rule: report["rule"], CaseRecord.report_due_on: report["due_on"],
+                      CaseRecord.reported_on: day if report["rule"] else None,
+                      CaseRecord.report_late: report["late"], CaseRecord.delivery_id: delivery_id}
+            await CaseRecord.update(update).where(CaseRecord.id == case_id)
+            await audit.record(actor, "case.record", "case", case_id, after={
+                "case_id": case.case_id, "project": project["id"], "technology_code": project["technology_code"],
+                "operated_on": case.operated_on, "discharged_on": case.discharged_on, "source": source,
+                "report_rule": report["rule"], "report_due_on": report["due_on"]}, institution_id=institution_id)
+            results.append(CaseResult(case_id=case.case_id, id=case_id, status="created",
+                                      report_due_on=report["due_on"], report_rule=report["rule"],
+                                      delivery_id=delivery_id))
+            if project["tech_class"] == "restricted":
+                added[project["id"]] = added.get(project["id"], 0) + 1
+                if project["awaiting_first_case"]:
+                    earliest = first_cases.get(project["id"], case.operated_on)
+                    first_cases[project["id"]] = min(earliest, case.operated_on)
+        await _filings(actor, hooks, institution_id, first_cases, added, day)
+    return results
+
+
+async def _open_report(actor: Actor, hooks: HookView, project: dict, case: CaseInput, case_id: int,
+                       day: dt.date) -> dict:
+    """The case's reporting obligation from the province's rule, fulfilled by this report:
+    JL-38 (event ``discharge``) or HN-3 (event ``case_performed``)."""
+    event = dict(institution_id=project["institution"], subject_type="case", subject_id=case_id,
+                 subject_label=f"{project['technology_name'] or project['title']} 病例 {case.case_id}",
+                 technology_class=project["tech_class"], technology_code=project["technology_code"])
+    ids = await obligations.on_event(actor, hooks, obligations.DomainEvent(
+        kind="discharge", occurred_on=case.discharged_on, **event))
+    ids += await obligations.on_event(actor, hooks, obligations.DomainEvent(
+        kind="case_performed", occurred_on=case.operated_on, **event))
+    if not ids:
+        return {"rule": "", "due_on": None, "late": False}
+    rows = await Obligation.select(Obligation.rule_id, Obligation.due_on).where(
+        (Obligation.id.is_in(ids)) & (Obligation.kind == "case_report")).order_by(Obligation.due_on)
+    await obligations.fulfil(actor, hooks, subject_type="case", subject_id=case_id, kind="case_report", done_on=day)
+    if not rows:
+        return {"rule": "", "due_on": None, "late": False}
+    return {"rule": rows[0]["rule_id"], "due_on": rows[0]["due_on"], "late": day > rows[0]["due_on"]}
+
+
+def _payload(values: dict, project: dict, case_id: int, staff: dict, case: CaseInput) -> dict:
+    """What the province's platform receives: the pseudonym only, never the hospital's key."""
+    names = {s["username"]: s["display_name"] for s in staff.values()}
+    return {
+        "case": case_id, "hospital_case_id": values["external_id"], "technology_code": values["technology_code"],
+        "technology_name": values["technology_name"], "patient": values["patient_key"],
+        "admitted_on": values["admitted_on"].isoformat(), "operated_on": values["operated_on"].isoformat(),
+        "discharged_on": values["discharged_on"].isoformat(),
+        "operators": [names[o] for o in case.operators], "assistants": [names[a] for a in case.assistants],
+        "indication": values["indication"], "outcome": values["outcome"], "complication": values["complication"],
+        "complications": values["complications"], "adverse_event": values["adverse_event"],
+        "adverse_events": values["adverse_events"], "follow_up": values["follow_up"], "qc_values": values["qc_values"],
+        "consent": True,
+    }
+
+
+async def _filings(actor: Actor, hooks: HookView, institution_id: int, first_cases: dict[int, dt.date],
+                   added: dict[int, int], day: dt.date) -> None:
+    """NAT-11: the first case of an admitted restricted technology opens its filing; later
+    cases add to its cumulative count (NAT-24, NAT-40)."""
+    if not first_cases and not added:
+        return
+    from core.filing import service as filing
+    from core.filing.tables import Filing
+
+    delegate = _delegate(actor, institution_id)
+    for project_id, first_on in first_cases.items():
+        filing_id = await filing.on_first_case(delegate, hooks, project_id=project_id, case_date=first_on,
+                                               info="由病例登记自动开启", today=day)
+        extra = added.pop(project_id, 0) - 1  # the filing opens counting its first case
+        if extra > 0:
+            await filing.add_cases(delegate, filing_id, extra)
+    if added:
+        rows = await Filing.select(Filing.id, Filing.project).where(
+            Filing.project.is_in(list(added)) & Filing.status.not_in(["withdrawn", "cancelled"])
+        ).order_by(Filing.id)
+        latest = {r["project"]: r["id"] for r in rows}
+        for project_id, count in added.items():
+            if project_id in latest:
+                await filing.add_cases(delegate, latest[project_id], count)
+
+
+# ---------------------------------------------------------------- reading
+
+
+async def case_scope(actor: Actor) -> Any | None:
+    """Where-clause on ``CaseRecord`` for the actor's view (the QC levels of HOSP-13):
+
+    * the project QC group — the lead and the QC officer named in the application —
+      sees its projects' cases (clinicians and QC officers);
+    * the department head their department's;
+    * medical affairs, the hospital head and the HIS token the institution's;
+    * regulators and the QC centre their region's; the admin everything.
+    """
+    if actor.is_admin:
+        return None
+    if actor.institution_id is not None:
+        own = CaseRecord.institution == actor.institution_id
+        if actor.has("medical_affairs", "hospital_head", "his"):
+            return own
+        if actor.has("dept_head") and actor.department_id:
+            return own & (CaseRecord.department == actor.department_id)
+        return own & CaseRecord.project.is_in(await group_projects(actor) or [-1])
+    if actor.region_path:
+        return CaseRecord.institution.region.path.like(f"{actor.region_path}%")
+    return CaseRecord.id == -1
+
+
+async def group_projects(actor: Actor) -> list[int]:
+    """The projects whose QC group the actor belongs to (HOSP-13): as the lead, or as the
+    QC officer the application names."""
+    rows = await Project.select(Project.id, Project.lead, Project.form).where(
+        Project.institution == (actor.institution_id or -1)).output(load_json=True)
+    return [r["id"] for r in rows if r["lead"] == actor.id
+            or str((r["form"] or {}).get("qc_officer") or "").strip() == actor.display_name]
+
+
+async def list_cases(actor: Actor, *, project_id: int | None = None, limit: int = 50) -> list[dict]:
+    """The newest cases in the actor's view."""
+    query = CaseRecord.select(
+        CaseRecord.id, CaseRecord.external_id, CaseRecord.technology_code, CaseRecord.technology_name,
+        CaseRecord.operated_on, CaseRecord.discharged_on, CaseRecord.outcome, CaseRecord.complication,
+        CaseRecord.adverse_event, CaseRecord.report_rule, CaseRecord.report_due_on, CaseRecord.report_late,
+        CaseRecord.source, CaseRecord.department.name, CaseRecord.institution.name,
+    ).order_by(CaseRecord.id, ascending=False).limit(limit)
+    clause = await case_scope(actor)
+    if clause is not None:
+        query = query.where(clause)
+    if project_id is not None:
+        query = query.where(CaseRecord.project == project_id)
+    rows = await query
+    for r in rows:
+        r["outcome_label"] = rules.OUTCOMES.get(r["outcome"], r["outcome"])
+    return rows
+
+
+async def get_case(actor: Actor, case_id: int) -> dict:
+    """One case in the actor's view; ``NotFound`` otherwise (a foreign id looks missing)."""
+    query = CaseRecord.select(*CaseRecord.all_columns(), CaseRecord.department.name, CaseRecord.institution.name,
+                              CaseRecord.project.title).where(CaseRecord.id == case_id)
+    clause = await case_scope(actor)
+    if clause is not None:
+        query = query.where(clause)
+    row = await query.first().output(load_json=True)
+    if row is None:
+        raise NotFound("未找到该病例")
+    ids = list(row["operators"] or []) + list(row["assistants"] or [])
+    names = {u["id"]: u["display_name"] for u in await User.select(User.id, User.display_name).where(
+        User.id.is_in(ids or [-1]))}
+    row["operator_names"] = [names.get(i, str(i)) for i in row["operators"] or []]
+    row["assistant_names"] = [names.get(i, str(i)) for i in row["assistants"] or []]
+    row["outcome_label"] = rules.OUTCOMES.get(row["outcome"], row["outcome"])
+    return row
+
+
+async def form_context(actor: Actor, hooks: HookView, code: str | None = None) -> dict:
+    """What the page's form offers: the admitted projects, the chosen one's indicators,
+    the institution's physicians."""
+    institution_id = await _recorder(actor)
+    projects = await admitted_projects(institution_id)
+    chosen = next((p for p in projects if project_code(p) == (code or "")), projects[0] if projects else None)
+    return {
+        "projects": [{"code": project_code(p), "label": f"{p['technology_code'] or '目录外'} {p['technology_name'] or p['title']}（{p['title']}）",
+                      "class": p["tech_class"]} for p in projects],
+        "chosen": chosen, "code": project_code(chosen) if chosen else "",
+        "indicators": await indicators_for(hooks, chosen) if chosen else [],
+        "physicians": await physicians(institution_id),
+        "outcomes": list(rules.OUTCOMES.items()),
+    }
+
+
+# ---------------------------------------------------------------- regulator's desk (HN-3, HN-4.3, NAT-41)
+
+
+async def warnings(actor: Actor, *, limit: int = 50) -> list[dict]:
+    """Warnings for the regulator's desk, per institution and technology, in grouped queries:
+
+    * ``late``: cases of a filed technology reported after their deadline (HN-3:
+      已备案但未及时上报的病例予以提醒和通报; JL-38);
+    * ``unfiled``: restricted-technology cases without a completed filing (HN-3 risk
+      warning, HN-4.3; NAT-41 not filing).
+    """
+    if not (actor.is_admin or actor.region_path):
+        return []
+    from core.filing.tables import Filing
+
+    where, args = "", []
+    if not actor.is_admin:
+        where, args = "AND r.path LIKE {}", [f"{actor.region_path}%"]
+    late_sql = f"""
+        SELECT c.institution AS institution, i.name AS name, c.technology_code AS code,
+               MAX(c.technology_name) AS technology, COUNT(*) AS n, MAX(c.reported_on) AS last_on
+        FROM case_record c JOIN institution i ON i.id = c.institution JOIN region r ON r.id = i.region
+        WHERE c.report_late = {{}} {where}
+        GROUP BY c.institution, i.name, c.technology_code ORDER BY n DESC LIMIT {int(limit)}
+    """
+    unfiled_sql = f"""
+        SELECT c.institution AS institution, i.name AS name, c.technology_code AS code,
+               MAX(c.technology_name) AS technology, COUNT(*) AS n, MAX(c.operated_on) AS last_on
+        FROM case_record c JOIN institution i ON i.id = c.institution JOIN region r ON r.id = i.region
+        WHERE c.tech_class = 'restricted' {where}
+          AND NOT EXISTS (SELECT 1 FROM {Filing._meta.tablename} f WHERE f.project = c.project
+                          AND f.status = 'completed')
+        GROUP BY c.institution, i.name, c.technology_code ORDER BY n DESC LIMIT {int(limit)}
+    """
+    out = []
+    for row in await CaseRecord.raw(late_sql, True, *args):
+        out.append(row | {"kind": "late", "rule": "HN-3", "label": "病例未按时报送"})
+    for row in await CaseRecord.raw(unfiled_sql, *args):
+        out.append(row | {"kind": "unfiled", "rule": "HN-4.3", "label": "限制类技术已开展病例但未完成备案"})
+    return out
+
+
+# ---------------------------------------------------------------- spreadsheet import
+
+
+async def start_import(actor: Actor, code: str, filename: str, rows: list[dict]) -> int:
+    """Queue an upload's parsed rows (``{"row": n, "values": {...}}``) for ``run_import``."""
+    institution_id = await _recorder(actor)
+    projects = by_code(await admitted_projects(institution_id))
+    if code not in projects:
+        raise DomainError(Problem("请选择本机构已准入的技术", "technology_code", "HOSP-3"))
+    if not rows:
+        raise DomainError(Problem("文件中没有病例数据行", "file"))
+    async with write_transaction():
+        created = await CaseImport.insert(CaseImport(
+            institution=institution_id, project=projects[code]["id"], user=actor.id or None,
+            filename=filename[:200], total=len(rows), rows=rows)).returning(CaseImport.id)
+        await audit.record(actor, "case.import_start", "case_import", created[0]["id"],
+                           after={"filename": filename, "rows": len(rows)}, institution_id=institution_id)
+    return created[0]["id"]
+
+
+async def run_import(actor: Actor, hooks: HookView, job_id: int, today: dt.date | None = None,
+                     chunk: int = 50) -> dict:
+    """Check every row (progress saved every ``chunk`` rows), then record all of them in
+    one batch — or none, with row-level Chinese errors, when any row is wrong."""
+    from core.cases.spreadsheet import row_to_case
+
+    job = await _import(actor, job_id)
+    await CaseImport.update({CaseImport.status: "running"}).where(CaseImport.id == job_id)
+    code = f"P{job['project']}"
+    items, problems = [], []
+    for index, entry in enumerate(job["rows"], start=1):
+        case, row_problems = row_to_case(entry["values"], code)
+        if row_problems:
+            problems += [Problem(f"第 {entry['row']} 行：{p.message}", p.field, p.rule) for p in row_problems]
+        else:
+            items.append((entry["row"], case))
+        if index % chunk == 0:
+            await CaseImport.update({CaseImport.checked: index}).where(CaseImport.id == job_id)
+    if items:
+        found, _ = await check_cases(actor, hooks, [c for _, c in items], today)
+        rows_of = [r for r, _ in items]
+        for p in found:
+            index = int(p.field.split("]")[0].split("[")[1]) if p.field and p.field.startswith("items[") else None
+            field = p.field.split(".", 1)[1] if p.field and "." in p.field else p.field
+            where = f"第 {rows_of[index]} 行：" if index is not None else ""
+            problems.append(Problem(f"{where}{p.message}", field, p.rule))
+    imported = 0
+    if not problems:
+        try:
+            results = await record_cases(actor, hooks, [c for _, c in items], source="upload", today=today)
+            imported = sum(1 for r in results if r.status == "created")
+        except DomainError as exc:
+            problems = list(exc.problems)
+    status = "failed" if problems else "done"
+    await CaseImport.update({
+        CaseImport.status: status, CaseImport.checked: job["total"], CaseImport.imported: imported,
+        CaseImport.problems: [msgspec.to_builtins(p) for p in problems][:500], CaseImport.rows: [],
+    }).where(CaseImport.id == job_id)
+    return await _import(actor, job_id)
+
+
+async def _import(actor: Actor, job_id: int) -> dict:
+    query = CaseImport.select().where(CaseImport.id == job_id)
+    if not actor.is_admin:
+        query = query.where(CaseImport.institution == (actor.institution_id or -1))
+    row = await query.first().output(load_json=True)
+    if row is None:
+        raise NotFound("未找到该导入任务")
+    return row
+
+
+async def get_import(actor: Actor, job_id: int) -> dict:
+    """An import job in the actor's institution, with its progress in percent."""
+    row = await _import(actor, job_id)
+    row["percent"] = int(100 * row["checked"] / row["total"]) if row["total"] else 100
+    row.pop("rows", None)
+    return row
+
+
+async def institution_ids_in_scope(actor: Actor) -> list[int] | None:
+    clause = institution_scope(actor)
+    if clause is None:
+        return None
+    return [r["id"] for r in await Institution.select(Institution.id).where(clause)]
+
+
+async def require(actor: Actor, institution_id: int) -> None:
+    await require_institution(actor, institution_id)

@@ -1,0 +1,144 @@
+"""Cases as a spreadsheet (XLSX or CSV): the template, reading an upload, one row → one
+``CaseInput``. Pure apart from openpyxl; the rules stay in ``core.cases.rules``."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+import msgspec
+
+from core.cases.rules import OUTCOME_BY_LABEL, OUTCOMES, CaseInput, Indicator, to_bool
+from core.errors import DomainError, Problem
+
+# header → field; list fields are separated by 、 , ； or ;
+COLUMNS = [
+    ("医院病例号", "case_id", "本院唯一，重复上传同一病例不会重复登记"),
+    ("患者匿名编号", "patient_key", "医院自行保管对照关系；不得填写姓名、身份证号、手机号"),
+    ("入院日期", "admitted_on", "如 2026-03-01"),
+    ("手术日期", "operated_on", "如 2026-03-02"),
+    ("出院日期", "discharged_on", "如 2026-03-09"),
+    ("术者工号", "operators", "本机构医师的登录名，多人用、分隔"),
+    ("助手工号", "assistants", "可空，多人用、分隔"),
+    ("适应症", "indication", ""),
+    ("转归", "outcome", "、".join(OUTCOMES.values())),
+    ("有无并发症", "complication", "是/否"),
+    ("并发症情况", "complications", "有并发症时必填"),
+    ("有无不良事件", "adverse_event", "是/否"),
+    ("不良事件情况", "adverse_events", "有不良事件时必填"),
+    ("随访情况", "follow_up", ""),
+    ("已签署知情同意书", "consent", "是/否；未签署的病例不予登记（HOSP-18）"),
+]
+QC_PREFIX = "质控:"
+MAX_ROWS = 5000
+MAX_BYTES = 5 * 1024 * 1024
+
+
+def headers(indicators: list[Indicator]) -> list[str]:
+    return [h for h, _, _ in COLUMNS] + [f"{QC_PREFIX}{i.name}" for i in indicators]
+
+
+def template_xlsx(indicators: list[Indicator], title: str) -> bytes:
+    """The upload template: the header row on sheet 1, the explanations on sheet 2."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "病例"
+    ws.append(headers(indicators))
+    help_sheet = wb.create_sheet("填写说明")
+    help_sheet.append(["列", "说明"])
+    help_sheet.append(["技术", title])
+    for header, _, note in COLUMNS:
+        help_sheet.append([header, note])
+    for i in indicators:
+        kind = {"rate": "是/否", "number": "数字", "text": "文字"}.get(i.kind, i.kind)
+        help_sheet.append([f"{QC_PREFIX}{i.name}", f"{kind}{'；目标值 ' + i.target if i.target else ''}"])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_rows(filename: str, data: bytes) -> list[dict]:
+    """Rows of an upload as ``[{"row": n, "values": {header: text}}]`` (n as the user sees
+    it in the sheet, header = row 1). ``DomainError`` for an unreadable file."""
+    if len(data) > MAX_BYTES:
+        raise DomainError(Problem("文件超过 5 MB，请分批上传", "file"))
+    name = filename.lower()
+    try:
+        if name.endswith(".csv"):
+            text = data.decode("utf-8-sig")
+            table = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text))]
+        elif name.endswith(".xlsx"):
+            from openpyxl import load_workbook
+
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            table = [[_cell(c) for c in r] for r in wb.worksheets[0].iter_rows(values_only=True)]
+        else:
+            raise DomainError(Problem("请上传 XLSX 或 CSV 文件（可先下载模板）", "file"))
+    except DomainError:
+        raise
+    except Exception as exc:  # any parser failure is the user's file, not our bug
+        raise DomainError(Problem(f"文件无法读取：{type(exc).__name__}", "file")) from exc
+    if not table or not any(table[0]):
+        raise DomainError(Problem("文件为空：第 1 行应为模板表头", "file"))
+    head = [h.strip() for h in table[0]]
+    missing = [h for h, _, _ in COLUMNS if h not in head]
+    if missing:
+        raise DomainError(Problem(f"表头缺少列：{'、'.join(missing)}（请使用模板）", "file"))
+    rows = []
+    for number, cells in enumerate(table[1:], start=2):
+        if not any(str(c).strip() for c in cells):
+            continue
+        rows.append({"row": number, "values": {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(head) if h}})
+    if len(rows) > MAX_ROWS:
+        raise DomainError(Problem(f"每个文件最多 {MAX_ROWS} 行病例", "file"))
+    return rows
+
+
+def _split(text: str) -> list[str]:
+    for sep in ("，", ",", "；", ";", " "):
+        text = text.replace(sep, "、")
+    return [p.strip() for p in text.split("、") if p.strip()]
+
+
+def row_to_case(values: dict[str, str], technology_code: str) -> tuple[CaseInput | None, list[Problem]]:
+    """One row → a case, or the row's format problems in Chinese naming the column."""
+    data: dict[str, Any] = {"technology_code": technology_code, "qc_values": {}}
+    problems: list[Problem] = []
+    by_header = {h: f for h, f, _ in COLUMNS}
+    for header, field in by_header.items():
+        text = str(values.get(header, "")).strip()
+        if field in ("operators", "assistants"):
+            data[field] = _split(text)
+        elif field in ("complication", "adverse_event", "consent"):
+            data[field] = to_bool(text)
+        elif field == "outcome":
+            data[field] = OUTCOME_BY_LABEL.get(text, text if text in OUTCOMES else ("other" if text else ""))
+        elif field.endswith("_on"):
+            try:
+                data[field] = dt.date.fromisoformat(text.replace("/", "-")[:10])
+            except ValueError:
+                problems.append(Problem(f"「{header}」应为日期，如 2026-03-01（现为“{text}”）", field))
+        else:
+            data[field] = text
+    for header, value in values.items():
+        if header.startswith(QC_PREFIX) and str(value).strip():
+            data["qc_values"][header[len(QC_PREFIX):]] = str(value).strip()
+    if problems:
+        return None, problems
+    return msgspec.convert(data, CaseInput), []

@@ -1,0 +1,68 @@
+"""Case records (病例) and spreadsheet import jobs. Only ``core.cases.service`` writes them."""
+
+from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from core.accounts.tables import User
+from core.admission.tables import Project
+from core.tenancy.tables import Department, Institution
+
+
+class CaseRecord(Table, tablename="case_record"):
+    """One case of an admitted technology (NAT-37, JL-38, HN-3, HOSP-15).
+
+    The patient is a pseudonym: ``patient_key`` is an HMAC of the hospital's own key,
+    never a name or an ID number (NAT-45). ``dedupe_key`` is "<institution>:<case id>",
+    the hospital's own case id, on which recording is idempotent.
+    """
+
+    institution = ForeignKey(Institution, index=True)
+    project = ForeignKey(Project, index=True)
+    department = ForeignKey(Department, index=True)
+    external_id = Varchar(length=80)
+    dedupe_key = Varchar(length=120, unique=True)
+    content_hash = Varchar(length=64)
+    technology_code = Varchar(length=40, default="", index=True)
+    technology_name = Varchar(length=200, default="")
+    tech_class = Varchar(length=20, default="routine")
+    patient_key = Varchar(length=64)
+    admitted_on = Date()
+    operated_on = Date(index=True)
+    discharged_on = Date()
+    operators = JSON(default=[])  # user ids of this institution's physicians
+    assistants = JSON(default=[])
+    indication = Text(default="")
+    outcome = Varchar(length=20, default="")
+    complication = Boolean(default=False)
+    complications = Text(default="")
+    adverse_event = Boolean(default=False)
+    adverse_events = Text(default="")
+    follow_up = Text(default="")
+    qc_values = JSON(default={})
+    consent = Boolean(default=False)  # informed consent signed (HOSP-18, NAT-45)
+    source = Varchar(length=10, default="page")  # page / api / upload / demo
+    # The reporting obligation of the province's rule (JL-38 / HN-3), if one applies.
+    report_rule = Varchar(length=20, default="")
+    report_due_on = Date(null=True, default=None)
+    reported_on = Date(null=True, default=None)
+    report_late = Boolean(default=False)
+    delivery_id = Integer(null=True, default=None)
+    recorded_by = Varchar(length=100, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CaseImport(Table):
+    """A spreadsheet upload being checked and imported (progress for the page)."""
+
+    institution = ForeignKey(Institution, index=True)
+    project = ForeignKey(Project)
+    user = ForeignKey(User, null=True)
+    filename = Varchar(length=200, default="")
+    status = Varchar(length=12, default="queued")  # queued / running / done / failed
+    total = Integer(default=0)
+    checked = Integer(default=0)
+    imported = Integer(default=0)
+    problems = JSON(default=[])
+    rows = JSON(default=[])  # the parsed rows while the job runs; emptied afterwards
+    created_at = Timestamptz(default=TimestamptzNow())

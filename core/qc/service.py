@@ -1,0 +1,541 @@
+"""Quality control (质量控制): figures from the case records, the annual QC report
+(HOSP-17) and the summary after the monitoring period (HOSP-19). The only writer of
+``qc_annual_report`` and ``qc_summary``.
+
+Figures are aggregated in the database (GROUP BY), a handful of queries per page
+whatever the number of cases or institutions. Every figure is limited to the actor's
+QC level (HOSP-13): the project QC group its projects, the department head the
+department, the hospital (medical affairs, hospital head) the institution,
+regulators and the provincial QC centre their region.
+
+Reporting timeliness is DHIS2-style: on-time reports over all reports due (JL-38, HN-3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from typing import Any
+
+from core.accounts.schemas import Actor
+from core.admission.tables import Project
+from core.audit import service as audit
+from core.cases import service as cases
+from core.cases.rules import Indicator
+from core.db import is_sqlite, write_transaction
+from core.errors import Conflict, DomainError, Forbidden, NotFound, Problem
+from core.plugins import HookView
+from core.qc.indicators import indicators_for, meets
+from core.qc.tables import QcAnnualReport, QcSummary
+
+HOSPITAL_QC = ("medical_affairs", "hospital_head")
+REGION_QC = ("regulator", "qc_center")
+
+
+def _p(value: Any) -> Any:
+    """A date parameter as each database wants it."""
+    return value.isoformat() if is_sqlite() and isinstance(value, dt.date) else value
+
+
+def _month_expr() -> str:
+    return "strftime('%Y-%m', c.operated_on)" if is_sqlite() else "to_char(c.operated_on, 'YYYY-MM')"
+
+
+class Filter:
+    """What a QC page is about: a technology code, a department, a project, a period."""
+
+    def __init__(self, *, technology_code: str = "", department_id: int | None = None,
+                 project_id: int | None = None, since: dt.date | None = None, until: dt.date | None = None):
+        self.technology_code = technology_code.strip().upper()
+        self.department_id = department_id
+        self.project_id = project_id
+        self.since = since
+        self.until = until
+
+
+async def _where(actor: Actor, flt: Filter) -> tuple[str, list[Any]] | None:
+    """The SQL condition (on ``case_record c`` joined to ``institution i``, ``region r``)
+    for the actor's QC level and the filter; None when the actor sees no cases."""
+    parts: list[str] = []
+    args: list[Any] = []
+    if actor.is_admin:
+        pass
+    elif actor.institution_id is not None:
+        parts.append("c.institution = {}")
+        args.append(actor.institution_id)
+        if actor.has(*HOSPITAL_QC, "his"):
+            pass
+        elif actor.has("dept_head") and actor.department_id:
+            parts.append("c.department = {}")
+            args.append(actor.department_id)
+        else:
+            ids = await cases.group_projects(actor)
+            if not ids:
+                return None
+            parts.append(f"c.project IN ({', '.join(str(int(i)) for i in ids)})")
+    elif actor.region_path and actor.has(*REGION_QC):
+        parts.append("r.path LIKE {}")
+        args.append(f"{actor.region_path}%")
+    else:
+        return None
+    if flt.technology_code:
+        if flt.technology_code.startswith("P") and flt.technology_code[1:].isdigit():
+            parts.append("c.project = {}")
+            args.append(int(flt.technology_code[1:]))
+        else:
+            parts.append("c.technology_code = {}")
+            args.append(flt.technology_code)
+    if flt.department_id is not None:
+        parts.append("c.department = {}")
+        args.append(flt.department_id)
+    if flt.project_id is not None:
+        parts.append("c.project = {}")
+        args.append(flt.project_id)
+    if flt.since is not None:
+        parts.append("c.operated_on >= {}")
+        args.append(_p(flt.since))
+    if flt.until is not None:
+        parts.append("c.operated_on <= {}")
+        args.append(_p(flt.until))
+    return (" AND ".join(parts) or "1 = 1"), args
+
+
+_MEASURES = """COUNT(*) AS cases,
+       SUM(CASE WHEN c.complication THEN 1 ELSE 0 END) AS complications,
+       SUM(CASE WHEN c.adverse_event THEN 1 ELSE 0 END) AS adverse_events,
+       SUM(CASE WHEN c.report_rule <> '' THEN 1 ELSE 0 END) AS reports,
+       SUM(CASE WHEN c.report_rule <> '' AND NOT c.report_late THEN 1 ELSE 0 END) AS on_time"""
+_FROM = "FROM case_record c JOIN institution i ON i.id = c.institution JOIN region r ON r.id = i.region"
+
+
+def _rates(row: dict) -> dict:
+    n = int(row.get("cases") or 0)
+    reports = int(row.get("reports") or 0)
+    for key in ("cases", "complications", "adverse_events", "reports", "on_time"):
+        row[key] = int(row.get(key) or 0)
+    row["complication_rate"] = round(100 * row["complications"] / n, 2) if n else 0.0
+    row["adverse_rate"] = round(100 * row["adverse_events"] / n, 2) if n else 0.0
+    row["timeliness"] = round(100 * row["on_time"] / reports, 2) if reports else None
+    return row
+
+
+async def _grouped(where: str, args: list, keys: str, group: str, order: str) -> list[dict]:
+    from core.cases.tables import CaseRecord
+
+    sql = f"SELECT {keys}, {_MEASURES} {_FROM} WHERE {where} GROUP BY {group} ORDER BY {order}"
+    return [_rates(dict(r)) for r in await CaseRecord.raw(sql, *args)]
+
+
+async def figures(actor: Actor, flt: Filter | None = None, *, rank: bool | None = None) -> dict:
+    """Totals, per technology, per department, per month — and, for regulators and the QC
+    centre (or ``rank=True``), per institution ranked by timeliness and complication rate.
+    Five grouped queries at most."""
+    flt = flt or Filter()
+    scoped = await _where(actor, flt)
+    empty = _rates({"cases": 0})
+    if scoped is None:
+        return {"total": empty, "technologies": [], "departments": [], "months": [], "institutions": []}
+    where, args = scoped
+    month = _month_expr()
+    total = await _grouped(where, args, "1 AS one", "1", "1")
+    out = {
+        "total": total[0] if total else empty,
+        "technologies": await _grouped(where, args, "c.technology_code AS code, MAX(c.technology_name) AS name",
+                                       "c.technology_code", "cases DESC"),
+        "departments": await _grouped(
+            where, args, "c.department AS department, MAX(i.name) AS institution_name, "
+            "(SELECT d.name FROM department d WHERE d.id = c.department) AS name", "c.department", "cases DESC"),
+        "months": await _grouped(where, args, f"{month} AS month", month, "month"),
+        "institutions": [],
+    }
+    if rank if rank is not None else bool(actor.region_path or actor.is_admin):
+        rows = await _grouped(where, args, "c.institution AS institution, MAX(i.name) AS name", "c.institution",
+                              "cases DESC")
+        out["institutions"] = ranked(rows)
+    return out
+
+
+def ranked(rows: list[dict]) -> list[dict]:
+    """Institutions ranked: best timeliness first, then lowest complication rate."""
+    rows = sorted(rows, key=lambda r: (-(r["timeliness"] if r["timeliness"] is not None else -1),
+                                       r["complication_rate"], r["name"]))
+    for i, r in enumerate(rows, start=1):
+        r["rank"] = i
+    return rows
+
+
+async def _project_for(actor: Actor, flt: Filter) -> dict | None:
+    """The project whose indicators and targets a technology page compares against."""
+    query = Project.select(Project.id, Project.institution, Project.department, Project.lead, Project.title,
+                           Project.technology_code, Project.technology_name, Project.technology_ref,
+                           Project.tech_class, Project.form, Project.admitted_on, Project.monitoring_until
+                           ).where(Project.status == "admitted").order_by(Project.id, ascending=False)
+    code = flt.technology_code
+    if code.startswith("P") and code[1:].isdigit():
+        query = query.where(Project.id == int(code[1:]))
+    elif code:
+        query = query.where(Project.technology_code == code)
+    elif flt.project_id:
+        query = query.where(Project.id == flt.project_id)
+    else:
+        return None
+    if actor.institution_id is not None:
+        query = query.where(Project.institution == actor.institution_id)
+    return await query.first().output(load_json=True)
+
+
+async def indicator_figures(actor: Actor, hooks: HookView | None, flt: Filter) -> list[dict]:
+    """Each QC indicator of the technology against its target (HOSP-14): rates as the share
+    of cases where it happened (%), numbers as the mean — ONE aggregated query."""
+    project = await _project_for(actor, flt)
+    if project is None:
+        return []
+    indicators: list[Indicator] = await indicators_for(hooks, project)
+    scoped = await _where(actor, flt)
+    if not indicators or scoped is None:
+        return []
+    where, args = scoped
+    selects, params = [], []
+    for k, ind in enumerate(indicators):
+        value = "json_extract(c.qc_values, {})" if is_sqlite() else "(c.qc_values::jsonb ->> {})"
+        # SQLite matches a path against the stored (ASCII-escaped) label, not the decoded one.
+        key = f"$.{json.dumps(ind.name)}" if is_sqlite() else ind.name
+        if ind.kind == "rate":
+            selects.append(f"SUM(CASE WHEN {value} = '1' THEN 1 ELSE 0 END) AS v{k}")
+            params.append(key)
+        elif ind.kind == "number":
+            selects.append(f"AVG(CAST({value} AS REAL)) AS v{k}")
+            params.append(key)
+        else:
+            selects.append(f"SUM(CASE WHEN {value} IS NOT NULL THEN 1 ELSE 0 END) AS v{k}")
+            params.append(key)
+        selects.append(f"SUM(CASE WHEN {value} IS NOT NULL THEN 1 ELSE 0 END) AS n{k}")
+        params.append(key)
+    from core.cases.tables import CaseRecord
+
+    sql = f"SELECT {', '.join(selects)} {_FROM} WHERE {where}"
+    row = (await CaseRecord.raw(sql, *params, *args))[0]
+    out = []
+    for k, ind in enumerate(indicators):
+        n = int(row[f"n{k}"] or 0)
+        raw = row[f"v{k}"]
+        if ind.kind == "rate":
+            value = round(100 * int(raw or 0) / n, 2) if n else None
+            shown = f"{value}%" if value is not None else "—"
+        elif ind.kind == "number":
+            value = round(float(raw), 2) if raw is not None else None
+            shown = f"{value}{ind.unit}" if value is not None else "—"
+        else:
+            value, shown = None, f"{int(raw or 0)} 例已填写"
+        out.append({"name": ind.name, "kind": ind.kind, "target": ind.target, "recorded": n, "value": value,
+                    "shown": shown, "meets": meets(ind.target, value), "source": ind.source})
+    return out
+
+
+def export_xlsx(data: dict, indicators: list[dict] | None = None, title: str = "质控数据") -> bytes:
+    """The figures as a workbook: per technology, department, month, institution, indicator."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    measures = [("病例数", "cases"), ("并发症例数", "complications"), ("并发症发生率%", "complication_rate"),
+                ("不良事件例数", "adverse_events"), ("不良事件发生率%", "adverse_rate"), ("应报送", "reports"),
+                ("按时报送", "on_time"), ("报送及时率%", "timeliness")]
+    sheets = [("按技术", [("技术编码", "code"), ("技术名称", "name")], data["technologies"]),
+              ("按科室", [("科室", "name"), ("医疗机构", "institution_name")], data["departments"]),
+              ("按月", [("月份", "month")], data["months"])]
+    if data.get("institutions"):
+        sheets.append(("机构排名", [("排名", "rank"), ("医疗机构", "name")], data["institutions"]))
+    first = True
+    for name, keys, rows in sheets:
+        ws = wb.active if first else wb.create_sheet()
+        first = False
+        ws.title = name
+        ws.append([h for h, _ in keys + measures])
+        for r in rows:
+            ws.append([r.get(k) for _, k in keys + measures])
+    if indicators:
+        ws = wb.create_sheet("质控指标")
+        ws.append(["指标", "目标值", "已填报例数", "实际值", "是否达标"])
+        for i in indicators:
+            ws.append([i["name"], i["target"], i["recorded"], i["shown"],
+                       {True: "达标", False: "未达标", None: "—"}[i["meets"]]])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- annual QC report (HOSP-17)
+
+REPORT_STATUS = {"draft": "填写中", "submitted": "待科室审核", "dept_reviewed": "待医务处审核", "approved": "已审核备案"}
+ANSWER_FIELDS = [
+    ("summary", "质量控制工作开展情况"),
+    ("problems", "存在的问题及不良事件分析"),
+    ("improvements", "改进措施"),
+    ("discussions", "病例讨论开展情况（HOSP-15）"),
+]
+
+
+async def _project(actor: Actor, project_id: int) -> dict:
+    row = await Project.select(*Project.all_columns(exclude=[Project.steps]), Project.department.name,
+                               Project.lead.display_name, Project.institution.name).where(
+        Project.id == project_id).first().output(load_json=True)
+    if row is None or (not actor.is_admin and row["institution"] != actor.institution_id):
+        raise NotFound("未找到该项目")
+    return row
+
+
+def in_monitoring(project: dict, year: int) -> bool:
+    """HOSP-17: the January of ``year`` falls inside the project's monitoring period."""
+    admitted, until = project.get("admitted_on"), project.get("monitoring_until")
+    return bool(admitted and until and admitted < dt.date(year, 1, 31) and until >= dt.date(year, 1, 1))
+
+
+async def prefill(actor: Actor, hooks: HookView | None, project: dict, year: int) -> dict:
+    """The report's figures from the cases of the year before ``year`` (or since
+    admission): case count, complications, adverse events, timeliness, each indicator."""
+    since = max(dt.date(year - 1, 1, 1), project["admitted_on"] or dt.date(year - 1, 1, 1))
+    flt = Filter(technology_code=f"P{project['id']}", since=since, until=dt.date(year - 1, 12, 31))
+    system = Actor(id=actor.id, username=actor.username, display_name=actor.display_name, roles=("medical_affairs",),
+                   institution_id=project["institution"])
+    data = await figures(system, flt, rank=False)
+    total = data["total"]
+    return {
+        "period": f"{since.isoformat()} 至 {dt.date(year - 1, 12, 31).isoformat()}",
+        "cases": total["cases"], "complications": total["complications"],
+        "complication_rate": total["complication_rate"], "adverse_events": total["adverse_events"],
+        "adverse_rate": total["adverse_rate"], "reports": total["reports"], "on_time": total["on_time"],
+        "timeliness": total["timeliness"], "months": [{"month": m["month"], "cases": m["cases"]} for m in data["months"]],
+        "indicators": await indicator_figures(system, hooks, flt),
+    }
+
+
+async def open_report(actor: Actor, hooks: HookView, project_id: int, year: int) -> int:
+    """The project's annual report for ``year`` (created prefilled on first open): the lead,
+    the project's QC officer or medical affairs open it; only inside the monitoring
+    period (HOSP-17)."""
+    project = await _project(actor, project_id)
+    if not (actor.has("medical_affairs") or project["lead"] == actor.id
+            or str((project["form"] or {}).get("qc_officer") or "") == actor.display_name):
+        raise NotFound("未找到该项目")
+    existing = await QcAnnualReport.select(QcAnnualReport.id).where(
+        (QcAnnualReport.project == project_id) & (QcAnnualReport.year == year)).first()
+    if existing:
+        return existing["id"]
+    if project["status"] != "admitted" or not in_monitoring(project, year):
+        raise DomainError(Problem(f"{year} 年 1 月该项目不在质控监管期内（常规类 1 年、限制类 2 年），无需填报年报表",
+                                  "year", "HOSP-17"))
+    values = await prefill(actor, hooks, project, year)
+    async with write_transaction():
+        rows = await QcAnnualReport.insert(QcAnnualReport(
+            institution=project["institution"], project=project_id, year=year, prefill=values)).returning(
+            QcAnnualReport.id)
+        await audit.record(actor, "qc_report.open", "qc_annual_report", rows[0]["id"],
+                           after={"project": project_id, "year": year, "cases": values["cases"]},
+                           institution_id=project["institution"])
+    return rows[0]["id"]
+
+
+async def get_report(actor: Actor, report_id: int) -> dict:
+    """A report within the actor's institution (regulators of the region read it too)."""
+    row = await QcAnnualReport.select(*QcAnnualReport.all_columns(), QcAnnualReport.project.title,
+                                      QcAnnualReport.project.technology_code, QcAnnualReport.project.technology_name,
+                                      QcAnnualReport.project.tech_class, QcAnnualReport.project.lead,
+                                      QcAnnualReport.project.department, QcAnnualReport.project.admitted_on,
+                                      QcAnnualReport.project.monitoring_until, QcAnnualReport.institution.name,
+                                      ).where(QcAnnualReport.id == report_id).first().output(load_json=True)
+    if row is None:
+        raise NotFound("未找到该年报表")
+    from core.tenancy.service import require_institution
+
+    await require_institution(actor, row["institution"])
+    row["status_label"] = REPORT_STATUS.get(row["status"], row["status"])
+    return row
+
+
+async def list_reports(actor: Actor) -> list[dict]:
+    query = QcAnnualReport.select(QcAnnualReport.id, QcAnnualReport.year, QcAnnualReport.status,
+                                  QcAnnualReport.project.title, QcAnnualReport.project.technology_code,
+                                  QcAnnualReport.institution.name).order_by(QcAnnualReport.id, ascending=False)
+    if not actor.is_admin:
+        query = query.where(QcAnnualReport.institution == (actor.institution_id or -1))
+    rows = await query
+    for r in rows:
+        r["status_label"] = REPORT_STATUS.get(r["status"], r["status"])
+    return rows
+
+
+async def _move(actor: Actor, report: dict, status: str, values: dict, action: str, version: int | None) -> None:
+    async with write_transaction():
+        query = QcAnnualReport.update({QcAnnualReport.status: status, QcAnnualReport.version:
+                                       QcAnnualReport.version + 1, **values}).where(
+            (QcAnnualReport.id == report["id"]) & (QcAnnualReport.status == report["status"]))
+        if version is not None:
+            query = query.where(QcAnnualReport.version == version)
+        taken = await query.returning(QcAnnualReport.id)
+        if not taken:
+            raise Conflict(Problem("该年报表已由他人处理，请刷新页面", None))
+        await audit.record(actor, f"qc_report.{action}", "qc_annual_report", report["id"],
+                           before={"status": report["status"]}, after={"status": status},
+                           institution_id=report["institution"])
+
+
+async def submit_report(actor: Actor, report_id: int, answers: dict[str, str], today: dt.date | None = None,
+                        version: int | None = None) -> None:
+    """The lead (or the QC officer) completes and submits the report (HOSP-17)."""
+    report = await get_report(actor, report_id)
+    project = await _project(actor, report["project"])
+    if not (project["lead"] == actor.id or str((project["form"] or {}).get("qc_officer") or "") == actor.display_name):
+        raise Forbidden("只有项目负责人或项目质控员可以填报年报表（HOSP-13、HOSP-17）")
+    if report["status"] != "draft":
+        raise DomainError(Problem("该年报表已提交", None, "HOSP-17"))
+    clean = {k: str(answers.get(k, "")).strip() for k, _ in ANSWER_FIELDS}
+    missing = [Problem(f"请填写「{label}」", key, "HOSP-17") for key, label in ANSWER_FIELDS[:3] if len(clean[key]) < 5]
+    if missing:
+        raise DomainError(missing)
+    await _move(actor, report, "submitted", {QcAnnualReport.answers: clean,
+                                             QcAnnualReport.submitted_on: today or dt.date.today(),
+                                             QcAnnualReport.return_reason: ""}, "submit", version)
+
+
+async def review_report(actor: Actor, hooks: HookView, report_id: int, decision: str, comment: str = "",
+                        today: dt.date | None = None, version: int | None = None) -> None:
+    """The department head reviews a submitted report, then medical affairs approves it
+    (HOSP-16, HOSP-17); either may return it to the lead with a reason. Approval
+    fulfils the year's ``qc_annual_report`` obligation."""
+    report = await get_report(actor, report_id)
+    day = today or dt.date.today()
+    if decision not in ("approve", "return"):
+        raise DomainError(Problem("请选择通过或退回", "decision"))
+    if decision == "return" and len(comment.strip()) < 2:
+        raise DomainError(Problem("退回须写明理由", "comment", "HOSP-17"))
+    if report["status"] == "submitted" and actor.has("dept_head") and actor.department_id == report[
+            "project.department"]:
+        if decision == "return":
+            await _move(actor, report, "draft", {QcAnnualReport.return_reason: comment.strip()}, "return", version)
+        else:
+            await _move(actor, report, "dept_reviewed", {QcAnnualReport.dept_reviewed_by: actor.display_name,
+                                                         QcAnnualReport.dept_comment: comment.strip()}, "dept_review",
+                        version)
+        return
+    if report["status"] == "dept_reviewed" and actor.has("medical_affairs"):
+        if decision == "return":
+            await _move(actor, report, "draft", {QcAnnualReport.return_reason: comment.strip()}, "return", version)
+            return
+        from core.obligations import service as obligations
+
+        async with write_transaction():
+            await _move(actor, report, "approved", {QcAnnualReport.approved_by: actor.display_name,
+                                                    QcAnnualReport.approved_on: day}, "approve", version)
+            await obligations.fulfil(actor, hooks, subject_type="project", subject_id=report["project"],
+                                     kind="qc_annual_report", done_on=report["submitted_on"] or day,
+                                     occurrence=str(report["year"]))
+        return
+    raise Forbidden("当前状态下您不能审核该年报表")
+
+
+async def due_reports(actor: Actor, hooks: HookView, today: dt.date | None = None) -> list[dict]:
+    """Projects in the actor's view whose annual report is due (the HOSP-17 obligations
+    the engine opened each January), with the report if it was started."""
+    from core.obligations.tables import Obligation
+
+    query = Obligation.select(Obligation.id, Obligation.subject_id, Obligation.subject_label, Obligation.occurrence,
+                              Obligation.due_on, Obligation.status, Obligation.done_late).where(
+        Obligation.kind == "qc_annual_report").order_by(Obligation.due_on)
+    if not actor.is_admin:
+        query = query.where(Obligation.institution == (actor.institution_id or -1))
+    rows = await query
+    if not actor.has("medical_affairs", "admin", "hospital_head"):
+        mine = set(await cases.group_projects(actor))
+        if actor.has("dept_head") and actor.department_id:
+            mine |= {p["id"] for p in await Project.select(Project.id).where(
+                Project.department == actor.department_id)}
+        rows = [r for r in rows if r["subject_id"] in mine]
+    reports = {(r["project"], str(r["year"])): r for r in await QcAnnualReport.select(
+        QcAnnualReport.id, QcAnnualReport.project, QcAnnualReport.year, QcAnnualReport.status).where(
+        QcAnnualReport.project.is_in([r["subject_id"] for r in rows] or [-1]))}
+    for r in rows:
+        rep = reports.get((r["subject_id"], r["occurrence"]))
+        r["report"] = rep
+        r["report_status"] = REPORT_STATUS.get(rep["status"]) if rep else "未开始"
+    return rows
+
+
+# ---------------------------------------------------------------- summary after the monitoring period (HOSP-19)
+
+SUMMARY_FIELDS = [("indications", "适应症"), ("efficacy", "疗效"), ("complications", "并发症"),
+                  ("adverse_reactions", "不良反应"), ("follow_up", "随访情况"), ("safety", "安全性评价"),
+                  ("effectiveness", "有效性评价")]
+DECISIONS = {"routine": "转为常规技术管理", "extend": "延长质控监管期", "stop": "停止临床应用"}
+
+
+async def submit_summary(actor: Actor, hooks: HookView, project_id: int, answers: dict[str, str]) -> int:
+    """The department submits the summary (HOSP-19), prefilled with the case figures of the
+    whole monitoring period."""
+    project = await _project(actor, project_id)
+    if not (project["lead"] == actor.id or actor.has("dept_head") and actor.department_id == project["department"]):
+        raise Forbidden("只有项目负责人或科室主任可以提交总结（HOSP-19）")
+    clean = {k: str(answers.get(k, "")).strip() for k, _ in SUMMARY_FIELDS}
+    missing = [Problem(f"请填写「{label}」", key, "HOSP-19") for key, label in SUMMARY_FIELDS if len(clean[key]) < 2]
+    if missing:
+        raise DomainError(missing)
+    system = Actor(id=actor.id, username=actor.username, display_name=actor.display_name, roles=("medical_affairs",),
+                   institution_id=project["institution"])
+    data = await figures(system, Filter(technology_code=f"P{project_id}"), rank=False)
+    values = {"cases": data["total"]["cases"], "complication_rate": data["total"]["complication_rate"],
+              "adverse_rate": data["total"]["adverse_rate"], "timeliness": data["total"]["timeliness"]}
+    async with write_transaction():
+        existing = await QcSummary.select(QcSummary.id, QcSummary.status).where(QcSummary.project == project_id).first()
+        if existing and existing["status"] == "decided":
+            raise DomainError(Problem("医务处已作出决定，总结不能再修改", None, "HOSP-19"))
+        if existing:
+            await QcSummary.update({QcSummary.answers: clean, QcSummary.prefill: values,
+                                    QcSummary.status: "submitted"}).where(QcSummary.id == existing["id"])
+            summary_id = existing["id"]
+        else:
+            rows = await QcSummary.insert(QcSummary(institution=project["institution"], project=project_id,
+                                                    status="submitted", prefill=values, answers=clean)
+                                          ).returning(QcSummary.id)
+            summary_id = rows[0]["id"]
+        await audit.record(actor, "qc_summary.submit", "qc_summary", summary_id, after=values,
+                           institution_id=project["institution"])
+    return summary_id
+
+
+async def decide_summary(actor: Actor, hooks: HookView, project_id: int, decision: str, reason: str,
+                         today: dt.date | None = None) -> None:
+    """Medical affairs decides whether the technology becomes routine (HOSP-19); a
+    "routine" decision enters it in the hospital's catalogue through the catalogue's
+    public API (``core.catalog.service.add_hospital_routine``)."""
+    if not actor.has("medical_affairs"):
+        raise Forbidden("只有医务处可以作出决定（HOSP-19）")
+    project = await _project(actor, project_id)
+    summary = await QcSummary.select().where(QcSummary.project == project_id).first()
+    if summary is None or summary["status"] != "submitted":
+        raise DomainError(Problem("科室尚未提交总结", None, "HOSP-19"))
+    if decision not in DECISIONS:
+        raise DomainError(Problem("请选择决定", "decision", "HOSP-19"))
+    if len(reason.strip()) < 2:
+        raise DomainError(Problem("请写明决定理由", "reason", "HOSP-19"))
+    day = today or dt.date.today()
+    entry = ""
+    async with write_transaction():
+        if decision == "routine":
+            from core.catalog import service as catalog
+
+            if hasattr(catalog, "add_hospital_routine"):
+                entry = str(await catalog.add_hospital_routine(
+                    actor, institution_id=project["institution"], code=project["technology_code"] or f"P{project_id}",
+                    name=project["technology_name"] or project["title"], on=day, note=f"HOSP-19 项目 {project_id}"))
+        await QcSummary.update({QcSummary.status: "decided", QcSummary.decision: decision,
+                                QcSummary.decision_reason: reason.strip(), QcSummary.decided_by: actor.display_name,
+                                QcSummary.decided_on: day, QcSummary.catalog_entry: entry}).where(
+            QcSummary.id == summary["id"])
+        await audit.record(actor, "qc_summary.decide", "qc_summary", summary["id"],
+                           after={"decision": decision, "catalog_entry": entry},
+                           institution_id=project["institution"])
+
+
+async def get_summary(actor: Actor, project_id: int) -> dict | None:
+    await _project(actor, project_id)
+    return await QcSummary.select().where(QcSummary.project == project_id).first().output(load_json=True)

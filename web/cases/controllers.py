@@ -1,0 +1,123 @@
+"""病例登记 pages: record a case (fields from the technology's QC indicators, htmx), the
+institution's cases, one case, the spreadsheet template and upload with its progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.response import Redirect, Response, Template
+
+from core.accounts.schemas import Actor
+from core.cases import service, spreadsheet
+from core.cases.rules import CaseInput
+from core.errors import DomainError, Problem
+from core.plugins import HookView
+from web.context import roles_required
+from web.render import page, partial
+
+recorders = [roles_required(*service.RECORDERS, "dept_head", "hospital_head")]
+FIELDS = ("case_id", "patient_key", "admitted_on", "operated_on", "discharged_on", "indication", "outcome",
+          "complications", "adverse_events", "follow_up")
+
+
+def case_from_form(form: Any) -> tuple[CaseInput | None, list[Problem], dict]:
+    """The page's form → a case; a date that is not a date is a problem on its field.
+    Returns what was typed too, so nothing is lost on an error."""
+    typed = {k: str(form.get(k, "")).strip() for k in (*FIELDS, "technology_code")}
+    typed["operators"] = [v for v in form.getall("operators", []) if v]
+    typed["assistants"] = [v for v in form.getall("assistants", []) if v]
+    for flag in ("complication", "adverse_event", "consent"):
+        typed[flag] = form.get(flag) in ("on", "1", "true", "是")
+    typed["qc_values"] = {k[3:]: str(v).strip() for k, v in form.items() if k.startswith("qc:") and str(v).strip()}
+    problems = []
+    data = dict(typed)
+    for field in ("admitted_on", "operated_on", "discharged_on"):
+        try:
+            data[field] = dt.date.fromisoformat(typed[field])
+        except ValueError:
+            problems.append(Problem("请填写日期，如 2026-03-01", field, "NAT-37"))
+    if problems:
+        return None, problems, typed
+    return msgspec.convert(data, CaseInput), [], typed
+
+
+class CaseController(Controller):
+    path = "/cases"
+    guards = recorders
+
+    async def _index(self, request: Request, actor: Actor, hooks: HookView, *, code: str = "", errors=(),
+                     typed: dict | None = None, status: int = 200) -> Template:
+        ctx = await service.form_context(actor, hooks, code or (typed or {}).get("technology_code"))
+        return await page(request, "cases/index.html", status_code=status, cases=await service.list_cases(actor),
+                          errors=list(errors), typed=typed or {}, may_record=actor.has(*service.RECORDERS), **ctx)
+
+    @get("/")
+    async def index(self, request: Request, actor: Actor, hooks: HookView, technology_code: str = "") -> Template:
+        return await self._index(request, actor, hooks, code=technology_code)
+
+    @get("/fields")
+    async def fields(self, actor: Actor, hooks: HookView, technology_code: str = "") -> Template:
+        """htmx: the indicator fields of the chosen technology."""
+        ctx = await service.form_context(actor, hooks, technology_code)
+        return partial("cases/_indicator_fields.html", errors=[], typed={}, **ctx)
+
+    @post("/")
+    async def record(self, request: Request, actor: Actor, hooks: HookView) -> Response:
+        form = await request.form()
+        case, problems, typed = case_from_form(form)
+        if case is not None:
+            try:
+                results = await service.record_cases(actor, hooks, [case], source="page", label="case")
+            except DomainError as exc:
+                problems = [Problem(p.message, (p.field or "").removeprefix("case[0].") or None, p.rule)
+                            for p in exc.problems]
+        if problems:
+            return await self._index(request, actor, hooks, errors=problems, typed=typed, status=422)
+        return Redirect(f"/cases/{results[0].id}?saved=1", status_code=303)
+
+    @get("/{case_id:int}")
+    async def detail(self, request: Request, actor: Actor, case_id: int, saved: str = "") -> Template:
+        from core.outbox import service as outbox
+
+        row = await service.get_case(actor, case_id)
+        return await page(request, "cases/detail.html", case=row, saved=bool(saved),
+                          deliveries=await outbox.delivery_status("case", case_id))
+
+    @get("/template.xlsx")
+    async def template(self, actor: Actor, hooks: HookView, technology_code: str = "") -> Response:
+        ctx = await service.form_context(actor, hooks, technology_code)
+        if ctx["chosen"] is None:
+            raise DomainError(Problem("本机构尚无已准入的技术", "technology_code", "HOSP-3"))
+        data = spreadsheet.template_xlsx(ctx["indicators"], ctx["projects"][0]["label"] if not technology_code
+                                         else next(p["label"] for p in ctx["projects"] if p["code"] == ctx["code"]))
+        return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="case-template-{ctx["code"]}.xlsx"'})
+
+    @post("/upload")
+    async def upload(self, request: Request, actor: Actor, hooks: HookView) -> Response:
+        form = await request.form()
+        code = str(form.get("technology_code", "")).strip()
+        upload = form.get("file")
+        try:
+            if upload is None or isinstance(upload, str):
+                raise DomainError(Problem("请选择要上传的 XLSX 或 CSV 文件", "file"))
+            rows = spreadsheet.read_rows(upload.filename or "", await upload.read())
+            job_id = await service.start_import(actor, code, upload.filename or "", rows)
+        except DomainError as exc:
+            return await self._index(request, actor, hooks, code=code, errors=exc.problems,
+                                     typed={"technology_code": code}, status=422)
+        # The check and the import run after the answer; the page polls the job's progress.
+        return Redirect(f"/cases/imports/{job_id}", status_code=303,
+                        background=BackgroundTask(service.run_import, actor, hooks, job_id))
+
+    @get("/imports/{job_id:int}")
+    async def import_status(self, request: Request, actor: Actor, job_id: int) -> Template:
+        job = await service.get_import(actor, job_id)
+        if request.headers.get("hx-request"):
+            return partial("cases/_import.html", job=job)
+        return await page(request, "cases/import.html", job=job)
+
