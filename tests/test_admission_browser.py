@@ -166,6 +166,12 @@ async def test_routine_and_restricted_projects_from_draft_to_university_filing(d
             await post(ma, "#filing-form button")
             assert await ma.locator("#status").get_attribute("data-status") == "admitted"
             assert await ma.locator('#timeline tr[data-decision="filing"]').count() == 1
+        from core.outbox.tables import Delivery
+
+        delivery = await Delivery.select().where((Delivery.subject_type == "project")
+                                                 & (Delivery.subject_id == restricted)).first().output(load_json=True)
+        assert delivery["channel"] == "university"
+        assert [a["key"] for a in delivery["attachments"]] == ["application", "approval"]
         await goto_project(clinician, restricted)
         info = await clinician.locator(".alert.info").inner_text()
         assert "等待首例病例" in info and "报大学教务处备案" in info

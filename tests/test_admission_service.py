@@ -339,6 +339,11 @@ async def test_hosp7_proceed_without_ethics_then_lapse_cancels_the_admission(dep
     assert await jobs.cancel_lapsed_admissions(hooks, dt.date(2031, 6, 4)) >= 1
     row = await Project.select().where(Project.id == project_id).first().output(load_json=True)
     assert row["status"] == "cancelled" and "HOSP-7" in row["outcome_reason"]
+    obligations = await Obligation.select().where((Obligation.subject_type == "project")
+                                                  & (Obligation.subject_id == project_id))
+    assert "open" not in {o["status"] for o in obligations}
+    assert {o["rule_id"]: o["status"] for o in obligations}["HOSP-7"] == "waived"
+    assert {o["rule_id"]: o["status"] for o in obligations}["HOSP-10"] == "done"  # publicity ended in time
     assert await AuditEvent.exists().where((AuditEvent.action == "admission.cancel")
                                            & (AuditEvent.record_id == project_id))
     from core.inbox.tables import InboxMessage

@@ -97,10 +97,28 @@ async def fulfil(actor: Actor, hooks: HookView, project_id: int, kind: str, done
     await mod.fulfil(actor, hooks, subject_type="project", subject_id=project_id, kind=kind, done_on=done_on)
 
 
+async def waive_open(hooks: HookView, project_id: int, reason: str) -> int:
+    """Waive a cancelled project's open obligations (ethics proof, annual QC report),
+    as the system, with the reason. No-op while the engine is missing."""
+    mod = _service("obligations")
+    if mod is None or not hasattr(mod, "waive"):
+        return 0
+    from core.accounts.schemas import SYSTEM
+    from core.obligations.tables import Obligation
+
+    rows = await Obligation.select(Obligation.id).where(
+        (Obligation.subject_type == "project") & (Obligation.subject_id == project_id)
+        & (Obligation.status == "open"))
+    for row in rows:
+        await mod.waive(SYSTEM, row["id"], reason)
+    return len(rows)
+
+
 # ---------------------------------------------------------------- outbox (core/outbox)
 
 
-async def file_with_university(actor: Actor, hooks: HookView, project: dict, payload: dict) -> str:
+async def file_with_university(actor: Actor, hooks: HookView, project: dict, payload: dict,
+                               attachments: list[dict] | None = None) -> str:
     """HOSP-11: queue the project for the university through the hospital's reporting
     channel (``channels_for(hooks, "admission")``), in the caller's transaction; the
     outbox worker delivers it. Returns a status label for the timeline."""
@@ -114,7 +132,8 @@ async def file_with_university(actor: Actor, hooks: HookView, project: dict, pay
     if not found:
         raise DomainError(Problem("本机构未配置报学校备案的报送渠道（HOSP-11），请联系系统管理员", None, "HOSP-11"))
     delivery = await mod.enqueue(actor, channel=found[0], kind="admission", subject_type="project",
-                                 subject_id=project["id"], institution_id=project["institution"], payload=payload)
+                                 subject_id=project["id"], institution_id=project["institution"], payload=payload,
+                                 attachments=attachments or [])
     return f"已提交报送队列（{found[0].name}，报送单 {delivery}）"
 
 

@@ -955,6 +955,7 @@ async def close_publicity(actor: Actor, hooks: HookView, project_id: int, versio
         await _lock(project_id, version if version is not None else row["version"])
         await _entry(row, actor, step, "publicity_closed", role="medical_affairs",
                      details={"from": row["step_started_on"]})
+        await links.fulfil(actor, hooks, project_id, "publicity", day)
         values: dict = {}
         await _advance(actor, hooks, row, steps, step, day, values)
         await _save(project_id, values)
@@ -988,9 +989,12 @@ async def issue_document(actor: Actor, hooks: HookView, project_id: int, version
 
 
 async def file_with_university(actor: Actor, hooks: HookView, project_id: int, version: int,
-                               today: dt.date | None = None) -> None:
+                               today: dt.date | None = None,
+                               documents: dict[str, tuple[str, bytes]] | None = None) -> None:
     """HOSP-11: every admitted project is filed with the university through the
-    hospital's reporting channel (queued in this transaction, delivered by the worker)."""
+    hospital's reporting channel (queued in this transaction, delivered by the worker).
+    ``documents`` are the printed application form and approval document (material key →
+    file name, PDF bytes); they are kept as attachments and sent with any ethics approval."""
     day = _today(today)
     row = await _load(actor, project_id)
     steps, step = _current(row)
@@ -1007,7 +1011,18 @@ async def file_with_university(actor: Actor, hooks: HookView, project_id: int, v
                                   "class": row["tech_class"], "outside_lists": row["outside_lists"]},
                    "grade": row["grade"], "path": row["path"], "admitted_on": row["admitted_on"],
                    "document_no": row["document_no"], "monitoring_until": row["monitoring_until"]}
-        status = await links.file_with_university(actor, hooks, row, msgspec.to_builtins(payload))
+        titles = {"application": "临床新技术立项准入申请表", "approval": "医院批准文件", "ethics": "伦理审查批件"}
+        materials = []
+        for key, (name, content) in (documents or {}).items():
+            attachment_id = await storage.store(actor, institution_id=row["institution"], owner_type="project",
+                                                owner_id=project_id, filename=name, data=content, kind="filing")
+            materials.append((key, await storage.get(actor, attachment_id)))
+        ethics = [f for f in await storage.list_for("project", [project_id]) if f.kind == "ethics_approval"]
+        if ethics:
+            materials.append(("ethics", ethics[-1]))
+        attachments = [{"key": key, "filename": f.filename, "path": f"{f.sha256[:2]}/{f.sha256}",
+                        "title": titles.get(key, key), "content_type": f.content_type} for key, f in materials]
+        status = await links.file_with_university(actor, hooks, row, msgspec.to_builtins(payload), attachments)
         await _entry(row, actor, step, "filing", role=step.role, details={"channel": "university", "status": status})
         values: dict = {Project.university_filed_on: day}
         await _advance(actor, hooks, row, steps, step, day, values)
@@ -1060,6 +1075,7 @@ async def cancel_lapsed(hooks: HookView, today: dt.date | None = None) -> list[i
                                before={"status": "admitted"}, after={"status": "cancelled", "rule": "HOSP-7"},
                                institution_id=row["institution"])
             await _notify(row, await _involved(row), "准入资格已取消：3个月内未提交伦理审查证明（HOSP-7）")
+            await links.waive_open(hooks, row["id"], "准入资格已取消：3个月内未提交伦理审查证明（HOSP-7）")
             cancelled.append(row["id"])
     return cancelled
 

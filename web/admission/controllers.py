@@ -186,7 +186,8 @@ class AdmissionController(Controller):
             elif action == "document":
                 await service.issue_document(actor, hooks, project_id, version, str(form.get("document_no", "")))
             elif action == "filing":
-                await service.file_with_university(actor, hooks, project_id, version)
+                await service.file_with_university(actor, hooks, project_id, version,
+                                                   documents=await self._documents(request, actor, hooks, project_id))
             else:
                 raise DomainError(Problem("未知的操作", "action"))
         except DomainError as exc:
@@ -195,6 +196,16 @@ class AdmissionController(Controller):
             return await self._project(request, actor, hooks, project_id, errors=exc.problems,
                                        status=exc.status_code)
         return Redirect(f"/admission/projects/{project_id}?ok={action}", status_code=303)
+
+    async def _documents(self, request: Request, actor: Actor, hooks: HookView,
+                         project_id: int) -> dict[str, tuple[str, bytes]]:
+        """HOSP-11 materials: the printed application form and, if issued, the approval document."""
+        view = await service.project_view(actor, hooks, project_id) | {"L": LABELS}
+        docs = {"application": (f"申请表-{project_id}.pdf", await render_pdf(request, "admission/pdf_form.html", view))}
+        if view["project"]["document_no"]:
+            docs["approval"] = (f"准入文件-{project_id}.pdf",
+                                await render_pdf(request, "admission/pdf_approval.html", view))
+        return docs
 
     @post("/projects/{project_id:int}/attachments")
     async def attach(self, request: Request, actor: Actor, hooks: HookView, project_id: int) -> Response:
