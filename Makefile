@@ -2,6 +2,9 @@
 # Python 3.11 (pyproject pins it): python3.11 if present, else python3 (checked below).
 PY ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 PORT ?= 8000
+# make bench SCALE_INSTITUTIONS=1000 SCALE_CASES=1000000 for the full scale run
+SCALE_INSTITUTIONS ?= 100
+SCALE_CASES ?= 100000
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -34,6 +37,7 @@ test: setup
 bench: setup
 	scripts/system_deps.sh --bench
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/scale.py --institutions $(SCALE_INSTITUTIONS) --cases $(SCALE_CASES)
 
 lint: setup
 	$(BIN)/ruff check .

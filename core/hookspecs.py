@@ -100,7 +100,13 @@ def calendar_overrides() -> Any:
 
 @hookspec
 def qc_indicators(technology: Any) -> Any:
-    """Collect all. Quality-control indicator definitions for ``technology``."""
+    """Collect all (may be async). Quality-control indicators (质控指标) a case of
+    ``technology`` records and the QC pages compare against targets (HOSP-14), added to
+    the project's own (application form) and the catalogue's. ``technology`` is
+    ``core.qc.indicators.TechnologyInfo`` (``code``, ``name``, ``tech_class``,
+    ``institution_id``, ``project_id``). A list of dicts: ``name`` (or ``title``),
+    ``kind`` ("rate": 是/否 per case, shown as a share; "number": shown as the mean;
+    "text"), ``target`` (e.g. "≤2%", "<120") and ``unit``; the first name wins."""
 
 
 # ---------------------------------------------------------------- hospital workflow
@@ -156,7 +162,11 @@ def validate_project(project: Any, person: Any) -> Any:
 
 @hookspec
 def validate_case(case: Any) -> Any:
-    """Collect all. Problems (rule id + Chinese message) found in a case report."""
+    """Collect all. Problems (``core.errors.Problem`` or dicts with ``message``, ``field``,
+    ``rule``) found in a case report (病例报送) ``case`` — a ``core.cases.rules.CaseInput``
+    (``case_id``, ``technology_code``, dates ``admitted_on``/``operated_on``/
+    ``discharged_on``, ``operators``, ``indication``, ``outcome``, ``qc_values`` …) that
+    passed core's own checks. Any problem refuses the whole batch it belongs to."""
 
 
 # ---------------------------------------------------------------- province: filing and reporting

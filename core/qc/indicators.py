@@ -41,7 +41,7 @@ def _item(raw: Any, source: str) -> Indicator | None:
         raw = {"name": raw}
     elif not isinstance(raw, dict):
         raw = msgspec.to_builtins(raw)
-    name = str(raw.get("name") or "").strip()
+    name = str(raw.get("name") or raw.get("title") or "").strip()
     if not name:
         return None
     return Indicator(name=name, kind=str(raw.get("kind") or indicator_kind(name)),
