@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import urllib.parse
 from collections.abc import AsyncIterator
@@ -9,9 +10,43 @@ from pathlib import Path
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+import aiosqlite
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 
 from core.errors import DatabaseUnavailable
+
+
+class SQLiteReaderEngine(SQLiteEngine):
+    """SQLiteEngine that runs plain SELECTs outside transactions on one long-lived
+    connection per event loop, instead of opening a connection (and thread) per query.
+
+    Safe with WAL: the connection is in autocommit mode and piccolo reads every cursor
+    to the end, so each SELECT sees the latest committed data. Writes and
+    transactions keep piccolo's own connections.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._readers: dict[int, aiosqlite.Connection] = {}
+
+    async def _reader(self) -> aiosqlite.Connection:
+        loop = asyncio.get_running_loop()
+        connection = self._readers.get(id(loop))
+        if connection is None:
+            connection = aiosqlite.connect(**self.connection_kwargs)
+            connection._thread.daemon = True  # never keep a CLI process alive
+            await connection
+            connection.row_factory = dict_factory
+            await connection.execute("PRAGMA foreign_keys = 1")
+            self._readers[id(loop)] = connection
+        return connection
+
+    async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
+        if query_type != "generic" or not query.lstrip()[:6].upper() == "SELECT":
+            return await super()._run_in_new_connection(query, args, query_type, table)
+        connection = await self._reader()
+        async with connection.execute(query, args or []) as cursor:
+            return await cursor.fetchall()
 
 
 def engine_from_url(url: str) -> Engine:
@@ -21,7 +56,7 @@ def engine_from_url(url: str) -> Engine:
         path = Path(parsed.path if url.startswith("sqlite:////") else url[len("sqlite:///") :])
         path.parent.mkdir(parents=True, exist_ok=True)
         # A generous busy timeout: concurrent writers wait instead of failing.
-        return SQLiteEngine(path=str(path), timeout=30)
+        return SQLiteReaderEngine(path=str(path), timeout=30)
     if parsed.scheme in ("postgres", "postgresql"):
         return PostgresEngine(
             config={

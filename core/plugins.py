@@ -158,6 +158,9 @@ class HookView:
     def __init__(self, host: PluginHost, disabled: frozenset[str]):
         self.host = host
         self.disabled = disabled
+        # Values derived from this view that one request may need several times
+        # (e.g. the deployment's work calendar); a view lives for one request or job run.
+        self.memo: dict[str, Any] = {}
 
     @property
     def enabled(self) -> tuple[str, ...]:

@@ -74,8 +74,13 @@ async def admin_overrides() -> list[Override]:
 
 async def work_calendar(hooks: HookView) -> WorkCalendar:
     """The calendar every deadline of this deployment is computed with: official
-    data, then plugin adjustments, then the admin's notices (which win)."""
-    return WorkCalendar([*await plugin_overrides(hooks), *await admin_overrides()])
+    data, then plugin adjustments, then the admin's notices (which win).
+
+    Built once per ``HookView`` (one request or job run); a notice change forgets it."""
+    cal = hooks.memo.get("work_calendar")
+    if cal is None:
+        cal = hooks.memo["work_calendar"] = WorkCalendar([*await plugin_overrides(hooks), *await admin_overrides()])
+    return cal
 
 
 async def deployment_calendar(host: PluginHost, view: HookView | None = None, *,
@@ -238,6 +243,7 @@ async def recompute_open(hooks: HookView) -> int | None:
 
 
 async def _after_change(hooks: HookView, result: NoticeResult) -> None:
+    hooks.memo.pop("work_calendar", None)
     try:
         result.recomputed = await recompute_open(hooks)
     except Exception as exc:  # the notice is saved; say so and let the admin retry
