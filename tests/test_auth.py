@@ -79,3 +79,11 @@ async def test_htmx_request_carries_csrf_header(deployment, login_as):
 async def test_pages_need_login(deployment, anon, path):
     response = await anon.get(path)
     assert response.status_code == 303
+
+
+async def test_error_page_keeps_the_logged_in_users_header_and_menu(deployment, login_as):
+    client = await login_as("clinician_a")
+    response = await client.get("/admin/users")
+    assert response.status_code == 404
+    assert "未找到您要访问的页面或记录" in response.text
+    assert "张医生" in response.text and 'href="/catalog"' in response.text

@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 
 from core.errors import DatabaseUnavailable, DomainError
 from core.messages import t
+from web.render import core_menu
 
 log = logging.getLogger("clintech")
 
@@ -32,8 +33,12 @@ def _error_page(request: Request, status: int, message: str, problems: list | No
             body["problems"] = problems
         return Response(body, status_code=status, media_type=MediaType.JSON)
     template = "errors/_message.html" if request.headers.get("hx-request") else "errors/error.html"
+    # A logged-in user keeps the header and menu (the guards already loaded the actor;
+    # handlers are synchronous, so no query is made here and plugin items are left out).
+    actor = request.state.get("actor") if hasattr(request.state, "get") else None
+    nav = core_menu(actor) if actor is not None else []
     return Template(template_name=template, context={"status": status, "message": message,
-                                                       "problems": problems or [], "actor": None, "nav": []},
+                                                       "problems": problems or [], "actor": actor, "nav": nav},
                     status_code=status)
 
 
