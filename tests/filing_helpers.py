@@ -124,3 +124,15 @@ async def henan_world() -> dict:
                                     qualifications=["医师资格证", "医师执业证", "主任医师"])
     region = await Region.select(Region.id).where(Region.id == cities[0]).first()
     return {"host": host, "institution": inst, "province": province, "city": region["id"], "other_city": cities[1]}
+
+
+async def forget_filing_obligations() -> None:
+    """Remove the obligations filing tests opened (the hospital's filing deadline and the
+    regulator's completion clock), so other tests' dashboards see the shared demo as it was."""
+    from core.obligations.tables import Obligation, ObligationReminder
+
+    ids = [r["id"] for r in await Obligation.select(Obligation.id).where(
+        Obligation.subject_type.is_in(["filing", "filing_submission"]))]
+    if ids:
+        await ObligationReminder.delete().where(ObligationReminder.obligation.is_in(ids))
+        await Obligation.delete().where(Obligation.id.is_in(ids))

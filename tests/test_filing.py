@@ -28,6 +28,15 @@ from tests.filing_helpers import (
 
 SUBMIT_DAY = dt.date(2026, 3, 20)
 
+@pytest.fixture(scope="module", autouse=True)
+async def _forget_obligations(deployment):
+    """Filing tests open obligations due in 2026; other tests' dashboards must not see them."""
+    yield
+    from tests.filing_helpers import forget_filing_obligations
+
+    await forget_filing_obligations()
+
+
 
 @pytest.fixture
 def hooks(deployment):

@@ -343,7 +343,7 @@ def _files_by_material(files: list, materials: list[Material]) -> dict[str, list
 
 
 async def _people(ids: list[int]) -> dict[int, dict]:
-    ids = sorted({i for i in ids if i})
+    ids = sorted({int(i) for i in ids if str(i or "").isdigit()})
     if not ids:
         return {}
     rows = await User.select(User.id, User.display_name, User.institution, User.visiting, User.qualifications,
@@ -497,8 +497,8 @@ async def save_details(actor: Actor, hooks: HookView, filing_id: int, data: Fili
                                                        "assessment_basis": data.assessment_basis,
                                                        "assessment_reference": data.assessment_reference.strip()},
                                                actor.display_name))
-    names = await _people([p.get("user_id") for p in data.physicians if str(p.get("user_id") or "").isdigit()]
-                          if data.physicians else [])
+    names = await _people([int(str(p.get("user_id"))) for p in data.physicians
+                           if str(p.get("user_id") or "").isdigit()])
     physicians = _clean_physicians(data.physicians, names)
     if row["lead"] and not any(p["user_id"] == row["lead"] for p in physicians):
         lead = (await _people([row["lead"]])).get(row["lead"])
