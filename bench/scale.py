@@ -45,6 +45,7 @@ def pct(samples: list[float], p: float) -> float:
 
 
 async def _helper(kind: str, count: int) -> dict:
+    import core.settings  # noqa: F401  (points piccolo at DATABASE_URL)
     from core import demo_scale
     from core.accounts.schemas import SYSTEM
     from core.admission.tables import Project
