@@ -546,3 +546,21 @@ async def test_transitions_refuse_wrong_states():
     assert rules.check_transition("completed", "submit")
     assert rules.check_transition("returned", "submit") == []
     assert rules.is_late(dt.date(2026, 3, 31), DUE) and not rules.is_late(DUE, DUE)
+
+
+@pytest.mark.rule("NAT-11")
+async def test_nat11_admission_lists_projects_awaiting_their_first_case_until_it_is_recorded(deployment, hooks):
+    """core.admission.first_case: the admission side of the first case."""
+    from core.admission import first_case
+    from core.admission.tables import StepDecision
+
+    ma = await actor("medaffairs_a")
+    project_id = await admitted_project(hooks)
+    assert project_id in [p["id"] for p in await first_case.awaiting_first_case(ma)]
+    assert project_id not in [p["id"] for p in await first_case.awaiting_first_case(await actor("medaffairs_b"))]
+    await filing.on_first_case(ma, hooks, project_id=project_id, case_date=FIRST_CASE, today=FIRST_CASE)
+    assert project_id not in [p["id"] for p in await first_case.awaiting_first_case(ma)]
+    entries = await StepDecision.select().where(StepDecision.project == project_id).output(load_json=True)
+    assert entries[-1]["decision"] == "first_case" and entries[-1]["details"]["case_date"] == "2026-03-09"
+    with pytest.raises(DomainError):
+        await first_case.record_first_case(ma, project_id, FIRST_CASE)
