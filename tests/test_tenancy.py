@@ -15,12 +15,14 @@ in ``NOT_TENANT`` with the reason.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from piccolo.querystring import QueryString
 
 Params = dict[str, Any]
 
@@ -257,15 +259,22 @@ def methods_of(route) -> list[str]:
 
 async def snapshot() -> dict[str, list]:
     """Every row of every table (except login bookkeeping), to prove a refused write changed nothing."""
+    from core.db import engine, is_sqlite
     from core.piccolo_app import TABLES
 
-    out = {}
-    for table in TABLES:
-        name = table._meta.tablename
-        if name in VOLATILE_TABLES:
-            continue
-        out[name] = await table.select().order_by(table._meta.primary_key)
-    return out
+    tables = [t for t in TABLES if t._meta.tablename not in VOLATILE_TABLES]
+    if not is_sqlite():
+        # One round trip for all tables: PostgreSQL runs without a pool in tests.
+        parts = [
+            f"'{t._meta.tablename}', (SELECT coalesce(jsonb_agg(x ORDER BY x.\"{t._meta.primary_key._meta.db_column_name}\"), "
+            f"'[]'::jsonb) FROM \"{t._meta.tablename}\" x)"
+            for t in tables
+        ]
+        # A function takes at most 100 arguments: build the object 40 tables at a time.
+        objects = " || ".join(f"jsonb_build_object({', '.join(parts[i:i + 40])})" for i in range(0, len(parts), 40))
+        [row] = await engine().run_querystring(QueryString(f"SELECT ({objects})::text AS rows"))
+        return json.loads(row["rows"])
+    return {t._meta.tablename: await t.select().order_by(t._meta.primary_key) for t in tables}
 
 
 @pytest.fixture(scope="module")
@@ -439,3 +448,17 @@ async def test_a_department_cannot_be_created_in_another_institution(deployment,
     rows = await Department.select().where(Department.name == "偷渡科室")
     assert [r["institution"] for r in rows] == [deployment["hospital_a"]]
     await Department.delete().where(Department.name == "偷渡科室")
+
+
+async def test_the_snapshot_sees_a_changed_row(deployment):
+    """The instrument the matrix relies on: a changed value anywhere shows."""
+    from core.tenancy.tables import Region
+
+    row = await Region.select(Region.name).where(Region.id == deployment["city1"]).first()
+    before = await snapshot()
+    await Region.update({Region.name: "快照自检"}).where(Region.id == deployment["city1"])
+    try:
+        assert await snapshot() != before
+    finally:
+        await Region.update({Region.name: row["name"]}).where(Region.id == deployment["city1"])
+    assert await snapshot() == before
