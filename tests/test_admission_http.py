@@ -98,6 +98,22 @@ async def test_failed_submission_shows_rule_next_to_field_and_loses_nothing(depl
     assert row["status"] == "draft" and row["form"]["indications"].startswith("适应症")
 
 
+async def test_returned_application_is_edited_and_each_version_is_shown(deployment, login_as):
+    project_id = await submitted_project(login_as, "退回修改HTTP")
+    depthead = await login_as("depthead_a")
+    returned = await depthead.post(f"/admission/projects/{project_id}/step", data={
+        "action": "decide", "decision": "return", "reason": "请补充风险预案", "version": str(await version_of(project_id))})
+    assert returned.status_code == 303
+    clinician = await login_as("clinician_a")
+    page = (await clinician.get(f"/admission/projects/{project_id}")).text
+    assert "修改后重新提交" in page and "请补充风险预案" in page
+    again = await clinician.post(f"/admission/projects/{project_id}", data=form_data(
+        valid_form(risks="补充：术中出血的应急预案与转诊流程。"), action="submit"))
+    assert again.status_code == 303
+    page = (await depthead.get(f"/admission/projects/{project_id}")).text
+    assert 'data-revision="1"' in page and 'data-revision="2"' in page and "补充：术中出血" in page
+
+
 async def test_applicant_and_other_roles_cannot_act_and_other_hospitals_get_404(deployment, login_as):
     project_id = await submitted_project(login_as, "角色检查HTTP")
     data = {"action": "decide", "decision": "approve", "reason": "同意", "version": str(await version_of(project_id))}

@@ -429,6 +429,21 @@ async def test_two_reviewers_on_the_same_step_cannot_both_win(deployment, hooks,
     assert "流程已推进" in str(exc.value)
 
 
+async def test_every_hand_over_notifies_the_next_people(deployment, hooks, round_2031):
+    from core.inbox.tables import InboxMessage
+
+    project_id = await submitted(hooks, title="交接通知")
+    messages = await InboxMessage.select().where(InboxMessage.source == f"admission:{project_id}")
+    assert (await actor("depthead_a")).id in {m["user"] for m in messages}
+    await walk(hooks, project_id, "formal", TODAY)
+    messages = await InboxMessage.select().where(InboxMessage.source == f"admission:{project_id}")
+    told = {(m["user"], m["title"]) for m in messages}
+    ethics, ma, lead = (await actor("ethics_a")).id, (await actor("medaffairs_a")).id, (await actor("clinician_a")).id
+    assert any(u == ethics and "伦理" in t for u, t in told)
+    assert any(u == ma and "形式审查" in t for u, t in told)
+    assert any(u == lead and "已通过" in t for u, t in told)
+
+
 async def test_drafts_are_visible_to_their_lead_only(deployment, hooks):
     project_id = await new_project(hooks, title="草稿")
     with pytest.raises(NotFound):
