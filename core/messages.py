@@ -136,3 +136,45 @@ def t(key: str, **kwargs: object) -> str:
     """The Chinese string for ``key``; a missing key shows itself, never crashes."""
     text = MESSAGES.get(key, key)
     return text.format(**kwargs) if kwargs else text
+
+
+# ---------------------------------------------------------------- audit trail labels
+
+AUDIT_AREAS: dict[str, str] = {
+    "admission": "新技术准入", "apitoken": "接口令牌", "attachment": "附件", "calendar": "节假日日历",
+    "case": "病例", "catalog": "技术目录", "department": "科室", "filing": "限制类技术备案",
+    "ical": "日历订阅", "inbox": "站内消息", "institution": "医疗机构", "obligation": "待办时限",
+    "outbox": "报送", "plugin": "插件", "qc_report": "质控年报", "qc_summary": "质控总结",
+    "region": "行政区划", "user": "用户",
+}
+AUDIT_VERBS: dict[str, str] = {
+    "create": "新建", "update": "修改", "delete": "删除", "rename": "重命名", "switch": "开关",
+    "issue": "签发", "revoke": "吊销", "store": "保存", "record": "登记", "import": "导入",
+    "import_start": "开始导入", "open": "开启", "close": "关闭", "submit": "提交", "decide": "决定",
+    "approve": "通过", "reject": "不通过", "return": "退回", "withdraw": "撤回", "cancel": "取消",
+    "complete": "完成", "fulfil": "办结", "waive": "豁免", "remind": "提醒", "recompute": "重新计算",
+    "enqueue": "排队报送", "retry": "立即重试", "confirm": "确认回执", "read": "已读", "read_all": "全部已读",
+    "address": "设置邮箱", "person": "人员资料", "save_draft": "保存草稿", "first_case": "登记首例",
+    "round_open": "开启年度申报", "round_close": "关闭年度申报", "resubmit": "重新提交",
+    "review": "审核", "annotate": "登记备注三", "vote": "投票", "object": "异议", "answer": "答复异议",
+    "notice.delete": "删除放假安排", "notice.replace": "替换放假安排", "day.delete": "删除单日",
+    "source.retired": "来源停用", "sync": "同步",
+}
+RECORD_TYPES: dict[str, str] = {
+    "user": "用户", "institution": "医疗机构", "department": "科室", "region": "行政区划",
+    "plugin": "插件", "admission_project": "新技术项目", "admission_round": "年度申报",
+    "filing": "备案", "case": "病例", "case_import": "病例导入", "obligation": "待办时限",
+    "delivery": "报送", "catalog_edition": "目录版本", "holiday_notice": "放假安排",
+    "api_token": "接口令牌", "attachment": "附件", "inbox_message": "站内消息",
+    "qc_annual_report": "质控年报", "qc_summary": "质控总结",
+}
+
+
+def audit_action(code: str) -> str:
+    """``filing.complete`` → ``限制类技术备案·完成``; an unknown part stays as it is."""
+    area, _, verb = code.partition(".")
+    return f"{AUDIT_AREAS.get(area, area)}·{AUDIT_VERBS.get(verb, verb)}" if verb else AUDIT_AREAS.get(area, code)
+
+
+def record_type(code: str) -> str:
+    return RECORD_TYPES.get(code, code)

@@ -247,3 +247,19 @@ def test_every_service_that_writes_calls_the_audit_service():
 NOT_AUDITED: dict[str, str] = {
     "core/db.py": "defines write_transaction itself",
 }
+
+
+def test_audit_actions_read_in_chinese():
+    from core.messages import audit_action, record_type
+
+    assert audit_action("user.create") == "用户·新建"
+    assert audit_action("filing.complete") == "限制类技术备案·完成"
+    assert audit_action("calendar.notice.replace") == "节假日日历·替换放假安排"
+    assert audit_action("mystery.thing") == "mystery·thing"  # never hidden, never a crash
+    assert record_type("admission_project") == "新技术项目"
+
+
+async def test_audit_page_shows_actions_in_chinese(deployment, login_as):
+    client = await login_as("admin")
+    page = await client.get("/admin/audit")
+    assert "用户·新建" in page.text and 'title="user.create"' in page.text

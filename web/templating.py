@@ -6,7 +6,7 @@ from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 
-from core.messages import t
+from core.messages import audit_action, record_type, t
 from core.tenancy.rules import LEVELS
 from core.accounts.roles import ROLE_LABELS
 
@@ -23,4 +23,5 @@ def build_environment(plugin_dirs: list[str]) -> Environment:
     )
     env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
     env.globals.update(t=t, ROLE_LABELS=ROLE_LABELS, REGION_LEVELS=LEVELS)
+    env.filters.update(audit_action=audit_action, record_type=record_type)
     return env
