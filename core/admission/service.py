@@ -38,7 +38,7 @@ from core.admission.tables import (
 )
 from core.audit import service as audit
 from core.db import write_transaction
-from core.errors import Conflict, DomainError, NotFound, Problem
+from core.errors import Conflict, DomainError, Forbidden, NotFound, Problem
 from core.holidays.service import work_calendar
 from core.plugins import HookView
 from core.storage import service as storage
@@ -670,8 +670,10 @@ def _can_act(actor: Actor, row: dict, step: Step | None, role: str | None = None
     if row["status"] not in ("in_review", "admitted") or step is None:
         raise Conflict(Problem(MOVED_ON))
     effective = step if role is None else msgspec.structs.replace(step, role=role)
-    _require(rules.check_can_act(effective, actor.roles, actor_id=actor.id, lead_id=row["lead"],
-                                 actor_department=actor.department_id, project_department=row["department"]))
+    problems = rules.check_can_act(effective, actor.roles, actor_id=actor.id, lead_id=row["lead"],
+                                   actor_department=actor.department_id, project_department=row["department"])
+    if problems:
+        raise Forbidden(problems)
 
 
 class Decision(msgspec.Struct):
