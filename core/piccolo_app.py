@@ -11,7 +11,7 @@ from core.admission.tables import (
 from core.apitokens.tables import ApiToken
 from core.audit.tables import AuditEvent
 from core.cases.tables import CaseImport, CaseRecord
-from core.catalog.tables import CatalogEdition, CatalogEditionSource, CatalogTechnology
+from core.catalog.tables import CatalogEdition, CatalogEditionSource, CatalogHospitalRoutine, CatalogTechnology
 from core.filing.tables import Filing, FilingSubmission
 from core.holidays.tables import HolidayOverride
 from core.inbox.tables import InboxAddress, InboxMessage
@@ -24,7 +24,7 @@ from core.tenancy.tables import Department, Institution, Region
 
 TABLES = [Region, Institution, Department, User, UserSession, LoginAttempt, AuditEvent, PluginSwitch,
           HolidayOverride]
-TABLES += [CatalogEdition, CatalogEditionSource, CatalogTechnology]
+TABLES += [CatalogEdition, CatalogEditionSource, CatalogTechnology, CatalogHospitalRoutine]
 TABLES += [Obligation, ObligationReminder, CalendarFeed, InboxMessage, InboxAddress]
 TABLES += [Delivery, DeliveryAttempt]
 TABLES += [Attachment, AdmissionRound, Project, ProjectVersion, StepDecision, Vote, PanelMember, Objection]

@@ -9,6 +9,9 @@ The API other areas use (admission, filing, cases):
   entry of a switched-off plugin, of a superseded edition, or a prohibited one (NAT-9).
 * ``await get_cited(ref_id)`` — the technology a record cited, always, whatever became
   of its plugin or edition since.
+* ``await add_hospital_routine(actor, institution_id, code=..., name=..., decided_on=...)``
+  — a technology becomes routine in the hospital's own catalogue (HOSP-19);
+  ``await hospital_routine(actor)`` lists the actor's institution's entries.
 
 A new edition adds rows; it never rewrites the rows old records point at.
 """
@@ -40,6 +43,7 @@ from core.catalog.schemas import (
 )
 from core.catalog.tables import CatalogEdition as EditionRow
 from core.catalog.tables import CatalogEditionSource as SourceRow
+from core.catalog.tables import CatalogHospitalRoutine as RoutineRow
 from core.catalog.tables import CatalogTechnology as TechRow
 from core.db import is_sqlite, write_transaction
 from core.errors import DomainError, NotFound, Problem
@@ -567,3 +571,59 @@ async def import_edition(actor: Actor, hooks: HookView, data: ImportInput, rows:
                            after={"uid": edition.uid, "title": edition.title, "entries": len(entries),
                                   "file": filename, "plugin": plugin, "effective_on": data.effective_on})
     return edition_id
+
+
+# ---------------------------------------------------------------- the hospital's routine technologies (HOSP-19)
+
+
+async def add_hospital_routine(actor: Actor, institution_id: int, *, code: str, name: str, decided_on: dt.date,
+                               technology_ref: int | None = None, project_id: int | None = None,
+                               note: str = "") -> int:
+    """Enter a technology in the institution's own catalogue of routine technologies
+    (院级常规技术目录) after medical affairs decided, on the summary of its monitoring
+    period, that it becomes routine (HOSP-19). Returns the entry's id.
+
+    Only medical affairs of that institution (or the admin) may; an institution outside
+    the actor's tenant answers ``NotFound`` like a missing one. Idempotent per
+    institution and code: the same technology decided routine again keeps its first
+    entry (and its first decision date). Audited inside the caller's transaction
+    (``catalog.hospital_routine``). Only that institution's users see the entry
+    (``hospital_routine``).
+    """
+    from core.errors import Forbidden
+    from core.tenancy.service import require_institution
+
+    await require_institution(actor, institution_id)
+    if not (actor.is_admin or actor.has("medical_affairs")):
+        raise Forbidden("只有医务处可以将技术转为常规技术管理（HOSP-19）")
+    code = code.strip().upper()
+    name = name.strip()
+    if not code or not name:
+        raise DomainError(Problem("转为常规技术须有技术编码和名称", "code" if not code else "name", "HOSP-19"))
+    uid = f"{institution_id}:{code}"[:80]
+    async with write_transaction():
+        existing = await RoutineRow.select(RoutineRow.id).where(RoutineRow.uid == uid).first()
+        if existing is not None:
+            return existing["id"]
+        rows = await RoutineRow.insert(RoutineRow(
+            uid=uid, institution=institution_id, code=code[:40], name=name[:200], technology_ref=technology_ref,
+            project=project_id, decided_on=decided_on, decided_by=actor.display_name[:60], note=note.strip(),
+        )).returning(RoutineRow.id)
+        entry_id = rows[0]["id"]
+        await audit.record(actor, "catalog.hospital_routine", "catalog_hospital_routine", entry_id,
+                           after={"code": code, "name": name, "decided_on": decided_on, "project": project_id,
+                                  "technology_ref": technology_ref}, institution_id=institution_id)
+    return entry_id
+
+
+async def hospital_routine(actor: Actor) -> list[dict]:
+    """The actor's institution's routine technologies (HOSP-19), newest decision first;
+    empty for anyone without an institution (regulators, the admin): a hospital's own
+    catalogue is never shown to another institution."""
+    if actor.institution_id is None:
+        return []
+    return await RoutineRow.select(
+        RoutineRow.id, RoutineRow.code, RoutineRow.name, RoutineRow.technology_ref, RoutineRow.project,
+        RoutineRow.decided_on, RoutineRow.decided_by, RoutineRow.note,
+    ).where(RoutineRow.institution == actor.institution_id).order_by(RoutineRow.decided_on, ascending=False
+                                                                     ).order_by(RoutineRow.id, ascending=False)

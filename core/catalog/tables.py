@@ -9,6 +9,8 @@ from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, Text, Time
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from core.tenancy.tables import Institution
+
 
 class CatalogEdition(Table):
     """One edition (版本) of a catalogue, identified by ``scope:key`` across plugins."""
@@ -57,3 +59,20 @@ class CatalogTechnology(Table):
     note = Text(default="")
     position = Integer(default=0)
     withdrawn = Boolean(default=False)  # dropped from a later version of the same edition file
+
+
+class CatalogHospitalRoutine(Table, tablename="catalog_hospital_routine"):
+    """The hospital's own catalogue of routine technologies (院级常规技术目录): a technology
+    medical affairs decided, after its monitoring period's summary, becomes routine
+    (HOSP-19). Per institution; only that institution's users see it."""
+
+    uid = Varchar(length=80, unique=True)  # "<institution>:<code>"
+    institution = ForeignKey(references=Institution, index=True)
+    code = Varchar(length=40)
+    name = Varchar(length=200)
+    technology_ref = Integer(null=True, default=None)  # the CatalogTechnology the project cited, if any
+    project = Integer(null=True, default=None)  # the admission project whose summary decided it
+    decided_on = Date()
+    decided_by = Varchar(length=60, default="")
+    note = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())

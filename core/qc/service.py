@@ -523,10 +523,12 @@ async def decide_summary(actor: Actor, hooks: HookView, project_id: int, decisio
         if decision == "routine":
             from core.catalog import service as catalog
 
-            if hasattr(catalog, "add_hospital_routine"):
-                entry = str(await catalog.add_hospital_routine(
-                    actor, institution_id=project["institution"], code=project["technology_code"] or f"P{project_id}",
-                    name=project["technology_name"] or project["title"], on=day, note=f"HOSP-19 项目 {project_id}"))
+            ref = str(project.get("technology_ref") or "")
+            entry = str(await catalog.add_hospital_routine(
+                actor, project["institution"], code=project["technology_code"] or f"P{project_id}",
+                name=project["technology_name"] or project["title"], decided_on=day,
+                technology_ref=int(ref) if ref.isdigit() else None, project_id=project_id,
+                note=f"HOSP-19 项目 {project_id}：{reason.strip()}"))
         await QcSummary.update({QcSummary.status: "decided", QcSummary.decision: decision,
                                 QcSummary.decision_reason: reason.strip(), QcSummary.decided_by: actor.display_name,
                                 QcSummary.decided_on: day, QcSummary.catalog_entry: entry}).where(

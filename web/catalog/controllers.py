@@ -56,14 +56,15 @@ class CatalogController(Controller):
     guards = [login_required]
 
     @get("/")
-    async def index(self, request: Request, hooks: HookView, q: str = "", tech_class: str = "",
+    async def index(self, request: Request, actor: Actor, hooks: HookView, q: str = "", tech_class: str = "",
                     scope_: ScopeParam = "", edition: str = "") -> Template:
         """Search by code or name as you type (htmx swaps ``_results.html``), filter by
-        class, scope and edition (current by default; superseded editions selectable)."""
+        class, scope and edition (current by default; superseded editions selectable).
+        A hospital's users also see their institution's routine technologies (HOSP-19)."""
         context = await _view(hooks, _query(q, tech_class, scope_, edition))
         if request.headers.get("hx-request") and request.headers.get("hx-target") == "catalog-results":
             return partial("catalog/_results.html", **context)
-        return await page(request, "catalog/index.html", **context)
+        return await page(request, "catalog/index.html", routine=await catalog.hospital_routine(actor), **context)
 
     @get("/export.xlsx")
     async def export(self, hooks: HookView, q: str = "", tech_class: str = "", scope_: ScopeParam = "",
