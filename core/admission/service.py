@@ -232,14 +232,17 @@ async def _abilities(actor: Actor, row: dict, step: Step | None, votes: list, pa
 
 async def list_projects(actor: Actor, *, mine: bool = False) -> list[dict]:
     """Projects of the actor's institution (drafts only their lead's); ``mine``: led by the actor."""
-    query = Project.select(*Project.all_columns(exclude=[Project.form, Project.steps]), *_COLUMNS).order_by(
+    query = Project.select(*Project.all_columns(exclude=[Project.form]), *_COLUMNS).order_by(
         Project.id, ascending=False)
     if not actor.is_admin:
         query = query.where(Project.institution == (actor.institution_id or -1))
     if mine:
         query = query.where(Project.lead == actor.id)
-    rows = await query
-    return [r for r in rows if r["status"] != "draft" or r["lead"] == actor.id]
+    rows = [r for r in await query.output(load_json=True) if r["status"] != "draft" or r["lead"] == actor.id]
+    for row in rows:
+        _, step = _step(_frozen_steps(row), row["current_step"])
+        row["step_title"] = step.title if step else ""
+    return rows
 
 
 async def publicity_list(actor: Actor) -> list[dict]:
