@@ -15,9 +15,9 @@ from core.plugins import HookView
 Job = Callable[[HookView], Awaitable[int]]
 
 JOB_MODULES: list[str] = [
-    "core.admission.jobs",
     "core.outbox.jobs",
     "core.obligations.jobs",
+    "core.admission.jobs",
 ]
 _JOBS: dict[str, Job] = {}
 

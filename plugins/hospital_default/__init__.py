@@ -4,13 +4,13 @@ from plugins.hospital_default.admission import admission_steps, application_form
 
 __all__ = ["admission_steps", "application_form", "grades", "validate_project"]
 
-from plugins.hospital_default.catalogs import register_catalogs  # noqa: E402
-
-__all__ += ["register_catalogs"]
-
 from plugins.hospital_default.channels import reporting_channels  # noqa: E402
 
 __all__ += ["reporting_channels"]
+
+from plugins.hospital_default.catalogs import register_catalogs  # noqa: E402
+
+__all__ += ["register_catalogs"]
 
 from plugins.hospital_default.plugin import deadline_rules  # noqa: E402
 
