@@ -94,6 +94,7 @@ async def restricted_choice(hooks) -> str:
     return str((await catalog.choices(hooks, classes=("restricted",)))[0].id)
 
 
+@pytest.mark.rule("HOSP-11")
 async def test_routine_and_restricted_projects_from_draft_to_university_filing(deployment, page_as):
     """HOSP-4 round → HOSP-4 argumentation → HOSP-7/21 ethics → HOSP-8 formal review →
     HOSP-9 experts → HOSP-10 publicity with an objection → head's approval → document →
@@ -201,6 +202,7 @@ async def walk_temporary_to_head(pages: dict, project_id: int, *, ethics: bool) 
     await decide(pages["head_a"], project_id, reason="院长审签同意")
 
 
+@pytest.mark.rule("HOSP-12")
 async def test_temporary_path_outside_the_round(deployment, page_as):
     """HOSP-12: department leaders → ethics → experts by grade and class → up the chain →
     the head signs → filed with the university."""
@@ -219,6 +221,7 @@ async def test_temporary_path_outside_the_round(deployment, page_as):
     assert await step_of(project_id) is None
 
 
+@pytest.mark.rule("HOSP-7")
 async def test_ethics_approval_lapses_and_the_admission_is_cancelled(deployment, page_as):
     """HOSP-7: medical affairs lets the application proceed without ethics approval; 3 months
     after admission without the approval, the daily job cancels it and everyone is told."""

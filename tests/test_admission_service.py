@@ -136,6 +136,17 @@ async def test_hosp5_routine_lead_needs_3_years_as_resident_and_no_visiting(depl
     await service.submit(await actor(name), hooks, project_id, today=TODAY)
 
 
+@pytest.mark.rule("HOSP-13")
+@pytest.mark.rule("HOSP-14")
+async def test_hosp13_hosp14_qc_officer_and_indicators_with_targets_are_required(deployment, hooks, round_2031):
+    """HOSP-13: the project QC group names its QC officer; HOSP-14: each indicator has its parameter."""
+    project_id = await new_project(hooks, form=valid_form(
+        qc_officer="", qc_indicators=[{"name": "术后感染率", "target": "", "method": "按季度统计"}]))
+    with pytest.raises(DomainError) as exc:
+        await service.submit(await actor("clinician_a"), hooks, project_id, today=TODAY)
+    assert {"HOSP-13", "HOSP-14"} <= rules_of(exc.value)
+
+
 @pytest.mark.rule("HOSP-1")
 async def test_hosp1_grade_must_be_one_of_the_hospitals_grades(deployment, hooks, round_2031):
     project_id = await new_project(hooks, form=valid_form(grade="四级"))
@@ -158,6 +169,7 @@ async def test_hosp8_every_application_item_is_required_and_checked_per_field(de
 
 
 @pytest.mark.rule("HOSP-4")
+@pytest.mark.rule("HOSP-12")
 async def test_hosp4_round_path_needs_an_open_round_and_hosp12_temporary_path_does_not(deployment, hooks):
     clinician = await actor("clinician_a")
     outside = dt.date(2032, 9, 1)
