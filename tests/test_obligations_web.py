@@ -34,6 +34,21 @@ async def _cleanup(request):
         await Obligation.delete().where(Obligation.subject_type == SUBJECT)
 
 
+@pytest.fixture
+async def only_these_obligations():
+    """Other tests' open obligations set aside (and restored afterwards), so a dashboard
+    test sees exactly the obligations it made — the dashboard lists only the soonest."""
+    others = [r["id"] for r in await Obligation.select(Obligation.id).where(
+        (Obligation.status == "open") & (Obligation.subject_type != SUBJECT))]
+    if others:
+        await Obligation.update({Obligation.status: "waived"}).where(Obligation.id.is_in(others))
+    try:
+        yield
+    finally:
+        if others:
+            await Obligation.update({Obligation.status: "open"}).where(Obligation.id.is_in(others))
+
+
 async def emit(hooks, kind, on, institution, *, label, cls="restricted", **kw) -> dict:
     ids = await service.on_event(SYSTEM, hooks, DomainEvent(
         kind=kind, occurred_on=on, institution_id=institution, subject_type=SUBJECT, subject_id=next(_ids),
@@ -50,7 +65,8 @@ def unique(prefix: str) -> str:
 
 @pytest.mark.rule("JL-38")
 @pytest.mark.rule("JL-12")
-async def test_dashboards_show_each_role_its_own_open_obligations_soonest_first(deployment, login_as):
+async def test_dashboards_show_each_role_its_own_open_obligations_soonest_first(deployment, login_as,
+                                                                               only_these_obligations):
     """Medical affairs sees its institution's, a clinician only those assigned to them,
     a regulator those of their region; rule id, article and working days left shown."""
     hooks = deployment["host"].view()
