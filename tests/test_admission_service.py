@@ -58,6 +58,14 @@ def rules_of(exc: DomainError) -> set[str]:
 # ---------------------------------------------------------------- refusals at submission
 
 
+@pytest.mark.rule("NAT-12")
+async def test_nat12_a_technology_outside_every_list_is_managed_as_routine(deployment, hooks, round_2031):
+    """NAT-12: the institution manages a technology outside both lists itself, as routine."""
+    project_id = await new_project(hooks, title="目录外新技术")
+    row = await Project.select().where(Project.id == project_id).first()
+    assert row["outside_lists"] and row["tech_class"] == "routine" and row["technology_id"] is None
+
+
 @pytest.mark.rule("NAT-9")
 async def test_nat9_prohibited_technology_is_refused_outright(deployment, hooks):
     with pytest.raises(DomainError) as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
 from core.accounts.schemas import SYSTEM
@@ -209,6 +210,7 @@ async def test_cases_are_read_within_the_qc_scope(deployment, jilin):
 
 @pytest.mark.rule("HN-3")
 @pytest.mark.rule("HN-4.3")
+@pytest.mark.rule("NAT-41")
 async def test_hn3_hn43_regulator_desk_warns_of_late_reports_and_unfiled_restricted_cases(deployment, jilin,
                                                                                            login_as):
     from tests.filing_helpers import region_actor
@@ -222,3 +224,19 @@ async def test_hn3_hn43_regulator_desk_warns_of_late_reports_and_unfiled_restric
         w["institution"] != deployment["hospital_a"] for w in await cases.warnings(await region_actor("regulator_city2")))
     page = await (await login_as("regulator_city1")).get("/")
     assert 'id="case-warnings"' in page.text and "HN-4.3" in page.text
+
+
+@pytest.mark.rule("HOSP-15")
+def test_hosp15_a_complication_or_adverse_event_is_recorded_with_its_description():
+    """HOSP-15: QC data and case records are recorded truthfully — a ticked complication or
+    adverse event without its description is refused, naming the field."""
+    from core.cases.rules import CaseInput, case_problems
+
+    day = dt.date(2026, 3, 2)
+    case = CaseInput(case_id="HOSP15-1", technology_code="G01", patient_key="ZY-2026-0001", admitted_on=day,
+                     operated_on=day, discharged_on=day, operators=["clinician_a"], consent=True,
+                     complication=True, adverse_event=True)
+    flagged = {(p.field, p.rule) for p in case_problems(case, day)}
+    assert {("complications", "HOSP-15"), ("adverse_events", "HOSP-15")} <= flagged
+    described = msgspec.structs.replace(case, complications="术后穿刺点血肿", adverse_events="造影剂过敏")
+    assert not [p for p in case_problems(described, day) if p.rule == "HOSP-15"]

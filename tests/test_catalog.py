@@ -77,7 +77,9 @@ async def test_jilin_provincial_2021_has_s1_to_s21_with_s1_s17_limited_to_grade_
 
 
 @pytest.mark.rule("NAT-9")
+@pytest.mark.rule("NAT-5")
 async def test_prohibited_technologies_the_sources_name_NAT_9_HOSP_2(deployment):
+    """NAT-5 negative list: a prohibited technology cannot be cited for new work."""
     hooks = deployment["host"].view()
     items = await edition_items(hooks, "national:national-prohibited")
     names = {t.name for t in items}

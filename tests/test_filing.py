@@ -142,7 +142,9 @@ async def test_jl12_six_materials_in_order_and_each_missing_one_is_named(deploym
 
 
 @pytest.mark.rule("NAT-13")
+@pytest.mark.rule("JL-14")
 async def test_nat13_ethics_argumentation_required_before_submission(deployment, hooks):
+    """NAT-13 / JL-14 (this is the Jilin deployment): no restricted technology without ethics."""
     filing_id = await assembled(hooks, skip=("argumentation",))
     with pytest.raises(DomainError) as exc:
         await filing.submit(await actor("medaffairs_a"), hooks, filing_id, today=SUBMIT_DAY)
@@ -405,6 +407,7 @@ async def test_hn22c_withdrawal_requested_by_the_institution_and_confirmed(deplo
 @pytest.mark.rule("NAT-40")
 @pytest.mark.rule("JL-41")
 @pytest.mark.rule("NAT-24")
+@pytest.mark.rule("JL-25")
 async def test_nat40_jl41_public_list_and_nat24_disclosure_show_completed_filings(deployment, hooks):
     filing_id = await assembled(hooks)
     regulator = await region_actor("regulator_city1")
@@ -426,7 +429,7 @@ async def test_nat40_jl41_public_list_and_nat24_disclosure_show_completed_filing
     assert any(r["technology_name"] == row["technology_name"] and r["case_count"] == 5 for r in rows)
     fields = filing.disclosure_fields(hooks)
     assert [f["key"] for f in fields][:4] == ["institution", "technology", "filed_on", "case_count"]
-    assert {f["rule"] for f in fields} >= {"JL-41"}
+    assert {f["rule"] for f in fields} >= {"JL-41", "JL-25"}  # JL-25: name, filing date, case count
 
 
 # ---------------------------------------------------------------- channel outage

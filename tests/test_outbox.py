@@ -139,13 +139,15 @@ async def test_a_channel_refuses_a_kind_it_does_not_accept(deployment):
                                  institution_id=deployment["hospital_a"], payload={})
 
 
+@pytest.mark.rule("JL-37")
 def test_hook_reporting_channels_declares_key_name_kinds_transport_and_setting(deployment):
-    """JL-12 / JL-38 go to the Jilin platform, HN-2.2b / HN-3 to Henan's system, HOSP-11 to the university."""
+    """JL-12 / JL-38 go to the Jilin platform (the provincial supervision platform of JL-37),
+    HN-2.2b / HN-3 to Henan's system, HOSP-11 to the university."""
     by_key = {c.key: c for c in channels.channels(jilin(deployment))}
     assert set(by_key) == {"jilin_platform", "university"}
     jl = by_key["jilin_platform"]
     assert jl.name == "吉林省医疗技术临床应用监管平台" and jl.transport == "http"
-    assert set(jl.kinds) == {"filing", "case", "report"} and {"JL-12", "JL-38"} <= set(jl.rules)
+    assert set(jl.kinds) == {"filing", "case", "report"} and {"JL-12", "JL-37", "JL-38"} <= set(jl.rules)
     assert jl.setting == "CLINTECH_CHANNEL_JILIN_PLATFORM_URL"
     assert [c.key for c in channels.channels_for(jilin(deployment), "admission")] == ["university"]
     hn = channels.channel(henan(), "henan_platform")

@@ -68,7 +68,7 @@ def _text(key: str, label: str, rule: str = "HOSP-8", help: str = "") -> dict:
             "help": help}
 
 
-# HOSP-8 (content from seed 002), HOSP-6, HOSP-13/14, NAT-9b, NAT-43, HOSP-1.
+# Rules: HOSP-8 (content from seed 002), HOSP-6, HOSP-13/14, NAT-9b, NAT-43 and HOSP-1
 FORM = {
     "title": "临床新技术立项准入申请表",
     "sections": [

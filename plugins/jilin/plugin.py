@@ -34,7 +34,7 @@ def filing_materials(technology, institution):
 @hookimpl
 def deadline_rules():
     """The national rules plus Jilin's own: JL-12 replaces NAT-11, JL-30 replaces NAT-29
-    (3 working days *before* the enrolment notice); JL-29, JL-34, JL-38."""
+    (3 working days *before* the enrolment notice); also JL-29, JL-34 and JL-38 as data."""
     return deadlines.load(deadlines.NATIONAL) + deadlines.load(HERE / "deadlines.toml")
 
 
