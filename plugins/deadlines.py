@@ -1,7 +1,7 @@
 """Deadline rules as data files, shared by the province plugins (not a plugin itself).
 
 Each plugin keeps its rules in a ``deadlines.toml`` next to its code; the national
-rules that a province's document restates live in ``national_deadlines.toml`` and
+rules that a province's document restates live in ``national/deadlines.toml`` and
 are shipped by every province plugin, so a province rule can ``replace`` them.
 """
 
@@ -13,7 +13,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-NATIONAL = Path(__file__).parent / "national_deadlines.toml"
+from plugins import national
+
+NATIONAL = national.DEADLINES
 
 
 @functools.cache

@@ -165,8 +165,10 @@ def _slot(name: str, head: dict) -> ImportSlot:
                       note=str(head.get("note") or ""), file=name)
 
 
-def load_dir(folder: Path | str) -> list[CatalogEdition | ImportSlot]:
-    """Every ``*.toml`` / ``*.json`` data file of ``folder``, in name order.
+def load_dir(folder: Path | str, *also: Path) -> list[CatalogEdition | ImportSlot]:
+    """Every ``*.toml`` / ``*.json`` data file of ``folder`` in name order, then the
+    files ``also`` names (e.g. the national editions in ``plugins/national/`` that a
+    province's documents cite).
 
     All files are checked; if any is wrong, ``CatalogLoadError`` lists every problem
     of every file and nothing is returned. Two files with the same edition are an error.
@@ -175,7 +177,8 @@ def load_dir(folder: Path | str) -> list[CatalogEdition | ImportSlot]:
     found: list[CatalogEdition | ImportSlot] = []
     problems: list[LoadProblem] = []
     keys: dict[str, str] = {}
-    for path in sorted(p for p in folder.iterdir() if p.suffix in (".toml", ".json")):
+    own = sorted(p for p in folder.iterdir() if p.suffix in (".toml", ".json")) if folder.is_dir() else []
+    for path in [*own, *also]:
         try:
             item = load_file(path)
         except CatalogLoadError as exc:

@@ -7,11 +7,15 @@ from pathlib import Path
 
 from core import hookimpl
 from core.catalog.loader import load_dir
+from plugins import national
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
 
 
 @hookimpl
 def register_catalogs():
-    """The editions in ``catalog/`` (TOML data files), validated by the core loader."""
-    return load_dir(CATALOG_DIR)
+    """The classes of the hospital document (HOSP-2): the 2022 national restricted list
+    it cites and the prohibited technologies (NAT-9).
+
+    Data files, validated by the core loader."""
+    return load_dir(CATALOG_DIR, national.RESTRICTED_2022, national.PROHIBITED)

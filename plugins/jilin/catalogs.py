@@ -7,11 +7,15 @@ from pathlib import Path
 
 from core import hookimpl
 from core.catalog.loader import load_dir
+from plugins import national
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
 
 
 @hookimpl
 def register_catalogs():
-    """The editions in ``catalog/`` (TOML data files), validated by the core loader."""
-    return load_dir(CATALOG_DIR)
+    """Jilin's provincial list (``catalog/``), the national list of annex 1 (2017, JL-11),
+    the 2022 national edition that replaced it and the national prohibited technologies (NAT-9).
+
+    Data files, validated by the core loader."""
+    return load_dir(CATALOG_DIR, national.RESTRICTED_2017, national.RESTRICTED_2022, national.PROHIBITED)
