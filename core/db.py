@@ -8,9 +8,9 @@ import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 
 from core.errors import DatabaseUnavailable

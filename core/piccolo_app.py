@@ -6,18 +6,29 @@ from piccolo.conf.apps import AppConfig
 
 from core.accounts.tables import LoginAttempt, User, UserSession
 from core.admission.tables import (
-    AdmissionRound, Objection, PanelMember, Project, ProjectVersion, StepDecision, Vote,
+    AdmissionRound,
+    Objection,
+    PanelMember,
+    Project,
+    ProjectVersion,
+    StepDecision,
+    Vote,
 )
 from core.apitokens.tables import ApiToken
 from core.audit.tables import AuditEvent
 from core.cases.tables import CaseImport, CaseRecord
-from core.catalog.tables import CatalogEdition, CatalogEditionSource, CatalogHospitalRoutine, CatalogTechnology
+from core.catalog.tables import (
+    CatalogEdition,
+    CatalogEditionSource,
+    CatalogHospitalRoutine,
+    CatalogTechnology,
+)
 from core.filing.tables import Filing, FilingSubmission
 from core.holidays.tables import HolidayOverride
 from core.inbox.tables import InboxAddress, InboxMessage
 from core.obligations.tables import CalendarFeed, Obligation, ObligationReminder
-from core.qc.tables import QcAnnualReport, QcSummary
 from core.outbox.tables import Delivery, DeliveryAttempt
+from core.qc.tables import QcAnnualReport, QcSummary
 from core.storage.tables import Attachment
 from core.system.tables import PluginSwitch
 from core.tenancy.tables import Department, Institution, Region

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 async def clean_2027_browser(deployment):
-    from core.holidays.tables import HolidayOverride
     import datetime as dt
+
+    from core.holidays.tables import HolidayOverride
 
     async def wipe():
         await HolidayOverride.delete().where(

@@ -305,8 +305,8 @@ async def test_cal4_provisional_obligation_is_listed_then_recomputed_when_2027_i
     """A JL-38 case report for a discharge on 2026-12-20 is due 2027-01-08 provisionally;
     entering the 2027 notice recomputes it to 2027-01-11 at once."""
     obligations = pytest.importorskip("core.obligations.service")
-    from core.obligations.tables import Obligation
     from core.holidays import service
+    from core.obligations.tables import Obligation
 
     event = obligations.DomainEvent(kind="discharge", occurred_on=D("2026-12-20"),
                                     institution_id=deployment["hospital_a"], subject_type="case",

@@ -19,8 +19,15 @@ from core.errors import DomainError
 from core.obligations.tables import Obligation
 from core.outbox.tables import Delivery
 from tests.admission_helpers import actor
-from tests.case_helpers import release_obligations, DISCHARGED, JL38_DUE, OPERATED, REPORTED, admitted, case_input
-
+from tests.case_helpers import (
+    DISCHARGED,
+    JL38_DUE,
+    OPERATED,
+    REPORTED,
+    admitted,
+    case_input,
+    release_obligations,
+)
 
 
 @pytest.fixture(scope="module")

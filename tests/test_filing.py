@@ -22,7 +22,16 @@ from core.obligations.tables import Obligation
 from core.outbox import service as outbox
 from core.outbox.tables import Delivery
 from tests.filing_helpers import (
-    ADMITTED, DUE, FIRST_CASE, HENAN_USERS, JILIN_USERS, PDF, PNG, actor, admitted_project, henan_world,
+    ADMITTED,
+    DUE,
+    FIRST_CASE,
+    HENAN_USERS,
+    JILIN_USERS,
+    PDF,
+    PNG,
+    actor,
+    admitted_project,
+    henan_world,
     region_actor,
 )
 

@@ -14,8 +14,9 @@ import pytest
 
 from core.filing.tables import Filing
 from core.outbox.tables import Delivery
-from tests.filing_helpers import FIRST_CASE, HENAN_USERS, PDF, actor, admitted_project, henan_world
+from tests.filing_helpers import FIRST_CASE, HENAN_USERS, PDF, admitted_project, henan_world
 from tests.fixtures import DEMO_PASSWORD, PortalClient
+
 
 @pytest.fixture(scope="module", autouse=True)
 async def _forget_obligations(deployment):

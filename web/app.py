@@ -80,21 +80,27 @@ def _check_deadline_rules(host: PluginHost) -> None:
 
 def create_app(host: PluginHost | None = None) -> Litestar:
     from web.accounts.controllers import LoginController
+    from web.admin.controllers import (
+        AdminAuditController,
+        AdminInstitutionController,
+        AdminPluginController,
+        AdminRegionController,
+        AdminUserController,
+    )
     from web.admission.controllers import AdmissionController, FileController
-    from web.admin.controllers import AdminAuditController, AdminInstitutionController, AdminPluginController, AdminRegionController, AdminUserController
-    from web.api.catalog import ROUTES as CATALOG_API
     from web.api.cases import PATH as CASES_API_PATH
     from web.api.cases import ROUTES as CASES_API
+    from web.api.catalog import ROUTES as CATALOG_API
     from web.apitokens.controllers import ApiTokenController
+    from web.calendar.controllers import CalendarAdminController
     from web.cases.controllers import CaseController
-    from web.qc.controllers import QC_ROUTES
     from web.catalog.controllers import CatalogAdminController, CatalogController
     from web.dashboard.controllers import DashboardController
     from web.filing.controllers import FilingController, PublicFilingController
-    from web.calendar.controllers import CalendarAdminController
     from web.health import healthz
-    from web.outbox.controllers import AdminChannelController, OutboxController
     from web.obligations.controllers import InboxController, ObligationController, ical_feed
+    from web.outbox.controllers import AdminChannelController, OutboxController
+    from web.qc.controllers import QC_ROUTES
     from web.tenancy.controllers import DepartmentController, InstitutionController
 
     settings = get_settings()

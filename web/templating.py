@@ -6,9 +6,9 @@ from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 
+from core.accounts.roles import ROLE_LABELS
 from core.messages import audit_action, record_type, t
 from core.tenancy.rules import LEVELS
-from core.accounts.roles import ROLE_LABELS
 
 TEMPLATES = Path(__file__).parent / "templates"
 

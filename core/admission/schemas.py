@@ -19,7 +19,7 @@ DECISION_LABELS = {
     "recuse": "回避", "panel": "组建专家组", "proceed_without_ethics": "准予先行申报（伦理审查后补）",
     "ethics_proof": "补交伦理审查证明", "objection": "提出异议", "answer": "答复异议",
     "publicity_closed": "公示期满", "document": "印发准入文件", "filing": "报学校备案",
-    "cancel": "取消准入", "admitted": "准予准入", "first_case": "登记首例病例（开启限制类技术备案）", "first_case": "首例病例",
+    "cancel": "取消准入", "admitted": "准予准入", "first_case": "登记首例病例（开启限制类技术备案）",
 }
 VOTE_LABELS = {"approve": "同意", "reject": "不同意", "recuse": "回避"}
 

@@ -40,7 +40,11 @@ from core.db import write_transaction
 from core.errors import Conflict, DomainError, Forbidden, NotFound, Problem
 from core.filing import rules
 from core.filing.schemas import (
-    BASIS_LABELS, FORM_MATERIAL, STATUS_LABELS, STOP_GROUNDS, FilingFormSpec, Material,
+    BASIS_LABELS,
+    STATUS_LABELS,
+    STOP_GROUNDS,
+    FilingFormSpec,
+    Material,
 )
 from core.filing.tables import Filing, FilingSubmission
 from core.obligations import service as obligations

@@ -1,6 +1,11 @@
 """默认医院政策：新技术新项目准入流程、分级、质控与年报（《医疗新技术、新项目临床应用准入制度》）。"""
 
-from plugins.hospital_default.admission import admission_steps, application_form, grades, validate_project
+from plugins.hospital_default.admission import (
+    admission_steps,
+    application_form,
+    grades,
+    validate_project,
+)
 from plugins.hospital_default.catalogs import register_catalogs
 from plugins.hospital_default.channels import reporting_channels
 from plugins.hospital_default.plugin import deadline_rules
