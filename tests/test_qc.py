@@ -81,14 +81,14 @@ async def test_regulators_see_their_region_with_institutions_ranked(deployment, 
 
 async def test_qc_page_has_an_svg_chart_and_exports_xlsx(deployment, login_as, known):
     client = await login_as("medaffairs_a")
-    response = await client.get(f"/qc/technology/{known['code']}")
+    response = await client.get(f"/qc/technology/{known['code']}?period=all")
     assert response.status_code == 200
     assert "<svg" in response.text and 'class="bar"' in response.text and "2026-03：3 例" in response.text
     assert "未达标" in response.text
     regulator = await login_as("qccenter")
-    page = await regulator.get(f"/qc/technology/{known['code']}")
+    page = await regulator.get(f"/qc/technology/{known['code']}?period=all")
     assert 'id="qc-ranking"' in page.text
-    export = await client.get(f"/qc/export.xlsx?technology_code={known['code']}")
+    export = await client.get(f"/qc/export.xlsx?technology_code={known['code']}&period=all")
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(export.content))
@@ -97,7 +97,9 @@ async def test_qc_page_has_an_svg_chart_and_exports_xlsx(deployment, login_as, k
 
 
 @pytest.mark.rule("HOSP-17")
+@pytest.mark.rule("HOSP-16")
 async def test_hosp17_january_report_prefilled_completed_reviewed_and_printed(deployment, login_as, known):
+    """HOSP-17 yearly report; HOSP-16: the department QC group reviews it before medical affairs."""
     from core.obligations.tables import Obligation
 
     hooks = known["hooks"]
@@ -138,3 +140,26 @@ async def test_hosp19_summary_and_medical_affairs_decision(deployment, known):
                             today=dt.date(2028, 3, 10))
     summary = await qc.get_summary(await actor("medaffairs_a"), known["project"])
     assert summary["decision"] == "routine" and summary["prefill"]["cases"] == 4
+
+
+def test_qc_window_is_the_last_twelve_calendar_months_by_default():
+    """The QC pages read the last 12 calendar months unless another period or dates are chosen."""
+    assert qc.window_start("12", dt.date(2027, 2, 15)) == dt.date(2026, 3, 1)
+    assert qc.window_start("24", dt.date(2027, 2, 15)) == dt.date(2025, 3, 1)
+    assert qc.window_start("12", dt.date(2026, 12, 31)) == dt.date(2026, 1, 1)
+    assert qc.window_start("all", dt.date(2027, 2, 15)) is None
+    assert qc.DEFAULT_PERIOD == "12"
+
+
+async def test_qc_window_limits_the_figures_and_dates_override_it(deployment, login_as, known):
+    ma = await actor("medaffairs_a")
+    # Seen from 2027-03-20 the last 12 months start on 2026-04-01: only the April case.
+    data = await qc.figures(ma, qc.Filter(technology_code=known["code"],
+                                          since=qc.window_start("12", dt.date(2027, 3, 20))))
+    assert data["total"]["cases"] == 1 and [m["month"] for m in data["months"]] == ["2026-04"]
+    client = await login_as("medaffairs_a")
+    page = await client.get(f"/qc/technology/{known['code']}?since=2026-04-01&until=2026-04-30")
+    assert page.status_code == 200 and '<div class="stat" id="qc-cases">1</div>' in page.text
+    assert "2026-04-01 至 2026-04-30" in page.text
+    everything = await client.get(f"/qc/technology/{known['code']}?period=all")
+    assert '<div class="stat" id="qc-cases">4</div>' in everything.text

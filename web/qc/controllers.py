@@ -23,14 +23,25 @@ hospital = [roles_required(*HOSPITAL_ROLES, "admin")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _filter(technology_code: str = "", department_id: int | None = None, since: str = "", until: str = "") -> qc.Filter:
+def _filter(technology_code: str = "", department_id: int | None = None, since: str = "", until: str = "",
+            period: str = "") -> qc.Filter:
+    """Explicit dates win; otherwise the chosen period, by default the last 12 months."""
     def day(text: str) -> dt.date | None:
         try:
             return dt.date.fromisoformat(text) if text else None
         except ValueError:
             return None
 
-    return qc.Filter(technology_code=technology_code, department_id=department_id, since=day(since), until=day(until))
+    start, end = day(since), day(until)
+    if start is None and end is None:
+        start = qc.window_start(period if period in qc.PERIODS else qc.DEFAULT_PERIOD, dt.date.today())
+    return qc.Filter(technology_code=technology_code, department_id=department_id, since=start, until=end)
+
+
+def _period(since: str, until: str, period: str) -> str:
+    if since or until:
+        return ""
+    return period if period in qc.PERIODS else qc.DEFAULT_PERIOD
 
 
 def _charts(data: dict, title: str) -> dict:
@@ -49,26 +60,28 @@ class QcController(Controller):
 
     @get("/")
     async def index(self, request: Request, actor: Actor, department_id: int | None = None, since: str = "",
-                    until: str = "") -> Template:
-        flt = _filter(department_id=department_id, since=since, until=until)
+                    until: str = "", period: str = "") -> Template:
+        flt = _filter(department_id=department_id, since=since, until=until, period=period)
         data = await qc.figures(actor, flt)
         return await page(request, "qc/index.html", data=data, charts=_charts(data, "本范围"), flt=flt,
-                          technology=None, indicators=[], since=since, until=until)
+                          technology=None, indicators=[], since=since, until=until,
+                          period=_period(since, until, period), periods=qc.PERIODS)
 
     @get("/technology/{code:str}")
     async def technology(self, request: Request, actor: Actor, hooks: HookView, code: str, since: str = "",
-                         until: str = "") -> Template:
-        flt = _filter(technology_code=code, since=since, until=until)
+                         until: str = "", period: str = "") -> Template:
+        flt = _filter(technology_code=code, since=since, until=until, period=period)
         data = await qc.figures(actor, flt)
         name = data["technologies"][0]["name"] if data["technologies"] else code
         return await page(request, "qc/index.html", data=data, charts=_charts(data, f"{code} {name}"), flt=flt,
                           technology={"code": code, "name": name},
-                          indicators=await qc.indicator_figures(actor, hooks, flt), since=since, until=until)
+                          indicators=await qc.indicator_figures(actor, hooks, flt), since=since, until=until,
+                          period=_period(since, until, period), periods=qc.PERIODS)
 
     @get("/export.xlsx")
     async def export(self, actor: Actor, hooks: HookView, technology_code: str = "", department_id: int | None = None,
-                     since: str = "", until: str = "") -> Response:
-        flt = _filter(technology_code, department_id, since, until)
+                     since: str = "", until: str = "", period: str = "") -> Response:
+        flt = _filter(technology_code, department_id, since, until, period)
         data = await qc.figures(actor, flt)
         indicators = await qc.indicator_figures(actor, hooks, flt) if technology_code else []
         return Response(qc.export_xlsx(data, indicators), media_type=XLSX,
