@@ -218,6 +218,25 @@ async def test_hn3_case_report_window_is_a_deployment_setting_shown_on_screen(de
         service.rules_of(henan_host().view())
 
 
+@pytest.mark.rule("HN-3")
+async def test_a_changed_rule_recomputes_open_obligations_in_the_worker(deployment, monkeypatch):
+    """Changing a rule (here the deployment's HN-3 window) recomputes the open obligations:
+    the worker's ``recompute_deadlines`` job picks it up, audited."""
+    from core.audit.tables import AuditEvent
+    from core.jobs import registered
+
+    _, rows = await emit(henan_host().view(), "case_performed", D("2026-02-10"), deployment["hospital_a"])
+    hn3 = next(r for r in rows if r["rule_id"] == "HN-3")
+    assert hn3["due_on"] == D("2026-03-09")
+    monkeypatch.setenv("CLINTECH_HENAN_CASE_REPORT_DAYS", "10")
+    job = registered()["core.obligations.jobs.recompute_deadlines"]
+    assert await job(henan_host().view()) >= 1
+    assert (await Obligation.select().where(Obligation.id == hn3["id"]).first())["due_on"] == D("2026-03-02")
+    assert await AuditEvent.exists().where((AuditEvent.action == "obligation.recompute")
+                                           & (AuditEvent.record_id == hn3["id"]))
+    assert (await Obligation.select().where(Obligation.id == hn3["id"]).first())["due_on"] == D("2026-03-02")
+
+
 @pytest.mark.rule("NAT-29")
 @pytest.mark.rule("JL-30")
 async def test_nat29_after_versus_jl30_before_the_first_enrolment_notice(deployment):

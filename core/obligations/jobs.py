@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.jobs import job
-from core.obligations import reminders
+from core.obligations import reminders, service
 from core.plugins import HookView
 
 
@@ -11,3 +11,11 @@ from core.plugins import HookView
 async def send_obligation_reminders(hooks: HookView) -> int:
     """Send the reminders due today (inbox, and e-mail when SMTP is configured)."""
     return await reminders.send_due(hooks)
+
+
+@job
+async def recompute_deadlines(hooks: HookView) -> int:
+    """Keep open obligations in step with the deadline rules and the calendar of the
+    enabled plugins: a plugin upgraded with changed rules, or calendar overrides it
+    ships, take effect within one worker interval (CAL-4 provisional dates included)."""
+    return await service.recompute_open(hooks)
