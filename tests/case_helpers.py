@@ -8,7 +8,7 @@ import secrets
 
 from core.accounts.schemas import SYSTEM
 from core.plugins import HookView
-from tests.admission_helpers import actor, valid_form
+from tests.admission_helpers import actor, admit_temporary, valid_form
 from tests.filing_helpers import JILIN_USERS
 
 # Admitted on a Monday; the case is performed a week later and the patient discharged on
@@ -45,7 +45,6 @@ async def admitted(hooks: HookView, users: dict[str, str] = JILIN_USERS, *, tech
     technology (the ``tech_index``-th, so tests of different areas do not share one) or,
     for ``tech_class="routine"``, a technology outside every list."""
     from core.admission import service
-    from core.admission.tables import Project
     from core.catalog import service as catalog
 
     clinician = await actor(users["clinician"])
@@ -60,31 +59,9 @@ async def admitted(hooks: HookView, users: dict[str, str] = JILIN_USERS, *, tech
     project_id = await service.create_project(clinician, hooks, data, today)
     await service.save_draft(clinician, hooks, project_id, form or valid_form(), today=today)
     await service.submit(clinician, hooks, project_id, today=today)
-    for _ in range(12):
-        row = await Project.select().where(Project.id == project_id).first().output(load_json=True)
-        if row["status"] == "admitted":
-            CREATED.append(project_id)
-            return project_id
-        steps = {s["key"]: s for s in row["steps"]}
-        step = steps[row["current_step"]]
-        v = row["version"]
-        who = await actor(users[step["role"]])
-        if step["kind"] in ("review", "approval", "argumentation"):
-            await service.decide(who, hooks, project_id, service.Decision(version=v, decision="approve",
-                                                                          reason="同意"), today)
-        elif step["kind"] == "ethics":
-            await service.vote(await actor(users["ethics"]), hooks, project_id, service.Ballot(vote="approve"), today)
-        elif step["kind"] == "panel":
-            expert = await actor(users["expert"])
-            await service.assemble_panel(await actor(users["medical_affairs"]), hooks, project_id, v, [expert.id])
-            await service.vote(expert, hooks, project_id, service.Ballot(
-                vote="approve", score="88", scores={"qualification": "90", "plan": "85", "qc": "86"}), today)
-            row = await Project.select().where(Project.id == project_id).first()
-            await service.decide(await actor(users["medical_affairs"]), hooks, project_id,
-                                 service.Decision(version=row["version"], decision="approve", reason="同意"), today)
-        else:
-            raise AssertionError(f"unexpected step {step}")
-    raise AssertionError("project was not admitted")
+    await admit_temporary(hooks, project_id, users, today)
+    CREATED.append(project_id)
+    return project_id
 
 
 def case(project_id: int, **overrides) -> dict:

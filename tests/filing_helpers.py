@@ -9,7 +9,7 @@ import secrets
 from core.accounts.schemas import SYSTEM, Actor
 from core.accounts.tables import User
 from core.plugins import HookView, PluginHost
-from tests.admission_helpers import PDF, PNG, actor, technology_id, valid_form  # noqa: F401
+from tests.admission_helpers import PDF, PNG, actor, admit_temporary, technology_id, valid_form  # noqa: F401
 
 # Admission happens on ADMITTED; the first case follows on FIRST_CASE (a Monday):
 # JL-12 / HN-2.2b put the filing due 15 working days later, DUE (no holiday between).
@@ -36,32 +36,7 @@ async def admitted_project(hooks: HookView, users: dict[str, str] = JILIN_USERS,
     project_id = await service.create_project(clinician, hooks, data, today)
     await service.save_draft(clinician, hooks, project_id, valid_form(), today=today)
     await service.submit(clinician, hooks, project_id, today=today)
-    from core.admission.tables import Project
-
-    for _ in range(12):
-        row = await Project.select().where(Project.id == project_id).first().output(load_json=True)
-        if row["status"] == "admitted":
-            return project_id
-        steps = {s["key"]: s for s in row["steps"]}
-        step = steps[row["current_step"]]
-        v = row["version"]
-        who = await actor(users[step["role"]])
-        if step["kind"] in ("review", "approval", "argumentation"):
-            await service.decide(who, hooks, project_id, service.Decision(version=v, decision="approve",
-                                                                          reason="同意"), today)
-        elif step["kind"] == "ethics":
-            await service.vote(await actor(users["ethics"]), hooks, project_id, service.Ballot(vote="approve"), today)
-        elif step["kind"] == "panel":
-            expert = await actor(users["expert"])
-            await service.assemble_panel(await actor(users["medical_affairs"]), hooks, project_id, v, [expert.id])
-            await service.vote(expert, hooks, project_id, service.Ballot(
-                vote="approve", score="88", scores={"qualification": "90", "plan": "85", "qc": "86"}), today)
-            row = await Project.select().where(Project.id == project_id).first()
-            await service.decide(await actor(users["medical_affairs"]), hooks, project_id,
-                                 service.Decision(version=row["version"], decision="approve", reason="同意"), today)
-        else:
-            raise AssertionError(f"unexpected step {step}")
-    raise AssertionError("project was not admitted")
+    return await admit_temporary(hooks, project_id, users, today)
 
 
 async def region_actor(username: str) -> Actor:

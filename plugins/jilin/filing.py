@@ -30,7 +30,9 @@ FORM = {
     # JL-12: the filing department notes the licence copy itself and enters 备注三.
     "annotation": {"mode": "direct", "rule": "JL-12"},
     "completion_rule": "JL-12",
-    "withdrawal_rule": "HN-2.2c",
+    # Jilin's rules give no withdrawal procedure of their own: withdrawing updates the
+    # licence annotation the filing department entered under JL-12.
+    "withdrawal_rule": "JL-12",
     "cancellation_rule": "JL-26",
     "note": "此表一式两份，一份提交卫生健康行政部门，一份医院留档保存。",
 }
