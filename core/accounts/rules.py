@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from core.accounts.roles import ALL_ROLES, HOSPITAL_ROLES, REGION_ROLES
-from core.accounts.schemas import UserInput
+from core.accounts.schemas import PersonInput, UserInput
 from core.errors import Problem
 
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,60}$")
@@ -34,4 +35,21 @@ def check_user_input(data: UserInput, *, creating: bool) -> list[Problem]:
         problems.append(Problem("请设置初始密码", "password"))
     if data.password and len(data.password) < MIN_PASSWORD:
         problems.append(Problem(f"密码至少 {MIN_PASSWORD} 位", "password"))
+    return problems
+
+
+EARLIEST_RESIDENT_START = dt.date(1950, 1, 1)
+MAX_QUALIFICATION = 60
+
+
+def check_person_input(data: PersonInput, today: dt.date) -> list[Problem]:
+    """Person attributes HOSP-5 reads: a resident start in the past, sensible qualification names."""
+    problems: list[Problem] = []
+    if data.resident_since is not None and data.resident_since > today:
+        problems.append(Problem("住院医师起始日期不能晚于今天", "resident_since"))
+    elif data.resident_since is not None and data.resident_since < EARLIEST_RESIDENT_START:
+        problems.append(Problem("住院医师起始日期不能早于 1950 年", "resident_since"))
+    too_long = [q for q in data.qualifications if len(q) > MAX_QUALIFICATION]
+    if too_long:
+        problems.append(Problem(f"每项资质证书名称不超过 {MAX_QUALIFICATION} 字：{too_long[0][:20]}…", "qualifications"))
     return problems

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import msgspec
 
 
@@ -54,3 +56,12 @@ class UserInput(msgspec.Struct):
     title: str = ""
     active: bool = True
     password: str | None = None
+
+
+class PersonInput(msgspec.Struct):
+    """A physician's person attributes as the admin edits them (HOSP-5): the start of the
+    resident post, the visiting (进修) flag and the qualifications (certificates)."""
+
+    resident_since: dt.date | None = None
+    visiting: bool = False
+    qualifications: list[str] = []

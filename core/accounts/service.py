@@ -7,11 +7,13 @@ import hashlib
 import os
 import secrets
 
+import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from core.accounts import person as person_service
 from core.accounts.rules import check_user_input
-from core.accounts.schemas import Actor, UserInput, UserRow
+from core.accounts.schemas import Actor, PersonInput, UserInput, UserRow
 from core.accounts.tables import LoginAttempt, User, UserSession
 from core.audit import service as audit
 from core.db import is_sqlite, write_transaction
@@ -197,10 +199,14 @@ def _snapshot(data: UserInput | UserRow) -> dict:
     }
 
 
-async def create_user(actor: Actor, data: UserInput) -> int:
-    """Create a user (admin, or ``clintech users add``); audited."""
+async def create_user(actor: Actor, data: UserInput, person: PersonInput | None = None,
+                      today: dt.date | None = None) -> int:
+    """Create a user (admin, or ``clintech users add``), with their person attributes (HOSP-5)
+    when given; audited, in one transaction."""
     data.username = data.username.strip().lower()
     problems = check_user_input(data, creating=True) + await _check_references(data)
+    if person is not None:
+        problems += person_service.check_person(person, today)
     if await User.exists().where(User.username == data.username):
         problems.append(Problem("用户名已存在", "username"))
     if problems:
@@ -216,14 +222,26 @@ async def create_user(actor: Actor, data: UserInput) -> int:
         user_id = rows[0]["id"]
         await audit.record(actor, "user.create", "user", user_id, after=_snapshot(data),
                            institution_id=data.institution)
+        if person is not None and person != PersonInput():
+            await _set_person(actor, user_id, person)
     return user_id
 
 
-async def update_user(actor: Actor, user_id: int, data: UserInput) -> None:
-    """Change a user's name, roles, tenant or status (and password if given); audited."""
+async def _set_person(actor: Actor, user_id: int, person: PersonInput) -> None:
+    """Inside the caller's transaction: HOSP-5's person attributes, audited as ``user.person``."""
+    await person_service.set_person(actor, user_id, resident_since=person.resident_since, visiting=person.visiting,
+                                    qualifications=person.qualifications)
+
+
+async def update_user(actor: Actor, user_id: int, data: UserInput, person: PersonInput | None = None,
+                      today: dt.date | None = None) -> None:
+    """Change a user's name, roles, tenant or status (and password if given), and their person
+    attributes (HOSP-5) when given; audited, in one transaction."""
     before = await get_user(user_id)
     data.username = before.username  # usernames are permanent: the audit trail names them
     problems = check_user_input(data, creating=False) + await _check_references(data)
+    if person is not None:
+        problems += person_service.check_person(person, today)
     if user_id == actor.id and (not data.active or "admin" not in data.roles):
         problems.append(Problem("不能停用自己的账号或移除自己的管理员角色", "roles"))
     if problems:
@@ -242,3 +260,6 @@ async def update_user(actor: Actor, user_id: int, data: UserInput) -> None:
         after = _snapshot(data) | ({"password": "changed"} if data.password else {})
         await audit.record(actor, "user.update", "user", user_id, before=_snapshot(before), after=after,
                            institution_id=data.institution)
+        if person is not None and msgspec.to_builtins(person) != msgspec.to_builtins(
+                PersonInput(**await person_service.get_person(user_id))):
+            await _set_person(actor, user_id, person)

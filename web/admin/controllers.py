@@ -9,9 +9,11 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from core import calendar
+from core.accounts import person as person_service
 from core.accounts import service as accounts
 from core.accounts.roles import ROLE_LABELS
-from core.accounts.schemas import Actor, UserInput
+from core.accounts.schemas import Actor, PersonInput, UserInput
+from core.admission.rules import years_between
 from core.audit import service as audit
 from core.catalog import service as catalog_service
 from core.errors import DomainError, Problem
@@ -27,7 +29,8 @@ from web.tenancy.controllers import DEPARTMENT_LABELS
 admin_only = [roles_required("admin")]
 
 USER_LABELS = {"username": "用户名", "display_name": "姓名", "roles": "角色", "institution": "医疗机构",
-               "department": "科室", "region": "行政区划", "title": "职称", "password": "密码"}
+               "department": "科室", "region": "行政区划", "title": "职称", "password": "密码",
+               "resident_since": "住院医师起始日期", "visiting": "进修医师", "qualifications": "资质证书"}
 INSTITUTION_LABELS = {"name": "机构名称", "licence_no": "执业许可证登记号", "grade": "机构等级",
                       "region": "所在区划", "licence_region": "发证机关所在区划", "registered_subjects": "诊疗科目"}
 REGION_LABELS = {"name": "区划名称", "code": "区划代码", "level": "层级", "parent": "上级区划"}
@@ -41,6 +44,39 @@ def _subjects(form) -> list[str]:
     return [s.strip() for s in raw.splitlines() if s.strip()]
 
 
+def _qualifications(form) -> list[str]:
+    """Qualifications (certificates) are typed one per line (or separated by 、/,)."""
+    return _subjects({"registered_subjects_text": form.get("qualifications_text", "")})
+
+
+def _parse_user(values, form) -> tuple[UserInput, PersonInput]:
+    """The account fields and the person attributes (HOSP-5); every malformed field is reported."""
+    problems, parsed = [], []
+    person_form = _Form(dict(form), form, {"qualifications": _qualifications(form)})
+    for struct, source in ((UserInput, values), (PersonInput, person_form)):
+        try:
+            parsed.append(parse_form(source, struct, USER_LABELS))
+        except DomainError as exc:
+            problems += exc.problems
+    if problems:
+        raise DomainError(problems)
+    return parsed[0], parsed[1]
+
+
+def _years(resident_since) -> int | None:
+    """Whole years as resident today, as HOSP-5 counts them (None when not set or malformed)."""
+    try:
+        start = resident_since if isinstance(resident_since, dt.date) else dt.date.fromisoformat(str(resident_since))
+    except ValueError:
+        return None
+    return years_between(start, dt.date.today())
+
+
+def _shown(base: dict, form) -> dict:
+    """What the form showed again after an error: everything as typed."""
+    return base | dict(form) | {"roles": form.getall("roles", []), "visiting": form.get("visiting") == "on"}
+
+
 class AdminUserController(Controller):
     path = "/admin/users"
     guards = admin_only
@@ -49,7 +85,7 @@ class AdminUserController(Controller):
         return await page(
             request, "admin/user_form.html", status_code=status, user=user, errors=list(errors),
             role_labels=ROLE_LABELS, institutions=await tenancy.list_institutions(request.state.actor),
-            regions=await tenancy.region_tree(),
+            regions=await tenancy.region_tree(), years_as_resident=_years(user.get("resident_since")),
         )
 
     @get("/")
@@ -64,14 +100,16 @@ class AdminUserController(Controller):
     async def create(self, request: Request, actor: Actor) -> Response:
         form = await request.form()
         try:
-            user_id = await accounts.create_user(actor, parse_form(form, UserInput, USER_LABELS))
+            user_id = await accounts.create_user(actor, *_parse_user(form, form))
         except DomainError as exc:
-            return await self._form(request, dict(form) | {"roles": form.getall("roles", [])}, exc.problems, 422)
+            return await self._form(request, _shown({}, form), exc.problems, 422)
         return Redirect(f"/admin/users/{user_id}?ok=1", status_code=303)
 
     @get("/{user_id:int}")
     async def edit(self, request: Request, user_id: int) -> Template:
-        return await self._form(request, msgspec.to_builtins(await accounts.get_user(user_id)))
+        user = msgspec.to_builtins(await accounts.get_user(user_id))
+        person = await person_service.get_person(user_id)
+        return await self._form(request, user | person | {"qualifications_text": "\n".join(person["qualifications"])})
 
     @post("/{user_id:int}")
     async def update(self, request: Request, actor: Actor, user_id: int) -> Response:
@@ -79,22 +117,23 @@ class AdminUserController(Controller):
         form = await request.form()
         values = dict(form) | {"username": existing.username}
         try:
-            data = parse_form(_Form(values, form), UserInput, USER_LABELS)
-            await accounts.update_user(actor, user_id, data)
+            await accounts.update_user(actor, user_id, *_parse_user(_Form(values, form), form))
         except DomainError as exc:
-            shown = msgspec.to_builtins(existing) | dict(form) | {"roles": form.getall("roles", [])}
-            return await self._form(request, shown, exc.problems, 422)
+            return await self._form(request, _shown(msgspec.to_builtins(existing), form), exc.problems, 422)
         return Redirect(f"/admin/users/{user_id}?ok=1", status_code=303)
 
 
 class _Form(dict):
     """A dict with multidict's ``getall`` — for forms with values overridden."""
 
-    def __init__(self, values: dict, original):
+    def __init__(self, values: dict, original, lists: dict | None = None):
         super().__init__(values)
         self._original = original
+        self._lists = lists or {}
 
     def getall(self, key, default=None):
+        if key in self._lists:
+            return self._lists[key]
         return self._original.getall(key, default)
 
 
