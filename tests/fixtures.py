@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import socket
 import threading
@@ -121,16 +122,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(deployment):
-    """The portal served by uvicorn on a free loopback port, in a thread."""
+@contextlib.contextmanager
+def serve(app):
+    """Serve ``app`` with uvicorn on a free loopback port, in a thread; yields its URL."""
     import uvicorn
 
-    from web.app import create_app
-
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(deployment["host"]), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -138,9 +136,20 @@ def live_server(deployment):
         if time.monotonic() > deadline:
             raise RuntimeError("live server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(deployment):
+    """The portal served by uvicorn on a free loopback port, in a thread."""
+    from web.app import create_app
+
+    with serve(create_app(deployment["host"])) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -159,13 +168,11 @@ async def browser():
         await browser.close()
 
 
-@pytest.fixture
-async def page_as(browser, live_server):
-    """``page = await page_as("admin")``: a fresh browser context logged in through the form."""
-    contexts = []
+async def open_pages(browser, base_url: str, contexts: list):
+    """A factory of fresh browser contexts on ``base_url``, logged in through the form."""
 
     async def make(username: str | None = None):
-        context = await browser.new_context(base_url=live_server, locale="zh-CN")
+        context = await browser.new_context(base_url=base_url, locale="zh-CN")
         contexts.append(context)
         page = await context.new_page()
         if username:
@@ -173,10 +180,17 @@ async def page_as(browser, live_server):
             await page.fill("input[name=username]", username)
             await page.fill("input[name=password]", DEMO_PASSWORD)
             await page.click("button[type=submit]")
-            await page.wait_for_url(f"{live_server}/")
+            await page.wait_for_url(f"{base_url}/")
         return page
 
-    yield make
+    return make
+
+
+@pytest.fixture
+async def page_as(browser, live_server):
+    """``page = await page_as("admin")``: a fresh browser context logged in through the form."""
+    contexts: list = []
+    yield await open_pages(browser, live_server, contexts)
     for context in contexts:
         await context.close()
 

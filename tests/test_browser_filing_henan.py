@@ -12,7 +12,6 @@ real loopback receiver that is first down, then works.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 
 import pytest
@@ -21,7 +20,7 @@ from core.filing.tables import Filing
 from core.outbox import service as outbox
 from core.outbox.tables import Delivery
 from tests.filing_helpers import FIRST_CASE, HENAN_USERS, PDF, admitted_project, henan_world
-from tests.fixtures import DEMO_PASSWORD, _free_port
+from tests.fixtures import open_pages, serve
 from tests.receiver import Receiver
 
 pytestmark = pytest.mark.browser
@@ -40,47 +39,21 @@ async def _forget_obligations(deployment):
 
 @pytest.fixture(scope="module")
 async def henan_server(deployment):
-    """The Henan deployment's portal served by uvicorn on a free loopback port, in a thread."""
-    import uvicorn
-
+    """The Henan deployment's portal served on a free loopback port, in a thread."""
     from core.catalog import service as catalog
     from web.app import create_app
 
     world = await henan_world()
     await catalog.ensure_synced(world["host"])
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(world["host"]), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("Henan live server did not start")
-        time.sleep(0.05)
-    yield world | {"url": f"http://127.0.0.1:{port}"}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(world["host"])) as url:
+        yield world | {"url": url}
 
 
 @pytest.fixture
 async def henan_page(browser, henan_server):
     """``page = await henan_page("hn_medical_affairs")``: a browser context on the Henan portal."""
-    contexts = []
-
-    async def make(username: str | None = None):
-        context = await browser.new_context(base_url=henan_server["url"], locale="zh-CN")
-        contexts.append(context)
-        page = await context.new_page()
-        if username:
-            await page.goto("/login")
-            await page.fill("input[name=username]", username)
-            await page.fill("input[name=password]", DEMO_PASSWORD)
-            await page.click("button[type=submit]")
-            await page.wait_for_url(f"{henan_server['url']}/")
-        return page
-
-    yield make
+    contexts: list = []
+    yield await open_pages(browser, henan_server["url"], contexts)
     for context in contexts:
         await context.close()
 
