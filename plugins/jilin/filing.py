@@ -31,7 +31,7 @@ FORM = {
     "annotation": {"mode": "direct", "rule": "JL-12"},
     "completion_rule": "JL-12",
     # Jilin's rules give no withdrawal procedure of their own: withdrawing updates the
-    # licence annotation the filing department entered under JL-12.
+    # licence annotation that the filing department entered (JL-12)
     "withdrawal_rule": "JL-12",
     "cancellation_rule": "JL-26",
     "note": "此表一式两份，一份提交卫生健康行政部门，一份医院留档保存。",
