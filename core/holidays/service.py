@@ -8,9 +8,6 @@ holiday notice (CAL-1: the notice is the source); entering it makes the year exa
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import importlib.util
-import inspect
 import logging
 from typing import Any
 
@@ -27,7 +24,6 @@ from core.plugins import HookView, PluginHost
 
 log = logging.getLogger("clintech.calendar")
 
-OBLIGATIONS = "core.obligations.service"
 
 
 # ---------------------------------------------------------------- reading the calendar
@@ -123,7 +119,7 @@ class NoticeResult(msgspec.Struct):
     holidays: int = 0
     workdays: int = 0
     replaced: bool = False
-    recomputed: int | None = None  # None: the obligation engine is not installed
+    recomputed: int | None = None  # how many open obligations changed; None until recomputed
     recompute_error: str = ""
 
 
@@ -218,28 +214,13 @@ async def delete_day(actor: Actor, hooks: HookView, day: dt.date) -> NoticeResul
 # ---------------------------------------------------------------- obligations (optional)
 
 
-def _obligations_module():
-    """``core.obligations.service`` when the obligation engine is installed, else None."""
-    try:
-        if importlib.util.find_spec(OBLIGATIONS) is None:
-            return None
-    except ModuleNotFoundError:  # the core.obligations package itself is missing
-        return None
-    return importlib.import_module(OBLIGATIONS)
+async def recompute_open(hooks: HookView) -> int:
+    """Recompute open obligations with the current calendar (CAL-4). Runs after the
+    calendar change committed. (Imported here: the obligation engine itself builds
+    its due dates with ``work_calendar`` from this module.)"""
+    from core.obligations import service as obligations
 
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
-
-
-async def recompute_open(hooks: HookView) -> int | None:
-    """Recompute open obligations with the current calendar (CAL-4); None when the
-    obligation engine is not installed. Runs after the calendar change committed."""
-    module = _obligations_module()
-    fn = getattr(module, "recompute_open", None) if module else None
-    if fn is None:
-        return None
-    return await _maybe_await(fn(hooks))
+    return await obligations.recompute_open(hooks)
 
 
 async def _after_change(hooks: HookView, result: NoticeResult) -> None:
@@ -258,14 +239,11 @@ async def recompute(hooks: HookView) -> NoticeResult:
     return result
 
 
-async def provisional_obligations() -> list[Any] | None:
-    """Obligations whose due date is provisional, from the obligation engine; None
-    when it is not installed."""
-    module = _obligations_module()
-    fn = getattr(module, "provisional_obligations", None) if module else None
-    if fn is None:
-        return None
-    return list(await _maybe_await(fn()) or [])
+async def provisional_obligations() -> list[Any]:
+    """Open obligations whose due date is provisional (CAL-4)."""
+    from core.obligations import service as obligations
+
+    return list(await obligations.provisional_obligations() or [])
 
 
 # ---------------------------------------------------------------- the admin's overview
