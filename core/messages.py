@@ -32,6 +32,7 @@ MESSAGES: dict[str, str] = {
     "error.500": "系统内部错误，请稍后重试；问题已记录",
     "error.db": "数据库暂时无法连接，请稍后重试",
     "error.title": "出错了",
+    "admission.attachments_frozen": "项目已提交，附件随提交的版本冻结；如需补充或更换材料，请由审核人退回修改后再上传",
     "form.save": "保存",
     "form.cancel": "取消",
     "form.saved": "已保存",

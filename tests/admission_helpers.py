@@ -143,8 +143,8 @@ async def _project_of(dep: dict, institution_id: int) -> int:
         project_id = await service.create_project(
             clinician, hooks, service.NewProject(title=f"租户隔离测试项目{institution_id}", path="temporary",
                                                  outside_lists=True))
-        await service.submit(clinician, hooks, project_id, valid_form())
         attachment = await service.attach(clinician, project_id, "佐证.png", PNG, "evidence")
+        await service.submit(clinician, hooks, project_id, valid_form())
         _records[key] = {"project_id": project_id, "attachment_id": attachment}
     return _records[key]
 

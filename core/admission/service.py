@@ -40,12 +40,15 @@ from core.audit import service as audit
 from core.db import write_transaction
 from core.errors import Conflict, DomainError, Forbidden, NotFound, Problem
 from core.holidays.service import work_calendar
+from core.messages import t
 from core.plugins import HookView
 from core.storage import service as storage
 from core.tenancy.tables import Institution
 
 MOVED_ON = "该步骤已由他人处理或项目已有更新，流程已推进，请刷新页面后查看最新状态"
 OPEN_STATUSES = ("draft", "in_review", "returned")
+# The lead edits the form and its attachments only before submission or after a return.
+EDITABLE_STATUSES = ("draft", "returned")
 
 
 def _today(today: dt.date | None) -> dt.date:
@@ -655,6 +658,10 @@ async def attach(actor: Actor, project_id: int, filename: str, data: bytes, kind
     row = await _load(actor, project_id)
     if actor.id != row["lead"] and not actor.has("medical_affairs"):
         raise NotFound("未找到该项目")
+    if row["status"] not in EDITABLE_STATUSES:
+        # The evidence freezes with the submitted version: what the reviewers approved is
+        # what stays on file. A change goes through a return for revision (a new revision).
+        raise Conflict(Problem(t("admission.attachments_frozen"), "file"))
     if kind not in ("evidence", "ethics_approval", "other"):
         kind = "other"
     return await storage.store(actor, institution_id=row["institution"], owner_type="project",

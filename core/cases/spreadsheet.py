@@ -12,6 +12,7 @@ import msgspec
 
 from core.cases.rules import OUTCOME_BY_LABEL, OUTCOMES, CaseInput, Indicator, to_bool
 from core.errors import DomainError, Problem
+from core.exports import xlsx_bytes
 
 # header → field; list fields are separated by 、 , ； or ;
 COLUMNS = [
@@ -56,9 +57,7 @@ def template_xlsx(indicators: list[Indicator], title: str) -> bytes:
     for i in indicators:
         kind = {"rate": "是/否", "number": "数字", "text": "文字"}.get(i.kind, i.kind)
         help_sheet.append([f"{QC_PREFIX}{i.name}", f"{kind}{'；目标值 ' + i.target if i.target else ''}"])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return xlsx_bytes(wb)
 
 
 def _cell(value: Any) -> str:

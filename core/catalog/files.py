@@ -13,6 +13,7 @@ from openpyxl.styles import Font
 from core.catalog.schemas import CLASS_LABELS, SCOPE_LABELS, TechnologyRef
 from core.catalog.service import IMPORT_HEADERS
 from core.errors import DomainError, Problem
+from core.exports import csv_bytes, xlsx_bytes
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
@@ -43,9 +44,7 @@ def export_xlsx(technologies: list[TechnologyRef], *, title: str = "技术目录
     for column, width in zip("ABCDEFGHIJK", (8, 36, 8, 8, 36, 12, 12, 14, 50, 30, 30), strict=True):
         ws.column_dimensions[column].width = width
     ws.freeze_panes = "A2"
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return xlsx_bytes(wb)
 
 
 TEMPLATE_EXAMPLE = ["H01", "（示例）某省级限制类技术", "限制类", "三、四级", "该技术临床应用管理规范", "指标一；指标二", ""]
@@ -67,17 +66,11 @@ def template_xlsx() -> bytes:
                  "手术级别限制：如“三、四级”，无限制留空。质控指标：多个以“；”分隔。",
                  "任何一行有误，整个文件都不会导入。"):
         notes.append([line])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return xlsx_bytes(wb)
 
 
 def template_csv() -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(list(IMPORT_HEADERS))
-    writer.writerow(TEMPLATE_EXAMPLE)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_bytes([list(IMPORT_HEADERS), TEMPLATE_EXAMPLE])
 
 
 def _problem(message: str) -> DomainError:

@@ -163,6 +163,11 @@ async def _visible(actor: Actor, filing_id: int) -> dict:
     return row
 
 
+async def readable(actor: Actor, filing_id: int) -> dict:
+    """The filing if the actor may read it (and so its materials); else ``NotFound``."""
+    return await _visible(actor, filing_id)
+
+
 async def _for_hospital(actor: Actor, filing_id: int) -> dict:
     """The filing for a hospital-side change: medical affairs of its institution only."""
     row = await _visible(actor, filing_id)

