@@ -41,8 +41,8 @@ def deadline_rules() -> Any:
     """Collect all. Deadline rules as data (synchronous): a list of dicts, one per rule.
 
     Keys (checked at load time by ``core.obligations.rules.check_rules``; an unknown
-    key, unit or role is an error naming the plugin and the rule, and a plugin with
-    any bad rule loads none)::
+    key, event, obligation kind, ``when`` fact, unit or role is an error naming the
+    plugin and the rule, and a plugin with any bad rule loads none)::
 
         id          str   the RULES.md id shown with every obligation, e.g. "JL-12"
         event       str   the triggering domain event kind (below)
@@ -60,16 +60,27 @@ def deadline_rules() -> Any:
                     month's last day (HOSP-17); it has no direction
         scope       {"classes": [prohibited|restricted|routine, …], "codes": ["G01", …]}
                     optional; empty means every technology
-        when        {extra key: value}  optional; the event's ``extra`` must match
-        replaces    [rule id, …]  optional; drops those rules from the deployment
-                    (a province rule restating a national one, JL-30 over NAT-29)
+        when        {extra key: value}  optional; the event's ``extra`` must match; only
+                    the facts the event carries (below) may be tested
+        replaces    [{"id": rule id, "obligation": kind}, …]  optional; drops exactly
+                    those rules from the deployment (a province rule restating a
+                    national one, JL-30 over NAT-29); one id may name two rules (NAT-11:
+                    ``filing`` and the regulator's ``filing_completion``), so both parts
+                    are given; naming a rule the deployment lacks is an error
         note        str   optional; shown next to the rule, e.g. a window that is a
                     deployment setting because the source gives no number (HN-3)
 
-    Event kinds: first_case, filing_materials_complete, discharge, case_performed,
-    enrolment_notice, training_start, exam, admission, publicity_start.
-    Obligation kinds: filing, filing_completion, case_report, training_base_filing,
-    training_plan, exam_results, ethics_proof, publicity, qc_annual_report.
+    Event kinds (``core.obligations.rules.EVENTS``) and the facts ``when`` may test:
+    first_case, filing_materials_complete, discharge, case_performed, enrolment_notice,
+    training_start, exam, admission (ethics_pending), publicity_start (step),
+    rules_effective (filed, rules) and technology_listed (filed, edition) — the last
+    two are fired for every institution already using a technology in scope when a
+    plugin's rules take effect or a catalogue edition lists it
+    (transitional periods, JL-42/JL-43); ``filed`` is whether the institution already
+    has a completed filing for it.
+    Obligation kinds (``rules.OBLIGATIONS``): filing, filing_completion, case_report,
+    training_base_filing, training_plan, exam_results, ethics_proof, publicity,
+    qc_annual_report, self_assessment, physician_application.
 
     Example: ``[{"id": "JL-38", "event": "discharge", "obligation": "case_report",
     "title": "限制类技术病例逐例报送", "article": "…出院后15个工作日内完成报送。",

@@ -23,6 +23,28 @@ ROLES = ("clinician", "dept_head", "qc_officer", "medical_affairs", "ethics", "e
          "regulator", "qc_center")
 MAX_AMOUNT = {"working_days": 250, "calendar_days": 366, "weeks": 52, "months": 60}
 
+# The event kinds core reports to the engine, each with the ``extra`` keys a rule's
+# ``when`` may test. A rule naming any other event would never fire: it is refused at load.
+EVENTS: dict[str, tuple[str, ...]] = {
+    "first_case": (),                  # core/filing: a restricted technology's first case
+    "filing_materials_complete": (),   # core/filing: a submission with every required material
+    "discharge": (),                   # core/cases: the patient's discharge
+    "case_performed": (),              # core/cases: the operation day
+    "enrolment_notice": (),            # training base: first enrolment notice (planned date)
+    "training_start": (),              # training base: training starts (planned date)
+    "exam": (),                        # training base: end of an exam
+    "admission": ("ethics_pending",),  # core/admission: a project admitted
+    "publicity_start": ("step",),      # core/admission: publicity (公示) starts
+    # core/obligations/transitions: a plugin's rules take effect, or a technology is newly
+    # listed, for each institution already using a technology in scope (JL-42, JL-43).
+    "rules_effective": ("filed", "rules"),
+    "technology_listed": ("filed", "edition"),
+}
+# The obligation kinds screens, workflows and reminders know.
+OBLIGATIONS = ("filing", "filing_completion", "case_report", "training_base_filing", "training_plan",
+               "exam_results", "ethics_proof", "publicity", "qc_annual_report", "self_assessment",
+               "physician_application")
+
 # Derived statuses, in the order dashboards show them.
 STATUSES = ("overdue", "due_soon", "open", "done_late", "done_on_time", "waived")
 
@@ -50,6 +72,15 @@ class Scope(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     codes: tuple[str, ...] = ()
 
 
+class RuleRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One rule of the deployment: the rule id and the obligation it creates. A rule id
+    such as NAT-11 names two rules (the institution's filing and the regulator's
+    completion), so ``replaces`` names both parts."""
+
+    id: str
+    obligation: str
+
+
 class DeadlineRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One deadline rule of one plugin, validated."""
 
@@ -63,7 +94,7 @@ class DeadlineRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     recurrence: Recurrence | None = None
     scope: Scope = Scope()
     when: dict[str, Any] = {}
-    replaces: tuple[str, ...] = ()
+    replaces: tuple[RuleRef, ...] = ()
     note: str = ""
     plugin: str = ""
 
@@ -110,6 +141,10 @@ def check_rule(plugin: str, raw: Any, index: int = 0) -> tuple[DeadlineRule | No
     where = _where(plugin, str(rule_id), index)
     if not isinstance(raw, dict):
         return None, [Problem(f"{where}：应为一个表（dict），实为 {type(raw).__name__}", "rule")]
+    replaces = raw.get("replaces")
+    if isinstance(replaces, (list, tuple)) and any(isinstance(r, str) for r in replaces):
+        return None, [Problem(f"{where}：replaces 的每一项须写明规则编号与事项类型，如 "
+                              '{id = "NAT-11", obligation = "filing"}（同一编号可有多条规则）', "replaces")]
     try:
         rule = msgspec.convert({**raw, "plugin": plugin}, DeadlineRule)
     except msgspec.ValidationError as exc:
@@ -122,6 +157,18 @@ def check_rule(plugin: str, raw: Any, index: int = 0) -> tuple[DeadlineRule | No
     for field in ("id", "event", "obligation", "title", "article"):
         if not getattr(rule, field).strip():
             bad(field, "不能为空")
+    if rule.event and rule.event not in EVENTS:
+        bad("event", f"未知事件 {rule.event!r}，该规则永远不会触发（可用：{', '.join(EVENTS)}）")
+    elif rule.event:
+        for key in rule.when:
+            if key not in EVENTS[rule.event]:
+                known = "、".join(EVENTS[rule.event]) or "无"
+                bad("when", f"事件 {rule.event} 没有字段 {key!r}（可用：{known}）")
+    if rule.obligation and rule.obligation not in OBLIGATIONS:
+        bad("obligation", f"未知事项类型 {rule.obligation!r}（可用：{', '.join(OBLIGATIONS)}）")
+    for ref in rule.replaces:
+        if ref.obligation not in OBLIGATIONS:
+            bad("replaces", f"未知事项类型 {ref.obligation!r}（{ref.id}）")
     if rule.role not in ROLES:
         bad("role", f"未知角色 {rule.role!r}（可用：{', '.join(ROLES)}）")
     for cls in rule.scope.classes:
@@ -161,9 +208,9 @@ def check_rules(answers: list[tuple[str, Any]]) -> list[DeadlineRule]:
     ``answers`` is ``[(plugin name, list of raw rules), …]``. Raises
     ``DeadlineRuleError`` listing every problem when any rule is bad: a bad rule never
     half-loads. The same rule (id and obligation) supplied identically by two plugins
-    counts once; supplied differently, it is an error. Rules named in another rule's
-    ``replaces`` are dropped (a province rule overriding a national one, e.g. JL-30
-    over NAT-29).
+    counts once; supplied differently, it is an error. Rules named (id, obligation) in
+    another rule's ``replaces`` are dropped (a province rule overriding a national one,
+    e.g. JL-30 over NAT-29); a ``replaces`` naming no rule of the deployment is an error.
     """
     problems: list[Problem] = []
     rules: dict[tuple[str, str], DeadlineRule] = {}
@@ -184,10 +231,16 @@ def check_rules(answers: list[tuple[str, Any]]) -> list[DeadlineRule]:
                     f"{_where(plugin, rule.id, index)}：与插件 {seen.plugin} 的同名规则（{rule.obligation}）内容不同",
                     "id", rule.id))
             rules.setdefault(rule.key, rule)
+    for rule in rules.values():
+        for ref in rule.replaces:
+            if (ref.id, ref.obligation) not in rules:
+                problems.append(Problem(
+                    f"{_where(rule.plugin, rule.id, 0)}：replaces 指向的规则 {ref.id}（{ref.obligation}）"
+                    "不在本部署的时限规则中", "replaces", rule.id))
     if problems:
         raise DeadlineRuleError(problems)
-    replaced = {rid for r in rules.values() for rid in r.replaces}
-    return [r for r in rules.values() if r.id not in replaced]
+    replaced = {(ref.id, ref.obligation) for r in rules.values() for ref in r.replaces}
+    return [r for r in rules.values() if r.key not in replaced]
 
 
 # ---------------------------------------------------------------- due dates
