@@ -1,7 +1,8 @@
 """Demo data for a fresh deployment (``clintech demo``): idempotent, audited as "system".
 
-A province with two cities (names from the province plugin's ``demo_region`` hook),
-hospital A in city 1 and hospital B in city 2, their departments, and one user per
+A province and every city the province plugin's ``demo_region`` hook names (the
+fallback names two), hospital A in the first city and hospital B in the second (the
+first, when the plugin names one city), their departments, and one user per
 role. Demo users exist only when this runs; a production start never creates them.
 """
 
@@ -73,18 +74,23 @@ async def _region(name: str, code: str, level: str, parent: int | None) -> int:
 async def load(hooks: HookView) -> list[tuple[str, str, str]]:
     """Create whatever demo data is missing; returns (username, name, roles) of the logins."""
     spec = hooks.call("demo_region") or FALLBACK_REGION
+    if not spec.get("cities"):
+        spec = {**spec, "cities": FALLBACK_REGION["cities"]}
     province = await _region(*spec["province"], "province", None)
-    cities = [await _region(name, code, "city", province) for name, code in spec["cities"][:2]]
+    cities = [await _region(name, code, "city", province) for name, code in spec["cities"]]
+    # Hospital B and the second city's regulator live in the second city, or the first
+    # when the plugin names only one.
+    second = min(1, len(cities) - 1)
     tenants: dict[str, dict] = {"province": {"region": province}, "city1": {"region": cities[0]},
-                                "city2": {"region": cities[1]}}
+                                "city2": {"region": cities[second]}}
     for key, h in HOSPITALS.items():
         row = await Institution.select(Institution.id).where(Institution.licence_no == h["licence_no"]).first()
         if row:
             inst_id = row["id"]
         else:
             inst_id = await tenancy.create_institution(SYSTEM, InstitutionInput(
-                name=h["name"].format(city=spec["cities"][h["city"]][0]), licence_no=h["licence_no"],
-                grade=h["grade"], region=cities[h["city"]], registered_subjects=h["subjects"],
+                name=h["name"].format(city=spec["cities"][min(h["city"], second)][0]), licence_no=h["licence_no"],
+                grade=h["grade"], region=cities[min(h["city"], second)], registered_subjects=h["subjects"],
             ))
         depts = {}
         for name, subject in h["departments"]:

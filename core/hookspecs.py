@@ -265,8 +265,9 @@ def disclosure_fields() -> Any:
 @hookspec(firstresult=True)
 def demo_region() -> Any:
     """First result (province). The province and cities ``clintech demo`` builds:
-    ``{"province": (name, code), "cities": [(name, code), …]}``. Stops at first
-    non-None result."""
+    ``{"province": (name, code), "cities": [(name, code), …]}``: every city named is
+    built (hospital A in the first, hospital B in the second, or the first when only
+    one is named). Stops at first non-None result."""
 
 
 # ---------------------------------------------------------------- web extensions
