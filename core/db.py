@@ -118,7 +118,31 @@ async def migrate() -> None:
     if isinstance(db, SQLiteEngine):
         # WAL lets readers work while a writer commits; it persists in the file.
         await db.run_ddl("PRAGMA journal_mode=WAL")
+    await _adopt_squashed_schema(db)
     with contextlib.redirect_stdout(None):
         result = await run_forwards(app_name="all")
     if not result.success:
         raise RuntimeError(f"数据库迁移失败：{result.message}")
+
+
+# The twelve migrations of 2026-11-25, squashed into the initial migration on 2026-12-04.
+_SQUASHED_LAST = "2026-11-25T18:41:00:000000"
+_INITIAL = "2026-12-04T16:30:40:856353"
+_SUPERSEDED_INDEXES = ("case_record_late", "case_record_restricted", "obligation_institution_status_due")
+
+
+async def _adopt_squashed_schema(db: Engine) -> None:
+    """A database migrated before the squash already has the initial schema: record the
+    initial migration as applied (and drop the indexes it no longer creates) instead of
+    creating every table again."""
+    from piccolo.apps.migrations.tables import Migration
+
+    if not await Migration.table_exists():
+        return
+    ran = {row["name"] for row in await Migration.select(Migration.name)}
+    if _SQUASHED_LAST not in ran or _INITIAL in ran:
+        return
+    async with db.transaction():
+        for name in _SUPERSEDED_INDEXES:
+            await db.run_ddl(f"DROP INDEX IF EXISTS {name}")
+        await Migration.insert(Migration(name=_INITIAL, app_name="clintech"))

@@ -442,7 +442,7 @@ async def warnings(actor: Actor, *, limit: int = 50) -> list[dict]:
         if not ids:
             return []
         where = f"AND c.institution IN ({', '.join(str(int(i)) for i in ids)})"
-    # Both read a partial covering index (migration "case warnings"): the late cases only,
+    # Both read a partial covering index (the initial migration's INDEXES): the late cases only,
     # and the restricted cases by project — so the cost follows the warnings, not the
     # 1,000,000 cases. Aggregate per institution × technology first, then name them.
     late_sql = f"""
