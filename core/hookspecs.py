@@ -275,8 +275,19 @@ def demo_region() -> Any:
 
 @hookspec
 def template_dirs() -> Any:
-    """Collect all. Folders of Jinja templates; they take precedence over the
-    built-in ones, which stay reachable as ``default:<name>``."""
+    """Collect all. Folders of Jinja templates (a list of paths). Put the plugin's own
+    pages under a folder named after the plugin (``jilin/about.html``). A template with
+    the name of a core page replaces that page only if the plugin lists the name in
+    ``template_overrides``; the core page stays reachable as ``default:<name>``. An
+    undeclared clash with a core page, or two plugins serving the same name, is an error
+    at start naming the plugin and the template."""
+
+
+@hookspec
+def template_overrides() -> Any:
+    """Collect all. The core pages this plugin's ``template_dirs`` replace, as template
+    names, e.g. ``["obligations/detail.html"]``. Each must be a core page and be present
+    in the plugin's folders (a typo is an error at start). Return ``[]`` for none."""
 
 
 @hookspec

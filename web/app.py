@@ -78,6 +78,17 @@ def _check_deadline_rules(host: PluginHost) -> None:
         raise PluginConfigError(f"时限规则无效：{exc}") from exc
 
 
+def _template_dirs(host: PluginHost) -> list[str]:
+    """Plugin template folders; an undeclared clash with a core page or between two
+    plugins stops the start with a message naming the plugin and the template."""
+    from web.templating import TemplateClashError, plugin_template_dirs
+
+    try:
+        return plugin_template_dirs(host)
+    except TemplateClashError as exc:
+        raise PluginConfigError(f"插件模板冲突：{exc}") from exc
+
+
 def create_app(host: PluginHost | None = None) -> Litestar:
     from web.accounts.controllers import LoginController
     from web.admin.controllers import (
@@ -105,7 +116,7 @@ def create_app(host: PluginHost | None = None) -> Litestar:
 
     settings = get_settings()
     host = host or PluginHost(settings.plugins)
-    plugin_dirs = [d for answer in host.pm.hook.template_dirs() for d in (answer or [])]
+    plugin_dirs = _template_dirs(host)
     _check_deadline_rules(host)
     app = Litestar(
         route_handlers=[

@@ -1,4 +1,9 @@
-"""The Jinja environment: plugin template folders first, then ours; ``default:`` reaches ours."""
+"""The Jinja environment: plugin template folders first, then ours; ``default:`` reaches ours.
+
+A plugin's template replaces a core page only when the plugin declares it in
+``template_overrides``; any other clash (with a core page or with another plugin's
+template) stops the start with a message naming the plugin and the template.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,55 @@ from core.messages import audit_action, record_type, t
 from core.tenancy.rules import LEVELS
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+class TemplateClashError(Exception):
+    """Plugin templates that would silently replace a page they did not declare."""
+
+
+def _names(folder: Path) -> set[str]:
+    """The template names a folder serves ("obligations/index.html")."""
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def plugin_template_dirs(host) -> list[str]:
+    """The enabled deployment's plugin template folders, in hook order, after checking
+    that each plugin replaces only the core pages it declares (``template_overrides``)
+    and that no two plugins serve the same name. Raises ``TemplateClashError`` naming
+    the plugin and the template."""
+    pm = host.pm
+    declared: dict[str, set[str]] = {}
+    for impl in pm.hook.template_overrides.get_hookimpls():
+        declared[impl.plugin_name] = {str(n) for n in (impl.function() or [])}
+    core_names = _names(TEMPLATES)
+    problems: list[str] = []
+    owner: dict[str, str] = {}
+    dirs: list[str] = []
+    # get_hookimpls lists in registration order; the hook calls them last-registered first.
+    for impl in reversed(pm.hook.template_dirs.get_hookimpls()):
+        plugin = impl.plugin_name
+        served: set[str] = set()
+        for folder in impl.function() or []:
+            dirs.append(str(folder))
+            served |= _names(Path(folder))
+        wanted = declared.get(plugin, set())
+        for name in sorted(served):
+            if name in owner:
+                problems.append(f"插件 {plugin} 的模板 {name} 与插件 {owner[name]} 的同名模板冲突")
+                continue
+            owner[name] = plugin
+            if name in core_names and name not in wanted:
+                problems.append(f"插件 {plugin} 的模板 {name} 与系统页面同名，但未在 template_overrides 中声明覆盖")
+        for name in sorted(wanted - served):
+            problems.append(f"插件 {plugin} 声明覆盖模板 {name}，但其模板目录中没有该文件")
+        for name in sorted(wanted - core_names):
+            problems.append(f"插件 {plugin} 声明覆盖的模板 {name} 不是系统页面")
+    for plugin in sorted(set(declared) - {i.plugin_name for i in pm.hook.template_dirs.get_hookimpls()}):
+        for name in sorted(declared[plugin]):
+            problems.append(f"插件 {plugin} 声明覆盖模板 {name}，但没有提供模板目录（template_dirs）")
+    if problems:
+        raise TemplateClashError("；".join(problems))
+    return dirs
 
 
 def build_environment(plugin_dirs: list[str]) -> Environment:
