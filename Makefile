@@ -8,7 +8,7 @@ SCALE_CASES ?= 100000
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test test-sqlite test-pg bench lint migration clean
+.PHONY: setup run test test-sqlite test-pg bench mutation lint migration clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "需要 Python 3.11（当前 " + sys.version.split()[0] + "）：make PY=/path/to/python3.11 …")'
@@ -38,6 +38,11 @@ bench: setup
 	scripts/system_deps.sh --bench
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/scale.py --institutions $(SCALE_INSTITUTIONS) --cases $(SCALE_CASES)
+
+## Mutation testing (mutmut) of core/calendar.py and every rules module against their pure
+## tests; prints a table per module (reports, does not assert; not part of make test).
+mutation: setup
+	$(BIN)/python scripts/mutation.py
 
 lint: setup
 	$(BIN)/ruff check .

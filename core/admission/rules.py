@@ -26,10 +26,6 @@ def years_between(start: dt.date | None, today: dt.date) -> int:
 # ---------------------------------------------------------------- form fields
 
 
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or value == [] or value == {}
-
-
 def clean_rows(rows: Any, columns: tuple[tuple[str, str], ...]) -> list[dict]:
     """Rows of a table field with blank rows dropped and values trimmed."""
     out = []
