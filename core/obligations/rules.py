@@ -145,6 +145,10 @@ def check_rule(plugin: str, raw: Any, index: int = 0) -> tuple[DeadlineRule | No
     if isinstance(replaces, (list, tuple)) and any(isinstance(r, str) for r in replaces):
         return None, [Problem(f"{where}：replaces 的每一项须写明规则编号与事项类型，如 "
                               '{id = "NAT-11", obligation = "filing"}（同一编号可有多条规则）', "replaces")]
+    recurrence = raw.get("recurrence")
+    if isinstance(recurrence, dict) and "direction" in recurrence:
+        return None, [Problem(f"{where}：recurrence.direction 每年固定月份的时限没有“之前/之后”，不能设置方向",
+                              "recurrence.direction", str(rule_id) or None)]
     try:
         rule = msgspec.convert({**raw, "plugin": plugin}, DeadlineRule)
     except msgspec.ValidationError as exc:
@@ -182,14 +186,12 @@ def check_rule(plugin: str, raw: Any, index: int = 0) -> tuple[DeadlineRule | No
             bad("offset.unit", f"无法表达的时间单位 {o.unit!r}（可用：{', '.join(UNITS)}）")
         if o.direction not in DIRECTIONS:
             bad("offset.direction", f"无法表达的方向 {o.direction!r}（可用：after、before）")
-        if isinstance(o.amount, bool) or o.amount <= 0:
+        if o.amount <= 0:
             bad("offset.amount", f"必须是正整数，实为 {o.amount!r}")
         elif o.unit in MAX_AMOUNT and o.amount > MAX_AMOUNT[o.unit]:
             bad("offset.amount", f"{o.amount} 超出合理范围（{o.unit} 最多 {MAX_AMOUNT[o.unit]}）")
     if rule.recurrence is not None:
         r = rule.recurrence
-        if "direction" in (raw.get("recurrence") or {}):
-            bad("recurrence.direction", "每年固定月份的时限没有“之前/之后”，不能设置方向")
         if not 1 <= r.month <= 12:
             bad("recurrence.month", f"月份必须在 1–12 之间，实为 {r.month}")
         if not r.period_months:
@@ -197,7 +199,7 @@ def check_rule(plugin: str, raw: Any, index: int = 0) -> tuple[DeadlineRule | No
         for cls, months in r.period_months.items():
             if cls not in CLASSES:
                 bad("recurrence.period_months", f"未知技术类别 {cls!r}")
-            if isinstance(months, bool) or months <= 0:
+            if months <= 0:
                 bad("recurrence.period_months", f"{cls} 的监测期必须是正整数个月，实为 {months!r}")
     return (None if problems else rule), problems
 
