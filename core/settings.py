@@ -25,6 +25,11 @@ class Settings(msgspec.Struct, frozen=True):
     session_hours: int = 8
     smtp_host: str = ""
     debug: bool = False
+    # The background jobs (reminders, outbox, deadline recomputes) run inside
+    # ``clintech serve`` unless CLINTECH_JOBS=separate (a multi-host deployment runs
+    # ``clintech worker`` on one host instead).
+    jobs_inline: bool = True
+    jobs_interval: int = 60
 
 
 def _secret(var_dir: Path) -> str:
@@ -57,4 +62,13 @@ def get_settings() -> Settings:
         session_hours=int(os.environ.get("CLINTECH_SESSION_HOURS", "8")),
         smtp_host=os.environ.get("CLINTECH_SMTP_HOST", ""),
         debug=os.environ.get("CLINTECH_DEBUG", "") == "1",
+        jobs_inline=os.environ.get("CLINTECH_JOBS", "inline").strip().lower() != "separate",
+        jobs_interval=_positive_int(os.environ.get("CLINTECH_JOBS_INTERVAL", ""), 60),
     )
+
+
+def _positive_int(value: str, default: int) -> int:
+    try:
+        return max(int(value), 1)
+    except ValueError:
+        return default

@@ -173,3 +173,14 @@ async def report_route(dep: dict, institution_id: int) -> dict:
 
 async def summary_route(dep: dict, institution_id: int) -> dict:
     return {"project_id": (await report_route(dep, institution_id))["project_id"]}
+
+
+async def receive(hooks, delivery_id: int, on: dt.date, receipt: str = "") -> None:
+    """The authority's receipt of a case's delivery on ``on`` (10:00 Beijing time): the
+    worker packages it (no endpoint in the tests' environment), medical affairs uploads
+    it by hand and records the receipt — only then is the case reported."""
+    from core.outbox import service as outbox
+
+    await outbox.deliver_due(hooks, delivery_ids=[delivery_id])
+    await outbox.confirm_manual(SYSTEM, delivery_id, receipt or f"R-{delivery_id}", hooks=hooks,
+                                now=dt.datetime(on.year, on.month, on.day, 2, 0, tzinfo=dt.UTC))

@@ -26,6 +26,7 @@ from tests.case_helpers import (
     REPORTED,
     admitted,
     case_input,
+    receive,
     release_obligations,
 )
 
@@ -87,17 +88,21 @@ def test_target_parameters_are_compared():
 @pytest.mark.rule("NAT-37")
 async def test_jl38_case_opens_report_due_15_working_days_after_discharge_and_queues_it(deployment, jilin):
     """JL-38: the report is due 15 working days after discharge (CAL-1); recording it
-    fulfils the obligation on time and queues it on the Jilin platform."""
+    queues it on the Jilin platform, and the platform's receipt fulfils the obligation
+    (on time here)."""
     clinician = await actor("clinician_a")
     [result] = await cases.record_cases(clinician, jilin["hooks"], [case_input(jilin["restricted"])],
                                         source="page", today=REPORTED)
     assert result.status == "created" and result.report_rule == "JL-38" and result.report_due_on == JL38_DUE
     ob = await Obligation.select().where((Obligation.subject_type == "case") & (Obligation.subject_id == result.id)
                                          ).first()
-    assert ob["rule_id"] == "JL-38" and ob["status"] == "done" and not ob["done_late"]
+    assert ob["rule_id"] == "JL-38" and ob["status"] == "open"
     assert ob["event_on"] == DISCHARGED
     delivery = await Delivery.select().where(Delivery.id == result.delivery_id).first()
     assert delivery["channel"] == "jilin_platform" and delivery["kind"] == "case"
+    await receive(jilin["hooks"], result.delivery_id, REPORTED)
+    ob = await Obligation.select().where(Obligation.id == ob["id"]).first()
+    assert ob["status"] == "done" and not ob["done_late"]
     row = await CaseRecord.select().where(CaseRecord.id == result.id).first()
     assert row["reported_on"] == REPORTED and not row["report_late"]
 
@@ -107,6 +112,7 @@ async def test_jl38_a_report_after_the_deadline_counts_late(deployment, jilin):
     clinician = await actor("clinician_a")
     [result] = await cases.record_cases(clinician, jilin["hooks"], [case_input(jilin["restricted"])],
                                         today=dt.date(2026, 4, 20))
+    await receive(jilin["hooks"], result.delivery_id, dt.date(2026, 4, 20))
     row = await CaseRecord.select().where(CaseRecord.id == result.id).first()
     assert row["report_late"] is True
 
@@ -222,8 +228,9 @@ async def test_hn3_hn43_regulator_desk_warns_of_late_reports_and_unfiled_restric
                                                                                            login_as):
     from tests.filing_helpers import region_actor
 
-    await cases.record_cases(await actor("clinician_a"), jilin["hooks"], [case_input(jilin["restricted"])],
-                             today=dt.date(2026, 5, 20))
+    [late] = await cases.record_cases(await actor("clinician_a"), jilin["hooks"], [case_input(jilin["restricted"])],
+                                      today=dt.date(2026, 5, 20))
+    await receive(jilin["hooks"], late.delivery_id, dt.date(2026, 5, 20))
     found = await cases.warnings(await region_actor("regulator_city1"))
     kinds = {(w["kind"], w["rule"]) for w in found}
     assert ("late", "HN-3") in kinds and ("unfiled", "HN-4.3") in kinds

@@ -12,7 +12,7 @@ import pytest
 from core.cases import service as cases
 from core.qc import service as qc
 from tests.admission_helpers import actor, valid_form
-from tests.case_helpers import REPORTED, admitted, case_input, release_obligations
+from tests.case_helpers import REPORTED, admitted, case_input, receive, release_obligations
 from tests.filing_helpers import region_actor
 
 
@@ -26,16 +26,20 @@ async def known(deployment):
     project_id = await admitted(hooks, tech_index=7, form=form)
     clinician = await actor("clinician_a")
     code = f"P{project_id}"
-    await cases.record_cases(clinician, hooks, [
+    on_time = await cases.record_cases(clinician, hooks, [
         case_input(project_id, qc_values={"并发症发生率": "是", "手术时间": "100"}, complication=True,
                    complications="穿刺点血肿"),
         case_input(project_id, qc_values={"并发症发生率": "否", "手术时间": "140"}, adverse_event=True,
                    adverse_events="过敏反应"),
         case_input(project_id, qc_values={"并发症发生率": "否"}, operated_on="2026-03-11"),
     ], today=REPORTED)
-    await cases.record_cases(clinician, hooks, [case_input(
+    late = await cases.record_cases(clinician, hooks, [case_input(
         project_id, admitted_on="2026-04-01", operated_on="2026-04-02", discharged_on="2026-04-03",
         qc_values={"并发症发生率": "否"})], today=dt.date(2026, 5, 20))
+    # Reported when the platform's receipt comes back: three on time, the last one late.
+    for result in on_time:
+        await receive(hooks, result.delivery_id, REPORTED)
+    await receive(hooks, late[0].delivery_id, dt.date(2026, 5, 20))
     yield {"hooks": hooks, "project": project_id, "code": code}
     await release_obligations()
 

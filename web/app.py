@@ -89,7 +89,32 @@ def _template_dirs(host: PluginHost) -> list[str]:
         raise PluginConfigError(f"插件模板冲突：{exc}") from exc
 
 
-def create_app(host: PluginHost | None = None) -> Litestar:
+def _job_runner(host: PluginHost, interval: int):
+    """Start/stop handlers running the background jobs in this process (``clintech serve``)."""
+    import asyncio
+
+    from core import jobs
+
+    tasks: list[asyncio.Task] = []
+
+    async def start() -> None:
+        tasks.append(asyncio.create_task(jobs.run_forever(host, interval, "serve"), name="clintech-jobs"))
+
+    async def stop() -> None:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        tasks.clear()
+
+    return start, stop
+
+
+def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Litestar:
+    """The portal; with ``run_jobs`` the background jobs run alongside (``clintech serve``)."""
     from web.accounts.controllers import LoginController
     from web.admin.controllers import (
         AdminAuditController,
@@ -118,6 +143,7 @@ def create_app(host: PluginHost | None = None) -> Litestar:
     host = host or PluginHost(settings.plugins)
     plugin_dirs = _template_dirs(host)
     _check_deadline_rules(host)
+    start_jobs, stop_jobs = _job_runner(host, settings.jobs_interval) if run_jobs else (None, None)
     app = Litestar(
         route_handlers=[
             LoginController,
@@ -163,9 +189,10 @@ def create_app(host: PluginHost | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(title="ClinTech Portal API", version="0.1.0"),
         logging_config=LoggingConfig(log_exceptions="debug", configure_root_logger=False),
         debug=settings.debug,
-        on_startup=[_start_pool, _sync_catalogs],
-        on_shutdown=[_close_pool],
+        on_startup=[_start_pool, _sync_catalogs, *([start_jobs] if start_jobs else [])],
+        on_shutdown=[*([stop_jobs] if stop_jobs else []), _close_pool],
     )
     app.state.plugin_host = host
+    app.state.jobs_inline = run_jobs
     logging.getLogger("clintech").setLevel(logging.INFO)
     return app

@@ -102,14 +102,29 @@ def demo(scale: int, case_count: int, years: int) -> None:
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8000, type=int)
 @click.option("--workers", default=1, type=int)
+@click.option("--jobs/--no-jobs", "run_jobs", default=None,
+              help="后台任务（提醒、报送队列、时限重算）随服务运行（默认，亦可设 CLINTECH_JOBS）；"
+                   "多主机部署用 --no-jobs，并在一台主机上运行 clintech worker")
 @plain_errors
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the portal (migrates first)."""
+def serve(host: str, port: int, workers: int, run_jobs: bool | None) -> None:
+    """Serve the portal (migrates first); runs the background jobs too unless --no-jobs."""
+    import os
+
     import uvicorn
 
+    if run_jobs is not None:
+        # uvicorn imports web.asgi (in this process, or in its worker processes): the
+        # environment carries the choice there.
+        os.environ["CLINTECH_JOBS"] = "inline" if run_jobs else "separate"
+        get_settings.cache_clear()
     _host()
     asyncio.run(_migrate())
+    settings = get_settings()
     click.echo(f"ClinTech Portal 运行于 http://{host}:{port}/")
+    if settings.jobs_inline:
+        click.echo(f"后台任务（提醒、报送队列、时限重算）随服务运行，每 {settings.jobs_interval} 秒一轮")
+    else:
+        click.echo("后台任务未随服务运行：请在一台主机上运行 clintech worker")
     uvicorn.run("web.asgi:app", host=host, port=port, workers=workers, log_level="warning",
                 proxy_headers=False)
 
@@ -271,14 +286,13 @@ def calendar_check(day: str) -> None:
 def worker(interval: int, once: bool) -> None:
     """Run the background jobs (reminders, outbox, …) in a loop; safe to run several."""
     from core import jobs
-    from core.system import service as system
 
     host = _host()
 
     async def run() -> None:
         await _migrate()
         while True:
-            results = await jobs.run_all(host.view(await system.disabled_plugins()))
+            results = await jobs.run_round(host, "worker")
             click.echo("；".join(f"{name.rsplit('.', 1)[-1]}: {n}" for name, n in results.items()) or "没有后台任务")
             if once:
                 return

@@ -1,6 +1,8 @@
-"""``GET /healthz``: database, enabled plugins, calendar years known."""
+"""``GET /healthz``: database, enabled plugins, calendar years known, the job runner's heartbeat."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from litestar import Request, Response, get
 
@@ -28,5 +30,22 @@ async def healthz(request: Request) -> Response:
         "database": database,
         "plugins": {"enabled": list(view.enabled), "disabled": sorted(view.disabled)},
         "calendar": calendar_status,
+        "jobs": await _jobs(request, database["ok"]),
     }
     return Response(body, status_code=200 if database["ok"] else 503)
+
+
+async def _jobs(request: Request, database_ok: bool) -> dict:
+    """Where the background jobs run and their last heartbeat (any runner), with its age."""
+    runs = "serve" if getattr(request.app.state, "jobs_inline", False) else "separate"
+    body: dict = {"runs_in": runs, "last_heartbeat": None, "age_seconds": None, "runner": None}
+    if not database_ok:
+        return body
+    beat = await system.last_heartbeat()
+    if beat is not None:
+        at = beat["beat_at"]
+        if at.tzinfo is None:  # SQLite hands back naive UTC
+            at = at.replace(tzinfo=dt.UTC)
+        body |= {"last_heartbeat": at.isoformat(), "runner": beat["runner"], "host": beat["host"],
+                 "age_seconds": max(int((dt.datetime.now(dt.UTC) - at).total_seconds()), 0)}
+    return body

@@ -247,9 +247,11 @@ async def record_cases(actor: Actor, hooks: HookView, items: list[CaseInput], *,
                 delivery_id = await outbox.enqueue(
                     actor, channel=channel, kind="case", subject_type="case", subject_id=case_id,
                     institution_id=institution_id, payload=_payload(values, project, case_id, staff, case))
+            # Reported (and on time or late) only when the authority's receipt comes back:
+            # ``on_receipt`` below, called by the outbox.
             update = {CaseRecord.report_rule: report["rule"], CaseRecord.report_due_on: report["due_on"],
-                      CaseRecord.reported_on: day if report["rule"] else None,
-                      CaseRecord.report_late: report["late"], CaseRecord.delivery_id: delivery_id}
+                      CaseRecord.reported_on: None, CaseRecord.report_late: False,
+                      CaseRecord.delivery_id: delivery_id}
             await CaseRecord.update(update).where(CaseRecord.id == case_id)
             await audit.record(actor, "case.record", "case", case_id, after={
                 "case_id": case.case_id, "project": project["id"], "technology_code": project["technology_code"],
@@ -282,10 +284,57 @@ async def _open_report(actor: Actor, hooks: HookView, project: dict, case: CaseI
         return {"rule": "", "due_on": None, "late": False}
     rows = await Obligation.select(Obligation.rule_id, Obligation.due_on).where(
         (Obligation.id.is_in(ids)) & (Obligation.kind == "case_report")).order_by(Obligation.due_on)
-    await obligations.fulfil(actor, hooks, subject_type="case", subject_id=case_id, kind="case_report", done_on=day)
     if not rows:
         return {"rule": "", "due_on": None, "late": False}
-    return {"rule": rows[0]["rule_id"], "due_on": rows[0]["due_on"], "late": day > rows[0]["due_on"]}
+    return {"rule": rows[0]["rule_id"], "due_on": rows[0]["due_on"], "late": False}
+
+
+async def on_receipt(actor: Actor, hooks: HookView | None, delivery: dict, accepted_at: dt.datetime) -> None:
+    """The authority's receipt of a case report (the outbox calls this in the transaction
+    that records it): the case counts as reported on the receipt's date (Beijing time),
+    late when that is after its due date, and its reporting obligation is fulfilled then
+    (JL-38, HN-3: timeliness is judged by what the authority received)."""
+    from core.timefmt import local_date
+
+    row = await CaseRecord.select(CaseRecord.id, CaseRecord.report_due_on, CaseRecord.reported_on).where(
+        (CaseRecord.id == delivery["subject_id"]) & (CaseRecord.delivery_id == delivery["id"])).first()
+    if row is None or row["reported_on"] is not None:
+        return
+    on = local_date(accepted_at)
+    late = bool(row["report_due_on"] and on > row["report_due_on"])
+    await CaseRecord.update({CaseRecord.reported_on: on, CaseRecord.report_late: late}).where(
+        CaseRecord.id == row["id"])
+    await obligations.fulfil(actor, hooks, subject_type="case", subject_id=row["id"], kind="case_report",
+                             done_on=on)
+
+
+def report_state(case: dict, delivery: dict | None, today: dt.date | None = None) -> dict:
+    """How a case's report stands, honestly, for the case page and list: "已报送" only
+    with the authority's receipt; a package for manual upload says so; otherwise the
+    delivery's own state, and whether the due date has passed without a receipt."""
+    from core.messages import t
+
+    if not case.get("report_rule"):
+        return {"key": "none", "label": t("cases.report.none"), "late": False}
+    if case.get("reported_on"):
+        key = "late" if case.get("report_late") else "on_time"
+        return {"key": key, "label": t(f"cases.report.{key}"), "late": key == "late",
+                "receipt": (delivery or {}).get("receipt_id", "")}
+    day = today or _local_today()
+    overdue = bool(case.get("report_due_on") and day > case["report_due_on"])
+    status = (delivery or {}).get("status")
+    key = {"package_ready": "package_ready", "sent": "sent", "rejected": "rejected", "failed": "failed",
+           "needs_attention": "failed"}.get(status or "", "pending" if status else "no_channel")
+    label = t(f"cases.report.{key}")
+    if overdue:
+        label += t("cases.report.overdue_suffix")
+    return {"key": key, "label": label, "late": overdue}
+
+
+def _local_today() -> dt.date:
+    from core.timefmt import local_today
+
+    return local_today()
 
 
 def _payload(values: dict, project: dict, case_id: int, staff: dict, case: CaseInput) -> dict:
@@ -371,6 +420,7 @@ async def list_cases(actor: Actor, *, project_id: int | None = None, limit: int 
         CaseRecord.id, CaseRecord.external_id, CaseRecord.technology_code, CaseRecord.technology_name,
         CaseRecord.operated_on, CaseRecord.discharged_on, CaseRecord.outcome, CaseRecord.complication,
         CaseRecord.adverse_event, CaseRecord.report_rule, CaseRecord.report_due_on, CaseRecord.report_late,
+        CaseRecord.reported_on, CaseRecord.delivery_id,
         CaseRecord.source, CaseRecord.department.name, CaseRecord.institution.name,
     ).order_by(CaseRecord.id, ascending=False).limit(limit)
     clause = await case_scope(actor)
@@ -379,9 +429,22 @@ async def list_cases(actor: Actor, *, project_id: int | None = None, limit: int 
     if project_id is not None:
         query = query.where(CaseRecord.project == project_id)
     rows = await query
+    deliveries = await _deliveries([r["delivery_id"] for r in rows])
     for r in rows:
         r["outcome_label"] = rules.OUTCOMES.get(r["outcome"], r["outcome"])
+        r["report"] = report_state(r, deliveries.get(r["delivery_id"]))
     return rows
+
+
+async def _deliveries(ids: list[int | None]) -> dict[int, dict]:
+    from core.outbox.tables import Delivery
+
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    rows = await Delivery.select(Delivery.id, Delivery.status, Delivery.receipt_id, Delivery.accepted_at).where(
+        Delivery.id.is_in(wanted))
+    return {r["id"]: r for r in rows}
 
 
 async def get_case(actor: Actor, case_id: int) -> dict:
@@ -400,6 +463,7 @@ async def get_case(actor: Actor, case_id: int) -> dict:
     row["operator_names"] = [names.get(i, str(i)) for i in row["operators"] or []]
     row["assistant_names"] = [names.get(i, str(i)) for i in row["assistants"] or []]
     row["outcome_label"] = rules.OUTCOMES.get(row["outcome"], row["outcome"])
+    row["report"] = report_state(row, (await _deliveries([row["delivery_id"]])).get(row["delivery_id"]))
     return row
 
 

@@ -1,6 +1,6 @@
 """Case records (病例) and spreadsheet import jobs. Only ``core.cases.service`` writes them."""
 
-from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -50,6 +50,29 @@ class CaseRecord(Table, tablename="case_record"):
     delivery_id = Integer(null=True, default=None)
     recorded_by = Varchar(length=100, default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    # Corrections and voids by medical affairs (earlier contents in ``CaseVersion``).
+    version = Integer(default=1)
+    voided = Boolean(default=False)
+    void_reason = Text(default="")
+    # Follow-up known only after discharge: 转归 and death within 30 days.
+    followup_outcome = Varchar(length=20, default="")
+    followup_died = Boolean(null=True, default=None)
+    followup_on = Date(null=True, default=None)
+    followup_by = Varchar(length=100, default="")
+
+
+class CaseVersion(Table, tablename="case_version"):
+    """An earlier content of a case, kept when medical affairs corrects or voids it (or
+    follow-up is added): who, when, why, and the correction's delivery."""
+
+    record = BigInt(index=True)  # the case_record id
+    version = Integer()  # the version this row preserves
+    action = Varchar(length=20)  # correct / void / follow_up
+    reason = Text(default="")
+    content = JSON(default={})
+    changed_by = Varchar(length=100, default="")
+    changed_at = Timestamptz(default=TimestamptzNow())
+    delivery_id = Integer(null=True, default=None)
 
 
 class CaseImport(Table):

@@ -30,7 +30,7 @@ import httpx
 import msgspec
 from piccolo.query.functions.aggregate import Count
 
-from core.accounts.schemas import Actor
+from core.accounts.schemas import SYSTEM, Actor
 from core.audit import service as audit
 from core.db import engine, is_sqlite, write_transaction
 from core.errors import DomainError, NotFound, Problem
@@ -338,7 +338,7 @@ async def retry_now(actor: Actor, delivery_id: int, *, now: dt.datetime | None =
 
 
 async def confirm_manual(actor: Actor, delivery_id: int, receipt_id: str, *,
-                         now: dt.datetime | None = None) -> DeliveryView:
+                         now: dt.datetime | None = None, hooks: HookView | None = None) -> DeliveryView:
     """Record the authority's receipt for a package uploaded by hand, or for a delivery
     the authority has since accepted after review: the delivery becomes accepted. Audited."""
     _check_manager(actor)
@@ -361,6 +361,7 @@ async def confirm_manual(actor: Actor, delivery_id: int, receipt_id: str, *,
         await audit.record(actor, "outbox.confirm", "delivery", delivery_id,
                            before={"status": row["status"], "receipt_id": row["receipt_id"]},
                            after={"status": "accepted", "receipt_id": receipt_id}, institution_id=row["institution_id"])
+        await _on_receipt(actor, hooks, row, now)
     row |= {"status": "accepted", "receipt_id": receipt_id, "accepted_at": now}
     return _view(row)
 
@@ -452,8 +453,22 @@ async def _attempt(client: httpx.AsyncClient, row: dict, channel: Channel | None
     return rules.read_answer(response.status_code, response.headers.get("content-type", ""), response.content)
 
 
+# What a receipt means for the reported record: the case counts as reported (and on time
+# or late) from its receipt. "subject_type": "module:function(actor, hooks, delivery, at)".
+RECEIPT_HANDLERS = {"case": "core.cases.service:on_receipt"}
+
+
+async def _on_receipt(actor: Actor, hooks: HookView | None, row: dict, at: dt.datetime) -> None:
+    target = RECEIPT_HANDLERS.get(row["subject_type"])
+    if target:
+        import importlib
+
+        module, _, name = target.partition(":")
+        await getattr(importlib.import_module(module), name)(actor, hooks, row, at)
+
+
 async def _record(row: dict, outcome: rules.Outcome, worker: str, now: dt.datetime, duration_ms: int,
-                  rng: random.Random | None) -> str:
+                  rng: random.Random | None, hooks: HookView | None = None) -> str:
     values: dict = {Delivery.lease_until: None, Delivery.leased_by: "", Delivery.updated_at: now}
     status = outcome.status
     if status == "failed":
@@ -474,9 +489,11 @@ async def _record(row: dict, outcome: rules.Outcome, worker: str, now: dt.dateti
     async with write_transaction():
         # Only the lease holder writes the status; a worker whose lease expired and was
         # taken over just leaves its attempt on record.
-        await Delivery.update(values).where(
+        held = await Delivery.update(values).where(
             (Delivery.id == row["id"]) & (Delivery.leased_by == worker) & (Delivery.status == "sending")
-        )
+        ).returning(Delivery.id)
+        if held and status == "accepted":
+            await _on_receipt(SYSTEM, hooks, row, now)
         await DeliveryAttempt.insert(DeliveryAttempt(
             delivery=row["id"], number=row["attempts"], at=now, worker=worker, outcome=status,
             http_status=outcome.http_status, error=outcome.error, duration_ms=duration_ms,
@@ -513,7 +530,7 @@ async def deliver_due(
                 by_key[row["channel"]] = find_channel(hooks, row["channel"])
             started = time.monotonic()
             outcome = await _attempt(client, row, by_key[row["channel"]])
-            await _record(row, outcome, worker, now, int((time.monotonic() - started) * 1000), rng)
+            await _record(row, outcome, worker, now, int((time.monotonic() - started) * 1000), rng, hooks)
     return len(leased)
 
 

@@ -1,13 +1,17 @@
-"""The admin's plugin switches: read per request, so every worker sees a switch at once."""
+"""The admin's plugin switches (read per request, so every worker sees a switch at once)
+and the job runner's heartbeat."""
 
 from __future__ import annotations
+
+import datetime as dt
+import socket
 
 from core.accounts.schemas import Actor
 from core.audit import service as audit
 from core.db import write_transaction
 from core.errors import NotFound
 from core.plugins import PluginHost
-from core.system.tables import PluginSwitch
+from core.system.tables import JobHeartbeat, PluginSwitch
 
 
 async def disabled_plugins() -> frozenset[str]:
@@ -30,3 +34,20 @@ async def set_plugin_enabled(actor: Actor, host: PluginHost, name: str, enabled:
             ).where(PluginSwitch.name == name)
         await audit.record(actor, "plugin.switch", "plugin", None,
                            before={"name": name, "enabled": before}, after={"name": name, "enabled": enabled})
+
+
+async def beat(runner: str, results: dict[str, int], *, now: dt.datetime | None = None) -> None:
+    """Record that ``runner`` ("serve" or "worker") finished a round of the jobs."""
+    now = now or dt.datetime.now(dt.UTC)
+    values = {"host": socket.gethostname()[:120], "beat_at": now, "results": dict(results)}
+    async with write_transaction():
+        updated = await JobHeartbeat.update({getattr(JobHeartbeat, k): v for k, v in values.items()}).where(
+            JobHeartbeat.runner == runner).returning(JobHeartbeat.id)
+        if not updated:
+            await JobHeartbeat.insert(JobHeartbeat(runner=runner, **values))
+
+
+async def last_heartbeat() -> dict | None:
+    """The newest heartbeat of any runner (``None`` when the jobs have never run)."""
+    return await JobHeartbeat.select().order_by(JobHeartbeat.beat_at, ascending=False).first().output(
+        load_json=True)

@@ -1,6 +1,6 @@
 """Deployment-wide state: the admin's plugin switches."""
 
-from piccolo.columns import Boolean, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -12,3 +12,13 @@ class PluginSwitch(Table):
     enabled = Boolean(default=True)
     changed_at = Timestamptz(default=TimestamptzNow())
     changed_by = Varchar(length=60, default="")
+
+
+class JobHeartbeat(Table, tablename="job_heartbeat"):
+    """The background job runner's last round: one row per runner ("serve" inside the
+    web server, "worker" for ``clintech worker``); ``/healthz`` reports the newest."""
+
+    runner = Varchar(length=20, unique=True)
+    host = Varchar(length=120, default="")
+    beat_at = Timestamptz(default=TimestamptzNow())
+    results = JSON(default={})

@@ -67,11 +67,11 @@ class OutboxController(Controller):
         return Redirect(f"/outbox/{delivery_id}?ok=retry", status_code=303)
 
     @post("/{delivery_id:int}/confirm")
-    async def confirm(self, request: Request, actor: Actor, delivery_id: int) -> Response:
+    async def confirm(self, request: Request, actor: Actor, hooks: HookView, delivery_id: int) -> Response:
         """Record the authority's receipt of a package uploaded by hand (audited)."""
         form = await request.form()
         try:
-            await outbox.confirm_manual(actor, delivery_id, str(form.get("receipt_id", "")))
+            await outbox.confirm_manual(actor, delivery_id, str(form.get("receipt_id", "")), hooks=hooks)
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
