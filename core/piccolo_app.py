@@ -16,7 +16,7 @@ from core.admission.tables import (
 )
 from core.apitokens.tables import ApiToken
 from core.audit.tables import AuditEvent
-from core.cases.tables import CaseImport, CaseRecord
+from core.cases.tables import CaseImport, CaseRecord, CaseVersion
 from core.catalog.tables import (
     CatalogEdition,
     CatalogEditionSource,
@@ -30,7 +30,7 @@ from core.obligations.tables import CalendarFeed, Obligation, ObligationReminder
 from core.outbox.tables import Delivery, DeliveryAttempt
 from core.qc.tables import QcAnnualReport, QcSummary
 from core.storage.tables import Attachment
-from core.system.tables import PluginSwitch
+from core.system.tables import JobHeartbeat, PluginSwitch
 from core.tenancy.tables import Department, Institution, Region
 
 TABLES = [Region, Institution, Department, User, UserSession, LoginAttempt, AuditEvent, PluginSwitch,
@@ -41,6 +41,7 @@ TABLES += [Delivery, DeliveryAttempt]
 TABLES += [Attachment, AdmissionRound, Project, ProjectVersion, StepDecision, Vote, PanelMember, Objection]
 TABLES += [Filing, FilingSubmission]
 TABLES += [ApiToken, CaseRecord, CaseImport, QcAnnualReport, QcSummary]
+TABLES += [JobHeartbeat, CaseVersion]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",

@@ -22,10 +22,13 @@ from core.outbox import service as outbox
 from core.outbox.tables import Delivery
 from core.qc import service as qc
 from core.timefmt import local_today
+from tests import test_cli
 from tests.admission_helpers import actor
 from tests.case_helpers import JL38_DUE, REPORTED, admitted, case_input, release_obligations
 from tests.receiver import Receiver
-from tests.test_cli import CLINTECH, _free_port, cli_env, clintech  # noqa: F401  (cli_env is a fixture)
+from tests.test_cli import CLINTECH, _free_port, clintech
+
+cli_env = test_cli.cli_env  # the CLI tests' fixture: a var/ and database of its own
 
 
 @pytest.fixture(scope="module")

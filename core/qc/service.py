@@ -151,7 +151,6 @@ def _rates(row: dict) -> dict:
 
 async def _grouped(where: str, args: list, keys: str, group: str, order: str) -> list[dict]:
     from core.cases.tables import CaseRecord
-
     from core.timefmt import local_today
 
     sql = f"SELECT {keys}, {_measures(local_today())} {_FROM} WHERE {where} GROUP BY {group} ORDER BY {order}"
