@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from core.cases.rules import OUTCOME_BY_LABEL, OUTCOMES, CaseInput, Indicator, to_bool
+from core.cases.rules import OUTCOME_BY_LABEL, OUTCOMES, CaseInput, Indicator
 from core.errors import DomainError, Problem
 from core.exports import xlsx_bytes
 
@@ -41,14 +41,60 @@ def headers(indicators: list[Indicator]) -> list[str]:
     return [h for h, _, _ in COLUMNS] + [f"{QC_PREFIX}{i.name}" for i in indicators]
 
 
+# Coded columns accept exactly these texts (the listed value or its code), nothing else:
+# an unknown value is a row error, never coerced (issue 11: 转归 "很好" is not 其他).
+YES_NO = {"是": True, "有": True, "1": True, "否": False, "无": False, "0": False}
+DATE_FIELDS = ("admitted_on", "operated_on", "discharged_on")
+FLAG_FIELDS = ("complication", "adverse_event", "consent")
+TEMPLATE_ROWS = 1000  # rows of the template that carry the dropdowns and date formats
+
+
 def template_xlsx(indicators: list[Indicator], title: str) -> bytes:
-    """The upload template: the header row on sheet 1, the explanations on sheet 2."""
+    """The upload template: the header row on sheet 1 with a dropdown on every coded
+    column (转归, 是/否 columns, 是/否 indicators) and date cells (yyyy-mm-dd, date
+    validation) for the dates; the explanations on sheet 2."""
     from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
 
     wb = Workbook()
     ws = wb.active
     ws.title = "病例"
-    ws.append(headers(indicators))
+    head = headers(indicators)
+    ws.append(head)
+    last = TEMPLATE_ROWS + 1
+
+    def cells(index: int) -> str:
+        letter = get_column_letter(index + 1)
+        return f"{letter}2:{letter}{last}"
+
+    def choice(values: list[str], prompt: str) -> DataValidation:
+        dv = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True,
+                            showErrorMessage=True, showInputMessage=True, errorTitle="取值不在列表中",
+                            error=f"请从下拉列表中选择：{'、'.join(values)}", promptTitle="请选择", prompt=prompt)
+        ws.add_data_validation(dv)
+        return dv
+
+    outcome = choice(list(OUTCOMES.values()), "转归")
+    yes_no = choice(["是", "否"], "是或否")
+    dates = DataValidation(type="date", operator="between", formula1="DATE(2000,1,1)", formula2="DATE(2099,12,31)",
+                           allow_blank=True, showErrorMessage=True, errorTitle="日期格式不正确",
+                           error="请填写日期，如 2026-03-01", showInputMessage=True, promptTitle="日期",
+                           prompt="如 2026-03-01")
+    ws.add_data_validation(dates)
+    kinds = {f"{QC_PREFIX}{i.name}": i.kind for i in indicators}
+    for index, header in enumerate(head):
+        field = dict((h, f) for h, f, _ in COLUMNS).get(header)
+        if field == "outcome":
+            outcome.add(cells(index))
+        elif field in FLAG_FIELDS or kinds.get(header) == "rate":
+            yes_no.add(cells(index))
+        elif field in DATE_FIELDS:
+            dates.add(cells(index))
+            for row in range(2, last + 1):
+                ws.cell(row=row, column=index + 1).number_format = "yyyy-mm-dd"
+        ws.column_dimensions[get_column_letter(index + 1)].width = max(12, 2 * len(header) + 2)
+    ws.freeze_panes = "A2"
     help_sheet = wb.create_sheet("填写说明")
     help_sheet.append(["列", "说明"])
     help_sheet.append(["技术", title])
@@ -63,6 +109,8 @@ def template_xlsx(indicators: list[Indicator], title: str) -> bytes:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     if isinstance(value, dt.date):
@@ -115,8 +163,22 @@ def _split(text: str) -> list[str]:
     return [p.strip() for p in text.split("、") if p.strip()]
 
 
+def _date(text: str) -> dt.date | None:
+    """A date as the template and people write it: 2026-03-01 or 2026/3/1 — nothing else
+    (no trailing time or text cut away)."""
+    parts = text.replace("/", "-").split("-")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts) or len(parts[0]) != 4:
+        return None
+    try:
+        return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        return None
+
+
 def row_to_case(values: dict[str, str], technology_code: str) -> tuple[CaseInput | None, list[Problem]]:
-    """One row → a case, or the row's format problems in Chinese naming the column."""
+    """One row → a case, or the row's problems in Chinese naming the column. Coded columns
+    take only their listed values or codes (NAT-37: reported data as recorded, HOSP-15:
+    truthfully); anything else is a problem on the row, never a guessed value."""
     data: dict[str, Any] = {"technology_code": technology_code, "qc_values": {}}
     problems: list[Problem] = []
     by_header = {h: f for h, f, _ in COLUMNS}
@@ -124,15 +186,27 @@ def row_to_case(values: dict[str, str], technology_code: str) -> tuple[CaseInput
         text = str(values.get(header, "")).strip()
         if field in ("operators", "assistants"):
             data[field] = _split(text)
-        elif field in ("complication", "adverse_event", "consent"):
-            data[field] = to_bool(text)
+        elif field in FLAG_FIELDS:
+            if text not in YES_NO:
+                shown = f"现为“{text}”" if text else "未填写"
+                problems.append(Problem(f"「{header}」应填写“是”或“否”（{shown}）", field,
+                                        "HOSP-18" if field == "consent" else "HOSP-15"))
+            else:
+                data[field] = YES_NO[text]
         elif field == "outcome":
-            data[field] = OUTCOME_BY_LABEL.get(text, text if text in OUTCOMES else ("other" if text else ""))
-        elif field.endswith("_on"):
-            try:
-                data[field] = dt.date.fromisoformat(text.replace("/", "-")[:10])
-            except ValueError:
-                problems.append(Problem(f"「{header}」应为日期，如 2026-03-01（现为“{text}”）", field))
+            if text in OUTCOME_BY_LABEL:
+                data[field] = OUTCOME_BY_LABEL[text]
+            elif text in OUTCOMES or not text:
+                data[field] = text
+            else:
+                problems.append(Problem(f"「{header}」应为：{'、'.join(OUTCOMES.values())}（现为“{text}”）", field,
+                                        "NAT-37"))
+        elif field in DATE_FIELDS:
+            day = _date(text)
+            if day is None:
+                problems.append(Problem(f"「{header}」应为日期，如 2026-03-01（现为“{text}”）", field, "NAT-37"))
+            else:
+                data[field] = day
         else:
             data[field] = text
     for header, value in values.items():
