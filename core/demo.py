@@ -14,13 +14,14 @@ from core.accounts import person
 from core.accounts import service as accounts
 from core.accounts.schemas import SYSTEM, UserInput
 from core.accounts.tables import User
+from core.contract import DemoRegion
 from core.plugins import HookView
 from core.tenancy import service as tenancy
 from core.tenancy.schemas import DepartmentInput, InstitutionInput, RegionInput
 from core.tenancy.tables import Department, Institution, Region
 
 DEMO_PASSWORD = "demo-pass-2026"
-FALLBACK_REGION = {"province": ("示范省", "990000"), "cities": [("示范市一", "990100"), ("示范市二", "990200")]}
+FALLBACK_REGION = DemoRegion(province=("示范省", "990000"), cities=(("示范市一", "990100"), ("示范市二", "990200")))
 
 HOSPITALS = {
     "A": {
@@ -74,10 +75,10 @@ async def _region(name: str, code: str, level: str, parent: int | None) -> int:
 async def load(hooks: HookView) -> list[tuple[str, str, str]]:
     """Create whatever demo data is missing; returns (username, name, roles) of the logins."""
     spec = hooks.call("demo_region") or FALLBACK_REGION
-    if not spec.get("cities"):
-        spec = {**spec, "cities": FALLBACK_REGION["cities"]}
-    province = await _region(*spec["province"], "province", None)
-    cities = [await _region(name, code, "city", province) for name, code in spec["cities"]]
+    if not spec.cities:
+        spec = DemoRegion(province=spec.province, cities=FALLBACK_REGION.cities)
+    province = await _region(*spec.province, "province", None)
+    cities = [await _region(name, code, "city", province) for name, code in spec.cities]
     # Hospital B and the second city's regulator live in the second city, or the first
     # when the plugin names only one.
     second = min(1, len(cities) - 1)
@@ -89,7 +90,7 @@ async def load(hooks: HookView) -> list[tuple[str, str, str]]:
             inst_id = row["id"]
         else:
             inst_id = await tenancy.create_institution(SYSTEM, InstitutionInput(
-                name=h["name"].format(city=spec["cities"][min(h["city"], second)][0]), licence_no=h["licence_no"],
+                name=h["name"].format(city=spec.cities[min(h["city"], second)][0]), licence_no=h["licence_no"],
                 grade=h["grade"], region=cities[min(h["city"], second)], registered_subjects=h["subjects"],
             ))
         depts = {}

@@ -7,14 +7,44 @@ plugin answers for its own institutions (``tryfirst=True``) and returns ``None``
 for the rest, so the default plugin answers for them. "Collect all" hooks gather
 every enabled plugin's answer; such a hook may return an awaitable.
 
-Arguments are msgspec structs or plain values, never database rows.
+Arguments are msgspec structs or plain values, never database rows. The types of
+every argument and answer are in ``core.contract`` (importable by plugin authors);
+core converts each answer to the annotated type and refuses one that does not
+convert, naming the plugin, the hook and the field (at load time where the answer
+does not depend on the call). A plugin may answer with the structs or with plain
+dicts/lists of the same shape. A plugin declares the API it was written for with a
+module attribute ``CLINTECH_API = "2"`` (``core.contract.HOOK_API_VERSION``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 import pluggy
+
+from core.catalog.schemas import CatalogEdition, ImportSlot
+from core.contract import (
+    Actor,
+    CalendarOverride,
+    CaseInput,
+    Channel,
+    DemoRegion,
+    DisclosureField,
+    FilingFormSpec,
+    FormSpec,
+    Grade,
+    InstitutionInfo,
+    Material,
+    MenuItem,
+    PersonInfo,
+    Problem,
+    ProjectInfo,
+    QcIndicator,
+    QcTechnologyInfo,
+    Step,
+    TechnologyInfo,
+)
 
 hookspec = pluggy.HookspecMarker("clintech")
 
@@ -23,7 +53,7 @@ hookspec = pluggy.HookspecMarker("clintech")
 
 
 @hookspec
-def register_catalogs() -> Any:
+def register_catalogs() -> list[CatalogEdition | ImportSlot] | None:
     """Collect all. The catalogue editions (目录) this plugin supplies.
 
     Return ``core.catalog.loader.load_dir(<plugin folder>/catalog)``: the editions
@@ -90,7 +120,7 @@ def deadline_rules() -> Any:
 
 
 @hookspec
-def calendar_overrides() -> Any:
+def calendar_overrides() -> list[CalendarOverride] | Awaitable[list[CalendarOverride]] | None:
     """Collect all (may be async). Local adjustments to China's official working-day
     calendar, as a list of ``(date, is_working_day, note)`` tuples:
 
@@ -110,7 +140,7 @@ def calendar_overrides() -> Any:
 
 
 @hookspec
-def qc_indicators(technology: Any) -> Any:
+def qc_indicators(technology: QcTechnologyInfo) -> list[QcIndicator] | Awaitable[list[QcIndicator]] | None:
     """Collect all (may be async). Quality-control indicators (质控指标) a case of
     ``technology`` records and the QC pages compare against targets (HOSP-14), added to
     the project's own (application form) and the catalogue's. ``technology`` is
@@ -124,25 +154,26 @@ def qc_indicators(technology: Any) -> Any:
 
 
 @hookspec(firstresult=True)
-def admission_steps(project: Any) -> Any:
+def admission_steps(project: ProjectInfo) -> list[Step] | None:
     """First result (hospital). The ordered steps of the admission workflow (准入)
-    for ``project`` (``core.admission.schemas.ProjectInfo``: ``institution_id``,
-    ``path`` "round" (yearly round, HOSP-4) or "temporary" (HOSP-12), ``tech_class``,
-    ``grade``, ``form`` …). Stops at first non-None result.
+    for ``project`` (``ProjectInfo``: ``institution_id``, ``path`` "round" (yearly
+    round, HOSP-4) or "temporary" (HOSP-12), ``tech_class``, ``grade``, ``form`` …).
+    Stops at first non-None result.
 
-    Each step is a dict (or ``core.admission.schemas.Step``): ``key``, ``title``,
-    ``kind`` — how core runs it: ``argumentation`` (department head, with
-    ``options["considerations"]``), ``ethics`` (committee votes, two thirds HOSP-21),
-    ``review`` (approve/return/reject; ``options["written_reply"]`` makes a written
-    reason mandatory either way), ``panel`` (experts medical affairs assembles score
-    and vote; ``options["criteria"]`` for restricted technologies), ``publicity``
-    (``options["weeks"]``), ``approval``, ``document``, ``filing`` —, ``role`` (who
-    acts), ``rule`` and ``admits`` (True on the approval after which the project is
-    admitted). The steps are frozen on the project at its first submission."""
+    Each step is one of the tagged structs of ``core.contract.Step`` (or a dict with
+    its ``kind``): ``key``, ``title``, ``role`` (who acts), ``rule``, ``admits`` (True
+    on the approval after which the project is admitted) and the kind's own options:
+    ``ArgumentationStep`` (kind ``argumentation``; ``considerations``), ``EthicsStep``
+    (``ethics``, two thirds HOSP-21), ``ReviewStep`` (``review``; ``written_reply``),
+    ``PanelStep`` (``panel``; ``min_experts``, ``criteria``, ``by_grade_and_class``),
+    ``PublicityStep`` (``publicity``; ``weeks``), ``ApprovalStep`` (``approval``),
+    ``DocumentStep`` (``document``), ``FilingStep`` (``filing``). An unknown kind or
+    option is an error naming the plugin and the field. The steps are frozen on the
+    project at its first submission."""
 
 
 @hookspec(firstresult=True)
-def application_form(project: Any) -> Any:
+def application_form(project: ProjectInfo) -> FormSpec | None:
     """First result (hospital). The form spec of the application
     (《临床新技术立项准入申请表》) for ``project`` (as in ``admission_steps``).
     Stops at first non-None result.
@@ -157,13 +188,13 @@ def application_form(project: Any) -> Any:
 
 
 @hookspec(firstresult=True)
-def grades(project: Any) -> Any:
+def grades(project: ProjectInfo) -> list[Grade] | None:
     """First result (hospital). The grade scale offered for ``project`` (HOSP-1:
     一级/二级/三级 by default) as ``[(value, label), …]``. Stops at first non-None result."""
 
 
 @hookspec
-def validate_project(project: Any, person: Any) -> Any:
+def validate_project(project: ProjectInfo, person: PersonInfo) -> list[Problem] | None:
     """Collect all. Problems (``core.errors.Problem`` or dicts with ``message``,
     ``field``, ``rule``) that forbid submitting ``project`` led by ``person``
     (``core.admission.schemas.PersonInfo``: ``years_as_resident``, ``visiting``,
@@ -172,7 +203,7 @@ def validate_project(project: Any, person: Any) -> Any:
 
 
 @hookspec
-def validate_case(case: Any) -> Any:
+def validate_case(case: CaseInput) -> list[Problem] | None:
     """Collect all. Problems (``core.errors.Problem`` or dicts with ``message``, ``field``,
     ``rule``) found in a case report (病例报送) ``case`` — a ``core.cases.rules.CaseInput``
     (``case_id``, ``technology_code``, dates ``admitted_on``/``operated_on``/
@@ -184,21 +215,24 @@ def validate_case(case: Any) -> Any:
 
 
 @hookspec(firstresult=True)
-def filing_materials(technology: Any, institution: Any) -> Any:
+def filing_materials(technology: TechnologyInfo, institution: InstitutionInfo) -> list[Material] | None:
     """First result (province). The ordered list of materials a restricted-technology
     filing (备案) needs, each with its key, Chinese title, whether it is required and
     the rule id. Stops at first non-None result.
 
     ``technology`` is ``core.filing.service.TechnologyInfo`` (code, name, tech_class,
     specification); ``institution`` is ``core.admission.schemas.InstitutionInfo``.
-    A list of dicts ``{"key", "title", "rule", "required"}`` in the province's order
-    (JL-12's six; HN-2.2b's five, uploaded in that order). Core reads two keys: ``form``
-    is the signed scan of the filing form, ``argumentation`` the management-committee and
-    ethics-committee argumentation that NAT-13 requires."""
+    A list of ``Material`` (``{"key", "title", "rule", "required"}``) in the province's
+    order (JL-12's six; HN-2.2b's five, uploaded in that order). Core reads two keys:
+    ``form`` is the signed scan of the filing form, ``argumentation`` the management-
+    committee and ethics-committee argumentation that NAT-13 requires. The materials
+    core reads are declared in ``core.contract.CORE_MATERIALS``: one the province does
+    not list is added at the end of its list (an upload slot under core's title), and
+    it is required whatever the province says."""
 
 
 @hookspec(firstresult=True)
-def filing_form(technology: Any, institution: Any) -> Any:
+def filing_form(technology: TechnologyInfo, institution: InstitutionInfo) -> FilingFormSpec | None:
     """First result (province). The filing form (备案表) and the province's filing
     details, as a dict (converted to ``core.filing.schemas.FilingFormSpec``). Stops at
     first non-None result. Arguments as for ``filing_materials``. Keys::
@@ -224,7 +258,7 @@ def filing_form(technology: Any, institution: Any) -> Any:
 
 
 @hookspec
-def reporting_channels() -> Any:
+def reporting_channels() -> list[Channel] | None:
     """Collect all. Channels that deliver filings, cases, reports and admissions to an
     authority (provincial platform, university system), synchronous: a list of dicts.
 
@@ -253,7 +287,7 @@ def reporting_channels() -> Any:
 
 
 @hookspec
-def disclosure_fields() -> Any:
+def disclosure_fields() -> list[DisclosureField] | None:
     """Collect all. The columns of the public lists of filed institutions (NAT-40,
     JL-41, HN-2.3), synchronous: a list of dicts ``{"key", "label", "rule"}`` in order.
     Keys core fills: ``institution``, ``region``, ``technology``, ``filed_on``,
@@ -263,7 +297,7 @@ def disclosure_fields() -> Any:
 
 
 @hookspec(firstresult=True)
-def demo_region() -> Any:
+def demo_region() -> DemoRegion | None:
     """First result (province). The province and cities ``clintech demo`` builds:
     ``{"province": (name, code), "cities": [(name, code), …]}``: every city named is
     built (hospital A in the first, hospital B in the second, or the first when only
@@ -274,7 +308,7 @@ def demo_region() -> Any:
 
 
 @hookspec
-def template_dirs() -> Any:
+def template_dirs() -> list[str] | None:
     """Collect all. Folders of Jinja templates (a list of paths). Put the plugin's own
     pages under a folder named after the plugin (``jilin/about.html``). A template with
     the name of a core page replaces that page only if the plugin lists the name in
@@ -284,19 +318,19 @@ def template_dirs() -> Any:
 
 
 @hookspec
-def template_overrides() -> Any:
+def template_overrides() -> list[str] | None:
     """Collect all. The core pages this plugin's ``template_dirs`` replace, as template
     names, e.g. ``["obligations/detail.html"]``. Each must be a core page and be present
     in the plugin's folders (a typo is an error at start). Return ``[]`` for none."""
 
 
 @hookspec
-def menu_items(user: Any) -> Any:
+def menu_items(user: Actor) -> list[MenuItem] | None:
     """Collect all. Navigation entries for ``user`` (an ``Actor``): a list of dicts
     ``{"label": str, "href": str}``; return ``[]`` for users it has nothing for."""
 
 
 @hookspec
-def register_routes() -> Any:
+def register_routes() -> list[Any] | None:
     """Collect all. Litestar route handlers the plugin adds. They answer 404 while
     the plugin is switched off."""

@@ -3,22 +3,34 @@ the admin's run-time switches, and calling hooks.
 
 Plugins are registered once per process. Switching one off does not unregister it
 (that would change one worker only): callers take a ``HookView`` for the current
-disabled set, read from the database per request, and hooks are called through
-``pm.subset_hook_caller`` without the disabled plugins.
+disabled set, read from the database per request. Every hook call goes through the
+view, which calls each enabled plugin's implementation in pluggy's order (``tryfirst``,
+``trylast``, registration), knows which plugin gave each answer, and converts every
+answer to the hook's type in ``core.contract`` (a ``ContractError`` names the plugin,
+the hook and the field). Nothing else touches pluggy's callers.
+
+At load, ``PluginHost`` refuses (``PluginConfigError``, in Chinese, naming the plugin) a
+plugin declaring another major ``CLINTECH_API`` than ``core.contract.HOOK_API_VERSION``,
+a hook wrapper, and an answer that does not depend on the call and does not convert.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
+import logging
 import os
 from importlib import metadata
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import pluggy
 
-from core import hookspecs
+from core import contract, hookspecs
+from core.contract import ContractError
+
+log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "clintech.plugins"
 OWN_DISTRIBUTION = "clintech-portal"
@@ -26,6 +38,13 @@ OWN_DISTRIBUTION = "clintech-portal"
 
 class PluginConfigError(Exception):
     """The deployment's plugin configuration cannot start."""
+
+
+class Answer(NamedTuple):
+    """One plugin's (converted) answer to a hook."""
+
+    plugin: str
+    value: Any
 
 
 class PluginInfo(msgspec.Struct, frozen=True):
@@ -65,9 +84,7 @@ class PluginHost:
     def __init__(self, deployment: tuple[str, ...] | list[str], extra: dict[str, ModuleType] | None = None):
         self.pm = pluggy.PluginManager("clintech")
         self.pm.add_hookspecs(hookspecs)
-        if os.environ.get("CLINTECH_TRACE_PLUGINS"):
-            self.pm.trace.root.setwriter(print)
-            self.pm.enable_tracing()
+        self.trace = bool(os.environ.get("CLINTECH_TRACE_PLUGINS"))
         self._entries = _installed()
         for name, module in (extra or {}).items():
             self._entries[name] = _Entry(name=name, version="test", source="test", module=module)
@@ -85,6 +102,9 @@ class PluginHost:
                     entry.module = entry.entry_point.load()
                 except Exception as exc:
                     raise PluginConfigError(f"插件 {name} 无法加载：{exc}") from exc
+            problem = contract.api_version_problem(name, getattr(entry.module, "CLINTECH_API", None))
+            if problem:
+                raise PluginConfigError(problem)
             try:
                 self.pm.register(entry.module, name=name)
             except pluggy.PluginValidationError as exc:
@@ -93,7 +113,35 @@ class PluginHost:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             raise PluginConfigError(f"插件实现了未定义的钩子：{exc}") from exc
-        self._callers: dict[tuple[str, frozenset[str]], Any] = {}
+        self._impls: dict[tuple[str, frozenset[str]], list[Any]] = {}
+        self._check_answers()
+
+    def _check_answers(self) -> None:
+        """Refuse hook wrappers, and answers that do not depend on the call and do not
+        convert (``core.contract.HOOKS[hook].probes``), naming the plugin."""
+        for hook in self.hook_names():
+            rules = contract.HOOKS.get(hook)
+            for impl in self.impls(hook):
+                if impl.hookwrapper or impl.wrapper:
+                    raise PluginConfigError(f"插件 {impl.plugin_name} 的钩子 {hook} 是包装器（wrapper），本系统不支持")
+                if rules is None or rules.probes is None or not rules.checked:
+                    continue
+                for kwargs in rules.probes():
+                    try:
+                        answer = _invoke(impl, hook, kwargs)
+                    except Exception:  # depends on the call after all: checked when called
+                        log.debug("probe of %s.%s raised", impl.plugin_name, hook, exc_info=True)
+                        continue
+                    if inspect.isawaitable(answer):
+                        _close(answer)
+                        if _firstresult(self.pm, hook) or hook in SYNC_HOOKS:
+                            raise PluginConfigError(str(ContractError(
+                                impl.plugin_name, hook, "", "须为同步函数（不能是 async def）")))
+                        continue
+                    try:
+                        contract.convert(impl.plugin_name, hook, answer)
+                    except ContractError as exc:
+                        raise PluginConfigError(str(exc)) from None
 
     # ------------------------------------------------------------ introspection
 
@@ -139,17 +187,43 @@ class PluginHost:
     def view(self, disabled: frozenset[str] = frozenset()) -> HookView:
         return HookView(self, frozenset(disabled) & frozenset(self.deployment))
 
-    def _caller(self, hook: str, disabled: frozenset[str]):
+    def hook_names(self) -> list[str]:
+        """Every hook of the contract (``core/hookspecs.py``)."""
+        return sorted(n for n in dir(self.pm.hook) if not n.startswith("_"))
+
+    def impls(self, hook: str, disabled: frozenset[str] = frozenset()) -> list[Any]:
+        """The implementations of ``hook`` outside ``disabled``, in the order pluggy calls
+        them (``tryfirst`` first, ``trylast`` last, later registrations first)."""
         key = (hook, disabled)
-        caller = self._callers.get(key)
-        if caller is None:
-            if disabled:
-                remove = [self.pm.get_plugin(n) for n in disabled]
-                caller = self.pm.subset_hook_caller(hook, remove_plugins=remove)
-            else:
-                caller = getattr(self.pm.hook, hook)
-            self._callers[key] = caller
-        return caller
+        found = self._impls.get(key)
+        if found is None:
+            caller = getattr(self.pm.hook, hook)
+            found = [i for i in reversed(caller.get_hookimpls()) if i.plugin_name not in disabled]
+            self._impls[key] = found
+        return found
+
+
+# Collect-all hooks whose answers are read synchronously (documented in core/hookspecs.py).
+SYNC_HOOKS = frozenset({"register_catalogs", "deadline_rules", "reporting_channels", "disclosure_fields",
+                        "template_dirs", "register_routes"})
+
+
+def _firstresult(pm: pluggy.PluginManager, hook: str) -> bool:
+    return bool((getattr(pm.hook, hook).spec.opts or {}).get("firstresult"))
+
+
+def _invoke(impl: Any, hook: str, kwargs: dict[str, Any]) -> Any:
+    try:
+        args = [kwargs[name] for name in impl.argnames]
+    except KeyError as exc:
+        raise TypeError(f"调用钩子 {hook} 缺少参数 {exc}（插件 {impl.plugin_name}）") from None
+    return impl.function(*args)
+
+
+def _close(awaitable: Any) -> None:
+    close = getattr(awaitable, "close", None)
+    if close is not None:
+        close()
 
 
 class HookView:
@@ -169,19 +243,67 @@ class HookView:
     def is_enabled(self, name: str) -> bool:
         return name in self.host.deployment and name not in self.disabled
 
+    # ------------------------------------------------------------ calling hooks
+
+    def _raw(self, hook: str, kwargs: dict[str, Any], first: bool) -> list[tuple[str, Any]]:
+        out = []
+        for impl in self.host.impls(hook, self.disabled):
+            answer = _invoke(impl, hook, kwargs)
+            if self.host.trace:
+                print(f"[plugins] {hook}({', '.join(kwargs)}) ← {impl.plugin_name}: {answer!r}")
+            if answer is None:
+                continue
+            out.append((impl.plugin_name, answer))
+            if first:
+                break
+        return out
+
+    def _sync(self, hook: str, plugin: str, answer: Any) -> Any:
+        if inspect.isawaitable(answer):
+            _close(answer)
+            raise ContractError(plugin, hook, "", "须为同步函数（不能是 async def）")
+        return contract.convert(plugin, hook, answer)
+
+    def each(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """``(plugin, ask)`` per enabled implementation, in call order: ``ask()`` calls that
+        plugin alone and returns its raw answer, for a caller that isolates each plugin's
+        failures (the catalogue loader) and converts the answer itself."""
+        return [(impl.plugin_name, functools.partial(_invoke, impl, hook, kwargs))
+                for impl in self.host.impls(hook, self.disabled)]
+
+    def answers(self, hook: str, **kwargs: Any) -> list[Answer]:
+        """Every enabled plugin's answer to a synchronous hook, converted, with the plugin
+        that gave it, in call order; ``None`` answers are dropped. A firstresult hook
+        gives at most one."""
+        first = _firstresult(self.host.pm, hook)
+        return [Answer(p, self._sync(hook, p, a)) for p, a in self._raw(hook, kwargs, first)]
+
+    def first(self, hook: str, **kwargs: Any) -> Answer | None:
+        """The first non-None answer (firstresult hooks), with the plugin that gave it."""
+        found = [Answer(p, self._sync(hook, p, a)) for p, a in self._raw(hook, kwargs, True)]
+        return found[0] if found else None
+
     def call(self, hook: str, **kwargs: Any) -> Any:
-        """Call a hook with keyword arguments; firstresult hooks return one answer."""
-        return self.host._caller(hook, self.disabled)(**kwargs)
+        """Call a synchronous hook with keyword arguments: a firstresult hook gives its
+        one answer (or None), a collect-all hook the list of answers; converted."""
+        found = self.answers(hook, **kwargs)
+        if _firstresult(self.host.pm, hook):
+            return found[0].value if found else None
+        return [a.value for a in found]
+
+    async def collect_answers(self, hook: str, **kwargs: Any) -> list[Answer]:
+        """A collect-all hook whose answers may be awaitable: awaited, converted, with plugins."""
+        out = []
+        for plugin, answer in self._raw(hook, kwargs, False):
+            if inspect.isawaitable(answer):
+                answer = await answer
+            if answer is not None:
+                out.append(Answer(plugin, contract.convert(plugin, hook, answer)))
+        return out
 
     async def collect(self, hook: str, **kwargs: Any) -> list[Any]:
-        """Call a collect-all hook, await any awaitable answers, drop ``None``."""
-        results = []
-        for result in self.call(hook, **kwargs):
-            if inspect.isawaitable(result):
-                result = await result
-            if result is not None:
-                results.append(result)
-        return results
+        """Call a collect-all hook, await any awaitable answers, drop ``None``; converted."""
+        return [a.value for a in await self.collect_answers(hook, **kwargs)]
 
     def collect_flat(self, hook: str, **kwargs: Any) -> list[Any]:
         """Call a synchronous collect-all hook whose answers are lists; flatten them."""

@@ -67,8 +67,8 @@ async def henan_world() -> dict:
 
     host = PluginHost(("henan", "hospital_default"))
     spec = host.view().call("demo_region")
-    province = await demo._region(*spec["province"], "province", None)
-    cities = [await demo._region(name, code, "city", province) for name, code in spec["cities"][:2]]
+    province = await demo._region(*spec.province, "province", None)
+    cities = [await demo._region(name, code, "city", province) for name, code in spec.cities[:2]]
     row = await Institution.select(Institution.id).where(Institution.licence_no == HENAN_LICENCE).first()
     if row:
         inst = row["id"]

@@ -17,10 +17,31 @@ import types
 from importlib import metadata
 from pathlib import Path
 
-import msgspec
 import pytest
+from msgspec.structs import replace as dataclass_replace
 
 from core import hookimpl
+from core.contract import (
+    ApprovalStep,
+    CaseInput,
+    Channel,
+    ContractError,
+    DemoRegion,
+    DisclosureField,
+    FilingFormSpec,
+    FormSpec,
+    InstitutionInfo,
+    Material,
+    PanelStep,
+    PersonInfo,
+    Problem,
+    ProjectInfo,
+    PublicityStep,
+    QcIndicator,
+    QcTechnologyInfo,
+    ReviewStep,
+    TechnologyInfo,
+)
 from core.plugins import PluginConfigError, PluginHost
 from tests.plugins import contract, contract_web, hospital_override, unknown_hook
 
@@ -28,33 +49,24 @@ TESTS = Path(__file__).resolve().parent
 CLINTECH = Path(sys.executable).parent / "clintech"
 
 
-class ProjectRef(msgspec.Struct, frozen=True):
-    institution_id: int
-    title: str = "测试项目"
+def project(institution_id: int = 1, path: str = "round", tech_class: str = "routine") -> ProjectInfo:
+    """A project as core hands it to the hospital hooks."""
+    return ProjectInfo(id=1, institution_id=institution_id, department_id=None, department_subject="外科",
+                       title="测试项目", path=path, tech_class=tech_class, outside_lists=False)
 
 
-class TechnologyRef(msgspec.Struct, frozen=True):
-    code: str
-    name: str
+def person(years_as_resident: int) -> PersonInfo:
+    return PersonInfo(id=1, display_name="张医生", years_as_resident=years_as_resident)
 
 
-class InstitutionRef(msgspec.Struct, frozen=True):
-    id: int
-    name: str = "测试医院"
+def case(operated_on: dt.date, discharged_on: dt.date) -> CaseInput:
+    return CaseInput(case_id="C1", technology_code="G01", patient_key="P1", admitted_on=operated_on,
+                     operated_on=operated_on, discharged_on=discharged_on, operators=["doc"])
 
 
-class PersonRef(msgspec.Struct, frozen=True):
-    username: str
-    years_in_post: int
-
-
-class CaseRef(msgspec.Struct, frozen=True):
-    operation_date: dt.date
-    discharge_date: dt.date
-
-
-TECH = TechnologyRef(code="G01", name="同种胰岛移植技术")
-INST = InstitutionRef(id=1)
+TECH = TechnologyInfo(code="G01", name="同种胰岛移植技术", tech_class="restricted")
+INST = InstitutionInfo(id=1, name="测试医院", licence_no="L1", grade="三级甲等")
+OURS = contract.INSTITUTION  # the institution the contract plugin answers for
 
 
 def contract_host(*names: str) -> PluginHost:
@@ -108,7 +120,8 @@ def test_a_third_party_distribution_is_discovered_through_its_entry_point(tmp_pa
     host = PluginHost(("shenzhen",))
     info = {p.name: p for p in host.plugins()}["shenzhen"]
     assert (info.source, info.version, info.hooks) == ("third-party", "1.2.3", ("disclosure_fields",))
-    assert host.view().collect_flat("disclosure_fields") == [{"key": "case_count", "title": "累计例数"}]
+    # "title" is accepted for "label" (core.contract.DisclosureField).
+    assert host.view().collect_flat("disclosure_fields") == [DisclosureField(key="case_count", label="累计例数")]
 
 
 def test_an_unknown_plugin_in_clintech_plugins_is_refused_in_chinese():
@@ -151,10 +164,11 @@ def test_hook_filing_materials_jilin_are_the_six_of_jl_12_in_order():
     """JL-12: form, self-assessment, first case, argumentation, lead's credentials, physicians."""
     materials = PluginHost(("jilin", "hospital_default")).view().call(
         "filing_materials", technology=TECH, institution=INST)
-    assert [m["key"] for m in materials] == [
+    assert all(isinstance(m, Material) for m in materials)
+    assert [m.key for m in materials] == [
         "form", "self_assessment", "first_case", "argumentation", "lead_credentials", "physicians"]
-    assert all(m["rule"] == "JL-12" and m["required"] for m in materials)
-    assert "备案表" in materials[0]["title"] and "医师名单" in materials[5]["title"]
+    assert all(m.rule == "JL-12" and m.required for m in materials)
+    assert "备案表" in materials[0].title and "医师名单" in materials[5].title
 
 
 @pytest.mark.rule("HN-2.2b")
@@ -162,22 +176,39 @@ def test_hook_filing_materials_henan_are_the_five_of_hn_2_2b_in_order():
     """HN-2.2b: the five scans in the order the Henan platform wants them."""
     materials = PluginHost(("henan", "hospital_default")).view().call(
         "filing_materials", technology=TECH, institution=INST)
-    assert [m["key"] for m in materials] == ["form", "assessment", "argumentation", "lead_credentials", "other"]
-    assert all(m["rule"] == "HN-2.2b" for m in materials)
-    assert materials[0]["title"] == "河南省限制类医疗技术临床应用备案表"
-    assert [m["required"] for m in materials] == [True, True, True, True, False]
+    assert [m.key for m in materials] == ["form", "assessment", "argumentation", "lead_credentials", "other"]
+    assert all(m.rule == "HN-2.2b" for m in materials)
+    assert materials[0].title == "河南省限制类医疗技术临床应用备案表"
+    assert [m.required for m in materials] == [True, True, True, True, False]
 
 
 def test_hook_filing_materials_first_result_falls_through_a_none_answer():
     host = contract_host("jilin")
-    assert host.view().call("filing_materials", technology=TECH, institution=InstitutionRef(id=-42))[0]["key"] == "only"
+    ours = dataclass_replace(INST, id=OURS)
+    assert [m.key for m in host.view().call("filing_materials", technology=TECH, institution=ours)] == ["form", "plan"]
     assert len(host.view().call("filing_materials", technology=TECH, institution=INST)) == 6  # Jilin's
 
 
+@pytest.mark.rule("NAT-13")
+def test_hook_filing_materials_a_material_core_reads_gets_its_slot_when_the_province_omits_it():
+    """NAT-13: the argumentation blocks a submission without it, so a province that does not
+    list it still gets an upload slot for it (core.contract.CORE_MATERIALS), required."""
+    from core.filing.service import materials_for
+
+    ours = dataclass_replace(INST, id=OURS)
+    materials = materials_for(contract_host().view(), TECH, ours)
+    assert [(m.key, m.required, m.rule) for m in materials] == [
+        ("form", True, "TEST"), ("plan", False, "TEST"), ("argumentation", True, "NAT-13")]
+    # A province listing it keeps its place and title.
+    jilin = materials_for(PluginHost(("jilin",)).view(), TECH, INST)
+    assert [m.key for m in jilin].count("argumentation") == 1 and jilin[3].key == "argumentation"
+
+
 def test_hook_demo_region_comes_from_the_province_plugin():
-    assert PluginHost(("henan",)).view().call("demo_region")["province"] == ("河南省", "410000")
-    assert PluginHost(("jilin",)).view().call("demo_region")["province"] == ("吉林省", "220000")
+    assert PluginHost(("henan",)).view().call("demo_region").province == ("河南省", "410000")
+    assert PluginHost(("jilin",)).view().call("demo_region").province == ("吉林省", "220000")
     assert PluginHost(("hospital_default",)).view().call("demo_region") is None
+    assert contract_host().view().call("demo_region") == DemoRegion(("测试省", "980000"), (("测试市", "980100"),))
 
 
 def test_a_switched_off_plugin_is_not_asked():
@@ -196,44 +227,206 @@ def test_hook_admission_steps_a_hospital_plugin_overrides_the_default_for_its_in
     monkeypatch,
 ):
     """The default (HOSP-4 … HOSP-11) stays for every other institution, with no core change."""
-    STEPS = PluginHost(("hospital_default",)).view().call("admission_steps", project=ProjectRef(institution_id=1))
+    STEPS = PluginHost(("hospital_default",)).view().call("admission_steps", project=project(1))
     monkeypatch.setattr(hospital_override, "INSTITUTIONS", {101})
     host = PluginHost(("jilin", "hospital_default", "hospital_x"), extra={"hospital_x": hospital_override})
     hooks = host.view()
-    own = hooks.call("admission_steps", project=ProjectRef(institution_id=101))
-    other = hooks.call("admission_steps", project=ProjectRef(institution_id=202))
-    assert [s["key"] for s in own] == ["department", "committee", "approval"]
-    assert [s["key"] for s in other] == [s["key"] for s in STEPS]
-    assert hospital_override.admission_steps(project=ProjectRef(institution_id=202)) is None
+    own = hooks.call("admission_steps", project=project(101))
+    other = hooks.call("admission_steps", project=project(202))
+    assert [(s.key, s.kind) for s in own] == [("department", "review"), ("committee", "panel"), ("approval", "approval")]
+    assert [s.key for s in other] == [s.key for s in STEPS]
+    assert hospital_override.admission_steps(project=project(202)) is None
     # Switched off, the hospital's plugin no longer answers even for its own institution.
-    off = host.view(frozenset({"hospital_x"})).call("admission_steps", project=ProjectRef(institution_id=101))
-    assert [s["key"] for s in off] == [s["key"] for s in STEPS]
+    off = host.view(frozenset({"hospital_x"})).call("admission_steps", project=project(101))
+    assert [s.key for s in off] == [s.key for s in STEPS]
 
 
+@pytest.mark.rule("HOSP-4")
 def test_hook_admission_steps_default_is_the_yearly_round():
-    steps = PluginHost(("hospital_default",)).view().call("admission_steps", project=ProjectRef(institution_id=1))
-    assert steps and steps[0]["rule"] == "HOSP-4"
+    steps = PluginHost(("hospital_default",)).view().call("admission_steps", project=project(1))
+    assert steps[0].rule == "HOSP-4" and steps[0].kind == "argumentation" and len(steps[0].considerations) == 4
+    temporary = PluginHost(("hospital_default",)).view().call("admission_steps", project=project(1, "temporary"))
+    panel = next(s for s in temporary if s.kind == "panel")
+    assert panel.by_grade_and_class and panel.rule == "HOSP-12"
+
+
+def test_hook_admission_steps_options_are_typed_per_kind_from_structs_and_dicts():
+    """Each step kind is a struct of core.contract; a dict with its ``kind`` converts to it."""
+    steps = contract_host().view().call("admission_steps", project=project(OURS))
+    assert [type(s) for s in steps] == [ReviewStep, PanelStep, PublicityStep, ApprovalStep]
+    review, panel, publicity, approval = steps
+    assert review.written_reply and panel.min_experts == 3 and panel.criteria == (("plan", "技术方案"),)
+    assert publicity.weeks == 2 and approval.admits and not panel.by_grade_and_class
+
+
+def _plugin(name: str, **hooks) -> types.ModuleType:
+    module = types.ModuleType(name)
+    for hook, answer in hooks.items():
+        if callable(answer) and getattr(answer, "clintech_impl", None) is not None:
+            setattr(module, hook, answer)
+            continue
+        spec_args = {"admission_steps": "project", "application_form": "project", "grades": "project",
+                     "filing_materials": "technology, institution", "filing_form": "technology, institution",
+                     "menu_items": "user", "validate_project": "project, person", "validate_case": "case",
+                     "qc_indicators": "technology"}.get(hook, "")
+        namespace = {"hookimpl": hookimpl, "answer": answer}
+        exec(f"@hookimpl\ndef {hook}({spec_args}):\n    return answer\n", namespace)
+        setattr(module, hook, namespace[hook])
+    return module
+
+
+@pytest.mark.parametrize(("hook", "answer", "field"), [
+    ("admission_steps", [{"key": "x", "title": "专家", "kind": "panel", "role": "expert", "min_expert": 3}],
+     "[0].min_expert"),
+    ("admission_steps", [{"key": "x", "title": "公示", "kind": "publicity", "role": "medical_affairs", "weeks": 0}],
+     "[0].weeks"),
+    ("admission_steps", [{"key": "x", "title": "审批", "role": "hospital_head"}], "[0]"),
+    ("admission_steps", [{"key": "x", "title": "审批", "kind": "vote", "role": "hospital_head"}], "[0].kind"),
+    ("application_form", {"title": "表", "sections": [{"key": "a", "title": "甲", "fields": [{"key": "f"}]}]},
+     "sections[0].fields[0]"),
+    ("grades", [("A",)], "[0]"),
+    ("filing_materials", [{"key": "form", "title": "备案表", "required": "是"}], "[0].required"),
+    ("filing_form", {"title": "备案表"}, ""),
+    ("reporting_channels", [{"key": "x", "name": "渠道", "kinds": ["fax"]}], "[0].kinds[0]"),
+    ("disclosure_fields", [{"key": "", "label": "空"}], "[0].key"),
+    ("demo_region", {"province": "河北省", "cities": []}, "province"),
+    ("template_dirs", "templates", ""),
+])
+def test_a_static_answer_that_does_not_convert_is_refused_at_load_naming_plugin_hook_and_field(hook, answer, field):
+    with pytest.raises(PluginConfigError) as exc:
+        PluginHost(("broken",), extra={"broken": _plugin("broken", **{hook: answer})})
+    message = str(exc.value)
+    assert "插件 broken" in message and f"钩子 {hook}" in message, message
+    assert (f"字段 {field}：" in message) if field else ("回答：" in message or "字段" in message), message
+
+
+@pytest.mark.parametrize(("hook", "kwargs", "answer", "field"), [
+    ("validate_project", {"project": project(), "person": person(5)}, [{"field": "lead"}], "[0]"),
+    ("validate_case", {"case": case(dt.date(2026, 5, 1), dt.date(2026, 5, 2))}, [{"message": 3}], "[0].message"),
+    ("menu_items", {"user": None}, [{"label": "菜单"}], "[0]"),
+    ("qc_indicators", {"technology": QcTechnologyInfo(code="G01", name="x", tech_class="restricted")},
+     [{"name": "率", "kind": "rate", "goal": "≤2%"}], "[0].goal"),
+])
+async def test_an_answer_that_depends_on_the_call_is_refused_when_called_naming_plugin_hook_and_field(
+    hook, kwargs, answer, field,
+):
+    host = PluginHost(("broken",), extra={"broken": _plugin("broken", **{hook: answer})})
+    with pytest.raises(ContractError) as exc:
+        await host.view().collect(hook, **kwargs)
+    assert (exc.value.plugin, exc.value.hook, exc.value.field) == ("broken", hook, field)
+    assert f"插件 broken 的钩子 {hook}" in str(exc.value)
+
+
+def test_an_answer_for_other_institutions_only_is_checked_when_called():
+    """A hospital plugin answering only for its own institutions cannot be probed at load;
+    its wrong answer is an error naming it when core asks for one of them."""
+    module = types.ModuleType("later")
+
+    @hookimpl(tryfirst=True)
+    def admission_steps(project):
+        return [{"key": "x", "title": "审批", "kind": "approval", "role": "hospital_head", "admit": True}] \
+            if project.institution_id == 5 else None
+
+    module.admission_steps = admission_steps
+    host = PluginHost(("hospital_default", "later"), extra={"later": module})
+    assert host.view().call("admission_steps", project=project(1))[0].key == "department"
+    with pytest.raises(ContractError) as exc:
+        host.view().call("admission_steps", project=project(5))
+    assert (exc.value.plugin, exc.value.field) == ("later", "[0].admit")
+
+
+def test_the_hook_view_names_the_plugin_behind_each_answer():
+    hooks = contract_host("jilin", "hospital_default").view()
+    assert [a.plugin for a in hooks.answers("disclosure_fields")] == ["contract", "jilin"]
+    first = hooks.first("filing_materials", technology=TECH, institution=INST)
+    assert first.plugin == "jilin" and len(first.value) == 6
+    assert hooks.first("admission_steps", project=project(OURS)).plugin == "contract"
+    assert hooks.first("admission_steps", project=project(1)).plugin == "hospital_default"
+
+
+def test_nothing_outside_the_hook_view_calls_pluggys_callers():
+    """Every call goes through core.plugins.HookView, which knows the plugin behind each answer."""
+    root = TESTS.parent
+    offenders = []
+    for folder in ("core", "web", "plugins"):
+        for path in (root / folder).rglob("*.py"):
+            if path == root / "core" / "plugins.py":
+                continue
+            text = path.read_text(encoding="utf-8")
+            for needle in ("get_hookimpls", "_hookexec", "subset_hook_caller", "pm.hook.", "._caller("):
+                if needle in text:
+                    offenders.append(f"{path.relative_to(root)}: {needle}")
+    assert offenders == []
+
+
+def test_a_plugin_declaring_another_major_api_version_is_refused_naming_it():
+    from core.contract import HOOK_API_VERSION
+
+    assert HOOK_API_VERSION.startswith("2.")
+    old = types.ModuleType("old_plugin")
+    old.CLINTECH_API = "1"
+    with pytest.raises(PluginConfigError) as exc:
+        PluginHost(("old_plugin",), extra={"old_plugin": old})
+    assert "插件 old_plugin" in str(exc.value) and "CLINTECH_API" in str(exc.value) and "2.0" in str(exc.value)
+    for ok in ("2", "2.0", "2.7", 2):
+        module = types.ModuleType("new_plugin")
+        module.CLINTECH_API = ok
+        assert PluginHost(("new_plugin",), extra={"new_plugin": module}).deployment == ("new_plugin",)
+    assert contract.CLINTECH_API == "2"  # the test plugin declares it
+
+
+def test_a_hook_wrapper_is_refused():
+    module = types.ModuleType("wrapping")
+
+    @hookimpl(wrapper=True)
+    def disclosure_fields():
+        return (yield)
+
+    module.disclosure_fields = disclosure_fields
+    with pytest.raises(PluginConfigError) as exc:
+        PluginHost(("wrapping",), extra={"wrapping": module})
+    assert "插件 wrapping" in str(exc.value)
+
+
+def test_a_first_result_hook_must_be_synchronous():
+    module = types.ModuleType("asyncfirst")
+
+    @hookimpl
+    async def demo_region():
+        return {"province": ("测试省", "980000"), "cities": []}
+
+    module.demo_region = demo_region
+    with pytest.raises(PluginConfigError) as exc:
+        PluginHost(("asyncfirst",), extra={"asyncfirst": module})
+    assert "插件 asyncfirst" in str(exc.value) and "同步" in str(exc.value)
 
 
 def test_hook_application_form_first_result_for_the_project():
-    form = contract_host().view().call("application_form", project=ProjectRef(institution_id=7))
-    assert form["plugin"] == "contract" and form["institution_id"] == 7
+    hooks = contract_host("hospital_default").view()
+    form = hooks.call("application_form", project=project(OURS))
+    assert isinstance(form, FormSpec) and form.title == "契约测试申请表"
+    assert [f.key for f in form.fields()] == ["grade", "indications"] and form.field("grade").required
+    assert hooks.call("application_form", project=project(1)).title == "临床新技术立项准入申请表"  # the default
 
 
+def test_hook_grades_first_result_as_value_label_pairs():
+    hooks = contract_host("hospital_default").view()
+    assert hooks.call("grades", project=project(OURS)) == [("A", "甲级"), ("B", "乙级")]
+    assert [v for v, _ in hooks.call("grades", project=project(1))] == ["一级", "二级", "三级"]
+
+
+@pytest.mark.rule("HOSP-5")
 def test_hook_validate_project_collects_problems():
     hooks = contract_host().view()
-    problems = hooks.collect_flat("validate_project", project=ProjectRef(institution_id=1),
-                                  person=PersonRef(username="x", years_in_post=1))
-    assert [p["rule"] for p in problems if p.get("plugin") == "contract"] == ["HOSP-5"]
-    assert not [p for p in hooks.collect_flat("validate_project", project=ProjectRef(institution_id=1),
-                                              person=PersonRef(username="x", years_in_post=5))
-                if p.get("plugin") == "contract"]
+    problems = hooks.collect_flat("validate_project", project=project(), person=person(1))
+    assert problems == [Problem("项目负责人任住院医师不满 3 年", "lead", "HOSP-5")]
+    assert hooks.collect_flat("validate_project", project=project(), person=person(5)) == []
 
 
 def test_hook_validate_case_collects_problems():
-    case = CaseRef(operation_date=dt.date(2026, 5, 10), discharge_date=dt.date(2026, 5, 1))
-    problems = contract_host().view().collect_flat("validate_case", case=case)
-    assert [(p["rule"], p["field"]) for p in problems] == [("TEST-CASE", "discharge_date")]
+    problems = contract_host().view().collect_flat("validate_case", case=case(dt.date(2026, 5, 10),
+                                                                              dt.date(2026, 5, 1)))
+    assert [(p.rule, p.field) for p in problems] == [("TEST-CASE", "discharged_on")]
 
 
 # ---------------------------------------------------------------- collect-all data hooks
@@ -261,25 +454,35 @@ async def test_hook_calendar_overrides_reach_the_deployment_calendar(deployment)
     assert not with_plugin.is_working_day(wednesday) and with_plugin.is_working_day(saturday)
 
 
+@pytest.mark.rule("HOSP-14")
 async def test_hook_qc_indicators_may_be_async_and_are_awaited():
-    answers = await contract_host().view().collect("qc_indicators", technology=TECH)
-    assert [i["key"] for answer in answers for i in answer] == ["complication_rate"]
-    assert answers[0][0]["title"] == "同种胰岛移植技术并发症发生率"
+    tech = QcTechnologyInfo(code="G01", name="同种胰岛移植技术", tech_class="restricted")
+    answers = await contract_host().view().collect("qc_indicators", technology=tech)
+    assert answers == [[QcIndicator(name="同种胰岛移植技术并发症发生率", kind="rate", target="≤2%", unit="%")]]
 
 
 def test_hook_filing_form_first_result():
-    form = contract_host().view().call("filing_form", technology=TECH, institution=INST)
-    assert form["technology"] == "G01" and form["fields"][0]["key"] == "start_date"
+    ours = dataclass_replace(INST, id=OURS)
+    form = contract_host("jilin").view().call("filing_form", technology=TECH, institution=ours)
+    assert isinstance(form, FilingFormSpec) and form.title == "同种胰岛移植技术备案表"
+    assert form.fields[0].prefill == "first_case_on" and form.annotation.mode == "direct"
+    assert contract_host("jilin").view().call("filing_form", technology=TECH, institution=INST).rule == "JL-12"
 
 
 def test_hook_reporting_channels_collects_channels():
-    channels = contract_host().view().collect_flat("reporting_channels")
-    assert [(c["key"], c["kinds"]) for c in channels] == [("contract_test", ["filing", "case"])]
+    from core.outbox.channels import channels
+
+    channel = channels(contract_host().view())[0]
+    assert isinstance(channel, Channel)
+    assert (channel.key, channel.kinds, channel.plugin, channel.materials[0].key) == (
+        "contract_test", ("filing", "case"), "contract", "form")
 
 
 def test_hook_disclosure_fields_collects_fields():
-    assert {"key": "filing_date", "title": "备案日期", "plugin": "contract"} in contract_host().view().collect_flat(
-        "disclosure_fields")
+    from core.filing.service import disclosure_fields
+
+    assert contract_host().view().collect_flat("disclosure_fields") == [DisclosureField("filed_on", "备案日期", "TEST")]
+    assert disclosure_fields(contract_host().view()) == [{"key": "filed_on", "label": "备案日期", "rule": "TEST"}]
 
 
 # ---------------------------------------------------------------- web extensions
@@ -288,7 +491,7 @@ def test_hook_disclosure_fields_collects_fields():
 def test_hook_template_dirs_take_precedence_and_default_stays_reachable():
     from web.templating import build_environment
 
-    dirs = [d for a in PluginHost(("jilin",)).pm.hook.template_dirs() for d in a]
+    dirs = PluginHost(("jilin",)).view().collect_flat("template_dirs")
     env = build_environment(dirs)
     assert env.get_template("jilin/about.html").filename.startswith(str(Path(dirs[0])))
     assert env.get_template("default:base.html") is not None

@@ -28,10 +28,9 @@ STATIC = Path(__file__).parent / "static"
 def _plugin_routers(host: PluginHost) -> list[Router]:
     """Each plugin's routes behind a guard that answers 404 while it is switched off."""
     routers = []
-    for impl in host.pm.hook.register_routes.get_hookimpls():
-        handlers = impl.function()
+    for plugin, handlers in host.view().answers("register_routes"):
         if handlers:
-            routers.append(Router(path="/", route_handlers=handlers, guards=[plugin_enabled(impl.plugin_name)]))
+            routers.append(Router(path="/", route_handlers=handlers, guards=[plugin_enabled(plugin)]))
     return routers
 
 

@@ -32,19 +32,18 @@ def plugin_template_dirs(host) -> list[str]:
     that each plugin replaces only the core pages it declares (``template_overrides``)
     and that no two plugins serve the same name. Raises ``TemplateClashError`` naming
     the plugin and the template."""
-    pm = host.pm
+    hooks = host.view()
     declared: dict[str, set[str]] = {}
-    for impl in pm.hook.template_overrides.get_hookimpls():
-        declared[impl.plugin_name] = {str(n) for n in (impl.function() or [])}
+    for plugin, names in hooks.answers("template_overrides"):
+        declared[plugin] = {str(n) for n in names}
     core_names = _names(TEMPLATES)
     problems: list[str] = []
     owner: dict[str, str] = {}
     dirs: list[str] = []
-    # get_hookimpls lists in registration order; the hook calls them last-registered first.
-    for impl in reversed(pm.hook.template_dirs.get_hookimpls()):
-        plugin = impl.plugin_name
+    answers = hooks.answers("template_dirs")  # in call order, with the plugin behind each
+    for plugin, folders in answers:
         served: set[str] = set()
-        for folder in impl.function() or []:
+        for folder in folders:
             dirs.append(str(folder))
             served |= _names(Path(folder))
         wanted = declared.get(plugin, set())
@@ -59,7 +58,7 @@ def plugin_template_dirs(host) -> list[str]:
             problems.append(f"插件 {plugin} 声明覆盖模板 {name}，但其模板目录中没有该文件")
         for name in sorted(wanted - core_names):
             problems.append(f"插件 {plugin} 声明覆盖的模板 {name} 不是系统页面")
-    for plugin in sorted(set(declared) - {i.plugin_name for i in pm.hook.template_dirs.get_hookimpls()}):
+    for plugin in sorted(set(declared) - {a.plugin for a in answers}):
         for name in sorted(declared[plugin]):
             problems.append(f"插件 {plugin} 声明覆盖模板 {name}，但没有提供模板目录（template_dirs）")
     if problems:

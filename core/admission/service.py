@@ -104,7 +104,7 @@ def steps_for(hooks: HookView, project: ProjectInfo, institution: InstitutionInf
     answer = hooks.call("admission_steps", project=project)
     if not answer:
         raise DomainError("本机构未配置准入流程（admission_steps），请联系系统管理员")
-    return [msgspec.convert(s, Step) if not isinstance(s, Step) else s for s in answer]
+    return list(answer)
 
 
 def form_for(hooks: HookView, project: ProjectInfo, institution: InstitutionInfo | None = None) -> FormSpec:
@@ -112,7 +112,7 @@ def form_for(hooks: HookView, project: ProjectInfo, institution: InstitutionInfo
     answer = hooks.call("application_form", project=project)
     if answer is None:
         raise DomainError("本机构未配置申请表（application_form），请联系系统管理员")
-    return answer if isinstance(answer, FormSpec) else msgspec.convert(answer, FormSpec)
+    return answer
 
 
 def grades_for(hooks: HookView, project: ProjectInfo) -> list[tuple[str, str]]:
@@ -121,8 +121,16 @@ def grades_for(hooks: HookView, project: ProjectInfo) -> list[tuple[str, str]]:
     return [(str(v), str(label)) for v, label in answer]
 
 
+def frozen_step(stored: dict) -> Step:
+    """A step as frozen on a project. Projects submitted before the typed contract (API 1)
+    kept a step's options in an ``options`` dict; they read as the typed step's fields."""
+    if "options" in stored:
+        stored = {k: v for k, v in stored.items() if k != "options"} | dict(stored.get("options") or {})
+    return msgspec.convert(stored, Step)
+
+
 def _frozen_steps(row: dict) -> list[Step]:
-    return [msgspec.convert(s, Step) for s in row.get("steps") or []]
+    return [frozen_step(s) for s in row.get("steps") or []]
 
 
 def _step(steps: list[Step], key: str | None) -> tuple[int, Step | None]:
@@ -136,7 +144,7 @@ def _problems(answers: list[Any]) -> list[Problem]:
     out = []
     for answer in answers:
         for p in answer if isinstance(answer, list | tuple) else [answer]:
-            out.append(p if isinstance(p, Problem) else msgspec.convert(p, Problem))
+            out.append(p)
     return out
 
 
@@ -335,7 +343,7 @@ async def _notify(project: dict, users: list[int], text: str) -> None:
 
 def _publicity_ends(cal, start: dt.date, step: Step) -> dt.date:
     """HOSP-10: publicity lasts ``weeks`` (one by default) from its first day (CAL-2)."""
-    return cal.add_weeks(start, int(step.options.get("weeks", 1))).date
+    return cal.add_weeks(start, step.weeks).date
 
 
 async def _enter(actor: Actor, hooks: HookView, project: dict, steps: list[Step], index: int,
@@ -706,10 +714,10 @@ async def decide(actor: Actor, hooks: HookView, project_id: int, data: Decision,
     _can_act(actor, row, step, "medical_affairs" if step.kind == "panel" else None)
     if row["version"] != data.version:
         raise Conflict(Problem(MOVED_ON))
-    problems = rules.check_decision(data.decision, data.reason, reason_always=bool(step.options.get("written_reply")))
+    problems = rules.check_decision(data.decision, data.reason, reason_always=getattr(step, "written_reply", False))
     if step.kind == "argumentation" and data.decision == "approve":
         problems += rules.check_considerations(data.considerations,
-                                               [tuple(c) for c in step.options.get("considerations", [])])
+                                               list(step.considerations))
     if step.kind == "panel":
         members = {p["expert"] for p in await PanelMember.select(PanelMember.expert).where(
             (PanelMember.project == project_id) & (PanelMember.step == step.key)
@@ -776,7 +784,7 @@ async def vote(actor: Actor, hooks: HookView, project_id: int, ballot: Ballot, t
         if not member:
             raise DomainError("您不是该项目评审专家组成员")
         if ballot.vote != "recuse":
-            criteria = [tuple(c) for c in step.options.get("criteria", [])] if row["tech_class"] == "restricted" else []
+            criteria = list(step.criteria) if row["tech_class"] == "restricted" else []
             problems += rules.check_score(ballot.score, ballot.scores, criteria)
     if ballot.vote in ("reject", "recuse") and not ballot.comment.strip():
         problems.append(Problem("不同意或回避时请写明理由", "comment"))
@@ -870,7 +878,7 @@ async def assemble_panel(actor: Actor, hooks: HookView, project_id: int, version
     allowed = {e["id"] for e in await experts(actor)} - {row["lead"]}
     chosen = sorted({int(i) for i in expert_ids})
     problems = []
-    minimum = int(step.options.get("min_experts", 1))
+    minimum = step.min_experts
     if len(chosen) < minimum:
         problems.append(Problem(f"请至少选择 {minimum} 名专家", "experts", step.rule or "HOSP-9"))
     if any(i not in allowed for i in chosen):
@@ -1144,7 +1152,7 @@ async def inbox(actor: Actor) -> list[dict]:
                                       PanelMember.expert).where(PanelMember.project.is_in(ids))
     items = []
     for row in rows:
-        steps = [msgspec.convert(s, Step) for s in row["steps"] or []]
+        steps = [frozen_step(s) for s in row["steps"] or []]
         _, step = _step(steps, row["current_step"])
         key = (row["id"], row["current_step"], row["revision"])
         action = None

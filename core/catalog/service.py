@@ -91,14 +91,13 @@ async def load(host: PluginHost) -> CatalogReport:
     broken files never stop the others; merge identical editions (same ``scope:key``,
     same content) and refuse a conflicting one with the whole of that plugin's catalogue."""
     order = {name: i for i, name in enumerate(host.deployment)}
-    impls = sorted(host.pm.hook.register_catalogs.get_hookimpls(), key=lambda i: order.get(i.plugin_name, 99))
+    asks = sorted(host.view().each("register_catalogs"), key=lambda pair: order.get(pair[0], 99))
     plugins: dict[str, PluginCatalog] = {}
-    for impl in impls:
-        name = impl.plugin_name
+    for name, ask in asks:
         catalog = PluginCatalog(plugin=name)
         plugins[name] = catalog
         try:
-            answer = impl.function()
+            answer = ask()
             if inspect.isawaitable(answer):
                 answer = await answer
             for item in answer or []:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-import msgspec
+# The shapes province plugins supply live in the contract (core/contract.py).
+from core.contract import (
+    ARGUMENTATION_MATERIAL,
+    CORE_MATERIALS,
+    FORM_MATERIAL,
+    Annotation,
+    FilingFormSpec,
+    FormField,
+    Material,
+)
 
 STATUS_LABELS = {
     "open": "待提交", "submitted": "已提交，待备案", "returned": "退回补正", "completed": "已完成备案",
@@ -17,63 +26,6 @@ STOP_GROUNDS = {
     "safety": "（三）发生与该技术直接相关的严重不良后果或重大医疗质量、安全、伦理问题",
     "efficacy": "（四）该技术安全性、有效性存在重大问题或临床应用效果不确切",
 }
-# Material keys core reads a meaning from (see hookspecs.filing_materials).
-FORM_MATERIAL = "form"
-ARGUMENTATION_MATERIAL = "argumentation"
 
-
-class Material(msgspec.Struct, frozen=True):
-    """One material of the province's ordered list (``filing_materials``)."""
-
-    key: str
-    title: str
-    rule: str = ""
-    required: bool = True
-
-
-class FormField(msgspec.Struct, frozen=True):
-    """One field of the filing form. ``prefill`` names what the portal already knows:
-    institution_name, institution_grade, licence_no, region_name, licence_region_name,
-    technology_name, technology_code, first_case_on, lead_name, lead_title,
-    contact_name, self_assessment, assessment_basis. ``kind``: text, textarea, date."""
-
-    key: str
-    label: str
-    kind: str = "text"
-    prefill: str = ""
-    required: bool = False
-    help: str = ""
-
-
-class Annotation(msgspec.Struct, frozen=True):
-    """Who puts 备注三 on the licence copy. ``direct``: the filing department itself
-    (JL-12: notes the licence copy and the registration system's 备注三); ``push``: the
-    filing department pushes name and date through ``channel`` to ``recipient``, which
-    annotates (HN-2.2c: 审批办), and the regulator records it once done."""
-
-    mode: str = "direct"
-    channel: str = ""
-    recipient: str = ""
-    rule: str = ""
-
-
-class FilingFormSpec(msgspec.Struct, frozen=True):
-    """The filing form (备案表) and the province's filing details, as ``filing_form`` answers."""
-
-    title: str
-    template: str  # the printable Jinja template, from the plugin's template_dirs
-    rule: str = ""
-    fields: tuple[FormField, ...] = ()
-    staff_columns: tuple[tuple[str, str], ...] = (("name", "姓名"), ("sex", "性别"), ("scope", "执业范围"),
-                                                   ("title", "职称"))
-    pledge: str = ""
-    lead_certificates: tuple[str, ...] = ("医师资格证", "医师执业证")
-    physician_certificates: tuple[str, ...] = ("医师资格证", "医师执业证")
-    annotation: Annotation = Annotation()
-    withdrawal_rule: str = ""  # the province's rule, if its documents give one
-    cancellation_rule: str = "NAT-25"
-    completion_rule: str = "NAT-11"
-    note: str = ""
-
-    def field(self, key: str) -> FormField | None:
-        return next((f for f in self.fields if f.key == key), None)
+__all__ = ["ARGUMENTATION_MATERIAL", "BASIS_LABELS", "CORE_MATERIALS", "FORM_MATERIAL", "STATUS_LABELS", "STOP_GROUNDS",
+           "Annotation", "FilingFormSpec", "FormField", "Material"]

@@ -36,11 +36,13 @@ from core.admission import first_case as admission_first_case
 from core.admission import service as admission
 from core.admission.tables import Project
 from core.audit import service as audit
+from core.contract import TechnologyInfo
 from core.db import write_transaction
 from core.errors import Conflict, DomainError, Forbidden, NotFound, Problem
 from core.filing import rules
 from core.filing.schemas import (
     BASIS_LABELS,
+    CORE_MATERIALS,
     STATUS_LABELS,
     STOP_GROUNDS,
     FilingFormSpec,
@@ -68,15 +70,6 @@ DEFAULT_DISCLOSURE = [
     {"key": "filed_on", "label": "完成备案时间", "rule": "NAT-24"},
     {"key": "case_count", "label": "累计开展例数", "rule": "NAT-24"},
 ]
-
-
-class TechnologyInfo(msgspec.Struct, frozen=True):
-    """The technology as the province plugins' filing hooks receive it."""
-
-    code: str
-    name: str
-    tech_class: str
-    specification: str = ""
 
 
 class FilingDetails(msgspec.Struct):
@@ -108,12 +101,16 @@ def _technology(row: dict) -> TechnologyInfo:
 
 
 def materials_for(hooks: HookView, technology: TechnologyInfo, institution: Any) -> list[Material]:
-    """The province's ordered materials (``filing_materials``); none answering is a
-    configuration error, said so on screen."""
+    """The province's ordered materials (``filing_materials``), then each material core
+    itself reads (``core.contract.CORE_MATERIALS``, NAT-13) the province did not list, so
+    every material a submission needs has its upload slot; a core material is required
+    whatever the province says. None answering is a configuration error, said so on screen."""
     answer = hooks.call("filing_materials", technology=technology, institution=institution)
     if not answer:
         raise DomainError(Problem("本部署未启用省级插件，无法确定备案材料（filing_materials）", None))
-    return [msgspec.convert(m, Material, strict=False) for m in answer]
+    core = {m.key: m for m in CORE_MATERIALS}
+    listed = [msgspec.structs.replace(m, required=True) if m.key in core else m for m in answer]
+    return listed + [m for key, m in core.items() if key not in {m.key for m in listed}]
 
 
 def spec_for(hooks: HookView, technology: TechnologyInfo, institution: Any) -> FilingFormSpec:
@@ -121,7 +118,7 @@ def spec_for(hooks: HookView, technology: TechnologyInfo, institution: Any) -> F
     answer = hooks.call("filing_form", technology=technology, institution=institution)
     if not answer:
         raise DomainError(Problem("本部署未启用省级插件，无法确定备案表（filing_form）", None))
-    return answer if isinstance(answer, FilingFormSpec) else msgspec.convert(answer, FilingFormSpec, strict=False)
+    return answer
 
 
 def disclosure_fields(hooks: HookView) -> list[dict]:
@@ -129,9 +126,8 @@ def disclosure_fields(hooks: HookView) -> list[dict]:
     key; the national minimum (NAT-24, NAT-40) when no plugin answers."""
     seen: dict[str, dict] = {}
     for item in hooks.collect_flat("disclosure_fields"):
-        if isinstance(item, dict) and item.get("key") and item["key"] not in seen:
-            seen[item["key"]] = {"key": item["key"], "label": item.get("label") or item.get("title") or item["key"],
-                                 "rule": item.get("rule", "")}
+        if item.key not in seen:
+            seen[item.key] = {"key": item.key, "label": item.label or item.key, "rule": item.rule}
     return list(seen.values()) or list(DEFAULT_DISCLOSURE)
 
 

@@ -102,12 +102,7 @@ def rules_of(hooks: HookView) -> list[DeadlineRule]:
 
     Raises ``rules.DeadlineRuleError`` naming the plugin and rule when any rule is bad.
     """
-    answers = []
-    for impl in hooks.host.pm.hook.deadline_rules.get_hookimpls():
-        if not hooks.is_enabled(impl.plugin_name):
-            continue
-        answers.append((impl.plugin_name, impl.function()))
-    return rules.check_rules(answers)
+    return rules.check_rules([(a.plugin, a.value) for a in hooks.answers("deadline_rules")])
 
 
 async def deadline_rules(hooks: HookView) -> list[DeadlineRule]:

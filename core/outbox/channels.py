@@ -19,60 +19,21 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
+from core.contract import CHANNEL_KINDS, CHANNEL_TRANSPORTS, Channel, ChannelMaterial
 from core.errors import DomainError, Problem
 from core.plugins import HookView
 
 # The kinds of payload a channel may accept.
-KINDS = ("filing", "case", "report", "admission")
+KINDS = CHANNEL_KINDS
 KIND_LABELS = {"filing": "备案", "case": "病例报送", "report": "报告", "admission": "准入备案"}
-TRANSPORTS = ("http", "package")
+TRANSPORTS = CHANNEL_TRANSPORTS
 DEFAULT_TIMEOUT = 10.0
 
 
-class ChannelMaterial(msgspec.Struct, frozen=True):
-    """One material in the order the authority wants it (e.g. HN-2.2b's five scans)."""
-
-    key: str
-    title: str
-    required: bool = True
-    rule: str = ""
-
-
-class Channel(msgspec.Struct, frozen=True):
-    """A reporting channel as a plugin declares it (data, no code).
-
-    - ``key``: stable identifier stored on each delivery, e.g. ``"henan_platform"``.
-    - ``name``: the authority system's Chinese name, shown on every page.
-    - ``kinds``: payloads it accepts — any of ``filing``, ``case``, ``report``, ``admission``.
-    - ``transport``: ``"http"`` (POST to the configured endpoint; a package when none is
-      configured) or ``"package"`` (always a package for manual upload).
-    - ``endpoint_setting``: the environment variable holding the endpoint URL; the
-      token and timeout are the same name with ``_TOKEN`` / ``_TIMEOUT`` for ``_URL``.
-    - ``materials``: attachment order for packages and HTTP bodies (key, title, required).
-    - ``rules``: RULES.md ids the channel serves (shown on screen and in manifests).
-    """
-
-    key: str
-    name: str
-    kinds: tuple[str, ...]
-    transport: str = "http"
-    endpoint_setting: str = ""
-    authority: str = ""
-    materials: tuple[ChannelMaterial, ...] = ()
-    rules: tuple[str, ...] = ()
-    description: str = ""
-    plugin: str = ""
-
-    def accepts(self, kind: str) -> bool:
-        return kind in self.kinds
-
-    @property
-    def setting(self) -> str:
-        return self.endpoint_setting or f"CLINTECH_CHANNEL_{self.key.upper()}_URL"
+__all__ = ["KINDS", "KIND_LABELS", "TRANSPORTS", "Channel", "ChannelMaterial"]
 
 
 class Endpoint(msgspec.Struct, frozen=True):
@@ -119,16 +80,8 @@ def uses_package(channel: Channel) -> bool:
     return channel.transport == "package" or not endpoint(channel).configured
 
 
-def _convert(answer: Any, plugin: str) -> Channel:
-    if isinstance(answer, dict):
-        # "title" is accepted for "name"; the plugin's name is ours to set.
-        answer = {k: v for k, v in answer.items() if k != "plugin"}
-        if "name" not in answer and "title" in answer:
-            answer["name"] = answer["title"]
-    try:
-        channel = msgspec.convert(answer, Channel, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ValueError(f"插件 {plugin} 声明的报送渠道不合规：{exc}") from exc
+def _convert(channel: Channel, plugin: str) -> Channel:
+    """A channel as the contract converted it (``core.contract.Channel``), with its plugin."""
     bad_kinds = [k for k in channel.kinds if k not in KINDS]
     if bad_kinds or channel.transport not in TRANSPORTS or not channel.key:
         raise ValueError(f"插件 {plugin} 的报送渠道 {channel.key!r} 不合规：类型 {bad_kinds}、传输 {channel.transport!r}")
@@ -142,12 +95,9 @@ def channels(hooks: HookView) -> list[Channel]:
     marked ``tryfirst=True`` replaces the default's channel of the same key.
     """
     found: dict[str, Channel] = {}
-    caller = hooks.host._caller("reporting_channels", hooks.disabled)
-    for impl in reversed(caller.get_hookimpls()):
-        if impl.plugin_name in hooks.disabled:
-            continue
-        for answer in impl.function() or []:
-            channel = _convert(answer, impl.plugin_name)
+    for plugin, answer in hooks.answers("reporting_channels"):
+        for declared in answer:
+            channel = _convert(declared, plugin)
             found.setdefault(channel.key, channel)
     return list(found.values())
 

@@ -20,18 +20,9 @@ from typing import Any
 import msgspec
 
 from core.cases.rules import Indicator, indicator_kind
+from core.contract import QcTechnologyInfo as TechnologyInfo
 from core.errors import DomainError
 from core.plugins import HookView
-
-
-class TechnologyInfo(msgspec.Struct, frozen=True):
-    """What the ``qc_indicators`` hook receives."""
-
-    code: str
-    name: str
-    tech_class: str
-    institution_id: int | None = None
-    project_id: int | None = None
 
 
 def _item(raw: Any, source: str) -> Indicator | None:

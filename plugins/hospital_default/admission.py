@@ -1,58 +1,64 @@
 """The default hospital's admission policy (seed 000, procedure of seed 002):
 the workflow steps, the application form, the grade scale and the hospital's refusals.
 
-Core runs each step by its ``kind``; this module only says which steps, in which
-order, who acts, and with what options. A hospital with other rules ships its own
+Core runs each step by its kind (the step's struct in ``core.contract``); this module
+only says which steps, in which order, who acts, and with what options. A hospital with other rules ships its own
 plugin answering these hooks first (``tryfirst=True``) for its own institutions.
 """
 
 from __future__ import annotations
 
 from core import hookimpl
+from core.contract import (
+    ApprovalStep,
+    ArgumentationStep,
+    DocumentStep,
+    EthicsStep,
+    FilingStep,
+    PanelStep,
+    PublicityStep,
+    ReviewStep,
+)
 from core.errors import Problem
 
 # HOSP-4: what the department argumentation must weigh before applying.
-CONSIDERATIONS = [
-    ["planned", "科室本年度拟开展的临床新技术（系统梳理、收集）"],
-    ["cultivate", "拟重点培育及后期拟参加大学临床新技术等级评定的技术"],
-    ["equipment", "需购置引进相关设备、耗材开展的技术"],
-    ["fees", "有申报物价收费需求的技术"],
-]
+CONSIDERATIONS = (
+    ("planned", "科室本年度拟开展的临床新技术（系统梳理、收集）"),
+    ("cultivate", "拟重点培育及后期拟参加大学临床新技术等级评定的技术"),
+    ("equipment", "需购置引进相关设备、耗材开展的技术"),
+    ("fees", "有申报物价收费需求的技术"),
+)
 # HOSP-9: for restricted technologies the experts focus on these.
-RESTRICTED_CRITERIA = [
-    ["qualification", "人员资质"],
-    ["plan", "技术方案"],
-    ["qc", "质控指标"],
-]
+RESTRICTED_CRITERIA = (
+    ("qualification", "人员资质"),
+    ("plan", "技术方案"),
+    ("qc", "质控指标"),
+)
 
 # HOSP-4 … HOSP-11: the yearly round.
 STEPS = [
-    {"key": "department", "title": "科室专项论证", "kind": "argumentation", "role": "dept_head", "rule": "HOSP-4",
-     "options": {"considerations": CONSIDERATIONS}},
-    {"key": "ethics", "title": "医学伦理委员会审查", "kind": "ethics", "role": "ethics", "rule": "HOSP-7"},
-    {"key": "formal", "title": "医务处形式审查", "kind": "review", "role": "medical_affairs", "rule": "HOSP-8",
-     "options": {"written_reply": True}},
-    {"key": "expert", "title": "专家组专项审查论证", "kind": "panel", "role": "expert", "rule": "HOSP-9",
-     "options": {"criteria": RESTRICTED_CRITERIA, "min_experts": 1}},
-    {"key": "publicity", "title": "院内公示一周", "kind": "publicity", "role": "medical_affairs", "rule": "HOSP-10",
-     "options": {"weeks": 1}},
-    {"key": "approval", "title": "院长审批", "kind": "approval", "role": "hospital_head", "rule": "HOSP-10",
-     "admits": True},
-    {"key": "document", "title": "正式成文下发", "kind": "document", "role": "medical_affairs", "rule": "HOSP-10"},
-    {"key": "university", "title": "报大学教务处备案", "kind": "filing", "role": "medical_affairs", "rule": "HOSP-11"},
+    ArgumentationStep(key="department", title="科室专项论证", role="dept_head", rule="HOSP-4",
+                      considerations=CONSIDERATIONS),
+    EthicsStep(key="ethics", title="医学伦理委员会审查", role="ethics", rule="HOSP-7"),
+    ReviewStep(key="formal", title="医务处形式审查", role="medical_affairs", rule="HOSP-8", written_reply=True),
+    PanelStep(key="expert", title="专家组专项审查论证", role="expert", rule="HOSP-9", criteria=RESTRICTED_CRITERIA,
+              min_experts=1),
+    PublicityStep(key="publicity", title="院内公示一周", role="medical_affairs", rule="HOSP-10", weeks=1),
+    ApprovalStep(key="approval", title="院长审批", role="hospital_head", rule="HOSP-10", admits=True),
+    DocumentStep(key="document", title="正式成文下发", role="medical_affairs", rule="HOSP-10"),
+    FilingStep(key="university", title="报大学教务处备案", role="medical_affairs", rule="HOSP-11"),
 ]
 
 # HOSP-12: the temporary path outside the yearly round. Ethics review still applies
 # to every application (HOSP-7: 所有申报准入的新技术，必须先通过医院医学伦理委员会审查).
 TEMPORARY_STEPS = [
-    {"key": "department", "title": "科室领导审核把关", "kind": "review", "role": "dept_head", "rule": "HOSP-12"},
-    {"key": "ethics", "title": "医学伦理委员会审查", "kind": "ethics", "role": "ethics", "rule": "HOSP-7"},
-    {"key": "expert", "title": "按等级和类别组织专家审核", "kind": "panel", "role": "expert", "rule": "HOSP-12",
-     "options": {"criteria": RESTRICTED_CRITERIA, "min_experts": 1, "by_grade_and_class": True}},
-    {"key": "office", "title": "医务处逐级呈批", "kind": "approval", "role": "medical_affairs", "rule": "HOSP-12"},
-    {"key": "head", "title": "院长审签", "kind": "approval", "role": "hospital_head", "rule": "HOSP-12",
-     "admits": True},
-    {"key": "university", "title": "报大学教务处备案", "kind": "filing", "role": "medical_affairs", "rule": "HOSP-11"},
+    ReviewStep(key="department", title="科室领导审核把关", role="dept_head", rule="HOSP-12"),
+    EthicsStep(key="ethics", title="医学伦理委员会审查", role="ethics", rule="HOSP-7"),
+    PanelStep(key="expert", title="按等级和类别组织专家审核", role="expert", rule="HOSP-12",
+              criteria=RESTRICTED_CRITERIA, min_experts=1, by_grade_and_class=True),
+    ApprovalStep(key="office", title="医务处逐级呈批", role="medical_affairs", rule="HOSP-12"),
+    ApprovalStep(key="head", title="院长审签", role="hospital_head", rule="HOSP-12", admits=True),
+    FilingStep(key="university", title="报大学教务处备案", role="medical_affairs", rule="HOSP-11"),
 ]
 
 # HOSP-1: the three grades of a new technology.
@@ -120,7 +126,7 @@ def admission_steps(project):
     """The default workflow: the yearly round (HOSP-4 … HOSP-11) or the temporary
     path (HOSP-12); a hospital's own plugin answers first for its institutions."""
     steps = TEMPORARY_STEPS if getattr(project, "path", "round") == "temporary" else STEPS
-    return [dict(step) for step in steps]
+    return list(steps)
 
 
 @hookimpl(trylast=True)

@@ -14,7 +14,7 @@ INSTITUTIONS: set[int] = set()
 
 STEPS = [
     {"key": "formal", "title": "医务科形式审查", "kind": "review", "role": "medical_affairs", "rule": "HOSP-8",
-     "options": {"written_reply": True}},
+     "written_reply": True},
     {"key": "ethics", "title": "伦理委员会审查", "kind": "ethics", "role": "ethics", "rule": "HOSP-7"},
     {"key": "approval", "title": "分管院长审批", "kind": "approval", "role": "hospital_head", "rule": "HOSP-10",
      "admits": True},

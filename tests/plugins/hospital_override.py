@@ -7,9 +7,11 @@ from core import hookimpl
 INSTITUTIONS: set[int] = set()
 
 STEPS = [
-    {"key": "department", "title": "科室论证", "role": "dept_head", "rule": "HOSP-4"},
-    {"key": "committee", "title": "院学术委员会审议", "role": "expert", "rule": "HOSP-9"},
-    {"key": "approval", "title": "院长审批", "role": "hospital_head", "rule": "HOSP-10"},
+    {"key": "department", "title": "科室论证", "kind": "review", "role": "dept_head", "rule": "HOSP-4"},
+    {"key": "committee", "title": "院学术委员会审议", "kind": "panel", "role": "expert", "rule": "HOSP-9",
+     "min_experts": 3},
+    {"key": "approval", "title": "院长审批", "kind": "approval", "role": "hospital_head", "rule": "HOSP-10",
+     "admits": True},
 ]
 
 

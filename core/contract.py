@@ -1,0 +1,544 @@
+"""The typed contract between core and its plugins: what every hook receives and answers.
+
+``core/hookspecs.py`` names the hooks; this module says the shape of their arguments and
+answers, as msgspec structs a plugin author imports (``from core.contract import PanelStep``).
+A plugin may answer with these structs or with plain dicts/lists of the same shape; core
+converts every answer through ``HOOKS[hook].answer`` and an answer that does not convert is
+a ``ContractError`` naming the plugin, the hook and the field:
+
+- at load time (``PluginHost``) for answers that do not depend on the call — the hooks
+  without arguments, and the workflow, form and filing hooks probed with sample arguments
+  (``HOOKS[hook].probes``);
+- at call time (``HookView``) for every answer.
+
+Adding a hook: declare it in ``core/hookspecs.py`` annotated with its types, add its
+structs here (``forbid_unknown_fields=True`` so a misspelt key is an error, a docstring per
+struct naming each field's meaning and rule), add ``HOOKS["name"] = Contract(answer=…)``
+and document it in ``docs/plugins.md`` (``tests/test_docs.py`` checks it).
+
+A plugin declares the API version it was written for as a module attribute
+``CLINTECH_API = "2"`` (major, or "major.minor"); ``PluginHost`` refuses a plugin whose
+major differs from ``HOOK_API_VERSION``'s, naming it. Version 2 (December 2026): typed
+answers; admission steps carry their options as fields of the step (``PanelStep.min_experts``)
+instead of an ``options`` dict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import msgspec
+
+from core.accounts.schemas import Actor
+from core.cases.rules import CaseInput
+from core.errors import Problem
+
+HOOK_API_VERSION = "2.0"
+
+# ---------------------------------------------------------------- arguments
+
+
+class InstitutionInfo(msgspec.Struct, frozen=True):
+    """A medical institution as plugins see it (``filing_materials``, ``filing_form``)."""
+
+    id: int
+    name: str
+    licence_no: str
+    grade: str
+    registered_subjects: tuple[str, ...] = ()
+
+
+class PersonInfo(msgspec.Struct, frozen=True):
+    """The project lead as the rules see them (HOSP-5), for ``validate_project``."""
+
+    id: int
+    display_name: str
+    title: str = ""
+    roles: tuple[str, ...] = ()
+    institution_id: int | None = None
+    resident_since: dt.date | None = None
+    years_as_resident: int = 0
+    visiting: bool = False
+    qualifications: tuple[str, ...] = ()
+
+
+class ProjectInfo(msgspec.Struct, frozen=True):
+    """A project as plugins see it (never a database row): ``admission_steps``,
+    ``application_form``, ``grades``, ``validate_project``. ``path`` is "round" (the
+    yearly round, HOSP-4) or "temporary" (HOSP-12); ``tech_class`` prohibited,
+    restricted or routine."""
+
+    id: int | None
+    institution_id: int
+    department_id: int | None
+    department_subject: str
+    title: str
+    path: str
+    tech_class: str
+    outside_lists: bool
+    technology_code: str = ""
+    technology_name: str = ""
+    technology_specification: str = ""
+    technology_requirements: tuple[str, ...] = ()
+    grade: str = ""
+    form: dict[str, Any] = {}
+    has_evidence_files: bool = False
+    today: dt.date | None = None
+
+
+class TechnologyInfo(msgspec.Struct, frozen=True):
+    """The technology a filing is for (``filing_materials``, ``filing_form``)."""
+
+    code: str
+    name: str
+    tech_class: str
+    specification: str = ""
+
+
+class QcTechnologyInfo(msgspec.Struct, frozen=True):
+    """What ``qc_indicators`` receives: the technology of a project (or a catalogue entry)."""
+
+    code: str
+    name: str
+    tech_class: str
+    institution_id: int | None = None
+    project_id: int | None = None
+
+
+# ``validate_case`` receives ``CaseInput`` (core.cases.rules) and ``menu_items`` an ``Actor``
+# (core.accounts.schemas); both are re-exported here.
+
+
+# ---------------------------------------------------------------- answers: admission (hospital)
+
+# A (key, Chinese label) pair: an argumentation consideration, a panel criterion, a grade.
+Choice = tuple[str, str]
+Criterion = Choice
+Consideration = Choice
+Grade = Choice
+
+
+class StepBase(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="kind"):
+    """What every admission step has (``admission_steps``). The step's ``kind`` (its tag)
+    says how core runs it and which options it takes; each kind below is one struct.
+
+    - ``key``: stable id within the workflow (stored on the project's decisions);
+    - ``title``: Chinese, shown on every page; ``role``: who acts (dept_head, ethics,
+      medical_affairs, expert, hospital_head …); ``rule``: the RULES.md id it serves;
+    - ``admits``: True on the approval after which the project counts as admitted.
+    """
+
+    key: str
+    title: str
+    role: str
+    rule: str = ""
+    admits: bool = False
+
+    @property
+    def kind(self) -> str:
+        return type(self).__struct_config__.tag  # type: ignore[return-value]
+
+
+class ArgumentationStep(StepBase, frozen=True, tag="argumentation"):
+    """The department head approves, returns or rejects, covering every consideration (HOSP-4)."""
+
+    considerations: tuple[Consideration, ...] = ()
+
+
+class EthicsStep(StepBase, frozen=True, tag="ethics"):
+    """The ethics committee votes; two thirds of the members decide, recused members not
+    counted (HOSP-21); medical affairs may let it proceed, the approval owed within 3 months (HOSP-7)."""
+
+
+class ReviewStep(StepBase, frozen=True, tag="review"):
+    """Approve / return / reject with a reason; ``written_reply``: a written reason either way (HOSP-8)."""
+
+    written_reply: bool = False
+
+
+class PanelStep(StepBase, frozen=True, tag="panel"):
+    """Medical affairs assembles at least ``min_experts`` experts who score and vote, then
+    concludes (HOSP-9). ``criteria`` are scored 0–100 for restricted technologies;
+    ``by_grade_and_class`` asks for experts chosen by the project's grade and class (HOSP-12)."""
+
+    min_experts: Annotated[int, msgspec.Meta(ge=1)] = 1
+    criteria: tuple[Criterion, ...] = ()
+    by_grade_and_class: bool = False
+
+
+class PublicityStep(StepBase, frozen=True, tag="publicity"):
+    """Open to every hospital user with objections; ends after ``weeks`` with every
+    objection answered (HOSP-10)."""
+
+    weeks: Annotated[int, msgspec.Meta(ge=1)] = 1
+
+
+class ApprovalStep(StepBase, frozen=True, tag="approval"):
+    """Approve / return / reject."""
+
+
+class DocumentStep(StepBase, frozen=True, tag="document"):
+    """The official approval document (文号, printable PDF)."""
+
+
+class FilingStep(StepBase, frozen=True, tag="filing"):
+    """Queued to the hospital's reporting channel of kind ``admission`` (HOSP-11)."""
+
+
+Step = ArgumentationStep | EthicsStep | ReviewStep | PanelStep | PublicityStep | ApprovalStep | DocumentStep \
+    | FilingStep
+STEP_TYPES: tuple[type[StepBase], ...] = (ArgumentationStep, EthicsStep, ReviewStep, PanelStep, PublicityStep,
+                                          ApprovalStep, DocumentStep, FilingStep)
+STEP_KINDS: tuple[str, ...] = tuple(t.__struct_config__.tag for t in STEP_TYPES)  # type: ignore[misc]
+
+
+class FieldSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One field of the application form. ``kind``: text, textarea, select (``options``),
+    date, number, table (rows of ``columns``), subject (a 诊疗科目 checked against the
+    institution's registered ones, NAT-43), grade (the ``grades`` scale, HOSP-1)."""
+
+    key: str
+    label: str
+    kind: str = "text"
+    required: bool = False
+    rule: str = ""
+    help: str = ""
+    options: tuple[Choice, ...] = ()
+    columns: tuple[Choice, ...] = ()
+    min_length: int = 0
+    min_rows: int = 0
+
+
+class Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    key: str
+    title: str
+    fields: tuple[FieldSpec, ...]
+
+
+class FormSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The application form (《临床新技术立项准入申请表》) a hospital plugin supplies.
+    Core knows the field keys ``evidence`` (HOSP-6), ``products`` (NAT-9b) and ``grade`` (HOSP-1)."""
+
+    title: str
+    sections: tuple[Section, ...]
+
+    def fields(self) -> list[FieldSpec]:
+        return [f for s in self.sections for f in s.fields]
+
+    def field(self, key: str) -> FieldSpec | None:
+        return next((f for f in self.fields() if f.key == key), None)
+
+
+# ---------------------------------------------------------------- answers: filing and reporting (province)
+
+
+class Material(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One material of the province's ordered filing list (``filing_materials``)."""
+
+    key: str
+    title: str
+    rule: str = ""
+    required: bool = True
+
+
+# Materials core itself reads, whatever the province: a filing cannot be submitted without
+# them (NAT-13: the management body's and ethics committee's argumentation is part of the
+# filing, NAT-11 (2)). A province lists them in its own place and words; one it does not
+# list is added at the end of its list, so there is always an upload slot for it.
+# The title is the one core shows when the province does not name it.
+FORM_MATERIAL = "form"
+ARGUMENTATION_MATERIAL = "argumentation"
+CORE_MATERIALS: tuple[Material, ...] = (
+    Material(ARGUMENTATION_MATERIAL, "本机构医疗技术临床应用管理组织和伦理委员会论证材料", "NAT-13", True),
+)
+
+
+class FormField(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One field of the filing form. ``prefill`` names what the portal already knows:
+    institution_name, institution_grade, licence_no, region_name, licence_region_name,
+    technology_name, technology_code, first_case_on, lead_name, lead_title,
+    contact_name, self_assessment, assessment_basis. ``kind``: text, textarea, date."""
+
+    key: str
+    label: str
+    kind: str = "text"
+    prefill: str = ""
+    required: bool = False
+    help: str = ""
+
+
+class Annotation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Who puts 备注三 on the licence copy. ``direct``: the filing department itself
+    (JL-12: notes the licence copy and the registration system's 备注三); ``push``: the
+    filing department pushes name and date through ``channel`` to ``recipient``, which
+    annotates (HN-2.2c: 审批办), and the regulator records it once done."""
+
+    mode: str = "direct"
+    channel: str = ""
+    recipient: str = ""
+    rule: str = ""
+
+
+class FilingFormSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The filing form (备案表) and the province's filing details, as ``filing_form`` answers."""
+
+    title: str
+    template: str  # the printable Jinja template, from the plugin's template_dirs
+    rule: str = ""
+    fields: tuple[FormField, ...] = ()
+    staff_columns: tuple[Choice, ...] = (("name", "姓名"), ("sex", "性别"), ("scope", "执业范围"), ("title", "职称"))
+    pledge: str = ""
+    lead_certificates: tuple[str, ...] = ("医师资格证", "医师执业证")
+    physician_certificates: tuple[str, ...] = ("医师资格证", "医师执业证")
+    annotation: Annotation = Annotation()
+    withdrawal_rule: str = ""  # the province's rule, if its documents give one
+    cancellation_rule: str = "NAT-25"
+    completion_rule: str = "NAT-11"
+    note: str = ""
+
+    def field(self, key: str) -> FormField | None:
+        return next((f for f in self.fields if f.key == key), None)
+
+
+CHANNEL_KINDS = ("filing", "case", "report", "admission")
+CHANNEL_TRANSPORTS = ("http", "package")
+
+
+class ChannelMaterial(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One material in the order the authority wants it (e.g. HN-2.2b's five scans)."""
+
+    key: str
+    title: str
+    required: bool = True
+    rule: str = ""
+
+
+class Channel(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A reporting channel as a plugin declares it (``reporting_channels``; data, no code).
+
+    - ``key``: stable identifier stored on each delivery, e.g. ``"henan_platform"``.
+    - ``name``: the authority system's Chinese name, shown on every page (``title`` accepted).
+    - ``kinds``: payloads it accepts — any of ``filing``, ``case``, ``report``, ``admission``.
+    - ``transport``: ``"http"`` (POST to the configured endpoint; a package when none is
+      configured) or ``"package"`` (always a package for manual upload).
+    - ``endpoint_setting``: the environment variable holding the endpoint URL; the
+      token and timeout are the same name with ``_TOKEN`` / ``_TIMEOUT`` for ``_URL``.
+    - ``materials``: attachment order for packages and HTTP bodies (key, title, required).
+    - ``rules``: RULES.md ids the channel serves (shown on screen and in manifests).
+    - ``plugin``: set by core to the plugin that declared it.
+    """
+
+    key: Annotated[str, msgspec.Meta(min_length=1)]
+    name: str
+    kinds: tuple[Annotated[str, msgspec.Meta(pattern="^(filing|case|report|admission)$")], ...]
+    transport: Annotated[str, msgspec.Meta(pattern="^(http|package)$")] = "http"
+    endpoint_setting: str = ""
+    authority: str = ""
+    materials: tuple[ChannelMaterial, ...] = ()
+    rules: tuple[str, ...] = ()
+    description: str = ""
+    plugin: str = ""
+
+    def accepts(self, kind: str) -> bool:
+        return kind in self.kinds
+
+    @property
+    def setting(self) -> str:
+        return self.endpoint_setting or f"CLINTECH_CHANNEL_{self.key.upper()}_URL"
+
+
+class DisclosureField(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A column of the public lists (``disclosure_fields``; ``title`` accepted for ``label``).
+    Keys core fills: institution, region, technology, filed_on, case_count, filing_department."""
+
+    key: Annotated[str, msgspec.Meta(min_length=1)]
+    label: str
+    rule: str = ""
+
+
+class DemoRegion(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The province and cities ``clintech demo`` builds: ``(name, code)`` pairs."""
+
+    province: tuple[str, str]
+    cities: tuple[tuple[str, str], ...]
+
+
+# ---------------------------------------------------------------- answers: other hooks
+
+
+class QcIndicator(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A quality-control indicator (``qc_indicators``, HOSP-14). ``kind``: "rate" (是/否 per
+    case, shown as a share), "number" (shown as the mean) or "text"; empty: core guesses
+    from the name. ``title`` is accepted for ``name``."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1)]
+    kind: str = ""
+    target: str = ""
+    unit: str = ""
+
+
+class MenuItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A navigation entry (``menu_items``)."""
+
+    label: str
+    href: str
+
+
+# ``calendar_overrides`` items are (date or ISO string, is_working_day, note); the calendar
+# reads them one by one and skips (and shows the admin) any it cannot read (CAL rules).
+CalendarOverride = tuple[dt.date, bool, str]
+
+
+# ---------------------------------------------------------------- checking answers
+
+
+class ContractError(ValueError):
+    """A plugin's answer does not convert to the hook's contract."""
+
+    def __init__(self, plugin: str, hook: str, field: str, detail: str):
+        self.plugin, self.hook, self.field, self.detail = plugin, hook, field, detail
+        where = f"字段 {field}" if field else "回答"
+        super().__init__(f"插件 {plugin} 的钩子 {hook} 的回答不符合接口约定：{where}：{detail}")
+
+
+def _rename(mapping: dict[str, str]) -> Callable[[Any], Any]:
+    """Accept ``old`` for ``new`` in a list of dicts (e.g. ``title`` for ``label``)."""
+
+    def prepare(answer: Any) -> Any:
+        if not isinstance(answer, list | tuple):
+            return answer
+        out = []
+        for item in answer:
+            if isinstance(item, dict):
+                item = dict(item)
+                for old, new in mapping.items():
+                    if old in item and new not in item:
+                        item[new] = item.pop(old)
+                    elif old in item and new in item:
+                        item.pop(old)
+            out.append(item)
+        return out
+
+    return prepare
+
+
+def _channels(answer: Any) -> Any:
+    answer = _rename({"title": "name"})(answer)
+    if isinstance(answer, list):  # the plugin's name is core's to set
+        answer = [{k: v for k, v in a.items() if k != "plugin"} if isinstance(a, dict) else a for a in answer]
+    return answer
+
+
+def _problems(answer: Any) -> Any:
+    """A single Problem is accepted for a list of one."""
+    return [answer] if isinstance(answer, Problem | dict) else answer
+
+
+def _qc(answer: Any) -> Any:
+    answer = [{"name": a} if isinstance(a, str) else a for a in answer] if isinstance(answer, list) else answer
+    return _rename({"title": "name"})(answer)
+
+
+def _probe_project(institution_id: int = 0, path: str = "round", tech_class: str = "routine") -> ProjectInfo:
+    return ProjectInfo(id=None, institution_id=institution_id, department_id=None, department_subject="",
+                       title="", path=path, tech_class=tech_class, outside_lists=False)
+
+
+_PROBE_INSTITUTION = InstitutionInfo(id=0, name="", licence_no="", grade="")
+_PROBE_TECHNOLOGY = TechnologyInfo(code="", name="", tech_class="restricted")
+
+
+def _project_probes() -> list[dict[str, Any]]:
+    return [{"project": _probe_project(path=p, tech_class=c)} for p in ("round", "temporary")
+            for c in ("routine", "restricted")]
+
+
+def _filing_probes() -> list[dict[str, Any]]:
+    return [{"technology": _PROBE_TECHNOLOGY, "institution": _PROBE_INSTITUTION}]
+
+
+class Contract(msgspec.Struct, frozen=True):
+    """How core checks one hook's answers.
+
+    - ``answer``: the type one plugin's answer converts to (``None`` answers are "no answer");
+    - ``prepare``: accepted spellings turned into the contract's before converting;
+    - ``probes``: argument sets core calls the hook with at load time to check answers that
+      do not depend on the call (a hook without arguments is probed with none);
+    - ``checked``: False for hooks whose answers core reads itself (catalogues, deadline rules,
+      calendar items, routes), converted and reported where they are read.
+    """
+
+    answer: Any = Any
+    prepare: Callable[[Any], Any] | None = None
+    probes: Callable[[], list[dict[str, Any]]] | None = None
+    checked: bool = True
+
+
+HOOKS: dict[str, Contract] = {
+    "register_catalogs": Contract(checked=False),  # core.catalog.loader's own checks, per plugin
+    "deadline_rules": Contract(checked=False),  # core.obligations.rules.check_rules
+    "calendar_overrides": Contract(checked=False),  # item by item, see CalendarOverride
+    "qc_indicators": Contract(answer=list[QcIndicator], prepare=_qc),
+    "admission_steps": Contract(answer=list[Step], probes=_project_probes),
+    "application_form": Contract(answer=FormSpec, probes=_project_probes),
+    "grades": Contract(answer=list[Grade], probes=_project_probes),
+    "validate_project": Contract(answer=list[Problem], prepare=_problems),
+    "validate_case": Contract(answer=list[Problem], prepare=_problems),
+    "filing_materials": Contract(answer=list[Material], probes=_filing_probes),
+    "filing_form": Contract(answer=FilingFormSpec, probes=_filing_probes),
+    "reporting_channels": Contract(answer=list[Channel], prepare=_channels, probes=lambda: [{}]),
+    "disclosure_fields": Contract(answer=list[DisclosureField], prepare=_rename({"title": "label"}),
+                                  probes=lambda: [{}]),
+    "demo_region": Contract(answer=DemoRegion, probes=lambda: [{}]),
+    "template_dirs": Contract(answer=list[str], probes=lambda: [{}]),
+    "template_overrides": Contract(answer=list[str], probes=lambda: [{}]),
+    "menu_items": Contract(answer=list[MenuItem]),
+    "register_routes": Contract(checked=False),  # Litestar handlers, read once at start-up
+}
+
+_AT = re.compile(r"^(?P<detail>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+
+
+def convert(plugin: str, hook: str, answer: Any) -> Any:
+    """One plugin's answer to ``hook`` as the contract's type; ``ContractError`` naming
+    the plugin, the hook and the field when it does not convert."""
+    contract = HOOKS.get(hook)
+    if answer is None or contract is None or not contract.checked:
+        return answer
+    if contract.prepare is not None:
+        answer = contract.prepare(answer)
+    try:
+        return msgspec.convert(answer, contract.answer, from_attributes=True)
+    except msgspec.ValidationError as exc:
+        match = _AT.match(str(exc))
+        detail, path = (match["detail"], match["path"] or "") if match else (str(exc), "")
+        unknown = re.search(r"unknown field `([^`]+)`", detail)
+        if unknown:
+            path = f"{path}.{unknown[1]}"
+        raise ContractError(plugin, hook, path.lstrip(".") or "", detail) from None
+
+
+def api_version_problem(plugin: str, declared: Any) -> str | None:
+    """The Chinese refusal for a plugin declaring another major ``CLINTECH_API``, else None."""
+    if declared is None:
+        return None
+    major = str(declared).strip().split(".")[0]
+    ours = HOOK_API_VERSION.split(".")[0]
+    if major != ours:
+        return (f"插件 {plugin} 声明的接口版本 CLINTECH_API = {declared!r} 与本系统的插件接口版本 "
+                f"{HOOK_API_VERSION} 不兼容（主版本须为 {ours}）；请升级该插件或改用与之匹配的系统版本")
+    return None
+
+
+__all__ = [
+    "CHANNEL_KINDS", "CHANNEL_TRANSPORTS", "CORE_MATERIALS", "HOOKS", "HOOK_API_VERSION", "STEP_KINDS", "STEP_TYPES",
+    "Actor", "Annotation", "ApprovalStep", "ArgumentationStep", "CalendarOverride", "CaseInput", "Channel",
+    "ChannelMaterial", "Choice", "Consideration", "Contract", "ContractError", "Criterion", "DemoRegion",
+    "DisclosureField", "DocumentStep", "EthicsStep", "FieldSpec", "FilingFormSpec", "FilingStep", "FormField",
+    "FormSpec", "Grade", "InstitutionInfo", "Material", "MenuItem", "PanelStep", "PersonInfo", "Problem",
+    "ProjectInfo", "PublicityStep", "QcIndicator", "QcTechnologyInfo", "ReviewStep", "Section", "Step", "StepBase",
+    "TechnologyInfo", "convert",
+]
