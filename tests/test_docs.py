@@ -50,3 +50,94 @@ def test_docs_name_no_hook_that_does_not_exist():
 def test_every_hookspec_has_a_docstring():
     for name, caller in _hooks().items():
         assert (caller.spec.function.__doc__ or "").strip(), f"core/hookspecs.py: {name} has no docstring"
+
+
+# ---------------------------------------------------------------- the examples run
+
+
+ROOT = DOCS.parent.parent
+
+
+def _examples() -> list[tuple[int, str]]:
+    """Every fenced python block of docs/plugins.md with its line number."""
+    text = DOCS.read_text(encoding="utf-8")
+    return [(text[: m.start()].count("\n") + 2, m.group(1))
+            for m in re.finditer(r"^```python\n(.*?)^```", text, flags=re.M | re.S)]
+
+
+def _prelude() -> dict:
+    """What the fragments take for granted: the imports a plugin module has, its own
+    folder (``__file__``: Jilin's, so the catalogue and templates exist) and its constants."""
+    import datetime as dt
+
+    from litestar import get
+    from litestar.response import Template
+
+    from core import hookimpl
+    from core.accounts.schemas import Actor
+
+    return {"__name__": "doc_example", "__file__": str(ROOT / "plugins" / "jilin" / "plugin.py"),
+            "hookimpl": hookimpl, "Path": Path, "date": dt.date, "get": get, "Template": Template, "Actor": Actor,
+            "MY_INSTITUTIONS": {17}, "MATERIALS": []}
+
+
+def _arguments() -> dict:
+    """Arguments as core passes them, chosen so each example has something to answer."""
+    import datetime as dt
+
+    from core.contract import (
+        Actor,
+        CaseInput,
+        InstitutionInfo,
+        PersonInfo,
+        ProjectInfo,
+        TechnologyInfo,
+    )
+
+    day = dt.date(2026, 5, 6)
+    return {
+        "project": ProjectInfo(id=1, institution_id=17, department_id=None, department_subject="外科", title="新技术",
+                               path="round", tech_class="routine", outside_lists=False),
+        "person": PersonInfo(id=1, display_name="张医生", years_as_resident=1),
+        "case": CaseInput(case_id="C1", technology_code="G01", patient_key="P1", admitted_on=day, operated_on=day,
+                          discharged_on=day, operators=["doc"]),
+        "technology": TechnologyInfo(code="G01", name="同种胰岛移植技术", tech_class="restricted"),
+        "institution": InstitutionInfo(id=17, name="示范医院", licence_no="L1", grade="三级甲等"),
+        "user": Actor(id=1, username="admin", display_name="管理员", roles=("admin",)),
+    }
+
+
+@pytest.mark.parametrize(("line", "code"), _examples(), ids=[f"line{n}" for n, _ in _examples()])
+async def test_plugin_doc_examples_run(line, code):
+    """Each example runs; the hooks it implements load as a plugin and answer, through the
+    hook view, something the contract accepts (deadline rules: the obligation engine's check)."""
+    import types
+
+    from core.contract import QcTechnologyInfo
+    from core.obligations.rules import check_rules
+
+    namespace = _prelude()
+    exec(compile("\n" * (line - 1) + code, "docs/plugins.md", "exec"), namespace)  # tracebacks cite the page
+    impls = {name: fn for name, fn in namespace.items() if hasattr(fn, "clintech_impl")}
+    if not impls:
+        return  # the testing example: running it was the test
+    module = types.ModuleType("doc_example")
+    for name, value in namespace.items():
+        if hasattr(value, "clintech_impl") or name == "CLINTECH_API":
+            setattr(module, name, value)
+    host = PluginHost(("doc",), extra={"doc": module})  # load-time checks of static answers
+    hooks, args = host.view(), _arguments()
+    for hook in impls:
+        spec = _hooks()[hook].spec
+        kwargs = {a: args[a] for a in spec.argnames}
+        if hook == "qc_indicators":
+            kwargs["technology"] = QcTechnologyInfo(code="G01", name="同种胰岛移植技术", tech_class="restricted")
+        if spec.opts.get("firstresult"):
+            answer = hooks.call(hook, **kwargs)
+        else:
+            answers = await hooks.collect(hook, **kwargs)
+            assert len(answers) == 1, f"docs/plugins.md:{line}: {hook} gave no answer"
+            answer = answers[0]
+        assert answer, f"docs/plugins.md:{line}: {hook} answered nothing"
+        if hook == "deadline_rules":
+            assert check_rules([("doc", answer)])

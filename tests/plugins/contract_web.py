@@ -6,6 +6,8 @@ from litestar import get
 
 from core import hookimpl
 
+CLINTECH_API = "2"
+
 
 @hookimpl
 def menu_items(user):
