@@ -480,6 +480,8 @@ class Contract(msgspec.Struct, frozen=True):
 HOOKS: dict[str, Contract] = {
     "register_catalogs": Contract(checked=False),  # core.catalog.loader's own checks, per plugin
     "deadline_rules": Contract(checked=False),  # core.obligations.rules.check_rules
+    "deadline_exemptions": Contract(checked=False),  # core.obligations.rules.check_exemptions
+    "rules_in_force": Contract(checked=False),  # core.obligations.rules.check_in_force
     "calendar_overrides": Contract(checked=False),  # item by item, see CalendarOverride
     "qc_indicators": Contract(answer=list[QcIndicator], prepare=_qc),
     "admission_steps": Contract(answer=list[Step], probes=_project_probes),

@@ -107,7 +107,7 @@ def deadline_rules() -> Any:
     two are fired for every institution already using a technology in scope when a
     plugin's rules take effect or a catalogue edition lists it
     (transitional periods, JL-42/JL-43); ``filed`` is whether the institution already
-    has a completed filing for it.
+    has submitted a filing for it.
     Obligation kinds (``rules.OBLIGATIONS``): filing, filing_completion, case_report,
     training_base_filing, training_plan, exam_results, ethics_proof, publicity,
     qc_annual_report, self_assessment, physician_application.
@@ -117,6 +117,46 @@ def deadline_rules() -> Any:
     "role": "medical_affairs", "offset": {"amount": 15, "unit": "working_days",
     "direction": "after"}, "scope": {"classes": ["restricted"]}}]``
     """
+
+
+@hookspec
+def deadline_exemptions() -> list[dict] | None:
+    """Collect all. Exemptions (grandfathering) from deadline rules, synchronous: a
+    list of dicts. An obligation a covered event would create is recorded as exempt
+    (依规豁免, with the evidence shown where obligations are listed) instead of open; an
+    open one is marked exempt by the next ``recompute_deadlines`` run, and reopens if
+    the exemption is withdrawn. Keys (checked at load, errors name the plugin)::
+
+        rule          str   the rule id, e.g. "JL-12"
+        obligation    str   the obligation kind of that rule, e.g. "filing"
+                            ((rule, obligation) must be a rule of the deployment)
+        evidence      str   why, in Chinese, shown with the obligation (e.g. the
+                            document that exempts it)
+        codes         [str] technology codes exempted (empty: every technology)
+        institutions  [str] licence numbers (登记号) of the institutions exempted
+                            (empty: every institution); codes or institutions or both
+        before        date  optional; only events before this day (grandfathering
+                            technologies begun before a cut-off)
+        article       str   optional; the source text, shown after the evidence
+
+    Example: ``[{"rule": "JL-12", "obligation": "filing", "codes": ["G03"],
+    "before": date(2021, 7, 1), "evidence": "本细则施行前已完成备案，按第四十二条自评"}]``
+    """
+
+
+@hookspec
+def rules_in_force() -> list[dict] | None:
+    """Collect all. When this plugin's rules take effect, synchronous: a list of dicts
+    ``{"key", "title", "effective_on", "setting", "article"}``. ``key`` names the rules
+    (e.g. "jilin-2021", given to rules as the ``rules`` fact), ``title`` the document;
+    ``effective_on`` the day (a date or ISO string) or, when the source leaves it blank,
+    ``setting`` the environment variable the deployment sets it in. From that day the
+    worker's ``fire_transition_events`` job reports ``rules_effective`` for every
+    institution already using a technology (an admitted project admitted on or before
+    that day), once per project, with the fact ``filed`` (a filing was submitted), so
+    transitional rules such as JL-42 and JL-43 fire. Likewise ``technology_listed`` is
+    reported when a catalogue edition newly lists a technology (not in the edition it
+    supersedes) for projects admitted on or before the edition's ``effective_on``."""
 
 
 @hookspec

@@ -67,12 +67,14 @@ async def _sync_catalogs(app: Litestar) -> None:
 
 
 def _check_deadline_rules(host: PluginHost) -> None:
-    """A plugin with a bad deadline rule stops the start with a message naming it."""
+    """A plugin with a bad deadline rule, exemption or rules-in-force declaration stops
+    the start with a message naming it."""
     from core.obligations.rules import DeadlineRuleError
-    from core.obligations.service import rules_of
+    from core.obligations.service import exemptions_of, in_force_of
 
     try:
-        rules_of(host.view())
+        exemptions_of(host.view())  # checks the rules, then the exemptions against them
+        in_force_of(host.view())
     except DeadlineRuleError as exc:
         raise PluginConfigError(f"时限规则无效：{exc}") from exc
 

@@ -632,6 +632,9 @@ async def submit(actor: Actor, hooks: HookView, filing_id: int, version: int | N
         if number == 1:
             await obligations.fulfil(actor, hooks, subject_type="filing", subject_id=filing_id, kind="filing",
                                      done_on=day)
+            # A transitional filing obligation (JL-42) is the project's: the first submission meets it too.
+            await obligations.fulfil(actor, hooks, subject_type="project", subject_id=row["project"], kind="filing",
+                                     done_on=day)
         await _audit(actor, "submit", row, filing_id, submission=number, late=late, delivery=delivery_id)
         await _notify(await _users(region=row["institution.licence_region"], role="regulator"),
                       f"限制类技术备案待办：{row['institution.name']} {row['technology_name']}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.jobs import job
-from core.obligations import reminders, service
+from core.obligations import reminders, service, transitions
 from core.plugins import HookView
 
 
@@ -19,3 +19,11 @@ async def recompute_deadlines(hooks: HookView) -> int:
     enabled plugins: a plugin upgraded with changed rules, or calendar overrides it
     ships, take effect within one worker interval (CAL-4 provisional dates included)."""
     return await service.recompute_open(hooks)
+
+
+@job
+async def fire_transition_events(hooks: HookView) -> int:
+    """Report ``rules_effective`` and ``technology_listed`` for the institutions already
+    using a technology once their day has come (JL-42, JL-43; a province's grace period
+    after listing), so the transitional deadline rules create their obligations."""
+    return await transitions.fire(hooks)

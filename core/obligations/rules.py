@@ -45,8 +45,9 @@ OBLIGATIONS = ("filing", "filing_completion", "case_report", "training_base_fili
                "exam_results", "ethics_proof", "publicity", "qc_annual_report", "self_assessment",
                "physician_application")
 
-# Derived statuses, in the order dashboards show them.
-STATUSES = ("overdue", "due_soon", "open", "done_late", "done_on_time", "waived")
+# Derived statuses, in the order dashboards show them. "exempt": a plugin's exemption
+# (grandfathering) covers it, with the evidence shown; "waived": waived by hand.
+STATUSES = ("overdue", "due_soon", "open", "done_late", "done_on_time", "exempt", "waived")
 
 
 class Offset(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -245,6 +246,127 @@ def check_rules(answers: list[tuple[str, Any]]) -> list[DeadlineRule]:
     return [r for r in rules.values() if r.key not in replaced]
 
 
+# ---------------------------------------------------------------- exemptions and rules in force
+
+
+class Exemption(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Technologies or institutions exempt from one deadline rule (grandfathering):
+    the obligation is recorded as exempt, with ``evidence`` shown, instead of open.
+
+    ``codes`` (technology codes) and ``institutions`` (licence numbers, 登记号) narrow
+    it; at least one is given, and both together mean those institutions for those
+    codes. ``before``: only events before that day (e.g. technologies begun before a
+    cut-off)."""
+
+    rule: str
+    obligation: str
+    evidence: str
+    codes: tuple[str, ...] = ()
+    institutions: tuple[str, ...] = ()
+    before: dt.date | None = None
+    article: str = ""
+    plugin: str = ""
+
+    def covers(self, rule: DeadlineRule, code: str, licence_no: str, event_on: dt.date) -> bool:
+        if (self.rule, self.obligation) != rule.key:
+            return False
+        if self.codes and code not in self.codes:
+            return False
+        if self.institutions and licence_no not in self.institutions:
+            return False
+        return self.before is None or event_on < self.before
+
+    @property
+    def shown(self) -> str:
+        """What screens show: the evidence, then the article when given."""
+        return f"{self.evidence}（{self.article}）" if self.article else self.evidence
+
+
+def check_exemptions(answers: list[tuple[str, Any]], deployment_rules: list[DeadlineRule]) -> list[Exemption]:
+    """Validate every plugin's ``deadline_exemptions`` answer against the deployment's
+    rules. Raises ``DeadlineRuleError`` naming the plugin and the exemption."""
+    known = {r.key for r in deployment_rules}
+    problems: list[Problem] = []
+    out: list[Exemption] = []
+    for plugin, answer in answers:
+        if not isinstance(answer, (list, tuple)):
+            problems.append(Problem(f"插件 {plugin} 的 deadline_exemptions 应返回列表，实为 {type(answer).__name__}",
+                                    "exemption"))
+            continue
+        for index, raw in enumerate(answer):
+            where = f"插件 {plugin} 的豁免 #{index + 1}"
+            if isinstance(raw, dict) and raw.get("rule"):
+                where += f"（{raw.get('rule')}）"
+            try:
+                item = msgspec.convert({**raw, "plugin": plugin} if isinstance(raw, dict) else raw, Exemption)
+            except msgspec.ValidationError as exc:
+                problems.append(Problem(f"{where}：{exc}", "exemption"))
+                continue
+            found = []
+            if (item.rule, item.obligation) not in known:
+                found.append(f"豁免的规则 {item.rule}（{item.obligation}）不在本部署的时限规则中")
+            if not item.evidence.strip():
+                found.append("evidence（豁免依据）不能为空")
+            if not item.codes and not item.institutions:
+                found.append("codes 与 institutions 至少给出其一（否则等于删除该规则，请用 replaces）")
+            problems += [Problem(f"{where}：{m}", "exemption", item.rule) for m in found]
+            if not found:
+                out.append(item)
+    if problems:
+        raise DeadlineRuleError(problems)
+    return out
+
+
+def exemption_for(exemptions: list[Exemption], rule: DeadlineRule, code: str, licence_no: str,
+                  event_on: dt.date) -> Exemption | None:
+    """The first exemption covering an obligation of ``rule``, or None."""
+    return next((e for e in exemptions if e.covers(rule, code, licence_no, event_on)), None)
+
+
+class RulesInForce(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A plugin's rules and the day they take effect: on that day core fires
+    ``rules_effective`` for every institution already using a technology (JL-42, JL-43).
+
+    ``effective_on`` when the source gives the day; else ``setting`` names the
+    environment variable the deployment sets it in (ISO date), e.g. when the document
+    leaves the day blank (Jilin's 第四十五条 "本细则自2021年 月 日起施行")."""
+
+    key: str
+    title: str
+    effective_on: dt.date | None = None
+    setting: str = ""
+    article: str = ""
+    plugin: str = ""
+
+
+def check_in_force(answers: list[tuple[str, Any]]) -> list[RulesInForce]:
+    """Validate every plugin's ``rules_in_force`` answer; ``DeadlineRuleError`` on any problem."""
+    problems: list[Problem] = []
+    out: dict[str, RulesInForce] = {}
+    for plugin, answer in answers:
+        for index, raw in enumerate(answer if isinstance(answer, (list, tuple)) else [answer]):
+            where = f"插件 {plugin} 的 rules_in_force #{index + 1}"
+            try:
+                item = msgspec.convert({**raw, "plugin": plugin} if isinstance(raw, dict) else raw, RulesInForce)
+            except msgspec.ValidationError as exc:
+                problems.append(Problem(f"{where}：{exc}", "rules_in_force"))
+                continue
+            if not item.key.strip() or not item.title.strip():
+                problems.append(Problem(f"{where}：key 与 title 不能为空", "rules_in_force"))
+            elif item.effective_on is None and not item.setting.strip():
+                problems.append(Problem(f"{where}（{item.key}）：effective_on 与 setting 至少给出其一",
+                                        "rules_in_force"))
+            elif item.key in out and msgspec.structs.replace(out[item.key], plugin="") != msgspec.structs.replace(
+                    item, plugin=""):
+                problems.append(Problem(f"{where}：与插件 {out[item.key].plugin} 的 {item.key} 内容不同",
+                                        "rules_in_force"))
+            else:
+                out.setdefault(item.key, item)
+    if problems:
+        raise DeadlineRuleError(problems)
+    return list(out.values())
+
+
 # ---------------------------------------------------------------- due dates
 
 
@@ -317,7 +439,7 @@ def occurrences(cal: WorkCalendar, rule: DeadlineRule, event_on: dt.date,
 
 def status_of(status: str, due_on: dt.date, done_late: bool, today: dt.date, soon_until: dt.date) -> str:
     """The status shown: overdue / due_soon / open for an open obligation (from today),
-    done_on_time / done_late for a done one, waived."""
+    done_on_time / done_late for a done one, exempt (a plugin's exemption), waived."""
     if status == "open":
         if today > due_on:
             return "overdue"
@@ -326,6 +448,8 @@ def status_of(status: str, due_on: dt.date, done_late: bool, today: dt.date, soo
         return "open"
     if status == "done":
         return "done_late" if done_late else "done_on_time"
+    if status == "exempt":
+        return "exempt"
     return "waived"
 
 

@@ -63,6 +63,9 @@ class DomainEvent(msgspec.Struct, frozen=True):
     assignee_id     the user who must act (e.g. the project lead), if one person must
     role            overrides the rule's role when the workflow knows better
     extra           further facts rules may test with ``when`` (e.g. ethics_pending)
+    occurrence      tells apart reports of the same kind for the same subject that are
+                    different events (which rules took effect, which edition listed
+                    the technology); part of the obligation's identity
     """
 
     kind: str
@@ -76,6 +79,7 @@ class DomainEvent(msgspec.Struct, frozen=True):
     assignee_id: int | None = None
     role: str | None = None
     extra: dict[str, Any] = {}
+    occurrence: str = ""
 
 
 # ---------------------------------------------------------------- settings
@@ -97,12 +101,37 @@ def reminder_leads() -> tuple[int, ...]:
 # ---------------------------------------------------------------- rules
 
 
+def _answers(hooks: HookView, hook: str) -> list[tuple[str, Any]]:
+    """(plugin name, answer) of every enabled plugin answering a synchronous hook."""
+    return [(a.plugin, a.value) for a in hooks.answers(hook)]
+
+
 def rules_of(hooks: HookView) -> list[DeadlineRule]:
     """The deployment's deadline rules from the enabled plugins, validated.
 
     Raises ``rules.DeadlineRuleError`` naming the plugin and rule when any rule is bad.
     """
-    return rules.check_rules([(a.plugin, a.value) for a in hooks.answers("deadline_rules")])
+    return rules.check_rules(_answers(hooks, "deadline_rules"))
+
+
+def exemptions_of(hooks: HookView, deployment_rules: list[DeadlineRule] | None = None) -> list[rules.Exemption]:
+    """The enabled plugins' exemptions (grandfathering), checked against the rules;
+    ``rules.DeadlineRuleError`` naming the plugin when one is bad."""
+    return rules.check_exemptions(_answers(hooks, "deadline_exemptions"),
+                                  rules_of(hooks) if deployment_rules is None else deployment_rules)
+
+
+def in_force_of(hooks: HookView) -> list[rules.RulesInForce]:
+    """When the enabled plugins' rules take effect (``rules_in_force``), checked."""
+    return rules.check_in_force(_answers(hooks, "rules_in_force"))
+
+
+async def _licences(institution_ids) -> dict[int, str]:
+    ids = sorted(set(institution_ids))
+    if not ids:
+        return {}
+    rows = await Institution.select(Institution.id, Institution.licence_no).where(Institution.id.is_in(ids))
+    return {r["id"]: r["licence_no"] for r in rows}
 
 
 async def deadline_rules(hooks: HookView) -> list[DeadlineRule]:
@@ -124,8 +153,9 @@ def provisional_note(years) -> str:
 # ---------------------------------------------------------------- writing
 
 
-def _dedupe_key(rule: DeadlineRule, event: DomainEvent, occurrence: str) -> str:
-    return "|".join((rule.id, rule.obligation, event.subject_type, str(event.subject_id), event.kind, occurrence))
+def dedupe_key(rule: DeadlineRule, event: DomainEvent, occurrence: str) -> str:
+    kind = f"{event.kind}@{event.occurrence}" if event.occurrence else event.kind
+    return "|".join((rule.id, rule.obligation, event.subject_type, str(event.subject_id), kind, occurrence))
 
 
 def _snapshot(row: dict) -> dict:
@@ -145,7 +175,8 @@ async def on_event(actor: Actor, hooks: HookView, event: DomainEvent) -> list[in
         raise DomainError(Problem("事件类型与事件对象不能为空", "kind"))
     await require_institution(actor, event.institution_id)
     cal = await work_calendar(hooks)
-    matched = [r for r in await deadline_rules(hooks)
+    deployment_rules = await deadline_rules(hooks)
+    matched = [r for r in deployment_rules
                if r.applies_to(event.kind, event.technology_class, event.technology_code, event.extra)]
     planned = []
     for rule in matched:
@@ -154,9 +185,13 @@ async def on_event(actor: Actor, hooks: HookView, event: DomainEvent) -> list[in
     ids: list[int] = []
     if not planned:
         return ids
+    exemptions = exemptions_of(hooks, deployment_rules)
+    licence = ""
+    if any(e.institutions for e in exemptions):
+        licence = (await _licences([event.institution_id])).get(event.institution_id, "")
     async with write_transaction():
         for rule, occurrence, due in planned:
-            key = _dedupe_key(rule, event, occurrence)
+            key = dedupe_key(rule, event, occurrence)
             existing = await Obligation.select(Obligation.id).where(Obligation.dedupe_key == key).first()
             if existing:
                 ids.append(existing["id"])
@@ -171,6 +206,11 @@ async def on_event(actor: Actor, hooks: HookView, event: DomainEvent) -> list[in
                 technology_class=event.technology_class, due_on=due.date, provisional=due.provisional,
                 unknown_years=",".join(str(y) for y in due.unknown_years),
             )
+            exemption = rules.exemption_for(exemptions, rule, event.technology_code, licence, event.occurred_on)
+            if exemption is not None:
+                # A plugin's exemption (grandfathering): recorded, shown with its evidence, never due.
+                values.update(status="exempt", waived_reason=exemption.shown, waived_by=exemption.plugin[:60],
+                              closed_at=dt.datetime.now(dt.UTC))
             rows = await Obligation.insert(Obligation(**values)).returning(Obligation.id)
             ids.append(rows[0]["id"])
             await audit.record(actor, "obligation.create", "obligation", rows[0]["id"],
@@ -253,9 +293,13 @@ async def recompute_open(hooks: HookView) -> int:
     """Recompute the due dates of every open obligation after a calendar or rule
     change (a holiday notice entered, a plugin's rules changed) — CAL-4: provisional
     dates become exact once the year is known. Returns how many changed; each change
-    is audited (actor "system"). Obligations whose rule is gone keep their date."""
+    is audited (actor "system"). Obligations whose rule is gone keep their date.
+    Applies the plugins' exemptions first (``deadline_exemptions``): an open obligation
+    they now cover becomes exempt, an exempt one they no longer cover reopens."""
     cal = await work_calendar(hooks)
-    by_key = {r.key: r for r in await deadline_rules(hooks)}
+    deployment_rules = await deadline_rules(hooks)
+    changed = await _apply_exemptions(deployment_rules, exemptions_of(hooks, deployment_rules))
+    by_key = {r.key: r for r in deployment_rules}
     rows = await Obligation.select().where(Obligation.status == "open")
     changes = []
     for row in rows:
@@ -269,7 +313,7 @@ async def recompute_open(hooks: HookView) -> int:
         if (due.date, due.provisional, unknown) != (row["due_on"], row["provisional"], row["unknown_years"]):
             changes.append((row, due, unknown))
     if not changes:
-        return 0
+        return changed
     async with write_transaction():
         for row, due, unknown in changes:
             await Obligation.update({Obligation.due_on: due.date, Obligation.provisional: due.provisional,
@@ -277,6 +321,43 @@ async def recompute_open(hooks: HookView) -> int:
             await audit.record(SYSTEM, "obligation.recompute", "obligation", row["id"],
                                before={"due_on": row["due_on"], "provisional": row["provisional"]},
                                after={"due_on": due.date, "provisional": due.provisional},
+                               institution_id=row["institution"])
+    return changed + len(changes)
+
+
+async def _apply_exemptions(deployment_rules: list[DeadlineRule], exemptions: list[rules.Exemption]) -> int:
+    """Mark open obligations a plugin's exemption now covers as exempt (with its
+    evidence), and reopen exempt ones whose exemption is gone (its rule still in force).
+    Each change is audited (actor "system"). Returns how many changed."""
+    by_key = {r.key: r for r in deployment_rules}
+    if not exemptions and not await Obligation.exists().where(Obligation.status == "exempt"):
+        return 0
+    rows = await Obligation.select().where(Obligation.status.is_in(["open", "exempt"]))
+    licences = await _licences(r["institution"] for r in rows) if any(e.institutions for e in exemptions) else {}
+    changes = []
+    for row in rows:
+        rule = by_key.get((row["rule_id"], row["kind"]))
+        if rule is None:
+            continue
+        cover = rules.exemption_for(exemptions, rule, row["technology_code"], licences.get(row["institution"], ""),
+                                    row["event_on"])
+        if row["status"] == "open" and cover is not None:
+            changes.append((row, {Obligation.status: "exempt", Obligation.waived_reason: cover.shown,
+                                  Obligation.waived_by: cover.plugin[:60],
+                                  Obligation.closed_at: dt.datetime.now(dt.UTC)}, "exempt"))
+        elif row["status"] == "exempt" and cover is None:
+            changes.append((row, {Obligation.status: "open", Obligation.waived_reason: "", Obligation.waived_by: "",
+                                  Obligation.closed_at: None}, "reopen"))
+    if not changes:
+        return 0
+    async with write_transaction():
+        for row, values, action in changes:
+            await Obligation.update(values).where(
+                (Obligation.id == row["id"]) & (Obligation.status == row["status"]))
+            await audit.record(SYSTEM, f"obligation.{action}", "obligation", row["id"], before=_snapshot(row),
+                               after={"status": values[Obligation.status],
+                                      "waived_reason": values[Obligation.waived_reason],
+                                      "waived_by": values[Obligation.waived_by]},
                                institution_id=row["institution"])
     return len(changes)
 
@@ -337,6 +418,19 @@ async def open_for(actor: Actor, hooks: HookView, today: dt.date | None = None, 
     cal, today, soon = await read_context(hooks, today)
     query = Obligation.select(*Obligation.all_columns(), *_LIST_COLUMNS).where(
         Obligation.status == "open").order_by(Obligation.due_on).order_by(Obligation.id).limit(limit)
+    clause = visibility(actor)
+    if clause is not None:
+        query = query.where(clause)
+    return [decorate(r, cal, today, soon) for r in await query]
+
+
+async def exempt_for(actor: Actor, hooks: HookView, today: dt.date | None = None, limit: int = 50) -> list[dict]:
+    """The obligations a plugin's exemption covers that ``actor`` sees, latest event
+    first, decorated; ``waived_reason`` is the evidence shown."""
+    cal, today, soon = await read_context(hooks, today)
+    query = Obligation.select(*Obligation.all_columns(), *_LIST_COLUMNS).where(
+        Obligation.status == "exempt").order_by(Obligation.event_on, ascending=False).order_by(
+        Obligation.id, ascending=False).limit(limit)
     clause = visibility(actor)
     if clause is not None:
         query = query.where(clause)
@@ -421,6 +515,8 @@ def _count_state(row: dict) -> str:
         return "overdue" if row["overdue"] else "due_soon" if row["soon"] else "open"
     if row["status"] == "done":
         return "done_late" if row["done_late"] else "done_on_time"
+    if row["status"] == "exempt":
+        return "exempt"
     return "waived"
 
 

@@ -9,10 +9,11 @@ from plugins.jilin.plugin import (
     filing_materials,
     menu_items,
     register_routes,
+    rules_in_force,
     template_dirs,
 )
 
 __all__ = [
     "deadline_rules", "demo_region", "disclosure_fields", "filing_form", "filing_materials", "menu_items",
-    "register_catalogs", "register_routes", "reporting_channels", "template_dirs",
+    "register_catalogs", "register_routes", "reporting_channels", "rules_in_force", "template_dirs",
 ]

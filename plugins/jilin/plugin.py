@@ -38,6 +38,22 @@ def deadline_rules():
     return deadlines.load(deadlines.NATIONAL) + deadlines.load(HERE / "deadlines.toml")
 
 
+# JL-42, JL-43: the transitional articles count from the day the rules take effect.
+# The source leaves that day blank (第四十五条 "本细则自2021年 月 日起施行"), so the
+# deployment sets it in CLINTECH_JILIN_RULES_EFFECTIVE_ON (e.g. 2021-07-01).
+RULES_IN_FORCE = {
+    "key": "jilin-2021", "title": "《吉林省医疗技术临床应用管理办法实施细则》",
+    "setting": "CLINTECH_JILIN_RULES_EFFECTIVE_ON",
+    "article": "《吉林省医疗技术临床应用管理办法实施细则》第四十五条：本细则自2021年 月 日起施行。",
+}
+
+
+@hookimpl
+def rules_in_force():
+    """JL-42, JL-43: when Jilin's rules take effect (a deployment setting: the source leaves the day blank)."""
+    return [dict(RULES_IN_FORCE)]
+
+
 @hookimpl
 def demo_region():
     return {"province": ("吉林省", "220000"), "cities": [("长春市", "220100"), ("吉林市", "220200")]}

@@ -30,6 +30,7 @@ class ObligationController(Controller):
             obligations=await obligations.open_for(actor, hooks),
             counts=await obligations.status_counts(actor, hooks),
             provisional=await obligations.provisional_obligations(actor),
+            exempt=await obligations.exempt_for(actor, hooks),
         )
 
     @get("/panel")
