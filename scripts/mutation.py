@@ -40,7 +40,11 @@ TESTS: dict[str, list[str]] = {
     "core/cases/rules.py": ["tests/test_limits_cases.py"],
     "core/catalog/rules.py": ["tests/test_limits_catalog.py"],
     "core/filing/rules.py": ["tests/test_limits_filing.py"],
-    "core/holidays/rules.py": ["tests/test_calendar.py", "tests/test_limits_holidays.py"],
+    # test_calendar.py's notice tests only: its property tests would run for every mutant
+    "core/holidays/rules.py": ["tests/test_limits_holidays.py",
+                               "tests/test_calendar.py::test_notice_reads_iso_lines_and_the_state_council_wording",
+                               "tests/test_calendar.py::test_notice_problems_name_the_line_and_nothing_is_accepted",
+                               "tests/test_calendar.py::test_notice_needs_a_holiday_and_a_year"],
     "core/obligations/rules.py": ["tests/test_limits_obligations.py"],
     "core/outbox/rules.py": ["tests/test_limits_outbox.py"],
     "core/tenancy/rules.py": ["tests/test_limits_tenancy.py"],

@@ -196,6 +196,7 @@ def test_clean_rows_trims_and_drops_blank_rows():
     rows = [{"name": " 张三 ", "title": None, "extra": "x"}, {"name": "", "title": " "}, ["x"]]
     assert rules.clean_rows(rows, columns) == [{"name": "张三", "title": ""}]
     assert rules.clean_rows(None, columns) == []
+    assert rules.clean_rows(["x", {"name": "李四"}], columns) == [{"name": "李四", "title": ""}]
 
 
 def test_date_number_and_select_fields():
@@ -270,6 +271,9 @@ def test_nat43_registered_subject_of_project_and_department():
                                           registered) == [
         Problem("申请科室的诊疗科目未登记在本机构执业许可证上", "subject", "NAT-43")]
     assert rules.check_registered_subject(_project(department_subject="", form={}), registered) == []
+    # no subject on the form: the department's own subject is the one checked
+    assert rules.check_registered_subject(_project(department_subject="眼科", form={}), registered) == [
+        Problem("「眼科」不在本机构登记的诊疗科目内，不得开展该技术", "subject", "NAT-43")]
 
 
 @pytest.mark.rule("NAT-9b")

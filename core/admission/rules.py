@@ -170,8 +170,7 @@ def check_considerations(considerations: dict[str, str], required: list[tuple[st
 def ethics_threshold(members: int, recused: int) -> int:
     """HOSP-21: a decision needs two thirds of the committee's members; recused members
     do not count. 0 members → no decision possible."""
-    voting = max(members - recused, 0)
-    return math.ceil(voting * 2 / 3) if voting else 0
+    return math.ceil(max(members - recused, 0) * 2 / 3)
 
 
 def ethics_outcome(members: int, approve: int, reject: int, recused: int) -> str | None:

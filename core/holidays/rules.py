@@ -37,8 +37,10 @@ NOTE_LENGTH = 60
 _ENUMERATOR = re.compile(r"^\s*(?:[一二三四五六七八九十]+\s*[、.．]|\d{1,2}\s*[、．]|\d{1,2}\.\s)\s*")
 _WEEKDAY = re.compile(r"[（(]\s*(?:周|星期|礼拜)[一二三四五六日天]\s*[）)]")
 _HEADING = re.compile(r"^(?P<name>[^\d：:~～。；;]{1,30}?)\s*[：:]\s*")
-_FULL = re.compile(r"(?P<y>\d{4})\s*(?:[-/.]|年)\s*(?P<m>\d{1,2})\s*(?:[-/.]|月)\s*(?P<d>\d{1,2})\s*日?")
-_MONTH_DAY = re.compile(r"(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日?")
+# A date does not swallow the spaces after it (unless 日 follows): "2027-10-01 - 2027-10-03"
+# needs them to read its " - " as a range.
+_FULL = re.compile(r"(?P<y>\d{4})\s*(?:[-/.]|年)\s*(?P<m>\d{1,2})\s*(?:[-/.]|月)\s*(?P<d>\d{1,2})(?:\s*日)?")
+_MONTH_DAY = re.compile(r"(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})(?:\s*日)?")
 _DAY_ONLY = re.compile(r"(?P<d>\d{1,2})\s*日")
 _RANGE_SEP = re.compile(r"\s*(?:~|～|〜|至|到|—|–|\s-\s|--)\s*")
 _LIST_SEP = re.compile(r"\s*[、,，和及]\s*")
