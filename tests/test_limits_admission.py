@@ -10,7 +10,8 @@ import datetime as dt
 import pytest
 
 from core.admission import rules
-from core.admission.schemas import FieldSpec, FormSpec, ProjectInfo, Section, Step
+from core.admission.schemas import FieldSpec, FormSpec, ProjectInfo, Section
+from core.contract import ArgumentationStep, ReviewStep
 from core.errors import Problem
 
 D = dt.date.fromisoformat
@@ -291,8 +292,8 @@ def test_nat9b_every_product_has_an_approval_and_is_approved():
 # ---------------------------------------------------------------- procedure
 
 
-STEP = Step(key="formal", title="医务处形式审查", kind="review", role="medical_affairs")
-HEAD_STEP = Step(key="department", title="科室专项论证", kind="argumentation", role="dept_head")
+STEP = ReviewStep(key="formal", title="医务处形式审查", role="medical_affairs")
+HEAD_STEP = ArgumentationStep(key="department", title="科室专项论证", role="dept_head")
 
 
 def test_only_the_steps_role_acts_never_the_applicant():
