@@ -392,6 +392,167 @@ class MenuItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 CalendarOverride = tuple[dt.date, bool, str]
 
 
+# ---------------------------------------------------------------- answers: deadline rules
+# ``deadline_rules``, ``deadline_exemptions`` and ``rules_in_force`` answer these (or dicts of
+# the same shape). ``core.obligations.rules`` converts them itself and checks them against
+# core's vocabularies (event kinds ``rules.EVENTS``, obligation kinds ``rules.OBLIGATIONS``,
+# units, roles), reporting every problem with the plugin and the rule at start-up.
+
+
+class Offset(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A period counted from the triggering event's date.
+
+    amount     a positive whole number (at most 250 working days, 366 days, 52 weeks, 60 months)
+    unit       "working_days" (CAL-1, the event day not counted), "calendar_days", "weeks",
+               "months" (CAL-2: a period ending on a rest day moves to the next working day)
+    direction  "after" (default) or "before" the event (JL-29, JL-30)"""
+
+    amount: int
+    unit: str
+    direction: str = "after"
+
+
+class Recurrence(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Instead of an offset: one obligation per year in ``month`` (1–12) for every year of a
+    monitoring period that starts at the event and lasts ``period_months[technology class]``
+    months, due on that month's last day (HOSP-17). It has no direction."""
+
+    month: int
+    period_months: dict[str, int]
+
+
+class Scope(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Which technologies a rule applies to: ``classes`` (prohibited / restricted / routine)
+    and ``codes`` (catalogue codes, e.g. "G03"); an empty tuple means any."""
+
+    classes: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+
+
+class RuleRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One rule of the deployment: its ``id`` and the ``obligation`` kind it creates. An id
+    such as NAT-11 names two rules (the institution's ``filing`` and the regulator's
+    ``filing_completion``), so ``replaces`` and exemptions name both parts."""
+
+    id: str
+    obligation: str
+
+
+class DeadlineRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One deadline rule (``deadline_rules``): an obligation with a legal due date that a
+    domain event creates.
+
+    id          the RULES.md id shown with every obligation, e.g. "JL-12"
+    event       the triggering event kind (``core.obligations.rules.EVENTS``)
+    obligation  the obligation kind created (``rules.OBLIGATIONS``); (id, obligation) is unique
+    title       what must be done (Chinese)
+    article     the source article's text (Chinese), shown on screen
+    role        who must act (clinician, medical_affairs, regulator …)
+    offset      the period (``Offset``), or
+    recurrence  yearly obligations (``Recurrence``) — exactly one of the two
+    scope       which technologies (``Scope``); default every one
+    when        facts the event must carry (``{"filed": False}``); only those its event has
+    replaces    the rules (``RuleRef``) this one supersedes in the deployment (JL-30 over NAT-29)
+    note        shown next to the rule (e.g. a window that is a deployment setting, HN-3)
+    plugin      set by core: the plugin that supplied it"""
+
+    id: str
+    event: str
+    obligation: str
+    title: str
+    article: str
+    role: str
+    offset: Offset | None = None
+    recurrence: Recurrence | None = None
+    scope: Scope = Scope()
+    when: dict[str, Any] = {}
+    replaces: tuple[RuleRef, ...] = ()
+    note: str = ""
+    plugin: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.id, self.obligation)
+
+    def applies_to(self, event_kind: str, technology_class: str, technology_code: str,
+                   extra: dict[str, Any]) -> bool:
+        if event_kind != self.event:
+            return False
+        if self.scope.classes and technology_class not in self.scope.classes:
+            return False
+        if self.scope.codes and technology_code not in self.scope.codes:
+            return False
+        return all(extra.get(k) == v for k, v in self.when.items())
+
+    def offset_text(self) -> str:
+        """The period in Chinese, e.g. "后15个工作日"."""
+        if self.recurrence is not None:
+            return f"监测期内每年{self.recurrence.month}月"
+        assert self.offset is not None
+        unit = {"working_days": "个工作日", "calendar_days": "日", "weeks": "周", "months": "个月"}[self.offset.unit]
+        side = "前" if self.offset.direction == "before" else "后"
+        return f"{side}{self.offset.amount}{unit}"
+
+
+class Exemption(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Technologies or institutions exempt from one deadline rule (``deadline_exemptions``,
+    grandfathering): the obligation is recorded as exempt (依规豁免), with the evidence
+    shown, instead of open.
+
+    rule, obligation  the rule exempted (a rule of the deployment)
+    evidence          why (Chinese), shown with the obligation; required
+    codes             technology codes exempted (empty: every technology)
+    institutions      licence numbers (登记号) exempted (empty: every institution);
+                      ``codes`` or ``institutions`` or both (then: those institutions for those codes)
+    before            only events before this day (technologies begun before a cut-off)
+    article           the source text, shown after the evidence
+    plugin            set by core"""
+
+    rule: str
+    obligation: str
+    evidence: str
+    codes: tuple[str, ...] = ()
+    institutions: tuple[str, ...] = ()
+    before: dt.date | None = None
+    article: str = ""
+    plugin: str = ""
+
+    def covers(self, rule: DeadlineRule, code: str, licence_no: str, event_on: dt.date) -> bool:
+        if (self.rule, self.obligation) != rule.key:
+            return False
+        if self.codes and code not in self.codes:
+            return False
+        if self.institutions and licence_no not in self.institutions:
+            return False
+        return self.before is None or event_on < self.before
+
+    @property
+    def shown(self) -> str:
+        """What screens show: the evidence, then the article when given."""
+        return f"{self.evidence}（{self.article}）" if self.article else self.evidence
+
+
+class RulesInForce(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A plugin's rules and the day they take effect (``rules_in_force``): from that day
+    core reports ``rules_effective`` for every institution already using a technology, so
+    transitional rules fire (JL-42, JL-43).
+
+    key           names the rules; rules test it as the fact ``rules``, e.g. "jilin-2021"
+    title         the document, e.g. 《吉林省医疗技术临床应用管理办法实施细则》
+    effective_on  the day, when the source gives it; else
+    setting       the environment variable the deployment sets the day in (ISO date) — Jilin's
+                  第四十五条 leaves it blank ("本细则自2021年 月 日起施行")
+    article       the source text, shown
+    plugin        set by core"""
+
+    key: str
+    title: str
+    effective_on: dt.date | None = None
+    setting: str = ""
+    article: str = ""
+    plugin: str = ""
+
+
 # ---------------------------------------------------------------- checking answers
 
 
@@ -538,7 +699,8 @@ def api_version_problem(plugin: str, declared: Any) -> str | None:
 __all__ = [
     "CHANNEL_KINDS", "CHANNEL_TRANSPORTS", "CORE_MATERIALS", "HOOKS", "HOOK_API_VERSION", "STEP_KINDS", "STEP_TYPES",
     "Actor", "Annotation", "ApprovalStep", "ArgumentationStep", "CalendarOverride", "CaseInput", "Channel",
-    "ChannelMaterial", "Choice", "Consideration", "Contract", "ContractError", "Criterion", "DemoRegion",
+    "ChannelMaterial", "Choice", "Consideration", "Contract", "ContractError", "Criterion", "DeadlineRule",
+    "DemoRegion", "Exemption", "Offset", "Recurrence", "RuleRef", "RulesInForce", "Scope",
     "DisclosureField", "DocumentStep", "EthicsStep", "FieldSpec", "FilingFormSpec", "FilingStep", "FormField",
     "FormSpec", "Grade", "InstitutionInfo", "Material", "MenuItem", "PanelStep", "PersonInfo", "Problem",
     "ProjectInfo", "PublicityStep", "QcIndicator", "QcTechnologyInfo", "ReviewStep", "Section", "Step", "StepBase",

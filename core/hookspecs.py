@@ -29,8 +29,10 @@ from core.contract import (
     CalendarOverride,
     CaseInput,
     Channel,
+    DeadlineRule,
     DemoRegion,
     DisclosureField,
+    Exemption,
     FilingFormSpec,
     FormSpec,
     Grade,
@@ -42,6 +44,7 @@ from core.contract import (
     ProjectInfo,
     QcIndicator,
     QcTechnologyInfo,
+    RulesInForce,
     Step,
     TechnologyInfo,
 )
@@ -67,8 +70,9 @@ def register_catalogs() -> list[CatalogEdition | ImportSlot] | None:
 
 
 @hookspec
-def deadline_rules() -> Any:
-    """Collect all. Deadline rules as data (synchronous): a list of dicts, one per rule.
+def deadline_rules() -> list[DeadlineRule] | None:
+    """Collect all. Deadline rules as data (synchronous): a list of
+    ``core.contract.DeadlineRule`` structs or dicts of the same shape, one per rule.
 
     Keys (checked at load time by ``core.obligations.rules.check_rules``; an unknown
     key, event, obligation kind, ``when`` fact, unit or role is an error naming the
@@ -120,9 +124,9 @@ def deadline_rules() -> Any:
 
 
 @hookspec
-def deadline_exemptions() -> list[dict] | None:
+def deadline_exemptions() -> list[Exemption] | None:
     """Collect all. Exemptions (grandfathering) from deadline rules, synchronous: a
-    list of dicts. An obligation a covered event would create is recorded as exempt
+    list of ``core.contract.Exemption`` (or dicts of its shape). An obligation a covered event would create is recorded as exempt
     (依规豁免, with the evidence shown where obligations are listed) instead of open; an
     open one is marked exempt by the next ``recompute_deadlines`` run, and reopens if
     the exemption is withdrawn. Keys (checked at load, errors name the plugin)::
@@ -145,9 +149,10 @@ def deadline_exemptions() -> list[dict] | None:
 
 
 @hookspec
-def rules_in_force() -> list[dict] | None:
-    """Collect all. When this plugin's rules take effect, synchronous: a list of dicts
-    ``{"key", "title", "effective_on", "setting", "article"}``. ``key`` names the rules
+def rules_in_force() -> list[RulesInForce] | None:
+    """Collect all. When this plugin's rules take effect, synchronous: a list of
+    ``core.contract.RulesInForce`` (or dicts) ``{"key", "title", "effective_on",
+    "setting", "article"}``. ``key`` names the rules
     (e.g. "jilin-2021", given to rules as the ``rules`` fact), ``title`` the document;
     ``effective_on`` the day (a date or ISO string) or, when the source leaves it blank,
     ``setting`` the environment variable the deployment sets it in. From that day the

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import types
 
+import msgspec
 import pytest
 
 from core import hookimpl
@@ -87,3 +88,26 @@ def test_jilin_replaces_exactly_the_national_rules_it_restates():
     keys = {r.key for r in service.rules_of(PluginHost(("jilin", "hospital_default")).view())}
     assert {("JL-12", "filing"), ("JL-12", "filing_completion"), ("JL-30", "training_base_filing")} <= keys
     assert not {k for k in keys if k[0] in ("NAT-11", "NAT-29")}
+
+
+def test_hook_deadline_rules_accepts_the_contract_structs_as_well_as_dicts():
+    from core.contract import DeadlineRule, Exemption, Offset, RulesInForce, Scope
+
+    rule = DeadlineRule(id="JL-38", event="discharge", obligation="case_report", title="病例逐例报送",
+                        article="……出院后15个工作日内完成报送。", role="medical_affairs",
+                        offset=Offset(amount=15, unit="working_days"), scope=Scope(classes=("restricted",)))
+    plugin = module("typed_rules", deadline_rules=lambda: [rule],
+                    deadline_exemptions=lambda: [Exemption(rule="JL-38", obligation="case_report",
+                                                           codes=("G03",), evidence="依据")],
+                    rules_in_force=lambda: [RulesInForce(key="typed", title="办法", effective_on="2026-01-05")])
+    host = PluginHost(("typed_rules",), extra={"typed_rules": plugin})
+    (loaded,) = service.rules_of(host.view())
+    assert loaded.plugin == "typed_rules" and loaded.offset == Offset(15, "working_days", "after")
+    (exemption,) = service.exemptions_of(host.view())
+    assert exemption.codes == ("G03",) and exemption.plugin == "typed_rules"
+    (in_force,) = service.in_force_of(host.view())
+    assert in_force.effective_on.isoformat() == "2026-01-05"
+    # A struct with a vocabulary problem is refused like a dict.
+    bad = module("typed_bad", deadline_rules=lambda: [msgspec.structs.replace(rule, event="discharged")])
+    with pytest.raises(DeadlineRuleError, match="typed_bad.*discharged"):
+        service.rules_of(PluginHost(("typed_bad",), extra={"typed_bad": bad}).view())

@@ -1,8 +1,11 @@
 """Deadline rules as data: their shape, their validation, and due-date arithmetic.
 
 Pure functions (no I/O). The rules themselves come from plugins through the
-``deadline_rules`` hook (see ``core/hookspecs.py`` for the exact shape); core only
-checks them and counts with the deployment's ``WorkCalendar`` (CAL-1 … CAL-4).
+``deadline_rules`` hook; their shapes (``DeadlineRule``, ``Offset``, ``Recurrence``,
+``Scope``, ``RuleRef``, ``Exemption``, ``RulesInForce``) are part of the plugin contract
+in ``core/contract.py`` and re-exported here. Core checks them against its vocabularies
+(events, obligation kinds, units, roles) and counts with the deployment's
+``WorkCalendar`` (CAL-1 … CAL-4).
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from typing import Any
 import msgspec
 
 from core.calendar import DueDate, WorkCalendar
+from core.contract import DeadlineRule, Exemption, Offset, Recurrence, RuleRef, RulesInForce, Scope
 from core.errors import Problem
+
+__all__ = ["DeadlineRule", "Exemption", "Offset", "Recurrence", "RuleRef", "RulesInForce", "Scope"]
 
 UNITS = ("working_days", "calendar_days", "weeks", "months")
 DIRECTIONS = ("after", "before")
@@ -50,85 +56,17 @@ OBLIGATIONS = ("filing", "filing_completion", "case_report", "training_base_fili
 STATUSES = ("overdue", "due_soon", "open", "done_late", "done_on_time", "exempt", "waived")
 
 
-class Offset(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """``amount`` ``unit`` ``direction`` the triggering event's date."""
-
-    amount: int
-    unit: str
-    direction: str = "after"
-
-
-class Recurrence(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A yearly obligation in ``month`` for every year inside a monitoring period that
-    starts at the event and lasts ``period_months[technology class]`` (HOSP-17)."""
-
-    month: int
-    period_months: dict[str, int]
-
-
-class Scope(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Which technologies a rule applies to; an empty tuple means any."""
-
-    classes: tuple[str, ...] = ()
-    codes: tuple[str, ...] = ()
-
-
-class RuleRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One rule of the deployment: the rule id and the obligation it creates. A rule id
-    such as NAT-11 names two rules (the institution's filing and the regulator's
-    completion), so ``replaces`` names both parts."""
-
-    id: str
-    obligation: str
-
-
-class DeadlineRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One deadline rule of one plugin, validated."""
-
-    id: str
-    event: str
-    obligation: str
-    title: str
-    article: str
-    role: str
-    offset: Offset | None = None
-    recurrence: Recurrence | None = None
-    scope: Scope = Scope()
-    when: dict[str, Any] = {}
-    replaces: tuple[RuleRef, ...] = ()
-    note: str = ""
-    plugin: str = ""
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.id, self.obligation)
-
-    def applies_to(self, event_kind: str, technology_class: str, technology_code: str,
-                   extra: dict[str, Any]) -> bool:
-        if event_kind != self.event:
-            return False
-        if self.scope.classes and technology_class not in self.scope.classes:
-            return False
-        if self.scope.codes and technology_code not in self.scope.codes:
-            return False
-        return all(extra.get(k) == v for k, v in self.when.items())
-
-    def offset_text(self) -> str:
-        """The period in Chinese, e.g. "事件后15个工作日"."""
-        if self.recurrence is not None:
-            return f"监测期内每年{self.recurrence.month}月"
-        assert self.offset is not None
-        unit = {"working_days": "个工作日", "calendar_days": "日", "weeks": "周", "months": "个月"}[self.offset.unit]
-        side = "前" if self.offset.direction == "before" else "后"
-        return f"{side}{self.offset.amount}{unit}"
-
-
 class DeadlineRuleError(Exception):
     """A plugin supplied a rule core cannot use; nothing of that answer was loaded."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("；".join(p.message for p in problems))
+
+
+def _plain(raw: Any) -> Any:
+    """A plugin may answer with the contract's structs or with dicts of the same shape."""
+    return msgspec.to_builtins(raw) if isinstance(raw, msgspec.Struct) else raw
 
 
 def _where(plugin: str, rule_id: str, index: int) -> str:
@@ -138,6 +76,7 @@ def _where(plugin: str, rule_id: str, index: int) -> str:
 def check_rule(plugin: str, raw: Any, index: int = 0) -> tuple[DeadlineRule | None, list[Problem]]:
     """Validate one raw rule (a dict from a plugin). Returns the rule or the problems,
     each naming the plugin, the rule and the field."""
+    raw = _plain(raw)
     rule_id = raw.get("id", "") if isinstance(raw, dict) else ""
     where = _where(plugin, str(rule_id), index)
     if not isinstance(raw, dict):
@@ -249,39 +188,6 @@ def check_rules(answers: list[tuple[str, Any]]) -> list[DeadlineRule]:
 # ---------------------------------------------------------------- exemptions and rules in force
 
 
-class Exemption(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Technologies or institutions exempt from one deadline rule (grandfathering):
-    the obligation is recorded as exempt, with ``evidence`` shown, instead of open.
-
-    ``codes`` (technology codes) and ``institutions`` (licence numbers, 登记号) narrow
-    it; at least one is given, and both together mean those institutions for those
-    codes. ``before``: only events before that day (e.g. technologies begun before a
-    cut-off)."""
-
-    rule: str
-    obligation: str
-    evidence: str
-    codes: tuple[str, ...] = ()
-    institutions: tuple[str, ...] = ()
-    before: dt.date | None = None
-    article: str = ""
-    plugin: str = ""
-
-    def covers(self, rule: DeadlineRule, code: str, licence_no: str, event_on: dt.date) -> bool:
-        if (self.rule, self.obligation) != rule.key:
-            return False
-        if self.codes and code not in self.codes:
-            return False
-        if self.institutions and licence_no not in self.institutions:
-            return False
-        return self.before is None or event_on < self.before
-
-    @property
-    def shown(self) -> str:
-        """What screens show: the evidence, then the article when given."""
-        return f"{self.evidence}（{self.article}）" if self.article else self.evidence
-
-
 def check_exemptions(answers: list[tuple[str, Any]], deployment_rules: list[DeadlineRule]) -> list[Exemption]:
     """Validate every plugin's ``deadline_exemptions`` answer against the deployment's
     rules. Raises ``DeadlineRuleError`` naming the plugin and the exemption."""
@@ -294,6 +200,7 @@ def check_exemptions(answers: list[tuple[str, Any]], deployment_rules: list[Dead
                                     "exemption"))
             continue
         for index, raw in enumerate(answer):
+            raw = _plain(raw)
             where = f"插件 {plugin} 的豁免 #{index + 1}"
             if isinstance(raw, dict) and raw.get("rule"):
                 where += f"（{raw.get('rule')}）"
@@ -323,28 +230,13 @@ def exemption_for(exemptions: list[Exemption], rule: DeadlineRule, code: str, li
     return next((e for e in exemptions if e.covers(rule, code, licence_no, event_on)), None)
 
 
-class RulesInForce(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A plugin's rules and the day they take effect: on that day core fires
-    ``rules_effective`` for every institution already using a technology (JL-42, JL-43).
-
-    ``effective_on`` when the source gives the day; else ``setting`` names the
-    environment variable the deployment sets it in (ISO date), e.g. when the document
-    leaves the day blank (Jilin's 第四十五条 "本细则自2021年 月 日起施行")."""
-
-    key: str
-    title: str
-    effective_on: dt.date | None = None
-    setting: str = ""
-    article: str = ""
-    plugin: str = ""
-
-
 def check_in_force(answers: list[tuple[str, Any]]) -> list[RulesInForce]:
     """Validate every plugin's ``rules_in_force`` answer; ``DeadlineRuleError`` on any problem."""
     problems: list[Problem] = []
     out: dict[str, RulesInForce] = {}
     for plugin, answer in answers:
         for index, raw in enumerate(answer if isinstance(answer, (list, tuple)) else [answer]):
+            raw = _plain(raw)
             where = f"插件 {plugin} 的 rules_in_force #{index + 1}"
             try:
                 item = msgspec.convert({**raw, "plugin": plugin} if isinstance(raw, dict) else raw, RulesInForce)
