@@ -199,6 +199,12 @@ TENANT_ROUTES: dict[str, Route] = {
     # 病例登记 (core/cases), import jobs, API tokens (admin only).
     "/cases/{case_id:int}": Route(cases_h.case_id_route, reader="medaffairs_a"),
     "/cases/imports/{job_id:int}": Route(cases_h.import_route, reader="clinician_a"),
+    "/cases/{case_id:int}/correct": Route(cases_h.case_id_route, reader="medaffairs_a", form={
+        "admitted_on": "2026-03-09", "operated_on": "2026-03-10", "discharged_on": "2026-03-16",
+        "outcome": "worse", "reason": "越权更正"}),
+    "/cases/{case_id:int}/void": Route(cases_h.case_id_route, reader="medaffairs_a", form={"reason": "越权作废"}),
+    "/cases/{case_id:int}/follow-up": Route(cases_h.case_id_route, reader="clinician_a", form={
+        "outcome": "death", "died": "on", "followed_on": "2026-03-20"}),
     "/admin/api-tokens/{token_id:int}/revoke": Route(cases_h.token_route, reader="admin", admin_only=True),
     # 质量控制 (core/qc): annual reports, their PDF, the summary of a project.
     "/qc/reports/{report_id:int}": Route(cases_h.report_route, reader="clinician_a",
@@ -227,6 +233,7 @@ TENANT_ROUTES: dict[str, Route] = {
 # Parameters that are not tenant records, with the reason they are outside the matrix.
 NOT_TENANT: dict[str, str] = {
     "/static/{file_path:path}": "static assets, the same for everyone",
+    "/api/v1/cases/{case_id:str}/follow-up": "the hospital's own case id, looked up within the bearer token's institution only (test_case_corrections.py::test_hosp15_follow_up_by_the_his_api: another institution's token answers 404)",
     "/schema/{path:str}": "Litestar's OpenAPI UI assets",
     "/admin/plugins/{name:str}": "a plugin name; admin-only, covered by test_admin_routes_answer_404_to_non_admins",
     "/ical/{filename:str}": "a secret per-user feed token, no login; unknown or revoked answers 404 (test_obligations_web.py)",

@@ -420,7 +420,7 @@ async def list_cases(actor: Actor, *, project_id: int | None = None, limit: int 
         CaseRecord.id, CaseRecord.external_id, CaseRecord.technology_code, CaseRecord.technology_name,
         CaseRecord.operated_on, CaseRecord.discharged_on, CaseRecord.outcome, CaseRecord.complication,
         CaseRecord.adverse_event, CaseRecord.report_rule, CaseRecord.report_due_on, CaseRecord.report_late,
-        CaseRecord.reported_on, CaseRecord.delivery_id,
+        CaseRecord.reported_on, CaseRecord.delivery_id, CaseRecord.voided,
         CaseRecord.source, CaseRecord.department.name, CaseRecord.institution.name,
     ).order_by(CaseRecord.id, ascending=False).limit(limit)
     clause = await case_scope(actor)
@@ -445,6 +445,16 @@ async def _deliveries(ids: list[int | None]) -> dict[int, dict]:
     rows = await Delivery.select(Delivery.id, Delivery.status, Delivery.receipt_id, Delivery.accepted_at).where(
         Delivery.id.is_in(wanted))
     return {r["id"]: r for r in rows}
+
+
+async def case_by_external_id(actor: Actor, external_id: str) -> int:
+    """The id of the actor's institution's case with the hospital's own case id (the API)."""
+    row = await CaseRecord.select(CaseRecord.id).where(
+        (CaseRecord.institution == (actor.institution_id or -1)) & (CaseRecord.external_id == external_id.strip())
+    ).first()
+    if row is None:
+        raise NotFound("未找到该病例")
+    return row["id"]
 
 
 async def get_case(actor: Actor, case_id: int) -> dict:

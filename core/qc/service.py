@@ -72,7 +72,7 @@ class Filter:
 async def _where(actor: Actor, flt: Filter) -> tuple[str, list[Any]] | None:
     """The SQL condition (on ``case_record c`` joined to ``institution i``, ``region r``)
     for the actor's QC level and the filter; None when the actor sees no cases."""
-    parts: list[str] = []
+    parts: list[str] = ["NOT c.voided"]  # a case voided by medical affairs counts nowhere (NAT-37)
     args: list[Any] = []
     if actor.is_admin:
         pass

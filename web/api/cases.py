@@ -130,4 +130,43 @@ async def post_cases(token_actor: Actor, hooks: HookView, data: CaseBatch) -> Ba
                     results=[msgspec.convert(msgspec.to_builtins(r), CaseOut) for r in results])
 
 
-ROUTES = [post_cases]
+class FollowUpIn(msgspec.Struct, kw_only=True):
+    """Follow-up after discharge: ``outcome`` the 转归 30 days after discharge
+    (cured/improved/unchanged/worse/death/other), ``died`` whether the patient died within
+    those 30 days, ``followed_on`` the follow-up date (for a surviving patient at least
+    30 days after discharge)."""
+
+    outcome: Annotated[str, msgspec.Meta(description="cured/improved/unchanged/worse/death/other")]
+    died: bool
+    followed_on: dt.date
+    note: str = ""
+
+
+class FollowUpOut(msgspec.Struct):
+    case_id: str
+    id: int
+    version: int
+
+
+@post(f"{PATH}/{{case_id:str}}/follow-up", tags=["cases"], status_code=200,
+      dependencies={"token_actor": Provide(provide_token_actor)},
+      exception_handlers={ValidationException: _malformed},
+      responses={400: ResponseSpec(ErrorOut, description="格式不正确"),
+                 401: ResponseSpec(ErrorOut, description="令牌缺失、无效或已吊销"),
+                 404: ResponseSpec(ErrorOut, description="本机构没有该病例号"),
+                 422: ResponseSpec(ErrorOut, description="随访未通过校验，未保存")},
+      summary="登记出院后随访（30天转归与死亡，HOSP-15）")
+async def post_follow_up(token_actor: Actor, hooks: HookView, case_id: str, data: FollowUpIn) -> FollowUpOut:
+    """Add the follow-up of a case known by the hospital's own case id: the 30-day outcome
+    and mortality cannot be known at discharge. A new version of the case, audited and
+    sent to the province's platform; it fulfils the follow-up deadline where the
+    province's rules define one."""
+    from core.cases import corrections
+
+    record_id = await cases.case_by_external_id(token_actor, case_id)
+    version = await corrections.add_follow_up(token_actor, hooks, record_id, corrections.FollowUp(
+        outcome=data.outcome, died=data.died, followed_on=data.followed_on, note=data.note))
+    return FollowUpOut(case_id=case_id, id=record_id, version=version)
+
+
+ROUTES = [post_cases, post_follow_up]

@@ -12,8 +12,8 @@ from litestar.background_tasks import BackgroundTask
 from litestar.response import Redirect, Response, Template
 
 from core.accounts.schemas import Actor
-from core.cases import service, spreadsheet
-from core.cases.rules import CaseInput
+from core.cases import corrections, service, spreadsheet
+from core.cases.rules import OUTCOMES, CaseInput
 from core.errors import DomainError, Problem
 from core.plugins import HookView
 from web.context import roles_required
@@ -79,13 +79,79 @@ class CaseController(Controller):
             return await self._index(request, actor, hooks, errors=problems, typed=typed, status=422)
         return Redirect(f"/cases/{results[0].id}?saved=1", status_code=303)
 
-    @get("/{case_id:int}")
-    async def detail(self, request: Request, actor: Actor, case_id: int, saved: str = "") -> Template:
+    async def _detail(self, request: Request, actor: Actor, case_id: int, *, saved: str = "", errors=(),
+                      typed: dict | None = None, form: str = "", status: int = 200) -> Template:
         from core.outbox import service as outbox
 
         row = await service.get_case(actor, case_id)
-        return await page(request, "cases/detail.html", case=row, saved=bool(saved),
-                          deliveries=await outbox.delivery_status("case", case_id))
+        return await page(request, "cases/detail.html", status_code=status, case=row, saved=saved,
+                          deliveries=await outbox.delivery_status("case", case_id),
+                          history=await corrections.history(case_id), errors=list(errors), typed=typed or {},
+                          open_form=form, outcomes=list(OUTCOMES.items()),
+                          may_correct=actor.has(*corrections.CORRECTORS) and not row["voided"],
+                          may_follow_up=actor.has(*corrections.FOLLOWERS) and not row["voided"])
+
+    @get("/{case_id:int}")
+    async def detail(self, request: Request, actor: Actor, case_id: int, saved: str = "",
+                     version: int = 0) -> Template:
+        return await self._detail(request, actor, case_id, saved=saved)
+
+    @post("/{case_id:int}/correct")
+    async def correct(self, request: Request, actor: Actor, hooks: HookView, case_id: int) -> Response:
+        """Medical affairs corrects a reported case (NAT-37): reason, new version, audit, message."""
+        form = await request.form()
+        row = await service.get_case(actor, case_id)
+        change, problems, typed = corrections.correction_from_form(form, row)
+        typed["reason"] = str(form.get("reason", "")).strip()
+        if change is not None:
+            try:
+                await corrections.correct(actor, hooks, case_id, change, typed["reason"])
+            except DomainError as exc:
+                if exc.status_code in (403, 404):
+                    raise
+                problems = list(exc.problems)
+        if problems:
+            return await self._detail(request, actor, case_id, errors=problems, typed=typed, form="correct",
+                                      status=422)
+        return Redirect(f"/cases/{case_id}?saved=correct", status_code=303)
+
+    @post("/{case_id:int}/void")
+    async def void(self, request: Request, actor: Actor, hooks: HookView, case_id: int) -> Response:
+        """Medical affairs voids a case recorded in error, with a reason (NAT-37)."""
+        form = await request.form()
+        reason = str(form.get("reason", "")).strip()
+        try:
+            await corrections.void(actor, hooks, case_id, reason)
+        except DomainError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            return await self._detail(request, actor, case_id, errors=exc.problems, typed={"void_reason": reason},
+                                      form="void", status=422)
+        return Redirect(f"/cases/{case_id}?saved=void", status_code=303)
+
+    @post("/{case_id:int}/follow-up")
+    async def follow_up(self, request: Request, actor: Actor, hooks: HookView, case_id: int) -> Response:
+        """30-day 转归 and mortality, added after discharge (HOSP-15)."""
+        form = await request.form()
+        typed = {k: str(form.get(k, "")).strip() for k in ("outcome", "followed_on", "note")}
+        typed["died"] = form.get("died") in ("on", "1", "是")
+        problems: list[Problem] = []
+        try:
+            day = dt.date.fromisoformat(typed["followed_on"])
+        except ValueError:
+            problems = [Problem("请填写随访日期，如 2026-04-20", "followed_on", "HOSP-15")]
+        if not problems:
+            try:
+                await corrections.add_follow_up(actor, hooks, case_id, corrections.FollowUp(
+                    outcome=typed["outcome"], died=typed["died"], followed_on=day, note=typed["note"]))
+            except DomainError as exc:
+                if exc.status_code in (403, 404):
+                    raise
+                problems = list(exc.problems)
+        if problems:
+            return await self._detail(request, actor, case_id, errors=problems, typed=typed, form="follow_up",
+                                      status=422)
+        return Redirect(f"/cases/{case_id}?saved=follow_up", status_code=303)
 
     @get("/template.xlsx")
     async def template(self, actor: Actor, hooks: HookView, technology_code: str = "") -> Response:

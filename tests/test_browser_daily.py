@@ -1,0 +1,65 @@
+"""In Chromium (issue 11): medical affairs corrects and voids a reported case (the void
+asks for confirmation first); the case page tells the report's state honestly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+
+from core.cases import service as cases
+from tests.admission_helpers import actor
+from tests.case_helpers import admitted, case_input, release_obligations
+
+pytestmark = pytest.mark.browser
+SHOTS = os.environ.get("CLINTECH_SHOTS", "")
+
+
+async def shot(page, name: str) -> None:
+    if SHOTS:
+        await page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
+
+
+@pytest.mark.rule("NAT-37")
+async def test_nat37_medical_affairs_corrects_then_voids_a_case_in_the_browser(deployment, page_as):
+    hooks = deployment["host"].view()
+    project_id = await admitted(hooks, tech_index=13)
+    try:
+        today = dt.date.today()
+        [result] = await cases.record_cases(await actor("clinician_a"), hooks, [case_input(
+            project_id, case_id="BROWSER-CORR-1", admitted_on=(today - dt.timedelta(days=9)).isoformat(),
+            operated_on=(today - dt.timedelta(days=8)).isoformat(),
+            discharged_on=(today - dt.timedelta(days=2)).isoformat())], source="page")
+        page = await page_as("medaffairs_a")
+        await page.goto(f"/cases/{result.id}")
+        report = await page.locator("td[data-report]").inner_text()
+        assert "待发送" in report and "已报送" not in report
+        await shot(page, "case-before")
+        form = page.locator("#correct-form")
+        await form.locator("select[name=outcome]").select_option("worse")
+        await form.locator("textarea[name=reason]").fill("转归录入错误，据出院小结更正")
+        await form.locator("button[type=submit]").click()
+        await page.wait_for_url("**/cases/*?saved=correct")
+        history = await page.locator("#history").inner_text()
+        assert "赵医务" in history and "转归录入错误" in history and "更正" in history
+        await shot(page, "case-corrected")
+        void = page.locator("#void-form")
+        await void.locator("textarea[name=reason]").fill("重复登记")
+        dialogs = []
+
+        async def dismiss(dialog):
+            dialogs.append(dialog.message)
+            await dialog.dismiss()
+
+        page.once("dialog", dismiss)
+        await void.locator("button[type=submit]").click()
+        assert dialogs and "作废" in dialogs[0]
+        assert await page.locator("#voided-banner").count() == 0  # dismissed: nothing happened
+        page.once("dialog", lambda dialog: dialog.accept())
+        await void.locator("button[type=submit]").click()
+        await page.wait_for_url("**/cases/*?saved=void")
+        assert "重复登记" in await page.locator("#voided-banner").inner_text()
+        await shot(page, "case-voided")
+    finally:
+        await release_obligations()
