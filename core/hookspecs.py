@@ -114,7 +114,8 @@ def deadline_rules() -> list[DeadlineRule] | None:
     has submitted a filing for it.
     Obligation kinds (``rules.OBLIGATIONS``): filing, filing_completion, case_report,
     training_base_filing, training_plan, exam_results, ethics_proof, publicity,
-    qc_annual_report, self_assessment, physician_application.
+    qc_annual_report, self_assessment, physician_application, case_follow_up (fulfilled when
+    the case's follow-up — 30-day 转归 and death — is recorded after discharge).
 
     Example: ``[{"id": "JL-38", "event": "discharge", "obligation": "case_report",
     "title": "限制类技术病例逐例报送", "article": "…出院后15个工作日内完成报送。",

@@ -88,6 +88,7 @@ MESSAGES: dict[str, str] = {
     "obligation.kind.filing": "限制类技术备案",
     "obligation.kind.filing_completion": "完成备案",
     "obligation.kind.case_report": "病例报送",
+    "obligation.kind.case_follow_up": "出院后随访",
     "obligation.kind.training_base_filing": "培训基地备案",
     "obligation.kind.training_plan": "公布培训计划",
     "obligation.kind.exam_results": "报送考核结果",

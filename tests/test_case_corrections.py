@@ -176,3 +176,39 @@ async def test_hosp15_follow_up_by_the_his_api(deployment, project, anon):
                             json={"outcome": "death", "died": True, "followed_on": died_on})).status_code == 401
     schema = (await anon.get("/schema/openapi.json")).json()
     assert "/api/v1/cases/{case_id}/follow-up" in schema["paths"]
+
+
+# ---------------------------------------------------------------- a follow-up deadline from a plugin
+
+
+def _follow_up_plugin():
+    import types
+
+    from core import hookimpl
+
+    mod = types.ModuleType("followup_rules")
+    mod.deadline_rules = hookimpl(lambda: [{
+        "id": "FU-1", "event": "discharge", "obligation": "case_follow_up", "title": "出院30天随访",
+        "article": "测试插件：限制类技术病例出院后45日内完成30天随访。", "role": "clinician",
+        "offset": {"amount": 45, "unit": "calendar_days"}, "scope": {"classes": ["restricted"]}}])
+    return mod
+
+
+@pytest.mark.rule("HOSP-15")
+async def test_hosp15_a_plugins_follow_up_deadline_is_opened_at_discharge_and_met_by_the_follow_up(
+        deployment, project):
+    from core.cases import corrections
+    from core.plugins import PluginHost
+
+    host = PluginHost(("jilin", "hospital_default", "followup_rules"), extra={"followup_rules": _follow_up_plugin()})
+    hooks = host.view()
+    [result] = await cases.record_cases(await actor("clinician_a"), hooks, [case_input(project, **recent(35))],
+                                        source="page")
+    discharged = dt.date.today() - dt.timedelta(days=35)
+    ob = await Obligation.select().where((Obligation.subject_type == "case") & (Obligation.subject_id == result.id)
+                                         & (Obligation.kind == "case_follow_up")).first()
+    assert ob["rule_id"] == "FU-1" and ob["due_on"] == discharged + dt.timedelta(days=45) and ob["status"] == "open"
+    await corrections.add_follow_up(await actor("clinician_a"), hooks, result.id, corrections.FollowUp(
+        outcome="improved", died=False, followed_on=discharged + dt.timedelta(days=31)))
+    ob = await Obligation.select().where(Obligation.id == ob["id"]).first()
+    assert ob["status"] == "done" and not ob["done_late"]

@@ -49,7 +49,7 @@ EVENTS: dict[str, tuple[str, ...]] = {
 # The obligation kinds screens, workflows and reminders know.
 OBLIGATIONS = ("filing", "filing_completion", "case_report", "training_base_filing", "training_plan",
                "exam_results", "ethics_proof", "publicity", "qc_annual_report", "self_assessment",
-               "physician_application")
+               "physician_application", "case_follow_up")
 
 # Derived statuses, in the order dashboards show them. "exempt": a plugin's exemption
 # (grandfathering) covers it, with the evidence shown; "waived": waived by hand.
