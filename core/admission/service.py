@@ -18,7 +18,7 @@ import msgspec
 
 from core.accounts.schemas import SYSTEM, Actor
 from core.accounts.tables import User
-from core.admission import links, rules
+from core.admission import kinds, links, rules
 from core.admission.schemas import (
     DECISION_LABELS,
     FormSpec,
@@ -202,42 +202,31 @@ async def project_view(actor: Actor, hooks: HookView, project_id: int, today: dt
         "objections": objections, "files": files, "publicity_ends": publicity_ends,
         "grades": grades_for(hooks, info), "institution": inst,
         "can": await _abilities(actor, row, step, votes, panel, objections),
+        "step_template": kinds.of(step).template if step is not None else "",
     }
+
+
+def _context(actor: Actor, row: dict, step: Step, votes: list, panel: list) -> kinds.StepContext:
+    """The actor at the project's current step, for its kind (``core.admission.kinds``)."""
+    here = (step.key, row["revision"])
+    return kinds.StepContext(
+        actor=actor, project=row, step=step,
+        members=frozenset(p["expert"] for p in panel if (p["step"], p["revision"]) == here),
+        voters=frozenset(v["voter"] for v in votes if (v["step"], v["revision"]) == here))
 
 
 async def _abilities(actor: Actor, row: dict, step: Step | None, votes: list, panel: list,
                      objections: list) -> dict:
+    """What the actor may do on the project page: the lead's own actions, and the current
+    step's, as its kind grants them."""
     is_lead = actor.id == row["lead"]
     can = {"edit": is_lead and row["status"] in ("draft", "returned"),
            "withdraw": is_lead and row["status"] in OPEN_STATUSES,
            "ethics_proof": (is_lead or actor.has("medical_affairs")) and row["status"] == "admitted"
-           and row["ethics_status"] == "deferred",
-           "decide": False, "vote": False, "panel": False, "proceed": False, "object": False,
-           "answer": False, "close": False, "document": False, "filing": False}
-    if step is None or row["status"] not in ("in_review", "admitted") or is_lead:
-        can["object"] = bool(step and step.kind == "publicity" and row["status"] == "in_review")
-        return can
-    rev = row["revision"]
-    mine = [v for v in votes if v["step"] == step.key and v["revision"] == rev and v["voter"] == actor.id]
-    members = {p["expert"] for p in panel if p["step"] == step.key and p["revision"] == rev}
-    if step.kind in ("argumentation", "review", "approval") and step.role in actor.roles:
-        can["decide"] = step.role != "dept_head" or actor.department_id == row["department"]
-    elif step.kind == "ethics":
-        can["vote"] = actor.has("ethics") and not mine
-        can["proceed"] = actor.has("medical_affairs")
-    elif step.kind == "panel":
-        voted = {v["voter"] for v in votes if v["step"] == step.key and v["revision"] == rev}
-        can["vote"] = actor.id in members and not mine
-        can["panel"] = actor.has("medical_affairs") and not voted
-        can["decide"] = actor.has("medical_affairs") and bool(members) and members <= voted
-    elif step.kind == "publicity":
-        can["object"] = True
-        can["answer"] = actor.has("medical_affairs")
-        can["close"] = actor.has("medical_affairs")
-    elif step.kind == "document":
-        can["document"] = actor.has(step.role)
-    elif step.kind == "filing":
-        can["filing"] = actor.has(step.role)
+           and row["ethics_status"] == "deferred"} | dict.fromkeys(kinds.STEP_ACTIONS, False)
+    if step is not None:
+        can |= dict.fromkeys(kinds.of(step).abilities(_context(actor, row, step, votes, panel)), True)
+    can["step_action"] = any(can[a] for a in kinds.STEP_ACTIONS)
     return can
 
 
@@ -323,13 +312,12 @@ async def _users_with(institution_id: int, role: str, department_id: int | None 
 
 
 async def _recipients(project: dict, step: Step | None) -> list[int]:
-    """Who a step is handed over to."""
+    """Who a step is handed over to: its kind's acting role (the department head of the
+    project's own department)."""
     if step is None:
         return []
-    if step.kind == "panel":
-        return await _users_with(project["institution"], "medical_affairs")
-    dept = project["department"] if step.role == "dept_head" else None
-    return await _users_with(project["institution"], step.role, dept)
+    role = kinds.of(step).acting_role(step)
+    return await _users_with(project["institution"], role, project["department"] if role == "dept_head" else None)
 
 
 def _link(project_id: int) -> str:
@@ -357,8 +345,7 @@ async def _enter(actor: Actor, hooks: HookView, project: dict, steps: list[Step]
     })
     if step is not None:
         await _notify(project, await _recipients(project, step), f"待您办理「{step.title}」")
-        if step.kind == "publicity":
-            await links.emit(actor, hooks, "publicity_start", project, today, step=step.key)
+        await kinds.of(step).on_enter(actor, hooks, project, step, today)
     return step
 
 
@@ -709,9 +696,10 @@ async def decide(actor: Actor, hooks: HookView, project_id: int, data: Decision,
     day = _today(today)
     row = await _load(actor, project_id)
     steps, step = _current(row)
-    if step is None or step.kind not in ("argumentation", "review", "approval", "panel"):
+    if not kinds.offers(step, "decide"):
         raise Conflict(Problem(MOVED_ON))
-    _can_act(actor, row, step, "medical_affairs" if step.kind == "panel" else None)
+    role = kinds.of(step).acting_role(step)
+    _can_act(actor, row, step, role)
     if row["version"] != data.version:
         raise Conflict(Problem(MOVED_ON))
     problems = rules.check_decision(data.decision, data.reason, reason_always=getattr(step, "written_reply", False))
@@ -734,7 +722,7 @@ async def decide(actor: Actor, hooks: HookView, project_id: int, data: Decision,
                           for name, content in files or [] if content]
         details = {"considerations": data.considerations} if data.considerations else {}
         await _entry(row, actor, step, data.decision, reason=data.reason.strip(), details=details,
-                     attachments=attachment_ids, role=step.role if step.kind != "panel" else "medical_affairs")
+                     attachments=attachment_ids, role=role)
         values: dict = {}
         lead = [row["lead"]]
         if data.decision == "approve":
@@ -771,7 +759,7 @@ async def vote(actor: Actor, hooks: HookView, project_id: int, ballot: Ballot, t
     day = _today(today)
     row = await _load(actor, project_id)
     steps, step = _current(row)
-    if step is None or step.kind not in ("ethics", "panel") or row["status"] != "in_review":
+    if not kinds.offers(step, "vote") or row["status"] != "in_review":
         raise Conflict(Problem(MOVED_ON))
     _can_act(actor, row, step)
     problems = []
@@ -841,7 +829,7 @@ async def proceed_without_ethics(actor: Actor, hooks: HookView, project_id: int,
     day = _today(today)
     row = await _load(actor, project_id)
     steps, step = _current(row)
-    if step is None or step.kind != "ethics" or row["status"] != "in_review":
+    if not kinds.offers(step, "proceed") or row["status"] != "in_review":
         raise Conflict(Problem(MOVED_ON))
     _can_act(actor, row, step, "medical_affairs")
     if row["version"] != version:
@@ -872,7 +860,7 @@ async def assemble_panel(actor: Actor, hooks: HookView, project_id: int, version
     (for the temporary path, chosen by the project's grade and class)."""
     row = await _load(actor, project_id)
     steps, step = _current(row)
-    if step is None or step.kind != "panel":
+    if not kinds.offers(step, "panel"):
         raise Conflict(Problem(MOVED_ON))
     _can_act(actor, row, step, "medical_affairs")
     allowed = {e["id"] for e in await experts(actor)} - {row["lead"]}
@@ -909,7 +897,7 @@ async def lodge_objection(actor: Actor, project_id: int, text: str) -> int:
     """Anyone in the hospital may object to a project in publicity."""
     row = await _load(actor, project_id)
     _, step = _current(row)
-    if step is None or step.kind != "publicity" or row["status"] != "in_review":
+    if not kinds.offers(step, "object") or row["status"] != "in_review":
         raise DomainError("该项目不在公示期内")
     _require([Problem("请填写异议内容", "text", "HOSP-10")] if not text.strip() else [])
     async with write_transaction():
@@ -966,7 +954,7 @@ async def close_publicity(actor: Actor, hooks: HookView, project_id: int, versio
     day = _today(today)
     row = await _load(actor, project_id)
     steps, step = _current(row)
-    if step is None or step.kind != "publicity" or row["status"] != "in_review":
+    if not kinds.offers(step, "close") or row["status"] != "in_review":
         raise Conflict(Problem(MOVED_ON))
     if actor is not SYSTEM:
         _can_act(actor, row, step, "medical_affairs")
@@ -991,7 +979,7 @@ async def issue_document(actor: Actor, hooks: HookView, project_id: int, version
     day = _today(today)
     row = await _load(actor, project_id)
     steps, step = _current(row)
-    if step is None or step.kind != "document":
+    if not kinds.offers(step, "document"):
         raise Conflict(Problem(MOVED_ON))
     _can_act(actor, row, step)
     _require([Problem("请填写文号", "document_no", "HOSP-10")] if not document_no.strip() else [])
@@ -1018,7 +1006,7 @@ async def file_with_university(actor: Actor, hooks: HookView, project_id: int, v
     day = _today(today)
     row = await _load(actor, project_id)
     steps, step = _current(row)
-    if step is None or step.kind != "filing" or row["status"] != "admitted":
+    if not kinds.offers(step, "filing") or row["status"] != "admitted":
         raise Conflict(Problem(MOVED_ON))
     _can_act(actor, row, step)
     if row["version"] != version:
@@ -1116,7 +1104,7 @@ async def close_due_publicity(hooks: HookView, today: dt.date | None = None) -> 
     for row in await Project.select(Project.id, Project.institution).where(Project.status == "in_review"):
         full = await _fresh(row["id"])
         _, step = _current(full)
-        if step is None or step.kind != "publicity" or await publicity_problems(hooks, full, step, day):
+        if not kinds.offers(step, "close") or await publicity_problems(hooks, full, step, day):
             continue
         try:
             await close_publicity(SYSTEM, hooks, row["id"], full["version"], day)
@@ -1145,8 +1133,6 @@ async def inbox(actor: Actor) -> list[dict]:
     if not rows:
         return []
     ids = [r["id"] for r in rows]
-    my_votes = {(v["project"], v["step"], v["revision"]) for v in await Vote.select(
-        Vote.project, Vote.step, Vote.revision).where(Vote.voter == actor.id)}
     all_votes = await Vote.select(Vote.project, Vote.step, Vote.revision, Vote.voter).where(Vote.project.is_in(ids))
     panels = await PanelMember.select(PanelMember.project, PanelMember.step, PanelMember.revision,
                                       PanelMember.expert).where(PanelMember.project.is_in(ids))
@@ -1154,28 +1140,16 @@ async def inbox(actor: Actor) -> list[dict]:
     for row in rows:
         steps = [frozen_step(s) for s in row["steps"] or []]
         _, step = _step(steps, row["current_step"])
-        key = (row["id"], row["current_step"], row["revision"])
         action = None
         if row["lead"] == actor.id:
             if row["status"] == "returned":
                 action = "退回修改，请修改后重新提交"
             elif row["status"] == "admitted" and row["ethics_status"] == "deferred":
                 action = f"请于 {row['ethics_due']} 前提交伦理审查证明（HOSP-7）"
-        elif step is not None and row["status"] != "returned":
-            members = {p["expert"] for p in panels if (p["project"], p["step"], p["revision"]) == key}
-            voted = {v["voter"] for v in all_votes if (v["project"], v["step"], v["revision"]) == key}
-            if step.kind == "ethics" and actor.has("ethics") and key not in my_votes:
-                action = "伦理审查表决"
-            elif step.kind == "panel":
-                if actor.id in members and key not in my_votes:
-                    action = "专家评分与表决"
-                elif actor.has("medical_affairs") and not members:
-                    action = "组建专家组"
-                elif actor.has("medical_affairs") and members <= voted:
-                    action = "专家评审结论"
-            elif step.role in actor.roles and step.kind != "ethics" and (
-                    step.role != "dept_head" or actor.department_id == row["department"]):
-                action = step.title
+        elif step is not None:
+            mine = [p for p in panels if p["project"] == row["id"]]
+            theirs = [v for v in all_votes if v["project"] == row["id"]]
+            action = kinds.of(step).work(_context(actor, row, step, theirs, mine))
         if action:
             items.append({"project_id": row["id"], "title": row["title"], "lead": row["lead.display_name"],
                           "step": step.title if step else "", "action": action, "link": _link(row["id"])})

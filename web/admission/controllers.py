@@ -157,39 +157,12 @@ class AdmissionController(Controller):
         close (publicity), document, filing."""
         form = await request.form()
         action = str(form.get("action", ""))
-        version = int(form.get("version") or 0)
+        handler = STEP_ACTIONS.get(action)
         try:
-            if action == "decide":
-                considerations = {k[2:]: str(v) for k, v in form.items() if k.startswith("c_")}
-                upload = await _upload(form)
-                await service.decide(actor, hooks, project_id, service.Decision(
-                    version=version, decision=str(form.get("decision", "")), reason=str(form.get("reason", "")),
-                    considerations=considerations), files=[upload] if upload else None)
-            elif action == "vote":
-                scores = {k[2:]: str(v) for k, v in form.items() if k.startswith("s_")}
-                await service.vote(actor, hooks, project_id, service.Ballot(
-                    vote=str(form.get("vote", "")), score=str(form.get("score", "")), scores=scores,
-                    comment=str(form.get("comment", ""))))
-            elif action == "panel":
-                await service.assemble_panel(actor, hooks, project_id, version,
-                                             [int(i) for i in form.getall("experts", []) if str(i).isdigit()])
-            elif action == "proceed":
-                await service.proceed_without_ethics(actor, hooks, project_id, version, str(form.get("reason", "")))
-            elif action == "objection":
-                await service.lodge_objection(actor, project_id, str(form.get("text", "")))
-            elif action == "answer":
-                objection = str(form.get("objection_id", ""))
-                await service.answer_objection(actor, int(objection) if objection.isdigit() else 0,
-                                               str(form.get("answer", "")), project_id=project_id)
-            elif action == "close":
-                await service.close_publicity(actor, hooks, project_id, version)
-            elif action == "document":
-                await service.issue_document(actor, hooks, project_id, version, str(form.get("document_no", "")))
-            elif action == "filing":
-                await service.file_with_university(actor, hooks, project_id, version,
-                                                   documents=await self._documents(request, actor, hooks, project_id))
-            else:
+            if handler is None:
                 raise DomainError(Problem("未知的操作", "action"))
+            version = str(form.get("version") or "")
+            await handler(self, request, actor, hooks, project_id, form, int(version) if version.isdigit() else 0)
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
@@ -269,6 +242,62 @@ class AdmissionController(Controller):
     async def close_round(self, request: Request, actor: Actor, round_id: int) -> Response:
         await service.close_round(actor, round_id)
         return Redirect("/admission/rounds", status_code=303)
+
+
+# ---------------------------------------------------------------- the step form's actions
+# One handler per form action (reading the form, calling the use case); which actions the
+# current step offers, and to whom, is its kind's (core.admission.kinds).
+
+
+async def _decide(ctl, request, actor, hooks, project_id, form, version) -> None:
+    considerations = {k[2:]: str(v) for k, v in form.items() if k.startswith("c_")}
+    upload = await _upload(form)
+    await service.decide(actor, hooks, project_id, service.Decision(
+        version=version, decision=str(form.get("decision", "")), reason=str(form.get("reason", "")),
+        considerations=considerations), files=[upload] if upload else None)
+
+
+async def _vote(ctl, request, actor, hooks, project_id, form, version) -> None:
+    scores = {k[2:]: str(v) for k, v in form.items() if k.startswith("s_")}
+    await service.vote(actor, hooks, project_id, service.Ballot(
+        vote=str(form.get("vote", "")), score=str(form.get("score", "")), scores=scores,
+        comment=str(form.get("comment", ""))))
+
+
+async def _panel(ctl, request, actor, hooks, project_id, form, version) -> None:
+    await service.assemble_panel(actor, hooks, project_id, version,
+                                 [int(i) for i in form.getall("experts", []) if str(i).isdigit()])
+
+
+async def _proceed(ctl, request, actor, hooks, project_id, form, version) -> None:
+    await service.proceed_without_ethics(actor, hooks, project_id, version, str(form.get("reason", "")))
+
+
+async def _objection(ctl, request, actor, hooks, project_id, form, version) -> None:
+    await service.lodge_objection(actor, project_id, str(form.get("text", "")))
+
+
+async def _answer(ctl, request, actor, hooks, project_id, form, version) -> None:
+    objection = str(form.get("objection_id", ""))
+    await service.answer_objection(actor, int(objection) if objection.isdigit() else 0,
+                                   str(form.get("answer", "")), project_id=project_id)
+
+
+async def _close(ctl, request, actor, hooks, project_id, form, version) -> None:
+    await service.close_publicity(actor, hooks, project_id, version)
+
+
+async def _document(ctl, request, actor, hooks, project_id, form, version) -> None:
+    await service.issue_document(actor, hooks, project_id, version, str(form.get("document_no", "")))
+
+
+async def _filing(ctl, request, actor, hooks, project_id, form, version) -> None:
+    await service.file_with_university(actor, hooks, project_id, version,
+                                       documents=await ctl._documents(request, actor, hooks, project_id))
+
+
+STEP_ACTIONS = {"decide": _decide, "vote": _vote, "panel": _panel, "proceed": _proceed, "objection": _objection,
+                "answer": _answer, "close": _close, "document": _document, "filing": _filing}
 
 
 async def _read_filing(actor: Actor, filing_id: int) -> None:
