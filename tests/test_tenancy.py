@@ -189,6 +189,8 @@ TENANT_ROUTES: dict[str, Route] = {
     "/obligations/{obligation_id:int}": Route(obligation_of, reader="medaffairs_a", regulators=True),
     "/obligations/{obligation_id:int}/waive": Route(obligation_of, reader="medaffairs_a",
                                                     form={"reason": "越权豁免"}),
+    "/obligations/{obligation_id:int}/complete": Route(obligation_of, reader="medaffairs_a",
+                                                       form={"note": "越权办结"}),
     "/inbox/{message_id:int}/read": Route(message_of, reader="medaffairs_a"),
     "/outbox/{delivery_id:int}": Route(delivery_of, reader="medaffairs_a"),
     "/outbox/{delivery_id:int}/retry": Route(delivery_of, reader="medaffairs_a"),

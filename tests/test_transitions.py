@@ -196,3 +196,33 @@ async def test_a_newly_listed_technology_gives_its_existing_users_3_months(deplo
         assert await transitions.fire(host.view(frozenset({"third_province"})), today=D("2026-02-11")) == 0
     finally:
         await Project.update({Project.status: "cancelled"}).where(Project.id.is_in([listed, kept, later]))
+
+
+@pytest.mark.rule("JL-43")
+async def test_jl43_the_physician_records_the_application_on_the_obligation_page(deployment, monkeypatch, login_as):
+    """No workflow closes JL-43's applications or JL-42's re-assessment: the person
+    assigned (or medical affairs) marks them done with a note; other kinds stay with
+    their workflow."""
+    hooks = deployment["host"].view()
+    project_id = await _unfiled_project(hooks)
+    monkeypatch.setenv(SETTING, EFFECTIVE.isoformat())
+    await transitions.fire(hooks, today=EFFECTIVE)
+    mine = await _of(project_id)
+    application, filing = mine[("JL-43", "physician_application")], mine[("JL-42", "filing")]
+    lead = await login_as("clinician_a")
+    page = await lead.get(f"/obligations/{application['id']}")
+    assert page.status_code == 200 and 'id="complete-form"' in page.text
+    empty = await lead.post(f"/obligations/{application['id']}/complete", data={"note": " "})
+    assert empty.status_code == 422 and "请填写办理情况" in empty.text
+    done = await lead.post(f"/obligations/{application['id']}/complete",
+                           data={"note": "已向医务处提交开展申请（附资格证、执业证）"})
+    assert done.status_code in (200, 303)
+    row = await Obligation.select().where(Obligation.id == application["id"]).first()
+    assert row["status"] == "done" and "开展申请" in row["waived_reason"]
+    # Another hospital's medical affairs does not even see it; the filing is the filing workflow's.
+    other = await login_as("medaffairs_b")
+    assert (await other.post(f"/obligations/{application['id']}/complete", data={"note": "越权办结"})).status_code == 404
+    ma = await login_as("medaffairs_a")
+    refused = await ma.post(f"/obligations/{filing['id']}/complete", data={"note": "手工办结"})
+    assert refused.status_code == 422 and "业务流程" in refused.text
+    assert (await Obligation.select().where(Obligation.id == filing["id"]).first())["status"] == "open"

@@ -45,6 +45,9 @@ from core.tenancy.tables import Institution
 INSTITUTION_WIDE = ("medical_affairs", "hospital_head")
 # Roles that may waive an obligation (豁免) in their scope; regulators only their own kind.
 WAIVERS = ("medical_affairs", "hospital_head", "admin")
+# Obligation kinds no workflow of the portal closes (the transitional self-assessment of
+# JL-42, the physicians' applications of JL-43): marked done on their page, with a note.
+MANUAL_KINDS = ("self_assessment", "physician_application")
 
 
 class DomainEvent(msgspec.Struct, frozen=True):
@@ -280,6 +283,43 @@ async def waive(actor: Actor, obligation_id: int, reason: str) -> None:
                            institution_id=row["institution"])
 
 
+def may_complete(actor: Actor, row: dict) -> bool:
+    """Whether ``actor`` may mark an open obligation of a kind no workflow closes as done:
+    the person assigned, or medical affairs / the hospital head of its institution."""
+    return (row["status"] == "open" and row["kind"] in MANUAL_KINDS
+            and (row.get("assignee") == actor.id
+                 or (actor.has(*INSTITUTION_WIDE) and actor.institution_id == row["institution"])))
+
+
+async def complete(actor: Actor, obligation_id: int, note: str, done_on: dt.date | None = None) -> None:
+    """Mark done, with a note of what was done, an open obligation of a kind no workflow
+    closes (``MANUAL_KINDS``: JL-42's self-assessment, JL-43's applications); "done late"
+    after the due date. Audited. Outside the actor's view ``NotFound``."""
+    row = await _visible_row(actor, obligation_id)
+    if row["kind"] not in MANUAL_KINDS:
+        raise DomainError(Problem("该事项由相应业务流程办结（如提交备案、报送病例），不能在此直接办结"))
+    if row["status"] != "open":
+        raise DomainError(Problem("该事项已办结或已豁免"))
+    if not may_complete(actor, row):
+        raise Forbidden(Problem("您无权办结该时限事项", "note"))
+    note = (note or "").strip()
+    if len(note) < 2:
+        raise DomainError(Problem("请填写办理情况（至少2个字）", "note"))
+    if len(note) > 1000:
+        raise DomainError(Problem("办理情况不能超过1000字", "note"))
+    done_on = done_on or dt.date.today()
+    late = done_on > row["due_on"]
+    async with write_transaction():
+        await Obligation.update({
+            Obligation.status: "done", Obligation.done_on: done_on, Obligation.done_late: late,
+            Obligation.waived_reason: note, Obligation.waived_by: actor.username,
+            Obligation.closed_at: dt.datetime.now(dt.UTC),
+        }).where((Obligation.id == obligation_id) & (Obligation.status == "open"))
+        await audit.record(actor, "obligation.fulfil", "obligation", obligation_id, before=_snapshot(row),
+                           after={"status": "done", "done_on": done_on, "done_late": late, "note": note},
+                           institution_id=row["institution"])
+
+
 def _recomputed(rule: DeadlineRule, row: dict, cal: WorkCalendar):
     if rule.offset is not None:
         return rules.due_date(cal, rule.offset, row["event_on"])
@@ -458,6 +498,7 @@ async def get(actor: Actor, hooks: HookView, obligation_id: int, today: dt.date 
         ObligationReminder.obligation == obligation_id).order_by(ObligationReminder.sent_at)
     row["may_waive"] = row["status"] == "open" and (
         actor.has(*WAIVERS) or (actor.has("regulator") and row["role"] == "regulator"))
+    row["may_complete"] = may_complete(actor, row)
     return row
 
 

@@ -61,6 +61,24 @@ class ObligationController(Controller):
             return Response("", status_code=200, headers={"HX-Redirect": f"/obligations/{obligation_id}"})
         return Redirect(f"/obligations/{obligation_id}", status_code=303)
 
+    @post("/{obligation_id:int}/complete")
+    async def complete(self, request: Request, actor: Actor, hooks: HookView, obligation_id: int) -> Response:
+        """Mark done an obligation no workflow closes (JL-42 self-assessment, JL-43 applications)."""
+        form = await request.form()
+        try:
+            await obligations.complete(actor, obligation_id, form.get("note", ""))
+        except DomainError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            o = await obligations.get(actor, hooks, obligation_id)
+            if _is_htmx(request):
+                return partial("obligations/_complete_form.html", o=o, errors=exc.problems, form=dict(form))
+            return await page(request, "obligations/detail.html", status_code=exc.status_code, o=o,
+                              errors=exc.problems, form=dict(form))
+        if _is_htmx(request):
+            return Response("", status_code=200, headers={"HX-Redirect": f"/obligations/{obligation_id}"})
+        return Redirect(f"/obligations/{obligation_id}", status_code=303)
+
     @get("/feed")
     async def feed_page(self, request: Request, actor: Actor) -> Template:
         return await page(request, "obligations/feed.html", exists=await ical.feed_exists(actor), url=None)
