@@ -33,6 +33,7 @@ from core.obligations.tables import Obligation
 from core.plugins import HookView
 
 log = logging.getLogger("clintech")
+_warned: set[str] = set()  # a missing day is logged once per process, not every job round
 
 # A filing counts as filed once submitted, unless it was withdrawn or cancelled.
 _NOT_FILED = ("open", "withdrawn", "cancelled")
@@ -142,7 +143,10 @@ async def fire(hooks: HookView, today: dt.date | None = None) -> int:
         for item in in_force_of(hooks):
             on = effective_on(item)
             if on is None:
-                log.warning("插件 %s：%s 的施行日期未设置（%s），过渡期事项暂不生成", item.plugin, item.key, item.setting)
+                if item.key not in _warned:
+                    _warned.add(item.key)
+                    log.warning("插件 %s：%s 的施行日期未设置（%s），过渡期事项暂不生成", item.plugin, item.key,
+                                item.setting)
                 continue
             if on > today:
                 continue
