@@ -129,3 +129,22 @@ async def test_the_obligations_page_lists_exempt_ones_with_their_evidence(deploy
     # Another hospital does not see it.
     other = await (await login_as("medaffairs_b")).get("/obligations/")
     assert EVIDENCE not in other.text
+
+
+@pytest.mark.rule("JL-12")
+async def test_a_filing_whose_deadline_is_exempt_shows_the_evidence_not_a_countdown(deployment, login_as):
+    from core.admission.tables import Project
+    from core.filing import service as filing
+    from tests.filing_helpers import actor, admitted_project, forget_filing_obligations
+
+    project_id = await admitted_project(deployment["host"].view())
+    code = (await Project.select(Project.technology_code).where(Project.id == project_id).first())["technology_code"]
+    hooks = _host({"rule": "JL-12", "obligation": "filing", "codes": [code], "evidence": EVIDENCE}).view()
+    try:
+        filing_id = await filing.on_first_case(await actor("medaffairs_a"), hooks, project_id=project_id,
+                                               case_date=D("2026-03-09"), info="首例", today=D("2026-03-09"))
+        page = await (await login_as("medaffairs_a")).get(f"/filings/{filing_id}")
+        assert page.status_code == 200 and 'id="exemption"' in page.text and EVIDENCE in page.text
+        assert 'id="days-left"' not in page.text
+    finally:
+        await forget_filing_obligations()

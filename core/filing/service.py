@@ -51,6 +51,7 @@ from core.filing.schemas import (
 from core.filing.tables import Filing, FilingSubmission
 from core.obligations import service as obligations
 from core.obligations.rules import days_left
+from core.obligations.tables import Obligation
 from core.outbox import service as outbox
 from core.outbox.channels import channel as find_channel
 from core.outbox.channels import channels_for
@@ -398,11 +399,20 @@ async def filing_view(actor: Actor, hooks: HookView, filing_id: int, today: dt.d
     desk = actor.has("regulator") and actor.region_id == row["institution.licence_region"]
     status = row["status"]
     events, _ = await audit.browse(audit.AuditFilter(record_type="filing", record_id=filing_id))
+    # A plugin's exemption (grandfathering) of the filing deadline: shown with its evidence, no countdown.
+    exemption = ""
+    if row["obligation_id"]:
+        ob = await Obligation.select(Obligation.status, Obligation.waived_reason).where(
+            Obligation.id == row["obligation_id"]).first()
+        if ob and ob["status"] == "exempt":
+            exemption = ob["waived_reason"]
     return {
         "filing": row, "status_label": STATUS_LABELS.get(status, status), "institution": institution,
         "materials": materials, "spec": spec, "files": by_material, "problems": problems,
         "submissions": submissions, "deliveries": await outbox.delivery_status("filing", filing_id),
-        "days_left": days_left(cal, day, row["due_on"]) if row["due_on"] and status == "open" else None,
+        "days_left": days_left(cal, day, row["due_on"]) if row["due_on"] and status == "open" and not exemption
+        else None,
+        "exemption": exemption,
         "completion_days_left": days_left(cal, day, row["completion_due_on"])
         if row["completion_due_on"] and status == "submitted" else None,
         "basis_labels": BASIS_LABELS, "grounds": STOP_GROUNDS, "events": list(reversed(events)),

@@ -11,7 +11,8 @@ from core.tenancy.tables import Institution
 class Obligation(Table):
     """Something with a legal due date, created by a deadline rule from a domain event.
 
-    ``status`` stores only what happened (open / done / waived); "due soon" and
+    ``status`` stores only what happened (open / done / waived, or exempt by a plugin's
+    exemption); "due soon" and
     "overdue" are derived from the due date and today when read.
     """
 
@@ -39,7 +40,7 @@ class Obligation(Table):
     due_on = Date(index=True)
     provisional = Boolean(default=False)  # CAL-4: crosses a year whose holidays are unknown
     unknown_years = Varchar(length=60, default="")
-    status = Varchar(length=10, default="open", index=True)  # open / done / waived
+    status = Varchar(length=10, default="open", index=True)  # open / done / waived / exempt
     done_on = Date(null=True, default=None)
     done_late = Boolean(default=False)
     waived_reason = Text(default="")
