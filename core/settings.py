@@ -30,6 +30,8 @@ class Settings(msgspec.Struct, frozen=True):
     # ``clintech worker`` on one host instead).
     jobs_inline: bool = True
     jobs_interval: int = 60
+    # Largest request body (bytes): a 10 MiB attachment plus its form; beyond → 413.
+    max_request_bytes: int = 12 * 1024 * 1024
 
 
 def _secret(var_dir: Path) -> str:
@@ -64,6 +66,7 @@ def get_settings() -> Settings:
         debug=os.environ.get("CLINTECH_DEBUG", "") == "1",
         jobs_inline=os.environ.get("CLINTECH_JOBS", "inline").strip().lower() != "separate",
         jobs_interval=_positive_int(os.environ.get("CLINTECH_JOBS_INTERVAL", ""), 60),
+        max_request_bytes=int(os.environ.get("CLINTECH_MAX_REQUEST_BYTES", str(12 * 1024 * 1024))),
     )
 
 

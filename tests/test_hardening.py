@@ -19,11 +19,10 @@ async def test_a_file_is_readable_by_exactly_those_who_read_its_record(deploymen
     only medical affairs and the head read the filing. Now ``/files/{id}`` answers 200 to
     exactly the users who get 200 on the record the file belongs to, for filings and
     admission projects alike."""
-    from core.storage.tables import Attachment
-    from tests.test_tenancy import filing_of
-
     from core.admission import service as admission
+    from core.storage.tables import Attachment
     from tests import admission_helpers as adm
+    from tests.test_tenancy import filing_of
 
     await filing_of(deployment, deployment["hospital_a"])
     await adm.attachment_route(deployment, deployment["hospital_a"])
@@ -161,3 +160,54 @@ async def test_attachments_freeze_with_the_submitted_version(deployment, login_a
     response = await lead.post(f"/admission/projects/{project_id}/attachments", data={"kind": "evidence"},
                                files={"file": ("补充.png", adm.PNG, "image/png")})
     assert response.status_code == 303
+
+
+# ---------------------------------------------------------------- 5. bad input: 4xx in Chinese, never 5xx
+
+
+@pytest.fixture
+async def api_token(deployment):
+    from tests.case_helpers import token_for
+
+    _, token = await token_for(deployment["hospital_a"])
+    return token
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param(b'{"cases": [{"case_id": "\xff\xfe\xfa"}]}', id="not-utf8"),
+    pytest.param(b"\xef\xbb\xbf\x80\x81", id="bom-then-garbage"),
+    pytest.param(b"[" * 5000 + b"]" * 5000, id="5000-deep-list"),
+    pytest.param(b'{"cases": ' + b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"}", id="5000-deep-object"),
+    pytest.param(b'{"cases": [' + b"[" * 5000 + b"]" * 5000 + b"]}", id="5000-deep-in-cases"),
+])
+async def test_api_bodies_that_are_not_utf8_or_nested_deep_answer_400_in_chinese(anon, api_token, body):
+    """Issue 12.5: API bodies that were not UTF-8 or nested 5,000 deep answered 500."""
+    response = await anon.post("/api/v1/cases", content=body, csrf=False,
+                               headers={"authorization": f"Bearer {api_token}", "content-type": "application/json"})
+    assert response.status_code == 400, response.text[:300]
+    assert "未保存任何病例" in response.json()["error"] or "JSON" in response.json()["error"]
+
+
+async def test_a_body_over_the_limit_answers_413_in_chinese(anon, login_as, api_token):
+    """Issue 12.5: 413 answered in English."""
+    clinician = await login_as("clinician_a")
+    big = b"x" * (13 * 1024 * 1024)
+    page = await clinician.post("/cases/upload", files={"file": ("大.xlsx", big, "application/octet-stream")})
+    assert page.status_code == 413 and "提交的内容过大" in page.text
+    api = await anon.post("/api/v1/cases", content=b'{"cases": [' + b" " * (13 * 1024 * 1024) + b"]}", csrf=False,
+                          headers={"authorization": f"Bearer {api_token}", "content-type": "application/json"})
+    assert api.status_code == 413 and "提交的内容过大" in api.json()["error"]
+
+
+async def test_database_errors_from_bad_values_are_not_reported_as_an_outage(deployment, login_as, caplog):
+    """Issue 12.5: on PostgreSQL an id ≥ 2^31 answered 503 "数据库暂时无法连接" and logged
+    "database unavailable". A value the database refuses is the request's fault: 4xx,
+    and no outage in the log (here through a query parameter that reaches a query)."""
+    client = await login_as("medaffairs_a")
+    with caplog.at_level("ERROR", logger="clintech"):
+        for url in ("/qc/export.xlsx?department_id=2147483648", "/qc/?department_id=99999999999999999999999",
+                    "/admission/projects/2147483648", "/public/institutions/2147483648"):
+            response = await client.get(url)
+            assert response.status_code in (400, 404), (url, response.status_code)
+            assert "数据库暂时无法连接" not in response.text
+    assert "database unavailable" not in caplog.text

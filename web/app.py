@@ -20,6 +20,7 @@ from core.plugins import PluginConfigError, PluginHost
 from core.settings import get_settings
 from web import errors
 from web.context import plugin_enabled, provide_actor, provide_hooks, provide_layout
+from web.limits import check_request
 from web.templating import build_environment
 
 STATIC = Path(__file__).parent / "static"
@@ -187,6 +188,8 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
         csrf_config=CSRFConfig(secret=settings.secret, cookie_samesite="lax", exclude=[CASES_API_PATH]),
         plugins=[HTMXPlugin()],
         exception_handlers=errors.HANDLERS,
+        before_request=check_request,
+        request_max_body_size=settings.max_request_bytes,
         openapi_config=OpenAPIConfig(title="ClinTech Portal API", version="0.1.0"),
         logging_config=LoggingConfig(log_exceptions="debug", configure_root_logger=False),
         debug=settings.debug,

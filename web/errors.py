@@ -80,14 +80,53 @@ def database_unavailable(request: Request, exc: Exception) -> Response:
 def http_error(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 429:
         return _error_page(request, 429, str(exc.detail))
+    if exc.status_code == 413:
+        from core.settings import get_settings
+
+        limit = get_settings().max_request_bytes // (1024 * 1024)
+        return _error_page(request, 413, t("error.413", limit=limit))
     if exc.status_code >= 500:
         log.exception("server error", exc_info=exc)
         return _error_page(request, exc.status_code, t("error.500"))
     return _error_page(request, exc.status_code, t("error.400") if exc.status_code == 400 else str(exc.detail))
 
 
+def _bad_value(exc: Exception) -> bool:
+    """A value the database cannot hold (SQLite's 64-bit overflow, PostgreSQL's data
+    exceptions such as "out of int32 range"): the request's fault, not an outage."""
+    if isinstance(exc, OverflowError):
+        return True
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is installed with piccolo[postgres]
+        return False
+    return isinstance(exc, asyncpg.exceptions.DataError)
+
+
+def _outage(exc: Exception) -> bool:
+    """Only a database that does not answer is reported (and logged) as unavailable."""
+    import sqlite3
+
+    if isinstance(exc, (OSError, ConnectionError, TimeoutError)):
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        return True  # unable to open the file, locked beyond the timeout
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.InterfaceError,
+                            asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.TooManyConnectionsError,
+                            asyncpg.exceptions.InvalidCatalogNameError,
+                            asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+                            asyncpg.exceptions.AdminShutdownError))
+
+
 def server_error(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, (OSError, ConnectionError)) or type(exc).__module__.startswith(("asyncpg", "sqlite3")):
+    if _bad_value(exc):
+        log.info("value out of the database's range: %s", exc)
+        return _error_page(request, 400, t("error.400"))
+    if _outage(exc):
         return database_unavailable(request, exc)
     log.exception("unhandled error", exc_info=exc)
     return _error_page(request, 500, t("error.500"))

@@ -33,6 +33,35 @@ def _kind(annotation: Any) -> tuple[str, bool]:
     return "scalar", optional
 
 
+def form_int(form: Any, name: str, *, label: str | None = None, default: int | None = None) -> int | None:
+    """An integer form field: empty → ``default``; a word, or a number no record can carry
+    (beyond PostgreSQL's ``integer``), → ``DomainError`` on that field in Chinese (issue 12.5)."""
+    from core.messages import t
+    from web.limits import in_range
+
+    text = str(form.get(name, "") or "").strip()
+    if not text:
+        return default
+    if not text.lstrip("+-").isdigit() or not in_range(int(text)):
+        raise DomainError(Problem(t("error.number", label=label or name), name))
+    return int(text)
+
+
+def form_version(form: Any) -> int:
+    """The record version a form was rendered with (optimistic locking). Anything but a
+    number is a stale or forged page: -1, which no record has, so the service answers
+    its Chinese "moved on, refresh" conflict — after its tenancy check (a foreign id
+    stays a 404)."""
+    from web.limits import in_range
+
+    text = str(form.get("version", "") or "").strip()
+    if not text:
+        return 0
+    if not text.isdigit() or not in_range(int(text)):
+        return -1
+    return int(text)
+
+
 def parse_form(form: Any, struct: type[T], labels: dict[str, str] | None = None) -> T:
     """Convert a form (a multidict) to ``struct``.
 
@@ -56,7 +85,7 @@ def parse_form(form: Any, struct: type[T], labels: dict[str, str] | None = None)
                 value = None
             data[field] = value
     try:
-        return msgspec.convert(data, struct, strict=False)
+        parsed = msgspec.convert(data, struct, strict=False)
     except msgspec.ValidationError as exc:
         match = _FIELD.search(str(exc))
         field = match.group(1) if match else None
@@ -67,3 +96,19 @@ def parse_form(form: Any, struct: type[T], labels: dict[str, str] | None = None)
             label = (labels or {}).get(field or "", field or "")
             raise DomainError(Problem(f"请填写「{label}」", field)) from exc
         raise DomainError(Problem(f"「{label}」的格式不正确", field)) from exc
+    _check_int_ranges(parsed, labels)
+    return parsed
+
+
+def _check_int_ranges(parsed: msgspec.Struct, labels: dict[str, str] | None) -> None:
+    """A number in a form that no record or year can carry (an id beyond PostgreSQL's
+    ``integer``) is the user's input error, never a driver overflow (issue 12.5)."""
+    from core.messages import t
+    from web.limits import in_range
+
+    for field in parsed.__struct_fields__:
+        value = getattr(parsed, field)
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, int) and not isinstance(v, bool) and not in_range(v) for v in values):
+            label = (labels or {}).get(field, field)
+            raise DomainError(Problem(t("error.number", label=label), field))

@@ -25,6 +25,8 @@ from core.storage import service as storage
 from web.admission.forms import answers_from, table_rows
 from web.admission.pdf import render_pdf
 from web.context import roles_required
+from web.forms import form_int, form_version
+from web.limits import in_range
 from web.render import page, partial
 
 hospital_users = [roles_required(*HOSPITAL_ROLES, "admin")]
@@ -69,7 +71,7 @@ class AdmissionController(Controller):
         form = await request.form()
         tech = str(form.get("technology_id") or "").strip()
         data = service.NewProject(title=str(form.get("title", "")), path=str(form.get("path", "round")),
-                                  technology_id=int(tech) if tech.isdigit() else None,
+                                  technology_id=int(tech) if tech.isdigit() and in_range(int(tech)) else None,
                                   outside_lists=tech == "outside")
         try:
             project_id = await service.create_project(actor, hooks, data)
@@ -121,7 +123,7 @@ class AdmissionController(Controller):
         answers = answers_from(form, view["spec"])
         try:
             if action == "withdraw":
-                await service.withdraw(actor, project_id, int(form.get("version") or 0), str(form.get("reason", "")))
+                await service.withdraw(actor, project_id, form_version(form), str(form.get("reason", "")))
                 return Redirect(f"/admission/projects/{project_id}?ok=withdrawn", status_code=303)
             if action == "submit":
                 await service.submit(actor, hooks, project_id, answers, str(form.get("title", "")))
@@ -161,8 +163,7 @@ class AdmissionController(Controller):
         try:
             if handler is None:
                 raise DomainError(Problem("未知的操作", "action"))
-            version = str(form.get("version") or "")
-            await handler(self, request, actor, hooks, project_id, form, int(version) if version.isdigit() else 0)
+            await handler(self, request, actor, hooks, project_id, form, form_version(form))
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
@@ -230,7 +231,7 @@ class AdmissionController(Controller):
     async def open_round(self, request: Request, actor: Actor) -> Response:
         form = await request.form()
         try:
-            year = int(str(form.get("year", "")).strip() or 0)
+            year = form_int(form, "year", label="年度", default=0) or 0
             await service.open_round(actor, year, _date(form.get("opens_on")), _date(form.get("closes_on")))
         except ValueError:
             return await self._rounds(request, actor, [Problem("请填写年度", "year")], 422)
@@ -266,7 +267,7 @@ async def _vote(ctl, request, actor, hooks, project_id, form, version) -> None:
 
 async def _panel(ctl, request, actor, hooks, project_id, form, version) -> None:
     await service.assemble_panel(actor, hooks, project_id, version,
-                                 [int(i) for i in form.getall("experts", []) if str(i).isdigit()])
+                                 [int(i) for i in form.getall("experts", []) if str(i).isdigit() and in_range(int(i))])
 
 
 async def _proceed(ctl, request, actor, hooks, project_id, form, version) -> None:
@@ -278,8 +279,8 @@ async def _objection(ctl, request, actor, hooks, project_id, form, version) -> N
 
 
 async def _answer(ctl, request, actor, hooks, project_id, form, version) -> None:
-    objection = str(form.get("objection_id", ""))
-    await service.answer_objection(actor, int(objection) if objection.isdigit() else 0,
+    objection = form_int(form, "objection_id", label="异议", default=0) or 0
+    await service.answer_objection(actor, objection,
                                    str(form.get("answer", "")), project_id=project_id)
 
 

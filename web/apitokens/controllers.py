@@ -10,6 +10,7 @@ from core.apitokens import service as tokens
 from core.errors import DomainError
 from core.tenancy.service import list_institutions
 from web.context import roles_required
+from web.forms import form_int
 from web.render import page
 
 
@@ -29,9 +30,9 @@ class ApiTokenController(Controller):
     @post("/")
     async def issue(self, request: Request, actor: Actor) -> Response:
         form = await request.form()
-        raw = str(form.get("institution", "")).strip()
         try:
-            _, token = await tokens.issue(actor, int(raw) if raw.isdigit() else -1, str(form.get("name", "")))
+            institution = form_int(form, "institution", label="医疗机构", default=-1)
+            _, token = await tokens.issue(actor, institution, str(form.get("name", "")))
         except DomainError as exc:
             return await self._index(request, actor, errors=exc.problems, status=422)
         # The token is shown once, in this answer; only its hash is stored.

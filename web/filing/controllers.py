@@ -17,6 +17,7 @@ from core.filing.schemas import STATUS_LABELS
 from core.plugins import HookView
 from web.admission.pdf import render_pdf
 from web.context import load_actor, load_hooks, roles_required
+from web.forms import form_int, form_version
 from web.render import page
 
 READERS = ("medical_affairs", "hospital_head", "regulator", "qc_center", "admin")
@@ -69,11 +70,11 @@ class FilingController(Controller):
         """登记首例: the first case of an admitted restricted technology opens its filing (NAT-11)."""
         form = await request.form()
         try:
-            project = str(form.get("project_id", "")).strip()
-            if not project.isdigit():
+            project = form_int(form, "project_id", label="项目")
+            if project is None:
                 raise DomainError(Problem("请选择项目", "project_id"))
             filing_id = await service.on_first_case(
-                actor, hooks, project_id=int(project), case_date=_date(form.get("case_date"), "case_date"),
+                actor, hooks, project_id=project, case_date=_date(form.get("case_date"), "case_date"),
                 info=str(form.get("info", "")))
         except DomainError as exc:
             if exc.status_code == 404:
@@ -128,7 +129,7 @@ class FilingController(Controller):
         form = await request.form()
         answers = {k[5:]: str(v) for k, v in form.items() if k.startswith("form_")}
         data = service.FilingDetails(
-            version=int(form.get("version") or 0), self_assessment=str(form.get("self_assessment", "")),
+            version=form_version(form), self_assessment=str(form.get("self_assessment", "")),
             assessment_basis=str(form.get("assessment_basis", "")),
             assessment_reference=str(form.get("assessment_reference", "")), form=answers, physicians=_rows(form))
         typed = {"self_assessment": data.self_assessment, "assessment_basis": data.assessment_basis,

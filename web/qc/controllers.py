@@ -16,6 +16,7 @@ from core.plugins import HookView
 from core.qc import charts
 from core.qc import service as qc
 from web.context import roles_required
+from web.forms import form_int
 from web.render import page
 
 qc_readers = [roles_required(*HOSPITAL_ROLES, "regulator", "qc_center", "admin")]
@@ -102,10 +103,9 @@ class QcReportController(Controller):
     @post("/open")
     async def open(self, request: Request, actor: Actor, hooks: HookView) -> Response:
         form = await request.form()
-        project = str(form.get("project_id", ""))
-        year = str(form.get("year", ""))
-        report_id = await qc.open_report(actor, hooks, int(project) if project.isdigit() else -1,
-                                         int(year) if year.isdigit() else dt.date.today().year)
+        project = form_int(form, "project_id", label="项目", default=-1)
+        year = form_int(form, "year", label="年度", default=dt.date.today().year)
+        report_id = await qc.open_report(actor, hooks, project, year)
         return Redirect(f"/qc/reports/{report_id}", status_code=303)
 
     async def _report(self, request: Request, actor: Actor, report_id: int, errors=(), status: int = 200,

@@ -1,0 +1,112 @@
+"""Numbers from the URL that no record can carry: answered before any query runs.
+
+Record ids are PostgreSQL ``integer`` columns (and SQLite's integers stop at 64 bits):
+an id beyond them cannot name a record, so it is a 404 — not a 500 from the driver's
+overflow, nor a false "database down" from PostgreSQL's "out of int32 range". An int
+query parameter beyond that range (``?year=…``, ``?department_id=…``) is a 400 with the
+Chinese message, like any other malformed parameter (issue 12.5)."""
+
+from __future__ import annotations
+
+import functools
+import types
+import typing
+
+from litestar import Request
+from litestar.exceptions import NotFoundException, ValidationException
+
+INT_MIN = -(2**31)
+INT_MAX = 2**31 - 1
+
+
+def in_range(value: int) -> bool:
+    return INT_MIN <= value <= INT_MAX
+
+
+def _is_int(annotation: typing.Any) -> bool:
+    if annotation is int:
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(a is int for a in typing.get_args(annotation))
+    return False
+
+
+@functools.cache
+def _int_query_params(handler) -> tuple[str, ...]:
+    """The query-string names of the handler's int parameters (its path parameters aside)."""
+    names = []
+    for name, field in handler.parsed_fn_signature.parameters.items():
+        if not _is_int(field.annotation):
+            continue
+        kwarg = field.kwarg_definition
+        if getattr(kwarg, "header", None) or getattr(kwarg, "cookie", None):
+            continue
+        names.append(getattr(kwarg, "query", None) or name)
+    return tuple(names)
+
+
+MAX_JSON_DEPTH = 64
+
+
+async def check_request(request: Request) -> None:
+    """App-wide ``before_request``: ids and int queries in range, JSON bodies sane."""
+    reject_out_of_range(request)
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and "json" in request.headers.get("content-type", ""):
+        await reject_bad_json(request)
+
+
+async def reject_bad_json(request: Request) -> None:
+    """A JSON body that is not UTF-8 or nests deeper than any document of ours → 400
+    before the handler decodes it (msgspec raised UnicodeDecodeError / RecursionError,
+    which answered 500). The body is cached on the request: the handler reuses it."""
+    import msgspec
+
+    from core.messages import t
+
+    message = t("error.json", depth=MAX_JSON_DEPTH)
+    body = await request.body()
+    try:
+        body.decode("utf-8")
+        if _depth_exceeds(body, MAX_JSON_DEPTH):
+            raise ValueError("too deep")
+        msgspec.json.decode(body)
+    except (ValueError, msgspec.DecodeError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise ValidationException(message, extra=[{"key": "", "message": message}]) from exc
+
+
+def _depth_exceeds(body: bytes, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than ``limit`` (a cheap pre-scan:
+    only bodies with that many opening brackets are walked)."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+def reject_out_of_range(request: Request) -> None:
+    """An over-range id → 404, an over-range int query → 400."""
+    for value in request.path_params.values():
+        if isinstance(value, int) and not in_range(value):
+            raise NotFoundException()
+    query = request.query_params
+    for name in _int_query_params(request.route_handler):
+        for raw in query.getall(name, []):
+            text = str(raw).strip()
+            if text.lstrip("+-").isdigit() and not in_range(int(text)):
+                raise ValidationException(f"{name}: out of range")
