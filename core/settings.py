@@ -32,6 +32,13 @@ class Settings(msgspec.Struct, frozen=True):
     jobs_interval: int = 60
     # Largest request body (bytes): a 10 MiB attachment plus its form; beyond → 413.
     max_request_bytes: int = 12 * 1024 * 1024
+    # Session and CSRF cookies marked Secure, and HSTS sent (CLINTECH_SECURE_COOKIES=0 to
+    # turn off, e.g. a test deployment on plain http). A plain-http request to a loopback
+    # host (``make run`` on http://127.0.0.1) is local development: no Secure, no HSTS.
+    secure_cookies: bool = True
+    # Reverse proxies (addresses or CIDR networks, CLINTECH_TRUSTED_PROXIES, comma-separated)
+    # whose X-Forwarded-For / X-Forwarded-Proto are believed; nobody else's are.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 def _secret(var_dir: Path) -> str:
@@ -44,6 +51,21 @@ def _secret(var_dir: Path) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    """Comma-separated addresses/CIDRs; a malformed one stops the start with its name."""
+    import ipaddress
+
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            out.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError as exc:
+            raise ValueError(f"CLINTECH_TRUSTED_PROXIES 中的地址无效：{part}") from exc
+    return tuple(out)
 
 
 @functools.cache
@@ -67,6 +89,8 @@ def get_settings() -> Settings:
         jobs_inline=os.environ.get("CLINTECH_JOBS", "inline").strip().lower() != "separate",
         jobs_interval=_positive_int(os.environ.get("CLINTECH_JOBS_INTERVAL", ""), 60),
         max_request_bytes=int(os.environ.get("CLINTECH_MAX_REQUEST_BYTES", str(12 * 1024 * 1024))),
+        secure_cookies=os.environ.get("CLINTECH_SECURE_COOKIES", "1").strip().lower() not in ("0", "false", "no", "off"),
+        trusted_proxies=_networks(os.environ.get("CLINTECH_TRUSTED_PROXIES", "")),
     )
 
 

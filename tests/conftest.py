@@ -50,6 +50,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["CLINTECH_FAST_HASH"] = "1"
     os.environ["CLINTECH_DB_POOL"] = "0"
     os.environ["CLINTECH_SECRET"] = secrets.token_hex(16)
+    # Tests talk plain http to http://testserver: no Secure cookies (tests/test_hardening.py
+    # turns the setting on to check it).
+    os.environ.setdefault("CLINTECH_SECURE_COOKIES", "0")
     if DB_KIND == "postgres":
         if not _pg_available():
             _state["skip_all"] = "PostgreSQL 不可用（127.0.0.1:5432），跳过 PostgreSQL 测试"

@@ -211,3 +211,104 @@ async def test_database_errors_from_bad_values_are_not_reported_as_an_outage(dep
             assert response.status_code in (400, 404), (url, response.status_code)
             assert "数据库暂时无法连接" not in response.text
     assert "database unavailable" not in caplog.text
+
+
+# ---------------------------------------------------------------- 6. security headers, cookies, CSRF
+
+
+async def test_every_answer_carries_the_security_headers(deployment, anon, login_as):
+    """Issue 12.6: no CSP, no framing protection, no Referrer-Policy, no nosniff; logged-in
+    pages cacheable."""
+    clinician = await login_as("clinician_a")
+    answers = {"dashboard": await clinician.get("/"), "login": await anon.get("/login"),
+               "public": await anon.get("/public/filings"), "not found": await clinician.get("/no/such/page"),
+               "static": await anon.get("/static/app.js"), "api": await anon.get("/api/v1/catalog")}
+    for name, response in answers.items():
+        csp = response.headers.get("content-security-policy", "")
+        script_src = next((d for d in csp.split(";") if d.strip().startswith("script-src")), "")
+        assert script_src.split() == ["script-src", "'self'"], (name, csp)
+        assert "frame-ancestors 'none'" in csp and response.headers.get("x-frame-options") == "DENY", name
+        assert response.headers.get("referrer-policy") == "same-origin", name
+        assert response.headers.get("x-content-type-options") == "nosniff", name
+    assert answers["dashboard"].headers["cache-control"] == "no-store"
+    assert answers["not found"].headers["cache-control"] == "no-store"
+    assert "no-store" not in answers["static"].headers.get("cache-control", "")
+
+
+def test_no_template_has_inline_script():
+    """The CSP forbids inline script: no ``<script>`` without ``src`` and no ``on…=``
+    handler attribute in any template (core and plugins)."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    offenders = []
+    for path in [*root.glob("web/templates/**/*.html"), *root.glob("plugins/*/templates/**/*.html")]:
+        text = path.read_text()
+        if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) or re.search(r"\son[a-z]+\s*=", text) \
+                or "javascript:" in text:
+            offenders.append(str(path.relative_to(root)))
+    assert not offenders, offenders
+
+
+@pytest.fixture
+def secure_cookies(monkeypatch):
+    from core.settings import get_settings
+
+    monkeypatch.setenv("CLINTECH_SECURE_COOKIES", "1")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+async def test_secure_cookies_and_hsts_by_default_but_not_on_local_http(app, secure_cookies):
+    """Issue 12.6: the session and CSRF cookies are Secure (and HSTS is sent) unless the
+    deployment turns it off — and a plain-http request to a loopback host (``make run``)
+    is local development, which must keep working."""
+    import httpx
+
+    from tests.fixtures import DEMO_PASSWORD, PortalClient
+
+    plain = await PortalClient(transport=httpx.ASGITransport(app=app), base_url="http://portal.example.cn").get(
+        "/login")
+    assert "; Secure" in plain.headers["set-cookie"], "plain http outside loopback: Secure all the same"
+    for base, secure in (("https://portal.example.cn", True), ("http://127.0.0.1:8000", False),
+                         ("http://localhost:8000", False)):
+        async with PortalClient(transport=httpx.ASGITransport(app=app, client=("10.0.0.5", 1)),
+                                base_url=base) as client:
+            page = await client.get("/login")
+            token = page.cookies.get("csrftoken") or client.cookies.get("csrftoken")
+            login = await client.post("/login", data={"username": "clinician_a", "password": DEMO_PASSWORD,
+                                                      "_csrf_token": token}, csrf=False)
+            cookies = login.headers.get_list("set-cookie") + page.headers.get_list("set-cookie")
+            names = {c.split("=", 1)[0] for c in cookies}
+            assert {"clintech_session", "csrftoken"} <= names, (base, cookies)
+            for cookie in cookies:
+                assert ("; Secure" in cookie) == secure, (base, cookie)
+            assert ("strict-transport-security" in login.headers) == secure, base
+
+
+async def test_the_csrf_token_is_bound_to_the_session(app, deployment, login_as, anon):
+    """Issue 12.6: a valid CSRF token of another browser (or one planted before the
+    login) no longer passes with this session's cookie."""
+    import httpx
+
+    from core.tenancy.tables import Department
+
+    victim = await login_as("medaffairs_a")
+    attacker = await login_as("medaffairs_b")
+    await anon.get("/login")
+    session = victim.cookies["clintech_session"]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as raw:
+        for token in (attacker.cookies["csrftoken"], anon.cookies["csrftoken"], victim.cookies["csrftoken"]):
+            forged = await raw.post("/departments", data={"name": "跨站请求伪造科室", "subject": "内科",
+                                                           "_csrf_token": token},
+                                    headers={"cookie": f"clintech_session={session}; csrftoken={token}"})
+            if token == victim.cookies["csrftoken"]:
+                assert forged.status_code == 303, "the session's own token passes (positive control)"
+            else:
+                assert forged.status_code == 403 and "安全令牌无效" in forged.text
+    rows = await Department.select(Department.id).where(Department.name == "跨站请求伪造科室")
+    assert len(rows) == 1
+    await Department.delete().where(Department.name == "跨站请求伪造科室")

@@ -21,6 +21,7 @@ from core.settings import get_settings
 from web import errors
 from web.context import plugin_enabled, provide_actor, provide_hooks, provide_layout
 from web.limits import check_request
+from web.security import SecurityHeadersMiddleware
 from web.templating import build_environment
 
 STATIC = Path(__file__).parent / "static"
@@ -198,5 +199,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
     )
     app.state.plugin_host = host
     app.state.jobs_inline = run_jobs
+    # Outermost: the security headers reach every answer, unrouted 404s and errors included.
+    app.asgi_handler = SecurityHeadersMiddleware(app.asgi_handler)
     logging.getLogger("clintech").setLevel(logging.INFO)
     return app

@@ -49,7 +49,17 @@ MAX_JSON_DEPTH = 64
 
 
 async def check_request(request: Request) -> None:
-    """App-wide ``before_request``: ids and int queries in range, JSON bodies sane."""
+    """App-wide ``before_request``: the CSRF token is the session's, ids and int queries
+    in range, JSON bodies sane."""
+    if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE"):
+        from litestar.exceptions import PermissionDeniedException
+
+        from core.settings import get_settings
+        from web.security import csrf_bound_to_session
+
+        excluded = request.url.path.startswith("/api/") or request.url.path == "/login"
+        if not excluded and not csrf_bound_to_session(request.cookies, get_settings().secret):
+            raise PermissionDeniedException("CSRF token is not bound to the session")
     reject_out_of_range(request)
     if request.method in ("POST", "PUT", "PATCH", "DELETE") and "json" in request.headers.get("content-type", ""):
         await reject_bad_json(request)

@@ -11,6 +11,7 @@ from core.messages import t
 from core.settings import get_settings
 from web.context import SESSION_COOKIE, load_actor
 from web.render import page
+from web.security import CSRF_COOKIE, bound_csrf_token, client_address
 
 
 def _safe_next(value: str | None) -> str:
@@ -33,7 +34,7 @@ class LoginController(Controller):
         form = await request.form()
         username = str(form.get("username", ""))
         target = _safe_next(str(form.get("next", "/")))
-        address = request.client.host if request.client else "unknown"
+        address = client_address(request.scope)
         try:
             token = await accounts.login(username, str(form.get("password", "")), address)
         except DomainError as exc:
@@ -44,6 +45,10 @@ class LoginController(Controller):
             SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
             max_age=get_settings().session_hours * 3600,
         )
+        # The CSRF token from now on is this session's (issue 12.6): a token planted
+        # before the login, or taken from another session, no longer passes.
+        response.set_cookie(CSRF_COOKIE, bound_csrf_token(token, get_settings().secret), samesite="lax",
+                            path="/", httponly=False)
         return response
 
     @post("/logout")

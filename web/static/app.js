@@ -16,3 +16,20 @@ document.addEventListener("DOMContentLoaded", function () {
     if (toast) { toast.textContent = "网络连接失败，请检查网络后重试"; }
   });
 });
+
+// Behaviour that used to be inline handlers (the Content-Security-Policy forbids inline
+// script): a select that submits its form, an input that selects itself when clicked,
+// a form that asks before it is sent.
+document.addEventListener("change", function (event) {
+  var el = event.target;
+  if (el.matches && el.matches("select[data-autosubmit]") && el.form) { el.form.submit(); }
+});
+document.addEventListener("click", function (event) {
+  var el = event.target;
+  if (el.matches && el.matches("input[data-select-on-click]")) { el.select(); }
+});
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var question = form.getAttribute && form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) { event.preventDefault(); }
+});
