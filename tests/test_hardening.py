@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures import DEMO_PASSWORD  # noqa: F401
-
 HOSPITAL_A = ("clinician_a", "depthead_a", "qc_a", "medaffairs_a", "ethics_a", "expert_a", "head_a")
 
 
