@@ -226,3 +226,14 @@ async def test_jl43_the_physician_records_the_application_on_the_obligation_page
     refused = await ma.post(f"/obligations/{filing['id']}/complete", data={"note": "手工办结"})
     assert refused.status_code == 422 and "业务流程" in refused.text
     assert (await Obligation.select().where(Obligation.id == filing["id"]).first())["status"] == "open"
+
+
+@pytest.mark.rule("JL-42")
+async def test_the_admin_sees_whether_the_day_the_rules_took_effect_is_set(deployment, monkeypatch, login_as):
+    admin = await login_as("admin")
+    monkeypatch.delenv(SETTING, raising=False)
+    page = (await admin.get("/admin/plugins")).text
+    assert 'id="rules-in-force"' in page and SETTING in page and "未设置" in page
+    monkeypatch.setenv(SETTING, "2021-07-01")
+    page = (await admin.get("/admin/plugins")).text
+    assert "2021-07-01" in page and "未设置" not in page

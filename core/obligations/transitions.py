@@ -56,6 +56,13 @@ def effective_on(item: rules.RulesInForce) -> dt.date | None:
         return None
 
 
+def in_force_status(hooks: HookView) -> list[dict]:
+    """For the admin's plugin page: each declared ``rules_in_force`` with the day in use,
+    or the setting still to be set."""
+    return [{"plugin": item.plugin, "key": item.key, "title": item.title, "day": effective_on(item),
+             "setting": item.setting, "article": item.article} for item in in_force_of(hooks)]
+
+
 async def _using(before: dt.date, codes: set[str] | None = None) -> list[dict]:
     """Admitted projects admitted on or before ``before`` (for ``codes`` when given)."""
     query = Project.select(Project.id, Project.institution, Project.lead, Project.technology_code,

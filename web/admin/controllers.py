@@ -240,9 +240,13 @@ class AdminPluginController(Controller):
     async def index(self, request: Request, hooks: HookView) -> Template:
         host = request.app.state.plugin_host
         catalog_report = await catalog_service.ensure_synced(host)
+        from core.obligations import service as obligations
+        from core.obligations import transitions
+
         return await page(request, "admin/plugins.html", plugins=host.plugins(), hooks=hooks,
                           catalog_report=catalog_report,
-                          calendar=calendar.health())
+                          calendar=calendar.health(), in_force=transitions.in_force_status(hooks),
+                          exemptions=obligations.exemptions_of(hooks))
 
     @post("/{name:str}")
     async def switch(self, request: Request, actor: Actor, name: str) -> Template:
