@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from core.accounts.schemas import Actor
+from core.admission.schemas import ProjectStatus
 from core.admission.service import _COLUMNS, MOVED_ON, _entry, _load, _now
 from core.admission.tables import Project
 from core.audit import service as audit
@@ -19,7 +20,7 @@ async def awaiting_first_case(actor: Actor) -> list[dict]:
     """Admitted restricted projects of the actor's institution still waiting for their
     first case (NAT-11: the filing opens with it), oldest admission first."""
     query = Project.select(*Project.all_columns(exclude=[Project.form, Project.steps]), *_COLUMNS).where(
-        (Project.status == "admitted") & (Project.awaiting_first_case == True)  # noqa: E712
+        (Project.status == ProjectStatus.admitted) & (Project.awaiting_first_case == True)  # noqa: E712
     ).order_by(Project.admitted_on)
     if not actor.is_admin:
         query = query.where(Project.institution == (actor.institution_id or -1))
@@ -32,7 +33,7 @@ async def record_first_case(actor: Actor, project_id: int, case_date: dt.date) -
     (or its own); timeline entry and audit event. Returns the project row as it was.
     ``NotFound`` outside the actor's institution; ``DomainError`` if it is not waiting."""
     row = await _load(actor, project_id)
-    if row["status"] != "admitted" or not row["awaiting_first_case"]:
+    if row["status"] != ProjectStatus.admitted or not row["awaiting_first_case"]:
         raise DomainError(Problem("该项目不在等待首例病例的状态", "project_id", "NAT-11"))
     async with write_transaction():
         taken = await Project.update({

@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from typing import Any
 
-from core.admission.schemas import FieldSpec, FormSpec, ProjectInfo, Step
+from core.admission.schemas import FieldSpec, FormSpec, ProjectInfo, RoundStatus, Step
 from core.errors import Problem
 
 # Roles that may act at a step and what they may decide.
@@ -212,7 +212,8 @@ def monitoring_months(tech_class: str) -> int:
 
 def round_is_open(round_row: dict | None, today: dt.date) -> bool:
     """HOSP-4: the yearly round accepts applications between its dates while open."""
-    return bool(round_row) and round_row["status"] == "open" and round_row["opens_on"] <= today <= round_row["closes_on"]
+    return (bool(round_row) and round_row["status"] == RoundStatus.open
+            and round_row["opens_on"] <= today <= round_row["closes_on"])
 
 
 def default_round_dates(year: int) -> tuple[dt.date, dt.date]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 # The shapes plugins receive and supply live in the contract (core/contract.py).
 from core.contract import (
     STEP_KINDS,
@@ -16,9 +18,44 @@ from core.contract import (
 )
 
 CLASS_LABELS = {"prohibited": "禁止类", "restricted": "限制类", "routine": "常规类"}
+
+
+class ProjectStatus(enum.StrEnum):
+    """Where a project's admission stands (``Project.status``)."""
+
+    draft = "draft"
+    in_review = "in_review"
+    returned = "returned"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+    admitted = "admitted"
+    cancelled = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+
+class EthicsStatus(enum.StrEnum):
+    """The ethics committee's approval of a project (``Project.ethics_status``, HOSP-7)."""
+
+    pending = "pending"
+    approved = "approved"
+    deferred = "deferred"  # medical affairs let it proceed; owed within 3 months of admission
+    rejected = "rejected"
+
+
+class RoundStatus(enum.StrEnum):
+    """The yearly round (``AdmissionRound.status``, HOSP-4)."""
+
+    open = "open"
+    closed = "closed"
+
+
 STATUS_LABELS = {
-    "draft": "草稿", "in_review": "审核中", "returned": "退回修改", "rejected": "未通过",
-    "withdrawn": "已撤回", "admitted": "已准入", "cancelled": "准入已取消",
+    ProjectStatus.draft: "草稿", ProjectStatus.in_review: "审核中", ProjectStatus.returned: "退回修改",
+    ProjectStatus.rejected: "未通过", ProjectStatus.withdrawn: "已撤回", ProjectStatus.admitted: "已准入",
+    ProjectStatus.cancelled: "准入已取消",
 }
 PATH_LABELS = {"round": "年度准入", "temporary": "临时准入"}
 DECISION_LABELS = {
@@ -32,5 +69,6 @@ DECISION_LABELS = {
 VOTE_LABELS = {"approve": "同意", "reject": "不同意", "recuse": "回避"}
 
 
-__all__ = ["CLASS_LABELS", "DECISION_LABELS", "PATH_LABELS", "STATUS_LABELS", "STEP_KINDS", "VOTE_LABELS", "FieldSpec",
+__all__ = ["EthicsStatus", "ProjectStatus", "RoundStatus",
+           "CLASS_LABELS", "DECISION_LABELS", "PATH_LABELS", "STATUS_LABELS", "STEP_KINDS", "VOTE_LABELS", "FieldSpec",
            "FormSpec", "InstitutionInfo", "PersonInfo", "ProjectInfo", "Section", "Step", "StepBase"]

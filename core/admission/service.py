@@ -21,10 +21,13 @@ from core.accounts.tables import User
 from core.admission import kinds, links, rules
 from core.admission.schemas import (
     DECISION_LABELS,
+    EthicsStatus,
     FormSpec,
     InstitutionInfo,
     PersonInfo,
     ProjectInfo,
+    ProjectStatus,
+    RoundStatus,
     Step,
 )
 from core.admission.tables import (
@@ -46,9 +49,9 @@ from core.storage import service as storage
 from core.tenancy.tables import Institution
 
 MOVED_ON = "该步骤已由他人处理或项目已有更新，流程已推进，请刷新页面后查看最新状态"
-OPEN_STATUSES = ("draft", "in_review", "returned")
+OPEN_STATUSES = (ProjectStatus.draft, ProjectStatus.in_review, ProjectStatus.returned)
 # The lead edits the form and its attachments only before submission or after a return.
-EDITABLE_STATUSES = ("draft", "returned")
+EDITABLE_STATUSES = (ProjectStatus.draft, ProjectStatus.returned)
 
 
 def _today(today: dt.date | None) -> dt.date:
@@ -164,7 +167,7 @@ async def _load(actor: Actor, project_id: int) -> dict:
         raise NotFound("未找到该项目")
     if not actor.is_admin and actor.institution_id != row["institution"]:
         raise NotFound("未找到该项目")
-    if row["status"] == "draft" and actor.id != row["lead"] and not actor.is_admin:
+    if row["status"] == ProjectStatus.draft and actor.id != row["lead"] and not actor.is_admin:
         raise NotFound("未找到该项目")
     return row
 
@@ -220,10 +223,10 @@ async def _abilities(actor: Actor, row: dict, step: Step | None, votes: list, pa
     """What the actor may do on the project page: the lead's own actions, and the current
     step's, as its kind grants them."""
     is_lead = actor.id == row["lead"]
-    can = {"edit": is_lead and row["status"] in ("draft", "returned"),
+    can = {"edit": is_lead and row["status"] in (ProjectStatus.draft, ProjectStatus.returned),
            "withdraw": is_lead and row["status"] in OPEN_STATUSES,
-           "ethics_proof": (is_lead or actor.has("medical_affairs")) and row["status"] == "admitted"
-           and row["ethics_status"] == "deferred"} | dict.fromkeys(kinds.STEP_ACTIONS, False)
+           "ethics_proof": (is_lead or actor.has("medical_affairs")) and row["status"] == ProjectStatus.admitted
+           and row["ethics_status"] == EthicsStatus.deferred} | dict.fromkeys(kinds.STEP_ACTIONS, False)
     if step is not None:
         can |= dict.fromkeys(kinds.of(step).abilities(_context(actor, row, step, votes, panel)), True)
     can["step_action"] = any(can[a] for a in kinds.STEP_ACTIONS)
@@ -238,7 +241,8 @@ async def list_projects(actor: Actor, *, mine: bool = False) -> list[dict]:
         query = query.where(Project.institution == (actor.institution_id or -1))
     if mine:
         query = query.where(Project.lead == actor.id)
-    rows = [r for r in await query.output(load_json=True) if r["status"] != "draft" or r["lead"] == actor.id]
+    rows = [r for r in await query.output(load_json=True)
+            if r["status"] != ProjectStatus.draft or r["lead"] == actor.id]
     for row in rows:
         _, step = _step(_frozen_steps(row), row["current_step"])
         row["step_title"] = step.title if step else ""
@@ -248,7 +252,7 @@ async def list_projects(actor: Actor, *, mine: bool = False) -> list[dict]:
 async def publicity_list(actor: Actor) -> list[dict]:
     """HOSP-10: projects in publicity, readable by every user of the institution."""
     rows = await Project.select(*Project.all_columns(exclude=[Project.form]), *_COLUMNS).where(
-        (Project.institution == (actor.institution_id or -1)) & (Project.status == "in_review")
+        (Project.institution == (actor.institution_id or -1)) & (Project.status == ProjectStatus.in_review)
     ).order_by(Project.id).output(load_json=True)
     out = []
     for row in rows:
@@ -356,14 +360,14 @@ async def _admit(actor: Actor, hooks: HookView, project: dict, today: dt.date, v
     cal = await work_calendar(hooks)
     months = rules.monitoring_months(project["tech_class"])
     values.update({
-        Project.status: "admitted", Project.admitted_on: today,
+        Project.status: ProjectStatus.admitted, Project.admitted_on: today,
         Project.monitoring_until: cal.add_months(today, months).date,
         Project.awaiting_first_case: project["tech_class"] == "restricted",
     })
-    if project["ethics_status"] == "deferred":
+    if project["ethics_status"] == EthicsStatus.deferred:
         values[Project.ethics_due] = cal.add_months(today, 3).date
     await links.emit(actor, hooks, "admission", project, today,
-                     ethics_pending=project["ethics_status"] == "deferred")
+                     ethics_pending=project["ethics_status"] == EthicsStatus.deferred)
 
 
 async def _advance(actor: Actor, hooks: HookView, project: dict, steps: list[Step], step: Step,
@@ -404,7 +408,7 @@ async def current_round(institution_id: int, today: dt.date | None = None) -> di
     """The open yearly round on ``today`` (HOSP-4), if any."""
     day = _today(today)
     rows = await AdmissionRound.select().where(
-        (AdmissionRound.institution == institution_id) & (AdmissionRound.status == "open"))
+        (AdmissionRound.institution == institution_id) & (AdmissionRound.status == RoundStatus.open))
     return next((r for r in rows if rules.round_is_open(r, day)), None)
 
 
@@ -428,7 +432,7 @@ async def open_round(actor: Actor, year: int, opens_on: dt.date | None = None,
         problems.append(Problem("开始日期须在该年度内", "opens_on", "HOSP-4"))
     if await AdmissionRound.exists().where(
         (AdmissionRound.institution == actor.institution_id) & (AdmissionRound.year == year)
-        & (AdmissionRound.status == "open")
+        & (AdmissionRound.status == RoundStatus.open)
     ):
         problems.append(Problem(f"{year} 年度已有开放中的准入申报", "year", "HOSP-4"))
     _require(problems)
@@ -448,10 +452,11 @@ async def close_round(actor: Actor, round_id: int) -> None:
     row = await AdmissionRound.select().where(AdmissionRound.id == round_id).first()
     if row is None or not actor.has("medical_affairs") or row["institution"] != actor.institution_id:
         raise NotFound("未找到该年度申报")
-    if row["status"] != "open":
+    if row["status"] != RoundStatus.open:
         raise DomainError("该年度申报已关闭")
     async with write_transaction():
-        await AdmissionRound.update({AdmissionRound.status: "closed", AdmissionRound.closed_at: _now()}).where(
+        await AdmissionRound.update({AdmissionRound.status: RoundStatus.closed,
+                                     AdmissionRound.closed_at: _now()}).where(
             AdmissionRound.id == round_id)
         await audit.record(actor, "admission.round_close", "admission_round", round_id,
                            before={"status": "open"}, after={"status": "closed"}, institution_id=row["institution"])
@@ -517,7 +522,7 @@ async def _editable(actor: Actor, project_id: int) -> dict:
     row = await _load(actor, project_id)
     if actor.id != row["lead"]:
         raise NotFound("未找到该项目")
-    if row["status"] not in ("draft", "returned"):
+    if row["status"] not in (ProjectStatus.draft, ProjectStatus.returned):
         raise DomainError("项目已提交审核，当前不能修改；如需修改请等待退回或撤回后重新申报")
     return row
 
@@ -580,7 +585,8 @@ async def submission_problems(actor: Actor, hooks: HookView, row: dict, today: d
         problems += rules.check_products(row["form"].get("products") or [])
     person = await person_info(row["lead"], today)
     problems += _problems(hooks.call("validate_project", project=info, person=person))
-    if row["path"] == "round" and row["status"] == "draft" and await current_round(row["institution"], today) is None:
+    if (row["path"] == "round" and row["status"] == ProjectStatus.draft
+            and await current_round(row["institution"], today) is None):
         problems.append(Problem("年度准入申报未开放（每年上半年由医务处组织）；确需尽快开展的，请选择临时准入程序",
                                 None, "HOSP-4"))
     seen, unique = set(), []
@@ -605,10 +611,10 @@ async def submit(actor: Actor, hooks: HookView, project_id: int, raw: dict[str, 
     async with write_transaction():
         await _lock(project_id, None)
         fresh = await _fresh(project_id)
-        if fresh["status"] not in ("draft", "returned"):
+        if fresh["status"] not in (ProjectStatus.draft, ProjectStatus.returned):
             raise Conflict(Problem(MOVED_ON))
-        values: dict = {Project.status: "in_review"}
-        if fresh["status"] == "draft":
+        values: dict = {Project.status: ProjectStatus.in_review}
+        if fresh["status"] == ProjectStatus.draft:
             steps = steps_for(hooks, project_info(fresh, day), inst)
             values[Project.steps] = [msgspec.to_builtins(s) for s in steps]
             revision, index, decision = 1, 0, "submit"
@@ -643,7 +649,7 @@ async def withdraw(actor: Actor, project_id: int, version: int, reason: str = ""
     async with write_transaction():
         await _lock(project_id, version)
         await _entry(row, actor, None, "withdraw", reason=reason.strip(), role="clinician")
-        await _save(project_id, {Project.status: "withdrawn", Project.current_step: None,
+        await _save(project_id, {Project.status: ProjectStatus.withdrawn, Project.current_step: None,
                                  Project.current_role: None, Project.outcome_reason: reason.strip()})
         await _audit(actor, "withdraw", row, project_id)
 
@@ -672,7 +678,7 @@ def _current(row: dict) -> tuple[list[Step], Step | None]:
 
 
 def _can_act(actor: Actor, row: dict, step: Step | None, role: str | None = None) -> None:
-    if row["status"] not in ("in_review", "admitted") or step is None:
+    if row["status"] not in (ProjectStatus.in_review, ProjectStatus.admitted) or step is None:
         raise Conflict(Problem(MOVED_ON))
     effective = step if role is None else msgspec.structs.replace(step, role=role)
     problems = rules.check_can_act(effective, actor.roles, actor_id=actor.id, lead_id=row["lead"],
@@ -729,10 +735,11 @@ async def decide(actor: Actor, hooks: HookView, project_id: int, data: Decision,
             nxt = await _advance(actor, hooks, row, steps, step, day, values)
             await _notify(row, lead, f"「{step.title}」已通过" + (f"，进入「{nxt.title}」" if nxt else ""))
         elif data.decision == "return":
-            values.update({Project.status: "returned", Project.current_role: "clinician"})
+            values.update({Project.status: ProjectStatus.returned, Project.current_role: "clinician"})
             await _notify(row, lead, f"「{step.title}」退回修改：{data.reason.strip()}")
         else:
-            values.update({Project.status: "rejected", Project.current_step: None, Project.current_role: None,
+            values.update({Project.status: ProjectStatus.rejected, Project.current_step: None,
+                           Project.current_role: None,
                            Project.outcome_reason: data.reason.strip()})
             await _notify(row, lead, f"「{step.title}」未通过：{data.reason.strip()}")
         await _save(project_id, values)
@@ -759,7 +766,7 @@ async def vote(actor: Actor, hooks: HookView, project_id: int, ballot: Ballot, t
     day = _today(today)
     row = await _load(actor, project_id)
     steps, step = _current(row)
-    if not kinds.offers(step, "vote") or row["status"] != "in_review":
+    if not kinds.offers(step, "vote") or row["status"] != ProjectStatus.in_review:
         raise Conflict(Problem(MOVED_ON))
     _can_act(actor, row, step)
     problems = []
@@ -798,13 +805,13 @@ async def vote(actor: Actor, hooks: HookView, project_id: int, ballot: Ballot, t
             outcome = rules.ethics_outcome(members, tally["approve"], tally["reject"], tally["recuse"])
             details = tally | {"members": members, "needed": rules.ethics_threshold(members, tally["recuse"])}
             if outcome == "approve":
-                values[Project.ethics_status] = "approved"
+                values[Project.ethics_status] = EthicsStatus.approved
                 await _entry(row, SYSTEM, step, "approve", reason="伦理委员会三分之二以上委员同意（HOSP-21）",
                              details=details, role="ethics")
                 await _advance(actor, hooks, row, steps, step, day, values)
                 await _notify(row, [row["lead"]], "伦理审查通过")
             elif outcome == "reject":
-                values.update({Project.ethics_status: "rejected", Project.status: "rejected",
+                values.update({Project.ethics_status: EthicsStatus.rejected, Project.status: ProjectStatus.rejected,
                                Project.current_step: None, Project.current_role: None,
                                Project.outcome_reason: "伦理审查未通过"})
                 await _entry(row, SYSTEM, step, "reject", reason="伦理委员会三分之二以上委员不同意（HOSP-21）",
@@ -829,7 +836,7 @@ async def proceed_without_ethics(actor: Actor, hooks: HookView, project_id: int,
     day = _today(today)
     row = await _load(actor, project_id)
     steps, step = _current(row)
-    if not kinds.offers(step, "proceed") or row["status"] != "in_review":
+    if not kinds.offers(step, "proceed") or row["status"] != ProjectStatus.in_review:
         raise Conflict(Problem(MOVED_ON))
     _can_act(actor, row, step, "medical_affairs")
     if row["version"] != version:
@@ -839,8 +846,8 @@ async def proceed_without_ethics(actor: Actor, hooks: HookView, project_id: int,
         await _lock(project_id, version)
         await _entry(row, actor, step, "proceed_without_ethics", reason=reason.strip(), role="medical_affairs",
                      details={"rule": "HOSP-7", "due": "准入之日起3个月内提交伦理审查证明"})
-        values: dict = {Project.ethics_status: "deferred"}
-        row["ethics_status"] = "deferred"
+        values: dict = {Project.ethics_status: EthicsStatus.deferred}
+        row["ethics_status"] = EthicsStatus.deferred
         await _advance(actor, hooks, row, steps, step, day, values)
         await _notify(row, [row["lead"]], "医务处准予先行申报；请于准入之日起3个月内提交伦理审查证明（HOSP-7）")
         await _save(project_id, values)
@@ -897,7 +904,7 @@ async def lodge_objection(actor: Actor, project_id: int, text: str) -> int:
     """Anyone in the hospital may object to a project in publicity."""
     row = await _load(actor, project_id)
     _, step = _current(row)
-    if not kinds.offers(step, "object") or row["status"] != "in_review":
+    if not kinds.offers(step, "object") or row["status"] != ProjectStatus.in_review:
         raise DomainError("该项目不在公示期内")
     _require([Problem("请填写异议内容", "text", "HOSP-10")] if not text.strip() else [])
     async with write_transaction():
@@ -954,7 +961,7 @@ async def close_publicity(actor: Actor, hooks: HookView, project_id: int, versio
     day = _today(today)
     row = await _load(actor, project_id)
     steps, step = _current(row)
-    if not kinds.offers(step, "close") or row["status"] != "in_review":
+    if not kinds.offers(step, "close") or row["status"] != ProjectStatus.in_review:
         raise Conflict(Problem(MOVED_ON))
     if actor is not SYSTEM:
         _can_act(actor, row, step, "medical_affairs")
@@ -1006,7 +1013,7 @@ async def file_with_university(actor: Actor, hooks: HookView, project_id: int, v
     day = _today(today)
     row = await _load(actor, project_id)
     steps, step = _current(row)
-    if not kinds.offers(step, "filing") or row["status"] != "admitted":
+    if not kinds.offers(step, "filing") or row["status"] != ProjectStatus.admitted:
         raise Conflict(Problem(MOVED_ON))
     _can_act(actor, row, step)
     if row["version"] != version:
@@ -1046,14 +1053,14 @@ async def submit_ethics_proof(actor: Actor, hooks: HookView, project_id: int, fi
     row = await _load(actor, project_id)
     if actor.id != row["lead"] and not actor.has("medical_affairs"):
         raise NotFound("未找到该项目")
-    if row["status"] != "admitted" or row["ethics_status"] != "deferred":
+    if row["status"] != ProjectStatus.admitted or row["ethics_status"] != EthicsStatus.deferred:
         raise DomainError("该项目无需补交伦理审查证明")
     async with write_transaction():
         await _lock(project_id, None)
         attachment = await storage.store(actor, institution_id=row["institution"], owner_type="project",
                                          owner_id=project_id, filename=filename, data=data, kind="ethics_approval")
         await _entry(row, actor, None, "ethics_proof", attachments=[attachment], details={"rule": "HOSP-7"})
-        await _save(project_id, {Project.ethics_status: "approved"})
+        await _save(project_id, {Project.ethics_status: EthicsStatus.approved})
         await links.fulfil(actor, hooks, project_id, "ethics_proof", day)
         await _audit(actor, "ethics_proof", row, project_id)
 
@@ -1064,16 +1071,17 @@ async def cancel_lapsed(hooks: HookView, today: dt.date | None = None) -> list[i
     several workers: each project is taken by a conditional update."""
     day = _today(today)
     due = await Project.select(Project.id).where(
-        (Project.status == "admitted") & (Project.ethics_status == "deferred") & (Project.ethics_due < day))
+        (Project.status == ProjectStatus.admitted) & (Project.ethics_status == EthicsStatus.deferred)
+        & (Project.ethics_due < day))
     cancelled = []
     for item in due:
         async with write_transaction():
             taken = await Project.update({
-                Project.status: "cancelled", Project.current_step: None, Project.current_role: None,
+                Project.status: ProjectStatus.cancelled, Project.current_step: None, Project.current_role: None,
                 Project.awaiting_first_case: False, Project.version: Project.version + 1,
                 Project.outcome_reason: "准入之日起3个月内未提交伦理审查证明，准入资格取消（HOSP-7）",
-            }).where((Project.id == item["id"]) & (Project.status == "admitted")
-                     & (Project.ethics_status == "deferred")).returning(Project.id)
+            }).where((Project.id == item["id"]) & (Project.status == ProjectStatus.admitted)
+                     & (Project.ethics_status == EthicsStatus.deferred)).returning(Project.id)
             if not taken:
                 continue
             row = await _fresh(item["id"])
@@ -1101,7 +1109,7 @@ async def close_due_publicity(hooks: HookView, today: dt.date | None = None) -> 
     """Daily: end every publicity whose week is over and whose objections are all answered."""
     day = _today(today)
     closed = []
-    for row in await Project.select(Project.id, Project.institution).where(Project.status == "in_review"):
+    for row in await Project.select(Project.id, Project.institution).where(Project.status == ProjectStatus.in_review):
         full = await _fresh(row["id"])
         _, step = _current(full)
         if not kinds.offers(step, "close") or await publicity_problems(hooks, full, step, day):
@@ -1129,7 +1137,8 @@ async def inbox(actor: Actor) -> list[dict]:
         Project.department, Project.revision, Project.ethics_status, Project.ethics_due,
         Project.lead.display_name,
     ).where((Project.institution == actor.institution_id)
-            & Project.status.is_in(["in_review", "returned", "admitted"])).output(load_json=True)
+            & Project.status.is_in([ProjectStatus.in_review, ProjectStatus.returned, ProjectStatus.admitted])
+            ).output(load_json=True)
     if not rows:
         return []
     ids = [r["id"] for r in rows]
@@ -1142,9 +1151,9 @@ async def inbox(actor: Actor) -> list[dict]:
         _, step = _step(steps, row["current_step"])
         action = None
         if row["lead"] == actor.id:
-            if row["status"] == "returned":
+            if row["status"] == ProjectStatus.returned:
                 action = "退回修改，请修改后重新提交"
-            elif row["status"] == "admitted" and row["ethics_status"] == "deferred":
+            elif row["status"] == ProjectStatus.admitted and row["ethics_status"] == EthicsStatus.deferred:
                 action = f"请于 {row['ethics_due']} 前提交伦理审查证明（HOSP-7）"
         elif step is not None:
             mine = [p for p in panels if p["project"] == row["id"]]

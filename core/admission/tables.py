@@ -6,6 +6,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from core.accounts.tables import User
+from core.admission.schemas import EthicsStatus, ProjectStatus, RoundStatus
 from core.tenancy.tables import Department, Institution
 
 
@@ -16,7 +17,7 @@ class AdmissionRound(Table):
     year = Integer()
     opens_on = Date()
     closes_on = Date()
-    status = Varchar(length=20, default="open")  # open / closed
+    status = Varchar(length=20, default=RoundStatus.open, choices=RoundStatus)
     opened_by = ForeignKey(User, null=True)
     closed_at = Timestamptz(null=True, default=None)
 
@@ -40,13 +41,13 @@ class Project(Table, tablename="admission_project"):
     grade = Varchar(length=40, default="")
     form = JSON(default={})  # answers to the plugin's application form
     steps = JSON(default=[])  # the plugin's steps, frozen at first submission
-    status = Varchar(length=20, default="draft", index=True)
+    status = Varchar(length=20, default=ProjectStatus.draft, choices=ProjectStatus, index=True)
     current_step = Varchar(length=40, null=True, default=None, index=True)
     current_role = Varchar(length=40, null=True, default=None, index=True)
     step_started_on = Date(null=True, default=None)
     revision = Integer(default=1)
     version = Integer(default=1)  # optimistic concurrency: bumped by every change
-    ethics_status = Varchar(length=20, default="pending")  # pending / approved / deferred / rejected
+    ethics_status = Varchar(length=20, default=EthicsStatus.pending, choices=EthicsStatus)
     ethics_due = Date(null=True, default=None)
     admitted_on = Date(null=True, default=None)
     monitoring_until = Date(null=True, default=None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 # The shapes province plugins supply live in the contract (core/contract.py).
 from core.contract import (
     ARGUMENTATION_MATERIAL,
@@ -13,9 +15,27 @@ from core.contract import (
     Material,
 )
 
+
+class FilingStatus(enum.StrEnum):
+    """Where a filing stands (``Filing.status``)."""
+
+    open = "open"
+    submitted = "submitted"
+    returned = "returned"
+    completed = "completed"
+    withdrawal_requested = "withdrawal_requested"
+    withdrawn = "withdrawn"
+    cancelled = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+
 STATUS_LABELS = {
-    "open": "待提交", "submitted": "已提交，待备案", "returned": "退回补正", "completed": "已完成备案",
-    "withdrawal_requested": "申请撤销中", "withdrawn": "已撤销", "cancelled": "已注销",
+    FilingStatus.open: "待提交", FilingStatus.submitted: "已提交，待备案", FilingStatus.returned: "退回补正",
+    FilingStatus.completed: "已完成备案", FilingStatus.withdrawal_requested: "申请撤销中",
+    FilingStatus.withdrawn: "已撤销", FilingStatus.cancelled: "已注销",
 }
 BASIS_LABELS = {"specification": "限制类技术临床应用管理规范", "consensus": "相关专业专家共识"}
 # NAT-25 / JL-26: why a restricted technology stopped; (2)(3) cancel the filing, (4) is
@@ -27,5 +47,5 @@ STOP_GROUNDS = {
     "efficacy": "（四）该技术安全性、有效性存在重大问题或临床应用效果不确切",
 }
 
-__all__ = ["ARGUMENTATION_MATERIAL", "BASIS_LABELS", "CORE_MATERIALS", "FORM_MATERIAL", "STATUS_LABELS", "STOP_GROUNDS",
+__all__ = ["FilingStatus", "ARGUMENTATION_MATERIAL", "BASIS_LABELS", "CORE_MATERIALS", "FORM_MATERIAL", "STATUS_LABELS", "STOP_GROUNDS",
            "Annotation", "FilingFormSpec", "FormField", "Material"]

@@ -9,6 +9,7 @@ from piccolo.table import Table
 
 from core.accounts.tables import User
 from core.admission.tables import Project
+from core.filing.schemas import FilingStatus
 from core.tenancy.tables import Institution
 
 
@@ -31,8 +32,7 @@ class Filing(Table):
     obligation_id = Integer(null=True, default=None)
     due_on = Date(null=True, default=None)
     due_rule = Varchar(length=20, default="")
-    # open / submitted / returned / completed / withdrawal_requested / withdrawn / cancelled
-    status = Varchar(length=24, default="open", index=True)
+    status = Varchar(length=24, default=FilingStatus.open, choices=FilingStatus, index=True)
     assessment_basis = Varchar(length=20, default="specification")  # specification / consensus (HN-2.2a)
     assessment_reference = Varchar(length=300, default="")
     self_assessment = Text(default="")

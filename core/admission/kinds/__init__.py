@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from core.accounts.schemas import Actor
+from core.admission.schemas import ProjectStatus
 from core.contract import StepBase
 
 if TYPE_CHECKING:
@@ -51,13 +52,13 @@ class StepContext(msgspec.Struct, frozen=True):
 
     @property
     def in_review(self) -> bool:
-        return self.project["status"] == "in_review"
+        return self.project["status"] == ProjectStatus.in_review
 
     @property
     def may_act(self) -> bool:
         """Reviewers act on a project under review (or admitted, for the steps after the
         admitting approval), never the applicant on their own."""
-        return self.project["status"] in ("in_review", "admitted") and not self.is_lead
+        return self.project["status"] in (ProjectStatus.in_review, ProjectStatus.admitted) and not self.is_lead
 
     @property
     def has_voted(self) -> bool:
@@ -86,8 +87,8 @@ class Kind:
         return set()
 
     def work(self, ctx: StepContext) -> str | None:
-        return ctx.step.title if ctx.may_act and ctx.holds(ctx.step.role) and ctx.project["status"] != "returned" \
-            else None
+        waiting = ctx.may_act and ctx.holds(ctx.step.role) and ctx.project["status"] != ProjectStatus.returned
+        return ctx.step.title if waiting else None
 
     async def on_enter(self, actor: Actor, hooks: HookView, project: dict, step: StepBase, today: dt.date) -> None:
         return None

@@ -3,6 +3,7 @@ recused members not counted (HOSP-21). Medical affairs may let the application p
 while the approval is owed within 3 months of admission (HOSP-7)."""
 
 from core.admission.kinds import Kind, StepContext
+from core.admission.schemas import ProjectStatus
 
 
 class Ethics(Kind):
@@ -20,7 +21,7 @@ class Ethics(Kind):
         return can
 
     def work(self, ctx: StepContext) -> str | None:
-        if ctx.is_lead or ctx.project["status"] == "returned":
+        if ctx.is_lead or ctx.project["status"] == ProjectStatus.returned:
             return None
         return "伦理审查表决" if ctx.actor.has("ethics") and not ctx.has_voted else None
 

@@ -3,6 +3,7 @@ project's panel, each scores (``criteria`` for restricted technologies) and vote
 medical affairs concludes (HOSP-9; chosen by grade and class on the temporary path, HOSP-12)."""
 
 from core.admission.kinds import Kind, StepContext
+from core.admission.schemas import ProjectStatus
 from core.contract import StepBase
 
 
@@ -27,7 +28,7 @@ class Panel(Kind):
         return can
 
     def work(self, ctx: StepContext) -> str | None:
-        if ctx.is_lead or ctx.project["status"] == "returned":
+        if ctx.is_lead or ctx.project["status"] == ProjectStatus.returned:
             return None
         if ctx.actor.id in ctx.members and not ctx.has_voted:
             return "专家评分与表决"
