@@ -47,6 +47,12 @@ MESSAGES: dict[str, str] = {
     "plugin.switch_on": "启用",
     "plugin.switch_off": "停用",
     "plugin.not_in_deployment": "未列入本部署（CLINTECH_PLUGINS）",
+    "plugin.provides": "提供的功能",
+    "plugin.confirm_off": "确认停用",
+    "plugin.confirm_title": "停用「{name}」将发生以下变化",
+    "plugin.confirm_new_work": "以下功能不再用于新的工作：{what}。",
+    "plugin.confirm_records": "已有记录保持原样、只读可查（本部署现有备案 {filings} 件、病例 {cases} 例、新技术项目 {projects} 个）；需要该插件规则的操作（如提交或办理备案、打印备案表）在重新启用前不可进行。",
+    "plugin.confirm_menu": "该插件的菜单和专属页面将隐藏；生效范围为所有工作进程，立即生效，可随时重新启用。",
     "source.built-in": "内置",
     "source.third-party": "第三方",
     "source.test": "测试",
@@ -150,6 +156,10 @@ MESSAGES: dict[str, str] = {
     "nav.qc": "质量控制",
     "nav.admin.api_tokens": "接口令牌",
     "cases.warnings": "病例报送预警",
+    "filing.no_province": "本部署的省级插件已停用，暂时无法办理需要省级规则的备案事项（备案材料清单、备案表）；已有备案保持原样、只读可查",
+    "filing.read_only": "省级插件已停用：本备案保持原样、只读可查；提交、办理和打印备案表需在管理员重新启用插件后进行。",
+    "filing.stored_material": "已上传材料",
+    "filing.form_title": "备案表",
     "cases.report.none": "本省规则不要求逐例报送该类技术",
     "cases.report.on_time": "已报送（按时）",
     "cases.report.late": "已报送（逾期）",
@@ -198,6 +208,24 @@ def t(key: str, **kwargs: object) -> str:
     """The Chinese string for ``key``; a missing key shows itself, never crashes."""
     text = MESSAGES.get(key, key)
     return text.format(**kwargs) if kwargs else text
+
+
+# ---------------------------------------------------------------- what a plugin provides (never hook names on screen)
+
+HOOK_LABELS: dict[str, str] = {
+    "register_catalogs": "技术目录", "deadline_rules": "时限规则（待办与提醒）", "deadline_exemptions": "时限豁免",
+    "rules_in_force": "规则施行日期", "calendar_overrides": "节假日调整", "qc_indicators": "质控指标",
+    "admission_steps": "准入流程步骤", "application_form": "准入申请表", "grades": "技术分级",
+    "validate_project": "准入申请校验", "validate_case": "病例校验", "filing_materials": "备案材料清单",
+    "filing_form": "备案表", "reporting_channels": "报送渠道", "disclosure_fields": "公示字段",
+    "demo_region": "演示用行政区划", "template_dirs": "页面模板", "template_overrides": "页面模板替换",
+    "menu_items": "菜单", "register_routes": "专属页面",
+}
+
+
+def hook_labels(hooks: list[str] | tuple[str, ...]) -> list[str]:
+    """What a plugin provides, in Chinese, in the given order, each once."""
+    return list(dict.fromkeys(HOOK_LABELS.get(h, "其他扩展功能") for h in hooks))
 
 
 # ---------------------------------------------------------------- audit trail labels

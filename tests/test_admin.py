@@ -359,10 +359,12 @@ async def test_plugin_page_lists_every_installed_plugin(deployment, login_as):
         row = re.search(rf'<tr id="plugin-{name}">(.*?)</tr>', page, flags=re.S).group(1)
         assert version in row and "内置" in row
     jilin = re.search(r'<tr id="plugin-jilin">(.*?)</tr>', page, flags=re.S).group(1)
-    assert 'data-state="on"' in jilin and "filing_materials" in jilin and "register_routes" in jilin
+    # What each plugin provides, in Chinese — never the hook names (issue 11 point 4).
+    assert 'data-state="on"' in jilin and "备案材料清单" in jilin and "专属页面" in jilin
+    assert "filing_materials" not in page and "register_routes" not in page
     henan = re.search(r'<tr id="plugin-henan">(.*?)</tr>', page, flags=re.S).group(1)
-    assert "未列入本部署" in henan and "filing_materials" in henan
-    assert 'hx-post="/admin/plugins/jilin"' in jilin
+    assert "未列入本部署" in henan and "备案材料清单" in henan
+    assert 'hx-get="/admin/plugins/jilin/off"' in jilin  # switching off asks first
 
 
 async def _client(app, username: str) -> PortalClient:

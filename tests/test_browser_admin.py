@@ -32,6 +32,9 @@ async def _nav_labels(page) -> list[str]:
 async def _switch(page, name: str, expect_state: str) -> None:
     """Click the row's switch and wait until htmx has swapped the row in place."""
     row = _row(page, name)
+    if expect_state == "off":  # switching off asks first, saying what will change
+        await row.locator("button").click()
+        await row.locator("#confirm-off").wait_for()
     async with page.expect_response(lambda r: r.url.endswith(f"/admin/plugins/{name}")
                                     and r.request.method == "POST") as answer:
         await row.locator("button").click()
@@ -102,6 +105,8 @@ async def test_htmx_csrf_failure_shows_chinese_message_in_toast(deployment, page
     page = await page_as("admin")
     await page.goto("/admin/plugins")
     await page.evaluate("""document.body.setAttribute('hx-headers', JSON.stringify({'x-csrftoken': 'tampered'}))""")
+    await _row(page, "jilin").locator("button").click()  # 停用 → the confirmation (a GET)
+    await _row(page, "jilin").locator("#confirm-off").wait_for()
     async with page.expect_response(lambda r: r.url.endswith("/admin/plugins/jilin")) as answer:
         await _row(page, "jilin").locator("button").click()
     assert (await answer.value).status == 403
@@ -109,7 +114,7 @@ async def test_htmx_csrf_failure_shows_chinese_message_in_toast(deployment, page
     await toast.get_by_text("页面已过期").wait_for()
     assert "请刷新页面后重试" in await toast.inner_text()
     await page.screenshot(path=str(shots / "csrf-toast.png"))
-    # Nothing changed: the row is untouched and the plugin is still on after a reload.
-    assert await _row(page, "jilin").locator("[data-state]").get_attribute("data-state") == "on"
+    # Nothing changed: the confirmation is still there and the plugin is still on after a reload.
+    assert await _row(page, "jilin").locator("#confirm-off").count() == 1
     await page.reload()
     assert await _row(page, "jilin").locator("[data-state]").get_attribute("data-state") == "on"

@@ -63,3 +63,31 @@ async def test_nat37_medical_affairs_corrects_then_voids_a_case_in_the_browser(d
         await shot(page, "case-voided")
     finally:
         await release_obligations()
+
+
+@pytest.mark.rule("NAT-11")
+async def test_nat11_switching_jilin_off_asks_first_and_the_filing_stays_readable(deployment, page_as):
+    from tests.test_tenancy import filing_of
+
+    filing = await filing_of(deployment, deployment["hospital_a"])
+    admin = await page_as("admin")
+    await admin.goto("/admin/plugins")
+    row = admin.locator("#plugin-jilin")
+    await row.get_by_role("button", name="停用").click()
+    confirm = row.locator("#confirm-off")
+    await confirm.wait_for()
+    text = await confirm.inner_text()
+    assert "备案材料清单" in text and "只读可查" in text and "filing_materials" not in text
+    await shot(admin, "plugin-confirm-off")
+    await row.get_by_role("button", name="确认停用").click()
+    await row.locator("[data-state=off]").wait_for()
+    try:
+        page = await page_as("medaffairs_a")
+        response = await page.goto(f"/filings/{filing['filing_id']}")
+        assert response.status == 200
+        assert "只读可查" in await page.locator("#read-only").inner_text()
+        await shot(page, "filing-read-only")
+    finally:
+        await admin.goto("/admin/plugins")
+        await admin.locator("#plugin-jilin").get_by_role("button", name="启用").click()
+        await admin.locator("#plugin-jilin [data-state=on]").wait_for()

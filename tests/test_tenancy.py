@@ -238,6 +238,8 @@ NOT_TENANT: dict[str, str] = {
     "/api/v1/cases/{case_id:str}/follow-up": "the hospital's own case id, looked up within the bearer token's institution only (test_case_corrections.py::test_hosp15_follow_up_by_the_his_api: another institution's token answers 404)",
     "/schema/{path:str}": "Litestar's OpenAPI UI assets",
     "/admin/plugins/{name:str}": "a plugin name; admin-only, covered by test_admin_routes_answer_404_to_non_admins",
+    "/admin/plugins/{name:str}/off": "a plugin name; admin-only, covered by test_admin_routes_answer_404_to_non_admins",
+    "/admin/plugins/{name:str}/row": "a plugin name; admin-only, covered by test_admin_routes_answer_404_to_non_admins",
     "/ical/{filename:str}": "a secret per-user feed token, no login; unknown or revoked answers 404 (test_obligations_web.py)",
     "/qc/technology/{code:str}": "a technology code; the figures are computed within the reader's QC scope (test_qc.py::test_hosp13_each_qc_level_sees_its_scope)",
     "/catalog/{technology_id:int}": "a catalogue entry: deployment-wide data, the same for every tenant",

@@ -49,6 +49,7 @@ from core.filing.schemas import (
     Material,
 )
 from core.filing.tables import Filing, FilingSubmission
+from core.messages import t
 from core.obligations import service as obligations
 from core.obligations.rules import days_left
 from core.obligations.tables import Obligation
@@ -108,7 +109,7 @@ def materials_for(hooks: HookView, technology: TechnologyInfo, institution: Any)
     whatever the province says. None answering is a configuration error, said so on screen."""
     answer = hooks.call("filing_materials", technology=technology, institution=institution)
     if not answer:
-        raise DomainError(Problem("本部署未启用省级插件，无法确定备案材料（filing_materials）", None))
+        raise DomainError(Problem(t("filing.no_province"), None))
     core = {m.key: m for m in CORE_MATERIALS}
     listed = [msgspec.structs.replace(m, required=True) if m.key in core else m for m in answer]
     return listed + [m for key, m in core.items() if key not in {m.key for m in listed}]
@@ -118,7 +119,7 @@ def spec_for(hooks: HookView, technology: TechnologyInfo, institution: Any) -> F
     """The province's filing form and filing details (``filing_form``)."""
     answer = hooks.call("filing_form", technology=technology, institution=institution)
     if not answer:
-        raise DomainError(Problem("本部署未启用省级插件，无法确定备案表（filing_form）", None))
+        raise DomainError(Problem(t("filing.no_province"), None))
     return answer
 
 
@@ -363,6 +364,21 @@ async def _context(hooks: HookView, row: dict) -> tuple[Any, list[Material], Fil
     return institution, materials_for(hooks, tech, institution), spec_for(hooks, tech, institution)
 
 
+async def _reading_context(hooks: HookView, row: dict, files: list) -> tuple[Any, list[Material], FilingFormSpec,
+                                                                            bool]:
+    """``_context`` for reading: with the province's plugin switched off the filing stays
+    readable as it stands — its stored materials under core's titles, the form's typed
+    values — and the last value says it is read-only."""
+    try:
+        return (*await _context(hooks, row), False)
+    except DomainError:
+        institution = await admission.institution_info(row["institution"])
+        core = {m.key: m for m in CORE_MATERIALS}
+        keys = list(dict.fromkeys([*core, *(f.kind for f in files)]))
+        materials = [core.get(k) or Material(key=k, title=t("filing.stored_material"), required=False) for k in keys]
+        return institution, materials, FilingFormSpec(title=t("filing.form_title"), template=""), True
+
+
 async def _problems(hooks: HookView, row: dict, materials: list[Material], spec: FilingFormSpec,
                     by_material: dict[str, list]) -> list[Problem]:
     project = await Project.select(Project.ethics_status).where(Project.id == row["project"]).first()
@@ -388,15 +404,16 @@ async def filing_view(actor: Actor, hooks: HookView, filing_id: int, today: dt.d
     """Everything the filing page shows, for the hospital and for the regulator."""
     day = _today(today)
     row = await _visible(actor, filing_id)
-    institution, materials, spec = await _context(hooks, row)
     files = await storage.list_for("filing", [filing_id])
+    institution, materials, spec, read_only = await _reading_context(hooks, row, files)
     by_material = _files_by_material(files, materials)
-    problems = await _problems(hooks, row, materials, spec, by_material)
+    problems = [] if read_only else await _problems(hooks, row, materials, spec, by_material)
     submissions = await FilingSubmission.select().where(FilingSubmission.filing == filing_id).order_by(
         FilingSubmission.number).output(load_json=True)
     cal = (await obligations.read_context(hooks, day))[0]
-    hospital = actor.institution_id == row["institution"] and actor.has("medical_affairs")
-    desk = actor.has("regulator") and actor.region_id == row["institution.licence_region"]
+    # Read-only while the province's plugin is off: nothing can be done that needs its rules.
+    hospital = actor.institution_id == row["institution"] and actor.has("medical_affairs") and not read_only
+    desk = actor.has("regulator") and actor.region_id == row["institution.licence_region"] and not read_only
     status = row["status"]
     events, _ = await audit.browse(audit.AuditFilter(record_type="filing", record_id=filing_id))
     # A plugin's exemption (grandfathering) of the filing deadline: shown with its evidence, no countdown.
@@ -418,7 +435,7 @@ async def filing_view(actor: Actor, hooks: HookView, filing_id: int, today: dt.d
         "basis_labels": BASIS_LABELS, "grounds": STOP_GROUNDS, "events": list(reversed(events)),
         "licence_region": await Region.select(Region.name).where(Region.id == row["institution.licence_region"]).first(),
         "staff_users": await _staff_choices(row["institution"]) if hospital else [],
-        "today": day,
+        "today": day, "read_only": read_only,
         "can": {
             "edit": hospital and status in rules.TRANSITIONS["edit"],
             "submit": hospital and status in rules.TRANSITIONS["submit"],

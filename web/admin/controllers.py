@@ -16,7 +16,7 @@ from core.accounts.schemas import Actor, PersonInput, UserInput
 from core.admission.rules import years_between
 from core.audit import service as audit
 from core.catalog import service as catalog_service
-from core.errors import DomainError, Problem
+from core.errors import DomainError, NotFound, Problem
 from core.plugins import HookView
 from core.system import service as system
 from core.tenancy import service as tenancy
@@ -247,6 +247,34 @@ class AdminPluginController(Controller):
                           catalog_report=catalog_report,
                           calendar=calendar.health(), in_force=transitions.in_force_status(hooks),
                           exemptions=obligations.exemptions_of(hooks))
+
+    def _plugin(self, request: Request, name: str):
+        host = request.app.state.plugin_host
+        plugin = next((p for p in host.plugins() if p.name == name and p.in_deployment), None)
+        if plugin is None:
+            raise NotFound("该插件不属于本部署")
+        return plugin
+
+    @get("/{name:str}/off")
+    async def confirm_off(self, request: Request, name: str) -> Template:
+        """Before switching a plugin off: what will change (htmx swaps the row; a full page
+        without JavaScript)."""
+        from core.admission.tables import Project
+        from core.cases.tables import CaseRecord
+        from core.filing.tables import Filing
+        from core.messages import hook_labels
+
+        plugin = self._plugin(request, name)
+        counts = {"filings": await Filing.count(), "cases": await CaseRecord.count(), "projects": await Project.count()}
+        context = {"plugin": plugin, "provides": hook_labels(plugin.hooks), "counts": counts}
+        if request.headers.get("hx-request"):
+            return partial("admin/_plugin_confirm.html", **context)
+        return await page(request, "admin/plugin_confirm.html", **context)
+
+    @get("/{name:str}/row")
+    async def row(self, request: Request, hooks: HookView, name: str) -> Template:
+        """htmx: the plugin's row again (the confirmation cancelled)."""
+        return partial("admin/_plugin_row.html", plugin=self._plugin(request, name), hooks=hooks)
 
     @post("/{name:str}")
     async def switch(self, request: Request, actor: Actor, name: str) -> Template:
