@@ -310,3 +310,124 @@ async def test_the_csrf_token_is_bound_to_the_session(app, deployment, login_as,
     rows = await Department.select(Department.id).where(Department.name == "跨站请求伪造科室")
     assert len(rows) == 1
     await Department.delete().where(Department.name == "跨站请求伪造科室")
+
+
+# ---------------------------------------------------------------- 1. zip-bomb XLSX, parsing off the event loop
+
+
+def _workbook(rows: list[list[str]]) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    from core.cases.spreadsheet import headers
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(headers([]))
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _bomb(rows: int = 250_000) -> bytes:
+    """A workbook whose first sheet expands to ~150 MB of XML (250,000 rows), ~0.3 MB zipped."""
+    import io
+    import zipfile
+
+    base = zipfile.ZipFile(io.BytesIO(_workbook([])))
+    row = b"<row>" + b"".join(b'<c t="inlineStr"><is><t>%s</t></is></c>' % (b"X" * 16) for _ in range(15)) + b"</row>"
+    sheet = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+             b'spreadsheetml/2006/main"><sheetData>' + row * rows + b"</sheetData></worksheet>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for info in base.infolist():
+            data = sheet if info.filename == "xl/worksheets/sheet1.xml" else base.read(info.filename)
+            bomb.writestr(info.filename, data)
+    return out.getvalue()
+
+
+@pytest.fixture
+async def admitted_code(deployment):
+    """The case code of an admitted project of hospital A (so the upload form shows)."""
+    from tests import case_helpers as ch
+
+    project_id = await ch.admitted(deployment["host"].view(), tech_class="routine")
+    yield f"P{project_id}"
+    await ch.release_obligations()
+
+
+@pytest.fixture
+def cells_read(monkeypatch):
+    """Counts the cells the upload parser reads (the real parser runs; only counted)."""
+    from core.cases import spreadsheet
+
+    count = {"n": 0}
+    real = spreadsheet._cell
+
+    def counted(value):
+        count["n"] += 1
+        return real(value)
+
+    monkeypatch.setattr(spreadsheet, "_cell", counted)
+    return count
+
+
+async def test_a_zip_bomb_xlsx_is_refused_before_parsing(deployment, login_as, cells_read, admitted_code):
+    """Issue 12.1: a 636 KB workbook expanding to 154 MB of sheet XML was parsed row by row
+    (49 s, the whole server frozen). Now the archive's sizes are checked first: refused
+    with a Chinese message, not one cell read."""
+    bomb = _bomb()
+    assert len(bomb) < 5 * 1024 * 1024
+    client = await login_as("clinician_a")
+    response = await client.post("/cases/upload", data={"technology_code": admitted_code},
+                                 files={"file": ("病例.xlsx", bomb, "application/octet-stream")})
+    assert response.status_code == 422 and "解压后过大" in response.text
+    assert cells_read["n"] == 0
+
+
+async def test_rows_stream_and_reading_stops_at_the_limit(deployment, login_as, cells_read, admitted_code):
+    """Issue 12.1: every row was built before the 5,000-row limit was checked. Now the
+    reading stops at row 5,001 of a 6,000-row sheet."""
+    from core.cases.spreadsheet import COLUMNS, MAX_ROWS
+
+    rows = [[f"ZY{i:06d}", f"PK-{i}", "2026-03-01", "2026-03-02", "2026-03-09", "clinician_a", "", "适应症",
+             "好转", "否", "", "否", "", "", "是"] for i in range(MAX_ROWS + 1000)]
+    client = await login_as("clinician_a")
+    response = await client.post("/cases/upload", data={"technology_code": admitted_code},
+                                 files={"file": ("病例.xlsx", _workbook(rows), "application/octet-stream")})
+    assert response.status_code == 422 and f"最多 {MAX_ROWS} 行" in response.text
+    assert cells_read["n"] <= (MAX_ROWS + 2) * len(COLUMNS) < (len(rows) + 1) * len(COLUMNS)
+
+
+async def test_healthz_answers_while_an_upload_is_being_parsed(deployment, login_as, anon, monkeypatch):
+    """Issue 12.1: /healthz waited for the upload's parse (it ran in the event loop). The
+    parser is held at its first cell until /healthz has answered: that can only happen if
+    the parse runs off the event loop (on the loop, /healthz would wait for the hold)."""
+    import asyncio
+    import threading
+
+    from core.cases import spreadsheet
+
+    started, release = threading.Event(), threading.Event()
+    real = spreadsheet._cell
+
+    def held(value):
+        if not started.is_set():
+            started.set()
+            release.wait(60)  # only a failing run (parse on the loop) waits this out
+        return real(value)
+
+    monkeypatch.setattr(spreadsheet, "_cell", held)
+    client = await login_as("clinician_a")
+    upload = asyncio.create_task(client.post("/cases/upload", data={"technology_code": "X"}, files={
+        "file": ("病例.xlsx", _workbook([["ZY1"] * 15]), "application/octet-stream")}))
+    assert await asyncio.to_thread(started.wait, 60), "the parse started"
+    health = await anon.get("/healthz")
+    parse_still_held = not upload.done()
+    release.set()
+    response = await upload
+    assert health.status_code == 200 and parse_still_held, "/healthz answered while the upload was parsed"
+    assert response.status_code == 422  # technology "X" is not admitted: the rows were read, then refused

@@ -120,40 +120,105 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
+# An XLSX is a zip: a 636 KB upload expanded to 154 MB of sheet XML and froze the server
+# (issue 12.1). Before any parsing, the archive's declared sizes and ratios are checked,
+# then its real sizes (decompressed in a stream that stops at the cap); rows are streamed
+# and reading stops at the row limit; the web layer runs all this in a worker thread.
+MAX_UNCOMPRESSED = 40 * 1024 * 1024  # all members together, as declared and as read
+MAX_RATIO = 150  # uncompressed / compressed, for members over RATIO_FLOOR
+RATIO_FLOOR = 1024 * 1024
+MAX_COLUMNS = 200
+MAX_SCANNED_ROWS = MAX_ROWS * 3  # empty rows count too: a sheet of a million blank rows stops here
+
+
+def check_archive(data: bytes) -> None:
+    """Refuse a zip bomb before parsing: declared sizes, ratios, then the real sizes."""
+    import zipfile
+
+    too_big = DomainError(Problem(f"文件解压后过大（超过 {MAX_UNCOMPRESSED // (1024 * 1024)} MB）或压缩比异常，"
+                                  "疑似恶意文件，未读取；请使用模板另存为普通 XLSX 后分批上传", "file"))
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise DomainError(Problem("文件不是有效的 XLSX（请用 Excel 或 WPS 另存为 .xlsx）", "file")) from exc
+    with archive:
+        members = archive.infolist()
+        if len(members) > 1000 or sum(m.file_size for m in members) > MAX_UNCOMPRESSED:
+            raise too_big
+        for member in members:
+            if member.file_size > RATIO_FLOOR and member.file_size > MAX_RATIO * max(member.compress_size, 1):
+                raise too_big
+        # Declared sizes can lie: decompress every member in a stream, stopping at the cap.
+        total = 0
+        try:
+            for member in members:
+                with archive.open(member) as stream:
+                    while chunk := stream.read(1024 * 1024):
+                        total += len(chunk)
+                        if total > MAX_UNCOMPRESSED:
+                            raise too_big
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            raise DomainError(Problem(f"文件无法读取：{type(exc).__name__}", "file")) from exc
+
+
+def _xlsx_table(data: bytes):
+    """The first sheet's rows as lists of text, streamed (openpyxl's read-only mode)."""
+    from openpyxl import load_workbook
+
+    check_archive(data)
+    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        ws = wb.worksheets[0]
+        ws.reset_dimensions()  # rows at their own length: no padding to a declared (forged) dimension
+        for row in ws.iter_rows(values_only=True):
+            yield [_cell(c) for c in row[:MAX_COLUMNS]]
+    finally:
+        wb.close()
+
+
+def _csv_table(data: bytes):
+    text = data.decode("utf-8-sig")
+    for row in csv.reader(io.StringIO(text)):
+        yield [c.strip() for c in row[:MAX_COLUMNS]]
+
+
 def read_rows(filename: str, data: bytes) -> list[dict]:
     """Rows of an upload as ``[{"row": n, "values": {header: text}}]`` (n as the user sees
-    it in the sheet, header = row 1). ``DomainError`` for an unreadable file."""
+    it in the sheet, header = row 1). ``DomainError`` for an unreadable file, a zip bomb,
+    or more than ``MAX_ROWS`` rows — found while streaming, reading stops there.
+    CPU-bound: the web layer calls it in a worker thread, never on the event loop."""
     if len(data) > MAX_BYTES:
         raise DomainError(Problem("文件超过 5 MB，请分批上传", "file"))
     name = filename.lower()
+    if name.endswith(".csv"):
+        table = _csv_table(data)
+    elif name.endswith(".xlsx"):
+        table = _xlsx_table(data)
+    else:
+        raise DomainError(Problem("请上传 XLSX 或 CSV 文件（可先下载模板）", "file"))
+    rows: list[dict] = []
     try:
-        if name.endswith(".csv"):
-            text = data.decode("utf-8-sig")
-            table = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text))]
-        elif name.endswith(".xlsx"):
-            from openpyxl import load_workbook
-
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            table = [[_cell(c) for c in r] for r in wb.worksheets[0].iter_rows(values_only=True)]
-        else:
-            raise DomainError(Problem("请上传 XLSX 或 CSV 文件（可先下载模板）", "file"))
+        head = [h.strip() for h in next(table, [])]
+        if not any(head):
+            raise DomainError(Problem("文件为空：第 1 行应为模板表头", "file"))
+        missing = [h for h, _, _ in COLUMNS if h not in head]
+        if missing:
+            raise DomainError(Problem(f"表头缺少列：{'、'.join(missing)}（请使用模板）", "file"))
+        for number, cells in enumerate(table, start=2):
+            if number > MAX_SCANNED_ROWS + 1:
+                raise DomainError(Problem(f"每个文件最多 {MAX_ROWS} 行病例（空行过多，请删除后重试）", "file"))
+            if not any(str(c).strip() for c in cells):
+                continue
+            rows.append({"row": number,
+                         "values": {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(head) if h}})
+            if len(rows) > MAX_ROWS:
+                raise DomainError(Problem(f"每个文件最多 {MAX_ROWS} 行病例", "file"))
     except DomainError:
         raise
     except Exception as exc:  # any parser failure is the user's file, not our bug
         raise DomainError(Problem(f"文件无法读取：{type(exc).__name__}", "file")) from exc
-    if not table or not any(table[0]):
-        raise DomainError(Problem("文件为空：第 1 行应为模板表头", "file"))
-    head = [h.strip() for h in table[0]]
-    missing = [h for h, _, _ in COLUMNS if h not in head]
-    if missing:
-        raise DomainError(Problem(f"表头缺少列：{'、'.join(missing)}（请使用模板）", "file"))
-    rows = []
-    for number, cells in enumerate(table[1:], start=2):
-        if not any(str(c).strip() for c in cells):
-            continue
-        rows.append({"row": number, "values": {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(head) if h}})
-    if len(rows) > MAX_ROWS:
-        raise DomainError(Problem(f"每个文件最多 {MAX_ROWS} 行病例", "file"))
+    finally:
+        table.close()
     return rows
 
 

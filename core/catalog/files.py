@@ -114,6 +114,9 @@ def read_table(filename: str, content: bytes) -> list[tuple[int, dict]]:
             with zipfile.ZipFile(io.BytesIO(content)) as archive:
                 if "xl/workbook.xml" not in archive.namelist():
                     raise _problem("文件不是有效的 XLSX 表格")
+            from core.cases.spreadsheet import check_archive
+
+            check_archive(content)  # a zip bomb is refused before parsing (issue 12.1)
             wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         except DomainError:
             raise

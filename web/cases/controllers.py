@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import anyio
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
@@ -43,6 +44,15 @@ def case_from_form(form: Any) -> tuple[CaseInput | None, list[Problem], dict]:
     if problems:
         return None, problems, typed
     return msgspec.convert(data, CaseInput), [], typed
+
+
+_LIMITER: list[anyio.CapacityLimiter] = []
+
+
+def _parse_limiter() -> anyio.CapacityLimiter:
+    if not _LIMITER:
+        _LIMITER.append(anyio.CapacityLimiter(2))
+    return _LIMITER[0]
 
 
 class CaseController(Controller):
@@ -171,7 +181,9 @@ class CaseController(Controller):
         try:
             if upload is None or isinstance(upload, str):
                 raise DomainError(Problem("请选择要上传的 XLSX 或 CSV 文件", "file"))
-            rows = spreadsheet.read_rows(upload.filename or "", await upload.read())
+            # Parsed in a worker thread (at most two at a time): other users do not wait.
+            rows = await anyio.to_thread.run_sync(spreadsheet.read_rows, upload.filename or "", await upload.read(),
+                                                  limiter=_parse_limiter())
             job_id = await service.start_import(actor, code, upload.filename or "", rows)
         except DomainError as exc:
             return await self._index(request, actor, hooks, code=code, errors=exc.problems,
