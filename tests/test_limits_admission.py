@@ -317,3 +317,38 @@ def test_decisions_need_a_written_reason_except_plain_approval():
     assert rules.check_decision("approve", " ", reason_always=True) == [
         Problem("请填写书面意见（理由）", "reason", "HOSP-8")]
     assert rules.check_decision("approve", "同意", reason_always=True) == []
+
+
+# ---------------------------------------------------------------- HOSP-5 in the default hospital's policy
+
+
+def _lead(**kw):
+    from core.contract import PersonInfo
+
+    return PersonInfo(**{"id": 3, "display_name": "王医生", **kw})
+
+
+def _validate(project, person):
+    from plugins.hospital_default.admission import validate_project
+
+    return [p for p in validate_project(project, person) if p.rule == "HOSP-5"]
+
+
+@pytest.mark.rule("HOSP-5")
+def test_hosp5_routine_lead_needs_three_years_inclusive():
+    """Seed 000: 从事住院医师岗位3年以上（含）的住院医师（不含进修医师）."""
+    project = _project(form={"evidence": [{"kind": "文献"}]})
+    assert _validate(project, _lead(years_as_resident=2)) == [
+        Problem("常规类新技术的项目负责人须从事住院医师岗位3年以上（当前 2 年）", "lead", "HOSP-5")]
+    assert _validate(project, _lead(years_as_resident=3)) == []
+    assert _validate(project, _lead(years_as_resident=4)) == []
+    assert _validate(project, _lead(years_as_resident=10, visiting=True)) == [
+        Problem("进修医师不能担任常规类新技术的项目负责人", "lead", "HOSP-5")]
+
+
+@pytest.mark.rule("HOSP-5")
+def test_hosp5_restricted_lead_needs_the_specifications_qualifications():
+    project = _project(tech_class="restricted", technology_requirements=("介入培训", "主治医师"))
+    assert _validate(project, _lead(qualifications=("介入培训", "主治医师"))) == []
+    assert _validate(project, _lead(qualifications=("主治医师",), years_as_resident=0)) == [
+        Problem("项目负责人不符合该限制类技术管理规范的人员资质要求：缺少介入培训", "lead", "HOSP-5")]
