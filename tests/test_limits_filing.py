@@ -193,6 +193,13 @@ def test_jl12_physician_without_user_record_or_from_elsewhere():
     bare = FilingFormSpec(title="备案表", template="x.html")
     assert _complete(spec=bare, form={}, physician_users={}) == [
         Problem("医师李医生不是本机构登记的人员，无法核对证书", "physicians", None)]
+    # no user id never matches a user, whatever ids the users have
+    assert _complete(physicians=[{"name": "李医生"}], physician_users={1: USERS[7], 0: None}) == not_here
+    # a physician not registered here does not stop the check of the next one
+    users = {7: {"institution": 1, "qualifications": ()}}
+    assert _complete(physicians=[{"name": "赵医生", "user_id": 8}, PHYSICIAN], physician_users=users) == [
+        Problem("医师赵医生不是本机构登记的人员，无法核对证书", "physicians", "JL-12"),
+        Problem("医师李医生缺少证书：医师资格证、医师执业证", "physicians", "JL-12")]
     # each physician is checked: the second one's missing record is reported too
     two = [PHYSICIAN, {"name": "赵医生", "user_id": 8}]
     assert _complete(physicians=two) == [
