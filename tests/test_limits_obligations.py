@@ -356,3 +356,82 @@ def test_reminder_stage_at_each_lead():
 def test_recurrence_and_scope_shapes():
     assert Recurrence(1, {"routine": 12}).month == 1
     assert Scope().classes == ()
+
+
+def test_status_exempt():
+    assert rules.status_of("exempt", D("2026-03-01"), False, D("2026-03-10"), D("2026-03-13")) == "exempt"
+
+
+# ---------------------------------------------------------------- exemptions (grandfathering)
+
+
+FILING = rules.check_rule("p", _raw(id="JL-12"))[0]
+
+
+def _exempt(**kw) -> dict:
+    return {"rule": "JL-12", "obligation": "filing", "evidence": "2021年前已开展", **kw}
+
+
+def test_exemption_covers_only_its_rule_codes_institutions_and_events_before_the_cut_off():
+    (e,) = rules.check_exemptions([("jilin", [_exempt(codes=["T1"], institutions=["PDY1"],
+                                                        before=D("2021-06-01"))])], [FILING])
+    assert e.plugin == "jilin"
+    assert e.covers(FILING, "T1", "PDY1", D("2021-05-31"))
+    assert not e.covers(FILING, "T1", "PDY1", D("2021-06-01"))  # the cut-off day itself is not before it
+    assert not e.covers(FILING, "T2", "PDY1", D("2021-05-31"))
+    assert not e.covers(FILING, "T1", "PDY2", D("2021-05-31"))
+    other = rules.check_rule("p", _raw(id="JL-12", obligation="filing_completion"))[0]
+    assert not e.covers(other, "T1", "PDY1", D("2021-05-31"))
+    (any_day,) = rules.check_exemptions([("jilin", [_exempt(codes=["T1"])])], [FILING])
+    assert any_day.covers(FILING, "T1", "ANY", D("2030-01-01"))
+    assert rules.exemption_for([e, any_day], FILING, "T1", "PDY1", D("2021-06-01")) is any_day
+    assert rules.exemption_for([e], FILING, "T1", "PDY1", D("2021-06-01")) is None
+
+
+def test_exemption_shown_with_its_article():
+    (e,) = rules.check_exemptions([("jilin", [_exempt(codes=["T1"], article="第四十五条")])], [FILING])
+    assert e.shown == "2021年前已开展（第四十五条）"
+    (plain,) = rules.check_exemptions([("jilin", [_exempt(codes=["T1"])])], [FILING])
+    assert plain.shown == "2021年前已开展"
+
+
+def test_exemption_problems_name_plugin_and_item():
+    with pytest.raises(rules.DeadlineRuleError) as err:
+        rules.check_exemptions([
+            ("a", {"not": "a list"}),
+            ("b", [_exempt(rule="JL-99", evidence=" "), "x", _exempt(rule="", codes=["T"]), _exempt(codes=["T"])]),
+        ], [FILING])
+    assert err.value.problems[0] == Problem("插件 a 的 deadline_exemptions 应返回列表，实为 dict", "exemption")
+    assert err.value.problems[1:4] == [
+        Problem("插件 b 的豁免 #1（JL-99）：豁免的规则 JL-99（filing）不在本部署的时限规则中", "exemption", "JL-99"),
+        Problem("插件 b 的豁免 #1（JL-99）：evidence（豁免依据）不能为空", "exemption", "JL-99"),
+        Problem("插件 b 的豁免 #1（JL-99）：codes 与 institutions 至少给出其一（否则等于删除该规则，请用 replaces）",
+                "exemption", "JL-99"),
+    ]
+    assert err.value.problems[4].message.startswith("插件 b 的豁免 #2：Expected `object`")
+    assert err.value.problems[5] == Problem("插件 b 的豁免 #3：豁免的规则 （filing）不在本部署的时限规则中", "exemption", "")
+    assert len(err.value.problems) == 6
+    assert rules.check_exemptions([], [FILING]) == []
+
+
+# ---------------------------------------------------------------- rules in force (JL-42, JL-43)
+
+
+def test_rules_in_force_need_a_day_or_a_setting():
+    day = {"key": "jilin-2021", "title": "实施细则", "effective_on": "2021-07-01"}
+    (item,) = rules.check_in_force([("jilin", [day]), ("again", (dict(day),))])
+    assert item.effective_on == D("2021-07-01") and item.plugin == "jilin"
+    (single,) = rules.check_in_force([("jilin", {"key": "k", "title": "t", "setting": "CLINTECH_X"})])
+    assert single.setting == "CLINTECH_X"
+    with pytest.raises(rules.DeadlineRuleError) as err:
+        rules.check_in_force([("a", [{"key": " ", "title": "t", "setting": "S"}, {"key": "k", "title": " ", "setting": "S"},
+                                     {"key": "k2", "title": "t", "setting": " "}, day, 5]),
+                              ("b", [{**day, "title": "别的"}])])
+    assert err.value.problems[:3] == [
+        Problem("插件 a 的 rules_in_force #1：key 与 title 不能为空", "rules_in_force"),
+        Problem("插件 a 的 rules_in_force #2：key 与 title 不能为空", "rules_in_force"),
+        Problem("插件 a 的 rules_in_force #3（k2）：effective_on 与 setting 至少给出其一", "rules_in_force"),
+    ]
+    assert err.value.problems[3].message.startswith("插件 a 的 rules_in_force #5：Expected `object`")
+    assert err.value.problems[4] == Problem("插件 b 的 rules_in_force #1：与插件 a 的 jilin-2021 内容不同", "rules_in_force")
+    assert len(err.value.problems) == 5
