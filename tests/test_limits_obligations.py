@@ -435,3 +435,51 @@ def test_rules_in_force_need_a_day_or_a_setting():
     assert err.value.problems[3].message.startswith("插件 a 的 rules_in_force #5：Expected `object`")
     assert err.value.problems[4] == Problem("插件 b 的 rules_in_force #1：与插件 a 的 jilin-2021 内容不同", "rules_in_force")
     assert len(err.value.problems) == 5
+
+
+# ---------------------------------------------------------------- vocabularies checked at load
+
+
+def test_replaces_names_id_and_obligation():
+    assert rules.check_rule("p", _raw(replaces=["NAT-11"])) == (None, [Problem(
+        '插件 p 的时限规则 R-1：replaces 的每一项须写明规则编号与事项类型，如 {id = "NAT-11", obligation = "filing"}'
+        "（同一编号可有多条规则）", "replaces")])
+    assert rules.check_rule("p", _raw(replaces=[{"id": "NAT-11", "obligation": "paperwork"}]))[1] == [
+        Problem("插件 p 的时限规则 R-1：replaces 未知事项类型 'paperwork'（NAT-11）", "replaces", "R-1")]
+
+
+def test_replacing_a_rule_the_deployment_does_not_have_is_an_error():
+    with pytest.raises(rules.DeadlineRuleError) as err:
+        rules.check_rules([("jilin", [_raw(id="NAT-1"), _raw(id="JL-30", replaces=[{"id": "NAT-29",
+                                                                                    "obligation": "filing"}])])])
+    assert err.value.problems == [Problem("插件 jilin 的时限规则 JL-30：replaces 指向的规则 NAT-29（filing）不在本部署的时限规则中",
+                                          "replaces", "JL-30")]
+
+
+def test_unknown_event_obligation_and_when_fact():
+    assert rules.check_rule("p", _raw(event="party"))[1] == [Problem(
+        f"插件 p 的时限规则 R-1：event 未知事件 'party'，该规则永远不会触发（可用：{', '.join(rules.EVENTS)}）", "event", "R-1")]
+    assert rules.check_rule("p", _raw(obligation="paperwork"))[1] == [Problem(
+        f"插件 p 的时限规则 R-1：obligation 未知事项类型 'paperwork'（可用：{', '.join(rules.OBLIGATIONS)}）",
+        "obligation", "R-1")]
+    assert rules.check_rule("p", _raw(when={"ethics_pending": True}))[1] == [Problem(
+        "插件 p 的时限规则 R-1：when 事件 first_case 没有字段 'ethics_pending'（可用：无）", "when", "R-1")]
+    assert rules.check_rule("p", _raw(event="publicity_start", when={"x": 1}))[1] == [Problem(
+        "插件 p 的时限规则 R-1：when 事件 publicity_start 没有字段 'x'（可用：step）", "when", "R-1")]
+    assert "、" not in "".join(rules.EVENTS["rules_effective"]) and rules.check_rule(
+        "p", _raw(event="rules_effective", when={"y": 1}))[1][0].message.endswith("（可用：filed、rules）")
+
+
+def test_a_rule_without_an_id_key_is_numbered():
+    raw = _raw()
+    del raw["id"]
+    rule, problems = rules.check_rule("p", raw, 1)
+    assert rule is None
+    assert problems[0].message.startswith("插件 p 的时限规则 #2：Object missing required field `id`")
+
+
+def test_check_rules_numbers_each_rule_and_reports_every_bad_one():
+    with pytest.raises(rules.DeadlineRuleError) as err:
+        rules.check_rules([("p", [_raw(id="A", role="x"), _raw(id="", title="t"), _raw(id="B", role="y")])])
+    assert [p.message.split("：")[0] for p in err.value.problems] == [
+        "插件 p 的时限规则 A", "插件 p 的时限规则 #2", "插件 p 的时限规则 B"]
