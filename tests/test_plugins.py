@@ -95,6 +95,24 @@ def test_plugin_hooks_have_tests(hook):
     )
 
 
+def test_every_hook_has_its_typed_contract():
+    """Each hook of core/hookspecs.py is annotated with core.contract's types and has an
+    entry in core.contract.HOOKS (how core converts and checks its answers)."""
+    import typing
+
+    from core import contract, hookspecs
+
+    names = PluginHost(()).hook_names()
+    assert sorted(contract.HOOKS) == names
+    for name in names:
+        hints = typing.get_type_hints(getattr(hookspecs, name))
+        assert hints.get("return") not in (None, typing.Any), f"{name}: annotate its answer"
+        assert all(h is not typing.Any for k, h in hints.items() if k != "return"), f"{name}: type its arguments"
+        rules = contract.HOOKS[name]
+        if rules.checked:
+            assert rules.answer is not typing.Any, f"{name}: checked hooks convert to a type"
+
+
 # ---------------------------------------------------------------- discovery and the deployment's set
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from core import changes
 from core.accounts.schemas import SYSTEM, Actor
 from core.accounts.tables import User
 from core.admission import kinds, links, rules
@@ -278,24 +279,21 @@ async def versions(actor: Actor, project_id: int) -> list[dict]:
 # ---------------------------------------------------------------- writing helpers
 
 
-async def _lock(project_id: int, version: int | None, *, step: str | None = None) -> None:
-    """Take the project for this change: bump its version if it still is ``version``
-    (or, for votes and objections, if it still is at ``step``). Anyone who acted in
-    between wins; this caller gets ``Conflict`` and nothing changes."""
-    where = Project.id == project_id
-    if version is not None:
-        where = where & (Project.version == int(version))
-    if step is not None:
-        where = where & (Project.current_step == step)
-    rows = await Project.update({Project.version: Project.version + 1, Project.updated_at: _now()}).where(
-        where).returning(Project.id)
-    if not rows:
-        raise Conflict(Problem(MOVED_ON, None))
-
-
 async def _fresh(project_id: int) -> dict:
     return await Project.select(*Project.all_columns(), *_COLUMNS).where(
         Project.id == project_id).first().output(load_json=True)
+
+
+# How a project changes (core.changes): the optimistic lock on its version, the audit
+# event's snapshot, the conflict message and the notices' title and link.
+PROJECT = changes.Versioned(
+    table=Project, record_type="admission_project", action_prefix="admission",
+    snapshot=("title", "grade", "status", "current_step", "revision", "tech_class", "technology_code",
+              "technology_name", "ethics_status"),
+    read=_fresh, moved_on=MOVED_ON, link=lambda project_id: f"/admission/projects/{project_id}",
+    source=lambda project_id: f"admission:{project_id}",
+    title=lambda project, text: f"【新技术准入】{project['title']}：{text}",
+)
 
 
 async def _entry(project: dict, actor: Actor, step: Step | None, decision: str, *, reason: str = "",
@@ -328,11 +326,6 @@ def _link(project_id: int) -> str:
     return f"/admission/projects/{project_id}"
 
 
-async def _notify(project: dict, users: list[int], text: str) -> None:
-    await links.notify(users, f"【新技术准入】{project['title']}：{text}", _link(project["id"]),
-                       f"admission:{project['id']}")
-
-
 def _publicity_ends(cal, start: dt.date, step: Step) -> dt.date:
     """HOSP-10: publicity lasts ``weeks`` (one by default) from its first day (CAL-2)."""
     return cal.add_weeks(start, step.weeks).date
@@ -348,7 +341,7 @@ async def _enter(actor: Actor, hooks: HookView, project: dict, steps: list[Step]
         Project.step_started_on: today if step else None,
     })
     if step is not None:
-        await _notify(project, await _recipients(project, step), f"待您办理「{step.title}」")
+        await PROJECT.notify(project, await _recipients(project, step), f"待您办理「{step.title}」")
         await kinds.of(step).on_enter(actor, hooks, project, step, today)
     return step
 
@@ -377,23 +370,6 @@ async def _advance(actor: Actor, hooks: HookView, project: dict, steps: list[Ste
     if step.admits:
         await _admit(actor, hooks, project, today, values)
     return await _enter(actor, hooks, project, steps, index + 1, today, values)
-
-
-async def _save(project_id: int, values: dict) -> None:
-    if values:
-        await Project.update(values).where(Project.id == project_id)
-
-
-def _snapshot(row: dict) -> dict:
-    return {k: row.get(k) for k in ("title", "grade", "status", "current_step", "revision", "tech_class",
-                                    "technology_code", "technology_name", "ethics_status")}
-
-
-async def _audit(actor: Actor, action: str, before: dict, project_id: int) -> dict:
-    after = await _fresh(project_id)
-    await audit.record(actor, f"admission.{action}", "admission_project", project_id,
-                       before=_snapshot(before), after=_snapshot(after), institution_id=before["institution"])
-    return after
 
 
 def _require(problems: list[Problem]) -> None:
@@ -501,7 +477,7 @@ async def create_project(actor: Actor, hooks: HookView, data: NewProject, today:
         project_id = rows[0]["id"]
         project = await _fresh(project_id)
         await _entry(project, actor, None, "create", role="clinician")
-        await audit.record(actor, "admission.create", "admission_project", project_id, after=_snapshot(project),
+        await audit.record(actor, "admission.create", "admission_project", project_id, after={k: project.get(k) for k in PROJECT.snapshot},
                            institution_id=actor.institution_id)
     return project_id
 
@@ -545,8 +521,8 @@ async def save_draft(actor: Actor, hooks: HookView, project_id: int, raw: dict[s
     if title is not None and title.strip():
         values[Project.title] = title.strip()[:200]
     async with write_transaction():
-        await _lock(project_id, None)
-        await _save(project_id, values)
+        await PROJECT.take(project_id, None)
+        await PROJECT.save(project_id, values)
         after = await _fresh(project_id)
         await audit.record(actor, "admission.save_draft", "admission_project", project_id,
                            before={"form": row["form"]}, after={"form": after["form"]},
@@ -609,7 +585,7 @@ async def submit(actor: Actor, hooks: HookView, project_id: int, raw: dict[str, 
     _require(await submission_problems(actor, hooks, row, day))
     inst = await institution_info(row["institution"])
     async with write_transaction():
-        await _lock(project_id, None)
+        await PROJECT.take(project_id, None)
         fresh = await _fresh(project_id)
         if fresh["status"] not in (ProjectStatus.draft, ProjectStatus.returned):
             raise Conflict(Problem(MOVED_ON))
@@ -635,8 +611,8 @@ async def submit(actor: Actor, hooks: HookView, project_id: int, raw: dict[str, 
                                      "class": fresh["tech_class"], "ref": fresh["technology_ref"]}}))
         await _entry(fresh, actor, None, decision, role="clinician", details={"revision": revision})
         await _enter(actor, hooks, fresh, steps, index, day, values)
-        await _save(project_id, values)
-        await _audit(actor, decision, row, project_id)
+        await PROJECT.save(project_id, values)
+        await PROJECT.audit(actor, decision, row, project_id)
 
 
 async def withdraw(actor: Actor, project_id: int, version: int, reason: str = "") -> None:
@@ -646,12 +622,10 @@ async def withdraw(actor: Actor, project_id: int, version: int, reason: str = ""
         raise NotFound("未找到该项目")
     if row["status"] not in OPEN_STATUSES:
         raise DomainError("该项目当前不能撤回")
-    async with write_transaction():
-        await _lock(project_id, version)
+    async with PROJECT.change(actor, row, version, "withdraw") as change:
         await _entry(row, actor, None, "withdraw", reason=reason.strip(), role="clinician")
-        await _save(project_id, {Project.status: ProjectStatus.withdrawn, Project.current_step: None,
+        change.values.update({Project.status: ProjectStatus.withdrawn, Project.current_step: None,
                                  Project.current_role: None, Project.outcome_reason: reason.strip()})
-        await _audit(actor, "withdraw", row, project_id)
 
 
 async def attach(actor: Actor, project_id: int, filename: str, data: bytes, kind: str = "evidence") -> int:
@@ -721,29 +695,26 @@ async def decide(actor: Actor, hooks: HookView, project_id: int, data: Decision,
         if not members or not members <= voted:
             problems.append(Problem("专家组成员尚未全部完成评分与投票", "decision", "HOSP-9"))
     _require(problems)
-    async with write_transaction():
-        await _lock(project_id, data.version)
+    async with PROJECT.change(actor, row, data.version, f"step.{data.decision}") as change:
         attachment_ids = [await storage.store(actor, institution_id=row["institution"], owner_type="project",
                                               owner_id=project_id, filename=name, data=content, kind="step")
                           for name, content in files or [] if content]
         details = {"considerations": data.considerations} if data.considerations else {}
         await _entry(row, actor, step, data.decision, reason=data.reason.strip(), details=details,
                      attachments=attachment_ids, role=role)
-        values: dict = {}
+        values = change.values
         lead = [row["lead"]]
         if data.decision == "approve":
             nxt = await _advance(actor, hooks, row, steps, step, day, values)
-            await _notify(row, lead, f"「{step.title}」已通过" + (f"，进入「{nxt.title}」" if nxt else ""))
+            change.notify(lead, f"「{step.title}」已通过" + (f"，进入「{nxt.title}」" if nxt else ""))
         elif data.decision == "return":
             values.update({Project.status: ProjectStatus.returned, Project.current_role: "clinician"})
-            await _notify(row, lead, f"「{step.title}」退回修改：{data.reason.strip()}")
+            change.notify(lead, f"「{step.title}」退回修改：{data.reason.strip()}")
         else:
             values.update({Project.status: ProjectStatus.rejected, Project.current_step: None,
                            Project.current_role: None,
                            Project.outcome_reason: data.reason.strip()})
-            await _notify(row, lead, f"「{step.title}」未通过：{data.reason.strip()}")
-        await _save(project_id, values)
-        await _audit(actor, f"step.{data.decision}", row, project_id)
+            change.notify(lead, f"「{step.title}」未通过：{data.reason.strip()}")
 
 
 class Ballot(msgspec.Struct):
@@ -786,7 +757,7 @@ async def vote(actor: Actor, hooks: HookView, project_id: int, ballot: Ballot, t
     _require(problems)
     outcome = None
     async with write_transaction():
-        await _lock(project_id, None, step=step.key)
+        await PROJECT.take(project_id, None, where=Project.current_step == step.key)
         if await Vote.exists().where((Vote.project == project_id) & (Vote.step == step.key)
                                      & (Vote.revision == row["revision"]) & (Vote.voter == actor.id)):
             raise DomainError("您已对本轮评审表决，不能重复投票")
@@ -809,23 +780,23 @@ async def vote(actor: Actor, hooks: HookView, project_id: int, ballot: Ballot, t
                 await _entry(row, SYSTEM, step, "approve", reason="伦理委员会三分之二以上委员同意（HOSP-21）",
                              details=details, role="ethics")
                 await _advance(actor, hooks, row, steps, step, day, values)
-                await _notify(row, [row["lead"]], "伦理审查通过")
+                await PROJECT.notify(row, [row["lead"]], "伦理审查通过")
             elif outcome == "reject":
                 values.update({Project.ethics_status: EthicsStatus.rejected, Project.status: ProjectStatus.rejected,
                                Project.current_step: None, Project.current_role: None,
                                Project.outcome_reason: "伦理审查未通过"})
                 await _entry(row, SYSTEM, step, "reject", reason="伦理委员会三分之二以上委员不同意（HOSP-21）",
                              details=details, role="ethics")
-                await _notify(row, [row["lead"]], "伦理审查未通过")
+                await PROJECT.notify(row, [row["lead"]], "伦理审查未通过")
         else:
             members = {p["expert"] for p in await PanelMember.select(PanelMember.expert).where(
                 (PanelMember.project == project_id) & (PanelMember.step == step.key)
                 & (PanelMember.revision == row["revision"]))}
             if members <= {v["voter"] for v in votes}:
-                await _notify(row, await _users_with(row["institution"], "medical_affairs"),
+                await PROJECT.notify(row, await _users_with(row["institution"], "medical_affairs"),
                               "专家组已全部完成评审，请作出结论")
-        await _save(project_id, values)
-        await _audit(actor, "step.vote", row, project_id)
+        await PROJECT.save(project_id, values)
+        await PROJECT.audit(actor, "step.vote", row, project_id)
     return outcome
 
 
@@ -842,16 +813,14 @@ async def proceed_without_ethics(actor: Actor, hooks: HookView, project_id: int,
     if row["version"] != version:
         raise Conflict(Problem(MOVED_ON))
     _require([Problem("请写明先行申报的理由", "reason", "HOSP-7")] if not reason.strip() else [])
-    async with write_transaction():
-        await _lock(project_id, version)
+    async with PROJECT.change(actor, row, version, "ethics_deferred") as change:
         await _entry(row, actor, step, "proceed_without_ethics", reason=reason.strip(), role="medical_affairs",
                      details={"rule": "HOSP-7", "due": "准入之日起3个月内提交伦理审查证明"})
-        values: dict = {Project.ethics_status: EthicsStatus.deferred}
+        values = change.values
+        values |= {Project.ethics_status: EthicsStatus.deferred}
         row["ethics_status"] = EthicsStatus.deferred
         await _advance(actor, hooks, row, steps, step, day, values)
-        await _notify(row, [row["lead"]], "医务处准予先行申报；请于准入之日起3个月内提交伦理审查证明（HOSP-7）")
-        await _save(project_id, values)
-        await _audit(actor, "ethics_deferred", row, project_id)
+        change.notify([row["lead"]], "医务处准予先行申报；请于准入之日起3个月内提交伦理审查证明（HOSP-7）")
 
 
 async def experts(actor: Actor) -> list[dict]:
@@ -882,7 +851,7 @@ async def assemble_panel(actor: Actor, hooks: HookView, project_id: int, version
     if row["version"] != version:
         raise Conflict(Problem(MOVED_ON))
     async with write_transaction():
-        await _lock(project_id, version)
+        await PROJECT.take(project_id, version)
         if await Vote.exists().where((Vote.project == project_id) & (Vote.step == step.key)
                                      & (Vote.revision == row["revision"])):
             raise DomainError("专家已开始评审，不能再调整专家组")
@@ -893,8 +862,8 @@ async def assemble_panel(actor: Actor, hooks: HookView, project_id: int, version
         names = [e["display_name"] for e in await experts(actor) if e["id"] in chosen]
         await _entry(row, actor, step, "panel", role="medical_affairs",
                      details={"experts": names, "grade": row["grade"], "class": row["tech_class"]})
-        await _notify(row, chosen, f"您已被邀请参加「{step.title}」，请评分并表决")
-        await _audit(actor, "panel", row, project_id)
+        await PROJECT.notify(row, chosen, f"您已被邀请参加「{step.title}」，请评分并表决")
+        await PROJECT.audit(actor, "panel", row, project_id)
 
 
 # ---------------------------------------------------------------- publicity (HOSP-10)
@@ -908,12 +877,12 @@ async def lodge_objection(actor: Actor, project_id: int, text: str) -> int:
         raise DomainError("该项目不在公示期内")
     _require([Problem("请填写异议内容", "text", "HOSP-10")] if not text.strip() else [])
     async with write_transaction():
-        await _lock(project_id, None, step=step.key)
+        await PROJECT.take(project_id, None, where=Project.current_step == step.key)
         rows = await Objection.insert(Objection(project=project_id, author=actor.id, text=text.strip())).returning(
             Objection.id)
         await _entry(row, actor, step, "objection", reason=text.strip())
-        await _notify(row, await _users_with(row["institution"], "medical_affairs"), "公示期收到异议，请答复")
-        await _audit(actor, "objection", row, project_id)
+        await PROJECT.notify(row, await _users_with(row["institution"], "medical_affairs"), "公示期收到异议，请答复")
+        await PROJECT.audit(actor, "objection", row, project_id)
     return rows[0]["id"]
 
 
@@ -933,13 +902,13 @@ async def answer_objection(actor: Actor, objection_id: int, answer: str, project
         problems.append(Problem("该异议已答复", "answer"))
     _require(problems)
     async with write_transaction():
-        await _lock(row["id"], None)
+        await PROJECT.take(row["id"], None)
         await Objection.update({Objection.answer: answer.strip(), Objection.answered_by: actor.id,
                                 Objection.answered_at: _now()}).where(Objection.id == objection_id)
         await _entry(row, actor, step, "answer", reason=answer.strip(), role="medical_affairs",
                      details={"objection": obj["text"]})
-        await _notify(row, [obj["author"]], "您提出的公示异议已答复")
-        await _audit(actor, "objection_answer", row, row["id"])
+        await PROJECT.notify(row, [obj["author"]], "您提出的公示异议已答复")
+        await PROJECT.audit(actor, "objection_answer", row, row["id"])
 
 
 async def publicity_problems(hooks: HookView, row: dict, step: Step, today: dt.date) -> list[Problem]:
@@ -966,15 +935,13 @@ async def close_publicity(actor: Actor, hooks: HookView, project_id: int, versio
     if actor is not SYSTEM:
         _can_act(actor, row, step, "medical_affairs")
     _require(await publicity_problems(hooks, row, step, day))
-    async with write_transaction():
-        await _lock(project_id, version if version is not None else row["version"])
+    taken_at = version if version is not None else row["version"]
+    async with PROJECT.change(actor, row, taken_at, "publicity_closed") as change:
         await _entry(row, actor, step, "publicity_closed", role="medical_affairs",
                      details={"from": row["step_started_on"]})
         await links.fulfil(actor, hooks, project_id, "publicity", day)
-        values: dict = {}
+        values = change.values
         await _advance(actor, hooks, row, steps, step, day, values)
-        await _save(project_id, values)
-        await _audit(actor, "publicity_closed", row, project_id)
 
 
 # ---------------------------------------------------------------- after admission
@@ -992,15 +959,13 @@ async def issue_document(actor: Actor, hooks: HookView, project_id: int, version
     _require([Problem("请填写文号", "document_no", "HOSP-10")] if not document_no.strip() else [])
     if row["version"] != version:
         raise Conflict(Problem(MOVED_ON))
-    async with write_transaction():
-        await _lock(project_id, version)
-        values: dict = {Project.document_no: document_no.strip()[:60], Project.document_on: day}
+    async with PROJECT.change(actor, row, version, "document") as change:
+        values = change.values
+        values |= {Project.document_no: document_no.strip()[:60], Project.document_on: day}
         await _entry(row, actor, step, "document", details={"document_no": document_no.strip()},
                      role=step.role)
         await _advance(actor, hooks, row, steps, step, day, values)
-        await _notify(row, [row["lead"]], f"准入文件已印发（{document_no.strip()}）")
-        await _save(project_id, values)
-        await _audit(actor, "document", row, project_id)
+        change.notify([row["lead"]], f"准入文件已印发（{document_no.strip()}）")
 
 
 async def file_with_university(actor: Actor, hooks: HookView, project_id: int, version: int,
@@ -1018,8 +983,7 @@ async def file_with_university(actor: Actor, hooks: HookView, project_id: int, v
     _can_act(actor, row, step)
     if row["version"] != version:
         raise Conflict(Problem(MOVED_ON))
-    async with write_transaction():
-        await _lock(project_id, version)
+    async with PROJECT.change(actor, row, version, "filing") as change:
         payload = {"project_id": row["id"], "title": row["title"], "institution": row["institution.name"],
                    "department": row["department.name"], "lead": row["lead.display_name"],
                    "technology": {"code": row["technology_code"], "name": row["technology_name"],
@@ -1039,11 +1003,10 @@ async def file_with_university(actor: Actor, hooks: HookView, project_id: int, v
                         "title": titles.get(key, key), "content_type": f.content_type} for key, f in materials]
         status = await links.file_with_university(actor, hooks, row, msgspec.to_builtins(payload), attachments)
         await _entry(row, actor, step, "filing", role=step.role, details={"channel": "university", "status": status})
-        values: dict = {Project.university_filed_on: day}
+        values = change.values
+        values |= {Project.university_filed_on: day}
         await _advance(actor, hooks, row, steps, step, day, values)
-        await _notify(row, [row["lead"]], "已报大学教务处备案")
-        await _save(project_id, values)
-        await _audit(actor, "filing", row, project_id)
+        change.notify([row["lead"]], "已报大学教务处备案")
 
 
 async def submit_ethics_proof(actor: Actor, hooks: HookView, project_id: int, filename: str, data: bytes,
@@ -1055,14 +1018,12 @@ async def submit_ethics_proof(actor: Actor, hooks: HookView, project_id: int, fi
         raise NotFound("未找到该项目")
     if row["status"] != ProjectStatus.admitted or row["ethics_status"] != EthicsStatus.deferred:
         raise DomainError("该项目无需补交伦理审查证明")
-    async with write_transaction():
-        await _lock(project_id, None)
+    async with PROJECT.change(actor, row, None, "ethics_proof") as change:
         attachment = await storage.store(actor, institution_id=row["institution"], owner_type="project",
                                          owner_id=project_id, filename=filename, data=data, kind="ethics_approval")
         await _entry(row, actor, None, "ethics_proof", attachments=[attachment], details={"rule": "HOSP-7"})
-        await _save(project_id, {Project.ethics_status: EthicsStatus.approved})
+        change.values.update({Project.ethics_status: EthicsStatus.approved})
         await links.fulfil(actor, hooks, project_id, "ethics_proof", day)
-        await _audit(actor, "ethics_proof", row, project_id)
 
 
 async def cancel_lapsed(hooks: HookView, today: dt.date | None = None) -> list[int]:
@@ -1090,7 +1051,7 @@ async def cancel_lapsed(hooks: HookView, today: dt.date | None = None) -> list[i
             await audit.record(SYSTEM, "admission.cancel", "admission_project", row["id"],
                                before={"status": "admitted"}, after={"status": "cancelled", "rule": "HOSP-7"},
                                institution_id=row["institution"])
-            await _notify(row, await _involved(row), "准入资格已取消：3个月内未提交伦理审查证明（HOSP-7）")
+            await PROJECT.notify(row, await _involved(row), "准入资格已取消：3个月内未提交伦理审查证明（HOSP-7）")
             await links.waive_open(hooks, row["id"], "准入资格已取消：3个月内未提交伦理审查证明（HOSP-7）")
             cancelled.append(row["id"])
     return cancelled

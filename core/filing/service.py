@@ -30,6 +30,7 @@ from typing import Any
 
 import msgspec
 
+from core import changes
 from core.accounts.schemas import Actor
 from core.accounts.tables import User
 from core.admission import first_case as admission_first_case
@@ -38,7 +39,7 @@ from core.admission.tables import Project
 from core.audit import service as audit
 from core.contract import TechnologyInfo
 from core.db import write_transaction
-from core.errors import Conflict, DomainError, Forbidden, NotFound, Problem
+from core.errors import DomainError, Forbidden, NotFound, Problem
 from core.filing import rules
 from core.filing.schemas import (
     BASIS_LABELS,
@@ -190,36 +191,33 @@ def _check(problems: list[Problem]) -> None:
         raise DomainError(problems)
 
 
+# How a filing changes (core.changes): the optimistic lock on its version, the audit
+# event's snapshot, the conflict message and the notices' link.
+FILING = changes.Versioned(
+    table=Filing, record_type="filing", action_prefix="filing",
+    snapshot=("status", "due_on", "submitted_on", "submitted_late", "materials_complete_on", "completion_due_on",
+              "completed_on", "annotation_expected", "annotation_recorded", "closed_on", "close_reason",
+              "case_count"),
+    read=_row, moved_on=MOVED_ON, link=lambda filing_id: f"/filings/{filing_id}",
+    source=lambda filing_id: "filing", conflict_field="version",
+)
+
+
 async def _lock(filing_id: int, version: int | None, values: dict) -> None:
     """Write ``values`` if the filing is still at ``version`` (None: any); else Conflict."""
-    values = dict(values)
-    values[Filing.version] = Filing.version + 1
-    values[Filing.updated_at] = _now()
-    where = Filing.id == filing_id
-    if version is not None:
-        where = where & (Filing.version == version)
-    if not await Filing.update(values).where(where).returning(Filing.id):
-        raise Conflict(Problem(MOVED_ON, "version"))
-
-
-def _snapshot(row: dict) -> dict:
-    keys = ("status", "due_on", "submitted_on", "submitted_late", "materials_complete_on", "completion_due_on",
-            "completed_on", "annotation_expected", "annotation_recorded", "closed_on", "close_reason", "case_count")
-    return {k: row.get(k) for k in keys}
+    await FILING.take(filing_id, version, values)
 
 
 async def _audit(actor: Actor, action: str, before: dict, filing_id: int, **extra: Any) -> dict:
-    after = await _row(filing_id)
-    await audit.record(actor, f"filing.{action}", "filing", filing_id, before=_snapshot(before),
-                       after=_snapshot(after) | extra, institution_id=before["institution"])
-    return after
+    return await FILING.audit(actor, action, before, filing_id, **extra)
 
 
 async def _notify(user_ids: list[int], title: str, filing_id: int) -> None:
-    from core.inbox import service as inbox
+    await FILING.notify({"id": filing_id}, user_ids, title)
 
-    if user_ids:
-        await inbox.deliver(sorted(set(user_ids)), title, "", link=f"/filings/{filing_id}", source="filing")
+
+def _snapshot(row: dict) -> dict:
+    return {k: row.get(k) for k in FILING.snapshot}
 
 
 async def _users(*, institution: int | None = None, region: int | None = None, role: str) -> list[int]:
