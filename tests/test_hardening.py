@@ -431,3 +431,104 @@ async def test_healthz_answers_while_an_upload_is_being_parsed(deployment, login
     response = await upload
     assert health.status_code == 200 and parse_still_held, "/healthz answered while the upload was parsed"
     assert response.status_code == 422  # technology "X" is not admitted: the rows were read, then refused
+
+
+# ---------------------------------------------------------------- 7. throttling with growing delays, trusted proxies
+
+
+async def test_failed_logins_slow_down_with_growing_delays_and_never_lock_the_owner(deployment):
+    """Issue 12.7: five failures locked a named account for 15 minutes, even for its owner
+    with the right password. Now each failure past the free ones doubles the wait before
+    the next attempt; once it has passed, the right password logs in. (The clock is the
+    service's ``now``: no sleeping, no timing.)"""
+    import datetime as dt
+
+    from core.accounts import service as accounts
+    from tests.fixtures import DEMO_PASSWORD
+
+    now = dt.datetime.now(dt.UTC)
+    waits = []
+    for _ in range(7):  # a guesser who waits out every delay
+        assert await accounts.login_wait("qc_a", "10.1.1.1", now) == 0
+        with pytest.raises(accounts.LoginRefused):
+            await accounts.login("qc_a", "wrong-password", "10.1.1.1", now=now)
+        waits.append(await accounts.login_wait("qc_a", "10.1.1.1", now))
+        if waits[-1] and len(waits) < 7:
+            with pytest.raises(accounts.LoginThrottled):  # too early: not even checked
+                await accounts.login("qc_a", "wrong-password", "10.1.1.1", now=now)
+            now += dt.timedelta(seconds=waits[-1])
+    assert waits[:2] == [0, 0] and waits[2:] == [1, 2, 4, 8, 16], waits  # growing, per account+address
+    with pytest.raises(accounts.LoginThrottled) as refused:
+        await accounts.login("qc_a", DEMO_PASSWORD, "10.1.1.1", now=now)
+    assert "16 秒后再试" in str(refused.value)
+    # From another address the owner is not held up by this guesser …
+    assert await accounts.login("qc_a", DEMO_PASSWORD, "10.2.2.2", now=now)
+    # … and after the wait, from the same address too: a delay, never a lock.
+    assert await accounts.login("qc_a", DEMO_PASSWORD, "10.1.1.1", now=now + dt.timedelta(seconds=16))
+
+
+async def test_a_shared_address_slows_down_only_after_many_failures_and_briefly(deployment):
+    """Issue 12.7: behind a hospital NAT, 20 failures locked everyone out. Now the address
+    waits after 20 failures, seconds not minutes, and then everyone logs in again."""
+    import datetime as dt
+
+    from core.accounts import service as accounts
+    from tests.fixtures import DEMO_PASSWORD
+
+    now = dt.datetime.now(dt.UTC)
+    for i in range(20):
+        with pytest.raises(accounts.LoginRefused):
+            await accounts.login(f"typo{i}", "wrong-password", "10.9.9.9", now=now)
+    assert await accounts.login_wait("ethics_a", "10.9.9.9", now) == 1
+    assert await accounts.login("ethics_a", DEMO_PASSWORD, "10.9.9.9", now=now + dt.timedelta(seconds=1))
+
+
+async def test_client_address_comes_from_trusted_proxies_only(app, monkeypatch):
+    """Issue 12.7: the client address ignored proxy headers, so behind a reverse proxy every
+    user shared one address. Now X-Forwarded-For counts — only from a configured trusted
+    proxy; from anyone else it is ignored (a client cannot choose its address)."""
+    import httpx
+
+    from core.accounts import service as accounts
+    from core.accounts.tables import LoginAttempt
+    from core.settings import get_settings
+    from tests.fixtures import PortalClient
+
+    async def fail_from(peer: str, forwarded: str) -> set[str]:
+        await LoginAttempt.delete(force=True)
+        async with PortalClient(transport=httpx.ASGITransport(app=app, client=(peer, 1)),
+                                base_url="http://testserver") as client:
+            await client.post("/login", data={"username": "nobody", "password": "wrong-password"},
+                              headers={"x-forwarded-for": forwarded})
+        return {r["key"] for r in await LoginAttempt.select(LoginAttempt.key)}
+
+    monkeypatch.setenv("CLINTECH_TRUSTED_PROXIES", "10.0.0.0/24")
+    get_settings.cache_clear()
+    try:
+        assert "addr:203.0.113.7" in await fail_from("10.0.0.2", "198.51.100.1, 203.0.113.7")
+        assert "addr:192.0.2.50" in await fail_from("192.0.2.50", "203.0.113.7")  # not a trusted proxy
+    finally:
+        monkeypatch.delenv("CLINTECH_TRUSTED_PROXIES")
+        get_settings.cache_clear()
+    assert "addr:10.0.0.2" in await fail_from("10.0.0.2", "203.0.113.7")  # no proxy trusted by default
+    assert accounts.THROTTLES
+
+
+async def test_the_admin_sees_and_clears_throttled_accounts(deployment, login_as, anon):
+    """Issue 12.7: an admin view of throttled accounts (and addresses), with a way to let
+    one try again at once; audited."""
+    from core.audit.tables import AuditEvent
+
+    await anon.get("/login")
+    for _ in range(5):
+        await anon.post("/login", data={"username": "head_a", "password": "wrong-password"})
+    admin = await login_as("admin")
+    page = await admin.get("/admin/users/login-throttles")
+    assert page.status_code == 200 and "head_a" in page.text and "秒" in page.text
+    cleared = await admin.post("/admin/users/login-throttles/clear",
+                               data={"key": next(k for k in ("pair:head_a|127.0.0.1", "user:head_a")
+                                                 if k in page.text)})
+    assert cleared.status_code == 303
+    assert await AuditEvent.exists().where(AuditEvent.action == "login.throttle_clear")
+    clinician = await login_as("clinician_a")
+    assert (await clinician.get("/admin/users/login-throttles")).status_code == 404

@@ -18,6 +18,7 @@ from core.accounts.tables import LoginAttempt, User, UserSession
 from core.audit import service as audit
 from core.db import is_sqlite, write_transaction
 from core.errors import DomainError, NotFound, Problem
+from core.messages import t
 from core.settings import get_settings
 from core.tenancy.tables import Department, Institution, Region
 
@@ -32,10 +33,61 @@ _hasher = (
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0")
 
 LOGIN_WINDOW = dt.timedelta(minutes=15)
-MAX_FAILS_PER_ACCOUNT = 5
-MAX_FAILS_PER_ADDRESS = 20
 WRONG_LOGIN = "用户名或密码错误"
-TOO_MANY = "登录失败次数过多，请 15 分钟后再试"
+
+
+class Throttle(msgspec.Struct, frozen=True):
+    """Failed logins of one kind of key: the first ``free`` within ``LOGIN_WINDOW`` cost
+    nothing; each further one doubles the wait before the next attempt (1 s, 2 s, 4 s …)
+    up to ``cap`` seconds. A wait, never a lock: the owner gets in once it has passed."""
+
+    prefix: str
+    free: int
+    cap: int
+
+
+# One user at one address (the typical guesser) slows down fast; an account attacked from
+# many addresses slows down later and waits at most a minute (its owner is never shut
+# out for long); an address (a hospital NAT shares one) only after many failures.
+THROTTLES = (Throttle("pair", 3, 300), Throttle("user", 10, 60), Throttle("addr", 20, 300))
+
+
+def _keys(username: str, address: str) -> dict[str, str]:
+    return {"pair": f"pair:{username}|{address}", "user": f"user:{username}", "addr": f"addr:{address}"}
+
+
+def _wait(throttle: Throttle, failures: int, last: dt.datetime | None, now: dt.datetime) -> int:
+    """Seconds still to wait before the next attempt under ``throttle``."""
+    if failures < throttle.free or last is None:
+        return 0
+    delay = min(throttle.cap, 2 ** min(failures - throttle.free, 30))
+    return max(0, int((last + dt.timedelta(seconds=delay) - now).total_seconds() + 0.999))
+
+
+async def _failures(keys: list[str], now: dt.datetime) -> dict[str, tuple[int, dt.datetime | None]]:
+    """Failures per key within the window and the latest one's time, in one query."""
+    from piccolo.query.functions.aggregate import Count, Max
+
+    rows = await LoginAttempt.select(LoginAttempt.key, Count(LoginAttempt.id, alias="n"),
+                                     Max(LoginAttempt.at, alias="last")).where(
+        LoginAttempt.key.is_in(keys) & (LoginAttempt.at > now - LOGIN_WINDOW)).group_by(LoginAttempt.key)
+    return {r["key"]: (r["n"], _aware(r["last"])) for r in rows}
+
+
+def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
+    if isinstance(value, str):  # SQLite's MAX() answers text
+        value = dt.datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+async def login_wait(username: str, address: str, now: dt.datetime | None = None) -> int:
+    """Seconds before ``username`` may try again from ``address`` (0: now)."""
+    now = now or _now()
+    keys = _keys(username.strip().lower(), address)
+    seen = await _failures(list(keys.values()), now)
+    return max(_wait(th, *seen.get(keys[th.prefix], (0, None)), now) for th in THROTTLES)
 
 
 class LoginRefused(DomainError):
@@ -58,25 +110,20 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def _recent_failures(key: str) -> int:
-    return await LoginAttempt.count().where(
-        (LoginAttempt.key == key) & (LoginAttempt.at > _now() - LOGIN_WINDOW)
-    )
-
-
-async def login(username: str, password: str, address: str) -> str:
+async def login(username: str, password: str, address: str, *, now: dt.datetime | None = None) -> str:
     """Check the password and open a session; returns the session token for the cookie.
 
-    A wrong password and an unknown user get the same answer. Failures are counted
-    per account and per address; past the limit every attempt is refused for a while.
+    A wrong password and an unknown user get the same answer. Failures are counted per
+    account, per address and per account-and-address; past each one's free attempts the
+    next attempt must wait, longer after each failure (``THROTTLES``) — a wait, never a
+    lock. ``address`` is the client's address as ``web.security.client_address`` reads it
+    (behind trusted proxies only from their X-Forwarded-For).
     """
+    now = now or _now()
     username = username.strip().lower()
-    user_key, addr_key = f"user:{username}", f"addr:{address}"
-    if (
-        await _recent_failures(user_key) >= MAX_FAILS_PER_ACCOUNT
-        or await _recent_failures(addr_key) >= MAX_FAILS_PER_ADDRESS
-    ):
-        raise LoginThrottled(TOO_MANY)
+    keys = _keys(username, address)
+    if wait := await login_wait(username, address, now):
+        raise LoginThrottled(t("login.throttled", seconds=wait))
     row = await User.select(User.id, User.password_hash, User.active).where(User.username == username).first()
     ok = False
     try:
@@ -85,11 +132,12 @@ async def login(username: str, password: str, address: str) -> str:
         ok = False
     if not ok or not row["active"]:
         async with write_transaction():
-            await LoginAttempt.insert(LoginAttempt(key=user_key), LoginAttempt(key=addr_key))
+            await LoginAttempt.insert(*(LoginAttempt(key=key, at=now) for key in keys.values()))
         raise LoginRefused(WRONG_LOGIN)
     token = secrets.token_urlsafe(32)
     async with write_transaction():
-        await LoginAttempt.delete().where(LoginAttempt.key == user_key)
+        await LoginAttempt.delete().where(LoginAttempt.key.is_in([keys["pair"], keys["user"]]))
+        await LoginAttempt.delete().where(LoginAttempt.at < now - LOGIN_WINDOW)
         await UserSession.delete().where(UserSession.expires_at < _now())
         await UserSession.insert(
             UserSession(
@@ -101,6 +149,36 @@ async def login(username: str, password: str, address: str) -> str:
         if _hasher.check_needs_rehash(row["password_hash"]):
             await User.update({User.password_hash: _hasher.hash(password)}).where(User.id == row["id"])
     return token
+
+
+async def throttled(now: dt.datetime | None = None) -> list[dict]:
+    """For the admin: every account and address with failed logins in the window, with
+    the failures, the latest one and the seconds still to wait."""
+    now = now or _now()
+    from piccolo.query.functions.aggregate import Count, Max
+
+    rows = await LoginAttempt.select(LoginAttempt.key, Count(LoginAttempt.id, alias="n"),
+                                     Max(LoginAttempt.at, alias="last")).where(
+        LoginAttempt.at > now - LOGIN_WINDOW).group_by(LoginAttempt.key)
+    by_prefix = {th.prefix: th for th in THROTTLES}
+    out = []
+    for r in rows:
+        prefix, _, subject = r["key"].partition(":")
+        throttle = by_prefix.get(prefix)
+        if throttle is None:
+            continue
+        last = _aware(r["last"])
+        out.append({"key": r["key"], "kind": prefix, "subject": subject, "failures": r["n"], "last": last,
+                    "wait": _wait(throttle, r["n"], last, now), "free": throttle.free})
+    return sorted(out, key=lambda x: (-x["wait"], -x["failures"], x["key"]))
+
+
+async def clear_throttle(actor: Actor, key: str) -> None:
+    """The admin lets an account or address try again at once. Audited."""
+    async with write_transaction():
+        deleted = await LoginAttempt.delete().where(LoginAttempt.key == key).returning(LoginAttempt.id)
+        await audit.record(actor, "login.throttle_clear", "login_attempt", None,
+                           after={"key": key, "failures": len(deleted)})
 
 
 _ACTOR_COLUMNS = (

@@ -96,6 +96,19 @@ class AdminUserController(Controller):
     async def new(self, request: Request) -> Template:
         return await self._form(request, {"roles": [], "active": True})
 
+    @get("/login-throttles")
+    async def throttles(self, request: Request, cleared: str = "") -> Template:
+        """Accounts and addresses with failed logins: how many, and how long they wait."""
+        return await page(request, "admin/throttles.html", rows=await accounts.throttled(), cleared=cleared,
+                          window=int(accounts.LOGIN_WINDOW.total_seconds() // 60), throttles=accounts.THROTTLES)
+
+    @post("/login-throttles/clear")
+    async def clear_throttle(self, request: Request, actor: Actor) -> Response:
+        form = await request.form()
+        key = str(form.get("key", ""))[:200]
+        await accounts.clear_throttle(actor, key)
+        return Redirect("/admin/users/login-throttles?cleared=1", status_code=303)
+
     @post("/new")
     async def create(self, request: Request, actor: Actor) -> Response:
         form = await request.form()
