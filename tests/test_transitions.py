@@ -237,3 +237,19 @@ async def test_the_admin_sees_whether_the_day_the_rules_took_effect_is_set(deplo
     monkeypatch.setenv(SETTING, "2021-07-01")
     page = (await admin.get("/admin/plugins")).text
     assert "2021-07-01" in page and "未设置" not in page
+
+
+@pytest.mark.rule("JL-42")
+async def test_a_large_first_round_is_spread_over_job_rounds(deployment, monkeypatch):
+    """At most ``batch`` events per round; the next rounds take the rest, none twice."""
+    hooks = deployment["host"].view()
+    first, second = await _unfiled_project(hooks), await _unfiled_project(hooks)
+    monkeypatch.setenv(SETTING, EFFECTIVE.isoformat())
+    rounds = []
+    for _ in range(10):
+        rounds.append(await transitions.fire(hooks, today=EFFECTIVE, batch=1))
+        if not rounds[-1]:
+            break
+    assert rounds[-1] == 0 and all(n <= 2 for n in rounds)  # one project (its JL-42 and JL-43) per round
+    assert len(rounds) >= 3  # at least the two projects, one round each, then nothing left
+    assert set(await _of(first)) == set(await _of(second)) == {("JL-42", "filing"), ("JL-43", "physician_application")}

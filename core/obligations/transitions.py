@@ -35,6 +35,9 @@ from core.plugins import HookView
 log = logging.getLogger("clintech")
 _warned: set[str] = set()  # a missing day is logged once per process, not every job round
 
+# Events reported per job round at most; the rest follow in the next rounds (the first
+# round after rules take effect may concern every admitted project of a large region).
+BATCH = 500
 # A filing counts as filed once submitted, unless it was withdrawn or cancelled.
 _NOT_FILED = ("open", "withdrawn", "cancelled")
 
@@ -94,11 +97,13 @@ async def _already(kind: str) -> set[str]:
 
 async def _fire(hooks: HookView, kind: str, key: str, on: dt.date, projects: list[dict],
                 technology_class: dict[str, str] | None, extra: dict[str, Any],
-                matching: list[rules.DeadlineRule]) -> int:
+                matching: list[rules.DeadlineRule], budget: list[int]) -> int:
     filed = await _filed(projects)
     done = await _already(kind)
     created = 0
     for p in projects:
+        if budget[0] <= 0:
+            break
         cls = (technology_class or {}).get(p["technology_code"], p["tech_class"])
         event = DomainEvent(
             kind=kind, occurred_on=on, institution_id=p["institution"], subject_type="project", subject_id=p["id"],
@@ -110,6 +115,7 @@ async def _fire(hooks: HookView, kind: str, key: str, on: dt.date, projects: lis
         if not new:
             continue
         await on_event(SYSTEM, hooks, event)
+        budget[0] -= 1
         created += len(new)
     return created
 
@@ -140,9 +146,11 @@ async def _new_listings(hooks: HookView, today: dt.date) -> list[tuple[dict, dic
     return out
 
 
-async def fire(hooks: HookView, today: dt.date | None = None) -> int:
-    """Report the transitional events due by ``today``; returns obligations created."""
+async def fire(hooks: HookView, today: dt.date | None = None, batch: int = BATCH) -> int:
+    """Report the transitional events due by ``today`` — at most ``batch`` per call, the
+    rest in the next calls; returns obligations created."""
     today = today or dt.date.today()
+    budget = [batch]
     deployment_rules = await deadline_rules(hooks)
     created = 0
     effective = [r for r in deployment_rules if r.event == "rules_effective"]
@@ -158,11 +166,11 @@ async def fire(hooks: HookView, today: dt.date | None = None) -> int:
             if on > today:
                 continue
             created += await _fire(hooks, "rules_effective", item.key, on, await _using(on), None,
-                                   {"rules": item.key}, effective)
+                                   {"rules": item.key}, effective, budget)
     listed = [r for r in deployment_rules if r.event == "technology_listed"]
     if listed:
         for edition, codes in await _new_listings(hooks, today):
             created += await _fire(hooks, "technology_listed", edition["key"], edition["effective_on"],
                                    await _using(edition["effective_on"], set(codes)), codes,
-                                   {"edition": edition["key"]}, listed)
+                                   {"edition": edition["key"]}, listed, budget)
     return created
