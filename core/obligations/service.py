@@ -45,8 +45,8 @@ from core.tenancy.tables import Institution
 INSTITUTION_WIDE = ("medical_affairs", "hospital_head")
 # Roles that may waive an obligation (豁免) in their scope; regulators only their own kind.
 WAIVERS = ("medical_affairs", "hospital_head", "admin")
-# Obligation kinds no workflow of the portal closes (the transitional self-assessment of
-# JL-42, the physicians' applications of JL-43): marked done on their page, with a note.
+# Obligation kinds no workflow of the portal closes (a province's transitional
+# self-assessment, physicians' applications): marked done on their page, with a note.
 MANUAL_KINDS = ("self_assessment", "physician_application")
 
 
@@ -293,7 +293,7 @@ def may_complete(actor: Actor, row: dict) -> bool:
 
 async def complete(actor: Actor, obligation_id: int, note: str, done_on: dt.date | None = None) -> None:
     """Mark done, with a note of what was done, an open obligation of a kind no workflow
-    closes (``MANUAL_KINDS``: JL-42's self-assessment, JL-43's applications); "done late"
+    closes (``MANUAL_KINDS``: a transitional self-assessment, physicians' applications); "done late"
     after the due date. Audited. Outside the actor's view ``NotFound``."""
     row = await _visible_row(actor, obligation_id)
     if row["kind"] not in MANUAL_KINDS:

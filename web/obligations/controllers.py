@@ -63,7 +63,7 @@ class ObligationController(Controller):
 
     @post("/{obligation_id:int}/complete")
     async def complete(self, request: Request, actor: Actor, hooks: HookView, obligation_id: int) -> Response:
-        """Mark done an obligation no workflow closes (JL-42 self-assessment, JL-43 applications)."""
+        """Mark done an obligation no workflow closes (a transitional self-assessment, physicians' applications)."""
         form = await request.form()
         try:
             await obligations.complete(actor, obligation_id, form.get("note", ""))
