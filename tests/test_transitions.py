@@ -253,3 +253,22 @@ async def test_a_large_first_round_is_spread_over_job_rounds(deployment, monkeyp
     assert rounds[-1] == 0 and all(n <= 2 for n in rounds)  # one project (its JL-42 and JL-43) per round
     assert len(rounds) >= 3  # at least the two projects, one round each, then nothing left
     assert set(await _of(first)) == set(await _of(second)) == {("JL-42", "filing"), ("JL-43", "physician_application")}
+
+
+@pytest.mark.rule("JL-43")
+async def test_browser_the_physician_records_the_application_with_htmx(deployment, monkeypatch, page_as):
+    hooks = deployment["host"].view()
+    project_id = await _unfiled_project(hooks)
+    monkeypatch.setenv(SETTING, EFFECTIVE.isoformat())
+    await transitions.fire(hooks, today=EFFECTIVE)
+    application = (await _of(project_id))[("JL-43", "physician_application")]
+    page = await page_as("clinician_a")
+    await page.goto(f"/obligations/{application['id']}")
+    form = page.locator("#complete-form")
+    await form.locator("button[type=submit]").click()  # empty: the browser's own required check
+    await form.locator("textarea[name=note]").fill("已向医务处提交开展申请")
+    await form.locator("button[type=submit]").click()
+    await page.locator('#obligation-done-note').wait_for()
+    assert "已向医务处提交开展申请" in await page.locator("#obligation-done-note").inner_text()
+    assert await page.locator("#obligation-detail").get_attribute("data-state") in ("done_on_time", "done_late")
+    assert await page.locator("#complete-form").count() == 0
