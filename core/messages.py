@@ -103,6 +103,7 @@ MESSAGES: dict[str, str] = {
     "obligation.exempt.by": "依据插件",
     "admin.in_force.title": "规则施行日期（过渡期事项由此起算）",
     "admin.in_force.unset": "未设置：请在部署环境中设置",
+    "admin.in_force.invalid": "不是日期（应为 2021-07-01 这样的格式），过渡期事项不会生成：",
     "admin.exemptions.title": "插件声明的时限豁免",
     "obligation.complete": "登记办结",
     "obligation.complete.note": "办理情况",

@@ -234,9 +234,12 @@ async def test_the_admin_sees_whether_the_day_the_rules_took_effect_is_set(deplo
     monkeypatch.delenv(SETTING, raising=False)
     page = (await admin.get("/admin/plugins")).text
     assert 'id="rules-in-force"' in page and SETTING in page and "未设置" in page
+    monkeypatch.setenv(SETTING, "2021年7月1日")
+    page = (await admin.get("/admin/plugins")).text
+    assert "不是日期" in page and "2021年7月1日" in page
     monkeypatch.setenv(SETTING, "2021-07-01")
     page = (await admin.get("/admin/plugins")).text
-    assert "2021-07-01" in page and "未设置" not in page
+    assert "2021-07-01" in page and "未设置" not in page and "不是日期" not in page
 
 
 @pytest.mark.rule("JL-42")

@@ -33,7 +33,7 @@ from core.obligations.tables import Obligation
 from core.plugins import HookView
 
 log = logging.getLogger("clintech")
-_warned: set[str] = set()  # a missing day is logged once per process, not every job round
+_warned: set = set()  # a missing or unreadable day is logged once per process, not every job round
 
 # Events reported per job round at most; the rest follow in the next rounds (the first
 # round after rules take effect may concern every admitted project of a large region).
@@ -54,8 +54,10 @@ def effective_on(item: rules.RulesInForce) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        log.error("插件 %s：%s 的施行日期 %s=%r 不是日期（应为 2021-07-01 这样的格式）",
-                  item.plugin, item.key, item.setting, raw)
+        if (item.key, raw) not in _warned:
+            _warned.add((item.key, raw))
+            log.error("插件 %s：%s 的施行日期 %s=%r 不是日期（应为 2021-07-01 这样的格式）",
+                      item.plugin, item.key, item.setting, raw)
         return None
 
 
@@ -63,7 +65,8 @@ def in_force_status(hooks: HookView) -> list[dict]:
     """For the admin's plugin page: each declared ``rules_in_force`` with the day in use,
     or the setting still to be set."""
     return [{"plugin": item.plugin, "key": item.key, "title": item.title, "day": effective_on(item),
-             "setting": item.setting, "article": item.article} for item in in_force_of(hooks)]
+             "setting": item.setting, "value": os.environ.get(item.setting, "") if item.setting else "",
+             "article": item.article} for item in in_force_of(hooks)]
 
 
 async def _using(before: dt.date, codes: set[str] | None = None) -> list[dict]:
