@@ -9,7 +9,7 @@ import datetime as dt
 
 from core.accounts.schemas import Actor
 from core.admission.schemas import ProjectStatus
-from core.admission.service import _COLUMNS, MOVED_ON, _entry, _load, _now
+from core.admission.service import _COLUMNS, MOVED_ON, _load, _now, record_entry
 from core.admission.tables import Project
 from core.audit import service as audit
 from core.db import write_transaction
@@ -42,7 +42,7 @@ async def record_first_case(actor: Actor, project_id: int, case_date: dt.date) -
             Project.id)
         if not taken:
             raise Conflict(Problem(MOVED_ON, "project_id"))
-        await _entry(row, actor, None, "first_case", details={"case_date": case_date})
+        await record_entry(row, actor, None, "first_case", details={"case_date": case_date})
         await audit.record(actor, "admission.first_case", "admission_project", project_id,
                            before={"awaiting_first_case": True},
                            after={"awaiting_first_case": False, "case_date": case_date},

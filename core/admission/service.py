@@ -296,8 +296,9 @@ PROJECT = changes.Versioned(
 )
 
 
-async def _entry(project: dict, actor: Actor, step: Step | None, decision: str, *, reason: str = "",
-                 details: dict | None = None, attachments: list[int] | None = None, role: str = "") -> None:
+async def record_entry(project: dict, actor: Actor, step: Step | None, decision: str, *, reason: str = "",
+                       details: dict | None = None, attachments: list[int] | None = None, role: str = "") -> None:
+    """One timeline entry (办理记录) of the project, in the caller's transaction."""
     await StepDecision.insert(StepDecision(
         project=project["id"], step=step.key if step else "", step_title=step.title if step else "",
         revision=project["revision"], actor=actor.id or None, actor_name=actor.display_name, role=role,
@@ -305,7 +306,7 @@ async def _entry(project: dict, actor: Actor, step: Step | None, decision: str, 
     ))
 
 
-async def _users_with(institution_id: int, role: str, department_id: int | None = None) -> list[int]:
+async def users_with(institution_id: int, role: str, department_id: int | None = None) -> list[int]:
     rows = await User.select(User.id, User.roles, User.department).where(
         (User.institution == institution_id) & (User.active == True)  # noqa: E712
     ).output(load_json=True)
@@ -319,7 +320,7 @@ async def _recipients(project: dict, step: Step | None) -> list[int]:
     if step is None:
         return []
     role = kinds.of(step).acting_role(step)
-    return await _users_with(project["institution"], role, project["department"] if role == "dept_head" else None)
+    return await users_with(project["institution"], role, project["department"] if role == "dept_head" else None)
 
 
 def _link(project_id: int) -> str:
@@ -363,7 +364,7 @@ async def _admit(actor: Actor, hooks: HookView, project: dict, today: dt.date, v
                      ethics_pending=project["ethics_status"] == EthicsStatus.deferred)
 
 
-async def _advance(actor: Actor, hooks: HookView, project: dict, steps: list[Step], step: Step,
+async def advance(actor: Actor, hooks: HookView, project: dict, steps: list[Step], step: Step,
                    today: dt.date, values: dict) -> Step | None:
     """After ``step`` is approved: admit if it admits, then enter the next step."""
     index, _ = _step(steps, step.key)
@@ -476,7 +477,7 @@ async def create_project(actor: Actor, hooks: HookView, data: NewProject, today:
             title=data.title.strip(), path=data.path, **values)).returning(Project.id)
         project_id = rows[0]["id"]
         project = await _fresh(project_id)
-        await _entry(project, actor, None, "create", role="clinician")
+        await record_entry(project, actor, None, "create", role="clinician")
         await audit.record(actor, "admission.create", "admission_project", project_id, after={k: project.get(k) for k in PROJECT.snapshot},
                            institution_id=actor.institution_id)
     return project_id
@@ -609,7 +610,7 @@ async def submit(actor: Actor, hooks: HookView, project_id: int, raw: dict[str, 
             snapshot={"title": fresh["title"], "grade": fresh["grade"], "form": fresh["form"],
                       "technology": {"code": fresh["technology_code"], "name": fresh["technology_name"],
                                      "class": fresh["tech_class"], "ref": fresh["technology_ref"]}}))
-        await _entry(fresh, actor, None, decision, role="clinician", details={"revision": revision})
+        await record_entry(fresh, actor, None, decision, role="clinician", details={"revision": revision})
         await _enter(actor, hooks, fresh, steps, index, day, values)
         await PROJECT.save(project_id, values)
         await PROJECT.audit(actor, decision, row, project_id)
@@ -623,7 +624,7 @@ async def withdraw(actor: Actor, project_id: int, version: int, reason: str = ""
     if row["status"] not in OPEN_STATUSES:
         raise DomainError("该项目当前不能撤回")
     async with PROJECT.change(actor, row, version, "withdraw") as change:
-        await _entry(row, actor, None, "withdraw", reason=reason.strip(), role="clinician")
+        await record_entry(row, actor, None, "withdraw", reason=reason.strip(), role="clinician")
         change.values.update({Project.status: ProjectStatus.withdrawn, Project.current_step: None,
                                  Project.current_role: None, Project.outcome_reason: reason.strip()})
 
@@ -682,30 +683,18 @@ async def decide(actor: Actor, hooks: HookView, project_id: int, data: Decision,
     _can_act(actor, row, step, role)
     if row["version"] != data.version:
         raise Conflict(Problem(MOVED_ON))
-    problems = rules.check_decision(data.decision, data.reason, reason_always=getattr(step, "written_reply", False))
-    if step.kind == "argumentation" and data.decision == "approve":
-        problems += rules.check_considerations(data.considerations,
-                                               list(step.considerations))
-    if step.kind == "panel":
-        members = {p["expert"] for p in await PanelMember.select(PanelMember.expert).where(
-            (PanelMember.project == project_id) & (PanelMember.step == step.key)
-            & (PanelMember.revision == row["revision"]))}
-        voted = {v["voter"] for v in await Vote.select(Vote.voter).where(
-            (Vote.project == project_id) & (Vote.step == step.key) & (Vote.revision == row["revision"]))}
-        if not members or not members <= voted:
-            problems.append(Problem("专家组成员尚未全部完成评分与投票", "decision", "HOSP-9"))
-    _require(problems)
+    _require(await kinds.of(step).decision_problems(row, step, data))
     async with PROJECT.change(actor, row, data.version, f"step.{data.decision}") as change:
         attachment_ids = [await storage.store(actor, institution_id=row["institution"], owner_type="project",
                                               owner_id=project_id, filename=name, data=content, kind="step")
                           for name, content in files or [] if content]
         details = {"considerations": data.considerations} if data.considerations else {}
-        await _entry(row, actor, step, data.decision, reason=data.reason.strip(), details=details,
-                     attachments=attachment_ids, role=role)
+        await record_entry(row, actor, step, data.decision, reason=data.reason.strip(), details=details,
+                           attachments=attachment_ids, role=role)
         values = change.values
         lead = [row["lead"]]
         if data.decision == "approve":
-            nxt = await _advance(actor, hooks, row, steps, step, day, values)
+            nxt = await advance(actor, hooks, row, steps, step, day, values)
             change.notify(lead, f"「{step.title}」已通过" + (f"，进入「{nxt.title}」" if nxt else ""))
         elif data.decision == "return":
             values.update({Project.status: ProjectStatus.returned, Project.current_role: "clinician"})
@@ -724,10 +713,6 @@ class Ballot(msgspec.Struct):
     comment: str = ""
 
 
-async def _ethics_members(institution_id: int) -> int:
-    return len(await _users_with(institution_id, "ethics"))
-
-
 async def vote(actor: Actor, hooks: HookView, project_id: int, ballot: Ballot, today: dt.date | None = None) -> str | None:
     """An ethics member (HOSP-7, HOSP-21) or a panel expert (HOSP-9) votes.
 
@@ -740,63 +725,27 @@ async def vote(actor: Actor, hooks: HookView, project_id: int, ballot: Ballot, t
     if not kinds.offers(step, "vote") or row["status"] != ProjectStatus.in_review:
         raise Conflict(Problem(MOVED_ON))
     _can_act(actor, row, step)
+    kind = kinds.of(step)
     problems = []
     if ballot.vote not in ("approve", "reject", "recuse"):
         problems.append(Problem("请选择表决意见", "vote"))
-    if step.kind == "panel":
-        member = await PanelMember.exists().where(
-            (PanelMember.project == project_id) & (PanelMember.step == step.key)
-            & (PanelMember.revision == row["revision"]) & (PanelMember.expert == actor.id))
-        if not member:
-            raise DomainError("您不是该项目评审专家组成员")
-        if ballot.vote != "recuse":
-            criteria = list(step.criteria) if row["tech_class"] == "restricted" else []
-            problems += rules.check_score(ballot.score, ballot.scores, criteria)
+    problems += await kind.ballot_problems(actor, row, step, ballot)
     if ballot.vote in ("reject", "recuse") and not ballot.comment.strip():
         problems.append(Problem("不同意或回避时请写明理由", "comment"))
     _require(problems)
-    outcome = None
-    async with write_transaction():
-        await PROJECT.take(project_id, None, where=Project.current_step == step.key)
+    async with PROJECT.change(actor, row, None, "step.vote", where=Project.current_step == step.key) as change:
         if await Vote.exists().where((Vote.project == project_id) & (Vote.step == step.key)
                                      & (Vote.revision == row["revision"]) & (Vote.voter == actor.id)):
             raise DomainError("您已对本轮评审表决，不能重复投票")
-        score = int(ballot.score) if ballot.vote != "recuse" and step.kind == "panel" else None
+        score = kind.score(ballot)
         await Vote.insert(Vote(project=project_id, step=step.key, revision=row["revision"], voter=actor.id,
                                vote=ballot.vote, score=score, comment=ballot.comment.strip(),
                                scores={k: int(v) for k, v in ballot.scores.items() if str(v).strip().isdigit()}))
-        await _entry(row, actor, step, "recuse" if ballot.vote == "recuse" else "vote", reason=ballot.comment.strip(),
-                     details={"vote": ballot.vote, "score": score, "scores": ballot.scores}, role=step.role)
+        await record_entry(row, actor, step, "recuse" if ballot.vote == "recuse" else "vote", reason=ballot.comment.strip(),
+                           details={"vote": ballot.vote, "score": score, "scores": ballot.scores}, role=step.role)
         votes = await Vote.select(Vote.vote, Vote.voter).where(
             (Vote.project == project_id) & (Vote.step == step.key) & (Vote.revision == row["revision"]))
-        values: dict = {}
-        if step.kind == "ethics":
-            tally = {k: sum(1 for v in votes if v["vote"] == k) for k in ("approve", "reject", "recuse")}
-            members = await _ethics_members(row["institution"])
-            outcome = rules.ethics_outcome(members, tally["approve"], tally["reject"], tally["recuse"])
-            details = tally | {"members": members, "needed": rules.ethics_threshold(members, tally["recuse"])}
-            if outcome == "approve":
-                values[Project.ethics_status] = EthicsStatus.approved
-                await _entry(row, SYSTEM, step, "approve", reason="伦理委员会三分之二以上委员同意（HOSP-21）",
-                             details=details, role="ethics")
-                await _advance(actor, hooks, row, steps, step, day, values)
-                await PROJECT.notify(row, [row["lead"]], "伦理审查通过")
-            elif outcome == "reject":
-                values.update({Project.ethics_status: EthicsStatus.rejected, Project.status: ProjectStatus.rejected,
-                               Project.current_step: None, Project.current_role: None,
-                               Project.outcome_reason: "伦理审查未通过"})
-                await _entry(row, SYSTEM, step, "reject", reason="伦理委员会三分之二以上委员不同意（HOSP-21）",
-                             details=details, role="ethics")
-                await PROJECT.notify(row, [row["lead"]], "伦理审查未通过")
-        else:
-            members = {p["expert"] for p in await PanelMember.select(PanelMember.expert).where(
-                (PanelMember.project == project_id) & (PanelMember.step == step.key)
-                & (PanelMember.revision == row["revision"]))}
-            if members <= {v["voter"] for v in votes}:
-                await PROJECT.notify(row, await _users_with(row["institution"], "medical_affairs"),
-                              "专家组已全部完成评审，请作出结论")
-        await PROJECT.save(project_id, values)
-        await PROJECT.audit(actor, "step.vote", row, project_id)
+        outcome = await kind.after_vote(actor, hooks, row, steps, step, votes, change, day)
     return outcome
 
 
@@ -814,12 +763,12 @@ async def proceed_without_ethics(actor: Actor, hooks: HookView, project_id: int,
         raise Conflict(Problem(MOVED_ON))
     _require([Problem("请写明先行申报的理由", "reason", "HOSP-7")] if not reason.strip() else [])
     async with PROJECT.change(actor, row, version, "ethics_deferred") as change:
-        await _entry(row, actor, step, "proceed_without_ethics", reason=reason.strip(), role="medical_affairs",
-                     details={"rule": "HOSP-7", "due": "准入之日起3个月内提交伦理审查证明"})
+        await record_entry(row, actor, step, "proceed_without_ethics", reason=reason.strip(), role="medical_affairs",
+                           details={"rule": "HOSP-7", "due": "准入之日起3个月内提交伦理审查证明"})
         values = change.values
         values |= {Project.ethics_status: EthicsStatus.deferred}
         row["ethics_status"] = EthicsStatus.deferred
-        await _advance(actor, hooks, row, steps, step, day, values)
+        await advance(actor, hooks, row, steps, step, day, values)
         change.notify([row["lead"]], "医务处准予先行申报；请于准入之日起3个月内提交伦理审查证明（HOSP-7）")
 
 
@@ -860,8 +809,8 @@ async def assemble_panel(actor: Actor, hooks: HookView, project_id: int, version
         await PanelMember.insert(*[PanelMember(project=project_id, step=step.key, revision=row["revision"],
                                                expert=i) for i in chosen])
         names = [e["display_name"] for e in await experts(actor) if e["id"] in chosen]
-        await _entry(row, actor, step, "panel", role="medical_affairs",
-                     details={"experts": names, "grade": row["grade"], "class": row["tech_class"]})
+        await record_entry(row, actor, step, "panel", role="medical_affairs",
+                           details={"experts": names, "grade": row["grade"], "class": row["tech_class"]})
         await PROJECT.notify(row, chosen, f"您已被邀请参加「{step.title}」，请评分并表决")
         await PROJECT.audit(actor, "panel", row, project_id)
 
@@ -880,8 +829,8 @@ async def lodge_objection(actor: Actor, project_id: int, text: str) -> int:
         await PROJECT.take(project_id, None, where=Project.current_step == step.key)
         rows = await Objection.insert(Objection(project=project_id, author=actor.id, text=text.strip())).returning(
             Objection.id)
-        await _entry(row, actor, step, "objection", reason=text.strip())
-        await PROJECT.notify(row, await _users_with(row["institution"], "medical_affairs"), "公示期收到异议，请答复")
+        await record_entry(row, actor, step, "objection", reason=text.strip())
+        await PROJECT.notify(row, await users_with(row["institution"], "medical_affairs"), "公示期收到异议，请答复")
         await PROJECT.audit(actor, "objection", row, project_id)
     return rows[0]["id"]
 
@@ -905,8 +854,8 @@ async def answer_objection(actor: Actor, objection_id: int, answer: str, project
         await PROJECT.take(row["id"], None)
         await Objection.update({Objection.answer: answer.strip(), Objection.answered_by: actor.id,
                                 Objection.answered_at: _now()}).where(Objection.id == objection_id)
-        await _entry(row, actor, step, "answer", reason=answer.strip(), role="medical_affairs",
-                     details={"objection": obj["text"]})
+        await record_entry(row, actor, step, "answer", reason=answer.strip(), role="medical_affairs",
+                           details={"objection": obj["text"]})
         await PROJECT.notify(row, [obj["author"]], "您提出的公示异议已答复")
         await PROJECT.audit(actor, "objection_answer", row, row["id"])
 
@@ -937,11 +886,11 @@ async def close_publicity(actor: Actor, hooks: HookView, project_id: int, versio
     _require(await publicity_problems(hooks, row, step, day))
     taken_at = version if version is not None else row["version"]
     async with PROJECT.change(actor, row, taken_at, "publicity_closed") as change:
-        await _entry(row, actor, step, "publicity_closed", role="medical_affairs",
-                     details={"from": row["step_started_on"]})
+        await record_entry(row, actor, step, "publicity_closed", role="medical_affairs",
+                           details={"from": row["step_started_on"]})
         await links.fulfil(actor, hooks, project_id, "publicity", day)
         values = change.values
-        await _advance(actor, hooks, row, steps, step, day, values)
+        await advance(actor, hooks, row, steps, step, day, values)
 
 
 # ---------------------------------------------------------------- after admission
@@ -962,9 +911,9 @@ async def issue_document(actor: Actor, hooks: HookView, project_id: int, version
     async with PROJECT.change(actor, row, version, "document") as change:
         values = change.values
         values |= {Project.document_no: document_no.strip()[:60], Project.document_on: day}
-        await _entry(row, actor, step, "document", details={"document_no": document_no.strip()},
-                     role=step.role)
-        await _advance(actor, hooks, row, steps, step, day, values)
+        await record_entry(row, actor, step, "document", details={"document_no": document_no.strip()},
+                           role=step.role)
+        await advance(actor, hooks, row, steps, step, day, values)
         change.notify([row["lead"]], f"准入文件已印发（{document_no.strip()}）")
 
 
@@ -1002,10 +951,10 @@ async def file_with_university(actor: Actor, hooks: HookView, project_id: int, v
         attachments = [{"key": key, "filename": f.filename, "path": f"{f.sha256[:2]}/{f.sha256}",
                         "title": titles.get(key, key), "content_type": f.content_type} for key, f in materials]
         status = await links.file_with_university(actor, hooks, row, msgspec.to_builtins(payload), attachments)
-        await _entry(row, actor, step, "filing", role=step.role, details={"channel": "university", "status": status})
+        await record_entry(row, actor, step, "filing", role=step.role, details={"channel": "university", "status": status})
         values = change.values
         values |= {Project.university_filed_on: day}
-        await _advance(actor, hooks, row, steps, step, day, values)
+        await advance(actor, hooks, row, steps, step, day, values)
         change.notify([row["lead"]], "已报大学教务处备案")
 
 
@@ -1021,7 +970,7 @@ async def submit_ethics_proof(actor: Actor, hooks: HookView, project_id: int, fi
     async with PROJECT.change(actor, row, None, "ethics_proof") as change:
         attachment = await storage.store(actor, institution_id=row["institution"], owner_type="project",
                                          owner_id=project_id, filename=filename, data=data, kind="ethics_approval")
-        await _entry(row, actor, None, "ethics_proof", attachments=[attachment], details={"rule": "HOSP-7"})
+        await record_entry(row, actor, None, "ethics_proof", attachments=[attachment], details={"rule": "HOSP-7"})
         change.values.update({Project.ethics_status: EthicsStatus.approved})
         await links.fulfil(actor, hooks, project_id, "ethics_proof", day)
 
@@ -1046,8 +995,8 @@ async def cancel_lapsed(hooks: HookView, today: dt.date | None = None) -> list[i
             if not taken:
                 continue
             row = await _fresh(item["id"])
-            await _entry(row, SYSTEM, None, "cancel", reason=row["outcome_reason"],
-                         details={"rule": "HOSP-7", "ethics_due": row["ethics_due"], "today": day})
+            await record_entry(row, SYSTEM, None, "cancel", reason=row["outcome_reason"],
+                               details={"rule": "HOSP-7", "ethics_due": row["ethics_due"], "today": day})
             await audit.record(SYSTEM, "admission.cancel", "admission_project", row["id"],
                                before={"status": "admitted"}, after={"status": "cancelled", "rule": "HOSP-7"},
                                institution_id=row["institution"])
@@ -1061,8 +1010,8 @@ async def _involved(row: dict) -> list[int]:
     """Everyone who took part: the lead, whoever decided or voted, medical affairs, the head."""
     actors = {r["actor"] for r in await StepDecision.select(StepDecision.actor).where(
         StepDecision.project == row["id"]) if r["actor"]}
-    actors |= set(await _users_with(row["institution"], "medical_affairs"))
-    actors |= set(await _users_with(row["institution"], "hospital_head"))
+    actors |= set(await users_with(row["institution"], "medical_affairs"))
+    actors |= set(await users_with(row["institution"], "hospital_head"))
     return sorted(actors | {row["lead"]})
 
 

@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from core.accounts.schemas import Actor
+from core.admission import rules
 from core.admission.schemas import ProjectStatus
 from core.contract import StepBase
+from core.errors import Problem
 
 if TYPE_CHECKING:
     from core.plugins import HookView
@@ -91,6 +93,25 @@ class Kind:
         return ctx.step.title if waiting else None
 
     async def on_enter(self, actor: Actor, hooks: HookView, project: dict, step: StepBase, today: dt.date) -> None:
+        return None
+
+    async def decision_problems(self, project: dict, step: StepBase, decision: Any) -> list[Problem]:
+        """What forbids this decision (``service.Decision``) at the step: a reason for a
+        return or rejection, and whatever the kind adds."""
+        return rules.check_decision(decision.decision, decision.reason)
+
+    async def ballot_problems(self, actor: Actor, project: dict, step: StepBase, ballot: Any) -> list[Problem]:
+        """What forbids this ballot (``service.Ballot``) at a step whose members vote."""
+        return []
+
+    def score(self, ballot: Any) -> int | None:
+        """The score a ballot records (a panel's); ``None`` for kinds that do not score."""
+        return None
+
+    async def after_vote(self, actor: Actor, hooks: HookView, project: dict, steps: list, step: StepBase,
+                         votes: list[dict], change: Any, today: dt.date) -> str | None:
+        """What a vote sets off once recorded (``votes``: this step's, this revision);
+        returns an outcome when the vote decided the step."""
         return None
 
 
