@@ -14,6 +14,7 @@ diff of every mutant left alive so that each can be explained or killed.
     .venv/bin/python scripts/mutation.py                      # every module
     .venv/bin/python scripts/mutation.py core/calendar.py     # one module
     .venv/bin/python scripts/mutation.py --survivors core/filing/rules.py
+    .venv/bin/python scripts/mutation.py --last --survivors core/filing/rules.py   # no new run
 """
 
 from __future__ import annotations
@@ -108,20 +109,24 @@ def results(ws: Path, module: str) -> dict[str, str]:
     return {name: status_by_exit_code[code] for name, code in codes.items()}
 
 
-def run(module: str, jobs: int, survivors: bool) -> dict:
-    tests = [t for t in TESTS.get(module, []) if (ROOT / t.split("::")[0]).exists()]
-    if not tests:
-        print(f"!! {module}: no test files selected in scripts/mutation.py TESTS", file=sys.stderr)
-    ws = prepare(module, tests)
+def run(module: str, jobs: int, survivors: bool, again: bool = True) -> dict:
     started = time.monotonic()
-    log = ws / "mutmut.log"
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    with log.open("w") as out:
-        code = subprocess.call([str(BIN / "mutmut"), "run", "--max-children", str(jobs)], cwd=ws,
-                               stdout=out, stderr=subprocess.STDOUT, env=env)
+    ws = WORK / _slug(module)
+    if again:
+        tests = [t for t in TESTS.get(module, []) if (ROOT / t.split("::")[0]).exists()]
+        if not tests:
+            print(f"!! {module}: no test files selected in scripts/mutation.py TESTS", file=sys.stderr)
+        ws = prepare(module, tests)
+        log = ws / "mutmut.log"
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        with log.open("w") as out:
+            code = subprocess.call([str(BIN / "mutmut"), "run", "--max-children", str(jobs)], cwd=ws,
+                                   stdout=out, stderr=subprocess.STDOUT, env=env)
+        if code != 0:
+            print(f"!! {module}: mutmut exited {code}; see {log}", file=sys.stderr)
     status = results(ws, module)
-    if code != 0 or not status:
-        print(f"!! {module}: mutmut exited {code}; see {log}", file=sys.stderr)
+    if not status:
+        print(f"!! {module}: no results in {ws}", file=sys.stderr)
     counts = {"mutants": len(status), "killed": 0, "survived": 0, "no tests": 0, "other": 0}
     for value in status.values():
         if value in ("killed", "timeout", "caught by type check"):
@@ -144,12 +149,13 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", help="paths (default: every rules module and core/calendar.py)")
     parser.add_argument("--survivors", action="store_true", help="print the diff of each mutant left alive")
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATION_JOBS", "1")))
+    parser.add_argument("--last", action="store_true", help="report the last run's results, run nothing")
     args = parser.parse_args()
     chosen = args.modules or modules()
     table = []
     for module in chosen:
         print(f"… {module}", file=sys.stderr, flush=True)
-        table.append((module, run(module, args.jobs, args.survivors)))
+        table.append((module, run(module, args.jobs, args.survivors, again=not args.last)))
     width = max(len(m) for m, _ in table)
     print(f"\n{'module':<{width}}  mutants  killed  survived  no tests  score  time")
     for module, c in table:

@@ -18,7 +18,7 @@ def check_region(data: RegionInput, parent_level: str | None) -> list[Problem]:
     if data.level not in LEVELS:
         problems.append(Problem("层级须为省、市或县/区", "level"))
     elif _CHILD_LEVEL.get(parent_level) != data.level:
-        expected = LEVELS.get(_CHILD_LEVEL.get(parent_level, ""), "（无）")
+        expected = LEVELS.get(_CHILD_LEVEL.get(parent_level), "（无）")
         problems.append(Problem(f"该上级区划之下只能建立「{expected}」级区划", "level"))
     return problems
 
