@@ -78,6 +78,12 @@ def test_2xx_states():
             "rejected", "R", "对方系统退回：材料不全", 200, "材料不全")
 
 
+def test_2xx_refusal_without_a_message_keeps_the_body():
+    body = json.dumps({"receipt_id": "R", "status": "refused"}).encode()
+    assert rules.read_answer(200, "application/json", body) == Outcome(
+        "rejected", "R", f"对方系统退回：{body.decode()}", 200, body.decode())
+
+
 def test_2xx_without_a_usable_receipt():
     body = json.dumps({"status": "accepted"}).encode()
     missing = Outcome("failed", error="对方系统的应答格式不正确：缺少回执号（receipt_id）", http_status=200,
