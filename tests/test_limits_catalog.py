@@ -30,7 +30,7 @@ def test_parse_date_forms():
 @pytest.mark.parametrize("value, levels", [
     (None, ()), ("", ()), ([], ()), ([4, 3, 3], (3, 4)), ((1,), (1,)), ("三、四级", (3, 4)), ("3,4", (3, 4)),
     ("一级手术", (1,)), ("二级；四级", (2, 4)), ("1/2", (1, 2)), ("1 2", (1, 2)), ("三，四", (3, 4)), ("4;1", (1, 4)),
-    ("手术3级", (3,)), (["二", "4"], (2, 4)),
+    ("手术3级", (3,)), (["二", "4"], (2, 4)), ("三级手术、四级手术", (3, 4)), (" ", ()),
 ])
 def test_surgery_levels_1_to_4(value, levels):
     assert rules.parse_levels(value) == (levels, None)
@@ -82,6 +82,7 @@ def test_entry_problems_name_their_fields():
         Problem("未知字段：colour、size", "colour"),
     ]
     assert seen == {"T1"}
+    assert rules.validate_entry({"code": "T", "class": "routine"})[1] == [Problem("「技术名称」不能为空", "name")]
     assert rules.validate_entry({"name": "n"})[1] == [Problem("「编码」不能为空", "code"), Problem("「类别」不能为空", "class")]
 
 

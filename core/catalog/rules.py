@@ -57,19 +57,19 @@ def parse_date(value: Any, field: str) -> tuple[dt.date | None, Problem | None]:
 
 def parse_levels(value: Any) -> tuple[tuple[int, ...], Problem | None]:
     """Surgery levels (手术级别, 1–4) from a list or text such as ``三、四级`` or ``3,4``."""
-    if value is None or value == "" or value == []:
+    if value is None:
         return (), None
     items: list[Any]
     if isinstance(value, (list, tuple)):
         items = list(value)
     else:
-        text = str(value).replace("级手术", "").replace("级", "").replace("手术", "")
+        text = str(value).replace("级", "").replace("手术", "")
         for sep in ("、", "，", ",", "/", " ", "；", ";"):
             text = text.replace(sep, "|")
         items = [p for p in text.split("|") if p.strip()]
     levels = []
     for item in items:
-        level = item if isinstance(item, int) and not isinstance(item, bool) else _LEVEL_WORDS.get(str(item).strip())
+        level = _LEVEL_WORDS.get(str(item).strip())  # 3 and "3" alike; True is not 1
         if level not in (1, 2, 3, 4):
             return (), Problem(f"「手术级别限制」应为 1–4 级（如“三、四级”），而不是 {value!r}", "surgery_levels")
         levels.append(level)
