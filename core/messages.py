@@ -41,6 +41,7 @@ MESSAGES: dict[str, str] = {
     "throttle.cleared": "已解除，该账号或地址可立即再次登录。",
     "throttle.clear": "解除",
     "login.throttled": "登录失败次数过多，请 {seconds} 秒后再试（等待时间随失败次数增加）",
+    "error.405": "不支持该请求方法",
     "error.number": "「{label}」应为有效的数字",
     "error.413": "提交的内容过大（上限 {limit} MB），请缩小文件或分批提交",
     "error.json": "请求体不是有效的 JSON（须为 UTF-8 编码，嵌套不超过 {depth} 层）",

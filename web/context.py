@@ -42,6 +42,23 @@ async def login_required(connection: ASGIConnection, _: Any) -> None:
         raise NotAuthorizedException("login required")
 
 
+async def login_or_token(connection: ASGIConnection, _: Any) -> None:
+    """Guard for read-only API routes: a login session, or an institution's API bearer
+    token (hospital systems call the catalogue with the token they post cases with)."""
+    if await load_actor(connection) is not None:
+        return
+    header = connection.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    if token:
+        from core.apitokens import service as tokens
+
+        actor = await tokens.authenticate(token)
+        if actor is not None:
+            connection.state.actor = actor
+            return
+    raise NotAuthorizedException("login or token required")
+
+
 def roles_required(*roles: str):
     """Guard: the actor holds one of ``roles``. Anyone else gets 404, as for a foreign id."""
 

@@ -62,7 +62,13 @@ def permission_denied(request: Request, exc: PermissionDeniedException) -> Respo
 
 
 def validation_error(request: Request, exc: ValidationException) -> Response:
-    return _error_page(request, 400, t("error.400"))
+    """400; under /api the problems name the parameter (``field``) the schema refused."""
+    problems = []
+    for item in exc.extra or [] if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict) and item.get("key"):
+            field = str(item["key"]).replace("$.", "").rstrip("_")  # scope_: "scope" is reserved by Litestar
+            problems.append({"message": t("error.400"), "field": field, "rule": None})
+    return _error_page(request, 400, t("error.400"), problems)
 
 
 def domain_error(request: Request, exc: DomainError) -> Response:
@@ -88,6 +94,11 @@ def http_error(request: Request, exc: HTTPException) -> Response:
     if exc.status_code >= 500:
         log.exception("server error", exc_info=exc)
         return _error_page(request, exc.status_code, t("error.500"))
+    if exc.status_code == 405:
+        # 405 names the methods the resource does allow (RFC 9110), e.g. TRACE on the API.
+        response = _error_page(request, 405, t("error.405"))
+        response.headers.update({k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"})
+        return response
     return _error_page(request, exc.status_code, t("error.400") if exc.status_code == 400 else str(exc.detail))
 
 

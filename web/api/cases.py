@@ -50,10 +50,13 @@ class CaseIn(msgspec.Struct, kw_only=True):
     consent: bool = False
 
 
-class CaseBatch(msgspec.Struct):
-    """A batch of at most 1000 cases, recorded all or nothing."""
+MAX_BATCH = 1000
 
-    cases: list[CaseIn]
+
+class CaseBatch(msgspec.Struct):
+    """A batch of 1 to 1000 cases, recorded all or nothing."""
+
+    cases: Annotated[list[CaseIn], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
 
 
 class CaseOut(msgspec.Struct):
