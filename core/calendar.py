@@ -245,7 +245,7 @@ class WorkCalendar:
 
     def working_days_before(self, start: dt.date, n: int) -> DueDate:
         """CAL-3: the Nth working day before ``start``, counting backwards; ``start``
-        itself is not counted. JL-30: a training base files 3 working days before its
+        itself is not counted. E.g. a province where a training base files 3 working days before its
         first enrolment notice → ``working_days_before(notice_day, 3)``."""
         return self._step(start, n, -1)
 
@@ -295,7 +295,7 @@ class WorkCalendar:
         """CAL-2: the same-numbered day ``months`` later (the month's last day when it
         has none); a rest day moves to the next working day (民法典 第二百零三条).
 
-        Negative ``months`` count back ("1 month before training", JL-29); a rest day
+        Negative ``months`` count back ("1 month before training"); a rest day
         then moves to the *previous* working day, so the date is never less than the
         full period before the event."""
         self._check_count(abs(months))

@@ -242,6 +242,11 @@ class Material(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     title: str
     rule: str = ""
     required: bool = True
+    # The material the local department specifies (e.g. "当地卫生健康行政部门规定的其他材料"):
+    # required, with what it specifies as ``note``, where the licence-issuing region's setting
+    # names such materials; not asked for otherwise.
+    local: bool = False
+    note: str = ""  # set by core from the region's setting, for a ``local`` material
 
 
 # Materials core itself reads, whatever the province: a filing cannot be submitted without
@@ -259,6 +264,7 @@ CORE_MATERIALS: tuple[Material, ...] = (
 class FormField(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One field of the filing form. ``prefill`` names what the portal already knows:
     institution_name, institution_grade, licence_no, region_name, licence_region_name,
+    licence_department (the licence-issuing department's name from the region data),
     technology_name, technology_code, first_case_on, lead_name, lead_title,
     contact_name, self_assessment, assessment_basis. ``kind``: text, textarea, date."""
 
@@ -270,37 +276,122 @@ class FormField(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     help: str = ""
 
 
-class Annotation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Who puts 备注三 on the licence copy. ``direct``: the filing department itself
-    (JL-12: notes the licence copy and the registration system's 备注三); ``push``: the
-    filing department pushes name and date through ``channel`` to ``recipient``, which
-    annotates (HN-2.2c: 审批办), and the regulator records it once done."""
+class FilingFormSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The filing form (备案表) — its layout — as ``filing_form`` answers. Who annotates the
+    licence, which certificates are checked and which rules pages cite is the province's
+    filing policy (``province_policy`` → ``FilingPolicy``)."""
 
-    mode: str = "direct"
+    title: str
+    template: str  # the printable Jinja template, from the plugin's template_dirs
+    rule: str = ""  # the rule that prescribes the form
+    fields: tuple[FormField, ...] = ()
+    staff_columns: tuple[Choice, ...] = (("name", "姓名"), ("sex", "性别"), ("scope", "执业范围"), ("title", "职称"))
+    pledge: str = ""
+    note: str = ""
+
+    def field(self, key: str) -> FormField | None:
+        return next((f for f in self.fields if f.key == key), None)
+
+
+# ---------------------------------------------------------------- answers: the province's policy
+# ``province_policy`` answers (partial) dicts of ``ProvincePolicy``; core.policy merges them,
+# the first answer for a key winning (the built-in national plugin answers last).
+
+
+class Labelled(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A rule id and the Chinese text shown with it."""
+
+    rule: str = ""
+    text: str = ""
+
+
+class Annotation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Who puts 备注三 on the licence copy. ``direct``: the filing department itself;
+    ``push``: the filing department pushes technology name and filing date through
+    ``channel`` to ``recipient`` (e.g. the licensing office), which annotates the copy —
+    the push is the filing department's own delivery, on its desk, and its obligation is
+    done when the push is sent or its receipt recorded."""
+
+    mode: Annotated[str, msgspec.Meta(pattern="^(direct|push)$")] = "direct"
     channel: str = ""
     recipient: str = ""
     rule: str = ""
 
 
-class FilingFormSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The filing form (备案表) and the province's filing details, as ``filing_form`` answers."""
+class FilingPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How a restricted-technology filing is handled, and what its pages cite.
 
-    title: str
-    template: str  # the printable Jinja template, from the plugin's template_dirs
+    - ``rule`` / ``deadline_text``: the hospital's filing rule and how its deadline reads;
+    - ``completion_rule`` / ``desk_text``: the filing department's duty as its desk states it;
+    - ``completed_text``: what a completed filing says happened;
+    - ``annotation``: who annotates the licence copy (``Annotation``);
+    - ``withdrawal_rule``, ``cancellation_rule``: shown with those actions;
+    - ``lead_certificates`` / ``lead_rule``, ``physician_certificates`` / ``physicians_rule``:
+      certificates checked before submission, cited with that rule;
+    - ``physicians_heading``: the heading of the physician table;
+    - ``assessment_basis``: the institution chooses 管理规范 or 专家共识, with
+      ``assessment_rule`` and ``assessment_note`` (shown when no specification is known).
+    """
+
     rule: str = ""
-    fields: tuple[FormField, ...] = ()
-    staff_columns: tuple[Choice, ...] = (("name", "姓名"), ("sex", "性别"), ("scope", "执业范围"), ("title", "职称"))
-    pledge: str = ""
-    lead_certificates: tuple[str, ...] = ("医师资格证", "医师执业证")
-    physician_certificates: tuple[str, ...] = ("医师资格证", "医师执业证")
+    deadline_text: str = "首例之日起15个工作日内"
+    completion_rule: str = ""
+    desk_text: str = "核发《医疗机构执业许可证》的卫生健康行政部门自收到完整备案材料之日起15个工作日内完成备案"
+    completed_text: str = "完成备案"
     annotation: Annotation = Annotation()
-    withdrawal_rule: str = ""  # the province's rule, if its documents give one
-    cancellation_rule: str = "NAT-25"
-    completion_rule: str = "NAT-11"
-    note: str = ""
+    withdrawal_rule: str = ""
+    cancellation_rule: str = ""
+    lead_certificates: tuple[str, ...] = ()
+    lead_rule: str = ""
+    physician_certificates: tuple[str, ...] = ()
+    physicians_rule: str = ""
+    physicians_heading: str = "开展该技术的医师"
+    assessment_basis: bool = False
+    assessment_rule: str = ""
+    assessment_note: str = ""
 
-    def field(self, key: str) -> FormField | None:
-        return next((f for f in self.fields if f.key == key), None)
+
+class CasesPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What the case pages and the regulator's warnings cite: ``rules`` named on the case
+    page, ``his_rule`` (HIS reporting, API tokens), the warnings ``late`` / ``unfiled``."""
+
+    rules: tuple[str, ...] = ()
+    his_rule: str = ""
+    late: Labelled = Labelled(text="病例未按时报送")
+    unfiled: Labelled = Labelled(text="限制类技术已开展病例但未完成备案")
+
+
+class ProvincePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The deployment's policy (``province_policy``, merged)."""
+
+    filing: FilingPolicy = FilingPolicy()
+    cases: CasesPolicy = CasesPolicy()
+    consistency: Labelled = Labelled(text="备案与副本备注一致性核查")
+
+
+class PersonCheck(msgspec.Struct, frozen=True):
+    """A person named on a filing, as ``validate_filing`` receives it."""
+
+    name: str
+    user_id: int | None = None
+    of_institution: bool = False  # an active member of the filing institution
+    visiting: bool = False  # a visiting physician (进修): main practice elsewhere
+    qualifications: tuple[str, ...] = ()
+
+
+class FilingCheck(msgspec.Struct, frozen=True):
+    """A filing as ``validate_filing`` receives it, before submission."""
+
+    institution_id: int
+    technology_code: str
+    technology_name: str
+    has_specification: bool
+    self_assessment: str
+    assessment_basis: str
+    assessment_reference: str
+    lead: PersonCheck | None
+    physicians: tuple[PersonCheck, ...]
+    form: dict[str, str] = {}
 
 
 CHANNEL_KINDS = ("filing", "case", "report", "admission")
@@ -308,7 +399,7 @@ CHANNEL_TRANSPORTS = ("http", "package")
 
 
 class ChannelMaterial(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One material in the order the authority wants it (e.g. HN-2.2b's five scans)."""
+    """One material in the order the authority wants it (e.g. a province's scans in its order)."""
 
     key: str
     title: str
@@ -359,11 +450,15 @@ class DisclosureField(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rule: str = ""
 
 
-class DemoRegion(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The province and cities ``clintech demo`` builds: ``(name, code)`` pairs."""
+RegionSpec = Annotated[tuple[str, ...], msgspec.Meta(min_length=2, max_length=3)]
 
-    province: tuple[str, str]
-    cities: tuple[tuple[str, str], ...]
+
+class DemoRegion(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The province and cities ``clintech demo`` builds: ``(name, code)`` or ``(name, code,
+    department)`` — the region's health department as pages name it (备案部门, 发证机关)."""
+
+    province: RegionSpec
+    cities: tuple[RegionSpec, ...]
 
 
 # ---------------------------------------------------------------- answers: other hooks
@@ -405,7 +500,7 @@ class Offset(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     amount     a positive whole number (at most 250 working days, 366 days, 52 weeks, 60 months)
     unit       "working_days" (CAL-1, the event day not counted), "calendar_days", "weeks",
                "months" (CAL-2: a period ending on a rest day moves to the next working day)
-    direction  "after" (default) or "before" the event (JL-29, JL-30)"""
+    direction  "after" (default) or "before" the event (a province's training rules)"""
 
     amount: int
     unit: str
@@ -442,7 +537,7 @@ class DeadlineRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One deadline rule (``deadline_rules``): an obligation with a legal due date that a
     domain event creates.
 
-    id          the RULES.md id shown with every obligation, e.g. "JL-12"
+    id          the RULES.md id shown with every obligation, e.g. "NAT-11"
     event       the triggering event kind (``core.obligations.rules.EVENTS``)
     obligation  the obligation kind created (``rules.OBLIGATIONS``); (id, obligation) is unique
     title       what must be done (Chinese)
@@ -452,8 +547,8 @@ class DeadlineRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     recurrence  yearly obligations (``Recurrence``) — exactly one of the two
     scope       which technologies (``Scope``); default every one
     when        facts the event must carry (``{"filed": False}``); only those its event has
-    replaces    the rules (``RuleRef``) this one supersedes in the deployment (JL-30 over NAT-29)
-    note        shown next to the rule (e.g. a window that is a deployment setting, HN-3)
+    replaces    the rules (``RuleRef``) this one supersedes in the deployment (a province rule over NAT-29)
+    note        shown next to the rule (e.g. a window that is a deployment setting)
     plugin      set by core: the plugin that supplied it"""
 
     id: str
@@ -535,10 +630,10 @@ class Exemption(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class RulesInForce(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A plugin's rules and the day they take effect (``rules_in_force``): from that day
     core reports ``rules_effective`` for every institution already using a technology, so
-    transitional rules fire (JL-42, JL-43).
+    transitional rules fire (a province's transitional periods).
 
     key           names the rules; rules test it as the fact ``rules``, e.g. "jilin-2021"
-    title         the document, e.g. 《吉林省医疗技术临床应用管理办法实施细则》
+    title         the document, e.g. 《某省医疗技术临床应用管理办法实施细则》
     effective_on  the day, when the source gives it; else
     setting       the environment variable the deployment sets the day in (ISO date) — Jilin's
                   第四十五条 leaves it blank ("本细则自2021年 月 日起施行")
@@ -652,6 +747,9 @@ HOOKS: dict[str, Contract] = {
     "validate_case": Contract(answer=list[Problem], prepare=_problems),
     "filing_materials": Contract(answer=list[Material], probes=_filing_probes),
     "filing_form": Contract(answer=FilingFormSpec, probes=_filing_probes),
+    # Partial answers merged key by key; core.policy converts and checks each itself.
+    "province_policy": Contract(checked=False),
+    "validate_filing": Contract(answer=list[Problem], prepare=_problems),
     "reporting_channels": Contract(answer=list[Channel], prepare=_channels, probes=lambda: [{}]),
     "disclosure_fields": Contract(answer=list[DisclosureField], prepare=_rename({"title": "label"}),
                                   probes=lambda: [{}]),
@@ -698,7 +796,8 @@ def api_version_problem(plugin: str, declared: Any) -> str | None:
 
 __all__ = [
     "CHANNEL_KINDS", "CHANNEL_TRANSPORTS", "CORE_MATERIALS", "HOOKS", "HOOK_API_VERSION", "STEP_KINDS", "STEP_TYPES",
-    "Actor", "Annotation", "ApprovalStep", "ArgumentationStep", "CalendarOverride", "CaseInput", "Channel",
+    "Actor", "Annotation", "ApprovalStep", "CasesPolicy", "FilingCheck", "FilingPolicy", "Labelled", "PersonCheck",
+    "ProvincePolicy", "RegionSpec", "ArgumentationStep", "CalendarOverride", "CaseInput", "Channel",
     "ChannelMaterial", "Choice", "Consideration", "Contract", "ContractError", "Criterion", "DeadlineRule",
     "DemoRegion", "Exemption", "Offset", "Recurrence", "RuleRef", "RulesInForce", "Scope",
     "DisclosureField", "DocumentStep", "EthicsStep", "FieldSpec", "FilingFormSpec", "FilingStep", "FormField",

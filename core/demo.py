@@ -65,11 +65,15 @@ PERSONS = {
 }
 
 
-async def _region(name: str, code: str, level: str, parent: int | None) -> int:
+async def _region(name: str, code: str, level: str, parent: int | None, department: str = "") -> int:
+    """The region of ``code``, created if missing, with its health department's name (the
+    plugin's, else "<name>卫生健康委员会"; the admin edits it later)."""
     row = await Region.select(Region.id).where(Region.code == code).first()
     if row:
         return row["id"]
-    return await tenancy.create_region(SYSTEM, RegionInput(name=name, code=code, level=level, parent=parent))
+    region_id = await tenancy.create_region(SYSTEM, RegionInput(name=name, code=code, level=level, parent=parent))
+    await tenancy.rename_region(SYSTEM, region_id, name, department or f"{name}卫生健康委员会")
+    return region_id
 
 
 async def load(hooks: HookView) -> list[tuple[str, str, str]]:
@@ -77,8 +81,8 @@ async def load(hooks: HookView) -> list[tuple[str, str, str]]:
     spec = hooks.call("demo_region") or FALLBACK_REGION
     if not spec.cities:
         spec = DemoRegion(province=spec.province, cities=FALLBACK_REGION.cities)
-    province = await _region(*spec.province, "province", None)
-    cities = [await _region(name, code, "city", province) for name, code in spec.cities]
+    province = await _region(*spec.province[:2], "province", None, *spec.province[2:3])
+    cities = [await _region(*city[:2], "city", province, *city[2:3]) for city in spec.cities]
     # Hospital B and the second city's regulator live in the second city, or the first
     # when the plugin names only one.
     second = min(1, len(cities) - 1)

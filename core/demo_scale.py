@@ -146,7 +146,7 @@ async def build(hooks: HookView, institutions: int, cases: int, *, years: int = 
         raise ValueError("已启用的插件未提供限制类技术目录")
     from core.obligations.service import rules_of
 
-    rule = next((r.id for r in rules_of(hooks) if r.obligation == "case_report"), "JL-38")
+    rule = next((r.id for r in rules_of(hooks) if r.obligation == "case_report"), "NAT-37")
     province = await Region.select().where(Region.level == "province").order_by(Region.id).first()
     now = dt.datetime.now(dt.UTC)
 

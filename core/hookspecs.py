@@ -33,6 +33,7 @@ from core.contract import (
     DemoRegion,
     DisclosureField,
     Exemption,
+    FilingCheck,
     FilingFormSpec,
     FormSpec,
     Grade,
@@ -42,6 +43,7 @@ from core.contract import (
     PersonInfo,
     Problem,
     ProjectInfo,
+    ProvincePolicy,
     QcIndicator,
     QcTechnologyInfo,
     RulesInForce,
@@ -78,7 +80,7 @@ def deadline_rules() -> list[DeadlineRule] | None:
     key, event, obligation kind, ``when`` fact, unit or role is an error naming the
     plugin and the rule, and a plugin with any bad rule loads none)::
 
-        id          str   the RULES.md id shown with every obligation, e.g. "JL-12"
+        id          str   the RULES.md id shown with every obligation, e.g. "NAT-11"
         event       str   the triggering domain event kind (below)
         obligation  str   the obligation kind created (below); (id, obligation) is unique
         title       str   what must be done, in Chinese
@@ -98,11 +100,11 @@ def deadline_rules() -> list[DeadlineRule] | None:
                     the facts the event carries (below) may be tested
         replaces    [{"id": rule id, "obligation": kind}, …]  optional; drops exactly
                     those rules from the deployment (a province rule restating a
-                    national one, JL-30 over NAT-29); one id may name two rules (NAT-11:
+                    national one over NAT-29); one id may name two rules (NAT-11:
                     ``filing`` and the regulator's ``filing_completion``), so both parts
                     are given; naming a rule the deployment lacks is an error
         note        str   optional; shown next to the rule, e.g. a window that is a
-                    deployment setting because the source gives no number (HN-3)
+                    deployment setting because the source gives no number
 
     Event kinds (``core.obligations.rules.EVENTS``) and the facts ``when`` may test:
     first_case, filing_materials_complete, discharge, case_performed, enrolment_notice,
@@ -110,14 +112,14 @@ def deadline_rules() -> list[DeadlineRule] | None:
     rules_effective (filed, rules) and technology_listed (filed, edition) — the last
     two are fired for every institution already using a technology in scope when a
     plugin's rules take effect or a catalogue edition lists it
-    (transitional periods, JL-42/JL-43); ``filed`` is whether the institution already
+    (transitional periods); ``filed`` is whether the institution already
     has submitted a filing for it.
     Obligation kinds (``rules.OBLIGATIONS``): filing, filing_completion, case_report,
     training_base_filing, training_plan, exam_results, ethics_proof, publicity,
     qc_annual_report, self_assessment, physician_application, case_follow_up (fulfilled when
     the case's follow-up — 30-day 转归 and death — is recorded after discharge).
 
-    Example: ``[{"id": "JL-38", "event": "discharge", "obligation": "case_report",
+    Example: ``[{"id": "XX-38", "event": "discharge", "obligation": "case_report",
     "title": "限制类技术病例逐例报送", "article": "…出院后15个工作日内完成报送。",
     "role": "medical_affairs", "offset": {"amount": 15, "unit": "working_days",
     "direction": "after"}, "scope": {"classes": ["restricted"]}}]``
@@ -132,7 +134,7 @@ def deadline_exemptions() -> list[Exemption] | None:
     open one is marked exempt by the next ``recompute_deadlines`` run, and reopens if
     the exemption is withdrawn. Keys (checked at load, errors name the plugin)::
 
-        rule          str   the rule id, e.g. "JL-12"
+        rule          str   the rule id, e.g. "XX-12"
         obligation    str   the obligation kind of that rule, e.g. "filing"
                             ((rule, obligation) must be a rule of the deployment)
         evidence      str   why, in Chinese, shown with the obligation (e.g. the
@@ -144,7 +146,7 @@ def deadline_exemptions() -> list[Exemption] | None:
                             technologies begun before a cut-off)
         article       str   optional; the source text, shown after the evidence
 
-    Example: ``[{"rule": "JL-12", "obligation": "filing", "codes": ["G03"],
+    Example: ``[{"rule": "XX-12", "obligation": "filing", "codes": ["G03"],
     "before": date(2021, 7, 1), "evidence": "本细则施行前已完成备案，按第四十二条自评"}]``
     """
 
@@ -160,7 +162,7 @@ def rules_in_force() -> list[RulesInForce] | None:
     worker's ``fire_transition_events`` job reports ``rules_effective`` for every
     institution already using a technology (an admitted project admitted on or before
     that day), once per project, with the fact ``filed`` (a filing was submitted), so
-    transitional rules such as JL-42 and JL-43 fire. Likewise ``technology_listed`` is
+    a province's transitional rules fire. Likewise ``technology_listed`` is
     reported when a catalogue edition newly lists a technology (not in the edition it
     supersedes) for projects admitted on or before the edition's ``effective_on``."""
 
@@ -268,8 +270,10 @@ def filing_materials(technology: TechnologyInfo, institution: InstitutionInfo) -
 
     ``technology`` is ``core.filing.service.TechnologyInfo`` (code, name, tech_class,
     specification); ``institution`` is ``core.admission.schemas.InstitutionInfo``.
-    A list of ``Material`` (``{"key", "title", "rule", "required"}``) in the province's
-    order (JL-12's six; HN-2.2b's five, uploaded in that order). Core reads two keys:
+    A list of ``Material`` (``{"key", "title", "rule", "required", "local"}``) in the
+    province's order (six in one province, five in another, uploaded in that order); a
+    ``local`` material is the one the licence-issuing region's department specifies,
+    asked for only where its region's setting names such materials. Core reads two keys:
     ``form`` is the signed scan of the filing form, ``argumentation`` the management-
     committee and ethics-committee argumentation that NAT-13 requires. The materials
     core reads are declared in ``core.contract.CORE_MATERIALS``: one the province does
@@ -279,28 +283,59 @@ def filing_materials(technology: TechnologyInfo, institution: InstitutionInfo) -
 
 @hookspec(firstresult=True)
 def filing_form(technology: TechnologyInfo, institution: InstitutionInfo) -> FilingFormSpec | None:
-    """First result (province). The filing form (备案表) and the province's filing
-    details, as a dict (converted to ``core.filing.schemas.FilingFormSpec``). Stops at
-    first non-None result. Arguments as for ``filing_materials``. Keys::
+    """First result (province). The filing form (备案表) — its layout only — (converted to
+    ``core.contract.FilingFormSpec``). Stops at first non-None result. Arguments as for
+    ``filing_materials``. Keys::
 
-        title        str   e.g. "医疗技术临床应用备案表" (JL-12 annex 3)
+        title        str   e.g. "医疗技术临床应用备案表"
         template     str   the printable Jinja template in the plugin's template_dirs,
                            rendered to PDF with ``spec``, ``values``, ``staff``, ``known``
-        rule         str   the rule the form serves, e.g. "JL-12"
+        rule         str   the rule that prescribes the form
         fields       [{"key", "label", "kind": text|textarea|date, "prefill", "required", "help"}]
                      ``prefill`` names what the portal knows: institution_name,
                      institution_grade, licence_no, region_name, licence_region_name,
-                     technology_name, technology_code, first_case_on, lead_name,
-                     lead_title, contact_name, self_assessment, assessment_basis
+                     licence_department, technology_name, technology_code, first_case_on,
+                     lead_name, lead_title, contact_name, self_assessment, assessment_basis
         staff_columns [[key, label], …]  the staff table (name, sex, scope, title)
         pledge       str   the institution's pledge printed above the signature
-        lead_certificates, physician_certificates  [str]  qualifications the lead and
-                     every physician must hold (checked before submission, JL-12 (5)(6))
-        annotation   {"mode": "direct" | "push", "channel", "recipient", "rule"}: who puts
-                     备注三 on the licence copy — the filing department itself (JL-12) or
-                     the licensing office after a push through ``channel`` (HN-2.2c)
-        completion_rule, withdrawal_rule, cancellation_rule, note   shown on screen
+        note         str   printed under the form
+
+    Who annotates the licence, which certificates are checked and which rules the pages
+    cite is the filing *policy*: ``province_policy``.
     """
+
+
+@hookspec
+def province_policy() -> ProvincePolicy | dict | None:
+    """Collect all, merged. The rules this deployment's pages cite and how its filings
+    are handled, as a (partial) dict of ``core.contract.ProvincePolicy``; core merges
+    every answer key by key, the first answer for a key winning (the built-in national
+    plugin answers last, so a province replaces only what its text changes)::
+
+        filing   {"rule", "deadline_text", "completion_rule", "desk_text",
+                  "completed_text", "annotation": {"mode": "direct" | "push", "channel",
+                  "recipient", "rule"}, "withdrawal_rule", "cancellation_rule",
+                  "lead_certificates", "lead_rule", "physician_certificates",
+                  "physicians_rule", "physicians_heading", "assessment_basis",
+                  "assessment_rule", "assessment_note"}
+        cases    {"rules": [id, …], "his_rule", "late": {"rule", "text"},
+                  "unfiled": {"rule", "text"}}
+        consistency          {"rule", "text"}  the filing/licence consistency check
+
+    Example: ``{"filing": {"rule": "XX-5", "completed_text": "完成备案"}}``.
+    """
+
+
+@hookspec
+def validate_filing(filing: FilingCheck) -> list[Problem] | None:
+    """Collect all. Problems (``core.errors.Problem`` or dicts with ``message``, ``field``,
+    ``rule``) that block submitting a restricted-technology filing, beyond core's own
+    (materials, NAT-13 ethics, the lead belonging to the institution, the certificates
+    the policy names, the form's required fields). ``filing`` is a
+    ``core.contract.FilingCheck`` (self-assessment, basis and reference, ``lead`` and
+    ``physicians`` as ``PersonCheck`` with ``visiting`` and ``qualifications``).
+    Fields: ``self_assessment``, ``assessment_basis``, ``assessment_reference``,
+    ``lead``, ``physicians``."""
 
 
 @hookspec
@@ -321,10 +356,10 @@ def reporting_channels() -> list[Channel] | None:
         endpoint_setting  str   the environment variable with the endpoint URL, e.g.
                                 "CLINTECH_CHANNEL_HENAN_PLATFORM_URL"; the token and the
                                 timeout (seconds) are the same name ending in _TOKEN / _TIMEOUT
-        authority         str   optional; who receives (e.g. 河南省卫生健康委员会)
+        authority         str   optional; who receives (e.g. 某省卫生健康委员会)
         materials         [{"key", "title", "required", "rule"}]  optional; the order
-                                attachments are sent and packaged in (HN-2.2b)
-        rules             [str] optional; RULES.md ids it serves (JL-38, HN-3, HOSP-11 …)
+                                attachments are sent and packaged in
+        rules             [str] optional; RULES.md ids it serves (HOSP-11 …)
         description       str   optional; shown on the admin's channel page
 
     The outbox (``core.outbox.service``) owns delivery: retries, backoff, the
@@ -335,7 +370,7 @@ def reporting_channels() -> list[Channel] | None:
 @hookspec
 def disclosure_fields() -> list[DisclosureField] | None:
     """Collect all. The columns of the public lists of filed institutions (NAT-40,
-    JL-41, HN-2.3), synchronous: a list of dicts ``{"key", "label", "rule"}`` in order.
+    the province's rule), synchronous: a list of dicts ``{"key", "label", "rule"}`` in order.
     Keys core fills: ``institution``, ``region``, ``technology``, ``filed_on``,
     ``case_count``, ``filing_department``; the first answer for a key wins. With no
     answer the national minimum is shown (institution, technology, filing date,
@@ -345,7 +380,9 @@ def disclosure_fields() -> list[DisclosureField] | None:
 @hookspec(firstresult=True)
 def demo_region() -> DemoRegion | None:
     """First result (province). The province and cities ``clintech demo`` builds:
-    ``{"province": (name, code), "cities": [(name, code), …]}``: every city named is
+    ``{"province": (name, code[, department]), "cities": [(name, code[, department]), …]}``
+    — ``department`` is the region's health department as pages name it (备案部门,
+    发证机关; default "<name>卫生健康委员会", an admin edits it): every city named is
     built (hospital A in the first, hospital B in the second, or the first when only
     one is named). Stops at first non-None result."""
 

@@ -66,6 +66,8 @@ MESSAGES: dict[str, str] = {
     "source.built-in": "内置",
     "source.third-party": "第三方",
     "source.test": "测试",
+    "source.default": "内置默认（国家规定）",
+    "plugin.always_on": "始终启用",
     "nav.outbox": "报送队列",
     "nav.admin.channels": "报送渠道",
     "outbox.title": "报送队列",

@@ -17,6 +17,7 @@ a hook wrapper, and an answer that does not depend on the call and does not conv
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import logging
 import os
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "clintech.plugins"
 OWN_DISTRIBUTION = "clintech-portal"
+# Built-in plugins registered in every deployment, whatever CLINTECH_PLUGINS says, and never
+# switched off (datasette's ``default_*`` plugins are the model): the national rules and
+# catalogues. Their hooks are ``trylast``, so any other plugin's answer wins.
+DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (("national", "plugins.national"),)
 
 
 class PluginConfigError(Exception):
@@ -64,6 +69,13 @@ class _Entry(msgspec.Struct):
     entry_point: Any = None
 
 
+def _own_version() -> str:
+    try:
+        return metadata.version(OWN_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
 def _installed() -> dict[str, _Entry]:
     found: dict[str, _Entry] = {}
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
@@ -86,6 +98,10 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.trace = bool(os.environ.get("CLINTECH_TRACE_PLUGINS"))
         self._entries = _installed()
+        self.defaults = tuple(name for name, _ in DEFAULT_PLUGINS)
+        for name, module_name in DEFAULT_PLUGINS:
+            self._entries[name] = _Entry(name=name, version=_own_version(), source="default",
+                                         module=importlib.import_module(module_name))
         for name, module in (extra or {}).items():
             self._entries[name] = _Entry(name=name, version="test", source="test", module=module)
         unknown = [n for n in deployment if n not in self._entries]
@@ -94,7 +110,7 @@ class PluginHost:
                 f"CLINTECH_PLUGINS 中的插件未安装：{', '.join(unknown)}"
                 f"（已安装：{', '.join(sorted(self._entries))}）"
             )
-        self.deployment = tuple(deployment)
+        self.deployment = (*self.defaults, *(n for n in deployment if n not in self.defaults))
         for name in self.deployment:
             entry = self._entries[name]
             if entry.module is None:
@@ -185,7 +201,8 @@ class PluginHost:
         return out
 
     def view(self, disabled: frozenset[str] = frozenset()) -> HookView:
-        return HookView(self, frozenset(disabled) & frozenset(self.deployment))
+        """The hooks without the ``disabled`` plugins; a default plugin is never disabled."""
+        return HookView(self, frozenset(disabled) & (frozenset(self.deployment) - frozenset(self.defaults)))
 
     def hook_names(self) -> list[str]:
         """Every hook of the contract (``core/hookspecs.py``)."""

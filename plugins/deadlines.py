@@ -1,8 +1,8 @@
-"""Deadline rules as data files, shared by the province plugins (not a plugin itself).
+"""Deadline rules as data files, shared by the plugins (not a plugin itself).
 
-Each plugin keeps its rules in a ``deadlines.toml`` next to its code; the national
-rules that a province's document restates live in ``national/deadlines.toml`` and
-are shipped by every province plugin, so a province rule can ``replace`` them.
+Each plugin keeps its rules in a ``deadlines.toml`` next to its code. The national
+rules are the built-in national plugin's (``plugins.national``); a province rule that
+restates one more strictly lists it in ``replaces``.
 """
 
 from __future__ import annotations
@@ -12,10 +12,6 @@ import functools
 import tomllib
 from pathlib import Path
 from typing import Any
-
-from plugins import national
-
-NATIONAL = national.DEADLINES
 
 
 @functools.cache

@@ -14,6 +14,9 @@ class Material(msgspec.Struct, frozen=True):
     title: str
     rule: str
     required: bool = True
+    # Required where the licence-issuing region's department specifies such materials
+    # (its setting on the region), not asked for otherwise.
+    local: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return msgspec.to_builtins(self)

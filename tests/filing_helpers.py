@@ -57,6 +57,13 @@ async def henan_world() -> dict:
     """A Henan deployment's province, two cities, one hospital in 郑州 and its people.
 
     Idempotent: created once per database (the demo's own province is Jilin's)."""
+    return await province_world(PluginHost(("henan", "hospital_default")), HENAN_USERS, HENAN_LICENCE,
+                                "郑州市示范医院（河南）", "河南")
+
+
+async def province_world(host: PluginHost, users: dict[str, str], licence: str, hospital: str, label: str) -> dict:
+    """A deployment's province (from its ``demo_region``), two cities, one hospital in the
+    first city and its people (``users``: role → login). Idempotent."""
     from core import demo
     from core.accounts import person
     from core.accounts import service as accounts
@@ -65,31 +72,30 @@ async def henan_world() -> dict:
     from core.tenancy.schemas import DepartmentInput, InstitutionInput
     from core.tenancy.tables import Department, Institution, Region
 
-    host = PluginHost(("henan", "hospital_default"))
     spec = host.view().call("demo_region")
-    province = await demo._region(*spec.province, "province", None)
-    cities = [await demo._region(name, code, "city", province) for name, code in spec.cities[:2]]
-    row = await Institution.select(Institution.id).where(Institution.licence_no == HENAN_LICENCE).first()
+    province = await demo._region(*spec.province[:2], "province", None, *spec.province[2:3])
+    cities = [await demo._region(*city[:2], "city", province, *city[2:3]) for city in spec.cities[:2]]
+    row = await Institution.select(Institution.id).where(Institution.licence_no == licence).first()
     if row:
         inst = row["id"]
     else:
         inst = await tenancy.create_institution(SYSTEM, InstitutionInput(
-            name="郑州市示范医院（河南）", licence_no=HENAN_LICENCE, grade="三级甲等", region=cities[0],
+            name=hospital, licence_no=licence, grade="三级甲等", region=cities[0],
             registered_subjects=["内科", "外科"]))
     dept = await Department.select(Department.id).where(Department.institution == inst).first()
     dept_id = dept["id"] if dept else await tenancy.create_department(
         SYSTEM, inst, DepartmentInput(name="心血管内科", subject="内科"))
     tenants = {"regulator": cities[0], "other_city": cities[1], "province": province, "qc_center": province}
-    for role, username in HENAN_USERS.items():
+    for role, username in users.items():
         if await User.exists().where(User.username == username):
             continue
         region_roles = {"regulator": "regulator", "other_city": "regulator", "province": "regulator",
                         "qc_center": "qc_center"}
         if role in region_roles:
-            data = UserInput(username=username, display_name=f"河南{username[3:]}", roles=[region_roles[role]],
+            data = UserInput(username=username, display_name=f"{label}{username[3:]}", roles=[region_roles[role]],
                              region=tenants[role], password="demo-pass-2026")
         else:
-            data = UserInput(username=username, display_name=f"河南{role}", roles=[role], institution=inst,
+            data = UserInput(username=username, display_name=f"{label}{role}", roles=[role], institution=inst,
                              department=dept_id if role in ("clinician", "dept_head") else None,
                              password="demo-pass-2026")
         await accounts.create_user(SYSTEM, data)

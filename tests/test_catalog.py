@@ -152,10 +152,11 @@ async def test_get_cited_of_an_unknown_id_is_not_found(deployment):
         await catalog.get_cited(987654321)
 
 
-async def test_sync_is_idempotent_and_merges_an_edition_two_plugins_ship(deployment):
+async def test_sync_is_idempotent_and_national_editions_come_from_the_national_plugin(deployment):
     henan = PluginHost(("henan", "hospital_default"))
     report = await catalog.sync(henan)
-    assert report.suppliers["national:national-restricted-2022"] == ["henan", "hospital_default"]
+    # The built-in national plugin ships them; no province or hospital plugin re-ships them.
+    assert report.suppliers["national:national-restricted-2022"] == ["national"]
     count = await CatalogEdition.count().where(CatalogEdition.uid == "national:national-restricted-2022")
     assert count == 1
     before = await CatalogTechnology.count()
@@ -243,14 +244,14 @@ async def test_bad_catalogue_files_name_file_row_and_field_and_load_nothing(tmp_
 
 async def test_conflicting_editions_from_two_plugins_refuse_the_later_plugin(tmp_path, deployment):
     (tmp_path / "national-restricted-2022.toml").write_text(
-        (deployment_file := __import__("pathlib").Path("plugins/national/national-restricted-2022.toml")
+        (deployment_file := __import__("pathlib").Path("plugins/national/catalog/national-restricted-2022.toml")
          ).read_text(encoding="utf-8").replace("自体器官移植技术", "自体器官移植技术（改）"), encoding="utf-8")
     assert deployment_file.exists()
     host = PluginHost(("jilin", "hospital_default", "broken"), extra={"broken": _plugin(tmp_path)})
     report = await catalog.load(host)
     assert set(report.failures()) == {"broken"}
     assert "内容不一致" in str(report.failures()["broken"][0])
-    assert report.suppliers["national:national-restricted-2022"] == ["jilin", "hospital_default"]
+    assert report.suppliers["national:national-restricted-2022"] == ["national"]
 
 
 def test_entry_rules_are_pure_and_name_the_field():

@@ -21,6 +21,10 @@ from core.filing.tables import Filing, FilingSubmission
 from core.obligations.tables import Obligation
 from core.outbox import service as outbox
 from core.outbox.tables import Delivery
+from core.plugins import PluginHost
+from core.policy import FilingCheck, FilingPolicy, PersonCheck
+from core.policy import policy as policy_of
+from core.tenancy import service as tenancy
 from tests.filing_helpers import (
     ADMITTED,
     DUE,
@@ -36,6 +40,13 @@ from tests.filing_helpers import (
 )
 
 SUBMIT_DAY = dt.date(2026, 3, 20)
+HENAN_TITLES = [
+    ("form", "河南省限制类医疗技术临床应用备案表"),
+    ("assessment", "开展临床应用的限制类技术名称、具备的条件及有关评估材料"),
+    ("argumentation", "本机构医疗技术临床应用管理委员会、伦理委员会论证材料"),
+    ("lead_credentials", "技术负责人（限于在本机构注册的执业医师）的执业医师证书、医院授权证明等资质证明材料"),
+    ("other", "当地卫生健康行政部门规定的其他材料"),
+]
 
 @pytest.fixture(scope="module", autouse=True)
 async def _forget_obligations(deployment):
@@ -139,8 +150,15 @@ async def test_jl12_six_materials_in_order_and_each_missing_one_is_named(deploym
     filing_id = await opened(hooks)
     ma = await actor("medaffairs_a")
     view = await filing.filing_view(ma, hooks, filing_id)
-    assert [m.key for m in view["materials"]] == ["form", "self_assessment", "first_case", "argumentation",
-                                                  "lead_credentials", "physicians"]
+    # Word for word from 第十二条（一）–（六） (seed 001).
+    assert [(m.key, m.title) for m in view["materials"]] == [
+        ("form", "医疗机构开展限制类医疗技术临床应用备案表（见附件3）"),
+        ("self_assessment", "医疗机构开展限制类技术的自我评估报告"),
+        ("first_case", "首例临床应用病例信息"),
+        ("argumentation", "本机构医疗技术临床应用管理专门组织和伦理委员会论证材料"),
+        ("lead_credentials", "技术负责人（限于本机构为主要执业机构的注册医师）医师资格证书、医师执业证书、专业技术职称证书复印件"),
+        ("physicians", "本机构开展限制类技术医师名单，每名医师的医师资格证书、医师执业证书复印件"),
+    ]
     with pytest.raises(DomainError) as exc:
         await filing.submit(ma, hooks, filing_id, today=SUBMIT_DAY)
     messages = [p.message for p in exc.value.problems]
@@ -164,48 +182,63 @@ async def test_nat13_ethics_argumentation_required_before_submission(deployment,
         institution_id=1, lead={"institution": 1, "qualifications": ["医师资格证", "医师执业证"], "display_name": "甲"},
         physicians=[{"name": "甲", "user_id": 5}], physician_users={5: {"institution": 1, "qualifications": [
             "医师资格证", "医师执业证"]}}, ethics_status="deferred", self_assessment="足够长的自我评估内容说明",
-        basis="specification", reference="规范", has_specification=True, form={})
+        policy=FilingPolicy(), form={})
     assert [p.rule for p in problems] == ["NAT-13"]
+
+
+def _check(**kw) -> FilingCheck:
+    base = dict(institution_id=1, technology_code="G01", technology_name="x", has_specification=True,
+                self_assessment="足够长的自我评估内容说明", assessment_basis="specification", assessment_reference="规范",
+                lead=PersonCheck(name="甲", user_id=5, of_institution=True), physicians=(PersonCheck(name="甲"),))
+    return FilingCheck(**(base | kw))
 
 
 @pytest.mark.rule("JL-12")
 async def test_jl12_lead_registered_here_and_physicians_with_certificates(deployment, hooks):
+    """Core checks the lead belongs here and the certificates the policy names (Jilin's JL-12
+    (五)(六)); Jilin's plugin adds a lead whose main practice is here and the physician list."""
+    policy = policy_of(hooks).filing
+    assert policy.physician_certificates == ("医师资格证", "医师执业证") and policy.physicians_rule == "JL-12"
     spec = filing.FilingFormSpec(title="t", template="t", rule="JL-12")
-    base = dict(materials=[], present={"argumentation": 1}, spec=spec, institution_id=1, ethics_status="approved",
-                self_assessment="足够长的自我评估内容说明", basis="specification", reference="规范",
-                has_specification=True, form={})
+    base = dict(materials=[], present={"argumentation": 1}, spec=spec, policy=policy, institution_id=1,
+                ethics_status="approved", self_assessment="足够长的自我评估内容说明", form={})
     ok_user = {"institution": 1, "qualifications": ["医师资格证", "医师执业证"], "display_name": "甲", "active": True}
     assert rules.completeness(lead=ok_user, physicians=[{"name": "甲", "user_id": 5}],
                               physician_users={5: ok_user}, **base) == []
-    visiting = rules.completeness(lead=ok_user | {"visiting": True}, physicians=[{"name": "甲", "user_id": 5}],
-                                  physician_users={5: ok_user}, **base)
-    assert [p.field for p in visiting] == ["lead"] and "进修" in visiting[0].message
     elsewhere = rules.completeness(lead=ok_user | {"institution": 2}, physicians=[{"name": "甲", "user_id": 5}],
                                    physician_users={5: ok_user}, **base)
     assert "不是本机构在职人员" in elsewhere[0].message
     no_cert = rules.completeness(lead=ok_user, physicians=[{"name": "乙", "user_id": 6}],
                                  physician_users={6: ok_user | {"qualifications": ["医师资格证"]}}, **base)
-    assert [p.message for p in no_cert] == ["医师乙缺少证书：医师执业证"]
-    none = rules.completeness(lead=ok_user, physicians=[], physician_users={}, **base)
-    assert [p.field for p in none] == ["physicians"]
+    assert [(p.message, p.rule) for p in no_cert] == [("医师乙缺少证书：医师执业证", "JL-12")]
+    # The province's own checks, through validate_filing.
+    visiting = hooks.collect_flat("validate_filing", filing=_check(
+        lead=PersonCheck(name="甲", of_institution=True, visiting=True)))
+    assert [(p.field, p.rule) for p in visiting] == [("lead", "JL-12")] and "进修" in visiting[0].message
+    none = hooks.collect_flat("validate_filing", filing=_check(physicians=()))
+    assert [(p.field, p.rule) for p in none] == [("physicians", "JL-12")]
+    assert hooks.collect_flat("validate_filing", filing=_check()) == []
 
 
 @pytest.mark.rule("HN-2.2a")
-async def test_hn22a_self_assessment_against_specification_or_expert_consensus():
-    spec = filing.FilingFormSpec(title="t", template="t")
-    user = {"institution": 1, "qualifications": ["医师资格证", "医师执业证"], "display_name": "甲"}
-    base = dict(materials=[], present={"argumentation": 1}, spec=spec, institution_id=1, lead=user,
-                physicians=[{"name": "甲", "user_id": 5}], physician_users={5: user}, ethics_status="approved",
-                form={})
-    short = rules.completeness(self_assessment="太短", basis="specification", reference="规范", has_specification=True,
-                               **base)
-    assert [p.rule for p in short] == ["HN-2.2a"]
-    no_spec = rules.completeness(self_assessment="足够长的自我评估内容说明", basis="specification", reference="",
-                                 has_specification=False, **base)
-    assert no_spec[0].field == "assessment_reference" and "专家共识" in no_spec[0].message
-    consensus = rules.completeness(self_assessment="足够长的自我评估内容说明", basis="consensus",
-                                   reference="中国专家共识（2023）", has_specification=False, **base)
+async def test_hn22a_self_assessment_against_specification_or_expert_consensus(deployment, henan):
+    """HN-2.2a is Henan's (its plugin's validate_filing); the self-assessment itself is NAT-11's."""
+    hooks = henan["hooks"]
+    short = rules.completeness(materials=[], present={"argumentation": 1}, spec=filing.FilingFormSpec(title="t",
+                               template="t"), policy=FilingPolicy(), institution_id=1, lead=None, physicians=[],
+                               physician_users={}, ethics_status="approved", self_assessment="太短", form={})
+    assert ("self_assessment", "NAT-11") in {(p.field, p.rule) for p in short}
+    no_spec = hooks.collect_flat("validate_filing", filing=_check(assessment_reference="", has_specification=False))
+    assert [(p.field, p.rule) for p in no_spec] == [("assessment_reference", "HN-2.2a")]
+    assert "专家共识" in no_spec[0].message
+    consensus = hooks.collect_flat("validate_filing", filing=_check(
+        assessment_basis="consensus", assessment_reference="中国专家共识（2023）", has_specification=False))
     assert consensus == []
+    named = hooks.collect_flat("validate_filing", filing=_check(assessment_basis="consensus", assessment_reference=""))
+    assert [p.message for p in named] == ["请填写所依据的专家共识名称"]
+    # Jilin asks for no basis: the same check passes there.
+    assert policy_of(henan["hooks"]).filing.assessment_basis and not policy_of(
+        PluginHost(("jilin", "hospital_default")).view()).filing.assessment_basis
 
 
 async def test_wrong_file_type_and_oversized_upload_are_refused(deployment, hooks, monkeypatch):
@@ -227,7 +260,7 @@ async def test_wrong_file_type_and_oversized_upload_are_refused(deployment, hook
 
 
 @pytest.mark.rule("JL-12")
-async def test_jl12_submission_goes_through_the_channel_and_starts_the_completion_clock(deployment, hooks):
+async def test_jl12_submission_goes_to_the_licensing_department_and_starts_the_completion_clock(deployment, hooks):
     filing_id = await assembled(hooks)
     ma = await actor("medaffairs_a")
     sub_id = await filing.submit(ma, hooks, filing_id, today=SUBMIT_DAY)
@@ -245,14 +278,10 @@ async def test_jl12_submission_goes_through_the_channel_and_starts_the_completio
 
     assert completion["due_on"] == (await work_calendar(hooks)).add_working_days(SUBMIT_DAY, 15).date
     assert row["completion_due_on"] == completion["due_on"]
-    # The delivery, in the same transaction, with the six materials in JL-12's order.
-    delivery = await Delivery.select().where(Delivery.id == sub["delivery_id"]).first().output(load_json=True)
-    assert (delivery["channel"], delivery["kind"], delivery["status"]) == ("jilin_platform", "filing", "queued")
-    assert [a["key"] for a in delivery["attachments"]] == ["form", "self_assessment", "first_case", "argumentation",
-                                                           "lead_credentials", "physicians"]
-    assert delivery["payload"]["technology"]["name"] == row["technology_name"]
-    views = await outbox.delivery_status("filing", filing_id)
-    assert views[0].status == "queued"
+    # JL-12 files with the licence-issuing department — its desk here; the provincial
+    # platform (JL-37) takes cases (JL-38), not filings: nothing is delivered to it.
+    assert sub["delivery_id"] is None and await outbox.delivery_status("filing", filing_id) == []
+    assert len(json.loads(sub["attachments"])) == 6  # the six materials, kept with the submission
 
 
 @pytest.mark.rule("NAT-11")
@@ -313,7 +342,7 @@ async def test_jl12_return_stops_the_clock_and_complete_resubmission_restarts_it
     assert row["materials_complete_on"] == resubmitted and row["submitted_on"] == SUBMIT_DAY
     assert sub2["number"] == 2
     deliveries = await Delivery.select().where((Delivery.subject_type == "filing") & (Delivery.subject_id == filing_id))
-    assert len(deliveries) == 2  # each complete submission is delivered
+    assert deliveries == []  # JL-12: the department's desk here, no platform
 
 
 @pytest.mark.rule("NAT-11")
@@ -444,32 +473,36 @@ async def test_nat40_jl41_public_list_and_nat24_disclosure_show_completed_filing
 # ---------------------------------------------------------------- channel outage
 
 
-async def test_channel_outage_delays_the_filing_delivery_and_loses_nothing(deployment, hooks, monkeypatch):
+@pytest.mark.rule("HN-2.2b")
+async def test_channel_outage_delays_the_filing_delivery_and_loses_nothing(deployment, henan, monkeypatch):
+    """HN-2.2b: Henan files through its information system, which may be down."""
     from tests.receiver import Receiver
 
+    hooks = henan["hooks"]
     receiver = Receiver()
-    monkeypatch.setenv("CLINTECH_CHANNEL_JILIN_PLATFORM_URL", receiver.url)
-    monkeypatch.setenv("CLINTECH_CHANNEL_JILIN_PLATFORM_TIMEOUT", "2")
-    filing_id = await assembled(hooks)
-    sub_id = await filing.submit(await actor("medaffairs_a"), hooks, filing_id, today=SUBMIT_DAY)
+    monkeypatch.setenv("CLINTECH_CHANNEL_HENAN_PLATFORM_URL", receiver.url)
+    monkeypatch.setenv("CLINTECH_CHANNEL_HENAN_PLATFORM_TIMEOUT", "2")
+    filing_id = await assembled(hooks, HENAN_USERS, skip=("other",))
+    ma = await actor(HENAN_USERS["medical_affairs"])
+    sub_id = await filing.submit(ma, hooks, filing_id, today=SUBMIT_DAY)
     delivery_id = (await FilingSubmission.select().where(FilingSubmission.id == sub_id).first())["delivery_id"]
     now = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
     await outbox.deliver_due(hooks, now=now, delivery_ids=[delivery_id])  # receiver down: refused
-    view = await filing.filing_view(await actor("medaffairs_a"), hooks, filing_id)
+    view = await filing.filing_view(ma, hooks, filing_id)
     assert view["deliveries"][0].status == "failed" and "无法连接" in view["deliveries"][0].last_error
     receiver.start()
     try:
         receiver.mode = "garbage"
         await outbox.deliver_due(hooks, now=now + dt.timedelta(hours=7), delivery_ids=[delivery_id])
-        view = await filing.filing_view(await actor("medaffairs_a"), hooks, filing_id)
+        view = await filing.filing_view(ma, hooks, filing_id)
         assert view["deliveries"][0].status == "failed" and "无法识别" in view["deliveries"][0].last_error
         receiver.mode = "healthy"
         await outbox.deliver_due(hooks, now=now + dt.timedelta(hours=14), delivery_ids=[delivery_id])
-        view = await filing.filing_view(await actor("medaffairs_a"), hooks, filing_id)
+        view = await filing.filing_view(ma, hooks, filing_id)
         assert view["deliveries"][0].status == "accepted"
         assert sum(receiver.processed.values()) == 1
         body = next(iter(receiver.bodies.values()))
-        assert [a["key"] for a in body["attachments"]][:2] == ["form", "self_assessment"]
+        assert [a["key"] for a in body["attachments"]][:2] == ["form", "assessment"]
         assert body["payload"]["filing_id"] == filing_id
     finally:
         receiver.stop()
@@ -487,9 +520,22 @@ async def test_hn22b_henan_five_materials_in_upload_order_through_the_henan_syst
     assert row["due_on"] == DUE and row["due_rule"] == "HN-2.2b"
     ma = await actor(HENAN_USERS["medical_affairs"])
     view = await filing.filing_view(ma, hooks, filing_id)
-    assert [m.key for m in view["materials"]] == ["form", "assessment", "argumentation", "lead_credentials", "other"]
+    # Word for word from the notice (seed 004 二（二）2); (5) only where 郑州's department
+    # specifies other materials — a setting of its region, none yet.
+    assert [m.title for m in view["materials"]] == [t for _, t in HENAN_TITLES[:4]]
     assert view["spec"].title == "河南省限制类医疗技术临床应用备案表"
-    assert not [m for m in view["materials"] if m.key == "other"][0].required
+    assert view["licence_region"]["department_name"] == "郑州市卫生健康委员会医政医管科"
+    admin = await actor("admin")
+    await tenancy.rename_region(admin, henan["city"], "郑州市", "郑州市卫生健康委员会医政医管科", "设备清单及维护记录")
+    try:
+        view = await filing.filing_view(ma, hooks, filing_id)
+        assert [(m.key, m.title) for m in view["materials"]] == HENAN_TITLES
+        assert view["materials"][4].required and view["materials"][4].note == "设备清单及维护记录"
+        with pytest.raises(DomainError) as exc:
+            await filing.submit(ma, hooks, await assembled(hooks, HENAN_USERS, skip=("other",)), today=SUBMIT_DAY)
+        assert ("material_other", "HN-2.2b") in {(p.field, p.rule) for p in exc.value.problems}
+    finally:
+        await tenancy.rename_region(admin, henan["city"], "郑州市", "郑州市卫生健康委员会医政医管科", "")
     filing_id = await assembled(hooks, HENAN_USERS, skip=("other",))
     sub_id = await filing.submit(ma, hooks, filing_id, today=SUBMIT_DAY)
     delivery_id = (await FilingSubmission.select().where(FilingSubmission.id == sub_id).first())["delivery_id"]
@@ -520,10 +566,31 @@ async def test_hn22c_completion_pushes_to_the_licensing_office_and_hn43_consiste
     await filing.complete(regulator, hooks, filing_id, completed_on=SUBMIT_DAY, today=SUBMIT_DAY)
     row = await row_of(filing_id)
     assert row["status"] == "completed" and row["annotation_recorded"] == ""  # 审批办 annotates later
-    pushes = await Delivery.select().where((Delivery.subject_type == "filing") & (Delivery.subject_id == filing_id)
-                                           & (Delivery.kind == "report")).output(load_json=True)
+    # HN-2.2c: the push is the filing department's: queued on its desk, not in the hospital's outbox.
+    pushes = await Delivery.select().where((Delivery.subject_type == filing.PUSH_SUBJECT)
+                                           & (Delivery.subject_id == filing_id)).output(load_json=True)
     assert len(pushes) == 1 and pushes[0]["payload"]["purpose"] == "licence_annotation"
     assert pushes[0]["payload"]["annotation"] == row["annotation_expected"]
+    assert pushes[0]["payload"]["technology"]["name"] == row["technology_name"]
+    assert pushes[0]["payload"]["filed_on"] == SUBMIT_DAY.isoformat() and pushes[0]["attachments"] == []
+    assert [d.id for d in await filing.pushes(regulator)][:1] == [pushes[0]["id"]]
+    hospital_view, _ = await outbox.list_deliveries(ma)
+    assert pushes[0]["id"] not in [d.id for d in hospital_view]
+    with pytest.raises(NotFound):
+        await outbox.get_delivery(ma, pushes[0]["id"])
+    # Its obligation is not done by clicking 完成备案, but when the push is sent.
+    assert (await Obligation.select().where(Obligation.id == completion["id"]).first())["status"] == "open"
+    await outbox.deliver_due(hooks, delivery_ids=[pushes[0]["id"]])  # no endpoint: a package for manual upload
+    name, data = await outbox.package_for(regulator, hooks, pushes[0]["id"])
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        payload = json.loads(zf.read("payload.json"))
+    assert manifest["missing_required"] == [] and manifest["materials"] == []  # it carries what it says
+    assert payload["annotation"] == row["annotation_expected"] and payload["to"] == "发证部门（审批办）"
+    assert (await Obligation.select().where(Obligation.id == completion["id"]).first())["status"] == "open"
+    await outbox.confirm_manual(regulator, pushes[0]["id"], "SPB-2026-001")
+    done = await Obligation.select().where(Obligation.id == completion["id"]).first()
+    assert done["status"] == "done" and done["done_on"] is not None
     # HN-4.3: the filing shows on the consistency page until the annotation is recorded.
     found = await filing.consistency(regulator, hooks, SUBMIT_DAY)
     assert filing_id in [r["id"] for r in found["mismatched"]]

@@ -50,12 +50,23 @@ async def fill_and_upload(client, filing_id: int, keys: list[str], *, phone: str
         assert r.status_code == 303, r.text
 
 
-async def open_over_http(client, hooks, users=None) -> int:
-    project_id = await admitted_project(hooks, users) if users else await admitted_project(hooks)
-    r = await client.post("/filings/first-case", data={"project_id": str(project_id),
-                                                       "case_date": FIRST_CASE.isoformat(), "info": "首例顺利"})
+async def record_first_case(client, project_id: int, operator: str) -> int:
+    """登记首例 is entering the first case on the case page: a case record (and its report)
+    that opens the filing. Returns the case id."""
+    r = await client.post("/cases", data={
+        "technology_code": f"P{project_id}", "case_id": f"ZY-FIRST-{project_id}", "patient_key": f"PK-{project_id}",
+        "admitted_on": (FIRST_CASE - dt.timedelta(days=1)).isoformat(), "operated_on": FIRST_CASE.isoformat(),
+        "discharged_on": (FIRST_CASE + dt.timedelta(days=5)).isoformat(), "operators": [operator],
+        "indication": "首例适应症", "outcome": "improved", "follow_up": "术后随访无异常", "consent": "on",
+        "qc:并发症发生率": "否"})
     assert r.status_code == 303, r.text
     return int(r.headers["location"].split("/")[2].split("?")[0])
+
+
+async def open_over_http(client, hooks, users=None) -> int:
+    project_id = await admitted_project(hooks, users) if users else await admitted_project(hooks)
+    await record_first_case(client, project_id, (users or {}).get("clinician", "clinician_a"))
+    return (await Filing.select(Filing.id).where(Filing.project == project_id).first())["id"]
 
 
 # ---------------------------------------------------------------- Jilin
@@ -67,14 +78,13 @@ async def test_jl12_hospital_files_over_http_and_the_regulator_completes(deploym
     ma = await login_as("medaffairs_a")
     index = await ma.get("/filings")
     assert index.status_code == 200 and "登记首例" in index.text
-    bad = await ma.post("/filings/first-case", data={"project_id": "", "case_date": "2026-13-40"})
-    assert bad.status_code == 422 and "请选择项目" in bad.text
     filing_id = await open_over_http(ma, hooks)
-    page = await ma.get(f"/filings/{filing_id}?ok=opened")
-    assert "已登记首例病例" in page.text and "JL-12" in page.text and "2026-03-30" in page.text
+    page = await ma.get(f"/filings/{filing_id}")
+    assert "JL-12" in page.text and "2026-03-30" in page.text
     titles = [m.group(1) for m in re.finditer(r'data-material="(\w+)"', page.text)]
     assert titles == ["form", "self_assessment", "first_case", "argumentation", "lead_credentials", "physicians"]
-    assert 'id="missing"' in page.text and "缺少材料：医疗技术临床应用备案表" in page.text
+    assert 'id="missing"' in page.text and "缺少材料：医疗机构开展限制类医疗技术临床应用备案表（见附件3）" in page.text
+    assert "HN-" not in page.text and "河南" not in page.text
     # Wrong type: a clear message next to the field, nothing stored.
     r = await ma.post(f"/filings/{filing_id}/materials", data={"material": "form"},
                       files={"file": ("form.pdf", b"GIF89a not a pdf", "application/pdf")})
@@ -91,7 +101,8 @@ async def test_jl12_hospital_files_over_http_and_the_regulator_completes(deploym
     r = await ma.post(f"/filings/{filing_id}/submit", data={})
     assert r.status_code == 303
     page = await ma.get(f"/filings/{filing_id}")
-    assert 'data-status="submitted"' in page.text and "吉林省医疗技术临床应用监管平台" in page.text
+    # JL-12: filed with the licence-issuing department (its desk), not sent to the platform.
+    assert 'data-status="submitted"' in page.text and "吉林省医疗技术临床应用监管平台" not in page.text
     assert 'id="late"' in page.text  # submitted today, long after 2026-03-30: late, still accepted
     # A replaced scan after submission is refused.
     r = await ma.post(f"/filings/{filing_id}/materials", data={"material": "form"},
@@ -143,9 +154,10 @@ async def test_role_checks_and_navigation(deployment, login_as):
     regulator = await login_as("regulator_city1")
     r = await regulator.get("/filings")
     assert r.status_code == 303 and r.headers["location"] == "/filings/desk"
-    assert (await regulator.post("/filings/first-case", data={"project_id": "1"})).status_code == 404
     consistency = await regulator.get("/filings/consistency")
-    assert consistency.status_code == 200 and "HN-4.3" in consistency.text
+    # Jilin's rules give this check no id of their own; Henan's HN-4.3 is not shown here.
+    assert consistency.status_code == 200 and "备案与副本备注一致性核查" in consistency.text
+    assert "HN-4.3" not in consistency.text
 
 
 # ---------------------------------------------------------------- Henan
@@ -191,7 +203,8 @@ async def test_hn22b_hn22c_henan_deployment_files_pushes_and_publishes(henan_app
     page = await ma.get(f"/filings/{filing_id}")
     assert "HN-2.2b" in page.text and "河南省限制类医疗技术临床应用备案表" in page.text
     keys = [m.group(1) for m in re.finditer(r'data-material="(\w+)"', page.text)]
-    assert keys == ["form", "assessment", "argumentation", "lead_credentials", "other"]
+    # (5) 当地卫生健康行政部门规定的其他材料: 郑州's department specifies none, so it is not asked.
+    assert keys == ["form", "assessment", "argumentation", "lead_credentials"]
     assert "吉林" not in page.text
     text = pdf_text((await ma.get(f"/filings/{filing_id}/form.pdf")).content)
     assert "河南省限制类医疗技术临床应用备案表" in text and "郑州市示范医院" in text
@@ -206,9 +219,16 @@ async def test_hn22b_hn22c_henan_deployment_files_pushes_and_publishes(henan_app
     assert (await regulator.post(f"/filings/{filing_id}/complete", data={})).status_code == 303
     page = await regulator.get(f"/filings/{filing_id}")
     assert "审批办" in page.text and 'id="annotation-recorded">未备注' in page.text
-    push = await Delivery.select().where((Delivery.subject_type == "filing") & (Delivery.subject_id == filing_id)
-                                         & (Delivery.kind == "report")).first()
-    assert push["channel"] == "henan_platform"
+    assert "已逐级上报" not in page.text and "JL-" not in page.text and "吉林" not in page.text
+    # HN-2.2c: the push is the filing department's, on its desk; the hospital never sees it.
+    push = await Delivery.select().where((Delivery.subject_type == "licence_annotation")
+                                         & (Delivery.subject_id == filing_id)).first()
+    assert push["channel"] == "henan_platform" and push["kind"] == "report"
+    desk = await regulator.get("/filings/desk")
+    assert 'id="pushes"' in desk.text and f'id="delivery-{push["id"]}"' in desk.text and "HN-2.2c" in desk.text
+    assert (await regulator.get(f"/outbox/{push['id']}")).status_code == 200
+    assert (await ma.get(f"/outbox/{push['id']}")).status_code == 404
+    assert f'id="delivery-{push["id"]}"' not in (await ma.get("/outbox")).text
     consistency = await regulator.get("/filings/consistency")
     assert f'data-filing="{filing_id}"' in consistency.text and "副本未备注" in consistency.text
     row = await Filing.select().where(Filing.id == filing_id).first()

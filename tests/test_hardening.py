@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures import DEMO_PASSWORD  # noqa: F401
+
 HOSPITAL_A = ("clinician_a", "depthead_a", "qc_a", "medaffairs_a", "ethics_a", "expert_a", "head_a")
 
 
@@ -266,7 +268,7 @@ async def test_secure_cookies_and_hsts_by_default_but_not_on_local_http(app, sec
     is local development, which must keep working."""
     import httpx
 
-    from tests.fixtures import DEMO_PASSWORD, PortalClient
+    from tests.fixtures import PortalClient
 
     plain = await PortalClient(transport=httpx.ASGITransport(app=app), base_url="http://portal.example.cn").get(
         "/login")
@@ -444,7 +446,6 @@ async def test_failed_logins_slow_down_with_growing_delays_and_never_lock_the_ow
     import datetime as dt
 
     from core.accounts import service as accounts
-    from tests.fixtures import DEMO_PASSWORD
 
     now = dt.datetime.now(dt.UTC)
     waits = []
@@ -473,7 +474,6 @@ async def test_a_shared_address_slows_down_only_after_many_failures_and_briefly(
     import datetime as dt
 
     from core.accounts import service as accounts
-    from tests.fixtures import DEMO_PASSWORD
 
     now = dt.datetime.now(dt.UTC)
     for i in range(20):

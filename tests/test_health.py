@@ -22,7 +22,7 @@ async def test_healthz_reports_database_plugins_and_calendar_years(deployment, a
     assert body["database"]["ok"] is True
     assert body["database"]["engine"] == ("postgresql" if os.environ["DATABASE_URL"].startswith("postgres")
                                           else "sqlite")
-    assert body["plugins"] == {"enabled": ["jilin", "hospital_default"], "disabled": []}
+    assert body["plugins"] == {"enabled": ["national", "jilin", "hospital_default"], "disabled": []}
     assert 2025 in body["calendar"]["known_years"]  # chinesecalendar's data
     assert "missing_years" in body["calendar"]
 
@@ -31,7 +31,7 @@ async def test_healthz_shows_a_switched_off_plugin_at_once(deployment, anon, log
     admin = await login_as("admin")
     await admin.post("/admin/plugins/jilin", data={"enabled": "0"})
     body = (await anon.get("/healthz")).json()
-    assert body["plugins"] == {"enabled": ["hospital_default"], "disabled": ["jilin"]}
+    assert body["plugins"] == {"enabled": ["national", "hospital_default"], "disabled": ["jilin"]}
 
 
 def _run_against_dead_database(script: str, tmp_path) -> dict:
@@ -63,7 +63,7 @@ def test_healthz_answers_503_json_when_the_database_does_not_answer(tmp_path):
     body = result["body"]
     assert body["status"] == "degraded"
     assert body["database"]["ok"] is False and body["database"]["engine"] == "postgresql"
-    assert body["plugins"]["enabled"] == ["jilin", "hospital_default"]  # the configured set
+    assert body["plugins"]["enabled"] == ["national", "jilin", "hospital_default"]  # the configured set
     assert body["calendar"]["known_years"]
 
 

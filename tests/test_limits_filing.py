@@ -12,6 +12,7 @@ import pytest
 from core.errors import Problem
 from core.filing import rules
 from core.filing.schemas import FilingFormSpec, FormField, Material
+from core.policy import FilingCheck, FilingPolicy, PersonCheck
 
 D = dt.date.fromisoformat
 
@@ -72,12 +73,15 @@ def test_nat11_only_an_admitted_restricted_technology_awaiting_its_first_case():
     assert _first(awaiting=False) == [Problem("该项目已登记首例病例", "project_id", "NAT-11")]
 
 
-# ---------------------------------------------------------------- completeness
+# ---------------------------------------------------------------- completeness (core's own checks)
 
 MATERIALS = [Material("form", "备案表", "JL-12"), Material("argumentation", "论证材料", "JL-12"),
              Material("extra", "其他材料", "JL-12", required=False)]
 SPEC = FilingFormSpec(title="备案表", template="x.html", rule="JL-12",
                       fields=(FormField("contact", "联系人", required=True), FormField("memo", "备注")))
+# Jilin's policy as its plugin answers it (JL-12 (五)(六): certificates, cited with JL-12).
+POLICY = FilingPolicy(rule="JL-12", lead_certificates=("医师资格证", "医师执业证"), lead_rule="JL-12",
+                      physician_certificates=("医师资格证", "医师执业证"), physicians_rule="JL-12")
 LEAD = {"institution": 1, "visiting": False, "qualifications": ("医师资格证", "医师执业证"), "display_name": "王医生",
         "active": True}
 PHYSICIAN = {"name": "李医生", "user_id": 7}
@@ -85,10 +89,9 @@ USERS = {7: {"institution": 1, "qualifications": ("医师资格证", "医师执�
 
 
 def _complete(**kw) -> list[Problem]:
-    base = {"materials": MATERIALS, "present": {"form": 1, "argumentation": 2}, "spec": SPEC,
+    base = {"materials": MATERIALS, "present": {"form": 1, "argumentation": 2}, "spec": SPEC, "policy": POLICY,
             "institution_id": 1, "lead": LEAD, "physicians": [PHYSICIAN], "physician_users": USERS,
-            "ethics_status": "approved", "self_assessment": "对照管理规范逐条自评，均符合", "basis": "specification",
-            "reference": "", "has_specification": True, "form": {"contact": "张三"}}
+            "ethics_status": "approved", "self_assessment": "对照管理规范逐条自评，均符合", "form": {"contact": "张三"}}
     return rules.completeness(**{**base, **kw})
 
 
@@ -117,26 +120,13 @@ def test_nat13_ethics_approval_and_argumentation_material():
 SELF = "请填写自我评估情况（至少10个字）"
 
 
-@pytest.mark.rule("HN-2.2a")
-def test_hn22a_self_assessment_at_9_10_and_11_characters():
-    assert _complete(self_assessment="一二三四五六七八九") == [Problem(SELF, "self_assessment", "HN-2.2a")]
-    assert _complete(self_assessment="  一二三四五六七八九  ") == [Problem(SELF, "self_assessment", "HN-2.2a")]
+@pytest.mark.rule("NAT-11")
+def test_nat11_self_assessment_at_9_10_and_11_characters():
+    assert _complete(self_assessment="一二三四五六七八九") == [Problem(SELF, "self_assessment", "NAT-11")]
+    assert _complete(self_assessment="  一二三四五六七八九  ") == [Problem(SELF, "self_assessment", "NAT-11")]
     assert _complete(self_assessment="一二三四五六七八九十") == []
     assert _complete(self_assessment="一二三四五六七八九十一") == []
-    assert _complete(self_assessment=None) == [Problem(SELF, "self_assessment", "HN-2.2a")]
-
-
-@pytest.mark.rule("HN-2.2a")
-def test_hn22a_basis_specification_or_consensus_with_its_reference():
-    assert _complete(basis="") == [Problem("请选择自我评估依据", "assessment_basis", "HN-2.2a")]
-    no_spec = [Problem("该技术目录未载明管理规范：请填写所依据的规范名称，或改为依据相关专业专家共识",
-                       "assessment_reference", "HN-2.2a")]
-    assert _complete(has_specification=False) == no_spec
-    assert _complete(has_specification=False, reference="  ") == no_spec
-    assert _complete(has_specification=False, reference="某规范") == []
-    assert _complete(basis="consensus", reference=" ") == [
-        Problem("请填写所依据的专家共识名称", "assessment_reference", "HN-2.2a")]
-    assert _complete(basis="consensus", reference="某共识") == []
+    assert _complete(self_assessment=None) == [Problem(SELF, "self_assessment", "NAT-11")]
 
 
 @pytest.mark.rule("NAT-11")
@@ -149,12 +139,8 @@ def test_nat11_the_lead_is_a_registered_active_physician_here():
     assert _complete(lead=no_active_key) == []
     assert _complete(lead={"institution": 2, "qualifications": LEAD["qualifications"]}) == [
         Problem("技术负责人不是本机构在职人员", "lead", "NAT-11")]
-
-
-@pytest.mark.rule("JL-12")
-def test_jl12_visiting_lead_refused():
-    assert _complete(lead={**LEAD, "visiting": True}) == [
-        Problem("技术负责人王医生为进修医师，须为以本机构为主要执业机构的注册医师", "lead", "JL-12")]
+    # A visiting lead is the province's check (validate_filing), not core's.
+    assert _complete(lead={**LEAD, "visiting": True}) == []
 
 
 @pytest.mark.rule("JL-12")
@@ -163,25 +149,29 @@ def test_jl12_lead_certificates():
         Problem("技术负责人王医生缺少证书：医师执业证", "lead", "JL-12")]
     assert _complete(lead={**LEAD, "qualifications": None}) == [
         Problem("技术负责人王医生缺少证书：医师资格证、医师执业证", "lead", "JL-12")]
-    bare = FilingFormSpec(title="备案表", template="x.html")
-    assert _complete(spec=bare, form={}, lead={**LEAD, "qualifications": ()}, physicians=[PHYSICIAN]) == [
-        Problem("技术负责人王医生缺少证书：医师资格证、医师执业证", "lead", "NAT-11")]
+    # The policy names the certificates and the rule; no rule of its own: the policy's, else NAT-11.
+    assert _complete(policy=FilingPolicy(rule="XX-1", lead_certificates=("医师执业证",)),
+                     lead={**LEAD, "qualifications": ()}) == [
+        Problem("技术负责人王医生缺少证书：医师执业证", "lead", "XX-1")]
+    assert _complete(policy=FilingPolicy(lead_certificates=("医师执业证",)), lead={**LEAD, "qualifications": ()}) == [
+        Problem("技术负责人王医生缺少证书：医师执业证", "lead", "NAT-11")]
+    assert _complete(policy=FilingPolicy(), lead={**LEAD, "qualifications": ()}) == []
 
 
 @pytest.mark.rule("JL-12")
-def test_jl12_physician_list_and_certificates():
-    assert _complete(physicians=[]) == [Problem("请填写开展该技术的医师名单", "physicians", "JL-12")]
-    bare = FilingFormSpec(title="备案表", template="x.html")
-    assert _complete(spec=bare, form={}, physicians=[]) == [
-        Problem("请填写开展该技术的医师名单", "physicians", "JL-12")]
+def test_jl12_physician_names_and_certificates():
+    assert _complete(physicians=[]) == []  # a list is the province's requirement (validate_filing)
     assert _complete(physicians=[{"name": "  ", "user_id": 7}, {"name": None}]) == [
         Problem("医师名单第1行缺少姓名", "physicians"), Problem("医师名单第2行缺少姓名", "physicians")]
     users = {7: {"institution": 1, "qualifications": ("医师资格证",)}}
     assert _complete(physician_users=users) == [Problem("医师李医生缺少证书：医师执业证", "physicians", "JL-12")]
-    assert _complete(spec=bare, form={}, physician_users=users) == [
-        Problem("医师李医生缺少证书：医师执业证", "physicians", None)]
+    assert _complete(policy=FilingPolicy(physician_certificates=("医师资格证",)), physician_users=users) == []
+    assert _complete(policy=FilingPolicy(physician_certificates=("医师资格证", "医师执业证")),
+                     physician_users=users) == [Problem("医师李医生缺少证书：医师执业证", "physicians", None)]
     assert _complete(physician_users={7: {"institution": 1}}) == [
         Problem("医师李医生缺少证书：医师资格证、医师执业证", "physicians", "JL-12")]
+    # No certificates asked for: no check per physician (Henan asks for no physician list).
+    assert _complete(policy=FilingPolicy(), physician_users={}) == []
 
 
 @pytest.mark.rule("JL-12")
@@ -190,9 +180,6 @@ def test_jl12_physician_without_user_record_or_from_elsewhere():
     assert _complete(physician_users={}) == not_here  # no user record at all
     assert _complete(physicians=[{"name": "李医生"}]) == not_here  # no user id
     assert _complete(physician_users={7: {**USERS[7], "institution": 2}}) == not_here
-    bare = FilingFormSpec(title="备案表", template="x.html")
-    assert _complete(spec=bare, form={}, physician_users={}) == [
-        Problem("医师李医生不是本机构登记的人员，无法核对证书", "physicians", None)]
     # no user id never matches a user, whatever ids the users have
     assert _complete(physicians=[{"name": "李医生"}], physician_users={1: USERS[7], 0: None}) == not_here
     # a physician not registered here does not stop the check of the next one
@@ -212,6 +199,56 @@ def test_jl12_required_form_fields():
     assert _complete(form={}) == [Problem("备案表缺少「联系人」", "form_contact", "JL-12")]
     bare = FilingFormSpec(title="备案表", template="x.html", fields=SPEC.fields)
     assert _complete(spec=bare, form={}) == [Problem("备案表缺少「联系人」", "form_contact", None)]
+
+
+# ---------------------------------------------------------------- the provinces' own checks (plugins)
+
+
+def _check(**kw) -> FilingCheck:
+    base = dict(institution_id=1, technology_code="G01", technology_name="x", has_specification=True,
+                self_assessment="对照管理规范逐条自评，均符合", assessment_basis="specification",
+                assessment_reference="", lead=PersonCheck(name="王医生", of_institution=True),
+                physicians=(PersonCheck(name="李医生"),))
+    return FilingCheck(**{**base, **kw})
+
+
+@pytest.mark.rule("JL-12")
+def test_jl12_visiting_lead_and_physician_list():
+    from plugins.jilin.policy import validate_filing
+
+    assert validate_filing(_check()) == []
+    assert validate_filing(_check(lead=PersonCheck(name="王医生", of_institution=True, visiting=True))) == [
+        Problem("技术负责人王医生为进修医师，须为以本机构为主要执业机构的注册医师", "lead", "JL-12")]
+    # A visiting physician of another institution is core's "not here", not a second problem.
+    assert validate_filing(_check(lead=PersonCheck(name="王医生", of_institution=False, visiting=True))) == []
+    assert validate_filing(_check(lead=None)) == []
+    assert validate_filing(_check(physicians=())) == [Problem("请填写开展该技术的医师名单", "physicians", "JL-12")]
+
+
+@pytest.mark.rule("HN-2.2a")
+def test_hn22a_basis_specification_or_consensus_with_its_reference():
+    from plugins.henan.policy import validate_filing
+
+    assert validate_filing(_check(assessment_basis="")) == [
+        Problem("请选择自我评估依据", "assessment_basis", "HN-2.2a")]
+    no_spec = [Problem("该技术目录未载明管理规范：请填写所依据的规范名称，或改为依据相关专业专家共识",
+                       "assessment_reference", "HN-2.2a")]
+    assert validate_filing(_check(has_specification=False)) == no_spec
+    assert validate_filing(_check(has_specification=False, assessment_reference="  ")) == no_spec
+    assert validate_filing(_check(has_specification=False, assessment_reference="某规范")) == []
+    assert validate_filing(_check()) == []  # the catalogue names the specification
+    assert validate_filing(_check(assessment_basis="consensus", assessment_reference=" ")) == [
+        Problem("请填写所依据的专家共识名称", "assessment_reference", "HN-2.2a")]
+    assert validate_filing(_check(assessment_basis="consensus", assessment_reference="某共识")) == []
+
+
+@pytest.mark.rule("HN-2.2b")
+def test_hn22b_lead_registered_here_not_visiting():
+    from plugins.henan.policy import validate_filing
+
+    assert validate_filing(_check(lead=PersonCheck(name="王医生", of_institution=True, visiting=True))) == [
+        Problem("技术负责人王医生为进修医师，须为在本机构注册的执业医师", "lead", "HN-2.2b")]
+    assert validate_filing(_check(physicians=())) == []  # Henan asks for no physician list
 
 
 # ---------------------------------------------------------------- 备注三 and closing

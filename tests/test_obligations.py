@@ -78,7 +78,7 @@ async def actor_of(username: str) -> Actor:
 
 
 def test_rules_come_from_plugins_and_provinces_replace_national_ones():
-    """NAT-11 / NAT-29 are shipped by every province plugin; JL-12 and JL-30 replace them
+    """NAT-11 / NAT-29 are the built-in national plugin's; JL-12 and JL-30 replace them
     in Jilin, HN-2.2b / HN-2.2c replace NAT-11 in Henan while NAT-29 stays."""
     jilin = {r.key for r in service.rules_of(PluginHost(("jilin", "hospital_default")).view())}
     henan = {r.key for r in service.rules_of(henan_host().view())}
@@ -88,7 +88,7 @@ def test_rules_come_from_plugins_and_provinces_replace_national_ones():
             ("HN-3", "case_report")} <= henan
     assert not any(k[0] == "NAT-11" for k in henan)
     hospital = {r.id for r in service.rules_of(PluginHost(("hospital_default",)).view())}
-    assert hospital == {"HOSP-7", "HOSP-10", "HOSP-17"}
+    assert hospital == {"HOSP-7", "HOSP-10", "HOSP-17", "NAT-11", "NAT-29"}  # national where no province restates
 
 
 @pytest.mark.parametrize("offset, message", [
@@ -179,11 +179,9 @@ async def test_hn22b_and_hn22c_henan_filing_and_completion(deployment):
 
 @pytest.mark.rule("NAT-11")
 async def test_nat11_national_rules_apply_where_no_province_restates_them(deployment):
-    """NAT-11: a province plugin that ships only the national rules gets the national
-    15-working-day filing and completion deadlines."""
-    from plugins import deadlines
-
-    national = module("national_only", deadline_rules=lambda: deadlines.load(deadlines.NATIONAL))
+    """NAT-11: a province plugin with no deadline rules of its own gets the national
+    15-working-day filing and completion deadlines from the built-in national plugin."""
+    national = module("national_only", demo_region=lambda: None)
     host = PluginHost(("national_only",), extra={"national_only": national})
     _, rows = await emit(host.view(), "first_case", D("2025-09-26"), deployment["hospital_a"])
     assert due(rows, "NAT-11") == [D("2025-10-23")]

@@ -60,7 +60,7 @@ def henan():
     return PluginHost(("henan", "hospital_default")).view()
 
 
-async def enqueue(made, hooks, institution_id, *, channel="jilin_platform", kind="filing", attachments=(),
+async def enqueue(made, hooks, institution_id, *, channel="jilin_platform", kind="case", attachments=(),
                   payload=None) -> int:
     async with write_transaction():
         delivery_id = await outbox.enqueue(
@@ -125,7 +125,7 @@ async def test_a_rolled_back_change_enqueues_nothing(deployment):
     with pytest.raises(ZeroDivisionError):
         async with write_transaction():
             await outbox.enqueue(SYSTEM, channel=channels.channel(jilin(deployment), "jilin_platform"),
-                                 kind="filing", subject_type="rollback_probe", subject_id=subject,
+                                 kind="case", subject_type="rollback_probe", subject_id=subject,
                                  institution_id=deployment["hospital_a"], payload={"x": 1})
             raise ZeroDivisionError("the reported change fails after the enqueue")
     assert await outbox.delivery_status("rollback_probe", subject) == []
@@ -141,13 +141,15 @@ async def test_a_channel_refuses_a_kind_it_does_not_accept(deployment):
 
 @pytest.mark.rule("JL-37")
 def test_hook_reporting_channels_declares_key_name_kinds_transport_and_setting(deployment):
-    """JL-12 / JL-38 go to the Jilin platform (the provincial supervision platform of JL-37),
-    HN-2.2b / HN-3 to Henan's system, HOSP-11 to the university."""
+    """JL-38 cases go to the Jilin platform (the provincial supervision platform of JL-37) —
+    JL-12 filings do not, they go to the licence-issuing department; HN-2.2b / HN-3 to Henan's
+    system, HOSP-11 to the university."""
     by_key = {c.key: c for c in channels.channels(jilin(deployment))}
     assert set(by_key) == {"jilin_platform", "university"}
     jl = by_key["jilin_platform"]
     assert jl.name == "吉林省医疗技术临床应用监管平台" and jl.transport == "http"
-    assert set(jl.kinds) == {"filing", "case", "report"} and {"JL-12", "JL-37", "JL-38"} <= set(jl.rules)
+    assert set(jl.kinds) == {"case", "report"} and {"JL-37", "JL-38"} <= set(jl.rules)
+    assert channels.channels_for(jilin(deployment), "filing") == []
     assert jl.setting == "CLINTECH_CHANNEL_JILIN_PLATFORM_URL"
     assert [c.key for c in channels.channels_for(jilin(deployment), "admission")] == ["university"]
     hn = channels.channel(henan(), "henan_platform")
@@ -329,8 +331,7 @@ async def test_a_channel_without_endpoint_falls_back_to_a_package(deployment, ma
     name, data = await outbox.package_for(SYSTEM, hooks, delivery_id)
     manifest = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))
     assert name.endswith(".zip") and manifest["materials"][0]["key"] == "form"
-    assert {m["key"] for m in manifest["missing_required"]} == {"self_assessment", "first_case", "argumentation",
-                                                                "lead_credentials", "physicians"}
+    assert manifest["missing_required"] == []  # a case report carries no filing materials, so misses none
     with pytest.raises(outbox.DomainError, match="回执号"):
         await outbox.confirm_manual(SYSTEM, delivery_id, "  ")
     assert (await outbox.confirm_manual(SYSTEM, delivery_id, "JL-MANUAL-9")).status == "accepted"

@@ -32,7 +32,7 @@ async def made(deployment):
         await Delivery.delete().where(Delivery.id.is_in(ids))
 
 
-async def make(made, deployment, institution: str, *, kind="filing", channel="jilin_platform") -> dict:
+async def make(made, deployment, institution: str, *, kind="case", channel="jilin_platform") -> dict:
     hooks = deployment["host"].view()
     subject = random.randint(1, 10**9)
     async with write_transaction():
@@ -86,11 +86,20 @@ async def test_foreign_and_missing_deliveries_answer_404_and_change_nothing(depl
     assert (await Delivery.select(Delivery.status).where(Delivery.id == b["id"]).first())["status"] == "rejected"
 
 
-async def test_other_roles_do_not_get_the_outbox(deployment, login_as):
-    for username in ("clinician_a", "head_a", "regulator_city1"):
+async def test_other_roles_do_not_get_the_outbox(deployment, login_as, made):
+    for username in ("clinician_a", "head_a"):
         client = await login_as(username)
         assert (await client.get("/outbox")).status_code == 404
         assert (await client.get("/admin/channels")).status_code == 404
+    # A regulator's outbox holds only the filing department's own deliveries (its pushes to
+    # the licensing office), never a hospital's.
+    a = await make(made, deployment, "hospital_a")
+    regulator = await login_as("regulator_city1")
+    listing = await regulator.get("/outbox")
+    assert listing.status_code == 200 and f'id="delivery-{a["id"]}"' not in listing.text
+    assert (await regulator.get(f"/outbox/{a['id']}")).status_code == 404
+    assert (await regulator.post(f"/outbox/{a['id']}/confirm", data={"receipt_id": "X"})).status_code == 404
+    assert (await regulator.get("/admin/channels")).status_code == 404
 
 
 async def test_retry_now_over_htmx_requeues_and_is_audited(deployment, login_as, made, monkeypatch):

@@ -138,8 +138,9 @@ def test_a_third_party_distribution_is_discovered_through_its_entry_point(tmp_pa
     host = PluginHost(("shenzhen",))
     info = {p.name: p for p in host.plugins()}["shenzhen"]
     assert (info.source, info.version, info.hooks) == ("third-party", "1.2.3", ("disclosure_fields",))
-    # "title" is accepted for "label" (core.contract.DisclosureField).
-    assert host.view().collect_flat("disclosure_fields") == [DisclosureField(key="case_count", label="累计例数")]
+    # "title" is accepted for "label" (core.contract.DisclosureField); its answer first, the
+    # built-in national plugin's minimum last.
+    assert host.view().collect_flat("disclosure_fields")[0] == DisclosureField(key="case_count", label="累计例数")
 
 
 def test_an_unknown_plugin_in_clintech_plugins_is_refused_in_chinese():
@@ -223,8 +224,8 @@ def test_hook_filing_materials_a_material_core_reads_gets_its_slot_when_the_prov
 
 
 def test_hook_demo_region_comes_from_the_province_plugin():
-    assert PluginHost(("henan",)).view().call("demo_region").province == ("河南省", "410000")
-    assert PluginHost(("jilin",)).view().call("demo_region").province == ("吉林省", "220000")
+    assert PluginHost(("henan",)).view().call("demo_region").province[:2] == ("河南省", "410000")
+    assert PluginHost(("jilin",)).view().call("demo_region").province[:2] == ("吉林省", "220000")
     assert PluginHost(("hospital_default",)).view().call("demo_region") is None
     assert contract_host().view().call("demo_region") == DemoRegion(("测试省", "980000"), (("测试市", "980100"),))
 
@@ -232,7 +233,9 @@ def test_hook_demo_region_comes_from_the_province_plugin():
 def test_a_switched_off_plugin_is_not_asked():
     host = PluginHost(("jilin", "hospital_default"))
     assert host.view(frozenset({"jilin"})).call("filing_materials", technology=TECH, institution=INST) is None
-    assert host.view(frozenset({"jilin"})).enabled == ("hospital_default",)
+    assert host.view(frozenset({"jilin"})).enabled == ("national", "hospital_default")
+    # The built-in national plugin is always on: it cannot be disabled into the view either.
+    assert host.view(frozenset({"national"})).disabled == frozenset()
     # A plugin outside the deployment cannot be "disabled" into the view.
     assert host.view(frozenset({"henan"})).disabled == frozenset()
 
@@ -355,7 +358,7 @@ def test_an_answer_for_other_institutions_only_is_checked_when_called():
 
 def test_the_hook_view_names_the_plugin_behind_each_answer():
     hooks = contract_host("jilin", "hospital_default").view()
-    assert [a.plugin for a in hooks.answers("disclosure_fields")] == ["contract", "jilin"]
+    assert [a.plugin for a in hooks.answers("disclosure_fields")] == ["contract", "jilin", "national"]
     first = hooks.first("filing_materials", technology=TECH, institution=INST)
     assert first.plugin == "jilin" and len(first.value) == 6
     assert hooks.first("admission_steps", project=project(OURS)).plugin == "contract"
@@ -389,7 +392,7 @@ def test_a_plugin_declaring_another_major_api_version_is_refused_naming_it():
     for ok in ("2", "2.0", "2.7", 2):
         module = types.ModuleType("new_plugin")
         module.CLINTECH_API = ok
-        assert PluginHost(("new_plugin",), extra={"new_plugin": module}).deployment == ("new_plugin",)
+        assert PluginHost(("new_plugin",), extra={"new_plugin": module}).deployment == ("national", "new_plugin")
     assert contract.CLINTECH_API == "2"  # the test plugin declares it
 
 
@@ -452,14 +455,17 @@ def test_hook_validate_case_collects_problems():
 
 def test_hook_register_catalogs_collects_every_plugins_editions():
     editions = contract_host().view().collect_flat("register_catalogs")
-    assert [(e.key, [t.code for t in e.entries]) for e in editions] == [("contract-hospital-2026", ["T01"])]
-    assert contract_host().view(frozenset({"contract"})).collect_flat("register_catalogs") == []
+    assert [(e.key, [t.code for t in e.entries]) for e in editions][0] == ("contract-hospital-2026", ["T01"])
+    # The national editions come from the built-in national plugin, last.
+    national = [e.key for e in contract_host().view(frozenset({"contract"})).collect_flat("register_catalogs")]
+    assert national == [e.key for e in editions[1:]] and set(national) == {
+        "national-restricted-2017", "national-restricted-2022", "national-prohibited"}
 
 
 def test_hook_deadline_rules_collects_rules_as_data():
     rules = contract_host().view().collect_flat("deadline_rules")
-    assert [(r["id"], r["event"], r["obligation"], r["offset"]["amount"]) for r in rules] == [
-        ("TEST-1", "first_case", "filing", 15)]
+    assert [(r["id"], r["event"], r["obligation"], r["offset"]["amount"]) for r in rules
+            if not r["id"].startswith("NAT-")] == [("TEST-1", "first_case", "filing", 15)]
 
 
 async def test_hook_calendar_overrides_reach_the_deployment_calendar(deployment):
@@ -483,7 +489,7 @@ def test_hook_filing_form_first_result():
     ours = dataclass_replace(INST, id=OURS)
     form = contract_host("jilin").view().call("filing_form", technology=TECH, institution=ours)
     assert isinstance(form, FilingFormSpec) and form.title == "同种胰岛移植技术备案表"
-    assert form.fields[0].prefill == "first_case_on" and form.annotation.mode == "direct"
+    assert form.fields[0].prefill == "first_case_on" and not hasattr(form, "annotation")  # policy, not layout
     assert contract_host("jilin").view().call("filing_form", technology=TECH, institution=INST).rule == "JL-12"
 
 
@@ -499,8 +505,12 @@ def test_hook_reporting_channels_collects_channels():
 def test_hook_disclosure_fields_collects_fields():
     from core.filing.service import disclosure_fields
 
-    assert contract_host().view().collect_flat("disclosure_fields") == [DisclosureField("filed_on", "备案日期", "TEST")]
-    assert disclosure_fields(contract_host().view()) == [{"key": "filed_on", "label": "备案日期", "rule": "TEST"}]
+    assert contract_host().view().collect_flat("disclosure_fields")[0] == DisclosureField("filed_on", "备案日期", "TEST")
+    # The plugin's column first; the national minimum (NAT-24, NAT-40) fills what it does not name.
+    assert disclosure_fields(contract_host().view()) == [
+        {"key": "filed_on", "label": "备案日期", "rule": "TEST"}, {"key": "institution", "label": "医疗机构", "rule": "NAT-40"},
+        {"key": "technology", "label": "限制类技术名称", "rule": "NAT-40"},
+        {"key": "case_count", "label": "累计开展例数", "rule": "NAT-24"}]
 
 
 # ---------------------------------------------------------------- web extensions
@@ -593,7 +603,7 @@ async def test_clintech_plugins_lists_the_same_as_the_admin_page(deployment, log
                      "hooks": tuple(h.strip() for h in hooks.split(",") if h.strip())}
     admin = _admin_rows(page)
     assert set(cli) == set(admin) >= {"jilin", "henan", "hospital_default"}
-    labels = {"built-in": "内置", "third-party": "第三方"}
+    labels = {"built-in": "内置", "third-party": "第三方", "default": "内置默认（国家规定）"}
     for name in cli:
         assert cli[name]["version"] == admin[name]["version"]
         # The admin page says what the hooks provide, in Chinese (never the hook names).

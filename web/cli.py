@@ -254,7 +254,7 @@ def _deployment_calendar():
 @calendar_group.command("add")
 @click.argument("start")
 @click.argument("days")
-@click.option("--before", is_flag=True, help="Count backwards (CAL-3, e.g. JL-30).")
+@click.option("--before", is_flag=True, help="Count backwards (CAL-3).")
 @plain_errors
 def calendar_add(start: str, days: str, before: bool) -> None:
     """Print the DAYS-th working day after START (CAL-1; START is not counted)."""

@@ -78,6 +78,11 @@ async def page(request: Request, template: str, status_code: int = 200, **contex
     context.setdefault("actor", await load_actor(request))
     context.setdefault("nav", await navigation(request))
     context.setdefault("current_path", request.url.path)
+    if context["actor"] is not None:
+        # The rules the pages cite, from the deployment's plugins (never written in core).
+        from core.policy import policy
+
+        context.setdefault("province", policy(await load_hooks(request)))
     context["htmx"] = bool(request.headers.get("hx-request"))
     return Template(template_name=template, context=context, status_code=status_code)
 

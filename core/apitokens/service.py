@@ -1,4 +1,4 @@
-"""Per-institution API tokens (接口令牌) for the HIS interface (JL-38: 医院 HIS 对接).
+"""Per-institution API tokens (接口令牌) for the HIS interface (NAT-37: 逐例报送, from the hospital's HIS).
 
 The admin issues a token to an institution and sees it once; only its SHA-256 is
 stored. ``authenticate`` turns a bearer token into the ``Actor`` the case service

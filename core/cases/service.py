@@ -16,13 +16,13 @@ For each item it checks, in this order:
 * the hospital's own case id: the same id with the same content is the same case
   (idempotent: nothing is written again); with other content it is refused, never
   overwritten (NAT-37);
-* the plugins' ``validate_case`` answers (e.g. Henan's completeness, HN-3).
+* the plugins' ``validate_case`` answers (e.g. Henan's completeness).
 
 Any problem refuses the whole batch, naming the item, the field and the rule. Otherwise,
 in ONE transaction, each case is stored, audited, its reporting obligation opened by the
-province's deadline rule (JL-38: 15 working days after discharge; HN-3: one case, one
+province's deadline rule (e.g. 15 working days after discharge, or one case, one
 report, the plugin's window), fulfilled by this very report (on time or late), queued
-on the province's channel in the outbox (NAT-37, JL-38), and — for the first case of an
+on the province's channel in the outbox (NAT-37), and — for the first case of an
 admitted restricted technology — the filing opened (``core.filing.service.on_first_case``,
 NAT-11); later cases add to the filing's cumulative count.
 """
@@ -47,6 +47,8 @@ from core.errors import DomainError, NotFound, Problem
 from core.obligations import service as obligations
 from core.obligations.tables import Obligation
 from core.plugins import HookView
+from core.policy import CasesPolicy
+from core.policy import policy as province_policy
 from core.qc.indicators import indicators_for
 from core.tenancy.service import institution_scope, require_institution
 from core.tenancy.tables import Institution
@@ -272,7 +274,7 @@ async def record_cases(actor: Actor, hooks: HookView, items: list[CaseInput], *,
 async def _open_report(actor: Actor, hooks: HookView, project: dict, case: CaseInput, case_id: int,
                        day: dt.date) -> dict:
     """The case's reporting obligation from the province's rule, fulfilled by this report:
-    JL-38 (event ``discharge``) or HN-3 (event ``case_performed``)."""
+    e.g. event ``discharge`` or ``case_performed``."""
     event = dict(institution_id=project["institution"], subject_type="case", subject_id=case_id,
                  subject_label=f"{project['technology_name'] or project['title']} 病例 {case.case_id}",
                  technology_class=project["tech_class"], technology_code=project["technology_code"])
@@ -293,7 +295,7 @@ async def on_receipt(actor: Actor, hooks: HookView | None, delivery: dict, accep
     """The authority's receipt of a case report (the outbox calls this in the transaction
     that records it): the case counts as reported on the receipt's date (Beijing time),
     late when that is after its due date, and its reporting obligation is fulfilled then
-    (JL-38, HN-3: timeliness is judged by what the authority received)."""
+    (NAT-37: timeliness is judged by what the authority received)."""
     from core.timefmt import local_date
 
     row = await CaseRecord.select(CaseRecord.id, CaseRecord.report_due_on, CaseRecord.reported_on).where(
@@ -493,16 +495,16 @@ async def form_context(actor: Actor, hooks: HookView, code: str | None = None) -
     }
 
 
-# ---------------------------------------------------------------- regulator's desk (HN-3, HN-4.3, NAT-41)
+# ---------------------------------------------------------------- regulator's desk (NAT-41)
 
 
-async def warnings(actor: Actor, *, limit: int = 50) -> list[dict]:
+async def warnings(actor: Actor, hooks: HookView | None = None, *, limit: int = 50) -> list[dict]:
     """Warnings for the regulator's desk, per institution and technology, in grouped queries:
 
-    * ``late``: cases of a filed technology reported after their deadline (HN-3:
-      已备案但未及时上报的病例予以提醒和通报; JL-38);
-    * ``unfiled``: restricted-technology cases without a completed filing (HN-3 risk
-      warning, HN-4.3; NAT-41 not filing).
+    * ``late``: cases of a filed technology reported after their deadline (a province's
+      reminder for filed technologies whose cases are not reported in time);
+    * ``unfiled``: restricted-technology cases without a completed filing (a risk
+      warning; NAT-41 not filing). Rule ids and labels come from the province policy.
     """
     if not (actor.is_admin or actor.region_path):
         return []
@@ -552,10 +554,11 @@ async def warnings(actor: Actor, *, limit: int = 50) -> list[dict]:
         ORDER BY g.n DESC
     """
     out = []
+    cited = province_policy(hooks).cases if hooks is not None else CasesPolicy()
     for row in await CaseRecord.raw(late_sql, *args):
-        out.append(row | {"kind": "late", "rule": "HN-3", "label": "病例未按时报送"})
+        out.append(row | {"kind": "late", "rule": cited.late.rule, "label": cited.late.text})
     for row in await CaseRecord.raw(unfiled_sql, *args):
-        out.append(row | {"kind": "unfiled", "rule": "HN-4.3", "label": "限制类技术已开展病例但未完成备案"})
+        out.append(row | {"kind": "unfiled", "rule": cited.unfiled.rule, "label": cited.unfiled.text})
     return out
 
 

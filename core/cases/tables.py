@@ -20,7 +20,7 @@ from core.tenancy.tables import Department, Institution
 
 
 class CaseRecord(Table, tablename="case_record"):
-    """One case of an admitted technology (NAT-37, JL-38, HN-3, HOSP-15).
+    """One case of an admitted technology (NAT-37, HOSP-15).
 
     The patient is a pseudonym: ``patient_key`` is an HMAC of the hospital's own key,
     never a name or an ID number (NAT-45). ``dedupe_key`` is "<institution>:<case id>",
@@ -52,7 +52,7 @@ class CaseRecord(Table, tablename="case_record"):
     qc_values = JSON(default={})
     consent = Boolean(default=False)  # informed consent signed (HOSP-18, NAT-45)
     source = Varchar(length=10, default="page")  # page / api / upload / demo
-    # The reporting obligation of the province's rule (JL-38 / HN-3), if one applies.
+    # The reporting obligation of the province's rule (from the plugins), if one applies.
     report_rule = Varchar(length=20, default="")
     report_due_on = Date(null=True, default=None)
     reported_on = Date(null=True, default=None)

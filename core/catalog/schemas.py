@@ -67,7 +67,7 @@ class CatalogEdition(msgspec.Struct, frozen=True):
 
 class ImportSlot(msgspec.Struct, frozen=True):
     """An edition the sources do not list, which an admin imports from XLSX/CSV
-    (e.g. the Henan provincial list, HN-2.1). Declared by the plugin's data file."""
+    (e.g. the Henan provincial list). Declared by the plugin's data file."""
 
     key: str
     scope: str

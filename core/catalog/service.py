@@ -483,7 +483,7 @@ async def history(technology_id: int) -> list[HistoryItem]:
     return sorted(items, key=lambda i: (i.effective_on or dt.date.min, i.id))
 
 
-# ---------------------------------------------------------------- admin import (HN-2.1)
+# ---------------------------------------------------------------- admin import (a provincial list)
 
 
 class ImportInput(msgspec.Struct, frozen=True):
@@ -501,8 +501,10 @@ IMPORT_HEADERS = {
 }
 
 
-def validate_rows(rows: list[tuple[int, dict]], *, default_class: str) -> tuple[list[TechnologyEntry], list[Problem]]:
-    """Every import row checked (row numbers as in the file); problems name row and field."""
+def validate_rows(rows: list[tuple[int, dict]], *, default_class: str,
+                  rule: str = "") -> tuple[list[TechnologyEntry], list[Problem]]:
+    """Every import row checked (row numbers as in the file); problems name row and field,
+    and cite ``rule`` — the import slot's own rule, from the plugin's data file."""
     entries, problems, seen = [], [], set()
     for row_no, raw in rows:
         values = dict(raw)
@@ -511,7 +513,7 @@ def validate_rows(rows: list[tuple[int, dict]], *, default_class: str) -> tuple[
         entry, found = rules.validate_entry(values, default_class=default_class, seen=seen)
         for p in found:
             label = rules.FIELD_LABELS.get(p.field or "", p.field or "")
-            problems.append(Problem(f"第 {row_no} 行「{label}」：{p.message}", p.field, "HN-2.1"))
+            problems.append(Problem(f"第 {row_no} 行「{label}」：{p.message}", p.field, rule or None))
         if entry:
             entries.append(entry)
     if not rows:
@@ -527,8 +529,8 @@ async def import_slots(hooks: HookView) -> list[tuple[str, ImportSlot]]:
 
 async def import_edition(actor: Actor, hooks: HookView, data: ImportInput, rows: list[tuple[int, dict]],
                          *, filename: str = "") -> int:
-    """Import an edition an enabled plugin declares (e.g. the Henan provincial list,
-    HN-2.1) from parsed file rows. All or nothing: any wrong row refuses the whole file
+    """Import an edition an enabled plugin declares (e.g. a provincial list
+    whose rows the sources do not print) from parsed file rows. All or nothing: any wrong row refuses the whole file
     with a problem per row and field. The new edition supersedes the slot's previous
     import from its date of effect. Audited. Returns the edition id."""
     slots = {f"{name}/{slot.key}": (name, slot) for name, slot in await import_slots(hooks)}
@@ -540,7 +542,7 @@ async def import_edition(actor: Actor, hooks: HookView, data: ImportInput, rows:
     if problems:
         raise DomainError(problems)
     plugin, slot = slots[data.slot]
-    entries, row_problems = validate_rows(rows, default_class=slot.default_class)
+    entries, row_problems = validate_rows(rows, default_class=slot.default_class, rule=slot.rule)
     if row_problems:
         raise DomainError(row_problems)
     label = data.label.strip().lower()

@@ -44,9 +44,9 @@ async def summary(actor: Actor, hooks=None) -> dict:
         institutions = await Institution.select(Institution.id, Institution.name, Institution.grade,
                                                 Institution.region.name).where(scope).order_by(Institution.name)
         out["cards"] = [{"label": "辖区医疗机构", "value": len(institutions), "href": "/institutions"}]
-        # Case-report warnings (HN-3, HN-4.3): late reports, restricted cases without a filing.
+        # Case-report warnings (rule ids from the province policy): late reports, restricted cases without a filing.
         from core.cases.service import warnings
 
-        out["case_warnings"] = await warnings(actor, limit=20)
+        out["case_warnings"] = await warnings(actor, hooks, limit=20)
         out["institutions"] = institutions[:20]
     return out

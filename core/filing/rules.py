@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 
 from core.errors import Problem
 from core.filing.schemas import ARGUMENTATION_MATERIAL, STOP_GROUNDS, FilingFormSpec, Material
+from core.policy import FilingPolicy
 
 # Which transition is allowed from which status.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -39,7 +40,7 @@ def check_transition(status: str, action: str) -> list[Problem]:
 
 
 def is_late(submitted_on: dt.date, due_on: dt.date | None) -> bool:
-    """NAT-11 / JL-12 / HN-2.2b: a submission after the 15th working day from the first
+    """NAT-11: a submission after the 15th working day from the first
     case is late. It is still accepted, and marked late for the regulator."""
     return due_on is not None and submitted_on > due_on
 
@@ -68,71 +69,64 @@ def completeness(
     materials: Iterable[Material],
     present: Mapping[str, int],
     spec: FilingFormSpec,
+    policy: FilingPolicy,
     institution_id: int,
     lead: Mapping | None,
     physicians: list[Mapping],
     physician_users: Mapping[int, Mapping],
     ethics_status: str,
     self_assessment: str,
-    basis: str,
-    reference: str,
-    has_specification: bool,
     form: Mapping[str, str],
 ) -> list[Problem]:
-    """Everything that blocks a submission, each naming what is missing (NAT-11, NAT-13,
-    JL-12, HN-2.2a, HN-2.2b).
+    """What core itself finds blocking a submission, each naming what is missing (NAT-11,
+    NAT-13); the province's own checks come from its plugin (``validate_filing``).
 
     ``present``: material key → number of files; ``lead`` / ``physician_users``: user rows
     (``institution``, ``visiting``, ``qualifications``, ``display_name``, ``active``).
+    Certificates are those the province policy names, cited with its rule.
     """
     problems: list[Problem] = []
-    # The province's materials, every required one (JL-12's six, HN-2.2b's five).
+    # The province's materials, every required one, in its order.
     for m in materials:
         if m.required and not present.get(m.key):
             problems.append(Problem(f"缺少材料：{m.title}", f"material_{m.key}", m.rule or None))
-    # NAT-13 / JL-14: no restricted technology without the ethics committee's approval, and the
+    # NAT-13: no restricted technology without the ethics committee's approval, and the
     # management body's and ethics committee's argumentation is part of the filing (NAT-11 (2)).
     if ethics_status != "approved":
         problems.append(Problem("伦理委员会尚未审查通过该技术，限制类技术不得应用于临床，不能备案", "ethics", "NAT-13"))
     if not present.get(ARGUMENTATION_MATERIAL):
         problems.append(Problem("缺少本机构医疗技术临床应用管理组织和伦理委员会的论证材料", "ethics", "NAT-13"))
-    # HN-2.2a: self-assessment against the specification, or the expert consensus where none exists.
+    # NAT-11: the institution self-assesses against the technology's specification.
     if len((self_assessment or "").strip()) < 10:
-        problems.append(Problem("请填写自我评估情况（至少10个字）", "self_assessment", "HN-2.2a"))
-    if basis not in ("specification", "consensus"):
-        problems.append(Problem("请选择自我评估依据", "assessment_basis", "HN-2.2a"))
-    elif basis == "specification" and not has_specification and not reference.strip():
-        problems.append(Problem("该技术目录未载明管理规范：请填写所依据的规范名称，或改为依据相关专业专家共识",
-                                "assessment_reference", "HN-2.2a"))
-    elif basis == "consensus" and not reference.strip():
-        problems.append(Problem("请填写所依据的专家共识名称", "assessment_reference", "HN-2.2a"))
-    # NAT-11 (3) / JL-12 (5) / HN-2.2b (4): the lead is a physician registered here as main practice.
+        problems.append(Problem("请填写自我评估情况（至少10个字）", "self_assessment", "NAT-11"))
+    # NAT-11 (3): the lead is a physician of this institution.
     if lead is None:
         problems.append(Problem("未确定技术负责人", "lead", "NAT-11"))
     else:
         name = lead.get("display_name", "")
         if lead.get("institution") != institution_id or not lead.get("active", True):
             problems.append(Problem(f"技术负责人{name}不是本机构在职人员", "lead", "NAT-11"))
-        elif lead.get("visiting"):
-            problems.append(Problem(f"技术负责人{name}为进修医师，须为以本机构为主要执业机构的注册医师", "lead", "JL-12"))
-        missing = [c for c in spec.lead_certificates if c not in (lead.get("qualifications") or ())]
+        missing = [c for c in policy.lead_certificates if c not in (lead.get("qualifications") or ())]
         if missing:
-            problems.append(Problem(f"技术负责人{name}缺少证书：{'、'.join(missing)}", "lead", spec.rule or "NAT-11"))
-    # JL-12 (6): every physician who will perform it, with qualification and practice certificates.
-    if not physicians:
-        problems.append(Problem("请填写开展该技术的医师名单", "physicians", spec.rule or "JL-12"))
+            problems.append(Problem(f"技术负责人{name}缺少证书：{'、'.join(missing)}", "lead",
+                                    policy.lead_rule or policy.rule or "NAT-11"))
+    # The physicians listed: named, of this institution, with the certificates the policy names.
     for i, p in enumerate(physicians, start=1):
         name = (p.get("name") or "").strip()
         if not name:
             problems.append(Problem(f"医师名单第{i}行缺少姓名", "physicians"))
             continue
+        if not policy.physician_certificates:
+            continue
         user = physician_users.get(p.get("user_id") or 0)
         if user is None or user.get("institution") != institution_id:
-            problems.append(Problem(f"医师{name}不是本机构登记的人员，无法核对证书", "physicians", spec.rule or None))
+            problems.append(Problem(f"医师{name}不是本机构登记的人员，无法核对证书", "physicians",
+                                    policy.physicians_rule or None))
             continue
-        missing = [c for c in spec.physician_certificates if c not in (user.get("qualifications") or ())]
+        missing = [c for c in policy.physician_certificates if c not in (user.get("qualifications") or ())]
         if missing:
-            problems.append(Problem(f"医师{name}缺少证书：{'、'.join(missing)}", "physicians", spec.rule or None))
+            problems.append(Problem(f"医师{name}缺少证书：{'、'.join(missing)}", "physicians",
+                                    policy.physicians_rule or None))
     for f in spec.fields:
         if f.required and not str(form.get(f.key) or "").strip():
             problems.append(Problem(f"备案表缺少「{f.label}」", f"form_{f.key}", spec.rule or None))
@@ -144,13 +138,13 @@ def date_zh(day: dt.date) -> str:
 
 
 def annotation_text(technology_name: str, completed_on: dt.date) -> str:
-    """备注三 (JL-12, HN-2.2c): the technology's name and the date the filing was completed."""
+    """备注三 (NAT-11: noted on the licence copy): the technology's name and the date the filing was completed."""
     return f"{technology_name}（{date_zh(completed_on)}备案）"
 
 
 def annotation_after_close(technology_name: str, completed_on: dt.date | None, closed_on: dt.date,
                            how: str) -> str:
-    """备注三 once a filing is withdrawn (HN-2.2c) or cancelled (NAT-25, JL-26): it keeps the
+    """备注三 once a filing is withdrawn or cancelled (NAT-25): it keeps the
     filing date and says when it ended."""
     filed = f"{date_zh(completed_on)}备案，" if completed_on else ""
     return f"{technology_name}（{filed}{date_zh(closed_on)}{how}）"
@@ -166,14 +160,14 @@ def check_reason(reason: str, field: str = "reason", what: str = "理由") -> li
 
 
 def check_ground(ground: str) -> list[Problem]:
-    """NAT-25 / JL-26: a cancellation names the stop ground."""
+    """NAT-25: a cancellation names the stop ground."""
     if ground not in STOP_GROUNDS:
         return [Problem("请选择停止临床应用的情形（NAT-25）", "ground", "NAT-25")]
     return []
 
 
 def reported_to_province(ground: str) -> bool:
-    """NAT-25 (4) / JL-26: uncertain efficacy is reported to the provincial commission too."""
+    """NAT-25 (4): uncertain efficacy is reported to the provincial commission too."""
     return ground == "efficacy"
 
 

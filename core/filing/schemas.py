@@ -38,7 +38,7 @@ STATUS_LABELS = {
     FilingStatus.withdrawn: "已撤销", FilingStatus.cancelled: "已注销",
 }
 BASIS_LABELS = {"specification": "限制类技术临床应用管理规范", "consensus": "相关专业专家共识"}
-# NAT-25 / JL-26: why a restricted technology stopped; (2)(3) cancel the filing, (4) is
+# NAT-25: why a restricted technology stopped; (2)(3) cancel the filing, (4) is
 # also reported to the provincial commission; (1) the technology became prohibited.
 STOP_GROUNDS = {
     "prohibited": "（一）该技术被列为禁止类技术",

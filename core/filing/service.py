@@ -2,10 +2,10 @@
 filing tables.
 
 One workflow for every province; what differs comes from the province plugin:
-``filing_materials`` (the ordered materials: JL-12's six, HN-2.2b's five),
+``filing_materials`` (the province's ordered materials),
 ``filing_form`` (the filing form, its printable template, certificates, who annotates
 the licence), ``reporting_channels`` (where a submission goes) and ``deadline_rules``
-(NAT-11 / JL-12 / HN-2.2b / HN-2.2c as data — this module never counts days itself).
+(NAT-11 as data — this module never counts days itself).
 
 The life of a filing::
 
@@ -31,7 +31,7 @@ from typing import Any
 import msgspec
 
 from core import changes
-from core.accounts.schemas import Actor
+from core.accounts.schemas import SYSTEM, Actor
 from core.accounts.tables import User
 from core.admission import first_case as admission_first_case
 from core.admission import service as admission
@@ -58,14 +58,16 @@ from core.outbox import service as outbox
 from core.outbox.channels import channel as find_channel
 from core.outbox.channels import channels_for
 from core.plugins import HookView
+from core.policy import FilingCheck, FilingPolicy, PersonCheck
+from core.policy import policy as province_policy
 from core.storage import service as storage
-from core.tenancy.service import institution_scope, require_institution
+from core.tenancy.service import department_name, institution_scope, require_institution
 from core.tenancy.tables import Institution, Region
 
 MOVED_ON = "该备案已由他人处理或已有更新，请刷新页面后查看最新状态"
 HOSPITAL_READERS = ("medical_affairs", "hospital_head")
 DESK_READERS = ("regulator", "qc_center")
-# Filings shown on the public lists (NAT-40, JL-41, HN-2.3) and disclosure pages (NAT-24).
+# Filings shown on the public lists (NAT-40) and disclosure pages (NAT-24).
 PUBLIC_STATUSES = ("completed",)
 DEFAULT_DISCLOSURE = [
     {"key": "institution", "label": "医疗机构", "rule": "NAT-40"},
@@ -76,8 +78,8 @@ DEFAULT_DISCLOSURE = [
 
 
 class FilingDetails(msgspec.Struct):
-    """What medical affairs fills in: the self-assessment (HN-2.2a), the province's form
-    answers and the physicians who will perform the technology (JL-12 (6))."""
+    """What medical affairs fills in: the self-assessment (NAT-11), the province's form
+    answers and the physicians who will perform the technology."""
 
     version: int
     self_assessment: str = ""
@@ -257,7 +259,7 @@ async def on_first_case(actor: Actor, hooks: HookView, *, project_id: int, case_
                         info: str = "", today: dt.date | None = None) -> int:
     """The first case of an admitted restricted technology was performed on ``case_date``:
     the filing opens, with its obligation — 15 working days from the first case, counted
-    by the deployment's deadline rule (NAT-11, or JL-12 / HN-2.2b which replace it).
+    by the deployment's deadline rule (NAT-11, or the province's rule replacing it).
 
     Called by medical affairs' "登记首例" action now, and by the case record (issue 6)
     later. Returns the filing id. ``NotFound`` for a project outside the actor's
@@ -356,10 +358,53 @@ async def _people(ids: list[int]) -> dict[int, dict]:
     return {r["id"]: r for r in rows}
 
 
+def local_materials(materials: list[Material], specified: str) -> list[Material]:
+    """A material the local department specifies (``local``) is required, with what it
+    specifies as its note, where the licence-issuing region's setting names materials;
+    where it names none the material is not asked for."""
+    specified = (specified or "").strip()
+    out = []
+    for m in materials:
+        if not m.local:
+            out.append(m)
+        elif specified:
+            out.append(msgspec.structs.replace(m, required=True, note=specified))
+    return out
+
+
 async def _context(hooks: HookView, row: dict) -> tuple[Any, list[Material], FilingFormSpec]:
     institution = await admission.institution_info(row["institution"])
     tech = _technology(row)
-    return institution, materials_for(hooks, tech, institution), spec_for(hooks, tech, institution)
+    region = await _licence_region(row["institution.licence_region"]) or {}
+    materials = local_materials(materials_for(hooks, tech, institution), region.get("filing_materials", ""))
+    return institution, materials, spec_for(hooks, tech, institution)
+
+
+def _person(user: dict | None, name: str, institution_id: int) -> PersonCheck:
+    user = user or {}
+    return PersonCheck(name=user.get("display_name") or name, user_id=user.get("id"),
+                       of_institution=user.get("institution") == institution_id and bool(user.get("active", True)),
+                       visiting=bool(user.get("visiting")), qualifications=tuple(user.get("qualifications") or ()))
+
+
+def _plugin_problems(hooks: HookView, row: dict, people: dict[int, dict]) -> list[Problem]:
+    """The province's own checks (``validate_filing``): e.g. its self-assessment basis, a
+    lead whose main practice is this institution, a physician list."""
+    lead = people.get(row["lead"])
+    check = FilingCheck(
+        institution_id=row["institution"], technology_code=row["technology_code"],
+        technology_name=row["technology_name"], has_specification=bool(row["specification"]),
+        self_assessment=row["self_assessment"] or "", assessment_basis=row["assessment_basis"] or "",
+        assessment_reference=row["assessment_reference"] or "",
+        lead=_person(lead, "", row["institution"]) if lead else None,
+        physicians=tuple(_person(people.get(p.get("user_id") or 0), str(p.get("name") or ""), row["institution"])
+                         for p in row["physicians"] or [] if str(p.get("name") or "").strip()),
+        form={k: str(v) for k, v in (row["form"] or {}).items()})
+    out = []
+    for item in hooks.collect_flat("validate_filing", filing=check):
+        out.append(item if isinstance(item, Problem) else Problem(
+            str(item.get("message", "")), item.get("field"), item.get("rule") or None))
+    return out
 
 
 async def _reading_context(hooks: HookView, row: dict, files: list) -> tuple[Any, list[Material], FilingFormSpec,
@@ -383,11 +428,11 @@ async def _problems(hooks: HookView, row: dict, materials: list[Material], spec:
     people = await _people([row["lead"], *[p.get("user_id") for p in row["physicians"] or []]])
     return rules.completeness(
         materials=materials, present={k: len(v) for k, v in by_material.items()}, spec=spec,
-        institution_id=row["institution"], lead=people.get(row["lead"]), physicians=list(row["physicians"] or []),
-        physician_users=people, ethics_status=project["ethics_status"] if project else "",
-        self_assessment=row["self_assessment"], basis=row["assessment_basis"],
-        reference=row["assessment_reference"], has_specification=bool(row["specification"]), form=row["form"] or {},
-    )
+        policy=province_policy(hooks).filing, institution_id=row["institution"], lead=people.get(row["lead"]),
+        physicians=list(row["physicians"] or []), physician_users=people,
+        ethics_status=project["ethics_status"] if project else "", self_assessment=row["self_assessment"],
+        form=row["form"] or {},
+    ) + _plugin_problems(hooks, row, people)
 
 
 async def submission_problems(actor: Actor, hooks: HookView, filing_id: int) -> list[Problem]:
@@ -423,15 +468,18 @@ async def filing_view(actor: Actor, hooks: HookView, filing_id: int, today: dt.d
             exemption = ob["waived_reason"]
     return {
         "filing": row, "status_label": STATUS_LABELS.get(status, status), "institution": institution,
-        "materials": materials, "spec": spec, "files": by_material, "problems": problems,
+        "materials": materials, "spec": spec, "policy": province_policy(hooks).filing, "files": by_material, "problems": problems,
         "submissions": submissions, "deliveries": await outbox.delivery_status("filing", filing_id),
+        # The filing department's own push to the licensing office: its desk's, never the hospital's.
+        "pushes": await outbox.delivery_status(PUSH_SUBJECT, filing_id) if desk or actor.is_admin else [],
+        "filing_channel": _filing_channel(hooks),
         "days_left": days_left(cal, day, row["due_on"]) if row["due_on"] and status == "open" and not exemption
         else None,
         "exemption": exemption,
         "completion_days_left": days_left(cal, day, row["completion_due_on"])
         if row["completion_due_on"] and status == "submitted" else None,
         "basis_labels": BASIS_LABELS, "grounds": STOP_GROUNDS, "events": list(reversed(events)),
-        "licence_region": await Region.select(Region.name).where(Region.id == row["institution.licence_region"]).first(),
+        "licence_region": await _licence_region(row["institution.licence_region"]),
         "staff_users": await _staff_choices(row["institution"]) if hospital else [],
         "today": day, "read_only": read_only,
         "can": {
@@ -447,6 +495,16 @@ async def filing_view(actor: Actor, hooks: HookView, filing_id: int, today: dt.d
     }
 
 
+async def _licence_region(region_id: int) -> dict | None:
+    """The licence-issuing region with its department's name (备案部门, 发证机关) and the
+    other filing materials its department specifies."""
+    row = await Region.select(Region.id, Region.name, Region.department, Region.filing_materials).where(
+        Region.id == region_id).first()
+    if row:
+        row["department_name"] = department_name(row)
+    return row
+
+
 async def _staff_choices(institution_id: int) -> list[dict]:
     rows = await User.select(User.id, User.display_name, User.title, User.roles).where(
         (User.institution == institution_id) & (User.active == True)).output(load_json=True)  # noqa: E712
@@ -456,12 +514,15 @@ async def _staff_choices(institution_id: int) -> list[dict]:
 async def _known(row: dict, contact: str = "") -> dict:
     """What the portal already knows for the form's ``prefill`` keys."""
     inst = await Institution.select(Institution.name, Institution.grade, Institution.licence_no,
-                                    Institution.region.name, Institution.licence_region.name).where(
+                                    Institution.region.name, Institution.licence_region.name,
+                                    Institution.licence_region.department).where(
         Institution.id == row["institution"]).first()
     lead = (await _people([row["lead"]])).get(row["lead"]) or {}
     return {
         "institution_name": inst["name"], "institution_grade": inst["grade"], "licence_no": inst["licence_no"],
         "region_name": inst["region.name"], "licence_region_name": inst["licence_region.name"],
+        "licence_department": department_name({"name": inst["licence_region.name"],
+                                               "department": inst["licence_region.department"]}),
         "technology_name": row["technology_name"], "technology_code": row["technology_code"],
         "first_case_on": rules.date_zh(row["first_case_on"]), "lead_name": lead.get("display_name", ""),
         "lead_title": lead.get("title", ""), "contact_name": contact,
@@ -518,7 +579,8 @@ async def save_details(actor: Actor, hooks: HookView, filing_id: int, data: Fili
     _check(rules.check_transition(row["status"], "edit"))
     problems = []
     if data.assessment_basis not in BASIS_LABELS:
-        problems.append(Problem("请选择自我评估依据", "assessment_basis", "HN-2.2a"))
+        problems.append(Problem("请选择自我评估依据", "assessment_basis",
+                                province_policy(hooks).filing.assessment_rule or None))
     if len(data.self_assessment) > 5000:
         problems.append(Problem("自我评估情况不能超过5000字", "self_assessment"))
     _check(problems)
@@ -590,20 +652,21 @@ async def attachment(actor: Actor, filing_id: int, attachment_id: int) -> tuple[
 
 
 def _filing_channel(hooks: HookView):
+    """The platform that receives filings, if a plugin says one does (a channel accepting
+    ``filing``). None: the filing goes to the licence-issuing department in this portal
+    only — its desk here is that department."""
     found = channels_for(hooks, "filing")
-    if not found:
-        raise DomainError(Problem("本部署未配置备案报送渠道（reporting_channels），请联系系统管理员", None))
-    return found[0]
+    return found[0] if found else None
 
 
 async def submit(actor: Actor, hooks: HookView, filing_id: int, version: int | None = None,
                  today: dt.date | None = None) -> int:
     """Submit (or resubmit after a return) the complete filing: refused with every missing
-    item named (NAT-11, NAT-13, JL-12, HN-2.2a/b); a submission after the due date is
+    item named (NAT-11, NAT-13); a submission after the due date is
     accepted and marked late (NAT-11). In one transaction: the submission, the delivery
     through the province's channel (outbox, materials in the province's order), the
     hospital's obligation fulfilled, and the regulator's completion clock started
-    (15 working days from complete materials: NAT-11, JL-12, HN-2.2c). Returns the
+    (15 working days from complete materials: NAT-11). Returns the
     submission id."""
     day = _today(today)
     row = await _for_hospital(actor, filing_id)
@@ -626,7 +689,8 @@ async def submit(actor: Actor, hooks: HookView, filing_id: int, version: int | N
         "self_assessment": {"basis": row["assessment_basis"], "reference": row["assessment_reference"],
                             "text": row["self_assessment"]},
         "form": row["form"] or {}, "physicians": row["physicians"] or [], "submitted_on": day.isoformat(),
-        "rules": [m.rule for m in materials if m.rule][:1] + [spec.completion_rule],
+        "rules": [r for r in [m.rule for m in materials if m.rule][:1] + [province_policy(hooks).filing.completion_rule]
+                  if r],
     }
     async with write_transaction():
         await _lock(filing_id, version, {
@@ -638,7 +702,7 @@ async def submit(actor: Actor, hooks: HookView, filing_id: int, version: int | N
             filing=filing_id, number=number, submitted_on=day, submitted_by=actor.username, late=late,
             attachments=[f.id for f in current])).returning(FilingSubmission.id)
         sub_id = sub[0]["id"]
-        delivery_id = await outbox.enqueue(
+        delivery_id = None if channel is None else await outbox.enqueue(
             actor, channel=channel, kind="filing", subject_type="filing", subject_id=filing_id,
             institution_id=row["institution"], payload=payload,
             attachments=[{"key": f.kind, "filename": f.filename, "sha256": f.sha256, "title": titles.get(f.kind, ""),
@@ -657,7 +721,7 @@ async def submit(actor: Actor, hooks: HookView, filing_id: int, version: int | N
         if number == 1:
             await obligations.fulfil(actor, hooks, subject_type="filing", subject_id=filing_id, kind="filing",
                                      done_on=day)
-            # A transitional filing obligation (JL-42) is the project's: the first submission meets it too.
+            # A transitional filing obligation (a province's transitional period) is the project's: the first submission meets it too.
             await obligations.fulfil(actor, hooks, subject_type="project", subject_id=row["project"], kind="filing",
                                      done_on=day)
         await _audit(actor, "submit", row, filing_id, submission=number, late=late, delivery=delivery_id)
@@ -669,7 +733,7 @@ async def submit(actor: Actor, hooks: HookView, filing_id: int, version: int | N
 
 async def request_withdrawal(actor: Actor, hooks: HookView, filing_id: int, reason: str,
                              today: dt.date | None = None) -> None:
-    """HN-2.2c: the institution asks the licence-issuing department to withdraw its filing
+    """The institution asks the licence-issuing department to withdraw its filing
     (and change 备注三); the regulator confirms."""
     row = await _for_hospital(actor, filing_id)
     _check(rules.check_transition(row["status"], "request_withdrawal") + rules.check_reason(reason, what="撤销理由"))
@@ -693,7 +757,7 @@ async def return_filing(actor: Actor, hooks: HookView, filing_id: int, reason: s
                         today: dt.date | None = None) -> None:
     """Return a filing for missing materials, naming them. The completion clock stops
     (the regulator's obligation is waived with the reason) and restarts when the
-    institution resubmits complete materials (NAT-11, JL-12, HN-2.2c)."""
+    institution resubmits complete materials (NAT-11)."""
     day = _today(today)
     row = await _for_desk(actor, filing_id)
     _check(rules.check_transition(row["status"], "return") + rules.check_reason(reason, what="退回理由（缺少的材料）"))
@@ -713,33 +777,61 @@ async def return_filing(actor: Actor, hooks: HookView, filing_id: int, reason: s
                       f"限制类技术备案被退回补正：{row['technology_name']}", filing_id)
 
 
-async def _push_annotation(actor: Actor, hooks: HookView, row: dict, spec: FilingFormSpec, text: str,
-                           on: dt.date, event: str) -> int | None:
-    """HN-2.2c: push technology name and filing date to the licensing office through the
-    province's channel; in the caller's transaction."""
-    if spec.annotation.mode != "push":
+PUSH_SUBJECT = "licence_annotation"  # outbox.DESK_SUBJECTS: the filing department's own delivery
+
+
+async def _push_annotation(actor: Actor, hooks: HookView, row: dict, policy: FilingPolicy, text: str,
+                           on: dt.date, event: str, submission_id: int | None = None) -> int | None:
+    """Where the policy says the filing department pushes (``annotation.mode == "push"``):
+    queue the push of technology name and filing date to the licensing office as the
+    filing department's own delivery (its queue on the desk, not the institution's
+    outbox); in the caller's transaction. Its payload is what it says: the institution,
+    the technology, the filing date and the annotation text — no filing materials."""
+    if policy.annotation.mode != "push":
         return None
-    channel = find_channel(hooks, spec.annotation.channel) if spec.annotation.channel else None
+    channel = find_channel(hooks, policy.annotation.channel) if policy.annotation.channel else None
     if channel is None:
-        raise DomainError(Problem(f"未找到推送副本备注的报送渠道（{spec.annotation.channel}），请联系系统管理员", None,
-                                  spec.annotation.rule or None))
-    return await outbox.enqueue(actor, channel=channel, kind="report", subject_type="filing", subject_id=row["id"],
+        raise DomainError(Problem(f"未找到推送副本备注的报送渠道（{policy.annotation.channel}），请联系系统管理员", None,
+                                  policy.annotation.rule or None))
+    return await outbox.enqueue(actor, channel=channel, kind="report", subject_type=PUSH_SUBJECT, subject_id=row["id"],
                                 institution_id=row["institution"], payload={
-                                    "purpose": "licence_annotation", "event": event, "to": spec.annotation.recipient,
+                                    "purpose": "licence_annotation", "event": event, "to": policy.annotation.recipient,
+                                    "from": actor.display_name, "submission_id": submission_id,
                                     "institution": row["institution.name"], "licence_no": row["institution.licence_no"],
                                     "technology": {"code": row["technology_code"], "name": row["technology_name"]},
                                     "filed_on": (row["completed_on"] or on).isoformat(), "on": on.isoformat(),
-                                    "annotation": text, "rule": spec.annotation.rule})
+                                    "annotation": text, "rule": policy.annotation.rule})
+
+
+async def push_delivered(actor: Actor, delivery: dict, on: dt.date) -> None:
+    """The filing department's push was sent or its receipt recorded: its obligation
+    (the completion clock of the submission it completed) is done on ``on``. Called by the
+    outbox in its own transaction."""
+    sub_id = (delivery.get("payload") or {}).get("submission_id")
+    if not sub_id or (delivery.get("payload") or {}).get("event") != "complete":
+        return
+    await obligations.fulfil(SYSTEM if actor.id == 0 else actor, None, subject_type="filing_submission",
+                             subject_id=int(sub_id), kind="filing_completion", done_on=on)
+
+
+async def pushes(actor: Actor) -> list[dict]:
+    """The filing department's push queue on its desk: pushes to the licensing office
+    about the region's institutions, newest first, with their delivery status."""
+    if not actor.has("regulator", "admin"):
+        return []
+    views, _ = await outbox.list_deliveries(actor, outbox.DeliveryFilter())
+    return [v for v in views if v.subject_type == PUSH_SUBJECT]
 
 
 async def complete(actor: Actor, hooks: HookView, filing_id: int, completed_on: dt.date | None = None,
                    today: dt.date | None = None) -> None:
-    """Complete the filing (NAT-11, JL-12, HN-2.2c): record the date and the licence
-    annotation 备注三 (technology name + filing date). Where the filing department
-    annotates itself (JL-12) the annotation is recorded at once; where it pushes to the
-    licensing office (HN-2.2c: 审批办) the push goes through the outbox and the annotation
-    is recorded when done. The filing is then reported up: provincial regulators and the
-    QC centre see it. The regulator's obligation is fulfilled on ``completed_on``."""
+    """Complete the filing (NAT-11): record the date and the licence annotation 备注三
+    (technology name + filing date). Where the filing department annotates itself the
+    annotation is recorded at once and its obligation is done on ``completed_on``; where
+    the policy has it push to the licensing office, the push is queued on the filing
+    department's desk, and its obligation is done when the push is sent or its receipt
+    recorded (``push_delivered``); the annotation is recorded once the licensing office
+    has made it."""
     day = _today(today)
     completed_on = completed_on or day
     row = await _for_desk(actor, filing_id)
@@ -747,12 +839,13 @@ async def complete(actor: Actor, hooks: HookView, filing_id: int, completed_on: 
            + rules.check_completion(completed_on, row["materials_complete_on"]))
     if completed_on > day:
         raise DomainError(Problem("完成备案日期不能晚于今天", "completed_on"))
-    _, _, spec = await _context(hooks, row)
+    policy = province_policy(hooks).filing
     text = rules.annotation_text(row["technology_name"], completed_on)
     sub = await _open_submission(filing_id)
     values = {Filing.status: "completed", Filing.completed_on: completed_on, Filing.completed_by: actor.display_name,
               Filing.reported_up_on: completed_on, Filing.annotation_expected: text}
-    if spec.annotation.mode != "push":
+    push_mode = policy.annotation.mode == "push"
+    if not push_mode:
         values |= {Filing.annotation_recorded: text, Filing.annotation_recorded_on: completed_on}
     async with write_transaction():
         await _lock(filing_id, None, values)
@@ -760,12 +853,13 @@ async def complete(actor: Actor, hooks: HookView, filing_id: int, completed_on: 
             await FilingSubmission.update({FilingSubmission.outcome: "completed",
                                            FilingSubmission.outcome_on: completed_on}).where(
                 FilingSubmission.id == sub["id"])
-            if sub["completion_obligation_id"]:
+            if sub["completion_obligation_id"] and not push_mode:
                 await obligations.fulfil(actor, hooks, subject_type="filing_submission", subject_id=sub["id"],
                                          kind="filing_completion", done_on=completed_on)
         fresh = await _row(filing_id)
-        push = await _push_annotation(actor, hooks, fresh, spec, text, completed_on, "complete")
-        await _audit(actor, "complete", row, filing_id, annotation=text, push=push, reported_up=True)
+        push = await _push_annotation(actor, hooks, fresh, policy, text, completed_on, "complete",
+                                      sub["id"] if sub else None)
+        await _audit(actor, "complete", row, filing_id, annotation=text, push=push, reported_up=not push_mode)
         await _notify(await _users(institution=row["institution"], role="medical_affairs"),
                       f"限制类技术已完成备案：{row['technology_name']}", filing_id)
 
@@ -773,7 +867,7 @@ async def complete(actor: Actor, hooks: HookView, filing_id: int, completed_on: 
 async def record_annotation(actor: Actor, hooks: HookView, filing_id: int, text: str,
                             on: dt.date | None = None, today: dt.date | None = None) -> None:
     """Record what the licence copy's 备注三 says now (after the licensing office annotated
-    it, HN-2.2c, or to correct it after a consistency check, HN-4.3)."""
+    it, or to correct it after a consistency check)."""
     day = _today(today)
     row = await _for_desk(actor, filing_id)
     text = (text or "").strip()
@@ -788,12 +882,12 @@ async def record_annotation(actor: Actor, hooks: HookView, filing_id: int, text:
 
 async def _close(actor: Actor, hooks: HookView, row: dict, *, status: str, how: str, on: dt.date,
                  reason: str, ground: str = "") -> None:
-    _, _, spec = await _context(hooks, row)
+    policy = province_policy(hooks).filing
     text = rules.annotation_after_close(row["technology_name"], row["completed_on"], on, how) \
         if row["completed_on"] else ""
     values = {Filing.status: status, Filing.closed_on: on, Filing.close_reason: reason, Filing.close_ground: ground,
               Filing.annotation_expected: text}
-    if spec.annotation.mode != "push" or not text:
+    if policy.annotation.mode != "push" or not text:
         values |= {Filing.annotation_recorded: text, Filing.annotation_recorded_on: on}
     sub = await _open_submission(row["id"])
     async with write_transaction():
@@ -806,7 +900,7 @@ async def _close(actor: Actor, hooks: HookView, row: dict, *, status: str, how: 
                 await obligations.waive(actor, sub["completion_obligation_id"], f"备案已{how}：{reason}"[:1000])
         push = None
         if text:
-            push = await _push_annotation(actor, hooks, await _row(row["id"]), spec, text, on, status)
+            push = await _push_annotation(actor, hooks, await _row(row["id"]), policy, text, on, status)
         await _audit(actor, "withdraw" if status == "withdrawn" else "cancel", row, row["id"], reason=reason,
                      ground=ground, annotation=text, push=push,
                      reported_to_province=rules.reported_to_province(ground))
@@ -816,7 +910,7 @@ async def _close(actor: Actor, hooks: HookView, row: dict, *, status: str, how: 
 
 async def confirm_withdrawal(actor: Actor, hooks: HookView, filing_id: int, on: dt.date | None = None,
                              today: dt.date | None = None) -> None:
-    """HN-2.2c: the licence-issuing department withdraws the filing at the institution's
+    """The licence-issuing department withdraws the filing at the institution's
     request and changes 备注三; audited."""
     row = await _for_desk(actor, filing_id)
     _check(rules.check_transition(row["status"], "confirm_withdrawal"))
@@ -826,7 +920,7 @@ async def confirm_withdrawal(actor: Actor, hooks: HookView, filing_id: int, on: 
 
 async def cancel(actor: Actor, hooks: HookView, filing_id: int, ground: str, reason: str,
                  on: dt.date | None = None, today: dt.date | None = None) -> None:
-    """NAT-25 / JL-26: after the institution's stop report the licence-issuing department
+    """NAT-25: after the institution's stop report the licence-issuing department
     cancels the filing and updates the licence annotation; ground (4) — uncertain
     efficacy — is also reported to the provincial commission (recorded in the audit)."""
     row = await _for_desk(actor, filing_id)
@@ -865,7 +959,7 @@ async def desk(actor: Actor, hooks: HookView, today: dt.date | None = None, *, s
 
 
 async def consistency(actor: Actor, hooks: HookView, today: dt.date | None = None) -> dict:
-    """HN-4.3: in the actor's region, filings whose licence annotation (备注三) is missing
+    """In the actor's region, filings whose licence annotation (备注三) is missing
     or disagrees with the filing, and technologies with cases but no completed filing."""
     rows = await desk(actor, hooks, today)
     mismatched, unfiled = [], []
@@ -879,14 +973,14 @@ async def consistency(actor: Actor, hooks: HookView, today: dt.date | None = Non
     return {"mismatched": mismatched, "unfiled": unfiled}
 
 
-# ---------------------------------------------------------------- public pages (NAT-24, NAT-40, JL-41, HN-2.3)
+# ---------------------------------------------------------------- public pages (NAT-24, NAT-40)
 
 
 async def _public_rows(where: Any | None) -> list[dict]:
     query = Filing.select(
         Filing.id, Filing.technology_code, Filing.technology_name, Filing.completed_on, Filing.case_count,
         Filing.institution, Filing.institution.name, Filing.institution.region.name,
-        Filing.institution.licence_region.name,
+        Filing.institution.licence_region.name, Filing.institution.licence_region.department,
     ).where(Filing.status.is_in(list(PUBLIC_STATUSES))).order_by(Filing.technology_code).order_by(
         Filing.completed_on)
     if where is not None:
@@ -894,6 +988,8 @@ async def _public_rows(where: Any | None) -> list[dict]:
     rows = await query
     for r in rows:
         r["filed_on"] = r["completed_on"]
+        r["filing_department"] = department_name({"name": r["institution.licence_region.name"],
+                                                  "department": r["institution.licence_region.department"]})
     return rows
 
 
@@ -907,7 +1003,7 @@ async def public_regions() -> list[dict]:
 
 
 async def public_by_region(region_id: int) -> tuple[dict, list[dict]]:
-    """Completed filings of institutions in a region and below (NAT-40, JL-41, HN-2.3)."""
+    """Completed filings of institutions in a region and below (NAT-40)."""
     region = await Region.select().where(Region.id == region_id).first()
     if region is None:
         raise NotFound("未找到该行政区划")

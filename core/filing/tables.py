@@ -15,7 +15,7 @@ from core.tenancy.tables import Institution
 
 class Filing(Table):
     """One filing of an admitted restricted technology with the department that issued the
-    institution's practice licence (NAT-11, JL-12, HN-2.2b), from the first case to its
+    institution's practice licence (NAT-11), from the first case to its
     completion, withdrawal or cancellation."""
 
     institution = ForeignKey(Institution, index=True)
@@ -28,19 +28,19 @@ class Filing(Table):
     first_case_on = Date()
     first_case_info = Text(default="")
     case_count = Integer(default=1)  # cumulative cases (NAT-24, NAT-40); the case record adds to it
-    # The hospital's obligation (NAT-11 / JL-12 / HN-2.2b): 15 working days from the first case.
+    # The hospital's obligation (NAT-11): 15 working days from the first case.
     obligation_id = Integer(null=True, default=None)
     due_on = Date(null=True, default=None)
     due_rule = Varchar(length=20, default="")
     status = Varchar(length=24, default=FilingStatus.open, choices=FilingStatus, index=True)
-    assessment_basis = Varchar(length=20, default="specification")  # specification / consensus (HN-2.2a)
+    assessment_basis = Varchar(length=20, default="specification")  # specification / consensus (province policy)
     assessment_reference = Varchar(length=300, default="")
     self_assessment = Text(default="")
     form = JSON(default={})  # answers to the province's filing form
     physicians = JSON(default=[])  # [{user_id, name, sex, scope, title, lead}]
     submitted_on = Date(null=True, default=None)  # the first submission
     submitted_late = Boolean(default=False)
-    # The regulator's clock (NAT-11, JL-12, HN-2.2c): from the latest complete submission.
+    # The regulator's clock (NAT-11): from the latest complete submission.
     materials_complete_on = Date(null=True, default=None)
     completion_due_on = Date(null=True, default=None)
     return_reason = Text(default="")

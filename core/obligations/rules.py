@@ -42,7 +42,7 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "admission": ("ethics_pending",),  # core/admission: a project admitted
     "publicity_start": ("step",),      # core/admission: publicity (公示) starts
     # core/obligations/transitions: a plugin's rules take effect, or a technology is newly
-    # listed, for each institution already using a technology in scope (JL-42, JL-43).
+    # listed, for each institution already using a technology in scope (a province's transitional periods).
     "rules_effective": ("filed", "rules"),
     "technology_listed": ("filed", "edition"),
 }
@@ -152,7 +152,7 @@ def check_rules(answers: list[tuple[str, Any]]) -> list[DeadlineRule]:
     half-loads. The same rule (id and obligation) supplied identically by two plugins
     counts once; supplied differently, it is an error. Rules named (id, obligation) in
     another rule's ``replaces`` are dropped (a province rule overriding a national one,
-    e.g. JL-30 over NAT-29); a ``replaces`` naming no rule of the deployment is an error.
+    e.g. over NAT-29); a ``replaces`` naming no rule of the deployment is an error.
     """
     problems: list[Problem] = []
     rules: dict[tuple[str, str], DeadlineRule] = {}
@@ -279,9 +279,9 @@ def due_date(cal: WorkCalendar, offset: Offset, event_on: dt.date) -> DueDate:
 
     After the event: CAL-1 for working days (the event day is not counted), CAL-2 for
     calendar days, weeks and months (a period ending on a rest day moves to the next
-    working day). Before the event: CAL-3 for working days (JL-30); other units land
+    working day). Before the event: CAL-3 for working days; other units land
     on the same-numbered day before and, on a rest day, move to the working day
-    before it, so the deadline is never later than the rule allows (JL-29).
+    before it, so the deadline is never later than the rule allows.
     """
     n = offset.amount
     if offset.direction == "after":

@@ -24,7 +24,7 @@ class Obligation(Table):
     kind = Varchar(length=60, index=True)
     title = Varchar(length=200)
     article = Text(default="")
-    # Shown on screen with the rule, e.g. a deployment setting that fixes a window (HN-3).
+    # Shown on screen with the rule, e.g. a deployment setting that fixes a window.
     setting_note = Varchar(length=300, default="")
     role = Varchar(length=30, default="")
     institution = ForeignKey(Institution, index=True)

@@ -1,5 +1,5 @@
 """Transitional events: obligations for institutions *already using* a technology when
-rules take effect or a technology is newly listed (JL-42, JL-43; a province giving
+rules take effect or a technology is newly listed (a province's transitional period; a province giving
 existing users 3 months after listing).
 
 Core knows which institutions use a technology: their admitted projects (准入项目,

@@ -110,7 +110,7 @@ def channel(hooks: HookView, key: str) -> Channel | None:
 def channels_for(hooks: HookView, kind: str) -> list[Channel]:
     """The channels that accept ``kind`` — e.g. ``channels_for(hooks, "admission")``
     gives the hospital's university channel (HOSP-11), ``"filing"`` the province's
-    platform (JL-12, HN-2.2b), ``"case"`` the case-reporting platform (NAT-37, JL-38, HN-3)."""
+    platform, ``"case"`` the case-reporting platform (NAT-37)."""
     if kind not in KINDS:
         raise DomainError(Problem(f"未知的报送类型：{kind}", "kind"))
     return [c for c in channels(hooks) if c.accepts(kind)]
@@ -174,8 +174,8 @@ def read(attachment: Attachment) -> bytes:
 
 
 def ordered(channel: Channel | None, attachments: list[Attachment]) -> list[Attachment]:
-    """Attachments in the channel's material order (HN-2.2b: Henan's five scans in the
-    order of the notice); several files of one material keep their given order, and
+    """Attachments in the channel's material order (a province's scans in the
+    order of its text); several files of one material keep their given order, and
     materials the channel does not list come last."""
     order = {m.key: i for i, m in enumerate(channel.materials)} if channel else {}
     return sorted(attachments, key=lambda a: order.get(a.key, len(order)))
@@ -184,7 +184,7 @@ def ordered(channel: Channel | None, attachments: list[Attachment]) -> list[Atta
 def manifest(delivery: dict, channel: Channel | None, institution: dict | None) -> dict:
     """The package's manifest: who sends what to whom, and the materials in order.
 
-    For Henan (HN-2.2b) the order is the notice's; a required material the channel
+    The order is the province's; a required material the channel
     lists but the delivery lacks is named under ``missing_required``.
     """
     attachments = ordered(channel, [msgspec.convert(a, Attachment) for a in delivery["attachments"]])
@@ -197,8 +197,10 @@ def manifest(delivery: dict, channel: Channel | None, institution: dict | None) 
             "content_type": a.content_type,
         })
     present = {a.key for a in attachments}
+    # The channel's materials are those of a filing; other kinds (a report, the filing
+    # department's push) carry no materials and so miss none.
     missing = [{"key": m.key, "title": m.title} for m in (channel.materials if channel else ())
-               if m.required and m.key not in present]
+               if m.required and m.key not in present] if delivery["kind"] == "filing" else []
     return {
         "format": "clintech-outbox-package/1",
         "delivery_id": delivery["id"],

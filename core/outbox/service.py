@@ -66,7 +66,12 @@ CONFIRMABLE = frozenset({"package_ready", "sent"})
 # Shown as needing someone's attention on the outbox page.
 ATTENTION = frozenset({"needs_attention", "rejected", "package_ready"})
 LEASE = dt.timedelta(minutes=5)
-MANAGERS = ("admin", "medical_affairs")
+MANAGERS = ("admin", "medical_affairs", "regulator")
+# Deliveries that are the filing department's own work, not the institution's: the push of a
+# completed filing's technology name and date to the licensing office (province policy
+# ``annotation.mode == "push"``). Regulators of the licence-issuing region see and handle
+# them; the institution's medical affairs does not.
+DESK_SUBJECTS = ("licence_annotation",)
 PAGE_SIZE = 50
 
 
@@ -154,7 +159,7 @@ async def enqueue(
     ``kind`` is one of ``filing``, ``case``, ``report``, ``admission``. ``payload`` is a
     JSON-able dict, sent as is inside the envelope. ``attachments`` are files already in
     storage (``Attachment`` or dicts with key, filename, path, title, content_type),
-    sent and packaged in the channel's material order (HN-2.2b). Returns the delivery id;
+    sent and packaged in the channel's material order. Returns the delivery id;
     its ``Idempotency-Key`` is fixed now and reused by every retry.
     """
     if engine().current_transaction.get() is None:
@@ -202,13 +207,18 @@ async def delivery_status(subject_type: str, subject_id: int) -> list[DeliveryVi
 # ---------------------------------------------------------------- reading, with tenancy
 
 
-def _scope(actor: Actor) -> Any | None:
-    """Deliveries the actor may see: all for the admin, their institution's for medical
-    affairs; ``False``-like clause for anyone else."""
+async def _scope(actor: Actor) -> Any | None:
+    """Deliveries the actor may see: all for the admin; their institution's own for medical
+    affairs; the filing department's own (``DESK_SUBJECTS``) about institutions whose
+    licence its region issued, for a regulator; ``False``-like clause for anyone else."""
     if actor.is_admin:
         return None
     if actor.has("medical_affairs") and actor.institution_id is not None:
-        return Delivery.institution_id == actor.institution_id
+        return (Delivery.institution_id == actor.institution_id) & Delivery.subject_type.not_in(list(DESK_SUBJECTS))
+    if actor.has("regulator") and actor.region_id is not None:
+        ids = [r["id"] for r in await Institution.select(Institution.id).where(
+            Institution.licence_region == actor.region_id)]
+        return Delivery.subject_type.is_in(list(DESK_SUBJECTS)) & Delivery.institution_id.is_in(ids or [-1])
     return Delivery.id == -1
 
 
@@ -216,7 +226,7 @@ async def visible_status(actor: Actor, subject_type: str, subject_id: int) -> li
     """``delivery_status`` limited to the actor's scope; ``NotFound`` when none is
     visible (a foreign record answers exactly like a missing one)."""
     query = Delivery.select().where((Delivery.subject_type == subject_type) & (Delivery.subject_id == subject_id))
-    clause = _scope(actor)
+    clause = await _scope(actor)
     if clause is not None:
         query = query.where(clause)
     rows = await query.order_by(Delivery.id, ascending=False).output(load_json=True)
@@ -227,7 +237,7 @@ async def visible_status(actor: Actor, subject_type: str, subject_id: int) -> li
 
 async def _require(actor: Actor, delivery_id: int) -> dict:
     query = Delivery.select().where(Delivery.id == delivery_id)
-    clause = _scope(actor)
+    clause = await _scope(actor)
     if clause is not None:
         query = query.where(clause)
     row = await query.first().output(load_json=True)
@@ -253,7 +263,7 @@ class DeliveryFilter(msgspec.Struct):
 async def list_deliveries(actor: Actor, filters: DeliveryFilter | None = None) -> tuple[list[DeliveryView], int]:
     """The deliveries in the actor's scope, newest first, one page; plus the total."""
     filters = filters or DeliveryFilter()
-    clauses = [c for c in (_scope(actor),) if c is not None]
+    clauses = [c for c in (await _scope(actor),) if c is not None]
     if filters.status == "attention":
         clauses.append(Delivery.status.is_in(sorted(ATTENTION)))
     elif filters.status:
@@ -292,7 +302,7 @@ async def _institution(institution_id: int) -> dict | None:
 
 async def package_for(actor: Actor, hooks: HookView, delivery_id: int) -> tuple[str, bytes]:
     """The delivery's package for manual upload (zip: manifest, payload, materials in
-    the channel's order — HN-2.2b for Henan) and its file name."""
+    the channel's order) and its file name."""
     row = await _require(actor, delivery_id)
     ch = find_channel(hooks, row["channel"])
     try:
@@ -362,11 +372,22 @@ async def confirm_manual(actor: Actor, delivery_id: int, receipt_id: str, *,
                            before={"status": row["status"], "receipt_id": row["receipt_id"]},
                            after={"status": "accepted", "receipt_id": receipt_id}, institution_id=row["institution_id"])
         await _on_receipt(actor, hooks, row, now)
+        await _delivered(actor, row, now)
     row |= {"status": "accepted", "receipt_id": receipt_id, "accepted_at": now}
     return _view(row)
 
 
 # ---------------------------------------------------------------- the worker
+
+
+async def _delivered(actor: Actor, row: dict, now: dt.datetime) -> None:
+    """A delivery that closes its sender's own obligation once sent or its receipt is
+    recorded: the filing department's push to the licensing office. In the caller's
+    transaction."""
+    if row["subject_type"] in DESK_SUBJECTS:
+        from core.filing import service as filing
+
+        await filing.push_delivered(actor, row, now.astimezone(CST).date())
 
 
 def worker_name() -> str:
@@ -494,6 +515,8 @@ async def _record(row: dict, outcome: rules.Outcome, worker: str, now: dt.dateti
         ).returning(Delivery.id)
         if held and status == "accepted":
             await _on_receipt(SYSTEM, hooks, row, now)
+        if held and status in ("sent", "accepted"):
+            await _delivered(SYSTEM, row, now)
         await DeliveryAttempt.insert(DeliveryAttempt(
             delivery=row["id"], number=row["attempts"], at=now, worker=worker, outcome=status,
             http_status=outcome.http_status, error=outcome.error, duration_ms=duration_ms,
@@ -537,7 +560,7 @@ async def deliver_due(
 async def counts(actor: Actor) -> dict[str, int]:
     """Deliveries per status in the actor's scope (for the page header and badges)."""
     query = Delivery.select(Delivery.status, Count(Delivery.id, alias="n")).group_by(Delivery.status)
-    clause = _scope(actor)
+    clause = await _scope(actor)
     if clause is not None:
         query = query.where(clause)
     return {r["status"]: r["n"] for r in await query}

@@ -8,7 +8,7 @@ QC level (HOSP-13): the project QC group its projects, the department head the
 department, the hospital (medical affairs, hospital head) the institution,
 regulators and the provincial QC centre their region.
 
-Reporting timeliness is DHIS2-style: on-time reports over all reports due (JL-38, HN-3).
+Reporting timeliness is DHIS2-style: on-time reports over all reports due (NAT-37).
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ async def _where(actor: Actor, flt: Filter) -> tuple[str, list[Any]] | None:
 
 
 def _measures(today: dt.date) -> str:
-    """Counts per group. Timeliness is judged by the authority's receipt (JL-38, HN-3):
+    """Counts per group. Timeliness is judged by the authority's receipt (NAT-37):
     a report is due ("应报送") once received or once its due date has passed; it is on
     time only when received (``reported_on`` is the receipt's date) by its due date. A
     delivery still queued or waiting for manual upload is not reported."""

@@ -23,6 +23,10 @@ async def set_plugin_enabled(actor: Actor, host: PluginHost, name: str, enabled:
     """Switch a plugin of this deployment on or off; audited, survives restarts."""
     if name not in host.deployment:
         raise NotFound("该插件不属于本部署")
+    if name in host.defaults:
+        from core.errors import DomainError, Problem
+
+        raise DomainError(Problem("内置的默认插件（国家规定）始终启用，不能停用", "enabled"))
     row = await PluginSwitch.select().where(PluginSwitch.name == name).first()
     before = row["enabled"] if row else True
     async with write_transaction():

@@ -105,16 +105,39 @@ async def create_region(actor: Actor, data: RegionInput) -> int:
     return region_id
 
 
-async def rename_region(actor: Actor, region_id: int, name: str) -> None:
+def department_name(region: dict) -> str:
+    """The health administration department of a region as pages name it (备案部门, 发证机关):
+    the admin's entry, else the region's name."""
+    return (region.get("department") or "").strip() or region.get("name", "")
+
+
+async def rename_region(actor: Actor, region_id: int, name: str, department: str | None = None,
+                        filing_materials: str | None = None) -> None:
+    """Rename a region and, when given, set its department's name (备案部门/发证机关) and the
+    other filing materials that department specifies (empty: none). Audited."""
     row = await Region.select().where(Region.id == region_id).first()
     if row is None:
         raise NotFound("未找到该行政区划")
+    problems = []
     if not name.strip():
-        raise DomainError(Problem("请填写区划名称", "name"))
+        problems.append(Problem("请填写区划名称", "name"))
+    if department is not None and len(department.strip()) > 200:
+        problems.append(Problem("卫生健康行政部门名称不能超过200字", "department"))
+    if filing_materials is not None and len(filing_materials.strip()) > 2000:
+        problems.append(Problem("其他备案材料的说明不能超过2000字", "filing_materials"))
+    if problems:
+        raise DomainError(problems)
+    values = {Region.name: name.strip()}
+    if department is not None:
+        values[Region.department] = department.strip()
+    if filing_materials is not None:
+        values[Region.filing_materials] = filing_materials.strip()
+    after = {"name": name.strip()} | ({"department": department.strip()} if department is not None else {}) | (
+        {"filing_materials": filing_materials.strip()} if filing_materials is not None else {})
     async with write_transaction():
-        await Region.update({Region.name: name.strip()}).where(Region.id == region_id)
+        await Region.update(values).where(Region.id == region_id)
         await audit.record(actor, "region.rename", "region", region_id,
-                           before={"name": row["name"]}, after={"name": name.strip()})
+                           before={k: row.get(k) for k in after}, after=after)
 
 
 # ---------------------------------------------------------------- institutions

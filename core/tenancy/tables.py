@@ -1,6 +1,6 @@
 """Tenants: the region tree (province → city → county), institutions, departments."""
 
-from piccolo.columns import JSON, Boolean, ForeignKey, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Text, Varchar
 from piccolo.table import Table
 
 
@@ -13,6 +13,12 @@ class Region(Table):
     parent = ForeignKey("self", null=True)
     # Materialised path "/1/4/9/": a region and everything below it is one LIKE.
     path = Varchar(length=200, index=True, default="/")
+    # The region's health administration department as pages name it — 备案部门 and 发证机关
+    # (e.g. 郑州市卫生健康委员会医政医管科); the admin edits it. Empty: the region's name.
+    department = Varchar(length=200, default="")
+    # Other filing materials this department specifies (a province's "当地卫生健康行政部门规定的
+    # 其他材料"); empty: it specifies none and the material is not asked for.
+    filing_materials = Text(default="")
 
 
 class Institution(Table):

@@ -15,7 +15,7 @@ CHANNEL = {
     "kinds": ["filing", "case", "report"],
     "transport": "http",
     "endpoint_setting": "CLINTECH_CHANNEL_HENAN_PLATFORM_URL",
-    "materials": [m.as_dict() for m in MATERIALS],
+    "materials": [{"key": m.key, "title": m.title, "required": m.required, "rule": m.rule} for m in MATERIALS],
     "rules": ["HN-2.2b", "HN-3", "NAT-37"],
     "description": "备案扫描件按 HN-2.2b 规定的五项顺序上传；可下载带清单的报送包人工上传。病例开展一例、上报一例（HN-3）。",
 }

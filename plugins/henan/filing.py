@@ -17,7 +17,7 @@ FORM = {
         {"key": "institution_name", "label": "医疗机构名称", "prefill": "institution_name", "required": True},
         {"key": "licence_no", "label": "执业许可证登记号", "prefill": "licence_no", "required": True},
         {"key": "grade", "label": "机构等级", "prefill": "institution_grade", "required": True},
-        {"key": "licence_department", "label": "发证机关", "prefill": "licence_region_name", "required": True},
+        {"key": "licence_department", "label": "发证机关", "prefill": "licence_department", "required": True},
         {"key": "contact", "label": "联系人", "prefill": "contact_name", "required": True},
         {"key": "phone", "label": "联系电话", "required": True},
         {"key": "technology", "label": "限制类技术名称", "prefill": "technology_name", "required": True},
@@ -28,15 +28,6 @@ FORM = {
     ],
     "staff_columns": [["name", "姓名"], ["sex", "性别"], ["title", "职称"], ["scope", "执业范围"]],
     "pledge": "本机构已按照国家和河南省限制类技术临床应用管理规范（无规范的按相关专业专家共识）进行自我评估，符合开展条件，所报材料真实、完整。",
-    # HN-2.2b (4): the lead's practising-physician certificate and the hospital's authorisation.
-    "lead_certificates": ["医师执业证"],
-    "physician_certificates": ["医师执业证"],
-    # HN-2.2c: the filing department (医政科) pushes name and date to the licensing office
-    # (审批办) through the information system; the licensing office annotates the copy.
-    "annotation": {"mode": "push", "channel": "henan_platform", "recipient": "发证部门（审批办）", "rule": "HN-2.2c"},
-    "completion_rule": "HN-2.2c",
-    "withdrawal_rule": "HN-2.2c",
-    "cancellation_rule": "NAT-25",
     "note": "扫描件按顺序上传至河南省医疗技术临床应用信息系统（HN-2.2b）。",
 }
 

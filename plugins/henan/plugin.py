@@ -15,13 +15,16 @@ from plugins.provincial import Material
 
 HERE = Path(__file__).parent
 
-# HN-2.2b: five scans, uploaded in exactly this order.
+# HN-2.2b: five scans, uploaded in exactly this order; titles word for word from the notice
+# (seed 004, 二（二）2). (5) is asked for where the licence-issuing department specifies
+# other materials (its region's setting), and not otherwise.
 MATERIALS = [
     Material("form", "河南省限制类医疗技术临床应用备案表", "HN-2.2b"),
-    Material("assessment", "医疗技术名称、开展技术应具备的条件及评估材料", "HN-2.2b"),
-    Material("argumentation", "本机构医疗技术临床应用管理委员会和伦理委员会论证材料", "HN-2.2b"),
-    Material("lead_credentials", "技术负责人（本机构注册执业医师）的医师证书及医院授权证明", "HN-2.2b"),
-    Material("other", "当地卫生健康行政部门要求的其他材料", "HN-2.2b", required=False),
+    Material("assessment", "开展临床应用的限制类技术名称、具备的条件及有关评估材料", "HN-2.2b"),
+    Material("argumentation", "本机构医疗技术临床应用管理委员会、伦理委员会论证材料", "HN-2.2b"),
+    Material("lead_credentials", "技术负责人（限于在本机构注册的执业医师）的执业医师证书、医院授权证明等资质证明材料",
+             "HN-2.2b"),
+    Material("other", "当地卫生健康行政部门规定的其他材料", "HN-2.2b", required=False, local=True),
 ]
 
 
@@ -45,9 +48,9 @@ def case_report_days() -> int | str:
 
 @hookimpl
 def deadline_rules():
-    """The national rules plus Henan's: HN-2.2b / HN-2.2c replace NAT-11; NAT-29 stays
+    """Henan's rules: HN-2.2b / HN-2.2c replace the national plugin's NAT-11; NAT-29 stays
     national; HN-3's window comes from the deployment setting."""
-    rules = deadlines.load(deadlines.NATIONAL) + deadlines.load(HERE / "deadlines.toml")
+    rules = deadlines.load(HERE / "deadlines.toml")
     days = case_report_days()
     for rule in rules:
         if rule["id"] == "HN-3":
@@ -58,7 +61,10 @@ def deadline_rules():
 
 @hookimpl
 def demo_region():
-    return {"province": ("河南省", "410000"), "cities": [("郑州市", "410100"), ("洛阳市", "410300")]}
+    """Two cities, each with its health commission's 医政医管科 (the 备案部门 and 发证机关)."""
+    return {"province": ("河南省", "410000", "河南省卫生健康委员会"),
+            "cities": [("郑州市", "410100", "郑州市卫生健康委员会医政医管科"),
+                       ("洛阳市", "410300", "洛阳市卫生健康委员会医政医管科")]}
 
 
 @hookimpl

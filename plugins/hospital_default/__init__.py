@@ -6,11 +6,10 @@ from plugins.hospital_default.admission import (
     grades,
     validate_project,
 )
-from plugins.hospital_default.catalogs import register_catalogs
 from plugins.hospital_default.channels import reporting_channels
 from plugins.hospital_default.plugin import deadline_rules
 
 __all__ = [
-    "admission_steps", "application_form", "deadline_rules", "grades", "register_catalogs",
+    "admission_steps", "application_form", "deadline_rules", "grades",
     "reporting_channels", "validate_project",
 ]

@@ -1,5 +1,6 @@
-"""Jilin's catalogue editions (JL-11): the national list of annex 1 (2017 edition, G01–G15) and
-the provincial list of annex 2 (2021 edition, S1–S21; S1–S17 grade 3 and 4 operations only)."""
+"""Jilin's catalogue (JL-11): the provincial list of annex 2 (2021 edition, S1–S21; S1–S17
+grade 3 and 4 operations only). Annex 1, the national list (2017 edition, G01–G15), and the
+2022 edition that replaced it are the built-in national plugin's."""
 
 from __future__ import annotations
 
@@ -7,15 +8,11 @@ from pathlib import Path
 
 from core import hookimpl
 from core.catalog.loader import load_dir
-from plugins import national
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
 
 
 @hookimpl
 def register_catalogs():
-    """Jilin's provincial list (``catalog/``), the national list of annex 1 (2017, JL-11),
-    the 2022 national edition that replaced it and the national prohibited technologies (NAT-9).
-
-    Data files, validated by the core loader."""
-    return load_dir(CATALOG_DIR, national.RESTRICTED_2017, national.RESTRICTED_2022, national.PROHIBITED)
+    """Jilin's provincial list (``catalog/``, JL-11). Data files, validated by the core loader."""
+    return load_dir(CATALOG_DIR)

@@ -23,17 +23,6 @@ FORM = {
     ],
     "staff_columns": [["name", "姓名"], ["sex", "性别"], ["scope", "执业范围"], ["title", "职称"]],
     "pledge": "承诺该项技术已对照相关技术管理规范进行自我评估且符合相应医疗技术管理规范要求。",
-    # JL-12 (5): the lead's physician qualification and practice certificates and title;
-    # (6): each physician's qualification and practice certificates.
-    "lead_certificates": ["医师资格证", "医师执业证"],
-    "physician_certificates": ["医师资格证", "医师执业证"],
-    # JL-12: the filing department notes the licence copy itself and enters 备注三.
-    "annotation": {"mode": "direct", "rule": "JL-12"},
-    "completion_rule": "JL-12",
-    # Jilin's rules give no withdrawal procedure of their own: withdrawing updates the
-    # licence annotation that the filing department entered (JL-12)
-    "withdrawal_rule": "JL-12",
-    "cancellation_rule": "JL-26",
     "note": "此表一式两份，一份提交卫生健康行政部门，一份医院留档保存。",
 }
 

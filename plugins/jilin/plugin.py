@@ -14,14 +14,16 @@ from plugins.provincial import Material
 
 HERE = Path(__file__).parent
 
-# JL-12: the six filing materials, in the order of the rules.
+# JL-12: the six filing materials, in the order of the rules, titles word for word
+# (seed 001, 第十二条（一）–（六）).
 MATERIALS = [
-    Material("form", "医疗技术临床应用备案表（附件3，含人员表与机构承诺，法定代表人签字并盖章）", "JL-12"),
-    Material("self_assessment", "医疗技术临床应用自我评估报告", "JL-12"),
-    Material("first_case", "首例病例信息", "JL-12"),
-    Material("argumentation", "医疗技术临床应用管理组织和伦理委员会论证材料", "JL-12"),
-    Material("lead_credentials", "技术负责人（第一执业地点为本机构）的医师资格证、医师执业证及专业技术职称证书", "JL-12"),
-    Material("physicians", "拟开展该技术的医师名单及其医师资格证、医师执业证", "JL-12"),
+    Material("form", "医疗机构开展限制类医疗技术临床应用备案表（见附件3）", "JL-12"),
+    Material("self_assessment", "医疗机构开展限制类技术的自我评估报告", "JL-12"),
+    Material("first_case", "首例临床应用病例信息", "JL-12"),
+    Material("argumentation", "本机构医疗技术临床应用管理专门组织和伦理委员会论证材料", "JL-12"),
+    Material("lead_credentials",
+             "技术负责人（限于本机构为主要执业机构的注册医师）医师资格证书、医师执业证书、专业技术职称证书复印件", "JL-12"),
+    Material("physicians", "本机构开展限制类技术医师名单，每名医师的医师资格证书、医师执业证书复印件", "JL-12"),
 ]
 
 
@@ -33,9 +35,9 @@ def filing_materials(technology, institution):
 
 @hookimpl
 def deadline_rules():
-    """The national rules plus Jilin's own: JL-12 replaces NAT-11, JL-30 replaces NAT-29
+    """Jilin's own rules: JL-12 replaces the national plugin's NAT-11, JL-30 replaces NAT-29
     (3 working days *before* the enrolment notice); also JL-29, JL-34 and JL-38 as data."""
-    return deadlines.load(deadlines.NATIONAL) + deadlines.load(HERE / "deadlines.toml")
+    return deadlines.load(HERE / "deadlines.toml")
 
 
 # JL-42, JL-43: the transitional articles count from the day the rules take effect.
@@ -56,7 +58,10 @@ def rules_in_force():
 
 @hookimpl
 def demo_region():
-    return {"province": ("吉林省", "220000"), "cities": [("长春市", "220100"), ("吉林市", "220200")]}
+    """Two cities, each with its health commission's 医政医管处 (the 备案部门 and 发证机关)."""
+    return {"province": ("吉林省", "220000", "吉林省卫生健康委员会"),
+            "cities": [("长春市", "220100", "长春市卫生健康委员会医政医管处"),
+                       ("吉林市", "220200", "吉林市卫生健康委员会医政医管处")]}
 
 
 @hookimpl

@@ -108,8 +108,7 @@ def filing_form(technology, institution):
     if institution.id != INSTITUTION:
         return None
     return {"title": f"{technology.name}备案表", "template": "contract/filing_form.html", "rule": "TEST",
-            "fields": [{"key": "start_date", "label": "开展日期", "kind": "date", "prefill": "first_case_on"}],
-            "annotation": {"mode": "direct"}}
+            "fields": [{"key": "start_date", "label": "开展日期", "kind": "date", "prefill": "first_case_on"}]}
 
 
 @hookimpl

@@ -237,7 +237,10 @@ class AdminRegionController(Controller):
     async def rename(self, request: Request, actor: Actor, region_id: int) -> Response:
         form = await request.form()
         try:
-            await tenancy.rename_region(actor, region_id, str(form.get("name", "")))
+            await tenancy.rename_region(
+                actor, region_id, str(form.get("name", "")),
+                str(form.get("department")) if "department" in form else None,
+                str(form.get("filing_materials")) if "filing_materials" in form else None)
         except DomainError as exc:
             if exc.status_code == 404:
                 raise

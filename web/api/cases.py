@@ -1,4 +1,4 @@
-"""``POST /api/v1/cases``: the HIS interface for case reports (JL-38: 医院 HIS 对接自动报送).
+"""``POST /api/v1/cases``: the HIS interface for case reports (NAT-37: 逐例报送).
 
 Authenticated by a per-institution bearer token (``Authorization: Bearer ct_…``), never
 by the session cookie — so the path is outside CSRF protection. A batch is all or
@@ -117,12 +117,11 @@ def _malformed(request: Request, exc: ValidationException) -> Response:
       responses={400: ResponseSpec(ErrorOut, description="批量报送格式不正确"),
                  401: ResponseSpec(ErrorOut, description="令牌缺失、无效或已吊销"),
                  422: ResponseSpec(ErrorOut, description="病例未通过校验，整批未保存")},
-      summary="批量报送病例（逐例报送，JL-38 / HN-3 / NAT-37）")
+      summary="批量报送病例（逐例报送 / NAT-37）")
 async def post_cases(token_actor: Actor, hooks: HookView, data: CaseBatch) -> BatchOut:
     """Record a batch of cases for the token's institution, all or nothing.
 
-    Each case opens its reporting obligation (JL-38: 15 working days after discharge;
-    HN-3: one case, one report) and is queued to the province's platform. A refused
+    Each case opens its reporting obligation (the province's deadline rule) and is queued to the province's platform. A refused
     batch answers 422 with every problem (``cases[i].field``, message, rule id); a
     malformed one 400; a missing, unknown or revoked token 401.
     """

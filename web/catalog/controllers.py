@@ -107,7 +107,7 @@ class CatalogAdminController(Controller):
 
     @post("/import", request_max_body_size=files.MAX_UPLOAD_BYTES + 256 * 1024)
     async def import_file(self, request: Request, actor: Actor, hooks: HookView) -> Response:
-        """Validate every row; import nothing unless all are right (HN-2.1); audited."""
+        """Validate every row; import nothing unless all are right ; audited."""
         form = await request.form()
         upload = form.get("file")
         values = {k: str(form.get(k, "")).strip() for k in ("slot", "label", "effective_on")}

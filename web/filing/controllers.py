@@ -1,6 +1,6 @@
 """限制类技术备案 pages: medical affairs assembles and submits a filing; the regulator's
-desk returns, completes, withdraws and cancels; the consistency check (HN-4.3); the
-public lists of filed institutions (NAT-40, JL-41, HN-2.3) and disclosure (NAT-24)."""
+desk returns, completes, withdraws and cancels; the consistency check; the
+public lists of filed institutions (NAT-40) and disclosure (NAT-24)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from core.accounts.schemas import Actor
 from core.errors import DomainError, Problem
 from core.filing import service
 from core.filing.schemas import STATUS_LABELS
+from core.outbox import service as outbox
 from core.plugins import HookView
 from web.admission.pdf import render_pdf
 from web.context import load_actor, load_hooks, roles_required
-from web.forms import form_int, form_version
+from web.forms import form_version
 from web.render import page
 
 READERS = ("medical_affairs", "hospital_head", "regulator", "qc_center", "admin")
@@ -65,34 +66,17 @@ class FilingController(Controller):
                           waiting=waiting, errors=list(errors), form=form or {}, notice=NOTICES.get(notice, ""),
                           today=dt.date.today())
 
-    @post("/first-case", guards=[roles_required("medical_affairs")])
-    async def first_case(self, request: Request, actor: Actor, hooks: HookView) -> Response:
-        """登记首例: the first case of an admitted restricted technology opens its filing (NAT-11)."""
-        form = await request.form()
-        try:
-            project = form_int(form, "project_id", label="项目")
-            if project is None:
-                raise DomainError(Problem("请选择项目", "project_id"))
-            filing_id = await service.on_first_case(
-                actor, hooks, project_id=project, case_date=_date(form.get("case_date"), "case_date"),
-                info=str(form.get("info", "")))
-        except DomainError as exc:
-            if exc.status_code == 404:
-                raise
-            return await self._index(request, actor, errors=exc.problems, form=dict(form), status=422)
-        return Redirect(f"/filings/{filing_id}?ok=opened", status_code=303)
-
     # ------------------------------------------------------------ the regulator's desk
 
     @get("/desk", guards=[roles_required("regulator", "qc_center", "admin")])
     async def desk(self, request: Request, actor: Actor, hooks: HookView, status: str = "") -> Template:
         rows = await service.desk(actor, hooks, status=status)
         return await page(request, "filing/desk.html", filings=rows, status=status, labels=STATUS_LABELS,
-                          today=dt.date.today())
+                          today=dt.date.today(), pushes=await service.pushes(actor), now=outbox.now_utc())
 
     @get("/consistency", guards=[roles_required("regulator", "qc_center", "admin")])
     async def consistency(self, request: Request, actor: Actor, hooks: HookView) -> Template:
-        """HN-4.3: licence annotations missing or disagreeing; cases without a completed filing."""
+        """Licence annotations missing or disagreeing; cases without a completed filing."""
         return await page(request, "filing/consistency.html", **await service.consistency(actor, hooks))
 
     # ------------------------------------------------------------ one filing
@@ -208,7 +192,7 @@ class FilingController(Controller):
 
 
 class PublicFilingController(Controller):
-    """Anonymous pages: no login, no session needed (NAT-24, NAT-40, JL-41, HN-2.3)."""
+    """Anonymous pages: no login, no session needed (NAT-24, NAT-40)."""
 
     path = "/public"
 

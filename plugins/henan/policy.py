@@ -1,0 +1,67 @@
+"""Henan's filing policy and checks (seed 004, 豫卫医函〔2024〕86号 二、三、四).
+
+Who does what: the institution files through the 河南省医疗技术临床应用信息系统 (HN-2.2b);
+the filing department (医政科、妇科) pushes technology name and filing date to the
+licensing office (审批办), which annotates the licence copy (HN-2.2c).
+"""
+
+from __future__ import annotations
+
+from core import hookimpl
+from core.errors import Problem
+
+POLICY = {
+    "filing": {
+        "rule": "HN-2.2b",
+        "deadline_text": "开展首例临床应用之日起15个工作日内，通过河南省医疗技术临床应用信息系统提交",
+        "completion_rule": "HN-2.2c",
+        "desk_text": "备案部门（医政科、妇科）应当自收到完整备案材料之日起15个工作日内，将医疗机构开展限制类技术"
+                     "临床应用的技术名称、完成备案时间等信息推送至发证部门（审批办等），发证部门据此对副本进行备注",
+        "completed_text": "完成备案；技术名称、完成备案时间由备案部门推送至发证部门（审批办）备注副本",
+        "annotation": {"mode": "push", "channel": "henan_platform", "recipient": "发证部门（审批办）",
+                       "rule": "HN-2.2c"},
+        "withdrawal_rule": "HN-2.2c",
+        "cancellation_rule": "NAT-25",
+        # HN-2.2b (4): the lead's 执业医师证书 (and the hospital's authorisation, a scan).
+        "lead_certificates": ["医师执业证"],
+        "lead_rule": "HN-2.2b",
+        # The notice asks for no physician list: no certificates checked per physician.
+        "physician_certificates": [],
+        "physicians_heading": "开展该技术的人员（备案表人员情况）",
+        "assessment_basis": True,
+        "assessment_rule": "HN-2.2a",
+        "assessment_note": "技术目录未载明该技术的管理规范：如无相应技术规范，以相关专业专家共识为准（HN-2.2a）。",
+    },
+    "cases": {
+        "rules": ["NAT-37", "HN-3"],
+        "his_rule": "HN-3",
+        "late": {"rule": "HN-3", "text": "已备案但未及时上报病例信息"},
+        "unfiled": {"rule": "HN-4.3", "text": "限制类技术已开展病例但未完成备案"},
+    },
+    "consistency": {"rule": "HN-4.3", "text": "限制类技术系统备案与副本备注信息一致性核查"},
+}
+
+
+@hookimpl
+def province_policy():
+    """HN-2.2b/c, HN-2.2a, HN-3, HN-4.3, HN-2.1 as the pages cite them."""
+    return POLICY
+
+
+@hookimpl
+def validate_filing(filing):
+    """HN-2.2a: self-assessment against the national or Henan specification, or — where
+    none exists — the relevant expert consensus, named. HN-2.2b (4): the lead is a
+    practising physician registered at this institution (not a visiting one)."""
+    problems = []
+    basis, reference = filing.assessment_basis, filing.assessment_reference.strip()
+    if basis not in ("specification", "consensus"):
+        problems.append(Problem("请选择自我评估依据", "assessment_basis", "HN-2.2a"))
+    elif basis == "specification" and not filing.has_specification and not reference:
+        problems.append(Problem("该技术目录未载明管理规范：请填写所依据的规范名称，或改为依据相关专业专家共识",
+                                "assessment_reference", "HN-2.2a"))
+    elif basis == "consensus" and not reference:
+        problems.append(Problem("请填写所依据的专家共识名称", "assessment_reference", "HN-2.2a"))
+    if filing.lead is not None and filing.lead.of_institution and filing.lead.visiting:
+        problems.append(Problem(f"技术负责人{filing.lead.name}为进修医师，须为在本机构注册的执业医师", "lead", "HN-2.2b"))
+    return problems

@@ -1,0 +1,59 @@
+"""Jilin's filing policy and checks (seed 001, 《吉林省医疗技术临床应用管理办法实施细则》).
+
+JL-12: the institution files with the department that issued its licence — that
+department's desk in this portal; the department completes within 15 working days,
+notes the licence copy, enters 备注三 in the 医疗机构电子化注册系统 and reports up to the
+province. The provincial platform (JL-37) supervises and receives cases (JL-38); it does
+not receive filings, so no filing is delivered to it.
+"""
+
+from __future__ import annotations
+
+from core import hookimpl
+from core.errors import Problem
+
+POLICY = {
+    "filing": {
+        "rule": "JL-12",
+        "deadline_text": "开展首例临床应用之日起15个工作日内，向核发《医疗机构执业许可证》的卫生健康行政部门备案",
+        "completion_rule": "JL-12",
+        "desk_text": "备案部门应当自收到完整备案材料之日起15个工作日内完成备案，并在该医疗机构的《医疗机构执业许可证》"
+                     "副本备注栏予以注明，同时将技术名称、完成备案时间等信息录入“医疗机构电子化注册系统”中“备注三”一栏，"
+                     "同时将备案技术逐级上报至省级卫生健康行政部门",
+        "completed_text": "完成备案，已在副本备注栏注明并录入“备注三”，已逐级上报至省级卫生健康行政部门",
+        "annotation": {"mode": "direct", "rule": "JL-12"},
+        # No withdrawal procedure of its own: withdrawing updates the annotation (JL-12).
+        "withdrawal_rule": "JL-12",
+        "cancellation_rule": "JL-26",
+        # JL-12 (五): the lead's 医师资格证书、医师执业证书; (六): each physician's.
+        "lead_certificates": ["医师资格证", "医师执业证"],
+        "lead_rule": "JL-12",
+        "physician_certificates": ["医师资格证", "医师执业证"],
+        "physicians_rule": "JL-12",
+        "physicians_heading": "本机构开展限制类技术医师名单（JL-12（六）：每名医师的医师资格证书、医师执业证书）",
+    },
+    "cases": {
+        "rules": ["NAT-37", "JL-38"],
+        "his_rule": "JL-38",
+        "late": {"rule": "JL-38", "text": "病例未在出院后15个工作日内报送"},
+    },
+}
+
+
+@hookimpl
+def province_policy():
+    """JL-12, JL-26, JL-38 as the pages cite them."""
+    return POLICY
+
+
+@hookimpl
+def validate_filing(filing):
+    """JL-12 (五): the lead is a registered physician whose main practice is this institution
+    (not a visiting one); (六): the list of physicians who will perform it."""
+    problems = []
+    if filing.lead is not None and filing.lead.of_institution and filing.lead.visiting:
+        problems.append(Problem(f"技术负责人{filing.lead.name}为进修医师，须为以本机构为主要执业机构的注册医师",
+                                "lead", "JL-12"))
+    if not filing.physicians:
+        problems.append(Problem("请填写开展该技术的医师名单", "physicians", "JL-12"))
+    return problems

@@ -1,0 +1,76 @@
+"""The national plugin's hooks (seed 002, rules NAT-*): every one ``trylast``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core import hookimpl
+from core.catalog.loader import load_dir
+from plugins import deadlines, national
+
+
+def rules(*ids: str) -> list[dict[str, Any]]:
+    """National deadline rules as fresh dicts (all of them when no id is given)."""
+    found = deadlines.load(national.DEADLINES)
+    return [r for r in found if not ids or r["id"] in ids]
+
+
+@hookimpl(trylast=True)
+def register_catalogs():
+    """The national restricted list (2017 edition, replaced by the 2022 edition on
+    2022-04-20) and the prohibited technologies the sources name (NAT-9)."""
+    return load_dir(national.CATALOG_DIR)
+
+
+@hookimpl(trylast=True)
+def deadline_rules():
+    """NAT-11 (filing; the department's completion), NAT-29 (training base); a province
+    rule replaces one of them by id."""
+    return rules()
+
+
+# NAT-24 / NAT-40: the national minimum of the public lists.
+DISCLOSURE = [
+    {"key": "institution", "label": "医疗机构", "rule": "NAT-40"},
+    {"key": "technology", "label": "限制类技术名称", "rule": "NAT-40"},
+    {"key": "filed_on", "label": "完成备案时间", "rule": "NAT-24"},
+    {"key": "case_count", "label": "累计开展例数", "rule": "NAT-24"},
+]
+
+
+@hookimpl(trylast=True)
+def disclosure_fields():
+    """NAT-24 / NAT-40: institution, technology, filing date, cumulative cases."""
+    return DISCLOSURE
+
+
+# NAT-11: the department completes within 15 working days of complete materials, notes the
+# licence copy and reports up to the province; NAT-25 cancels; NAT-37 reports cases one by
+# one; NAT-41 (4)(5)(6): not filing, not reporting, not reporting to the platforms.
+POLICY = {
+    "filing": {
+        "rule": "NAT-11",
+        "deadline_text": "首例之日起15个工作日内",
+        "completion_rule": "NAT-11",
+        "desk_text": "核发《医疗机构执业许可证》的卫生健康行政部门自收到完整备案材料之日起15个工作日内完成备案，"
+                     "在《医疗机构执业许可证》副本备注栏予以注明，并逐级上报至省级卫生行政部门",
+        "completed_text": "完成备案，已逐级上报至省级卫生行政部门",
+        "annotation": {"mode": "direct", "rule": "NAT-11"},
+        "cancellation_rule": "NAT-25",
+        "lead_rule": "NAT-11",
+        "physicians_heading": "开展该技术的医师",
+    },
+    "cases": {
+        "rules": ["NAT-37"],
+        "his_rule": "NAT-37",
+        "late": {"rule": "NAT-41", "text": "病例未按时报送"},
+        "unfiled": {"rule": "NAT-41", "text": "限制类技术已开展病例但未完成备案"},
+    },
+    "consistency": {"rule": "", "text": "备案与副本备注一致性核查"},
+}
+
+
+@hookimpl(trylast=True)
+def province_policy():
+    """The national rules each page cites, until a province plugin says otherwise."""
+    return POLICY
