@@ -485,6 +485,18 @@ async def test_hook_qc_indicators_may_be_async_and_are_awaited():
     assert answers == [[QcIndicator(name="同种胰岛移植技术并发症发生率", kind="rate", target="≤2%", unit="%")]]
 
 
+@pytest.mark.rule("HOSP-14")
+async def test_hook_qc_indicators_reach_the_projects_indicators():
+    from core.qc.indicators import indicators_for
+
+    project = {"id": 1, "institution": 1, "technology_code": "G01", "technology_name": "同种胰岛移植技术",
+               "tech_class": "restricted", "form": {"qc_indicators": [{"name": "手术时间", "target": "<120"}]}}
+    found = {i.name: i for i in await indicators_for(contract_host().view(), project)}
+    plugin = found["同种胰岛移植技术并发症发生率"]
+    assert (plugin.kind, plugin.target, plugin.unit, plugin.source) == ("rate", "≤2%", "%", "plugin")
+    assert found["手术时间"].source == "project"
+
+
 def test_hook_filing_form_first_result():
     ours = dataclass_replace(INST, id=OURS)
     form = contract_host("jilin").view().call("filing_form", technology=TECH, institution=ours)

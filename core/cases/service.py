@@ -186,8 +186,7 @@ async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], tod
                                "case_id", "NAT-37"))
         if not own and project is not None:
             for answer in await hooks.collect("validate_case", case=case):
-                for p in answer or []:
-                    own.append(p if isinstance(p, Problem) else msgspec.convert(p, Problem))
+                own.extend(answer)  # core.errors.Problem, converted by the hook view
         problems += rules.prefix(own, where)
         plan.append({"case": case, "project": project, "digest": digest, "existing": before})
     return problems, {"institution_id": institution_id, "plan": plan, "staff": staff, "indicators": indicators}

@@ -62,10 +62,11 @@ async def indicators_for(hooks: HookView | None, project: dict) -> list[Indicato
                               tech_class=project.get("tech_class") or "", institution_id=project.get("institution"),
                               project_id=project.get("id"))
         for answer in await hooks.collect("qc_indicators", technology=tech):
-            for raw in answer or []:
-                item = _item(raw, "plugin")
-                if item:
-                    found.setdefault(item.name, item)
+            for qc in answer:  # core.contract.QcIndicator, converted by the hook view
+                name = qc.name.strip()
+                if name:
+                    found.setdefault(name, Indicator(name=name, kind=qc.kind or indicator_kind(name),
+                                                     target=qc.target.strip(), unit=qc.unit, source="plugin"))
     return list(found.values())
 
 
