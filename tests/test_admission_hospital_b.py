@@ -52,9 +52,9 @@ async def test_hook_grades_and_steps_of_hospital_b_differ_while_hospital_a_keeps
     assert [s["kind"] for s in a_row["steps"]][2] == "panel"  # A: the default temporary path
     b_view = await service.project_view(await actor("medaffairs_b"), hooks, b_project)
     a_view = await service.project_view(await actor("medaffairs_a"), hooks, a_project)
-    assert b_view["spec"].title == "医院B新技术准入申请表" and a_view["spec"].title == "临床新技术立项准入申请表"
-    assert [g for g, _ in b_view["grades"]] == ["重点", "一般"]
-    assert [g for g, _ in a_view["grades"]] == ["一级", "二级", "三级"]
+    assert b_view.spec.title == "医院B新技术准入申请表" and a_view.spec.title == "临床新技术立项准入申请表"
+    assert [g for g, _ in b_view.grades] == ["重点", "一般"]
+    assert [g for g, _ in a_view.grades] == ["一级", "二级", "三级"]
     # B's medical affairs acts on B's first step; the default grade is no grade in B.
     await service.decide(await actor("medaffairs_b"), hooks, b_project, service.Decision(
         version=b_row["version"], decision="approve", reason="材料齐全"), TODAY)

@@ -397,7 +397,7 @@ async def test_return_for_revision_keeps_each_version_and_resumes_at_the_returni
                              service.Decision(version=row["version"], decision="return", reason=""), TODAY)
     await service.decide(await actor("medaffairs_a"), hooks, project_id,
                          service.Decision(version=row["version"], decision="return", reason="风险预案不完整"), TODAY)
-    assert [i["action"] for i in await service.inbox(clinician) if i["project_id"] == project_id]
+    assert [i.action for i in await service.inbox(clinician) if i.project_id == project_id]
     await service.submit(clinician, hooks, project_id, valid_form(risks="补充后的风险评估与应急预案，内容完整。"),
                          today=TODAY)
     row = await Project.select().where(Project.id == project_id).first().output(load_json=True)
@@ -469,13 +469,13 @@ async def test_drafts_are_visible_to_their_lead_only(deployment, hooks):
     with pytest.raises(NotFound):
         await service.project_view(await actor("medaffairs_a"), hooks, project_id)
     view = await service.project_view(await actor("clinician_a"), hooks, project_id)
-    assert view["can"]["edit"] and [s.key for s in view["steps"]][0] == "department"
+    assert view.can.edit and [s.key for s in view.steps][0] == "department"
 
 
 async def test_inbox_lists_what_waits_for_each_role(deployment, hooks, round_2031):
     project_id = await submitted(hooks, title="待办")
-    assert project_id in [i["project_id"] for i in await service.inbox(await actor("depthead_a"))]
-    assert project_id not in [i["project_id"] for i in await service.inbox(await actor("head_a"))]
+    assert project_id in [i.project_id for i in await service.inbox(await actor("depthead_a"))]
+    assert project_id not in [i.project_id for i in await service.inbox(await actor("head_a"))]
     await walk(hooks, project_id, "ethics", TODAY)
-    assert project_id in [i["project_id"] for i in await service.inbox(await actor("ethics_a"))]
-    assert project_id not in [i["project_id"] for i in await service.inbox(await actor("depthead_a"))]
+    assert project_id in [i.project_id for i in await service.inbox(await actor("ethics_a"))]
+    assert project_id not in [i.project_id for i in await service.inbox(await actor("depthead_a"))]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+from typing import Any
+
+import msgspec
 
 # The shapes plugins receive and supply live in the contract (core/contract.py).
 from core.contract import (
@@ -52,6 +56,60 @@ class RoundStatus(enum.StrEnum):
     closed = "closed"
 
 
+class Abilities(msgspec.Struct, frozen=True):
+    """What the actor may do on a project's page: the lead's own actions and the current
+    step's, as its kind (core.admission.kinds) grants them; ``step_action``: any of those."""
+
+    edit: bool = False
+    withdraw: bool = False
+    ethics_proof: bool = False
+    decide: bool = False
+    vote: bool = False
+    panel: bool = False
+    proceed: bool = False
+    object: bool = False
+    answer: bool = False
+    close: bool = False
+    document: bool = False
+    filing: bool = False
+    step_action: bool = False
+
+
+class ProjectPage(msgspec.Struct, frozen=True):
+    """Everything a project's page shows (``service.project_view``). ``project`` is the
+    project's row; ``steps`` the frozen workflow (or the plugin's, for a draft)."""
+
+    project: dict[str, Any]
+    spec: FormSpec
+    steps: list[Step]
+    step: Step | None
+    timeline: list[dict[str, Any]]
+    votes: list[dict[str, Any]]
+    panel: list[dict[str, Any]]
+    objections: list[dict[str, Any]]
+    files: list[Any]
+    publicity_ends: dt.date | None
+    grades: list[tuple[str, str]]
+    institution: InstitutionInfo
+    can: Abilities
+    step_template: str = ""
+
+    def context(self) -> dict[str, Any]:
+        """The page's template variables."""
+        return {f: getattr(self, f) for f in self.__struct_fields__}
+
+
+class WorkItem(msgspec.Struct, frozen=True):
+    """One entry of a user's admission work list (``service.inbox``)."""
+
+    project_id: int
+    title: str
+    lead: str
+    step: str
+    action: str
+    link: str
+
+
 STATUS_LABELS = {
     ProjectStatus.draft: "草稿", ProjectStatus.in_review: "审核中", ProjectStatus.returned: "退回修改",
     ProjectStatus.rejected: "未通过", ProjectStatus.withdrawn: "已撤回", ProjectStatus.admitted: "已准入",
@@ -69,6 +127,6 @@ DECISION_LABELS = {
 VOTE_LABELS = {"approve": "同意", "reject": "不同意", "recuse": "回避"}
 
 
-__all__ = ["EthicsStatus", "ProjectStatus", "RoundStatus",
+__all__ = ["Abilities", "EthicsStatus", "ProjectPage", "ProjectStatus", "RoundStatus", "WorkItem",
            "CLASS_LABELS", "DECISION_LABELS", "PATH_LABELS", "STATUS_LABELS", "STEP_KINDS", "VOTE_LABELS", "FieldSpec",
            "FormSpec", "InstitutionInfo", "PersonInfo", "ProjectInfo", "Section", "Step", "StepBase"]

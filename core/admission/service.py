@@ -22,14 +22,17 @@ from core.accounts.tables import User
 from core.admission import kinds, links, rules
 from core.admission.schemas import (
     DECISION_LABELS,
+    Abilities,
     EthicsStatus,
     FormSpec,
     InstitutionInfo,
     PersonInfo,
     ProjectInfo,
+    ProjectPage,
     ProjectStatus,
     RoundStatus,
     Step,
+    WorkItem,
 )
 from core.admission.tables import (
     AdmissionRound,
@@ -178,7 +181,7 @@ async def get_project(actor: Actor, project_id: int) -> dict:
     return await _load(actor, project_id)
 
 
-async def project_view(actor: Actor, hooks: HookView, project_id: int, today: dt.date | None = None) -> dict:
+async def project_view(actor: Actor, hooks: HookView, project_id: int, today: dt.date | None = None) -> ProjectPage:
     """Everything the project page shows: the project, its form spec, steps, timeline,
     votes, panel, objections, attachments, and what the actor may do now."""
     row = await _load(actor, project_id)
@@ -200,14 +203,14 @@ async def project_view(actor: Actor, hooks: HookView, project_id: int, today: dt
     publicity_ends = None
     if step is not None and step.kind == "publicity" and row["step_started_on"]:
         publicity_ends = _publicity_ends(cal, row["step_started_on"], step)
-    return {
-        "project": row, "spec": spec, "steps": steps, "step": step, "timeline": timeline, "votes": votes,
-        "panel": [p for p in panel if step and p["step"] == step.key and p["revision"] == row["revision"]],
-        "objections": objections, "files": files, "publicity_ends": publicity_ends,
-        "grades": grades_for(hooks, info), "institution": inst,
-        "can": await _abilities(actor, row, step, votes, panel, objections),
-        "step_template": kinds.of(step).template if step is not None else "",
-    }
+    return ProjectPage(
+        project=row, spec=spec, steps=steps, step=step, timeline=timeline, votes=votes,
+        panel=[p for p in panel if step and p["step"] == step.key and p["revision"] == row["revision"]],
+        objections=objections, files=files, publicity_ends=publicity_ends,
+        grades=grades_for(hooks, info), institution=inst,
+        can=await _abilities(actor, row, step, votes, panel, objections),
+        step_template=kinds.of(step).template if step is not None else "",
+    )
 
 
 def _context(actor: Actor, row: dict, step: Step, votes: list, panel: list) -> kinds.StepContext:
@@ -220,7 +223,7 @@ def _context(actor: Actor, row: dict, step: Step, votes: list, panel: list) -> k
 
 
 async def _abilities(actor: Actor, row: dict, step: Step | None, votes: list, panel: list,
-                     objections: list) -> dict:
+                     objections: list) -> Abilities:
     """What the actor may do on the project page: the lead's own actions, and the current
     step's, as its kind grants them."""
     is_lead = actor.id == row["lead"]
@@ -231,7 +234,7 @@ async def _abilities(actor: Actor, row: dict, step: Step | None, votes: list, pa
     if step is not None:
         can |= dict.fromkeys(kinds.of(step).abilities(_context(actor, row, step, votes, panel)), True)
     can["step_action"] = any(can[a] for a in kinds.STEP_ACTIONS)
-    return can
+    return Abilities(**can)
 
 
 async def list_projects(actor: Actor, *, mine: bool = False) -> list[dict]:
@@ -1038,7 +1041,7 @@ async def close_due_publicity(hooks: HookView, today: dt.date | None = None) -> 
 INBOX_ROLES = ("clinician", "dept_head", "ethics", "medical_affairs", "expert", "hospital_head")
 
 
-async def inbox(actor: Actor) -> list[dict]:
+async def inbox(actor: Actor) -> list[WorkItem]:
     """What waits for the actor, by role: each item names the project, the step and the action."""
     if actor.institution_id is None or not actor.has(*INBOX_ROLES):
         return []
@@ -1070,8 +1073,8 @@ async def inbox(actor: Actor) -> list[dict]:
             theirs = [v for v in all_votes if v["project"] == row["id"]]
             action = kinds.of(step).work(_context(actor, row, step, theirs, mine))
         if action:
-            items.append({"project_id": row["id"], "title": row["title"], "lead": row["lead.display_name"],
-                          "step": step.title if step else "", "action": action, "link": _link(row["id"])})
+            items.append(WorkItem(project_id=row["id"], title=row["title"], lead=row["lead.display_name"],
+                                  step=step.title if step else "", action=action, link=_link(row["id"])))
     return items
 
 

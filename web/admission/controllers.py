@@ -93,9 +93,9 @@ class AdmissionController(Controller):
     async def _project(self, request: Request, actor: Actor, hooks: HookView, project_id: int, *, errors=(),
                        answers: dict | None = None, status: int = 200, notice: str = "") -> Template:
         view = await service.project_view(actor, hooks, project_id)
-        values = dict(view["project"]["form"] or {}) | (answers or {})
+        values = dict(view.project["form"] or {}) | (answers or {})
         deliveries = []
-        if view["project"]["university_filed_on"] and actor.has("medical_affairs"):
+        if view.project["university_filed_on"] and actor.has("medical_affairs"):
             try:
                 from core.outbox.service import delivery_status
 
@@ -104,9 +104,9 @@ class AdmissionController(Controller):
                 deliveries = []
         return await page(
             request, "admission/project.html", status_code=status, errors=list(errors), values=values,
-            table_rows=table_rows, experts=await service.experts(actor) if view["can"]["panel"] else [],
+            table_rows=table_rows, experts=await service.experts(actor) if view.can.panel else [],
             versions=await service.versions(actor, project_id), L=LABELS, notice=notice,
-            deliveries=deliveries, **view,
+            deliveries=deliveries, **view.context(),
         )
 
     @get("/projects/{project_id:int}")
@@ -120,7 +120,7 @@ class AdmissionController(Controller):
         form = await request.form()
         action = form.get("action", "save")
         view = await service.project_view(actor, hooks, project_id)
-        answers = answers_from(form, view["spec"])
+        answers = answers_from(form, view.spec)
         try:
             if action == "withdraw":
                 await service.withdraw(actor, project_id, form_version(form), str(form.get("reason", "")))
@@ -145,7 +145,7 @@ class AdmissionController(Controller):
         """htmx: check one field as the user leaves it; answers the field's error slot."""
         form = await request.form()
         view = await service.project_view(actor, hooks, project_id)
-        spec_field = view["spec"].field(field)
+        spec_field = view.spec.field(field)
         if spec_field is None:
             from core.errors import NotFound
 
@@ -174,9 +174,10 @@ class AdmissionController(Controller):
     async def _documents(self, request: Request, actor: Actor, hooks: HookView,
                          project_id: int) -> dict[str, tuple[str, bytes]]:
         """HOSP-11 materials: the printed application form and, if issued, the approval document."""
-        view = await service.project_view(actor, hooks, project_id) | {"L": LABELS}
+        page_ = await service.project_view(actor, hooks, project_id)
+        view = page_.context() | {"L": LABELS}
         docs = {"application": (f"申请表-{project_id}.pdf", await render_pdf(request, "admission/pdf_form.html", view))}
-        if view["project"]["document_no"]:
+        if page_.project["document_no"]:
             docs["approval"] = (f"准入文件-{project_id}.pdf",
                                 await render_pdf(request, "admission/pdf_approval.html", view))
         return docs
@@ -207,11 +208,11 @@ class AdmissionController(Controller):
         """The application form (``form``) or the approval document (``approval``), to print,
         stamp and sign."""
         view = await service.project_view(actor, hooks, project_id)
-        if document not in ("form", "approval") or (document == "approval" and not view["project"]["document_no"]):
+        if document not in ("form", "approval") or (document == "approval" and not view.project["document_no"]):
             from core.errors import NotFound
 
             raise NotFound("未找到该文件")
-        body = await render_pdf(request, f"admission/pdf_{document}.html", view | {"L": LABELS})
+        body = await render_pdf(request, f"admission/pdf_{document}.html", view.context() | {"L": LABELS})
         name = "application" if document == "form" else "approval"
         return Response(body, media_type="application/pdf", headers={
             "Content-Disposition": f'inline; filename="{name}-{project_id}.pdf"'})
