@@ -7,20 +7,26 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from core.errors import Problem
-from core.filing.schemas import ARGUMENTATION_MATERIAL, STOP_GROUNDS, FilingFormSpec, Material
+from core.filing.schemas import (
+    ARGUMENTATION_MATERIAL,
+    STOP_GROUNDS,
+    FilingFormSpec,
+    FilingStatus,
+    Material,
+)
 from core.policy import FilingPolicy
 
 # Which transition is allowed from which status.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "edit": ("open", "returned"),
-    "upload": ("open", "returned"),
-    "submit": ("open", "returned"),
-    "return": ("submitted",),
-    "complete": ("submitted",),
-    "record_annotation": ("completed", "withdrawn", "cancelled"),
-    "request_withdrawal": ("submitted", "returned", "completed"),
-    "confirm_withdrawal": ("withdrawal_requested",),
-    "cancel": ("completed",),
+    "edit": (FilingStatus.open, FilingStatus.returned),
+    "upload": (FilingStatus.open, FilingStatus.returned),
+    "submit": (FilingStatus.open, FilingStatus.returned),
+    "return": (FilingStatus.submitted,),
+    "complete": (FilingStatus.submitted,),
+    "record_annotation": (FilingStatus.completed, FilingStatus.withdrawn, FilingStatus.cancelled),
+    "request_withdrawal": (FilingStatus.submitted, FilingStatus.returned, FilingStatus.completed),
+    "confirm_withdrawal": (FilingStatus.withdrawal_requested,),
+    "cancel": (FilingStatus.completed,),
 }
 ACTION_LABELS = {
     "edit": "修改备案信息", "upload": "上传材料", "submit": "提交备案", "return": "退回补正",

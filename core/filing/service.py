@@ -47,6 +47,7 @@ from core.filing.schemas import (
     STATUS_LABELS,
     STOP_GROUNDS,
     FilingFormSpec,
+    FilingStatus,
     Material,
 )
 from core.filing.tables import Filing, FilingSubmission
@@ -68,7 +69,7 @@ MOVED_ON = "该备案已由他人处理或已有更新，请刷新页面后查�
 HOSPITAL_READERS = ("medical_affairs", "hospital_head")
 DESK_READERS = ("regulator", "qc_center")
 # Filings shown on the public lists (NAT-40) and disclosure pages (NAT-24).
-PUBLIC_STATUSES = ("completed",)
+PUBLIC_STATUSES = (FilingStatus.completed,)
 DEFAULT_DISCLOSURE = [
     {"key": "institution", "label": "医疗机构", "rule": "NAT-40"},
     {"key": "technology", "label": "限制类技术名称", "rule": "NAT-40"},
@@ -473,11 +474,12 @@ async def filing_view(actor: Actor, hooks: HookView, filing_id: int, today: dt.d
         # The filing department's own push to the licensing office: its desk's, never the hospital's.
         "pushes": await outbox.delivery_status(PUSH_SUBJECT, filing_id) if desk or actor.is_admin else [],
         "filing_channel": _filing_channel(hooks),
-        "days_left": days_left(cal, day, row["due_on"]) if row["due_on"] and status == "open" and not exemption
+        "days_left": days_left(cal, day, row["due_on"])
+        if row["due_on"] and status == FilingStatus.open and not exemption
         else None,
         "exemption": exemption,
         "completion_days_left": days_left(cal, day, row["completion_due_on"])
-        if row["completion_due_on"] and status == "submitted" else None,
+        if row["completion_due_on"] and status == FilingStatus.submitted else None,
         "basis_labels": BASIS_LABELS, "grounds": STOP_GROUNDS, "events": list(reversed(events)),
         "licence_region": await _licence_region(row["institution.licence_region"]),
         "staff_users": await _staff_choices(row["institution"]) if hospital else [],
@@ -694,7 +696,7 @@ async def submit(actor: Actor, hooks: HookView, filing_id: int, version: int | N
     }
     async with write_transaction():
         await _lock(filing_id, version, {
-            Filing.status: "submitted", Filing.submitted_on: row["submitted_on"] or day,
+            Filing.status: FilingStatus.submitted, Filing.submitted_on: row["submitted_on"] or day,
             Filing.submitted_late: row["submitted_late"] or late, Filing.materials_complete_on: day,
             Filing.return_reason: "",
         })
@@ -738,7 +740,8 @@ async def request_withdrawal(actor: Actor, hooks: HookView, filing_id: int, reas
     row = await _for_hospital(actor, filing_id)
     _check(rules.check_transition(row["status"], "request_withdrawal") + rules.check_reason(reason, what="撤销理由"))
     async with write_transaction():
-        await _lock(filing_id, None, {Filing.status: "withdrawal_requested", Filing.close_reason: reason.strip()})
+        await _lock(filing_id, None, {Filing.status: FilingStatus.withdrawal_requested,
+                                      Filing.close_reason: reason.strip()})
         await _audit(actor, "request_withdrawal", row, filing_id, reason=reason.strip(), from_status=row["status"])
         await _notify(await _users(region=row["institution.licence_region"], role="regulator"),
                       f"申请撤销限制类技术备案：{row['institution.name']} {row['technology_name']}", filing_id)
@@ -763,7 +766,7 @@ async def return_filing(actor: Actor, hooks: HookView, filing_id: int, reason: s
     _check(rules.check_transition(row["status"], "return") + rules.check_reason(reason, what="退回理由（缺少的材料）"))
     sub = await _open_submission(filing_id)
     async with write_transaction():
-        await _lock(filing_id, None, {Filing.status: "returned", Filing.return_reason: reason.strip(),
+        await _lock(filing_id, None, {Filing.status: FilingStatus.returned, Filing.return_reason: reason.strip(),
                                       Filing.completion_due_on: None})
         if sub:
             await FilingSubmission.update({FilingSubmission.outcome: "returned", FilingSubmission.outcome_on: day,
@@ -842,7 +845,8 @@ async def complete(actor: Actor, hooks: HookView, filing_id: int, completed_on: 
     policy = province_policy(hooks).filing
     text = rules.annotation_text(row["technology_name"], completed_on)
     sub = await _open_submission(filing_id)
-    values = {Filing.status: "completed", Filing.completed_on: completed_on, Filing.completed_by: actor.display_name,
+    values = {Filing.status: FilingStatus.completed, Filing.completed_on: completed_on,
+              Filing.completed_by: actor.display_name,
               Filing.reported_up_on: completed_on, Filing.annotation_expected: text}
     push_mode = policy.annotation.mode == "push"
     if not push_mode:
@@ -901,7 +905,7 @@ async def _close(actor: Actor, hooks: HookView, row: dict, *, status: str, how: 
         push = None
         if text:
             push = await _push_annotation(actor, hooks, await _row(row["id"]), policy, text, on, status)
-        await _audit(actor, "withdraw" if status == "withdrawn" else "cancel", row, row["id"], reason=reason,
+        await _audit(actor, "withdraw" if status == FilingStatus.withdrawn else "cancel", row, row["id"], reason=reason,
                      ground=ground, annotation=text, push=push,
                      reported_to_province=rules.reported_to_province(ground))
         await _notify(await _users(institution=row["institution"], role="medical_affairs"),
@@ -914,7 +918,7 @@ async def confirm_withdrawal(actor: Actor, hooks: HookView, filing_id: int, on: 
     request and changes 备注三; audited."""
     row = await _for_desk(actor, filing_id)
     _check(rules.check_transition(row["status"], "confirm_withdrawal"))
-    await _close(actor, hooks, row, status="withdrawn", how="撤销", on=on or _today(today),
+    await _close(actor, hooks, row, status=FilingStatus.withdrawn, how="撤销", on=on or _today(today),
                  reason=row["close_reason"] or "医疗机构申请撤销")
 
 
@@ -926,7 +930,8 @@ async def cancel(actor: Actor, hooks: HookView, filing_id: int, ground: str, rea
     row = await _for_desk(actor, filing_id)
     _check(rules.check_transition(row["status"], "cancel") + rules.check_ground(ground)
            + rules.check_reason(reason, what="停止报告情况"))
-    await _close(actor, hooks, row, status="cancelled", how="注销", on=on or _today(today), reason=reason.strip(),
+    await _close(actor, hooks, row, status=FilingStatus.cancelled, how="注销", on=on or _today(today),
+                 reason=reason.strip(),
                  ground=ground)
 
 
@@ -947,13 +952,14 @@ async def desk(actor: Actor, hooks: HookView, today: dt.date | None = None, *, s
     if status:
         query = query.where(Filing.status == status)
     rows = await query
-    order = {"submitted": 0, "withdrawal_requested": 1, "returned": 2, "open": 3}
+    order = {FilingStatus.submitted: 0, FilingStatus.withdrawal_requested: 1, FilingStatus.returned: 2,
+             FilingStatus.open: 3}
     for r in rows:
         r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
         r["may_act"] = actor.has("regulator") and r["institution.licence_region"] == actor.region_id
         r["completion_days_left"] = days_left(cal, day, r["completion_due_on"]) \
-            if r["status"] == "submitted" and r["completion_due_on"] else None
-        r["overdue_open"] = r["status"] == "open" and r["due_on"] is not None and r["due_on"] < day
+            if r["status"] == FilingStatus.submitted and r["completion_due_on"] else None
+        r["overdue_open"] = r["status"] == FilingStatus.open and r["due_on"] is not None and r["due_on"] < day
     rows.sort(key=lambda r: (order.get(r["status"], 9), r["completion_due_on"] or dt.date.max))
     return rows
 
@@ -964,10 +970,11 @@ async def consistency(actor: Actor, hooks: HookView, today: dt.date | None = Non
     rows = await desk(actor, hooks, today)
     mismatched, unfiled = [], []
     for r in rows:
-        if r["status"] in ("completed", "withdrawn", "cancelled") and r["annotation_expected"] != r["annotation_recorded"]:
+        closed = (FilingStatus.completed, FilingStatus.withdrawn, FilingStatus.cancelled)
+        if r["status"] in closed and r["annotation_expected"] != r["annotation_recorded"]:
             r["problem"] = "副本未备注" if not r["annotation_recorded"] else "副本备注与备案不一致"
             mismatched.append(r)
-        elif r["status"] in ("open", "submitted", "returned") and r["case_count"] > 0:
+        elif r["status"] in (FilingStatus.open, FilingStatus.submitted, FilingStatus.returned) and r["case_count"] > 0:
             r["problem"] = "已开展病例但未完成备案" + ("（已逾期未提交）" if r["overdue_open"] else "")
             unfiled.append(r)
     return {"mismatched": mismatched, "unfiled": unfiled}
@@ -1029,8 +1036,9 @@ async def institution_disclosure(institution_id: int) -> tuple[dict, list[dict]]
     rows = await Filing.select(Filing.technology_code, Filing.technology_name, Filing.completed_on,
                                Filing.case_count, Filing.status).where(
         (Filing.institution == institution_id) & Filing.status.is_in(
-            ["open", "submitted", "returned", "completed", "withdrawal_requested"])).order_by(Filing.technology_code)
+            [FilingStatus.open, FilingStatus.submitted, FilingStatus.returned, FilingStatus.completed,
+             FilingStatus.withdrawal_requested])).order_by(Filing.technology_code)
     for r in rows:
         r["filed_on"] = r["completed_on"]
-        r["status_label"] = "已备案" if r["status"] == "completed" else "备案办理中"
+        r["status_label"] = "已备案" if r["status"] == FilingStatus.completed else "备案办理中"
     return inst, rows
