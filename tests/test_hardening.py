@@ -532,3 +532,37 @@ async def test_the_admin_sees_and_clears_throttled_accounts(deployment, login_as
     assert await AuditEvent.exists().where(AuditEvent.action == "login.throttle_clear")
     clinician = await login_as("clinician_a")
     assert (await clinician.get("/admin/users/login-throttles")).status_code == 404
+
+
+# ---------------------------------------------------------------- 3. concurrent first cases
+
+
+async def test_concurrent_first_cases_are_all_accepted_and_exactly_one_is_the_first(deployment, anon):
+    """Issue 12.3: 50 HIS clients posting single-case batches of a newly admitted restricted
+    technology — 47 of 251 valid batches were refused with 422 "该项目已登记首例病例" or
+    409 "该步骤已由他人处理" (PostgreSQL). Now every batch is accepted, exactly one case
+    opens the filing (NAT-11), the others add to its count; a conflict is retried inside
+    the server. Twenty batches are sent at once through the app (one event loop, real
+    database, interleaved at every query)."""
+    import asyncio
+
+    from core.admission.tables import Project
+    from core.audit.tables import AuditEvent
+    from core.filing.tables import Filing
+    from tests import case_helpers as ch
+
+    hooks = deployment["host"].view()
+    project_id = await ch.admitted(hooks, tech_class="restricted", tech_index=7)
+    assert (await Project.select(Project.awaiting_first_case).where(Project.id == project_id).first())[
+        "awaiting_first_case"]
+    _, token = await ch.token_for(deployment["hospital_a"])
+    batches = [{"cases": [ch.case(project_id)]} for _ in range(20)]
+    answers = await asyncio.gather(*(anon.post("/api/v1/cases", json=b, csrf=False,
+                                               headers={"authorization": f"Bearer {token}"}) for b in batches))
+    await ch.release_obligations()
+    assert [a.status_code for a in answers] == [200] * 20, [a.text[:200] for a in answers if a.status_code != 200]
+    filings = await Filing.select(Filing.id, Filing.case_count).where(Filing.project == project_id)
+    assert len(filings) == 1 and filings[0]["case_count"] == 20, filings
+    firsts = await AuditEvent.count().where((AuditEvent.action == "admission.first_case")
+                                            & (AuditEvent.record_id == project_id))
+    assert firsts == 1

@@ -199,14 +199,51 @@ def _delegate(actor: Actor, institution_id: int) -> Actor:
                  roles=("medical_affairs",), institution_id=institution_id)
 
 
+RACE_RETRIES = 6
+
+
+def _is_race(exc: Exception) -> bool:
+    """A write that lost a race with a concurrent batch (the first case taken, the same
+    case id inserted, a serialization failure): worth checking and writing again."""
+    import sqlite3
+
+    if isinstance(exc, (DomainError, sqlite3.IntegrityError)):
+        return True  # raised in the write phase, after the batch's own check passed
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, (asyncpg.exceptions.UniqueViolationError, asyncpg.exceptions.SerializationError,
+                            asyncpg.exceptions.DeadlockDetectedError))
+
+
 async def record_cases(actor: Actor, hooks: HookView, items: list[CaseInput], *, source: str = "api",
                        today: dt.date | None = None, label: str = "items") -> list[CaseResult]:
     """Record a batch of cases, all or nothing (see the module docstring). Returns one
-    result per item, in order. ``DomainError`` lists every problem of every item."""
+    result per item, in order. ``DomainError`` lists every problem of every item.
+
+    Concurrent batches of one technology are all accepted (issue 12.3): the projects'
+    rows are locked and re-read inside the write, so exactly one case is the first (NAT-11)
+    and the others add to its filing; a write that still lost a race is checked and
+    written again here, never reported to the hospital as invalid data."""
+    import asyncio
+    import random
+
     day = _today(today)
-    problems, ctx = await check_cases(actor, hooks, items, day, label=label)
-    if problems:
-        raise DomainError(problems)
+    for attempt in range(1, RACE_RETRIES + 1):
+        problems, ctx = await check_cases(actor, hooks, items, day, label=label)
+        if problems:
+            raise DomainError(problems)
+        try:
+            return await _write_batch(actor, hooks, ctx, source, day)
+        except Exception as exc:
+            if attempt == RACE_RETRIES or not _is_race(exc):
+                raise
+            await asyncio.sleep(random.uniform(0, 0.02 * attempt))  # let the winner commit
+    raise AssertionError("unreachable")
+
+
+async def _write_batch(actor: Actor, hooks: HookView, ctx: dict, source: str, day: dt.date) -> list[CaseResult]:
     institution_id = ctx["institution_id"]
     staff = ctx["staff"]
     from core.outbox import service as outbox
@@ -218,6 +255,7 @@ async def record_cases(actor: Actor, hooks: HookView, items: list[CaseInput], *,
     first_cases: dict[int, dt.date] = {}
     added: dict[int, int] = {}
     async with write_transaction():
+        awaiting = await _lock_projects(ctx["plan"])
         for entry in ctx["plan"]:
             case: CaseInput = entry["case"]
             before = entry["existing"]
@@ -263,11 +301,27 @@ async def record_cases(actor: Actor, hooks: HookView, items: list[CaseInput], *,
                                       delivery_id=delivery_id))
             if project["tech_class"] == "restricted":
                 added[project["id"]] = added.get(project["id"], 0) + 1
-                if project["awaiting_first_case"]:
+                if awaiting.get(project["id"]):
                     earliest = first_cases.get(project["id"], case.operated_on)
                     first_cases[project["id"]] = min(earliest, case.operated_on)
         await _filings(actor, hooks, institution_id, first_cases, added, day)
     return results
+
+
+async def _lock_projects(plan: list[dict]) -> dict[int, bool]:
+    """Inside the write: lock the batch's restricted projects (PostgreSQL ``FOR UPDATE``, in
+    id order; SQLite's write transaction already holds the database) and read whether each
+    still waits for its first case — as committed now, not as read before the write."""
+    from core.db import is_sqlite
+
+    ids = sorted({e["project"]["id"] for e in plan
+                  if e["existing"] is None and e["project"]["tech_class"] == "restricted"})
+    if not ids:
+        return {}
+    query = Project.select(Project.id, Project.awaiting_first_case).where(Project.id.is_in(ids)).order_by(Project.id)
+    if not is_sqlite():
+        query = query.lock_rows()
+    return {r["id"]: bool(r["awaiting_first_case"]) for r in await query}
 
 
 async def _open_report(actor: Actor, hooks: HookView, project: dict, case: CaseInput, case_id: int,
