@@ -148,3 +148,17 @@ async def test_a_filing_whose_deadline_is_exempt_shows_the_evidence_not_a_countd
         assert 'id="days-left"' not in page.text
     finally:
         await forget_filing_obligations()
+
+
+async def test_the_third_province_expresses_grandfathering_and_a_listing_grace_with_no_core_change(deployment):
+    """The third province of tests/plugins (written from docs/plugins.md) declares both."""
+    from tests.plugins import third_province
+
+    hooks = PluginHost(("third_province", "hospital_default"), extra={"third_province": third_province}).view()
+    assert ("ZJ-30", "filing") in {r.key for r in service.rules_of(hooks)}
+    (grandfathered,) = service.exemptions_of(hooks)
+    assert grandfathered.plugin == "third_province" and grandfathered.rule == "ZJ-7"
+    old = await _first_case(hooks, deployment["hospital_a"], code="G09", on=D("2019-06-03"))
+    assert old["status"] == "exempt" and old["rule_id"] == "ZJ-7" and "免予备案" in old["waived_reason"]
+    new = await _first_case(hooks, deployment["hospital_a"], code="G09", on=D("2026-03-09"))
+    assert new["status"] == "open" and new["rule_id"] == "ZJ-7"

@@ -79,7 +79,25 @@ def deadline_rules():
          "title": "完成备案", "article": "收到完整材料之日起10个工作日内完成备案。", "role": "regulator",
          "offset": {"amount": 10, "unit": "working_days", "direction": "after"},
          "scope": {"classes": ["restricted"]}, "replaces": [{"id": "NAT-11", "obligation": "filing_completion"}]},
+        dict(LISTING_GRACE),
     ]
+
+
+# A province's exceptions, as data (docs/plugins.md): technologies begun before its rules
+# are grandfathered from ZJ-7 (invented "ZJ-31"), and existing users of a technology newly
+# listed in a catalogue edition get 3 months to file (invented "ZJ-30").
+GRANDFATHERED = {"rule": "ZJ-7", "obligation": "filing", "codes": ["G09"], "before": "2020-01-01",
+                 "evidence": "2020年前已开展并经省卫健委登记，免予备案", "article": "浙江省办法第三十一条"}
+LISTING_GRACE = {"id": "ZJ-30", "event": "technology_listed", "obligation": "filing",
+                 "title": "新列入目录的限制类技术：已开展的机构3个月内备案", "role": "medical_affairs",
+                 "article": "技术新列入限制类技术目录前已开展的，应当自目录施行之日起3个月内备案。",
+                 "offset": {"amount": 3, "unit": "months"}, "scope": {"classes": ["restricted"]},
+                 "when": {"filed": False}}
+
+
+@hookimpl
+def deadline_exemptions():
+    return [dict(GRANDFATHERED)]
 
 
 @hookimpl
