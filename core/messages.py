@@ -67,6 +67,7 @@ MESSAGES: dict[str, str] = {
     "source.third-party": "第三方",
     "source.test": "测试",
     "source.default": "内置默认（国家规定）",
+    "obligation.institutions_overdue": "辖区医疗机构逾期事项",
     "plugin.always_on": "始终启用",
     "nav.outbox": "报送队列",
     "nav.admin.channels": "报送渠道",

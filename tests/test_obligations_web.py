@@ -67,8 +67,9 @@ def unique(prefix: str) -> str:
 @pytest.mark.rule("JL-12")
 async def test_dashboards_show_each_role_its_own_open_obligations_soonest_first(deployment, login_as,
                                                                                only_these_obligations):
-    """Medical affairs sees its institution's, a clinician only those assigned to them,
-    a regulator those of their region; rule id, article and working days left shown."""
+    """Medical affairs sees its institution's, a clinician only those assigned to them, a
+    regulator its own — and, apart, its institutions' overdue ones; rule id, article and
+    working days left shown."""
     hooks = deployment["host"].view()
     today = dt.date.today()
     a_case, a_filing, a_mine, b_case = (unique("甲病例"), unique("甲备案"), unique("甲本人"), unique("乙病例"))
@@ -89,9 +90,28 @@ async def test_dashboards_show_each_role_its_own_open_obligations_soonest_first(
     assert seen["medaffairs_a"] == {a_case, a_filing, a_mine}
     assert seen["clinician_a"] == {a_mine}
     assert seen["medaffairs_b"] == {b_case}
-    assert seen["regulator_city1"] == {a_case, a_filing, a_mine}
-    assert seen["regulator_city2"] == {b_case}
-    assert seen["regulator_province"] == {a_case, a_filing, a_mine, b_case}
+    # A regulator's to-do is its own work: none of the hospitals' obligations, not yet due.
+    assert seen["regulator_city1"] == seen["regulator_city2"] == seen["regulator_province"] == set()
+
+    # Its own (the department's completion of a filing, NAT-11/JL-12) on its to-do; its
+    # institutions' overdue obligations owed to the authorities apart; never the hospital's
+    # internal ones (an overdue ethics proof, HOSP-7).
+    own = unique("甲备案办结")
+    late_case, late_internal = unique("甲逾期病例"), unique("甲逾期伦理")
+    await emit(hooks, "filing_materials_complete", today, deployment["hospital_a"], label=own)
+    await emit(hooks, "discharge", today - dt.timedelta(days=60), deployment["hospital_a"], label=late_case)
+    await emit(hooks, "admission", today - dt.timedelta(days=200), deployment["hospital_a"], label=late_internal,
+               cls="routine", extra={"ethics_pending": True})
+    city1 = await login_as("regulator_city1")
+    page = (await city1.get("/")).text
+    panel = page.split('id="obligation-panel"', 1)[1].split("</section>", 1)[0]
+    overdue = page.split('id="institutions-overdue"', 1)[1].split("</section>", 1)[0]
+    assert own in panel and late_case not in panel and late_internal not in panel
+    assert late_case in overdue and "辖区医疗机构逾期事项" in overdue and "JL-38" in overdue
+    assert own not in overdue and late_internal not in overdue
+    city2 = (await (await login_as("regulator_city2")).get("/")).text
+    assert own not in city2 and late_case not in city2  # another city's department
+    assert late_case in (await city1.get("/obligations")).text
 
     # A foreign id answers 404, exactly like a missing one.
     medaffairs_a = await login_as("medaffairs_a")

@@ -303,3 +303,13 @@ async def test_regulator_push_queue_and_jilin_desk_rule(deployment, login_as):
     assert "HN-" not in text and "河南" not in text and 'id="pushes"' not in text
     regulator = await region_actor("regulator_city1")
     assert await filing.pushes(regulator) == []
+
+
+def test_a_wrong_policy_answer_names_the_plugin_and_the_field():
+    from core.contract import ContractError
+
+    with pytest.raises(ContractError) as exc:
+        merge([{"filing": {"rule": "ZJ-7", "annotaton": {}}}], ["third_province"])
+    assert "third_province" in str(exc.value) and "province_policy" in str(exc.value) and "annotaton" in str(exc.value)
+    with pytest.raises(ContractError):
+        merge([{"filing": {"annotation": {"mode": "fax"}}}], ["third_province"])

@@ -13,11 +13,13 @@ async def summary(actor: Actor, hooks=None) -> dict:
     """Counts and recent activity within the actor's tenant; with ``hooks``, also the
     actor's open obligations (soonest first) and, for those who oversee several,
     the obligation counts per status per institution (one grouped query)."""
-    out: dict = {"cards": [], "recent": [], "obligations": [], "obligation_counts": []}
+    out: dict = {"cards": [], "recent": [], "obligations": [], "obligation_counts": [], "institutions_overdue": []}
     if hooks is not None:
         from core.obligations import service as obligations
 
         out["obligations"] = await obligations.open_for(actor, hooks, limit=20)
+        # A regulator's to-do is its own work; its institutions' overdue ones are listed apart.
+        out["institutions_overdue"] = await obligations.institutions_overdue(actor, hooks, limit=20)
         if actor.is_admin or actor.region_path or actor.has(*obligations.INSTITUTION_WIDE):
             out["obligation_counts"] = await obligations.status_counts(actor, hooks)
     scope = institution_scope(actor)

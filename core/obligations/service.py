@@ -453,11 +453,47 @@ async def read_context(hooks: HookView, today: dt.date | None = None) -> tuple[W
     return cal, today, cal.add_working_days(today, due_soon_days()).date
 
 
+# Obligations an institution owes the authorities, which a regulator supervises (NAT-41 (4)–(6):
+# not filing, not reporting; training bases): overdue ones are listed on the regulator's desk.
+# The rest (ethics proof, publicity, the annual QC report, follow-up) are the hospital's own.
+SUPERVISED_KINDS = ("filing", "case_report", "training_base_filing", "training_plan", "exam_results",
+                    "self_assessment", "physician_application")
+
+
+def _own_work(actor: Actor) -> Any | None:
+    """For a region's people (regulators, the QC centre), their own obligations only: those
+    whose role they hold — for a regulator, of institutions whose licence its region issued."""
+    if actor.is_admin or actor.institution_id is not None or not actor.region_path:
+        return None
+    clause = Obligation.role.is_in([r for r in actor.roles if r in ("regulator", "qc_center")] or ["-"])
+    if actor.has("regulator") and not actor.has("qc_center") and actor.region_id is not None:
+        clause = clause & (Obligation.institution.licence_region == actor.region_id)
+    return clause
+
+
 async def open_for(actor: Actor, hooks: HookView, today: dt.date | None = None, limit: int = 50) -> list[dict]:
-    """The open obligations ``actor`` sees, soonest due first, decorated."""
+    """The open obligations ``actor`` has to act on, soonest due first, decorated. For a
+    regulator or the QC centre: its own (the institutions' are ``institutions_overdue``)."""
     cal, today, soon = await read_context(hooks, today)
     query = Obligation.select(*Obligation.all_columns(), *_LIST_COLUMNS).where(
         Obligation.status == "open").order_by(Obligation.due_on).order_by(Obligation.id).limit(limit)
+    for clause in (visibility(actor), _own_work(actor)):
+        if clause is not None:
+            query = query.where(clause)
+    return [decorate(r, cal, today, soon) for r in await query]
+
+
+async def institutions_overdue(actor: Actor, hooks: HookView, today: dt.date | None = None,
+                               limit: int = 50) -> list[dict]:
+    """For a regulator or the QC centre: its institutions' overdue obligations owed to the
+    authorities (``SUPERVISED_KINDS``), most overdue first; empty for anyone else."""
+    if actor.is_admin or actor.institution_id is not None or not actor.region_path:
+        return []
+    cal, today, soon = await read_context(hooks, today)
+    query = Obligation.select(*Obligation.all_columns(), *_LIST_COLUMNS).where(
+        (Obligation.status == "open") & (Obligation.due_on < today)
+        & Obligation.role.not_in(["regulator", "qc_center"]) & Obligation.kind.is_in(list(SUPERVISED_KINDS))
+    ).order_by(Obligation.due_on).order_by(Obligation.id).limit(limit)
     clause = visibility(actor)
     if clause is not None:
         query = query.where(clause)

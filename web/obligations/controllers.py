@@ -28,6 +28,7 @@ class ObligationController(Controller):
         return await page(
             request, "obligations/index.html",
             obligations=await obligations.open_for(actor, hooks),
+            institutions_overdue=await obligations.institutions_overdue(actor, hooks),
             counts=await obligations.status_counts(actor, hooks),
             provisional=await obligations.provisional_obligations(actor),
             exempt=await obligations.exempt_for(actor, hooks),
