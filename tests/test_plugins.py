@@ -485,6 +485,23 @@ async def test_hook_qc_indicators_may_be_async_and_are_awaited():
     assert answers == [[QcIndicator(name="同种胰岛移植技术并发症发生率", kind="rate", target="≤2%", unit="%")]]
 
 
+async def test_hook_calendar_overrides_an_unreadable_item_is_skipped_and_names_its_plugin():
+    from core.holidays.service import plugin_overrides_checked
+
+    module = types.ModuleType("odd_calendar")
+
+    @hookimpl
+    def calendar_overrides():
+        return [("2026-13-01", False, "无此日"), (dt.date(2026, 3, 4), 1, "不是布尔值"),
+                (dt.date(2026, 3, 5), False, "本省临时假日")]
+
+    module.calendar_overrides = calendar_overrides
+    days, problems = await plugin_overrides_checked(PluginHost(("odd_calendar",),
+                                                               extra={"odd_calendar": module}).view())
+    assert [(d.day, d.working) for d in days] == [(dt.date(2026, 3, 5), False)]
+    assert len(problems) == 2 and all(p.startswith("插件 odd_calendar 提供的日历调整无法识别") for p in problems)
+
+
 @pytest.mark.rule("HOSP-14")
 async def test_hook_qc_indicators_reach_the_projects_indicators():
     from core.qc.indicators import indicators_for

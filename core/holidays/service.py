@@ -45,12 +45,12 @@ async def plugin_overrides_checked(hooks: HookView) -> tuple[list[Override], lis
     could not be read (skipped, so one bad plugin never stops deadlines)."""
     out: list[Override] = []
     problems: list[str] = []
-    for answer in await hooks.collect("calendar_overrides"):
+    for plugin, answer in await hooks.collect_answers("calendar_overrides"):
         for item in answer or []:
             try:
                 out.append(_plugin_day(item))
             except (TypeError, ValueError) as exc:
-                problems.append(f"插件提供的日历调整无法识别：{item!r}（{exc}）")
+                problems.append(f"插件 {plugin} 提供的日历调整无法识别：{item!r}（{exc}）")
     for problem in problems:
         log.warning(problem)
     return out, problems
