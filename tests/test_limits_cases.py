@@ -80,7 +80,8 @@ def test_nat45_patient_key_up_to_64_characters():
     assert rules.patient_key_problems("k" * 65) == [Problem("患者匿名编号不超过 64 个字符", "patient_key", "NAT-45")]
     assert rules.patient_key_problems(" ") == [
         Problem("请填写患者匿名编号（由医院自行保管对照关系）", "patient_key", "NAT-45")]
-    assert rules.patient_key_problems(None) == rules.patient_key_problems("")
+    assert rules.patient_key_problems(None) == [
+        Problem("请填写患者匿名编号（由医院自行保管对照关系）", "patient_key", "NAT-45")]
 
 
 @pytest.mark.rule("NAT-45")
@@ -148,6 +149,16 @@ def test_content_hash_ignores_order_and_blanks_but_not_content():
     assert rules.content_hash(a) != rules.content_hash(_case(operators=["b", "a"], assistants=["x", "y"],
                                                              qc_values={"q": "2"}))
     assert len(rules.content_hash(a)) == 64
+    # each part of the content counts on its own
+    assert rules.content_hash(_case(case_id="ZY002")) != rules.content_hash(_case())
+    assert rules.content_hash(_case(operators=["doc2"])) != rules.content_hash(_case())
+    assert rules.content_hash(_case(assistants=["doc2"])) != rules.content_hash(_case())
+
+
+def test_content_hash_is_stable_across_releases():
+    """Stored hashes decide whether a resubmitted case is the same case: the way they
+    are computed (sorted keys, UTF-8 text, not ASCII escapes) must not drift."""
+    assert rules.content_hash(_case(indication="冠心病")) == "f429260dbf01ead1c1d058357d919a5e358a813ed9bab5e265aac5a8cc21b0e7"
 
 
 def test_prefix_and_to_bool():

@@ -183,4 +183,4 @@ def prefix(problems: list[Problem], prefix_: str) -> list[Problem]:
 
 
 def to_bool(value: Any) -> bool:
-    return str(value).strip() in YES if not isinstance(value, bool) else value
+    return str(value).strip() in YES  # YES holds "True": a bool reads as itself
