@@ -143,3 +143,38 @@ def test_days_back_to_lines():
         "2027-01-10 调休上班"])
     assert notice_text([]) == ""
     assert NoticeDay(D("2027-01-01"), False, "元旦", 1).line == 1
+
+
+def test_no_holiday_at_all_names_the_year():
+    assert parse_notice(2027, "") == ([], [Problem("未填写任何假日：请按通知逐行填写 2027 年的放假日期和调休上班日", "text", "CAL-1")])
+    assert parse_notice(2028, "# 无") == ([], [Problem("未填写任何假日：请按通知逐行填写 2028 年的放假日期和调休上班日", "text", "CAL-1")])
+
+
+def test_names_are_cleaned_of_punctuation_only():
+    assert _days(2027, "2027-01-01 ：元旦：") == [("2027-01-01", False, "元旦", 1)]
+    assert _days(2027, "2027-12-25 Xmas") == [("2027-12-25", False, "Xmas", 1)]
+
+
+def test_segments_empty_or_of_filler_words_are_skipped():
+    assert [d[0] for d in _days(2027, "1月1日 元旦；；1月2日 元旦")] == ["2027-01-01", "2027-01-02"]
+    assert [d[0] for d in _days(2027, "1月1日 元旦；放假；1月2日 元旦")] == ["2027-01-01", "2027-01-02"]
+
+
+def test_spaces_before_a_segments_date():
+    assert [d[0] for d in _days(2027, "1月1日 元旦； 1月2日 元旦")] == ["2027-01-01", "2027-01-02"]
+    assert [d[0] for d in _days(2027, "1月1日 元旦；   1月2日 元旦")] == ["2027-01-01", "2027-01-02"]
+
+
+def test_a_list_separator_at_the_end_or_before_words():
+    assert _problems(2027, "1月1日 元旦\n1月2日、") == [
+        Problem("第2行：请写明假日名称，例如「2027-01-01~2027-01-03 元旦」", "text", "CAL-1")]
+    # "和" joins dates; before a word it is part of the name, as written
+    assert _days(2027, "2027-10-01和国庆节") == [("2027-10-01", False, "和国庆节", 1)]
+
+
+def test_text_without_a_date_is_quoted_up_to_30_characters():
+    words = "这是一段没有日期的说明文字" * 3
+    assert _problems(2027, words) == [Problem(
+        f"第1行：未找到日期：「{words[:30]}」（日期写作 2027-01-01 或 1月1日；说明文字请删除或在行首加 #）", "text", "CAL-1")]
+    assert _problems(2027, "1月1日 元旦。" + words) == [
+        Problem(f"第1行：无法识别「{words[:30]}」（每段应以日期开头）", "text", "CAL-1")]

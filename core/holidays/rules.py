@@ -104,22 +104,21 @@ def _make_date(year: int, month: int, day: int) -> dt.date | None:
 
 
 def _read_items(segment: str, year: int, line: int, problems: list[Problem]) -> tuple[list[dt.date], str] | None:
-    """The dates at the front of ``segment`` and the text after them; None if it has no date."""
+    """The dates at the front of ``segment`` and the text after them; None if it has no
+    date, or when a problem was recorded (the caller looks at ``problems`` first)."""
     cur = _Cursor(segment)
     days: list[dt.date] = []
     while True:
         cur.skip_spaces()
-        start_pos = cur.pos
-        found = cur.match(_FULL) or cur.match(_MONTH_DAY)
+        found = cur.match(_FULL) or cur.match(_MONTH_DAY)  # a failed match does not move the cursor
         if not found:
-            cur.pos = start_pos
             break
         groups = found.groupdict()
         y = int(groups.get("y") or year)
         start = _make_date(y, int(groups["m"]), int(groups["d"]))
         if start is None:
             problems.append(_problem(line, f"日期「{found.group(0).strip()}」不存在"))
-            return [], ""
+            return None
         end = start
         before_sep = cur.pos
         if cur.match(_RANGE_SEP):
@@ -131,17 +130,17 @@ def _read_items(segment: str, year: int, line: int, problems: list[Problem]) -> 
                 end = _make_date(int(g.get("y") or start.year), int(g.get("m") or start.month), int(g["d"]))
                 if end is None:
                     problems.append(_problem(line, f"日期「{found_end.group(0).strip()}」不存在"))
-                    return [], ""
+                    return None
                 if end < start:
                     problems.append(_problem(line, f"结束日期 {end.isoformat()} 早于开始日期 {start.isoformat()}"))
-                    return [], ""
+                    return None
                 if (end - start).days + 1 > MAX_RANGE_DAYS:
                     problems.append(_problem(line, f"{start.isoformat()} 至 {end.isoformat()} 超过 {MAX_RANGE_DAYS} 天，请检查日期"))
-                    return [], ""
+                    return None
         for d in (start, end):
             if d.year != year:
                 problems.append(_problem(line, f"{d.isoformat()} 不在 {year} 年内（一次录入一个年份的通知）"))
-                return [], ""
+                return None
         days.extend(start + dt.timedelta(days=i) for i in range((end - start).days + 1))
         after_item = cur.pos
         if not cur.match(_LIST_SEP):
@@ -173,11 +172,10 @@ def parse_notice(year: int, text: str) -> tuple[list[NoticeDay], list[Problem]]:
             continue
         line = _WEEKDAY.sub("", _ENUMERATOR.sub("", line, count=1))
         heading = ""
-        if not (_FULL.match(line) or _MONTH_DAY.match(line)):
-            found = _HEADING.match(line)
-            if found:
-                heading = found.group("name").strip()
-                line = line[found.end() :]
+        found = _HEADING.match(line)  # a heading has no digit: a line starting with a date has none
+        if found:
+            heading = found.group("name").strip()
+            line = line[found.end() :]
         found_any = False
         for segment in _SEGMENT_SEP.split(line):
             if not segment.strip():
@@ -220,7 +218,7 @@ def _line_of(p: Problem) -> int:
     return int(found.group(1)) if found else 0
 
 
-def _check(year: int, entries: list[NoticeDay], require_holiday: bool = True) -> tuple[list[NoticeDay], list[Problem]]:
+def _check(year: int, entries: list[NoticeDay], require_holiday: bool) -> tuple[list[NoticeDay], list[Problem]]:
     problems: list[Problem] = []
     if require_holiday and not any(not e.working for e in entries):
         problems.append(Problem(f"未填写任何假日：请按通知逐行填写 {year} 年的放假日期和调休上班日", "text", "CAL-1"))
