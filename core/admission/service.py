@@ -802,8 +802,7 @@ async def assemble_panel(actor: Actor, hooks: HookView, project_id: int, version
     _require(problems)
     if row["version"] != version:
         raise Conflict(Problem(MOVED_ON))
-    async with write_transaction():
-        await PROJECT.take(project_id, version)
+    async with PROJECT.change(actor, row, version, "panel") as change:
         if await Vote.exists().where((Vote.project == project_id) & (Vote.step == step.key)
                                      & (Vote.revision == row["revision"])):
             raise DomainError("专家已开始评审，不能再调整专家组")
@@ -814,8 +813,7 @@ async def assemble_panel(actor: Actor, hooks: HookView, project_id: int, version
         names = [e["display_name"] for e in await experts(actor) if e["id"] in chosen]
         await record_entry(row, actor, step, "panel", role="medical_affairs",
                            details={"experts": names, "grade": row["grade"], "class": row["tech_class"]})
-        await PROJECT.notify(row, chosen, f"您已被邀请参加「{step.title}」，请评分并表决")
-        await PROJECT.audit(actor, "panel", row, project_id)
+        change.notify(chosen, f"您已被邀请参加「{step.title}」，请评分并表决")
 
 
 # ---------------------------------------------------------------- publicity (HOSP-10)
@@ -828,13 +826,11 @@ async def lodge_objection(actor: Actor, project_id: int, text: str) -> int:
     if not kinds.offers(step, "object") or row["status"] != ProjectStatus.in_review:
         raise DomainError("该项目不在公示期内")
     _require([Problem("请填写异议内容", "text", "HOSP-10")] if not text.strip() else [])
-    async with write_transaction():
-        await PROJECT.take(project_id, None, where=Project.current_step == step.key)
+    async with PROJECT.change(actor, row, None, "objection", where=Project.current_step == step.key) as change:
         rows = await Objection.insert(Objection(project=project_id, author=actor.id, text=text.strip())).returning(
             Objection.id)
         await record_entry(row, actor, step, "objection", reason=text.strip())
-        await PROJECT.notify(row, await users_with(row["institution"], "medical_affairs"), "公示期收到异议，请答复")
-        await PROJECT.audit(actor, "objection", row, project_id)
+        change.notify(await users_with(row["institution"], "medical_affairs"), "公示期收到异议，请答复")
     return rows[0]["id"]
 
 
@@ -853,14 +849,12 @@ async def answer_objection(actor: Actor, objection_id: int, answer: str, project
     if obj["answered_at"] is not None:
         problems.append(Problem("该异议已答复", "answer"))
     _require(problems)
-    async with write_transaction():
-        await PROJECT.take(row["id"], None)
+    async with PROJECT.change(actor, row, None, "objection_answer") as change:
         await Objection.update({Objection.answer: answer.strip(), Objection.answered_by: actor.id,
                                 Objection.answered_at: _now()}).where(Objection.id == objection_id)
         await record_entry(row, actor, step, "answer", reason=answer.strip(), role="medical_affairs",
                            details={"objection": obj["text"]})
-        await PROJECT.notify(row, [obj["author"]], "您提出的公示异议已答复")
-        await PROJECT.audit(actor, "objection_answer", row, row["id"])
+        change.notify([obj["author"]], "您提出的公示异议已答复")
 
 
 async def publicity_problems(hooks: HookView, row: dict, step: Step, today: dt.date) -> list[Problem]:
