@@ -13,8 +13,27 @@ MESSAGES: dict[str, str] = {
     "nav.admin.plugins": "插件管理",
     "nav.admin.audit": "审计日志",
     "nav.logout": "退出登录",
+    "nav.account": "我的账号",
+    "account.title": "我的账号",
+    "account.password": "修改密码",
+    "account.current": "当前密码",
+    "account.new": "新密码",
+    "account.confirm": "再次输入新密码",
+    "account.password_help": "新密码至少 10 位。修改后，本账号在其他浏览器或设备上的登录将全部退出。",
+    "account.password_submit": "修改密码",
+    "account.password_changed": "密码已修改；其他 {n} 个登录会话已退出。",
+    "account.sessions": "我的登录会话",
+    "account.session_started": "登录时间",
+    "account.session_expires": "到期时间",
+    "account.this_session": "当前会话",
+    "account.end_session": "退出该会话",
+    "account.session_ended": "该登录会话已退出。",
     "nav.admission": "新技术准入",
     "nav.admission_publicity": "院内公示",
+    "round.state.open": "开放中",
+    "round.state.not_started": "尚未开始",
+    "round.state.ended": "已过截止日期（未关闭）",
+    "round.state.closed": "已关闭",
     "nav.filings": "限制类技术备案",
     "nav.filing_desk": "备案工作台",
     "nav.filing_consistency": "备案一致性核查",
@@ -167,6 +186,8 @@ MESSAGES: dict[str, str] = {
     "catalog.routine_decided_by": "决定人",
     "catalog.resync": "重新加载目录",
     "nav.cases": "病例登记",
+    "nav.cases_region": "辖区病例",
+    "cases.region_intro": "辖区内医疗机构报送的病例（只读）。患者以匿名编号显示（NAT-45）。",
     "nav.qc": "质量控制",
     "nav.admin.api_tokens": "接口令牌",
     "cases.warnings": "病例报送预警",
@@ -258,7 +279,7 @@ AUDIT_VERBS: dict[str, str] = {
     "approve": "通过", "reject": "不通过", "return": "退回", "withdraw": "撤回", "cancel": "取消",
     "complete": "完成", "fulfil": "办结", "waive": "豁免", "exempt": "依规豁免", "reopen": "恢复待办", "remind": "提醒", "recompute": "重新计算",
     "enqueue": "排队报送", "retry": "立即重试", "confirm": "确认回执", "read": "已读", "read_all": "全部已读",
-    "address": "设置邮箱", "person": "人员资料", "save_draft": "保存草稿", "first_case": "登记首例",
+    "address": "设置邮箱", "person": "人员资料", "password": "修改本人密码", "session_end": "退出登录会话", "save_draft": "保存草稿", "first_case": "登记首例",
     "round_open": "开启年度申报", "round_close": "关闭年度申报", "resubmit": "重新提交",
     "review": "审核", "annotate": "登记备注三", "vote": "投票", "object": "异议", "answer": "答复异议",
     "notice.delete": "删除放假安排", "notice.replace": "替换放假安排", "day.delete": "删除单日",
@@ -272,6 +293,47 @@ RECORD_TYPES: dict[str, str] = {
     "api_token": "接口令牌", "attachment": "附件", "inbox_message": "站内消息",
     "qc_annual_report": "质控年报", "qc_summary": "质控总结",
 }
+
+
+# What an audit event says, as the predicate of a Chinese sentence ("赵医务 提交了备案").
+AUDIT_SENTENCES: dict[str, str] = {
+    "admission.create": "新建了新技术项目", "admission.save_draft": "保存了申请草稿", "admission.submit": "提交了准入申请",
+    "admission.resubmit": "修改后重新提交了准入申请", "admission.cancel": "取消了新技术项目",
+    "admission.step": "办理了审批步骤", "admission.vote": "在专家论证中投票", "admission.approve": "审核通过",
+    "admission.reject": "审核不通过", "admission.return": "退回修改", "admission.round_open": "开启了年度准入申报",
+    "admission.round_close": "关闭了年度准入申报", "admission.first_case": "登记了首例病例",
+    "admission.attachments_frozen": "随提交封存了附件", "step.vote": "在专家论证中投票",
+    "filing.open": "开启了备案", "filing.upload": "上传了备案材料", "filing.edit": "填写了备案表和自我评估",
+    "filing.submit": "提交了备案", "filing.return": "退回备案补正", "filing.complete": "完成了备案",
+    "filing.annotation": "登记了副本备注（备注三）", "filing.request_withdrawal": "申请撤销备案",
+    "filing.withdraw": "确认撤销备案", "filing.cancel": "注销了备案", "filing.cases": "累计了备案病例数",
+    "case.record": "登记了病例", "case.correct": "更正了病例", "case.void": "作废了病例",
+    "case.follow_up": "登记了出院后随访", "case.import_start": "上传了病例导入文件",
+    "outbox.enqueue": "加入了报送队列", "outbox.retry": "重新发送了报送", "outbox.confirm": "登记了报送回执",
+    "obligation.create": "生成了待办时限", "obligation.fulfil": "办结了待办时限", "obligation.waive": "豁免了待办时限",
+    "obligation.remind": "发送了时限提醒", "obligation.recompute": "重新计算了时限",
+    "user.create": "新建了用户", "user.update": "修改了用户", "user.person": "修改了人员资料",
+    "user.password": "修改了本人密码", "user.session_end": "退出了一个登录会话",
+    "institution.create": "新建了医疗机构", "institution.update": "修改了医疗机构",
+    "department.create": "新建了科室", "department.update": "修改了科室",
+    "region.create": "新建了行政区划", "region.rename": "重命名了行政区划", "plugin.switch": "切换了插件开关",
+    "apitoken.issue": "签发了接口令牌", "apitoken.revoke": "吊销了接口令牌", "attachment.store": "上传了附件",
+    "qc_report.submit": "提交了质控年报", "qc_report.approve": "审核通过了质控年报", "qc_report.return": "退回了质控年报",
+    "qc_report.open": "开启了质控年报", "qc_summary.submit": "提交了质控总结", "qc_summary.decide": "对质控总结作出决定",
+    "inbox.read": "阅读了站内消息", "inbox.read_all": "将站内消息全部标为已读", "inbox.address": "设置了提醒邮箱",
+    "ical.create": "开通了日历订阅", "ical.revoke": "停用了日历订阅", "catalog.import": "导入了技术目录",
+}
+
+
+def audit_sentence(code: str, record: str = "") -> str:
+    """The predicate for an audit event: ``filing.submit`` → ``提交了备案``; an action
+    without its own sentence still reads as Chinese (``对备案进行了“完成”操作``)."""
+    if code in AUDIT_SENTENCES:
+        return AUDIT_SENTENCES[code]
+    area, _, verb = code.partition(".")
+    label = AUDIT_VERBS.get(verb.rsplit(".", 1)[-1], "") if verb else ""
+    what = record_type(record) if record else AUDIT_AREAS.get(area, "记录")
+    return f"对{what}进行了“{label}”操作" if label else f"修改了{what}"
 
 
 def audit_action(code: str) -> str:

@@ -91,3 +91,20 @@ async def test_nat11_switching_jilin_off_asks_first_and_the_filing_stays_readabl
         await admin.goto("/admin/plugins")
         await admin.locator("#plugin-jilin").get_by_role("button", name="启用").click()
         await admin.locator("#plugin-jilin [data-state=on]").wait_for()
+
+
+async def test_regulator_reads_a_case_of_the_region_and_a_user_opens_their_account(deployment, page_as):
+    from tests.case_helpers import case_route
+
+    case = await case_route(deployment, deployment["hospital_a"])
+    page = await page_as("regulator_province")
+    await page.get_by_role("link", name="辖区病例").click()
+    await page.locator(f'a[href="/cases/{case["case_id"]}"]').click()
+    await page.wait_for_url(f"**/cases/{case['case_id']}")
+    main = await page.locator("main").inner_text()
+    assert "患者（匿名）" in main and "更正病例" not in main
+    await shot(page, "case-regulator")
+    await page.locator(".who a").click()
+    await page.wait_for_url("**/account")
+    assert "当前会话" in await page.locator("#sessions").inner_text()
+    await shot(page, "account")

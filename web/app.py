@@ -119,6 +119,7 @@ def _job_runner(host: PluginHost, interval: int):
 def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Litestar:
     """The portal; with ``run_jobs`` the background jobs run alongside (``clintech serve``)."""
     from web.accounts.controllers import LoginController
+    from web.accounts.own import AccountController
     from web.admin.controllers import (
         AdminAuditController,
         AdminInstitutionController,
@@ -150,6 +151,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
     app = Litestar(
         route_handlers=[
             LoginController,
+            AccountController,
             DashboardController,
             InstitutionController,
             DepartmentController,

@@ -12,7 +12,7 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 
 from core.accounts.roles import ROLE_LABELS
-from core.messages import audit_action, hook_labels, record_type, t
+from core.messages import audit_action, audit_sentence, hook_labels, record_type, t
 from core.tenancy.rules import LEVELS
 from core.timefmt import local_time
 
@@ -78,5 +78,5 @@ def build_environment(plugin_dirs: list[str]) -> Environment:
     env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
     env.globals.update(t=t, ROLE_LABELS=ROLE_LABELS, REGION_LEVELS=LEVELS, hook_labels=hook_labels)
     # ``{{ value | local }}``: a stored UTC timestamp in Beijing time (core/timefmt.py).
-    env.filters.update(audit_action=audit_action, record_type=record_type, local=local_time)
+    env.filters.update(audit_action=audit_action, audit_sentence=audit_sentence, record_type=record_type, local=local_time)
     return env

@@ -216,6 +216,22 @@ def round_is_open(round_row: dict | None, today: dt.date) -> bool:
             and round_row["opens_on"] <= today <= round_row["closes_on"])
 
 
-def default_round_dates(year: int) -> tuple[dt.date, dt.date]:
-    """HOSP-4: the first half of the year."""
-    return dt.date(year, 1, 1), dt.date(year, 6, 30)
+def default_round_dates(year: int, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """HOSP-4: the first half of the year — or, opened later in that year, from ``today``
+    to the year's end, so a round opened with its default dates is open today."""
+    first, last = dt.date(year, 1, 1), dt.date(year, 6, 30)
+    if today is not None and today.year == year and today > last:
+        return today, dt.date(year, 12, 31)
+    return first, last
+
+
+def round_state(round_row: dict, today: dt.date) -> str:
+    """What a round is on ``today``: open (accepting), not_started, ended (its dates have
+    passed while it was never closed) or closed — the page says the same as submission."""
+    if round_row["status"] != RoundStatus.open:
+        return "closed"
+    if today < round_row["opens_on"]:
+        return "not_started"
+    if today > round_row["closes_on"]:
+        return "ended"
+    return "open"

@@ -22,6 +22,7 @@ from core.accounts.tables import User
 from core.admission import kinds, links, rules
 from core.admission.schemas import (
     DECISION_LABELS,
+    PATH_LABELS,
     Abilities,
     EthicsStatus,
     FormSpec,
@@ -51,6 +52,7 @@ from core.messages import t
 from core.plugins import HookView
 from core.storage import service as storage
 from core.tenancy.tables import Institution
+from core.timefmt import local_today
 
 MOVED_ON = "该步骤已由他人处理或项目已有更新，流程已推进，请刷新页面后查看最新状态"
 OPEN_STATUSES = (ProjectStatus.draft, ProjectStatus.in_review, ProjectStatus.returned)
@@ -59,7 +61,7 @@ EDITABLE_STATUSES = (ProjectStatus.draft, ProjectStatus.returned)
 
 
 def _today(today: dt.date | None) -> dt.date:
-    return today or dt.date.today()
+    return today or local_today()
 
 
 def _now() -> dt.datetime:
@@ -392,9 +394,14 @@ async def current_round(institution_id: int, today: dt.date | None = None) -> di
     return next((r for r in rows if rules.round_is_open(r, day)), None)
 
 
-async def list_rounds(actor: Actor) -> list[dict]:
-    return await AdmissionRound.select().where(
+async def list_rounds(actor: Actor, today: dt.date | None = None) -> list[dict]:
+    """The institution's rounds, each with its ``state`` on ``today`` (dates and status agree)."""
+    day = _today(today)
+    rows = await AdmissionRound.select().where(
         AdmissionRound.institution == (actor.institution_id or -1)).order_by(AdmissionRound.id, ascending=False)
+    for row in rows:
+        row["state"] = rules.round_state(row, day)
+    return rows
 
 
 async def open_round(actor: Actor, year: int, opens_on: dt.date | None = None,
@@ -403,7 +410,7 @@ async def open_round(actor: Actor, year: int, opens_on: dt.date | None = None,
     it says otherwise). One open round per institution and year."""
     if not actor.has("medical_affairs") or actor.institution_id is None:
         raise NotFound("未找到")
-    first, last = rules.default_round_dates(year)
+    first, last = rules.default_round_dates(year, local_today())
     opens_on, closes_on = opens_on or first, closes_on or last
     problems = []
     if closes_on < opens_on:
@@ -513,9 +520,15 @@ async def _spec_for(hooks: HookView, row: dict, today: dt.date | None = None):
 
 
 async def save_draft(actor: Actor, hooks: HookView, project_id: int, raw: dict[str, Any],
-                     title: str | None = None, today: dt.date | None = None) -> list[Problem]:
-    """Keep what the lead typed (even with mistakes) and return format problems."""
+                     title: str | None = None, today: dt.date | None = None, path: str | None = None) -> list[Problem]:
+    """Keep what the lead typed (even with mistakes) and return format problems. ``path``
+    (年度/临时准入) may change while the draft has never been submitted (HOSP-4, HOSP-12)."""
     row = await _editable(actor, project_id)
+    if path and path != row["path"]:
+        if path not in PATH_LABELS:
+            raise DomainError(Problem("请选择年度准入或临时准入", "path", "HOSP-4"))
+        if row["status"] != ProjectStatus.draft:
+            raise DomainError(Problem("已提交过的申请不能更改申报途径", "path", "HOSP-4"))
     inst, spec = await _spec_for(hooks, row, today)
     answers = normalise_answers(spec, raw)
     grades = tuple(v for v, _ in grades_for(hooks, project_info(row, today)))
@@ -524,12 +537,15 @@ async def save_draft(actor: Actor, hooks: HookView, project_id: int, raw: dict[s
     values = {Project.form: answers, Project.grade: str(answers.get("grade") or row["grade"] or "")}
     if title is not None and title.strip():
         values[Project.title] = title.strip()[:200]
+    if path and path != row["path"]:
+        values[Project.path] = path
     async with write_transaction():
         await PROJECT.take(project_id, None)
         await PROJECT.save(project_id, values)
         after = await _fresh(project_id)
         await audit.record(actor, "admission.save_draft", "admission_project", project_id,
-                           before={"form": row["form"]}, after={"form": after["form"]},
+                           before={"form": row["form"], "path": row["path"]},
+                           after={"form": after["form"], "path": after["path"]},
                            institution_id=row["institution"])
     return problems
 

@@ -87,3 +87,19 @@ async def browse(filters: AuditFilter) -> tuple[list[dict], int]:
 async def actions() -> list[str]:
     rows = await AuditEvent.select(AuditEvent.action).distinct().order_by(AuditEvent.action)
     return [r["action"] for r in rows]
+
+
+async def with_names(events: list[dict]) -> list[dict]:
+    """Events as people read them: ``who`` is the person's name (not the login name;
+    "系统" for the system), ``sentence`` what they did in Chinese."""
+    from core.accounts.tables import User
+    from core.messages import audit_sentence
+
+    logins = sorted({e["actor_name"] for e in events if e.get("actor_name")})
+    names = {u["username"]: u["display_name"] for u in await User.select(User.username, User.display_name).where(
+        User.username.is_in(logins or ["-"]))}
+    for e in events:
+        e["who"] = names.get(e.get("actor_name") or "", "系统" if e.get("actor_name") in ("system", "", None)
+                             else e["actor_name"])
+        e["sentence"] = audit_sentence(e["action"], e.get("record_type") or "")
+    return events

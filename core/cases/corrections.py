@@ -23,6 +23,7 @@ from core.db import write_transaction
 from core.errors import DomainError, Forbidden, NotFound, Problem
 from core.messages import t
 from core.plugins import HookView
+from core.timefmt import local_today
 
 CORRECTORS = ("medical_affairs",)
 # Who adds follow-up: those who record cases, and medical affairs.
@@ -58,7 +59,6 @@ class FollowUp(msgspec.Struct, kw_only=True):
 
 
 def _today(today: dt.date | None) -> dt.date:
-    from core.timefmt import local_today
 
     return today or local_today()
 

@@ -52,6 +52,7 @@ from core.policy import policy as province_policy
 from core.qc.indicators import indicators_for
 from core.tenancy.service import institution_scope, require_institution
 from core.tenancy.tables import Institution
+from core.timefmt import local_today
 
 PHYSICIAN_ROLES = ("clinician", "dept_head")
 # Who records cases on the page; the API's token actor has the pseudo-role "his".
@@ -72,7 +73,7 @@ class CaseResult(msgspec.Struct):
 
 
 def _today(today: dt.date | None) -> dt.date:
-    return today or dt.date.today()
+    return today or local_today()
 
 
 def pseudonym_secret() -> str:

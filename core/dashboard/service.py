@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.accounts.schemas import Actor
 from core.accounts.tables import User
+from core.audit import service as audit
 from core.audit.tables import AuditEvent
 from core.tenancy.service import institution_scope
 from core.tenancy.tables import Department, Institution, Region
@@ -29,7 +30,8 @@ async def summary(actor: Actor, hooks=None) -> dict:
             {"label": "医疗机构", "value": await Institution.count(), "href": "/admin/institutions"},
             {"label": "行政区划", "value": await Region.count(), "href": "/admin/regions"},
         ]
-        out["recent"] = await AuditEvent.select().order_by(AuditEvent.id, ascending=False).limit(10)
+        out["recent"] = await audit.with_names(
+            await AuditEvent.select().order_by(AuditEvent.id, ascending=False).limit(10))
         return out
     if actor.institution_id is not None:
         out["cards"] = [
@@ -38,9 +40,9 @@ async def summary(actor: Actor, hooks=None) -> dict:
              "href": f"/institutions/{actor.institution_id}"},
         ]
         if actor.has("medical_affairs", "hospital_head"):
-            out["recent"] = await AuditEvent.select().where(
+            out["recent"] = await audit.with_names(await AuditEvent.select().where(
                 AuditEvent.institution_id == actor.institution_id
-            ).order_by(AuditEvent.id, ascending=False).limit(10)
+            ).order_by(AuditEvent.id, ascending=False).limit(10))
         return out
     if scope is not None and actor.region_path:
         institutions = await Institution.select(Institution.id, Institution.name, Institution.grade,

@@ -64,6 +64,7 @@ from core.policy import policy as province_policy
 from core.storage import service as storage
 from core.tenancy.service import department_name, institution_scope, require_institution
 from core.tenancy.tables import Institution, Region
+from core.timefmt import local_today
 
 MOVED_ON = "该备案已由他人处理或已有更新，请刷新页面后查看最新状态"
 HOSPITAL_READERS = ("medical_affairs", "hospital_head")
@@ -91,7 +92,7 @@ class FilingDetails(msgspec.Struct):
 
 
 def _today(today: dt.date | None) -> dt.date:
-    return today or dt.date.today()
+    return today or local_today()
 
 
 def _now() -> dt.datetime:
@@ -460,6 +461,7 @@ async def filing_view(actor: Actor, hooks: HookView, filing_id: int, today: dt.d
     desk = actor.has("regulator") and actor.region_id == row["institution.licence_region"] and not read_only
     status = row["status"]
     events, _ = await audit.browse(audit.AuditFilter(record_type="filing", record_id=filing_id))
+    events = await audit.with_names(events)
     # A plugin's exemption (grandfathering) of the filing deadline: shown with its evidence, no countdown.
     exemption = ""
     if row["obligation_id"]:

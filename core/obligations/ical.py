@@ -79,6 +79,7 @@ async def feed(hooks: HookView, token: str, today: dt.date | None = None) -> byt
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"医疗技术临床应用待办（{actor.display_name}）")
+    cal.add("x-wr-timezone", "Asia/Shanghai")  # all-day due dates are Beijing dates
     stamp = dt.datetime.now(dt.UTC).replace(microsecond=0)
     for row in rows:
         event = icalendar.Event()

@@ -40,6 +40,7 @@ from core.obligations.tables import Obligation, ObligationReminder
 from core.plugins import HookView
 from core.tenancy.service import require_institution, visible_institution_ids
 from core.tenancy.tables import Institution
+from core.timefmt import local_today
 
 # Roles that see and manage every obligation of their institution.
 INSTITUTION_WIDE = ("medical_affairs", "hospital_head")
@@ -307,7 +308,7 @@ async def complete(actor: Actor, obligation_id: int, note: str, done_on: dt.date
         raise DomainError(Problem("请填写办理情况（至少2个字）", "note"))
     if len(note) > 1000:
         raise DomainError(Problem("办理情况不能超过1000字", "note"))
-    done_on = done_on or dt.date.today()
+    done_on = done_on or local_today()
     late = done_on > row["due_on"]
     async with write_transaction():
         await Obligation.update({
@@ -449,7 +450,7 @@ def decorate(row: dict, cal: WorkCalendar, today: dt.date, soon_until: dt.date) 
 async def read_context(hooks: HookView, today: dt.date | None = None) -> tuple[WorkCalendar, dt.date, dt.date]:
     """(calendar, today, last day still "due soon") for decorating rows."""
     cal = await work_calendar(hooks)
-    today = today or dt.date.today()
+    today = today or local_today()
     return cal, today, cal.add_working_days(today, due_soon_days()).date
 
 

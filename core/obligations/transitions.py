@@ -31,6 +31,7 @@ from core.obligations import rules
 from core.obligations.service import DomainEvent, deadline_rules, dedupe_key, in_force_of, on_event
 from core.obligations.tables import Obligation
 from core.plugins import HookView
+from core.timefmt import local_today
 
 log = logging.getLogger("clintech")
 _warned: set = set()  # a missing or unreadable day is logged once per process, not every job round
@@ -152,7 +153,7 @@ async def _new_listings(hooks: HookView, today: dt.date) -> list[tuple[dict, dic
 async def fire(hooks: HookView, today: dt.date | None = None, batch: int = BATCH) -> int:
     """Report the transitional events due by ``today`` — at most ``batch`` per call, the
     rest in the next calls; returns obligations created."""
-    today = today or dt.date.today()
+    today = today or local_today()
     budget = [batch]
     deployment_rules = await deadline_rules(hooks)
     created = 0

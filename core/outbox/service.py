@@ -112,12 +112,8 @@ class DeliveryView(msgspec.Struct):
         return {k: local_time(getattr(self, k)) for k in ("created_at", "next_attempt_at", "sent_at", "accepted_at")}
 
 
-CST = dt.timezone(dt.timedelta(hours=8), "CST")
-
-
-def local_time(value: dt.datetime | None) -> str:
-    """A timestamp as shown on pages: Beijing time, to the minute."""
-    return value.astimezone(CST).strftime("%Y-%m-%d %H:%M") if value else ""
+# Timestamps on pages: Beijing time, to the minute (the one helper, core/timefmt.py).
+from core.timefmt import local_time  # noqa: E402
 
 
 def _view(row: dict, institution_name: str = "") -> DeliveryView:

@@ -27,6 +27,7 @@ from core.errors import Conflict, DomainError, Forbidden, NotFound, Problem
 from core.plugins import HookView
 from core.qc.indicators import indicators_for, meets
 from core.qc.tables import QcAnnualReport, QcSummary
+from core.timefmt import local_today
 
 HOSPITAL_QC = ("medical_affairs", "hospital_head")
 REGION_QC = ("regulator", "qc_center")
@@ -427,7 +428,7 @@ async def submit_report(actor: Actor, report_id: int, answers: dict[str, str], t
     if missing:
         raise DomainError(missing)
     await _move(actor, report, "submitted", {QcAnnualReport.answers: clean,
-                                             QcAnnualReport.submitted_on: today or dt.date.today(),
+                                             QcAnnualReport.submitted_on: today or local_today(),
                                              QcAnnualReport.return_reason: ""}, "submit", version)
 
 
@@ -437,7 +438,7 @@ async def review_report(actor: Actor, hooks: HookView, report_id: int, decision:
     (HOSP-16, HOSP-17); either may return it to the lead with a reason. Approval
     fulfils the year's ``qc_annual_report`` obligation."""
     report = await get_report(actor, report_id)
-    day = today or dt.date.today()
+    day = today or local_today()
     if decision not in ("approve", "return"):
         raise DomainError(Problem("请选择通过或退回", "decision"))
     if decision == "return" and len(comment.strip()) < 2:
@@ -550,7 +551,7 @@ async def decide_summary(actor: Actor, hooks: HookView, project_id: int, decisio
         raise DomainError(Problem("请选择决定", "decision", "HOSP-19"))
     if len(reason.strip()) < 2:
         raise DomainError(Problem("请写明决定理由", "reason", "HOSP-19"))
-    day = today or dt.date.today()
+    day = today or local_today()
     entry = ""
     async with write_transaction():
         if decision == "routine":

@@ -21,6 +21,7 @@ from core.plugins import HookView
 from core.system import service as system
 from core.tenancy import service as tenancy
 from core.tenancy.schemas import DepartmentInput, InstitutionInput, RegionInput
+from core.timefmt import local_today
 from web.context import roles_required
 from web.forms import parse_form
 from web.render import page, partial
@@ -69,7 +70,7 @@ def _years(resident_since) -> int | None:
         start = resident_since if isinstance(resident_since, dt.date) else dt.date.fromisoformat(str(resident_since))
     except ValueError:
         return None
-    return years_between(start, dt.date.today())
+    return years_between(start, local_today())
 
 
 def _shown(base: dict, form) -> dict:
@@ -323,6 +324,7 @@ class AdminAuditController(Controller):
         filters = audit.AuditFilter(actor=actor_name, action=action, record_type=record_type,
                                     since=dates["since"], until=dates["until"], page=page_no)
         events, total = await audit.browse(filters)
+        events = await audit.with_names(events)
         context = dict(events=events, total=total, filters=filters, errors=errors, page_size=audit.PAGE_SIZE,
                        query={"actor_name": actor_name, "action": action, "record_type": record_type,
                               "since": since, "until": until})

@@ -22,6 +22,7 @@ from core.admission.schemas import (
 from core.errors import Conflict, DomainError, NotFound, Problem
 from core.plugins import HookView
 from core.storage import service as storage
+from core.timefmt import local_today
 from web.admission.forms import answers_from, table_rows
 from web.admission.pdf import render_pdf
 from web.context import roles_required
@@ -128,7 +129,8 @@ class AdmissionController(Controller):
             if action == "submit":
                 await service.submit(actor, hooks, project_id, answers, str(form.get("title", "")))
                 return Redirect(f"/admission/projects/{project_id}?ok=submitted", status_code=303)
-            problems = await service.save_draft(actor, hooks, project_id, answers, str(form.get("title", "")))
+            problems = await service.save_draft(actor, hooks, project_id, answers, str(form.get("title", "")),
+                                                path=str(form.get("path", "")) or None)
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
@@ -224,7 +226,7 @@ class AdmissionController(Controller):
         return await self._rounds(request, actor)
 
     async def _rounds(self, request: Request, actor: Actor, errors=(), status: int = 200) -> Template:
-        year = dt.date.today().year
+        year = local_today().year
         return await page(request, "admission/rounds.html", status_code=status, rounds=await service.list_rounds(actor),
                           errors=list(errors), year=year)
 

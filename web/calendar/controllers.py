@@ -16,6 +16,7 @@ from core.calendar import MAX_COUNT, weekday_zh
 from core.errors import DomainError, Problem
 from core.holidays import service as holidays
 from core.plugins import HookView
+from core.timefmt import local_today
 from web.context import roles_required
 from web.render import page, partial
 
@@ -88,7 +89,7 @@ class CalendarAdminController(Controller):
 
     async def _page(self, request: Request, hooks: HookView, *, status: int = 200, errors=(),
                     form: dict | None = None, check: dict | None = None, add: dict | None = None) -> Template:
-        today = dt.date.today()
+        today = local_today()
         info = await holidays.overview(hooks, today)
         cal = info.calendar
         provisional = None if info.provisional is None else [obligation_row(o) for o in info.provisional]

@@ -15,12 +15,14 @@ from litestar.response import Redirect, Response, Template
 from core.accounts.schemas import Actor
 from core.cases import corrections, service, spreadsheet
 from core.cases.rules import OUTCOMES, CaseInput
-from core.errors import DomainError, Problem
+from core.errors import DomainError, NotFound, Problem
 from core.plugins import HookView
 from web.context import roles_required
 from web.render import page, partial
 
-recorders = [roles_required(*service.RECORDERS, "dept_head", "hospital_head")]
+# Who opens the case pages: those who record, the hospital head (reading), and the
+# region's regulators and QC centre (reading their region's cases, pseudonymous).
+recorders = [roles_required(*service.RECORDERS, "dept_head", "hospital_head", "regulator", "qc_center")]
 FIELDS = ("case_id", "patient_key", "admitted_on", "operated_on", "discharged_on", "indication", "outcome",
           "complications", "adverse_events", "follow_up")
 
@@ -61,9 +63,12 @@ class CaseController(Controller):
 
     async def _index(self, request: Request, actor: Actor, hooks: HookView, *, code: str = "", errors=(),
                      typed: dict | None = None, status: int = 200) -> Template:
-        ctx = await service.form_context(actor, hooks, code or (typed or {}).get("technology_code"))
+        may_record = actor.has(*service.RECORDERS) and actor.institution_id is not None
+        ctx = await service.form_context(actor, hooks, code or (typed or {}).get("technology_code")) \
+            if may_record else {}
         return await page(request, "cases/index.html", status_code=status, cases=await service.list_cases(actor),
-                          errors=list(errors), typed=typed or {}, may_record=actor.has(*service.RECORDERS), **ctx)
+                          errors=list(errors), typed=typed or {}, may_record=may_record,
+                          regional=actor.institution_id is None, **ctx)
 
     @get("/")
     async def index(self, request: Request, actor: Actor, hooks: HookView, technology_code: str = "") -> Template:
@@ -77,6 +82,8 @@ class CaseController(Controller):
 
     @post("/")
     async def record(self, request: Request, actor: Actor, hooks: HookView) -> Response:
+        if not actor.has(*service.RECORDERS) or actor.institution_id is None:
+            raise NotFound("未找到")  # readers (the hospital head, regulators) do not record
         form = await request.form()
         case, problems, typed = case_from_form(form)
         if case is not None:
@@ -175,6 +182,8 @@ class CaseController(Controller):
 
     @post("/upload")
     async def upload(self, request: Request, actor: Actor, hooks: HookView) -> Response:
+        if not actor.has(*service.RECORDERS) or actor.institution_id is None:
+            raise NotFound("未找到")
         form = await request.form()
         code = str(form.get("technology_code", "")).strip()
         upload = form.get("file")

@@ -17,6 +17,7 @@ from core.catalog import service as catalog
 from core.catalog.schemas import CLASS_LABELS, SCOPE_LABELS
 from core.errors import DomainError, Problem
 from core.plugins import HookView
+from core.timefmt import local_today
 from web.context import login_required, roles_required
 from web.render import page, partial
 
@@ -73,7 +74,7 @@ class CatalogController(Controller):
         context = await _view(hooks, _query(q, tech_class, scope_, edition))
         body = files.export_xlsx(context["items"])
         return Response(body, media_type=XLSX, headers={
-            "Content-Disposition": _attachment(f"技术目录-{dt.date.today().isoformat()}.xlsx")})
+            "Content-Disposition": _attachment(f"技术目录-{local_today().isoformat()}.xlsx")})
 
     @get("/{technology_id:int}")
     async def detail(self, request: Request, hooks: HookView, technology_id: int) -> Template:

@@ -16,6 +16,7 @@ from core.filing import service
 from core.filing.schemas import STATUS_LABELS
 from core.outbox import service as outbox
 from core.plugins import HookView
+from core.timefmt import local_today
 from web.admission.pdf import render_pdf
 from web.context import load_actor, load_hooks, roles_required
 from web.forms import form_version
@@ -64,7 +65,7 @@ class FilingController(Controller):
         waiting = await service.awaiting_first_case(actor) if actor.has("medical_affairs") else []
         return await page(request, "filing/index.html", status_code=status, filings=await service.list_filings(actor),
                           waiting=waiting, errors=list(errors), form=form or {}, notice=NOTICES.get(notice, ""),
-                          today=dt.date.today())
+                          today=local_today())
 
     # ------------------------------------------------------------ the regulator's desk
 
@@ -72,7 +73,7 @@ class FilingController(Controller):
     async def desk(self, request: Request, actor: Actor, hooks: HookView, status: str = "") -> Template:
         rows = await service.desk(actor, hooks, status=status)
         return await page(request, "filing/desk.html", filings=rows, status=status, labels=STATUS_LABELS,
-                          today=dt.date.today(), pushes=await service.pushes(actor), now=outbox.now_utc())
+                          today=local_today(), pushes=await service.pushes(actor), now=outbox.now_utc())
 
     @get("/consistency", guards=[roles_required("regulator", "qc_center", "admin")])
     async def consistency(self, request: Request, actor: Actor, hooks: HookView) -> Template:
