@@ -262,4 +262,4 @@ def test_audit_actions_read_in_chinese():
 async def test_audit_page_shows_actions_in_chinese(deployment, login_as):
     client = await login_as("admin")
     page = await client.get("/admin/audit")
-    assert "用户·新建" in page.text and 'title="user.create"' in page.text
+    assert "新建了用户" in page.text and 'data-action="user.create"' in page.text

@@ -113,7 +113,7 @@ class DeliveryView(msgspec.Struct):
 
 
 # Timestamps on pages: Beijing time, to the minute (the one helper, core/timefmt.py).
-from core.timefmt import local_time  # noqa: E402
+from core.timefmt import local_date, local_time  # noqa: E402
 
 
 def _view(row: dict, institution_name: str = "") -> DeliveryView:
@@ -383,7 +383,7 @@ async def _delivered(actor: Actor, row: dict, now: dt.datetime) -> None:
     if row["subject_type"] in DESK_SUBJECTS:
         from core.filing import service as filing
 
-        await filing.push_delivered(actor, row, now.astimezone(CST).date())
+        await filing.push_delivered(actor, row, local_date(now))
 
 
 def worker_name() -> str:
