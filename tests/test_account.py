@@ -7,20 +7,35 @@ import re
 import secrets
 
 import httpx
+import pytest
 
 from core.accounts import service as accounts
 from core.accounts.schemas import SYSTEM, UserInput
+from core.accounts.tables import User
 from core.audit.tables import AuditEvent
 from tests.fixtures import PortalClient
 
 PASSWORD = "first-pass-2026"
 
 
+CREATED: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+async def _deactivate_afterwards():
+    """The users made here leave no trace in other tests' workflows (votes, notices)."""
+    yield
+    if CREATED:
+        await User.update({User.active: False}).where(User.username.is_in(CREATED))
+        CREATED.clear()
+
+
 async def _user(deployment) -> str:
     username = f"own_{secrets.token_hex(3)}"
     await accounts.create_user(SYSTEM, UserInput(
-        username=username, display_name="自助用户", roles=["ethics"], institution=deployment["hospital_a"],
+        username=username, display_name="自助用户", roles=["qc_officer"], institution=deployment["hospital_b"],
         password=PASSWORD))
+    CREATED.append(username)
     return username
 
 

@@ -19,7 +19,7 @@ from core.obligations import rules as obligation_rules
 from core.obligations import service as obligations
 from core.obligations.tables import Obligation
 from tests.admission_helpers import actor
-from tests.case_helpers import admitted, case_input, release_obligations
+from tests.case_helpers import admitted, case_input, receive, release_obligations
 from tests.filing_helpers import region_actor
 
 TODAY = dt.date(2026, 5, 20)
@@ -31,7 +31,8 @@ async def known_cases(deployment):
     """A late case of a restricted technology whose filing is not completed: both warnings."""
     hooks = deployment["host"].view()
     restricted = await admitted(hooks, tech_index=5)
-    await cases.record_cases(await actor("clinician_a"), hooks, [case_input(restricted)], today=TODAY)
+    [late] = await cases.record_cases(await actor("clinician_a"), hooks, [case_input(restricted)], today=TODAY)
+    await receive(hooks, late.delivery_id, TODAY)  # late only once the platform's receipt says so
     yield hooks
     await release_obligations()
 
