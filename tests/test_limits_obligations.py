@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
 from core.calendar import DueDate, official
@@ -483,3 +484,25 @@ def test_check_rules_numbers_each_rule_and_reports_every_bad_one():
         rules.check_rules([("p", [_raw(id="A", role="x"), _raw(id="", title="t"), _raw(id="B", role="y")])])
     assert [p.message.split("：")[0] for p in err.value.problems] == [
         "插件 p 的时限规则 A", "插件 p 的时限规则 #2", "插件 p 的时限规则 B"]
+
+
+def test_a_plugin_may_answer_with_the_contracts_structs():
+    struct = rules.check_rule("p", _raw())[0]
+    rule, problems = rules.check_rule("q", msgspec.structs.replace(struct, plugin=""))
+    assert problems == [] and rule == msgspec.structs.replace(struct, plugin="q")
+    assert rules.check_rule("p", {**_raw(), "id": ""})[1][0].message.startswith("插件 p 的时限规则 #1：")
+
+
+def test_convert_errors_name_the_field_of_the_hook():
+    with pytest.raises(rules.DeadlineRuleError) as err:
+        rules.check_exemptions([("b", ["x", 5])], [FILING])
+    assert [p.field for p in err.value.problems] == ["exemption", "exemption"]
+    with pytest.raises(rules.DeadlineRuleError) as err:
+        rules.check_in_force([("a", [5, "x"])])
+    assert [p.field for p in err.value.problems] == ["rules_in_force", "rules_in_force"]
+
+
+def test_exemption_for_matches_the_institution_too():
+    (e,) = rules.check_exemptions([("jilin", [_exempt(codes=["T1"], institutions=["PDY1"])])], [FILING])
+    assert rules.exemption_for([e], FILING, "T1", "PDY1", D("2021-05-31")) is e
+    assert rules.exemption_for([e], FILING, "T1", "PDY2", D("2021-05-31")) is None
