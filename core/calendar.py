@@ -24,7 +24,7 @@ from collections.abc import Iterable
 import msgspec
 from chinese_calendar import constants as _official
 
-from core.timefmt import local_today
+from core import clock
 
 HOLIDAY_NAMES = {
     "New Year's Day": "元旦",
@@ -356,7 +356,7 @@ def health(cal: WorkCalendar | None = None, today: dt.date | None = None) -> dic
     """The calendar's state for ``/healthz`` and the admin: years known (official
     range and years entered by the admin), and which of this year and next are missing."""
     cal = cal or official()
-    today = today or local_today()
+    today = today or clock.today()
     first, last = min(cal.official_years), max(cal.official_years)
     missing = cal.missing_years((today.year, today.year + 1))
     return {

@@ -41,6 +41,15 @@ class SQLiteReaderEngine(SQLiteEngine):
             self._readers[id(loop)] = connection
         return connection
 
+    async def close_readers(self) -> None:
+        """Close the reader connections of every event loop (before the file is replaced,
+        e.g. by the test kit giving a test module its own copy of the database)."""
+        readers, self._readers = self._readers, {}
+        for connection in readers.values():
+            # stop() hands the close to the connection's own thread: safe from any loop.
+            if (done := connection.stop()) is not None:
+                await done
+
     async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
         if query_type != "generic" or not query.lstrip()[:6].upper() == "SELECT":
             return await super()._run_in_new_connection(query, args, query_type, table)

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from core import clock
 from core.db import engine, is_sqlite
 from core.plugins import HookView
 
@@ -140,7 +141,7 @@ async def build(hooks: HookView, institutions: int, cases: int, *, years: int = 
     await demo.load(hooks)
     await catalog.ensure_synced(hooks.host)
     rng = random.Random(seed)
-    until = until or dt.date.today() - dt.timedelta(days=1)
+    until = until or clock.today() - dt.timedelta(days=1)
     techs = [t for t in await catalog.choices(hooks, classes=("restricted",))][:12]
     if not techs:
         raise ValueError("已启用的插件未提供限制类技术目录")

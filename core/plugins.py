@@ -20,7 +20,6 @@ import functools
 import importlib
 import inspect
 import logging
-import os
 from importlib import metadata
 from types import ModuleType
 from typing import Any, NamedTuple
@@ -30,6 +29,7 @@ import pluggy
 
 from core import contract, hookspecs
 from core.contract import ContractError
+from core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class PluginHost:
     def __init__(self, deployment: tuple[str, ...] | list[str], extra: dict[str, ModuleType] | None = None):
         self.pm = pluggy.PluginManager("clintech")
         self.pm.add_hookspecs(hookspecs)
-        self.trace = bool(os.environ.get("CLINTECH_TRACE_PLUGINS"))
+        self.trace = get_settings().trace_plugins
         self._entries = _installed()
         self.defaults = tuple(name for name, _ in DEFAULT_PLUGINS)
         for name, module_name in DEFAULT_PLUGINS:

@@ -9,52 +9,22 @@ import socket
 import threading
 import time
 
-import httpx
 import pytest
 
-DEMO_PASSWORD = "demo-pass-2026"
+from core.testing import DEMO_PASSWORD, PortalClient  # noqa: F401  (tests import them from here)
 
 
-class PortalClient(httpx.AsyncClient):
-    """An httpx client for the portal that sends the CSRF token on unsafe requests
-    (as htmx does, in the ``x-csrftoken`` header) unless ``csrf=False``."""
+@pytest.fixture(scope="module")
+async def deployment(clintech_deployment):
+    """This module's own copy of the migrated demo database; ids of the demo records."""
+    from core.tenancy.tables import Department
 
-    async def request(self, method, url, *args, csrf: bool = True, **kwargs):  # type: ignore[override]
-        if method.upper() not in ("GET", "HEAD", "OPTIONS") and csrf:
-            if "csrftoken" not in self.cookies:
-                await super().request("GET", "/login")
-            headers = dict(kwargs.pop("headers", None) or {})
-            headers.setdefault("x-csrftoken", self.cookies.get("csrftoken", ""))
-            kwargs["headers"] = headers
-        return await super().request(method, url, *args, **kwargs)
-
-    async def post(self, url, *, csrf: bool = True, **kwargs):  # type: ignore[override]
-        return await self.request("POST", url, csrf=csrf, **kwargs)
-
-
-@pytest.fixture(scope="session")
-async def deployment():
-    """Migrated database with the demo data; returns ids of the demo records."""
-    from core import db, demo
-    from core.accounts.tables import User
-    from core.plugins import PluginHost
-    from core.settings import get_settings
-    from core.tenancy.tables import Department, Institution, Region
-
-    await db.migrate()
-    host = PluginHost(get_settings().plugins)
-    await demo.load(host.view())
-    users = {u["username"]: u for u in await User.select(User.id, User.username, User.institution, User.region)}
-    institutions = {i["licence_no"]: i["id"] for i in await Institution.select(Institution.id, Institution.licence_no)}
-    regions = {r["code"]: r["id"] for r in await Region.select(Region.id, Region.code)}
-    a, b = institutions["DEMO-A-0001"], institutions["DEMO-B-0001"]
+    users = clintech_deployment["users"]
+    a, b = clintech_deployment["institutions"]["DEMO-A-0001"], clintech_deployment["institutions"]["DEMO-B-0001"]
     departments = await Department.select().order_by(Department.id)
-    return {
-        "host": host,
-        "users": users,
+    return clintech_deployment | {
         "hospital_a": a,
         "hospital_b": b,
-        "regions": regions,
         "city1": users["regulator_city1"]["region"],
         "city2": users["regulator_city2"]["region"],
         "province": users["regulator_province"]["region"],
@@ -63,16 +33,14 @@ async def deployment():
     }
 
 
-@pytest.fixture(scope="session")
-async def app(deployment):
-    from web.app import create_app
-
-    return create_app(deployment["host"])
+@pytest.fixture(scope="module")
+async def app(deployment, clintech_app):
+    return clintech_app
 
 
 @pytest.fixture(autouse=True)
 async def _reset_shared_state(request):
-    """Tests share the demo data; undo the switches and counters a test may leave."""
+    """Tests of one module share its database; undo the switches and counters a test may leave."""
     yield
     if "deployment" not in request.fixturenames:
         return
@@ -84,28 +52,14 @@ async def _reset_shared_state(request):
 
 
 @pytest.fixture
-async def anon(app):
-    async with PortalClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        yield client
+async def anon(clintech_anon):
+    return clintech_anon
 
 
 @pytest.fixture
-async def login_as(app):
+async def login_as(clintech_login):
     """``client = await login_as("clinician_a")``: a client with a live session."""
-    clients = []
-
-    async def make(username: str, password: str = DEMO_PASSWORD) -> PortalClient:
-        client = PortalClient(transport=httpx.ASGITransport(app=app, client=("127.0.0.9", 1234)),
-                              base_url="http://testserver")
-        clients.append(client)
-        await client.get("/login")
-        response = await client.post("/login", data={"username": username, "password": password, "next": "/"})
-        assert response.status_code == 303, response.text
-        return client
-
-    yield make
-    for client in clients:
-        await client.aclose()
+    return clintech_login
 
 
 def csrf_of(html: str) -> str:
@@ -143,7 +97,7 @@ def serve(app):
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server(deployment):
     """The portal served by uvicorn on a free loopback port, in a thread."""
     from web.app import create_app

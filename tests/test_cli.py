@@ -108,8 +108,11 @@ def test_serve_starts_a_production_portal_without_demo_users(cli_env):
             except httpx.TransportError:
                 time.sleep(0.1)  # the server is still starting
         assert health.status_code == 200 and health.json()["database"]["ok"]
-        login = httpx.post(f"http://127.0.0.1:{port}/login", data={"username": "admin", "password": "demo-pass-2026"})
-        assert login.status_code in (401, 403)  # no demo admin (and no CSRF cookie either)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            client.get("/login")  # the CSRF cookie, so the refusal below is about the account
+            login = client.post("/login", data={"username": "admin", "password": "demo-pass-2026"},
+                                headers={"x-csrftoken": client.cookies.get("csrftoken", "")})
+        assert login.status_code == 401, login.text  # no demo admin in a production portal
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

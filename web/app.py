@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from litestar import Litestar, Router
@@ -41,7 +40,7 @@ async def _start_pool() -> None:
 
     from core.db import engine
 
-    if isinstance(engine(), PostgresEngine) and os.environ.get("CLINTECH_DB_POOL", "1") != "0":
+    if isinstance(engine(), PostgresEngine) and get_settings().db_pool:
         await engine().start_connection_pool(min_size=2, max_size=10)
 
 

@@ -157,6 +157,31 @@ def plugins() -> None:
                 click.echo(f"    {problem}", err=True)
 
 
+@main.group("plugin")
+def plugin_group() -> None:
+    """插件开发：生成插件骨架"""
+
+
+@plugin_group.command("new")
+@click.argument("name")
+@click.option("--dir", "parent", default=".", type=click.Path(file_okay=False), help="写入的目录（默认当前目录）")
+def plugin_new(name: str, parent: str) -> None:
+    """Write a working plugin package NAME/ (entry point, hooks, catalogue, deadline rules, a test)."""
+    from pathlib import Path
+
+    from web import scaffold
+
+    try:
+        root = scaffold.write(name, Path(parent))
+    except scaffold.ScaffoldError as exc:
+        _fail(str(exc))
+    shown = str(root) if root.is_absolute() else f"./{root}"
+    click.echo(f"已生成插件 {name}：{shown}")
+    click.echo(f"  pip install -e {shown}")
+    click.echo(f"  pytest {shown}")
+    click.echo(f"  CLINTECH_PLUGINS={name},hospital_default clintech demo")
+
+
 @main.group()
 def catalog() -> None:
     """Technology catalogues (目录)."""

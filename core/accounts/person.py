@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from core import clock
 from core.accounts.rules import check_person_input
 from core.accounts.schemas import Actor, PersonInput
 from core.accounts.tables import User
 from core.audit import service as audit
 from core.db import write_transaction
 from core.errors import NotFound
-from core.timefmt import local_today
 
 
 def _clean(qualifications: list[str] | None) -> list[str]:
@@ -37,7 +37,7 @@ async def get_person(user_id: int) -> dict:
 def check_person(data: PersonInput, today: dt.date | None = None) -> list:
     """The problems of ``data`` (HOSP-5 reads these attributes), qualifications cleaned in place."""
     data.qualifications = _clean(data.qualifications)
-    return check_person_input(data, today or local_today())
+    return check_person_input(data, today or clock.today())
 
 
 async def set_person(actor: Actor, user_id: int, *, resident_since: dt.date | None, visiting: bool = False,

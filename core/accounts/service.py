@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import secrets
 
 import msgspec
@@ -26,7 +25,7 @@ from core.tenancy.tables import Department, Institution, Region
 # users; the algorithm stays argon2id. Production never sets it.
 _hasher = (
     PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    if os.environ.get("CLINTECH_FAST_HASH") == "1"
+    if get_settings().fast_hash
     else PasswordHasher()
 )
 # Verified against for unknown users, so both failures cost the same time.

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from core import changes
+from core import changes, clock
 from core.accounts.schemas import SYSTEM, Actor
 from core.accounts.tables import User
 from core.admission import kinds, links, rules
@@ -61,7 +61,7 @@ EDITABLE_STATUSES = (ProjectStatus.draft, ProjectStatus.returned)
 
 
 def _today(today: dt.date | None) -> dt.date:
-    return today or local_today()
+    return today or clock.today()
 
 
 def _now() -> dt.datetime:

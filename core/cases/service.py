@@ -30,11 +30,11 @@ NAT-11); later cases add to the filing's cumulative count.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
 import msgspec
 
+from core import clock
 from core.accounts.schemas import Actor
 from core.accounts.tables import User
 from core.admission.tables import Project
@@ -73,7 +73,7 @@ class CaseResult(msgspec.Struct):
 
 
 def _today(today: dt.date | None) -> dt.date:
-    return today or local_today()
+    return today or clock.today()
 
 
 def pseudonym_secret() -> str:
@@ -81,7 +81,7 @@ def pseudonym_secret() -> str:
     deployment's secret. Changing it changes every stored pseudonym; keep it stable."""
     from core.settings import get_settings
 
-    return os.environ.get("CLINTECH_PSEUDONYM_KEY") or get_settings().secret
+    return get_settings().pseudonym_key or get_settings().secret
 
 
 # ---------------------------------------------------------------- what a case may cite
@@ -388,7 +388,6 @@ def report_state(case: dict, delivery: dict | None, today: dt.date | None = None
 
 
 def _local_today() -> dt.date:
-    from core.timefmt import local_today
 
     return local_today()
 

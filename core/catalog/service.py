@@ -28,6 +28,7 @@ import weakref
 
 import msgspec
 
+from core import clock
 from core.accounts.schemas import SYSTEM, Actor
 from core.audit import service as audit
 from core.catalog import rules
@@ -48,7 +49,6 @@ from core.catalog.tables import CatalogTechnology as TechRow
 from core.db import is_sqlite, write_transaction
 from core.errors import DomainError, NotFound, Problem
 from core.plugins import HookView, PluginHost
-from core.timefmt import local_today
 
 log = logging.getLogger("clintech.catalog")
 
@@ -298,7 +298,7 @@ async def editions(hooks: HookView, *, on: dt.date | None = None, include_unavai
     """Every synced edition with its plugins, whether it is current on ``on`` (default
     today) and whether an enabled plugin supplies it; unavailable ones only on request."""
     await ensure_synced(hooks.host)
-    on = on or local_today()
+    on = on or clock.today()
     rows = await EditionRow.select().order_by(EditionRow.scope).order_by(EditionRow.key)
     plugins: dict[int, list[str]] = {}
     for s in await SourceRow.select(SourceRow.edition, SourceRow.plugin).where(SourceRow.active == True):  # noqa: E712
@@ -360,7 +360,7 @@ def query_problems(query: CatalogQuery) -> list[Problem]:
 async def search(hooks: HookView, query: CatalogQuery, *, on: dt.date | None = None, limit: int = 500
                  ) -> list[TechnologyRef]:
     """Technologies of the enabled plugins' editions matching ``query``, in catalogue order."""
-    on = on or local_today()
+    on = on or clock.today()
     known = await editions(hooks, on=on)
     if query.edition == "all":
         chosen = known
@@ -423,7 +423,7 @@ async def get_cited(ref_id: int, hooks: HookView | None = None, *, on: dt.date |
     (``available`` is computed only when ``hooks`` is given). Unknown id: ``NotFound``.
     """
     row, edition = await _load_one(ref_id)
-    return _ref(row, edition, on=on or local_today(), available=await _available(hooks, edition["id"]))
+    return _ref(row, edition, on=on or clock.today(), available=await _available(hooks, edition["id"]))
 
 
 async def cite(hooks: HookView, technology_id: int, *, on: dt.date | None = None,

@@ -30,7 +30,7 @@ from typing import Any
 
 import msgspec
 
-from core import changes
+from core import changes, clock
 from core.accounts.schemas import SYSTEM, Actor
 from core.accounts.tables import User
 from core.admission import first_case as admission_first_case
@@ -64,7 +64,6 @@ from core.policy import policy as province_policy
 from core.storage import service as storage
 from core.tenancy.service import department_name, institution_scope, require_institution
 from core.tenancy.tables import Institution, Region
-from core.timefmt import local_today
 
 MOVED_ON = "该备案已由他人处理或已有更新，请刷新页面后查看最新状态"
 HOSPITAL_READERS = ("medical_affairs", "hospital_head")
@@ -92,7 +91,7 @@ class FilingDetails(msgspec.Struct):
 
 
 def _today(today: dt.date | None) -> dt.date:
-    return today or local_today()
+    return today or clock.today()
 
 
 def _now() -> dt.datetime:

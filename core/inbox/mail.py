@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import smtplib
 from email.message import EmailMessage
 
@@ -30,9 +29,12 @@ class Mailer(msgspec.Struct, frozen=True):
 
 def configured() -> Mailer | None:
     """The deployment's mailer, or ``None`` when SMTP is not configured."""
-    value = os.environ.get("CLINTECH_SMTP_HOST", "").strip()
+    from core.settings import get_settings
+
+    settings = get_settings()
+    value = settings.smtp_host
     if not value:
         return None
     host, _, port = value.partition(":")
     return Mailer(host=host, port=int(port or 25),
-                  sender=os.environ.get("CLINTECH_SMTP_FROM", "clintech@localhost"))
+                  sender=settings.smtp_from)

@@ -21,11 +21,11 @@ Example, from a filing workflow::
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
 import msgspec
 
+from core import clock
 from core.accounts.schemas import SYSTEM, Actor
 from core.accounts.tables import User
 from core.audit import service as audit
@@ -38,6 +38,7 @@ from core.obligations import rules
 from core.obligations.rules import DeadlineRule
 from core.obligations.tables import Obligation, ObligationReminder
 from core.plugins import HookView
+from core.settings import get_settings
 from core.tenancy.service import require_institution, visible_institution_ids
 from core.tenancy.tables import Institution
 from core.timefmt import local_today
@@ -92,14 +93,13 @@ class DomainEvent(msgspec.Struct, frozen=True):
 def due_soon_days() -> int:
     """Working days before the due date from which an open obligation is "due soon"
     (``CLINTECH_DUE_SOON_DAYS``, default 5)."""
-    return int(os.environ.get("CLINTECH_DUE_SOON_DAYS", "5"))
+    return get_settings().due_soon_days
 
 
 def reminder_leads() -> tuple[int, ...]:
     """Working days before the due date at which reminders go out
     (``CLINTECH_REMINDER_LEADS``, default "5,1"); an overdue reminder always follows."""
-    raw = os.environ.get("CLINTECH_REMINDER_LEADS", "5,1")
-    return tuple(sorted({int(x) for x in raw.split(",") if x.strip()}, reverse=True))
+    return get_settings().reminder_leads
 
 
 # ---------------------------------------------------------------- rules
@@ -450,7 +450,7 @@ def decorate(row: dict, cal: WorkCalendar, today: dt.date, soon_until: dt.date) 
 async def read_context(hooks: HookView, today: dt.date | None = None) -> tuple[WorkCalendar, dt.date, dt.date]:
     """(calendar, today, last day still "due soon") for decorating rows."""
     cal = await work_calendar(hooks)
-    today = today or local_today()
+    today = today or clock.today()
     return cal, today, cal.add_working_days(today, due_soon_days()).date
 
 

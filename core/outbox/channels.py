@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import zipfile
 from pathlib import Path
 
@@ -61,13 +60,16 @@ def endpoint(channel: Channel) -> Endpoint:
     url_setting = channel.setting
     base = url_setting[: -len("_URL")] if url_setting.endswith("_URL") else url_setting
     token_setting, timeout_setting = f"{base}_TOKEN", f"{base}_TIMEOUT"
+    from core.settings import get_settings
+
+    settings = get_settings()
     try:
-        timeout = float(os.environ.get(timeout_setting, "") or DEFAULT_TIMEOUT)
+        timeout = float(settings.setting(timeout_setting) or DEFAULT_TIMEOUT)
     except ValueError:
         timeout = DEFAULT_TIMEOUT
     return Endpoint(
-        url=os.environ.get(url_setting, "").strip(),
-        token=os.environ.get(token_setting, "").strip(),
+        url=settings.setting(url_setting).strip(),
+        token=settings.setting(token_setting).strip(),
         timeout=timeout if timeout > 0 else DEFAULT_TIMEOUT,
         url_setting=url_setting,
         token_setting=token_setting,

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from core import clock
 from core.accounts.schemas import Actor
 from core.admission.tables import Project
 from core.audit import service as audit
@@ -152,7 +153,6 @@ def _rates(row: dict) -> dict:
 
 async def _grouped(where: str, args: list, keys: str, group: str, order: str) -> list[dict]:
     from core.cases.tables import CaseRecord
-    from core.timefmt import local_today
 
     sql = f"SELECT {keys}, {_measures(local_today())} {_FROM} WHERE {where} GROUP BY {group} ORDER BY {order}"
     return [_rates(dict(r)) for r in await CaseRecord.raw(sql, *args)]
@@ -428,7 +428,7 @@ async def submit_report(actor: Actor, report_id: int, answers: dict[str, str], t
     if missing:
         raise DomainError(missing)
     await _move(actor, report, "submitted", {QcAnnualReport.answers: clean,
-                                             QcAnnualReport.submitted_on: today or local_today(),
+                                             QcAnnualReport.submitted_on: today or clock.today(),
                                              QcAnnualReport.return_reason: ""}, "submit", version)
 
 
@@ -438,7 +438,7 @@ async def review_report(actor: Actor, hooks: HookView, report_id: int, decision:
     (HOSP-16, HOSP-17); either may return it to the lead with a reason. Approval
     fulfils the year's ``qc_annual_report`` obligation."""
     report = await get_report(actor, report_id)
-    day = today or local_today()
+    day = today or clock.today()
     if decision not in ("approve", "return"):
         raise DomainError(Problem("请选择通过或退回", "decision"))
     if decision == "return" and len(comment.strip()) < 2:
@@ -551,7 +551,7 @@ async def decide_summary(actor: Actor, hooks: HookView, project_id: int, decisio
         raise DomainError(Problem("请选择决定", "decision", "HOSP-19"))
     if len(reason.strip()) < 2:
         raise DomainError(Problem("请写明决定理由", "reason", "HOSP-19"))
-    day = today or local_today()
+    day = today or clock.today()
     entry = ""
     async with write_transaction():
         if decision == "routine":

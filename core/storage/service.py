@@ -39,7 +39,9 @@ class StoredFile(msgspec.Struct, frozen=True):
 
 
 def max_bytes() -> int:
-    return int(os.environ.get("CLINTECH_MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES))
+    from core.settings import get_settings
+
+    return get_settings().max_upload_bytes
 
 
 def sniff(data: bytes) -> str | None:

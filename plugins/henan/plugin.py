@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from litestar import get
@@ -10,6 +9,7 @@ from litestar.response import Template
 
 from core import hookimpl
 from core.accounts.schemas import Actor
+from core.settings import get_settings
 from plugins import deadlines
 from plugins.provincial import Material
 
@@ -42,7 +42,7 @@ CASE_REPORT_DEFAULT = 15
 
 def case_report_days() -> int | str:
     """The HN-3 window in working days (a bad value is reported by the rule check)."""
-    raw = os.environ.get(CASE_REPORT_SETTING, str(CASE_REPORT_DEFAULT)).strip()
+    raw = get_settings().setting(CASE_REPORT_SETTING, str(CASE_REPORT_DEFAULT)).strip()
     return int(raw) if raw.lstrip("-").isdigit() else raw
 
 

@@ -8,7 +8,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
-from core import calendar
+from core import calendar, clock
 from core.accounts import person as person_service
 from core.accounts import service as accounts
 from core.accounts.roles import ROLE_LABELS
@@ -21,7 +21,6 @@ from core.plugins import HookView
 from core.system import service as system
 from core.tenancy import service as tenancy
 from core.tenancy.schemas import DepartmentInput, InstitutionInput, RegionInput
-from core.timefmt import local_today
 from web.context import roles_required
 from web.forms import parse_form
 from web.render import page, partial
@@ -70,7 +69,7 @@ def _years(resident_since) -> int | None:
         start = resident_since if isinstance(resident_since, dt.date) else dt.date.fromisoformat(str(resident_since))
     except ValueError:
         return None
-    return years_between(start, local_today())
+    return years_between(start, clock.today())
 
 
 def _shown(base: dict, form) -> dict:

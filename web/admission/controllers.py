@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import File, Redirect, Response, Template
 
+from core import clock
 from core.accounts.roles import HOSPITAL_ROLES
 from core.accounts.schemas import Actor
 from core.admission import links, service
@@ -22,7 +23,6 @@ from core.admission.schemas import (
 from core.errors import Conflict, DomainError, NotFound, Problem
 from core.plugins import HookView
 from core.storage import service as storage
-from core.timefmt import local_today
 from web.admission.forms import answers_from, table_rows
 from web.admission.pdf import render_pdf
 from web.context import roles_required
@@ -226,7 +226,7 @@ class AdmissionController(Controller):
         return await self._rounds(request, actor)
 
     async def _rounds(self, request: Request, actor: Actor, errors=(), status: int = 200) -> Template:
-        year = local_today().year
+        year = clock.today().year
         return await page(request, "admission/rounds.html", status_code=status, rounds=await service.list_rounds(actor),
                           errors=list(errors), year=year)
 

@@ -11,12 +11,12 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Response, Template
 
+from core import clock
 from core.accounts.schemas import Actor
 from core.calendar import MAX_COUNT, weekday_zh
 from core.errors import DomainError, Problem
 from core.holidays import service as holidays
 from core.plugins import HookView
-from core.timefmt import local_today
 from web.context import roles_required
 from web.render import page, partial
 
@@ -89,7 +89,7 @@ class CalendarAdminController(Controller):
 
     async def _page(self, request: Request, hooks: HookView, *, status: int = 200, errors=(),
                     form: dict | None = None, check: dict | None = None, add: dict | None = None) -> Template:
-        today = local_today()
+        today = clock.today()
         info = await holidays.overview(hooks, today)
         cal = info.calendar
         provisional = None if info.provisional is None else [obligation_row(o) for o in info.provisional]

@@ -11,13 +11,13 @@ from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 from litestar.response import Redirect, Response, Template
 
+from core import clock
 from core.accounts.schemas import Actor
 from core.catalog import files
 from core.catalog import service as catalog
 from core.catalog.schemas import CLASS_LABELS, SCOPE_LABELS
 from core.errors import DomainError, Problem
 from core.plugins import HookView
-from core.timefmt import local_today
 from web.context import login_required, roles_required
 from web.render import page, partial
 
@@ -74,7 +74,7 @@ class CatalogController(Controller):
         context = await _view(hooks, _query(q, tech_class, scope_, edition))
         body = files.export_xlsx(context["items"])
         return Response(body, media_type=XLSX, headers={
-            "Content-Disposition": _attachment(f"技术目录-{local_today().isoformat()}.xlsx")})
+            "Content-Disposition": _attachment(f"技术目录-{clock.today().isoformat()}.xlsx")})
 
     @get("/{technology_id:int}")
     async def detail(self, request: Request, hooks: HookView, technology_id: int) -> Template:

@@ -10,13 +10,13 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import File, Redirect, Response, Template
 
+from core import clock
 from core.accounts.schemas import Actor
 from core.errors import DomainError, Problem
 from core.filing import service
 from core.filing.schemas import STATUS_LABELS
 from core.outbox import service as outbox
 from core.plugins import HookView
-from core.timefmt import local_today
 from web.admission.pdf import render_pdf
 from web.context import load_actor, load_hooks, roles_required
 from web.forms import form_version
@@ -65,7 +65,7 @@ class FilingController(Controller):
         waiting = await service.awaiting_first_case(actor) if actor.has("medical_affairs") else []
         return await page(request, "filing/index.html", status_code=status, filings=await service.list_filings(actor),
                           waiting=waiting, errors=list(errors), form=form or {}, notice=NOTICES.get(notice, ""),
-                          today=local_today())
+                          today=clock.today())
 
     # ------------------------------------------------------------ the regulator's desk
 
@@ -73,7 +73,7 @@ class FilingController(Controller):
     async def desk(self, request: Request, actor: Actor, hooks: HookView, status: str = "") -> Template:
         rows = await service.desk(actor, hooks, status=status)
         return await page(request, "filing/desk.html", filings=rows, status=status, labels=STATUS_LABELS,
-                          today=local_today(), pushes=await service.pushes(actor), now=outbox.now_utc())
+                          today=clock.today(), pushes=await service.pushes(actor), now=outbox.now_utc())
 
     @get("/consistency", guards=[roles_required("regulator", "qc_center", "admin")])
     async def consistency(self, request: Request, actor: Actor, hooks: HookView) -> Template:

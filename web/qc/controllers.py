@@ -9,13 +9,13 @@ import datetime as dt
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
+from core import clock
 from core.accounts.roles import HOSPITAL_ROLES
 from core.accounts.schemas import Actor
 from core.errors import DomainError
 from core.plugins import HookView
 from core.qc import charts
 from core.qc import service as qc
-from core.timefmt import local_today
 from web.context import roles_required
 from web.forms import form_int
 from web.render import page
@@ -36,7 +36,7 @@ def _filter(technology_code: str = "", department_id: int | None = None, since: 
 
     start, end = day(since), day(until)
     if start is None and end is None:
-        start = qc.window_start(period if period in qc.PERIODS else qc.DEFAULT_PERIOD, local_today())
+        start = qc.window_start(period if period in qc.PERIODS else qc.DEFAULT_PERIOD, clock.today())
     return qc.Filter(technology_code=technology_code, department_id=department_id, since=start, until=end)
 
 
@@ -105,7 +105,7 @@ class QcReportController(Controller):
     async def open(self, request: Request, actor: Actor, hooks: HookView) -> Response:
         form = await request.form()
         project = form_int(form, "project_id", label="项目", default=-1)
-        year = form_int(form, "year", label="年度", default=local_today().year)
+        year = form_int(form, "year", label="年度", default=clock.today().year)
         report_id = await qc.open_report(actor, hooks, project, year)
         return Redirect(f"/qc/reports/{report_id}", status_code=303)
 

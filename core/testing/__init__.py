@@ -1,0 +1,202 @@
+"""The test kit for plugin authors (and the portal's own tests).
+
+``core.testing.pytest_plugin`` is registered under pytest's ``pytest11`` entry point, so
+any project that has the portal installed gets its fixtures once it names its plugins in
+its pytest configuration (``clintech_plugins = "my_province"``). See docs/plugins.md.
+
+This module holds what the fixtures are made of, importable by tests directly:
+``PortalClient`` (an httpx client that sends the CSRF token like htmx does), the demo
+password, and ``Databases`` (the migrated demo database built once per plugin set and
+copied for each test module).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import shutil
+import sqlite3
+from pathlib import Path
+
+import httpx
+
+DEMO_PASSWORD = "demo-pass-2026"
+"""Every demo login's password (core/demo.py)."""
+
+DEFAULT_TODAY = dt.date(2026, 5, 20)
+"""The kit's fixed today unless ``clintech_today`` says otherwise: a Wednesday, a working day."""
+
+
+class PortalClient(httpx.AsyncClient):
+    """An httpx client for the portal that sends the CSRF token on unsafe requests
+    (as htmx does, in the ``x-csrftoken`` header) unless ``csrf=False``."""
+
+    async def request(self, method, url, *args, csrf: bool = True, **kwargs):  # type: ignore[override]
+        if method.upper() not in ("GET", "HEAD", "OPTIONS") and csrf:
+            if "csrftoken" not in self.cookies:
+                await super().request("GET", "/login")
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("x-csrftoken", self.cookies.get("csrftoken", ""))
+            kwargs["headers"] = headers
+        return await super().request(method, url, *args, **kwargs)
+
+    async def post(self, url, *, csrf: bool = True, **kwargs):  # type: ignore[override]
+        return await self.request("POST", url, csrf=csrf, **kwargs)
+
+
+def client_for(app, client_address: tuple[str, int] = ("127.0.0.9", 1234)) -> PortalClient:
+    """An in-process client of ``app`` (no server, no network)."""
+    return PortalClient(transport=httpx.ASGITransport(app=app, client=client_address), base_url="http://testserver")
+
+
+async def log_in(app, username: str, password: str = DEMO_PASSWORD) -> PortalClient:
+    """A client of ``app`` with a live session of ``username`` (through the login form)."""
+    client = client_for(app)
+    await client.get("/login")
+    response = await client.post("/login", data={"username": username, "password": password, "next": "/"})
+    if response.status_code != 303:
+        await client.aclose()
+        raise AssertionError(f"login as {username!r} failed: {response.status_code} {response.text[:300]}")
+    return client
+
+
+# ---------------------------------------------------------------- databases
+
+
+PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+
+def environment(tmp: Path, *, kind: str, plugins: tuple[str, ...], today: dt.date | None,
+                pg: dict | None = None) -> dict[str, str]:
+    """The settings of a test process (``core.settings`` reads them once, at first use)."""
+    env = {
+        "CLINTECH_VAR": str(tmp / "var"),
+        "CLINTECH_PLUGINS": ",".join(plugins),
+        "CLINTECH_FAST_HASH": "1",
+        "CLINTECH_DB_POOL": "0",
+        "CLINTECH_SECRET": secrets.token_hex(16),
+        "CLINTECH_TODAY": today.isoformat() if today else "",
+        # The in-process clients talk plain http to http://testserver: no Secure cookies.
+        "CLINTECH_SECURE_COOKIES": os.environ.get("CLINTECH_SECURE_COOKIES", "0"),
+    }
+    if kind == "postgres":
+        pg = pg or PG_ADMIN
+        name = f"clintech_test_{os.getpid()}_{secrets.token_hex(3)}"
+        env["DATABASE_URL"] = f"postgresql://{pg['user']}@{pg['host']}:{pg['port']}/{name}"
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{tmp / 'test.sqlite3'}"
+    return env
+
+
+async def create_postgres_database(url: str) -> None:
+    """An empty database for ``url`` (before the engine first connects to it)."""
+    import urllib.parse
+
+    import asyncpg
+
+    parsed = urllib.parse.urlparse(url)
+    connection = await asyncpg.connect(host=parsed.hostname, port=parsed.port, user=parsed.username,
+                                       database="postgres")
+    try:
+        await connection.execute(f'CREATE DATABASE "{parsed.path.lstrip("/")}"')
+    finally:
+        await connection.close()
+
+
+class Databases:
+    """The process's one database (the engine never moves), reset per test module from a
+    template: the migrated schema plus the demo data of a plugin set, built once per run.
+
+    SQLite: the template is a file copied over the working file. PostgreSQL: a database
+    the working one is re-created from (``CREATE DATABASE … TEMPLATE``).
+    """
+
+    def __init__(self) -> None:
+        from core.db import engine
+        from core.settings import get_settings
+
+        self.engine = engine()
+        self.url = get_settings().database_url
+        self.templates: dict[tuple[str, ...], str] = {}
+        self.current: tuple[str, ...] | None = None
+        self.postgres = self.url.startswith("postgres")
+        if self.postgres:
+            self.name = self.engine.config["database"]
+            self.pg = {k: self.engine.config[k] for k in ("host", "port", "user")}
+        else:
+            self.path = Path(self.engine.path)
+
+    # -- PostgreSQL administration, on the server's ``postgres`` database
+    async def _admin(self, *statements: str) -> None:
+        import asyncpg
+
+        connection = await asyncpg.connect(database="postgres", **self.pg)
+        try:
+            for sql in statements:
+                await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    async def _release(self) -> None:
+        """Close what holds the working database open."""
+        if not self.postgres:
+            await self.engine.close_readers()
+            with sqlite3.connect(self.path) as connection:  # fold the WAL into the file
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.close()
+
+    def _sqlite_files(self, path: Path) -> list[Path]:
+        return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+    async def _empty(self) -> None:
+        if self.postgres:
+            await self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)', f'CREATE DATABASE "{self.name}"')
+        else:
+            await self.engine.close_readers()
+            for f in self._sqlite_files(self.path):
+                f.unlink(missing_ok=True)
+
+    async def build(self, plugins: tuple[str, ...]) -> str:
+        """Migrate an empty database, load the demo of ``plugins`` and keep it as a template."""
+        from core import db, demo
+        from core.plugins import PluginHost
+
+        await self._empty()
+        await db.migrate()
+        await demo.load(PluginHost(plugins).view())
+        await self._release()
+        n = len(self.templates)
+        if self.postgres:
+            template = f"{self.name}_tpl{n}"
+            await self._admin(f'DROP DATABASE IF EXISTS "{template}"',
+                              f'CREATE DATABASE "{template}" TEMPLATE "{self.name}"')
+        else:
+            template = str(self.path.with_name(f"{self.path.stem}.tpl{n}{self.path.suffix}"))
+            shutil.copyfile(self.path, template)
+        self.templates[plugins] = template
+        self.current = plugins
+        return template
+
+    async def reset(self, plugins: tuple[str, ...]) -> None:
+        """The working database becomes a fresh copy of the template of ``plugins``."""
+        template = self.templates.get(plugins)
+        if template is None:
+            await self.build(plugins)
+            return
+        if self.postgres:
+            await self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)',
+                              f'CREATE DATABASE "{self.name}" TEMPLATE "{template}"')
+        else:
+            await self.engine.close_readers()
+            for f in self._sqlite_files(self.path)[1:]:
+                f.unlink(missing_ok=True)
+            shutil.copyfile(template, self.path)
+        self.current = plugins
+
+    async def drop(self) -> None:
+        if self.postgres:
+            names = [self.name, *self.templates.values()]
+            await self._admin(*(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in names))
+        else:
+            await self.engine.close_readers()

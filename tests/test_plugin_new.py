@@ -1,0 +1,45 @@
+"""``clintech plugin new NAME`` writes a plugin package whose own tests pass as generated,
+on the test kit — exactly as a plugin author runs it, with the project's venv:
+``clintech plugin new demo_province && pip install -e ./demo_province && pytest demo_province``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=600,
+                          env=os.environ | {"PYTHONDONTWRITEBYTECODE": "1"})
+
+
+@pytest.mark.slow
+def test_a_generated_plugin_installs_and_its_tests_pass(tmp_path):
+    new = _run(BIN / "clintech", "plugin", "new", "demo_province", cwd=tmp_path)
+    assert new.returncode == 0, new.stderr
+    assert "pip install -e ./demo_province" in new.stdout
+    try:
+        install = _run(BIN / "pip", "install", "-q", "-e", "./demo_province", cwd=tmp_path)
+        assert install.returncode == 0, install.stderr[-2000:]
+        tests = _run(BIN / "pytest", "-p", "no:cacheprovider", "demo_province", cwd=tmp_path)
+        assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
+        assert "4 passed" in tests.stdout, tests.stdout[-2000:]
+    finally:
+        _run(BIN / "pip", "uninstall", "-q", "-y", "demo-province", cwd=tmp_path)
+
+
+def test_plugin_new_refuses_a_bad_name_and_an_existing_folder(tmp_path):
+    bad = _run(BIN / "clintech", "plugin", "new", "Demo-Province", cwd=tmp_path)
+    assert bad.returncode == 2 and "插件名 'Demo-Province' 不可用" in bad.stderr
+    assert not any(tmp_path.iterdir())
+    (tmp_path / "taken").mkdir()
+    taken = _run(BIN / "clintech", "plugin", "new", "taken", cwd=tmp_path)
+    assert taken.returncode == 2 and "已存在" in taken.stderr
+    assert not any((tmp_path / "taken").iterdir())
