@@ -14,8 +14,9 @@ def today() -> dt.date:
     if _frozen:
         return _frozen[-1]
     from core.settings import get_settings
+    from core.timefmt import local_today
 
-    return get_settings().today or dt.date.today()
+    return get_settings().today or local_today()
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ import datetime as dt
 
 import msgspec
 
+from core import clock
 from core.accounts.schemas import Actor
 from core.accounts.tables import User
 from core.audit import service as audit
@@ -23,7 +24,6 @@ from core.db import write_transaction
 from core.errors import DomainError, Forbidden, NotFound, Problem
 from core.messages import t
 from core.plugins import HookView
-from core.timefmt import local_today
 
 CORRECTORS = ("medical_affairs",)
 # Who adds follow-up: those who record cases, and medical affairs.
@@ -60,7 +60,7 @@ class FollowUp(msgspec.Struct, kw_only=True):
 
 def _today(today: dt.date | None) -> dt.date:
 
-    return today or local_today()
+    return today or clock.today()
 
 
 async def _case(actor: Actor, case_id: int) -> dict:

@@ -52,7 +52,6 @@ from core.policy import policy as province_policy
 from core.qc.indicators import indicators_for
 from core.tenancy.service import institution_scope, require_institution
 from core.tenancy.tables import Institution
-from core.timefmt import local_today
 
 PHYSICIAN_ROLES = ("clinician", "dept_head")
 # Who records cases on the page; the API's token actor has the pseudo-role "his".
@@ -388,8 +387,7 @@ def report_state(case: dict, delivery: dict | None, today: dt.date | None = None
 
 
 def _local_today() -> dt.date:
-
-    return local_today()
+    return clock.today()
 
 
 def _payload(values: dict, project: dict, case_id: int, staff: dict, case: CaseInput) -> dict:

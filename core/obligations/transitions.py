@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from typing import Any
 
+from core import clock
 from core.accounts.schemas import SYSTEM
 from core.admission.tables import Project
 from core.catalog.tables import CatalogEdition, CatalogEditionSource, CatalogTechnology
@@ -31,7 +31,7 @@ from core.obligations import rules
 from core.obligations.service import DomainEvent, deadline_rules, dedupe_key, in_force_of, on_event
 from core.obligations.tables import Obligation
 from core.plugins import HookView
-from core.timefmt import local_today
+from core.settings import get_settings
 
 log = logging.getLogger("clintech")
 _warned: set = set()  # a missing or unreadable day is logged once per process, not every job round
@@ -49,7 +49,7 @@ def effective_on(item: rules.RulesInForce) -> dt.date | None:
     unreadable (logged, nothing fires)."""
     if item.effective_on is not None:
         return item.effective_on
-    raw = os.environ.get(item.setting, "").strip()
+    raw = get_settings().setting(item.setting).strip()
     if not raw:
         return None
     try:
@@ -153,7 +153,7 @@ async def _new_listings(hooks: HookView, today: dt.date) -> list[tuple[dict, dic
 async def fire(hooks: HookView, today: dt.date | None = None, batch: int = BATCH) -> int:
     """Report the transitional events due by ``today`` — at most ``batch`` per call, the
     rest in the next calls; returns obligations created."""
-    today = today or local_today()
+    today = today or clock.today()
     budget = [batch]
     deployment_rules = await deadline_rules(hooks)
     created = 0

@@ -28,7 +28,6 @@ from core.errors import Conflict, DomainError, Forbidden, NotFound, Problem
 from core.plugins import HookView
 from core.qc.indicators import indicators_for, meets
 from core.qc.tables import QcAnnualReport, QcSummary
-from core.timefmt import local_today
 
 HOSPITAL_QC = ("medical_affairs", "hospital_head")
 REGION_QC = ("regulator", "qc_center")
@@ -154,7 +153,7 @@ def _rates(row: dict) -> dict:
 async def _grouped(where: str, args: list, keys: str, group: str, order: str) -> list[dict]:
     from core.cases.tables import CaseRecord
 
-    sql = f"SELECT {keys}, {_measures(local_today())} {_FROM} WHERE {where} GROUP BY {group} ORDER BY {order}"
+    sql = f"SELECT {keys}, {_measures(clock.today())} {_FROM} WHERE {where} GROUP BY {group} ORDER BY {order}"
     return [_rates(dict(r)) for r in await CaseRecord.raw(sql, *args)]
 
 
