@@ -134,3 +134,7 @@ def _positive_int(value: str, default: int) -> int:
         return max(int(value), 1)
     except ValueError:
         return default
+
+
+# ``get_settings.cache_clear()``: forget the settings read so far (the CLI sets CLINTECH_JOBS).
+get_settings.cache_clear = _settings.cache_clear  # type: ignore[attr-defined]

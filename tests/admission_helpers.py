@@ -132,7 +132,7 @@ _records: dict[tuple[str, int], dict] = {}
 
 
 async def _project_of(dep: dict, institution_id: int) -> int:
-    """A submitted temporary-path project of the institution, made once per run."""
+    """A submitted temporary-path project of the institution, made once per module (each has its own database)."""
     key = ("project", institution_id)
     if key not in _records:
         from core.admission import service

@@ -97,7 +97,7 @@ _records: dict[tuple[str, int], dict] = {}
 
 
 async def case_route(dep: dict, institution_id: int) -> dict:
-    """A recorded case of the institution (its own admitted project), made once per run."""
+    """A recorded case of the institution (its own admitted project), made once per module (each has its own database)."""
     key = ("case", institution_id)
     if key not in _records:
         from core.cases import service

@@ -18,7 +18,12 @@ from core.testing import DEMO_PASSWORD, PortalClient  # noqa: F401  (tests impor
 async def deployment(clintech_deployment):
     """This module's own copy of the migrated demo database; ids of the demo records."""
     from core.tenancy.tables import Department
+    from tests import admission_helpers, case_helpers
 
+    # The helpers' records of the previous module's database are gone with it.
+    admission_helpers._records.clear()
+    case_helpers._records.clear()
+    case_helpers.CREATED.clear()
     users = clintech_deployment["users"]
     a, b = clintech_deployment["institutions"]["DEMO-A-0001"], clintech_deployment["institutions"]["DEMO-B-0001"]
     departments = await Department.select().order_by(Department.id)

@@ -10,6 +10,7 @@ import secrets
 import httpx
 import pytest
 
+from core import clock
 from tests.fixtures import DEMO_PASSWORD, PortalClient
 
 
@@ -423,7 +424,7 @@ async def test_a_plugin_outside_the_deployment_cannot_be_switched(deployment, lo
 async def test_audit_page_filters_by_actor_action_record_type_and_dates(deployment, login_as):
     admin = await login_as("admin")
     username, user_id = await create_user(admin, deployment)
-    today = dt.date.today()
+    today = clock.today()
     base = {"actor_name": "admin", "action": "user.create", "record_type": "user"}
     page = await admin.get("/admin/audit", params=base)
     assert page.status_code == 200 and username in page.text

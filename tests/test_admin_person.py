@@ -8,6 +8,7 @@ import html
 
 import pytest
 
+from core import clock
 from core.admission import service as admission
 from core.errors import DomainError
 from tests.admission_helpers import actor, valid_form
@@ -62,7 +63,7 @@ async def test_clearing_person_attributes(deployment, login_as):
     ("overrides", "field", "message"),
     [
         ({"resident_since": "2020-13-01"}, "resident_since", "「住院医师起始日期」的格式不正确"),
-        ({"resident_since": (dt.date.today() + dt.timedelta(days=30)).isoformat()}, "resident_since",
+        ({"resident_since": (clock.today() + dt.timedelta(days=30)).isoformat()}, "resident_since",
          "住院医师起始日期不能晚于今天"),
         ({"resident_since": "1900-01-01"}, "resident_since", "住院医师起始日期不能早于 1950 年"),
         ({"qualifications_text": "医师资格证\n" + "长" * 61}, "qualifications", "每项资质证书名称不超过 60 字"),

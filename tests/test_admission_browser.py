@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 
+from core import clock
 from core.admission import service
 from core.admission.tables import Project
 from tests.admission_helpers import actor, valid_form
@@ -100,7 +101,7 @@ async def test_routine_and_restricted_projects_from_draft_to_university_filing(d
     HOSP-9 experts → HOSP-10 publicity with an objection → head's approval → document →
     HOSP-11 filing; HOSP-17 monitoring 1 and 2 years."""
     hooks = deployment["host"].view()
-    today = dt.date.today()
+    today = clock.today()
     ma = await page_as("medaffairs_a")
     await ma.goto("/admission/rounds")
     await ma.fill("#open-round [name=year]", str(today.year))

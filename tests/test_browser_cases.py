@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from core import clock
 from tests.case_helpers import admitted, release_obligations
 
 pytestmark = pytest.mark.browser
@@ -22,7 +23,7 @@ async def test_nat37_clinician_records_a_case_and_sees_it_in_the_qc_chart(deploy
         await page.goto("/cases/")
         await page.select_option("select[name=technology_code] >> nth=0", f"P{project_id}")
         await page.locator('#indicator-fields select[name="qc:并发症发生率"]').wait_for()
-        today = dt.date.today()
+        today = clock.today()
         await page.fill("input[name=case_id]", "BROWSER-CASE-1")
         await page.fill("input[name=patient_key]", "PK-BROWSER-1")
         await page.fill("input[name=admitted_on]", (today - dt.timedelta(days=9)).isoformat())

@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from core import clock
 from core.cases import service as cases
 from tests.admission_helpers import actor
 from tests.case_helpers import admitted, case_input, release_obligations
@@ -26,7 +27,7 @@ async def test_nat37_medical_affairs_corrects_then_voids_a_case_in_the_browser(d
     hooks = deployment["host"].view()
     project_id = await admitted(hooks, tech_index=13)
     try:
-        today = dt.date.today()
+        today = clock.today()
         [result] = await cases.record_cases(await actor("clinician_a"), hooks, [case_input(
             project_id, case_id="BROWSER-CORR-1", admitted_on=(today - dt.timedelta(days=9)).isoformat(),
             operated_on=(today - dt.timedelta(days=8)).isoformat(),

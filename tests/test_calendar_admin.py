@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from core import clock
 from core.accounts.schemas import SYSTEM
 from core.errors import DomainError, NotFound
 from tests.test_calendar import SAMPLE_2027
@@ -140,7 +141,7 @@ async def test_admin_calendar_page_shows_known_and_missing_years(deployment, log
     assert page.status_code == 200
     assert "节假日日历" in page.text and 'href="/admin/calendar"' in page.text
     assert "2004–2026 年" in page.text
-    for year in _expected_missing(dt.date.today()):
+    for year in _expected_missing(clock.today()):
         assert f'data-missing-year="{year}"' in page.text
         assert f"暂按周末推算：{year}年节假日安排尚未录入" in page.text
     assert 'name="text"' in page.text and 'name="_csrf_token"' in page.text
@@ -247,7 +248,7 @@ async def test_cal4_healthz_reports_known_entered_and_missing_years(deployment, 
 
     body = (await anon.get("/healthz")).json()["calendar"]
     assert body["official_years"] == [2004, 2026] and body["entered_years"] == []
-    assert body["missing_years"] == _expected_missing(dt.date.today())
+    assert body["missing_years"] == _expected_missing(clock.today())
     await service.enter_notice(SYSTEM, hooks, 2027, SAMPLE_2027)
     body = (await anon.get("/healthz")).json()["calendar"]
     assert body["entered_years"] == [2027] and 2027 in body["known_years"]

@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 
+from core import clock
 from core.audit.tables import AuditEvent
 from core.cases import service as cases
 from core.cases.tables import CaseRecord, CaseVersion
@@ -26,7 +27,7 @@ async def project(deployment):
 
 def recent(days_ago: int = 40) -> dict:
     """A case discharged ``days_ago`` days ago (real today: the page and API use it)."""
-    today = dt.date.today()
+    today = clock.today()
     return {"admitted_on": (today - dt.timedelta(days=days_ago + 6)).isoformat(),
             "operated_on": (today - dt.timedelta(days=days_ago + 5)).isoformat(),
             "discharged_on": (today - dt.timedelta(days=days_ago)).isoformat()}
@@ -130,7 +131,7 @@ async def test_nat37_a_void_keeps_the_case_readable_out_of_qc_with_its_obligatio
 @pytest.mark.rule("HOSP-15")
 async def test_hosp15_follow_up_is_added_after_discharge_on_the_page(deployment, project, login_as):
     result = await recorded(deployment, project, days_ago=40)
-    discharged = dt.date.today() - dt.timedelta(days=40)
+    discharged = clock.today() - dt.timedelta(days=40)
     clinician = await login_as("clinician_a")
     early = await clinician.post(f"/cases/{result.id}/follow-up", data={
         "outcome": "improved", "followed_on": (discharged + dt.timedelta(days=10)).isoformat()})
@@ -155,7 +156,7 @@ async def test_hosp15_follow_up_by_the_his_api(deployment, project, anon):
                                         [case_input(project, case_id="FU-API-1", **recent(5))], source="api")
     _, token = await token_for(deployment["hospital_a"])
     headers = {"Authorization": f"Bearer {token}"}
-    died_on = (dt.date.today() - dt.timedelta(days=2)).isoformat()
+    died_on = (clock.today() - dt.timedelta(days=2)).isoformat()
     response = await anon.post("/api/v1/cases/FU-API-1/follow-up", headers=headers, csrf=False,
                                json={"outcome": "death", "died": True, "followed_on": died_on})
     assert response.status_code == 200, response.text
@@ -204,7 +205,7 @@ async def test_hosp15_a_plugins_follow_up_deadline_is_opened_at_discharge_and_me
     hooks = host.view()
     [result] = await cases.record_cases(await actor("clinician_a"), hooks, [case_input(project, **recent(35))],
                                         source="page")
-    discharged = dt.date.today() - dt.timedelta(days=35)
+    discharged = clock.today() - dt.timedelta(days=35)
     ob = await Obligation.select().where((Obligation.subject_type == "case") & (Obligation.subject_id == result.id)
                                          & (Obligation.kind == "case_follow_up")).first()
     assert ob["rule_id"] == "FU-1" and ob["due_on"] == discharged + dt.timedelta(days=45) and ob["status"] == "open"

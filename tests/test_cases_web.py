@@ -9,6 +9,7 @@ import io
 
 import pytest
 
+from core import clock
 from core.accounts.schemas import SYSTEM
 from core.cases.tables import CaseImport, CaseRecord
 from tests.case_helpers import admitted, case, release_obligations, token_for
@@ -22,7 +23,7 @@ async def project(deployment):
 
 def recent(**overrides) -> dict:
     """Dates within the last weeks, so 'today' of the API (the real one) is after them."""
-    today = dt.date.today()
+    today = clock.today()
     return {"admitted_on": (today - dt.timedelta(days=12)).isoformat(),
             "operated_on": (today - dt.timedelta(days=11)).isoformat(),
             "discharged_on": (today - dt.timedelta(days=5)).isoformat()} | overrides
@@ -52,7 +53,7 @@ async def test_refused_batch_names_item_field_and_rule_and_stores_nothing(deploy
     first = case(project, **recent())
     await anon.post("/api/v1/cases", json={"cases": [first]}, headers=headers, csrf=False)
     good = case(project, **recent())
-    bad = [good, case(project, **recent(discharged_on=(dt.date.today() - dt.timedelta(days=20)).isoformat())),
+    bad = [good, case(project, **recent(discharged_on=(clock.today() - dt.timedelta(days=20)).isoformat())),
            case(project, **recent(), operators=["clinician_b"]),
            dict(first, outcome="death")]
     response = await anon.post("/api/v1/cases", json={"cases": bad}, headers=headers, csrf=False)
@@ -139,7 +140,7 @@ def _csv(rows: list[list[str]], indicators=("并发症发生率",)) -> bytes:
 
 
 def _row(case_id: str, operated: str, discharged: str, consent: str = "是", patient: str = "PK-9") -> list[str]:
-    today = dt.date.today()
+    today = clock.today()
     return [case_id, patient, (today - dt.timedelta(days=12)).isoformat(), operated, discharged, "clinician_a", "",
             "冠心病", "好转", "否", "", "否", "", "随访良好", consent, "否"]
 
@@ -152,7 +153,7 @@ async def test_upload_template_and_all_or_nothing_import_with_row_errors(deploym
 
     head = [c.value for c in next(load_workbook(io.BytesIO(template.content)).worksheets[0].iter_rows())]
     assert "医院病例号" in head and "质控:并发症发生率" in head
-    op, dis = (dt.date.today() - dt.timedelta(days=11)).isoformat(), (dt.date.today() - dt.timedelta(days=5)).isoformat()
+    op, dis = (clock.today() - dt.timedelta(days=11)).isoformat(), (clock.today() - dt.timedelta(days=5)).isoformat()
     bad = _csv([_row("UP-OK-1", op, dis), _row("UP-BAD-2", dis, op), _row("UP-BAD-3", op, dis, consent="否"),
                 _row("UP-BAD-4", "昨天", dis)])
     response = await client.post("/cases/upload", data={"technology_code": f"P{project}"},

@@ -4,7 +4,6 @@ and in a Henan deployment (an app built on ``PluginHost(("henan", "hospital_defa
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import shutil
 import subprocess
@@ -12,9 +11,9 @@ import subprocess
 import httpx
 import pytest
 
+from core import clock
 from core.filing.tables import Filing
 from core.outbox.tables import Delivery
-from core.timefmt import local_today
 from tests.filing_helpers import FIRST_CASE, HENAN_USERS, PDF, admitted_project, henan_world
 from tests.fixtures import DEMO_PASSWORD, PortalClient
 
@@ -128,7 +127,7 @@ async def test_jl12_hospital_files_over_http_and_the_regulator_completes(deploym
                       files={"file": ("stamped.pdf", PDF + b"stamped", "application/pdf")})
     assert r.status_code == 303
     assert (await ma.post(f"/filings/{filing_id}/submit", data={})).status_code == 303
-    r = await city1.post(f"/filings/{filing_id}/complete", data={"completed_on": local_today().isoformat()})
+    r = await city1.post(f"/filings/{filing_id}/complete", data={"completed_on": clock.today().isoformat()})
     assert r.status_code == 303
     page = await city1.get(f"/filings/{filing_id}")
     row = await Filing.select().where(Filing.id == filing_id).first()

@@ -12,6 +12,7 @@ import socket
 import icalendar
 import pytest
 
+from core import clock
 from core.accounts.schemas import SYSTEM, Actor
 from core.inbox.tables import InboxAddress, InboxMessage
 from core.obligations import reminders, service
@@ -71,7 +72,7 @@ async def test_dashboards_show_each_role_its_own_open_obligations_soonest_first(
     regulator its own — and, apart, its institutions' overdue ones; rule id, article and
     working days left shown."""
     hooks = deployment["host"].view()
-    today = dt.date.today()
+    today = clock.today()
     a_case, a_filing, a_mine, b_case = (unique("甲病例"), unique("甲备案"), unique("甲本人"), unique("乙病例"))
     await emit(hooks, "discharge", today, deployment["hospital_a"], label=a_case)
     await emit(hooks, "first_case", today - dt.timedelta(days=3), deployment["hospital_a"], label=a_filing)
@@ -121,7 +122,7 @@ async def test_dashboards_show_each_role_its_own_open_obligations_soonest_first(
 
 
 async def test_waive_form_keeps_input_and_names_the_field_then_waives(deployment, login_as):
-    o = await emit(deployment["host"].view(), "discharge", dt.date.today(), deployment["hospital_a"],
+    o = await emit(deployment["host"].view(), "discharge", clock.today(), deployment["hospital_a"],
                    label=unique("豁免"))
     client = await login_as("medaffairs_a")
     bad = await client.post(f"/obligations/{o['id']}/waive", data={"reason": "x"})
@@ -139,7 +140,7 @@ async def test_waive_form_keeps_input_and_names_the_field_then_waives(deployment
 @pytest.mark.rule("HN-3")
 async def test_hn3_setting_note_is_shown_on_the_obligation_page(deployment, login_as):
     """HN-3: "河南省通知未规定天数，本部署设定为 15 个工作日" appears next to the rule."""
-    o = await emit(PluginHost(("henan", "hospital_default")).view(), "case_performed", dt.date.today(),
+    o = await emit(PluginHost(("henan", "hospital_default")).view(), "case_performed", clock.today(),
                    deployment["hospital_a"], label=unique("河南病例"))
     page = await (await login_as("medaffairs_a")).get(f"/obligations/{o['id']}")
     assert "HN-3" in page.text and "河南省通知未规定天数，本部署设定为 15 个工作日" in page.text
@@ -337,7 +338,7 @@ async def test_reminder_e_mail_goes_through_a_real_smtp_server(deployment, login
 @pytest.mark.rule("JL-12")
 async def test_browser_dashboard_shows_an_obligation_and_its_article(deployment, page_as):
     label = unique("浏览器")
-    o = await emit(deployment["host"].view(), "first_case", dt.date.today(), deployment["hospital_a"], label=label)
+    o = await emit(deployment["host"].view(), "first_case", clock.today(), deployment["hospital_a"], label=label)
     page = await page_as("medaffairs_a")
     row = page.locator(f'#obligation-panel tr[data-obligation="{o["id"]}"]')
     await row.wait_for()

@@ -11,6 +11,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from core import clock
 from core.cases.rules import Indicator
 from core.cases.spreadsheet import COLUMNS, row_to_case, template_xlsx
 from core.cases.tables import CaseImport, CaseRecord
@@ -121,7 +122,7 @@ def _csv(rows: list[dict[str, str]]) -> bytes:
 
 async def test_an_upload_with_a_value_outside_the_list_imports_nothing(deployment, login_as, project):
     client = await login_as("clinician_a")
-    today = dt.date.today()
+    today = clock.today()
     dates = {"入院日期": (today - dt.timedelta(days=12)).isoformat(),
              "手术日期": (today - dt.timedelta(days=11)).isoformat(),
              "出院日期": (today - dt.timedelta(days=5)).isoformat()}

@@ -119,6 +119,8 @@ class Databases:
         self.engine = engine()
         self.url = get_settings().database_url
         self.templates: dict[tuple[str, ...], str] = {}
+        self.hosts: dict[tuple[str, ...], object] = {}
+        self.apps: dict[tuple[str, ...], object] = {}
         self.current: tuple[str, ...] | None = None
         self.postgres = self.url.startswith("postgres")
         if self.postgres:
@@ -157,14 +159,24 @@ class Databases:
             for f in self._sqlite_files(self.path):
                 f.unlink(missing_ok=True)
 
+    def host(self, plugins: tuple[str, ...]):
+        """One PluginHost per plugin set for the whole run (its catalogue is synced once)."""
+        from core.plugins import PluginHost
+
+        if plugins not in self.hosts:
+            self.hosts[plugins] = PluginHost(plugins)
+        return self.hosts[plugins]
+
     async def build(self, plugins: tuple[str, ...]) -> str:
         """Migrate an empty database, load the demo of ``plugins`` and keep it as a template."""
         from core import db, demo
-        from core.plugins import PluginHost
+        from core.catalog import service as catalog
 
+        host = self.host(plugins)
         await self._empty()
         await db.migrate()
-        await demo.load(PluginHost(plugins).view())
+        await demo.load(host.view())
+        await catalog.ensure_synced(host)
         await self._release()
         n = len(self.templates)
         if self.postgres:
@@ -193,6 +205,15 @@ class Databases:
                 f.unlink(missing_ok=True)
             shutil.copyfile(template, self.path)
         self.current = plugins
+
+    def app(self, plugins: tuple[str, ...]):
+        """One app per plugin set for the whole run: it keeps no data of its own, so the
+        modules' database copies can share it."""
+        from web.app import create_app
+
+        if plugins not in self.apps:
+            self.apps[plugins] = create_app(self.host(plugins))
+        return self.apps[plugins]
 
     async def drop(self) -> None:
         if self.postgres:

@@ -154,7 +154,6 @@ async def clintech_deployment(request: pytest.FixtureRequest) -> dict:
     """This module's own copy of the migrated demo database of its plugins."""
     _require_kit()
     from core.accounts.tables import User
-    from core.plugins import PluginHost
     from core.tenancy.tables import Institution, Region
 
     marker = request.node.get_closest_marker("clintech_plugins")
@@ -165,7 +164,7 @@ async def clintech_deployment(request: pytest.FixtureRequest) -> dict:
     await databases.reset(plugins)
     users = {u["username"]: u for u in await User.select(User.id, User.username, User.institution, User.region)}
     return {
-        "host": PluginHost(plugins),
+        "host": databases.host(plugins),
         "plugins": plugins,
         "users": users,
         "institutions": {i["licence_no"]: i["id"] for i in await Institution.select(Institution.id,
@@ -176,9 +175,7 @@ async def clintech_deployment(request: pytest.FixtureRequest) -> dict:
 
 @_fixture(scope="module")
 async def clintech_app(clintech_deployment):
-    from web.app import create_app
-
-    return create_app(clintech_deployment["host"])
+    return _state["databases"].app(clintech_deployment["plugins"])
 
 
 @_fixture()
