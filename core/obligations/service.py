@@ -308,7 +308,7 @@ async def complete(actor: Actor, obligation_id: int, note: str, done_on: dt.date
         raise DomainError(Problem("请填写办理情况（至少2个字）", "note"))
     if len(note) > 1000:
         raise DomainError(Problem("办理情况不能超过1000字", "note"))
-    done_on = done_on or local_today()
+    done_on = done_on or clock.today()
     late = done_on > row["due_on"]
     async with write_transaction():
         await Obligation.update({
