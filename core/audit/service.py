@@ -10,6 +10,7 @@ import msgspec
 from core.accounts.schemas import Actor
 from core.audit.tables import AuditEvent
 from core.db import engine
+from core.timefmt import SHANGHAI
 
 
 def _jsonable(value: Any) -> Any:
@@ -49,7 +50,7 @@ class AuditFilter(msgspec.Struct):
     action: str = ""
     record_type: str = ""
     record_id: int | None = None
-    since: dt.date | None = None
+    since: dt.date | None = None  # Beijing days, as people type them
     until: dt.date | None = None
     page: int = 1
 
@@ -69,10 +70,10 @@ async def browse(filters: AuditFilter) -> tuple[list[dict], int]:
     if filters.record_id is not None:
         where.append(AuditEvent.record_id == filters.record_id)
     if filters.since:
-        where.append(AuditEvent.at >= dt.datetime.combine(filters.since, dt.time(), dt.UTC))
+        where.append(AuditEvent.at >= dt.datetime.combine(filters.since, dt.time(), SHANGHAI))
     if filters.until:
         where.append(
-            AuditEvent.at < dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time(), dt.UTC)
+            AuditEvent.at < dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time(), SHANGHAI)
         )
     query = AuditEvent.select().order_by(AuditEvent.id, ascending=False)
     count = AuditEvent.count()
