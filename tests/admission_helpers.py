@@ -6,6 +6,7 @@ import datetime as dt
 
 from core.accounts.schemas import Actor
 from core.accounts.tables import User
+from tests.fixtures import per_database
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n% test\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -128,7 +129,7 @@ async def admit_temporary(hooks, project_id: int, users: dict[str, str], today: 
 
 # ---------------------------------------------------------------- tenancy matrix factories
 
-_records: dict[tuple[str, int], dict] = {}
+_records: dict[tuple[str, int], dict] = per_database({})
 
 
 async def _project_of(dep: dict, institution_id: int) -> int:

@@ -10,6 +10,7 @@ from core.accounts.schemas import SYSTEM
 from core.plugins import HookView
 from tests.admission_helpers import actor, admit_temporary, valid_form
 from tests.filing_helpers import JILIN_USERS
+from tests.fixtures import per_database
 
 # Admitted on a Monday; the case is performed a week later and the patient discharged on
 # Monday 2026-03-16: JL-38 puts the report due 15 working days later, 2026-04-07
@@ -21,7 +22,7 @@ JL38_DUE = dt.date(2026, 4, 7)
 REPORTED = dt.date(2026, 3, 20)
 
 
-CREATED: list[int] = []
+CREATED: list[int] = per_database([])
 
 
 async def release_obligations() -> None:
@@ -93,7 +94,7 @@ async def token_for(institution_id: int) -> tuple[int, str]:
 
 # ---------------------------------------------------------------- tenancy matrix factories
 
-_records: dict[tuple[str, int], dict] = {}
+_records: dict[tuple[str, int], dict] = per_database({})
 
 
 async def case_route(dep: dict, institution_id: int) -> dict:

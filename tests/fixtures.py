@@ -13,17 +13,24 @@ import pytest
 
 from core.testing import DEMO_PASSWORD, PortalClient  # noqa: F401  (tests import them from here)
 
+_PER_DATABASE: list = []
+
+
+def per_database(cache):
+    """``_made = per_database({})``: a helper's cache of records it made in the current
+    module's database, emptied when the next module gets its own copy."""
+    _PER_DATABASE.append(cache)
+    return cache
+
 
 @pytest.fixture(scope="module")
 async def deployment(clintech_deployment):
     """This module's own copy of the migrated demo database; ids of the demo records."""
     from core.tenancy.tables import Department
-    from tests import admission_helpers, case_helpers
 
     # The helpers' records of the previous module's database are gone with it.
-    admission_helpers._records.clear()
-    case_helpers._records.clear()
-    case_helpers.CREATED.clear()
+    for cache in _PER_DATABASE:
+        cache.clear()
     users = clintech_deployment["users"]
     a, b = clintech_deployment["institutions"]["DEMO-A-0001"], clintech_deployment["institutions"]["DEMO-B-0001"]
     departments = await Department.select().order_by(Department.id)

@@ -156,7 +156,8 @@ async def test_routine_and_restricted_projects_from_draft_to_university_filing(d
         await goto_project(ma, routine)
         await ma.fill("#objections textarea[name=answer]", "已在质控指标中补充统计口径")
         await post(ma, "#objections button")
-        assert sorted(await service.close_due_publicity(hooks, today + dt.timedelta(days=8))) >= sorted(
+        # Two weeks on: past the publicity week even when its last day falls on a weekend.
+        assert sorted(await service.close_due_publicity(hooks, today + dt.timedelta(days=14))) >= sorted(
             [routine, restricted])
 
         head = await page_as("head_a")

@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 from piccolo.querystring import QueryString
 
+from tests.fixtures import per_database
+
 Params = dict[str, Any]
 
 
@@ -51,7 +53,7 @@ async def region_of(dep: dict, institution_id: int) -> Params:
     return {"region_id": row["region"]}
 
 
-_DELIVERIES: dict[int, Params] = {}
+_DELIVERIES: dict[int, Params] = per_database({})
 
 
 async def delivery_of(dep: dict, institution_id: int) -> Params:
@@ -75,7 +77,7 @@ async def delivery_of(dep: dict, institution_id: int) -> Params:
     return _DELIVERIES[institution_id]
 
 
-_OBLIGATIONS: dict[int, Params] = {}
+_OBLIGATIONS: dict[int, Params] = per_database({})
 
 
 async def obligation_of(dep: dict, institution_id: int) -> Params:
@@ -108,7 +110,7 @@ async def message_of(dep: dict, institution_id: int) -> Params:
     return {"message_id": row["id"]}
 
 
-_FILINGS: dict[int, Params] = {}
+_FILINGS: dict[int, Params] = per_database({})
 
 
 async def filing_of(dep: dict, institution_id: int) -> Params:
