@@ -4,6 +4,7 @@ and in a Henan deployment (an app built on ``PluginHost(("henan", "hospital_defa
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import subprocess

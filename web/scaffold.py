@@ -93,19 +93,28 @@ demo region). The portal registers this module; its hooks are listed below."""
 
 from {{name}}.hooks import deadline_rules, demo_region, filing_materials, register_catalogs
 
-__all__ = ["deadline_rules", "demo_region", "filing_materials", "register_catalogs"]
+# The plugin API this plugin is written for (core.contract.HOOK_API_VERSION); the portal
+# refuses to load it under another major version.
+CLINTECH_API = "2"
+
+__all__ = ["CLINTECH_API", "deadline_rules", "demo_region", "filing_materials", "register_catalogs"]
 '''
 
-_FILES["src/PKG/hooks.py"] = '''"""The hook implementations (core/hookspecs.py is the contract; docs/plugins.md explains
-each hook). Data lives in files next to this module: catalog/*.toml and deadlines.toml."""
+_FILES["src/PKG/hooks.py"] = '''"""The hook implementations. core/hookspecs.py is the contract and core/contract.py its
+types: each hook answers with those structs (checked when the portal loads the plugin);
+docs/plugins.md explains each hook. Data lives in files next to this module:
+catalog/*.toml and deadlines.toml."""
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
 
+import msgspec
+
 from core import hookimpl
 from core.catalog.loader import load_dir
+from core.contract import DeadlineRule, DemoRegion, Material
 
 HERE = Path(__file__).parent
 
@@ -120,24 +129,23 @@ def register_catalogs():
 def deadline_rules():
     """The province's deadline rules ([[rule]] tables of deadlines.toml)."""
     with open(HERE / "deadlines.toml", "rb") as f:
-        return tomllib.load(f)["rule"]
+        return msgspec.convert(tomllib.load(f)["rule"], list[DeadlineRule])
 
 
 @hookimpl
 def filing_materials(technology, institution):
     """The materials of a restricted-technology filing, in the order they are uploaded."""
     return [
-        {"key": "form", "title": "限制类技术临床应用备案表", "required": True, "rule": "{{rule}}-2"},
-        {"key": "argumentation", "title": "医疗技术临床应用管理委员会和伦理委员会论证材料",
-         "required": True, "rule": "{{rule}}-2"},
-        {"key": "other", "title": "其他材料", "required": False, "rule": "{{rule}}-2"},
+        Material(key="form", title="限制类技术临床应用备案表", rule="{{rule}}-2"),
+        Material(key="argumentation", title="医疗技术临床应用管理委员会和伦理委员会论证材料", rule="{{rule}}-2"),
+        Material(key="other", title="其他材料", rule="{{rule}}-2", required=False),
     ]
 
 
 @hookimpl
 def demo_region():
     """The province and cities `clintech demo` builds (codes are examples: use the real ones)."""
-    return {"province": ("示例省", "990000"), "cities": [("示例一市", "990100"), ("示例二市", "990200")]}
+    return DemoRegion(province=("示例省", "990000"), cities=(("示例一市", "990100"), ("示例二市", "990200")))
 '''
 
 _FILES["src/PKG/catalog/{{name}}-provincial.toml"] = '''# The province's own restricted list (one edition per file; format: core/catalog/loader.py).

@@ -66,7 +66,7 @@ def in_force_status(hooks: HookView) -> list[dict]:
     """For the admin's plugin page: each declared ``rules_in_force`` with the day in use,
     or the setting still to be set."""
     return [{"plugin": item.plugin, "key": item.key, "title": item.title, "day": effective_on(item),
-             "setting": item.setting, "value": os.environ.get(item.setting, "") if item.setting else "",
+             "setting": item.setting, "value": get_settings().setting(item.setting) if item.setting else "",
              "article": item.article} for item in in_force_of(hooks)]
 
 
