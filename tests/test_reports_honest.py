@@ -15,6 +15,7 @@ import time
 import httpx
 import pytest
 
+from core import clock
 from core.accounts.schemas import SYSTEM
 from core.cases import service as cases
 from core.cases.tables import CaseRecord
@@ -22,7 +23,6 @@ from core.obligations.tables import Obligation
 from core.outbox import service as outbox
 from core.outbox.tables import Delivery
 from core.qc import service as qc
-from core.timefmt import local_today
 from tests import test_cli
 from tests.admission_helpers import actor
 from tests.case_helpers import JL38_DUE, REPORTED, admitted, case_input, release_obligations
@@ -118,13 +118,13 @@ async def test_jl38_the_manual_receipt_reports_the_case_late_when_after_the_due_
 @pytest.mark.rule("JL-38")
 async def test_jl38_the_platforms_receipt_reports_the_case_on_time(deployment, project, receiver, login_as):
     hooks = deployment["host"].view()
-    today = local_today()
+    today = clock.today()
     days = [(today - dt.timedelta(days=n)).isoformat() for n in (6, 5, 2)]
     [result] = await cases.record_cases(await actor("clinician_a"), hooks, [case_input(
         project, admitted_on=days[0], operated_on=days[1], discharged_on=days[2])], source="page")
     assert await outbox.deliver_due(hooks, delivery_ids=[result.delivery_id]) == 1
     row = await case_row(result.id)
-    assert row["reported_on"] == local_today() and row["report_late"] is False
+    assert row["reported_on"] == clock.today() and row["report_late"] is False
     assert receiver.receipts
     assert "已报送（按时）" in await report_cell(await login_as("clinician_a"), result.id)
 

@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 
+from core import clock
 from core.admission import rules, service
 from core.admission.tables import AdmissionRound
 from tests.admission_helpers import actor
@@ -37,9 +38,8 @@ def test_hosp4_the_state_follows_the_dates():
 
 @pytest.mark.rule("HOSP-4")
 async def test_hosp4_a_round_opened_with_default_dates_is_open_today_and_the_page_agrees(deployment, login_as):
-    from core.timefmt import local_today
 
-    today = local_today()
+    today = clock.today()
     ma = await actor("medaffairs_b")
     existing = await AdmissionRound.select().where(
         (AdmissionRound.institution == ma.institution_id) & (AdmissionRound.year == today.year)

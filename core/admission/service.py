@@ -52,7 +52,6 @@ from core.messages import t
 from core.plugins import HookView
 from core.storage import service as storage
 from core.tenancy.tables import Institution
-from core.timefmt import local_today
 
 MOVED_ON = "该步骤已由他人处理或项目已有更新，流程已推进，请刷新页面后查看最新状态"
 OPEN_STATUSES = (ProjectStatus.draft, ProjectStatus.in_review, ProjectStatus.returned)
@@ -410,7 +409,7 @@ async def open_round(actor: Actor, year: int, opens_on: dt.date | None = None,
     it says otherwise). One open round per institution and year."""
     if not actor.has("medical_affairs") or actor.institution_id is None:
         raise NotFound("未找到")
-    first, last = rules.default_round_dates(year, local_today())
+    first, last = rules.default_round_dates(year, clock.today())
     opens_on, closes_on = opens_on or first, closes_on or last
     problems = []
     if closes_on < opens_on:

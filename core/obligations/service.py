@@ -41,7 +41,6 @@ from core.plugins import HookView
 from core.settings import get_settings
 from core.tenancy.service import require_institution, visible_institution_ids
 from core.tenancy.tables import Institution
-from core.timefmt import local_today
 
 # Roles that see and manage every obligation of their institution.
 INSTITUTION_WIDE = ("medical_affairs", "hospital_head")
