@@ -18,6 +18,7 @@ provinces' and the university's integrators:
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import random
 
@@ -35,10 +36,29 @@ REJECT_STATUSES = frozenset({400, 409, 422})
 MESSAGE_LIMIT = 500
 
 
+class DeliveryStatus(enum.StrEnum):
+    """Where a delivery stands (``Delivery.status``); the Chinese label is in core.messages."""
+
+    queued = "queued"
+    sending = "sending"
+    sent = "sent"  # received, the authority's decision pending
+    accepted = "accepted"
+    failed = "failed"  # retried with backoff
+    needs_attention = "needs_attention"  # retries used up
+    rejected = "rejected"
+    package_ready = "package_ready"  # for manual upload
+
+    @property
+    def label(self) -> str:
+        from core.messages import t
+
+        return t(f"outbox.status.{self.value}")
+
+
 class Outcome(msgspec.Struct, frozen=True):
     """What one attempt led to: the new status and why."""
 
-    status: str  # accepted / sent / failed / rejected / package_ready
+    status: DeliveryStatus  # accepted / sent / failed / rejected / package_ready
     receipt_id: str = ""
     error: str = ""  # Chinese reason for people
     http_status: int | None = None
@@ -79,22 +99,23 @@ def read_answer(status_code: int, content_type: str, body: bytes) -> Outcome:
     if 200 <= status_code < 300:
         if data is None:
             kind = "JSON 无法解析" if is_json else f"非 JSON 内容（{(content_type or '无类型').split(';')[0]}）"
-            return Outcome("failed", error=f"对方系统返回了无法识别的应答：{kind}", http_status=status_code,
+            return Outcome(DeliveryStatus.failed, error=f"对方系统返回了无法识别的应答：{kind}", http_status=status_code,
                            authority_message=_text(body))
         receipt = data.get("receipt_id") if isinstance(data, dict) else None
         if not isinstance(receipt, str | int) or not str(receipt).strip():
-            return Outcome("failed", error="对方系统的应答格式不正确：缺少回执号（receipt_id）",
+            return Outcome(DeliveryStatus.failed, error="对方系统的应答格式不正确：缺少回执号（receipt_id）",
                            http_status=status_code, authority_message=_text(body))
         state = str(data.get("status") or "accepted").lower()
         if state in ("rejected", "refused"):
             message = _authority_message(data, body)
-            return Outcome("rejected", receipt_id=str(receipt), error=f"对方系统退回：{message}",
+            return Outcome(DeliveryStatus.rejected, receipt_id=str(receipt), error=f"对方系统退回：{message}",
                            http_status=status_code, authority_message=message)
-        return Outcome("sent" if state in ("received", "pending", "processing") else "accepted",
-                       receipt_id=str(receipt), http_status=status_code)
+        status = DeliveryStatus.sent if state in ("received", "pending", "processing") else DeliveryStatus.accepted
+        return Outcome(status, receipt_id=str(receipt), http_status=status_code)
     if status_code in REJECT_STATUSES:
         message = _authority_message(data, body) or f"HTTP {status_code}"
-        return Outcome("rejected", error=f"对方系统退回（HTTP {status_code}）：{message}", http_status=status_code,
+        return Outcome(DeliveryStatus.rejected, error=f"对方系统退回（HTTP {status_code}）：{message}",
+                       http_status=status_code,
                        authority_message=message)
     reasons = {
         401: "对方系统拒绝了认证，请检查令牌配置",
@@ -107,18 +128,18 @@ def read_answer(status_code: int, content_type: str, body: bytes) -> Outcome:
         reason = f"对方系统内部错误（HTTP {status_code}）"
     else:
         reason = reasons.get(status_code, f"对方系统返回了意外的状态（HTTP {status_code}）")
-    return Outcome("failed", error=reason, http_status=status_code, authority_message=_text(body))
+    return Outcome(DeliveryStatus.failed, error=reason, http_status=status_code, authority_message=_text(body))
 
 
 def timeout_outcome(seconds: float) -> Outcome:
-    return Outcome("failed", error=f"对方系统未在 {seconds:g} 秒内应答（超时）")
+    return Outcome(DeliveryStatus.failed, error=f"对方系统未在 {seconds:g} 秒内应答（超时）")
 
 
 def unreachable_outcome(detail: str) -> Outcome:
-    return Outcome("failed", error=f"无法连接对方系统：{detail[:200]}")
+    return Outcome(DeliveryStatus.failed, error=f"无法连接对方系统：{detail[:200]}")
 
 
 def after_failure(attempts: int, now: dt.datetime, rng: random.Random | None = None) -> tuple[str, dt.datetime]:
     """Status and next attempt time after the ``attempts``-th failed attempt."""
-    status = "needs_attention" if attempts >= MAX_ATTEMPTS else "failed"
+    status = DeliveryStatus.needs_attention if attempts >= MAX_ATTEMPTS else DeliveryStatus.failed
     return status, now + backoff(attempts, rng)

@@ -52,19 +52,21 @@ from core.outbox.channels import (
 from core.outbox.channels import (
     channel as find_channel,
 )
+from core.outbox.rules import DeliveryStatus
 from core.outbox.tables import Delivery, DeliveryAttempt
 from core.plugins import HookView
 from core.tenancy.tables import Institution
 
-STATUSES = ("queued", "sending", "sent", "accepted", "failed", "needs_attention", "rejected", "package_ready")
+STATUSES = tuple(DeliveryStatus)
 # Picked up by the worker when their next_attempt_at has come.
-DUE_STATUSES = ("queued", "failed", "needs_attention")
+DUE_STATUSES = (DeliveryStatus.queued, DeliveryStatus.failed, DeliveryStatus.needs_attention)
 # A person may send these again now ("retry now").
-RETRYABLE = frozenset({"failed", "needs_attention", "rejected", "package_ready"})
+RETRYABLE = frozenset({DeliveryStatus.failed, DeliveryStatus.needs_attention, DeliveryStatus.rejected,
+                       DeliveryStatus.package_ready})
 # A person may record the authority's receipt for these (manual upload, or review done).
-CONFIRMABLE = frozenset({"package_ready", "sent"})
+CONFIRMABLE = frozenset({DeliveryStatus.package_ready, DeliveryStatus.sent})
 # Shown as needing someone's attention on the outbox page.
-ATTENTION = frozenset({"needs_attention", "rejected", "package_ready"})
+ATTENTION = frozenset({DeliveryStatus.needs_attention, DeliveryStatus.rejected, DeliveryStatus.package_ready})
 LEASE = dt.timedelta(minutes=5)
 MANAGERS = ("admin", "medical_affairs", "regulator")
 # Deliveries that are the filing department's own work, not the institution's: the push of a
@@ -176,7 +178,7 @@ async def enqueue(
         Delivery(
             channel=key, channel_name=name, kind=kind, subject_type=subject_type, subject_id=subject_id,
             institution_id=institution_id, payload=payload, attachments=msgspec.to_builtins(files),
-            idempotency_key=uuid.uuid4().hex, status="queued", next_attempt_at=now_utc(),
+            idempotency_key=uuid.uuid4().hex, status=DeliveryStatus.queued, next_attempt_at=now_utc(),
             created_by=actor.username,
         )
     ).returning(Delivery.id)
@@ -332,14 +334,14 @@ async def retry_now(actor: Actor, delivery_id: int, *, now: dt.datetime | None =
     now = now or now_utc()
     async with write_transaction():
         updated = await Delivery.update(
-            {Delivery.status: "queued", Delivery.next_attempt_at: now, Delivery.updated_at: now}
+            {Delivery.status: DeliveryStatus.queued, Delivery.next_attempt_at: now, Delivery.updated_at: now}
         ).where((Delivery.id == delivery_id) & (Delivery.status == row["status"])).returning(Delivery.id)
         if not updated:
             raise DomainError(Problem("该报送记录的状态已变化，请刷新后重试", "status"))
         await audit.record(actor, "outbox.retry", "delivery", delivery_id,
                            before={"status": row["status"], "attempts": row["attempts"], "error": row["last_error"]},
-                           after={"status": "queued"}, institution_id=row["institution_id"])
-    row |= {"status": "queued", "next_attempt_at": now}
+                           after={"status": DeliveryStatus.queued}, institution_id=row["institution_id"])
+    row |= {"status": DeliveryStatus.queued, "next_attempt_at": now}
     return _view(row)
 
 
@@ -359,17 +361,18 @@ async def confirm_manual(actor: Actor, delivery_id: int, receipt_id: str, *,
     now = now or now_utc()
     async with write_transaction():
         updated = await Delivery.update({
-            Delivery.status: "accepted", Delivery.receipt_id: receipt_id, Delivery.accepted_at: now,
+            Delivery.status: DeliveryStatus.accepted, Delivery.receipt_id: receipt_id, Delivery.accepted_at: now,
             Delivery.sent_at: row["sent_at"] or now, Delivery.updated_at: now,
         }).where((Delivery.id == delivery_id) & (Delivery.status == row["status"])).returning(Delivery.id)
         if not updated:
             raise DomainError(Problem("该报送记录的状态已变化，请刷新后重试", "status"))
         await audit.record(actor, "outbox.confirm", "delivery", delivery_id,
                            before={"status": row["status"], "receipt_id": row["receipt_id"]},
-                           after={"status": "accepted", "receipt_id": receipt_id}, institution_id=row["institution_id"])
+                           after={"status": DeliveryStatus.accepted, "receipt_id": receipt_id},
+                           institution_id=row["institution_id"])
         await _on_receipt(actor, hooks, row, now)
         await _delivered(actor, row, now)
-    row |= {"status": "accepted", "receipt_id": receipt_id, "accepted_at": now}
+    row |= {"status": DeliveryStatus.accepted, "receipt_id": receipt_id, "accepted_at": now}
     return _view(row)
 
 
@@ -396,7 +399,7 @@ async def _lease(now: dt.datetime, limit: int, worker: str, ids: list[int] | Non
     the same delivery. A lease left by a crashed worker expires and is taken again
     (the Idempotency-Key makes that resend harmless)."""
     due = (Delivery.status.is_in(list(DUE_STATUSES)) & (Delivery.next_attempt_at <= now)) | (
-        (Delivery.status == "sending") & (Delivery.lease_until < now)
+        (Delivery.status == DeliveryStatus.sending) & (Delivery.lease_until < now)
     )
     query = Delivery.select(Delivery.id).where(due).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
     if ids is not None:
@@ -410,7 +413,7 @@ async def _lease(now: dt.datetime, limit: int, worker: str, ids: list[int] | Non
         if not picked:
             return []
         await Delivery.update({
-            Delivery.status: "sending", Delivery.lease_until: now + LEASE, Delivery.leased_by: worker,
+            Delivery.status: DeliveryStatus.sending, Delivery.lease_until: now + LEASE, Delivery.leased_by: worker,
             Delivery.attempts: Delivery.attempts + 1, Delivery.updated_at: now,
         }).where(Delivery.id.is_in(picked))
         return await Delivery.select().where(Delivery.id.is_in(picked)).order_by(Delivery.id).output(load_json=True)
@@ -441,18 +444,18 @@ def envelope(row: dict, channel: Channel | None, institution: dict | None, files
 
 async def _attempt(client: httpx.AsyncClient, row: dict, channel: Channel | None) -> rules.Outcome:
     if channel is None:
-        return rules.Outcome("failed", error=f"报送渠道「{row['channel_name'] or row['channel']}」未启用或不存在，"
+        return rules.Outcome(DeliveryStatus.failed, error=f"报送渠道「{row['channel_name'] or row['channel']}」未启用或不存在，"
                                              "请管理员检查插件配置")
     if uses_package(channel):
         ep = endpoint(channel)
         why = "该渠道仅支持人工上传" if channel.transport == "package" else f"未配置接收地址（{ep.url_setting}）"
-        return rules.Outcome("package_ready", error=f"{why}：已生成报送包，请下载后人工上传")
+        return rules.Outcome(DeliveryStatus.package_ready, error=f"{why}：已生成报送包，请下载后人工上传")
     ep = endpoint(channel)
     try:
         attachments = ordered(channel, [msgspec.convert(a, Attachment) for a in row["attachments"]])
         files = [(a, read(a)) for a in attachments]
     except FileNotFoundError as exc:
-        return rules.Outcome("failed", error=str(exc))
+        return rules.Outcome(DeliveryStatus.failed, error=str(exc))
     body = envelope(row, channel, await _institution(row["institution_id"]), files)
     headers = {"Idempotency-Key": row["idempotency_key"], "Content-Type": "application/json; charset=utf-8",
                "User-Agent": "ClinTech-Portal-Outbox/1"}
@@ -488,30 +491,30 @@ async def _record(row: dict, outcome: rules.Outcome, worker: str, now: dt.dateti
                   rng: random.Random | None, hooks: HookView | None = None) -> str:
     values: dict = {Delivery.lease_until: None, Delivery.leased_by: "", Delivery.updated_at: now}
     status = outcome.status
-    if status == "failed":
+    if status == DeliveryStatus.failed:
         status, next_at = rules.after_failure(row["attempts"], now, rng)
         values |= {Delivery.next_attempt_at: next_at, Delivery.last_error: outcome.error,
                    Delivery.authority_message: outcome.authority_message}
-    elif status == "rejected":
+    elif status == DeliveryStatus.rejected:
         values |= {Delivery.last_error: outcome.error, Delivery.authority_message: outcome.authority_message,
                    Delivery.receipt_id: outcome.receipt_id}
-    elif status in ("accepted", "sent"):
+    elif status in (DeliveryStatus.accepted, DeliveryStatus.sent):
         values |= {Delivery.receipt_id: outcome.receipt_id, Delivery.sent_at: now, Delivery.last_error: "",
                    Delivery.authority_message: ""}
-        if status == "accepted":
+        if status == DeliveryStatus.accepted:
             values[Delivery.accepted_at] = now
-    elif status == "package_ready":
+    elif status == DeliveryStatus.package_ready:
         values[Delivery.last_error] = ""
     values[Delivery.status] = status
     async with write_transaction():
         # Only the lease holder writes the status; a worker whose lease expired and was
         # taken over just leaves its attempt on record.
         held = await Delivery.update(values).where(
-            (Delivery.id == row["id"]) & (Delivery.leased_by == worker) & (Delivery.status == "sending")
+            (Delivery.id == row["id"]) & (Delivery.leased_by == worker) & (Delivery.status == DeliveryStatus.sending)
         ).returning(Delivery.id)
-        if held and status == "accepted":
+        if held and status == DeliveryStatus.accepted:
             await _on_receipt(SYSTEM, hooks, row, now)
-        if held and status in ("sent", "accepted"):
+        if held and status in (DeliveryStatus.sent, DeliveryStatus.accepted):
             await _delivered(SYSTEM, row, now)
         await DeliveryAttempt.insert(DeliveryAttempt(
             delivery=row["id"], number=row["attempts"], at=now, worker=worker, outcome=status,

@@ -7,6 +7,8 @@ from piccolo.columns import JSON, BigInt, ForeignKey, Integer, Text, Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from core.outbox.rules import DeliveryStatus
+
 
 class Delivery(Table, tablename="outbox_delivery"):
     """One filing, case, report or admission to deliver through one reporting channel.
@@ -26,8 +28,7 @@ class Delivery(Table, tablename="outbox_delivery"):
     attachments = JSON(default=[])
     # Sent as the Idempotency-Key header: the authority answers a repeat with its first receipt.
     idempotency_key = Varchar(length=64, unique=True)
-    # queued / sending / sent / accepted / failed / needs_attention / rejected / package_ready
-    status = Varchar(length=20, index=True, default="queued")
+    status = Varchar(length=20, index=True, default=DeliveryStatus.queued, choices=DeliveryStatus)
     attempts = Integer(default=0)
     next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
     lease_until = Timestamptz(null=True, default=None)

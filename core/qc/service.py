@@ -27,6 +27,7 @@ from core.db import is_sqlite, write_transaction
 from core.errors import Conflict, DomainError, Forbidden, NotFound, Problem
 from core.plugins import HookView
 from core.qc.indicators import indicators_for, meets
+from core.qc.schemas import REPORT_STATUS_LABELS, ReportStatus, SummaryStatus
 from core.qc.tables import QcAnnualReport, QcSummary
 
 HOSPITAL_QC = ("medical_affairs", "hospital_head")
@@ -300,7 +301,7 @@ def export_xlsx(data: dict, indicators: list[dict] | None = None, title: str = "
 
 # ---------------------------------------------------------------- annual QC report (HOSP-17)
 
-REPORT_STATUS = {"draft": "填写中", "submitted": "待科室审核", "dept_reviewed": "待医务处审核", "approved": "已审核备案"}
+REPORT_STATUS = REPORT_STATUS_LABELS
 ANSWER_FIELDS = [
     ("summary", "质量控制工作开展情况"),
     ("problems", "存在的问题及不良事件分析"),
@@ -420,15 +421,15 @@ async def submit_report(actor: Actor, report_id: int, answers: dict[str, str], t
     project = await _project(actor, report["project"])
     if not (project["lead"] == actor.id or str((project["form"] or {}).get("qc_officer") or "") == actor.display_name):
         raise Forbidden("只有项目负责人或项目质控员可以填报年报表（HOSP-13、HOSP-17）")
-    if report["status"] != "draft":
+    if report["status"] != ReportStatus.draft:
         raise DomainError(Problem("该年报表已提交", None, "HOSP-17"))
     clean = {k: str(answers.get(k, "")).strip() for k, _ in ANSWER_FIELDS}
     missing = [Problem(f"请填写「{label}」", key, "HOSP-17") for key, label in ANSWER_FIELDS[:3] if len(clean[key]) < 5]
     if missing:
         raise DomainError(missing)
-    await _move(actor, report, "submitted", {QcAnnualReport.answers: clean,
-                                             QcAnnualReport.submitted_on: today or clock.today(),
-                                             QcAnnualReport.return_reason: ""}, "submit", version)
+    await _move(actor, report, ReportStatus.submitted, {QcAnnualReport.answers: clean,
+                                                        QcAnnualReport.submitted_on: today or clock.today(),
+                                                        QcAnnualReport.return_reason: ""}, "submit", version)
 
 
 async def review_report(actor: Actor, hooks: HookView, report_id: int, decision: str, comment: str = "",
@@ -442,23 +443,23 @@ async def review_report(actor: Actor, hooks: HookView, report_id: int, decision:
         raise DomainError(Problem("请选择通过或退回", "decision"))
     if decision == "return" and len(comment.strip()) < 2:
         raise DomainError(Problem("退回须写明理由", "comment", "HOSP-17"))
-    if report["status"] == "submitted" and actor.has("dept_head") and actor.department_id == report[
+    if report["status"] == ReportStatus.submitted and actor.has("dept_head") and actor.department_id == report[
             "project.department"]:
         if decision == "return":
-            await _move(actor, report, "draft", {QcAnnualReport.return_reason: comment.strip()}, "return", version)
+            await _move(actor, report, ReportStatus.draft, {QcAnnualReport.return_reason: comment.strip()}, "return", version)
         else:
-            await _move(actor, report, "dept_reviewed", {QcAnnualReport.dept_reviewed_by: actor.display_name,
+            await _move(actor, report, ReportStatus.dept_reviewed, {QcAnnualReport.dept_reviewed_by: actor.display_name,
                                                          QcAnnualReport.dept_comment: comment.strip()}, "dept_review",
                         version)
         return
-    if report["status"] == "dept_reviewed" and actor.has("medical_affairs"):
+    if report["status"] == ReportStatus.dept_reviewed and actor.has("medical_affairs"):
         if decision == "return":
-            await _move(actor, report, "draft", {QcAnnualReport.return_reason: comment.strip()}, "return", version)
+            await _move(actor, report, ReportStatus.draft, {QcAnnualReport.return_reason: comment.strip()}, "return", version)
             return
         from core.obligations import service as obligations
 
         async with write_transaction():
-            await _move(actor, report, "approved", {QcAnnualReport.approved_by: actor.display_name,
+            await _move(actor, report, ReportStatus.approved, {QcAnnualReport.approved_by: actor.display_name,
                                                     QcAnnualReport.approved_on: day}, "approve", version)
             await obligations.fulfil(actor, hooks, subject_type="project", subject_id=report["project"],
                                      kind="qc_annual_report", done_on=report["submitted_on"] or day,
@@ -519,15 +520,15 @@ async def submit_summary(actor: Actor, hooks: HookView, project_id: int, answers
               "adverse_rate": data["total"]["adverse_rate"], "timeliness": data["total"]["timeliness"]}
     async with write_transaction():
         existing = await QcSummary.select(QcSummary.id, QcSummary.status).where(QcSummary.project == project_id).first()
-        if existing and existing["status"] == "decided":
+        if existing and existing["status"] == SummaryStatus.decided:
             raise DomainError(Problem("医务处已作出决定，总结不能再修改", None, "HOSP-19"))
         if existing:
             await QcSummary.update({QcSummary.answers: clean, QcSummary.prefill: values,
-                                    QcSummary.status: "submitted"}).where(QcSummary.id == existing["id"])
+                                    QcSummary.status: SummaryStatus.submitted}).where(QcSummary.id == existing["id"])
             summary_id = existing["id"]
         else:
             rows = await QcSummary.insert(QcSummary(institution=project["institution"], project=project_id,
-                                                    status="submitted", prefill=values, answers=clean)
+                                                    status=SummaryStatus.submitted, prefill=values, answers=clean)
                                           ).returning(QcSummary.id)
             summary_id = rows[0]["id"]
         await audit.record(actor, "qc_summary.submit", "qc_summary", summary_id, after=values,
@@ -544,7 +545,7 @@ async def decide_summary(actor: Actor, hooks: HookView, project_id: int, decisio
         raise Forbidden("只有医务处可以作出决定（HOSP-19）")
     project = await _project(actor, project_id)
     summary = await QcSummary.select().where(QcSummary.project == project_id).first()
-    if summary is None or summary["status"] != "submitted":
+    if summary is None or summary["status"] != SummaryStatus.submitted:
         raise DomainError(Problem("科室尚未提交总结", None, "HOSP-19"))
     if decision not in DECISIONS:
         raise DomainError(Problem("请选择决定", "decision", "HOSP-19"))
@@ -562,7 +563,7 @@ async def decide_summary(actor: Actor, hooks: HookView, project_id: int, decisio
                 name=project["technology_name"] or project["title"], decided_on=day,
                 technology_ref=int(ref) if ref.isdigit() else None, project_id=project_id,
                 note=f"HOSP-19 项目 {project_id}：{reason.strip()}"))
-        await QcSummary.update({QcSummary.status: "decided", QcSummary.decision: decision,
+        await QcSummary.update({QcSummary.status: SummaryStatus.decided, QcSummary.decision: decision,
                                 QcSummary.decision_reason: reason.strip(), QcSummary.decided_by: actor.display_name,
                                 QcSummary.decided_on: day, QcSummary.catalog_entry: entry}).where(
             QcSummary.id == summary["id"])

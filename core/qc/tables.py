@@ -6,6 +6,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from core.admission.tables import Project
+from core.qc.schemas import ReportStatus, SummaryStatus
 from core.tenancy.tables import Institution
 
 
@@ -17,7 +18,7 @@ class QcAnnualReport(Table):
     year = Integer()
     # draft → submitted (lead) → dept_reviewed (department) → approved (medical affairs);
     # a reviewer may return it to draft with a reason.
-    status = Varchar(length=20, default="draft", index=True)
+    status = Varchar(length=20, default=ReportStatus.draft, choices=ReportStatus, index=True)
     prefill = JSON(default={})  # figures from the year's cases, frozen when submitted
     answers = JSON(default={})  # what the lead completes
     return_reason = Text(default="")
@@ -36,7 +37,7 @@ class QcSummary(Table):
 
     institution = ForeignKey(Institution, index=True)
     project = ForeignKey(Project, index=True, unique=True)
-    status = Varchar(length=20, default="draft")  # draft / submitted / decided
+    status = Varchar(length=20, default=SummaryStatus.draft, choices=SummaryStatus)
     prefill = JSON(default={})
     answers = JSON(default={})
     decision = Varchar(length=20, default="")  # routine / extend / stop
