@@ -336,7 +336,7 @@ async def test_reminder_e_mail_goes_through_a_real_smtp_server(deployment, login
 
 @pytest.mark.browser
 @pytest.mark.rule("JL-12")
-async def test_browser_dashboard_shows_an_obligation_and_its_article(deployment, page_as):
+async def test_browser_dashboard_shows_an_obligation_and_its_article(deployment, page_as, only_these_obligations):
     label = unique("浏览器")
     o = await emit(deployment["host"].view(), "first_case", clock.today(), deployment["hospital_a"], label=label)
     page = await page_as("medaffairs_a")

@@ -24,6 +24,7 @@ async def recompute_deadlines(hooks: HookView) -> int:
 @job
 async def fire_transition_events(hooks: HookView) -> int:
     """Report ``rules_effective`` and ``technology_listed`` for the institutions already
-    using a technology once their day has come (a province's transitional period; a province's grace period
-    after listing), so the transitional deadline rules create their obligations."""
+    using a technology once their day has come (a province's transitional period, or
+    its grace period after listing), so the transitional deadline rules create their
+    obligations."""
     return await transitions.fire(hooks)

@@ -1,6 +1,6 @@
 """Transitional events: obligations for institutions *already using* a technology when
-rules take effect or a technology is newly listed (a province's transitional period; a province giving
-existing users 3 months after listing).
+rules take effect (a province's transitional articles) or a technology is newly listed
+(a province giving existing users 3 months after listing).
 
 Core knows which institutions use a technology: their admitted projects (准入项目,
 status "admitted") for its code. The worker's ``fire_transition_events`` job reports
