@@ -25,10 +25,11 @@ async def text_without(page, forbidden: re.Pattern, selector: str = "main") -> s
     return text
 
 
-async def enter_first_case(page, project_id: int, operator: str, case_id: str) -> int:
-    """登记首例: from the filing list's waiting project to the case form, entered and saved.
-    Returns the case's id (its page)."""
+async def enter_first_case(page, project_id: int, operator: str, case_id: str, rule: str) -> int:
+    """登记首例: from the filing list's waiting project (its filing ``rule`` cited there) to the
+    case form, entered and saved. Returns the case's id (its page)."""
     await page.click("nav.side >> text=限制类技术备案")
+    assert rule in await page.inner_text("#filing-rule")
     await page.click(f"#waiting li[data-project='{project_id}'] >> text=登记首例病例")
     await page.wait_for_url(f"**/cases?technology_code=P{project_id}")
     assert await page.input_value("#case-form select[name=technology_code]") == f"P{project_id}"

@@ -62,7 +62,7 @@ async def test_jl12_filing_from_first_case_to_public_list_in_the_browser(deploym
     page = await page_as("medaffairs_a")
     await page.click("nav.side >> text=限制类技术备案")
     await shot(page, "jl-01-filings-waiting")
-    case_id = await enter_first_case(page, project_id, "clinician_a", f"JL-FIRST-{project_id}")
+    case_id = await enter_first_case(page, project_id, "clinician_a", f"JL-FIRST-{project_id}", "JL-12")
     await page.click("nav.side >> text=病例")
     cases_text = await text_without(page, NOT_JILIN)
     assert f"JL-FIRST-{project_id}" in cases_text and "暂无病例" not in cases_text

@@ -125,7 +125,8 @@ async def test_hn22b_hn22c_hn23_henan_filing_from_first_case_to_public_list_in_t
 async def _walk(henan_server, henan_page, hooks, receiver, project_id: int, tmp_path) -> None:
     # 登记首例: the first case is a case record with its HN-3 report, and it opens the filing.
     page = await henan_page(HENAN_USERS["medical_affairs"])
-    case_id = await enter_first_case(page, project_id, HENAN_USERS["clinician"], f"HN-FIRST-{project_id}")
+    case_id = await enter_first_case(page, project_id, HENAN_USERS["clinician"], f"HN-FIRST-{project_id}",
+                                      "HN-2.2b")
     await page.click("nav.side >> text=病例")
     cases_text = await text_without(page, NOT_HENAN)
     assert f"HN-FIRST-{project_id}" in cases_text and "暂无病例" not in cases_text and "NAT-37、HN-3" in cases_text
