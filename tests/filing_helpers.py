@@ -110,10 +110,15 @@ async def province_world(host: PluginHost, users: dict[str, str], licence: str, 
 async def forget_filing_obligations() -> None:
     """Remove the obligations filing tests opened (the hospital's filing deadline and the
     regulator's completion clock), so other tests' dashboards see the shared demo as it was."""
+    from core.cases.tables import CaseRecord
     from core.obligations.tables import Obligation, ObligationReminder
 
+    # The first cases the filing tests enter (case ids "…FIRST-…") open case-report deadlines too.
+    first_cases = [r["id"] for r in await CaseRecord.select(CaseRecord.id).where(
+        CaseRecord.external_id.like("%FIRST-%"))]
     ids = [r["id"] for r in await Obligation.select(Obligation.id).where(
-        Obligation.subject_type.is_in(["filing", "filing_submission"]))]
+        Obligation.subject_type.is_in(["filing", "filing_submission"])
+        | ((Obligation.subject_type == "case") & Obligation.subject_id.is_in(first_cases or [-1])))]
     if ids:
         await ObligationReminder.delete().where(ObligationReminder.obligation.is_in(ids))
         await Obligation.delete().where(Obligation.id.is_in(ids))

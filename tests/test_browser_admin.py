@@ -84,7 +84,7 @@ async def test_admin_switches_jilin_off_and_on_with_htmx(deployment, page_as, li
     assert "吉林省备案要求" in await _nav_labels(page)
     await page.get_by_role("link", name="吉林省备案要求").click()
     await page.wait_for_url(f"{live_server}/p/jilin")
-    assert "医疗技术临床应用自我评估报告" in await page.locator("main").inner_text()
+    assert "医疗机构开展限制类技术的自我评估报告" in await page.locator("main").inner_text()  # JL-12 (二)
 
 
 async def test_wrong_password_in_the_browser_shows_the_message(deployment, page_as, live_server, shots):

@@ -279,8 +279,8 @@ async def test_the_first_case_is_a_case_record_with_its_report_once(deployment, 
         assert project_id in waiting
         page = await (await login_as("medaffairs_a")).get("/filings")
         assert f'href="/cases?technology_code=P{project_id}"' in page.text  # 登记首例 → the case form
-        results = await cases.record_cases(await actor("clinician_a"), hooks, [case_input(project_id)],
-                                           today=dt.date(2026, 3, 20))
+        results = await cases.record_cases(await actor("clinician_a"), hooks, [
+            case_input(project_id, case_id=f"ZY-FIRST-T{project_id}")], today=dt.date(2026, 3, 20))
         case_id = results[0].id
         listed = await cases.list_cases(ma, project_id=project_id)
         assert [c["id"] for c in listed] == [case_id]
@@ -292,7 +292,10 @@ async def test_the_first_case_is_a_case_record_with_its_report_once(deployment, 
         cases_page = await (await login_as("medaffairs_a")).get("/cases")
         assert "暂无病例" not in cases_page.text or str(case_id) in cases_page.text
     finally:
+        from tests.filing_helpers import forget_filing_obligations
+
         await release_obligations()
+        await forget_filing_obligations()
 
 
 async def test_regulator_push_queue_and_jilin_desk_rule(deployment, login_as):
