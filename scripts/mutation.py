@@ -2,7 +2,8 @@
 
 Each module (core/calendar.py, every core/**/rules.py and every plugins/*/rules.py) is
 mutated on its own, in a workspace of its own under ``mutants/`` (gitignored), against
-the fast, pure test files that exercise it (``TESTS`` below: no database, no browser).
+the fast, pure test files that exercise it (``TESTS`` below: no database, no browser,
+no hypothesis properties).
 Within a module mutmut runs, for each mutant, only the selected tests that call the
 mutated function. One module at a time, one worker by default (``MUTATION_JOBS=2``
 to use both cores): the machine is shared.
@@ -33,19 +34,27 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 WORK = ROOT / "mutants"
 
+def examples(path: str) -> list[str]:
+    """The tests of ``path`` that are not hypothesis properties (``@given``), as node ids:
+    a property runs hundreds of examples, for every mutant it covers."""
+    import ast
+
+    tree = ast.parse((ROOT / path).read_text("utf-8"))
+    return [f"{path}::{node.name}" for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test_")
+            and not any(ast.unparse(d).startswith("given") for d in node.decorator_list)]
+
+
 # The pure test files that exercise each module (a module's own limits file first).
 TESTS: dict[str, list[str]] = {
-    "core/calendar.py": ["tests/test_calendar.py", "tests/test_limits_calendar.py"],
+    "core/calendar.py": ["tests/test_limits_calendar.py", *examples("tests/test_calendar.py")],
     "core/accounts/rules.py": ["tests/test_limits_accounts.py"],
     "core/admission/rules.py": ["tests/test_limits_admission.py"],
     "core/cases/rules.py": ["tests/test_limits_cases.py"],
     "core/catalog/rules.py": ["tests/test_limits_catalog.py"],
     "core/filing/rules.py": ["tests/test_limits_filing.py"],
-    # test_calendar.py's notice tests only: its property tests would run for every mutant
     "core/holidays/rules.py": ["tests/test_limits_holidays.py",
-                               "tests/test_calendar.py::test_notice_reads_iso_lines_and_the_state_council_wording",
-                               "tests/test_calendar.py::test_notice_problems_name_the_line_and_nothing_is_accepted",
-                               "tests/test_calendar.py::test_notice_needs_a_holiday_and_a_year"],
+                               *(t for t in examples("tests/test_calendar.py") if "notice" in t)],
     "core/obligations/rules.py": ["tests/test_limits_obligations.py"],
     "core/outbox/rules.py": ["tests/test_limits_outbox.py"],
     "core/tenancy/rules.py": ["tests/test_limits_tenancy.py"],
