@@ -44,6 +44,9 @@ def test_cal1_an_ordinary_saturday_is_a_weekend_day_not_a_working_day():
 
 @pytest.mark.rule("CAL-1")
 def test_cal1_official_days_say_where_they_come_from():
+    fresh = WorkCalendar()  # built here, not at import: what its construction does is under test
+    assert fresh.day_info(MAKEUP_SUN) == DayInfo(MAKEUP_SUN, True, "makeup", "国庆节", "official", True)
+    assert fresh.day_info(D("2025-10-01")).source == "official"
     assert CAL.day_info(MAKEUP_SUN) == DayInfo(MAKEUP_SUN, True, "makeup", "国庆节", "official", True)
     holiday = D("2025-10-01")
     assert CAL.day_info(holiday) == DayInfo(holiday, False, "holiday", "国庆节", "official", True)
