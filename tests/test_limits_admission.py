@@ -352,3 +352,21 @@ def test_hosp5_restricted_lead_needs_the_specifications_qualifications():
     assert _validate(project, _lead(qualifications=("介入培训", "主治医师"))) == []
     assert _validate(project, _lead(qualifications=("主治医师",), years_as_resident=0)) == [
         Problem("项目负责人不符合该限制类技术管理规范的人员资质要求：缺少介入培训", "lead", "HOSP-5")]
+
+
+@pytest.mark.rule("HOSP-4")
+def test_hosp4_default_round_opened_after_june_runs_from_today_to_the_years_end():
+    assert rules.default_round_dates(2026, D("2026-06-30")) == (D("2026-01-01"), D("2026-06-30"))
+    assert rules.default_round_dates(2026, D("2026-07-01")) == (D("2026-07-01"), D("2026-12-31"))
+    assert rules.default_round_dates(2027, D("2026-07-01")) == (D("2027-01-01"), D("2027-06-30"))
+    assert rules.default_round_dates(2026, None) == (D("2026-01-01"), D("2026-06-30"))
+
+
+@pytest.mark.rule("HOSP-4")
+def test_hosp4_round_state_at_its_first_and_last_day():
+    row = {"status": "open", "opens_on": D("2026-01-05"), "closes_on": D("2026-06-30")}
+    assert rules.round_state(row, D("2026-01-04")) == "not_started"
+    assert rules.round_state(row, D("2026-01-05")) == "open"
+    assert rules.round_state(row, D("2026-06-30")) == "open"
+    assert rules.round_state(row, D("2026-07-01")) == "ended"
+    assert rules.round_state({**row, "status": "closed"}, D("2026-03-01")) == "closed"
