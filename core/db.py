@@ -90,6 +90,18 @@ def is_sqlite() -> bool:
     return isinstance(engine(), SQLiteEngine)
 
 
+_WRITE_LOCKS: dict[int, asyncio.Lock] = {}
+
+
+def _write_lock() -> asyncio.Lock:
+    """One FIFO lock per event loop for SQLite writes."""
+    loop = asyncio.get_running_loop()
+    lock = _WRITE_LOCKS.get(id(loop))
+    if lock is None:
+        lock = _WRITE_LOCKS[id(loop)] = asyncio.Lock()
+    return lock
+
+
 @contextlib.asynccontextmanager
 async def write_transaction() -> AsyncIterator[None]:
     """A write transaction: IMMEDIATE on SQLite so concurrent writers queue, not fail.
@@ -98,8 +110,17 @@ async def write_transaction() -> AsyncIterator[None]:
     """
     db = engine()
     if isinstance(db, SQLiteEngine):
-        async with db.transaction(transaction_type=TransactionType.immediate):
-            yield
+        if db.current_transaction.get() is not None:  # nested: join the outer one
+            async with db.transaction(transaction_type=TransactionType.immediate):
+                yield
+            return
+        # Writers of this process queue in arrival order on one lock (issue 12.10): SQLite's
+        # own busy handler polls with growing sleeps, so under 50 concurrent writers some
+        # waited 20 s while others went first. The IMMEDIATE lock and the busy timeout
+        # still order this process against others (the worker, the CLI).
+        async with _write_lock():
+            async with db.transaction(transaction_type=TransactionType.immediate):
+                yield
     else:
         async with db.transaction():
             yield
