@@ -292,6 +292,7 @@ RECORD_TYPES: dict[str, str] = {
     "delivery": "报送", "catalog_edition": "目录版本", "holiday_notice": "放假安排",
     "api_token": "接口令牌", "attachment": "附件", "inbox_message": "站内消息",
     "qc_annual_report": "质控年报", "qc_summary": "质控总结",
+    "licence_annotation": "备案信息推送（副本备注）",
 }
 
 
