@@ -46,8 +46,8 @@ async def fill_application(page, answers: dict) -> None:
             for i, row in enumerate(value):
                 for col, cell in row.items():
                     await page.fill(f'[name="{key}__{i}__{col}"]', cell)
-        elif key == "grade":
-            await page.select_option("select[name=grade]", value)
+        elif key in ("grade", "subject"):  # chosen, not typed (NAT-43: the licence's subjects)
+            await page.select_option(f"select[name={key}]", value)
         else:
             await page.fill(f'[name="{key}"]', value)
 
