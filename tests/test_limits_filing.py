@@ -293,3 +293,9 @@ def test_completion_not_before_the_complete_materials():
     assert rules.check_completion(D("2026-03-10"), D("2026-03-10")) == []
     assert rules.check_completion(D("2026-03-11"), D("2026-03-10")) == []
     assert rules.check_completion(D("2026-03-11"), None) == []
+
+
+@pytest.mark.rule("JL-12")
+def test_without_physician_certificates_every_physician_still_needs_a_name():
+    physicians = [PHYSICIAN, {"name": " ", "user_id": 8}]
+    assert _complete(policy=FilingPolicy(), physicians=physicians) == [Problem("医师名单第2行缺少姓名", "physicians")]
