@@ -47,38 +47,15 @@ class ObligationController(Controller):
     @post("/{obligation_id:int}/waive")
     async def waive(self, request: Request, actor: Actor, hooks: HookView, obligation_id: int) -> Response:
         form = await request.form()
-        try:
-            await obligations.waive(actor, obligation_id, form.get("reason", ""))
-        except DomainError as exc:
-            if isinstance(exc, NotFound):
-                raise
-            o = await obligations.get(actor, hooks, obligation_id)
-            if _is_htmx(request):
-                # htmx 2 does not swap 4xx answers: answer 200 with the form and its message.
-                return partial("obligations/_waive_form.html", o=o, errors=exc.problems, form=dict(form))
-            return await page(request, "obligations/detail.html", status_code=exc.status_code, o=o,
-                              errors=exc.problems, form=dict(form))
-        if _is_htmx(request):
-            return Response("", status_code=200, headers={"HX-Redirect": f"/obligations/{obligation_id}"})
-        return Redirect(f"/obligations/{obligation_id}", status_code=303)
+        return await _act(request, actor, hooks, obligation_id, form, "obligations/_waive_form.html",
+                          obligations.waive(actor, obligation_id, form.get("reason", "")))
 
     @post("/{obligation_id:int}/complete")
     async def complete(self, request: Request, actor: Actor, hooks: HookView, obligation_id: int) -> Response:
         """Mark done an obligation no workflow closes (a transitional self-assessment, physicians' applications)."""
         form = await request.form()
-        try:
-            await obligations.complete(actor, obligation_id, form.get("note", ""))
-        except DomainError as exc:
-            if isinstance(exc, NotFound):
-                raise
-            o = await obligations.get(actor, hooks, obligation_id)
-            if _is_htmx(request):
-                return partial("obligations/_complete_form.html", o=o, errors=exc.problems, form=dict(form))
-            return await page(request, "obligations/detail.html", status_code=exc.status_code, o=o,
-                              errors=exc.problems, form=dict(form))
-        if _is_htmx(request):
-            return Response("", status_code=200, headers={"HX-Redirect": f"/obligations/{obligation_id}"})
-        return Redirect(f"/obligations/{obligation_id}", status_code=303)
+        return await _act(request, actor, hooks, obligation_id, form, "obligations/_complete_form.html",
+                          obligations.complete(actor, obligation_id, form.get("note", "")))
 
     @get("/feed")
     async def feed_page(self, request: Request, actor: Actor) -> Template:
@@ -141,3 +118,22 @@ class InboxController(Controller):
         except DomainError as exc:
             return await self._page(request, actor, exc.problems, dict(form), status=422)
         return Redirect("/inbox?saved=1", status_code=303)
+
+
+async def _act(request: Request, actor: Actor, hooks: HookView, obligation_id: int, form,
+               form_partial: str, change) -> Response:
+    """Run one change of an obligation; on refusal show its form again with the message."""
+    try:
+        await change
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        o = await obligations.get(actor, hooks, obligation_id)
+        if _is_htmx(request):
+            # htmx 2 does not swap 4xx answers: answer 200 with the form and its message.
+            return partial(form_partial, o=o, errors=exc.problems, form=dict(form))
+        return await page(request, "obligations/detail.html", status_code=exc.status_code, o=o,
+                          errors=exc.problems, form=dict(form))
+    if _is_htmx(request):
+        return Response("", status_code=200, headers={"HX-Redirect": f"/obligations/{obligation_id}"})
+    return Redirect(f"/obligations/{obligation_id}", status_code=303)
