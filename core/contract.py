@@ -149,8 +149,9 @@ class ArgumentationStep(StepBase, frozen=True, tag="argumentation"):
 
 
 class EthicsStep(StepBase, frozen=True, tag="ethics"):
-    """The ethics committee votes; two thirds of the members decide, recused members not
-    counted (HOSP-21); medical affairs may let it proceed, the approval owed within 3 months (HOSP-7)."""
+    """The ethics committee votes; two thirds of all its members decide, a recused member
+    still counting (HOSP-21); all voted or recused short of that: 未通过, back to the lead;
+    before any vote medical affairs may let it proceed, the approval owed within 3 months (HOSP-7)."""
 
 
 class ReviewStep(StepBase, frozen=True, tag="review"):

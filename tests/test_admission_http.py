@@ -190,3 +190,47 @@ async def test_medical_affairs_opens_and_closes_a_round_over_http(deployment, lo
     round_row = next(r for r in await service.list_rounds(await actor("medaffairs_a")) if r["year"] == 2041)
     assert (round_row["opens_on"].isoformat(), round_row["closes_on"].isoformat()) == ("2041-01-01", "2041-06-30")
     assert (await ma.post(f"/admission/rounds/{round_row['id']}/close")).status_code == 303
+
+
+@pytest.mark.rule("HOSP-21")
+async def test_hosp21_a_split_committee_vote_ends_on_the_page_and_medical_affairs_has_no_bypass(deployment, login_as):
+    """1 for, 1 against on a two-member committee: 未通过 with the tally, back to the lead,
+    who may resubmit or withdraw; medical affairs' proceed is gone once a member voted."""
+    import datetime as dt
+
+    from core.accounts import service as accounts
+    from core.accounts.schemas import SYSTEM, UserInput
+    from core.testing import DEMO_PASSWORD
+
+    suffix = dt.datetime.now().strftime("%H%M%S%f")
+    second = await accounts.create_user(SYSTEM, UserInput(
+        username=f"ethics_h_{suffix}", display_name="伦理委员丁", roles=["ethics"],
+        institution=deployment["hospital_a"], password=DEMO_PASSWORD))
+    try:
+        project_id = await submitted_project(login_as, "伦理一比一HTTP")
+        depthead = await login_as("depthead_a")
+        response = await depthead.post(f"/admission/projects/{project_id}/step", data={
+            "action": "decide", "decision": "approve", "reason": "同意", "version": str(await version_of(project_id))})
+        assert response.status_code == 303
+        ma = await login_as("medaffairs_a")
+        assert 'id="proceed-form"' in (await ma.get(f"/admission/projects/{project_id}")).text
+        first = await (await login_as("ethics_a")).post(f"/admission/projects/{project_id}/step",
+                                                        data={"action": "vote", "vote": "approve"})
+        assert first.status_code == 303
+        assert 'id="proceed-form"' not in (await ma.get(f"/admission/projects/{project_id}")).text
+        bypass = await ma.post(f"/admission/projects/{project_id}/step", data={
+            "action": "proceed", "reason": "来不及", "version": str(await version_of(project_id))})
+        assert bypass.status_code == 422 and "HOSP-21" in bypass.text
+        last = await (await login_as(f"ethics_h_{suffix}")).post(f"/admission/projects/{project_id}/step", data={
+            "action": "vote", "vote": "reject", "comment": "风险评估不充分"})
+        assert last.status_code == 303
+        page = (await (await login_as("clinician_a")).get(f"/admission/projects/{project_id}")).text
+        outcome = re.search(r'id="outcome">(.*?)</p>', page, re.S).group(1)
+        assert "同意 1、不同意 1、回避 0" in outcome and "HOSP-21" in outcome
+        assert 'id="withdraw-form"' in page and "修改后重新提交" in page
+        assert 'data-status="returned"' in page
+    finally:
+        user = await accounts.get_user(second)
+        await accounts.update_user(SYSTEM, second, UserInput(
+            username=user.username, display_name=user.display_name, roles=user.roles,
+            institution=user.institution, active=False))

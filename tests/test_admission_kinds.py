@@ -70,6 +70,7 @@ def test_ethics_kind_members_vote_once_and_medical_affairs_may_let_it_proceed():
     assert ethics.abilities(_ctx(member, step)) == {"vote"} and ethics.work(_ctx(member, step)) == "伦理审查表决"
     assert ethics.abilities(_ctx(member, step, voters={3})) == set() and ethics.work(_ctx(member, step, voters={3})) is None
     assert ethics.abilities(_ctx(ma, step)) == {"proceed"}
+    assert ethics.abilities(_ctx(ma, step, voters={3})) == set()  # never past a committee that voted
 
 
 @pytest.mark.rule("HOSP-10")

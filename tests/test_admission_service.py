@@ -303,13 +303,14 @@ async def test_hosp10_publicity_lasts_a_week_and_objections_are_answered_before_
 
 
 @pytest.mark.rule("HOSP-21")
-async def test_hosp21_ethics_decision_needs_two_thirds_of_members_recused_not_counted(deployment, hooks, round_2031):
+async def test_hosp21_ethics_decision_needs_two_thirds_of_members_a_recused_member_still_counts(deployment, hooks, round_2031):
     from core.accounts import service as accounts
     from core.accounts.schemas import SYSTEM, UserInput
 
-    assert rules.ethics_threshold(3, 0) == 2 and rules.ethics_threshold(4, 1) == 2
+    assert rules.ethics_threshold(3) == 2 and rules.ethics_threshold(4) == 3
     assert rules.ethics_outcome(3, 1, 0, 0) is None and rules.ethics_outcome(3, 2, 0, 0) == "approve"
-    assert rules.ethics_outcome(3, 1, 0, 1) is None and rules.ethics_outcome(4, 2, 0, 1) == "approve" and rules.ethics_outcome(3, 0, 2, 0) == "reject"
+    assert rules.ethics_outcome(3, 1, 0, 1) is None and rules.ethics_outcome(4, 2, 0, 1) is None
+    assert rules.ethics_outcome(3, 0, 2, 0) == "reject"
     suffix = dt.datetime.now().strftime("%H%M%S%f")
     extra = []
     for i in (1, 2):
@@ -335,6 +336,89 @@ async def test_hosp21_ethics_decision_needs_two_thirds_of_members_recused_not_co
             await accounts.update_user(SYSTEM, user_id, UserInput(
                 username=user.username, display_name=user.display_name, roles=user.roles,
                 institution=user.institution, active=False))
+
+
+@pytest.mark.rule("HOSP-21")
+async def test_hosp21_a_split_committee_ends_not_passed_back_to_the_lead_and_medical_affairs_cannot_bypass_it(
+        deployment, hooks, round_2031):
+    """The stuck case of issue 10: 1 for, 1 against on a two-member committee."""
+    from core.accounts import service as accounts
+    from core.accounts.schemas import SYSTEM, UserInput
+    from core.inbox.tables import InboxMessage
+
+    suffix = dt.datetime.now().strftime("%H%M%S%f")
+    second = await accounts.create_user(SYSTEM, UserInput(
+        username=f"ethics_y_{suffix}", display_name="伦理委员乙", roles=["ethics"],
+        institution=deployment["hospital_a"], password="ethics-pass-2026"))
+    try:
+        project_id = await submitted(hooks, title="伦理一比一")
+        await walk(hooks, project_id, "ethics", TODAY)
+        ma = await actor("medaffairs_a")
+        assert await service.vote(await actor("ethics_a"), hooks, project_id,
+                                  service.Ballot(vote="approve"), TODAY) is None
+        row = await Project.select().where(Project.id == project_id).first().output(load_json=True)
+        page = await service.project_view(ma, hooks, project_id, TODAY)
+        assert not page.can.proceed  # the committee has voted: no bypass
+        with pytest.raises(DomainError) as exc:
+            await service.proceed_without_ethics(ma, hooks, project_id, row["version"], "来不及", TODAY)
+        assert rules_of(exc.value) == {"HOSP-21"}
+        assert await service.vote(await actor(f"ethics_y_{suffix}"), hooks, project_id,
+                                  service.Ballot(vote="reject", comment="风险评估不充分"), TODAY) == "not_passed"
+        row = await Project.select().where(Project.id == project_id).first().output(load_json=True)
+        assert row["status"] == "returned" and row["current_step"] == "ethics" and row["ethics_status"] == "pending"
+        assert "同意 1、不同意 1、回避 0" in row["outcome_reason"] and "HOSP-21" in row["outcome_reason"]
+        entry = await StepDecision.select().where((StepDecision.project == project_id)
+                                                  & (StepDecision.decision == "not_passed")).first().output(load_json=True)
+        assert entry["details"]["members"] == 2 and entry["details"]["needed"] == 2
+        told = {m["user"] for m in await InboxMessage.select(InboxMessage.user).where(
+            (InboxMessage.source == f"admission:{project_id}") & InboxMessage.title.like("%伦理审查未通过%"))}
+        lead, ethics_a = await actor("clinician_a"), await actor("ethics_a")
+        assert {lead.id, ethics_a.id, second, ma.id} <= told
+        assert await AuditEvent.exists().where((AuditEvent.record_type == "admission_project")
+                                               & (AuditEvent.record_id == project_id)
+                                               & (AuditEvent.action == "admission.step.vote"))
+        # The lead's choice: revise and resubmit — the committee votes afresh on revision 2.
+        await service.submit(lead, hooks, project_id, today=TODAY)
+        row = await Project.select().where(Project.id == project_id).first().output(load_json=True)
+        assert (row["status"], row["current_step"], row["revision"]) == ("in_review", "ethics", 2)
+        assert (await service.project_view(ma, hooks, project_id, TODAY)).can.proceed
+        await service.vote(ethics_a, hooks, project_id, service.Ballot(vote="approve"), TODAY)
+        assert await service.vote(await actor(f"ethics_y_{suffix}"), hooks, project_id,
+                                  service.Ballot(vote="approve"), TODAY) == "approve"
+        row = await Project.select().where(Project.id == project_id).first().output(load_json=True)
+        assert row["ethics_status"] == "approved" and row["current_step"] == "formal"
+    finally:
+        user = await accounts.get_user(second)
+        await accounts.update_user(SYSTEM, second, UserInput(
+            username=user.username, display_name=user.display_name, roles=user.roles,
+            institution=user.institution, active=False))
+
+
+@pytest.mark.rule("HOSP-21")
+async def test_hosp21_after_not_passed_the_lead_may_end_the_project(deployment, hooks, round_2031):
+    from core.accounts import service as accounts
+    from core.accounts.schemas import SYSTEM, UserInput
+
+    suffix = dt.datetime.now().strftime("%H%M%S%f")
+    second = await accounts.create_user(SYSTEM, UserInput(
+        username=f"ethics_z_{suffix}", display_name="伦理委员丙", roles=["ethics"],
+        institution=deployment["hospital_a"], password="ethics-pass-2026"))
+    try:
+        project_id = await submitted(hooks, title="伦理未通过后撤回")
+        await walk(hooks, project_id, "ethics", TODAY)
+        await service.vote(await actor("ethics_a"), hooks, project_id, service.Ballot(vote="recuse", comment="亲属"),
+                           TODAY)
+        assert await service.vote(await actor(f"ethics_z_{suffix}"), hooks, project_id,
+                                  service.Ballot(vote="approve"), TODAY) == "not_passed"  # 1 of the 2 needed
+        row = await Project.select().where(Project.id == project_id).first().output(load_json=True)
+        await service.withdraw(await actor("clinician_a"), project_id, row["version"], "不再开展")
+        row = await Project.select().where(Project.id == project_id).first().output(load_json=True)
+        assert row["status"] == "withdrawn"
+    finally:
+        user = await accounts.get_user(second)
+        await accounts.update_user(SYSTEM, second, UserInput(
+            username=user.username, display_name=user.display_name, roles=user.roles,
+            institution=user.institution, active=False))
 
 
 @pytest.mark.rule("HOSP-7")

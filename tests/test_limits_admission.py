@@ -45,22 +45,30 @@ def test_hosp5_years_between_unknown_or_future_start_is_zero():
 
 
 @pytest.mark.rule("HOSP-21")
-def test_hosp21_threshold_is_two_thirds_of_members_not_recused_rounded_up():
-    assert rules.ethics_threshold(9, 0) == 6
-    assert rules.ethics_threshold(7, 0) == 5  # 4.67 → 5
-    assert rules.ethics_threshold(6, 0) == 4
-    assert rules.ethics_threshold(9, 2) == 5  # 7 voting
-    assert rules.ethics_threshold(1, 0) == 1
-    assert rules.ethics_threshold(0, 0) == 0
+def test_hosp21_threshold_is_two_thirds_of_all_members_rounded_up_recusals_do_not_lower_it():
+    """Seed 002: 伦理委员会做出的决定应当得到伦理委员会三分之二委员同意 — of the members."""
+    assert rules.ethics_threshold(9) == 6
+    assert rules.ethics_threshold(7) == 5  # 4.67 → 5
+    assert rules.ethics_threshold(6) == 4
+    assert rules.ethics_threshold(3) == 2
+    assert rules.ethics_threshold(2) == 2  # 1.33 → 2: both members
+    assert rules.ethics_threshold(1) == 1
+    assert rules.ethics_threshold(0) == 0
+    # 9 members, 2 recused: still 6, not the 5 that two thirds of 7 voters would give
+    assert rules.ethics_outcome(9, 5, 0, 2) is None
+    assert rules.ethics_outcome(9, 6, 0, 2) == "approve"
 
 
 @pytest.mark.rule("HOSP-21")
-def test_hosp21_all_recused_decides_nothing():
-    assert rules.ethics_threshold(5, 5) == 0
-    assert rules.ethics_threshold(5, 6) == 0  # more recusals than members
-    assert rules.ethics_outcome(5, 1, 0, 5) is None
-    assert rules.ethics_outcome(5, 0, 1, 6) is None
-    assert rules.ethics_outcome(0, 1, 0, 0) is None
+def test_hosp21_all_recused_or_voted_short_of_two_thirds_ends_not_passed():
+    assert rules.ethics_outcome(5, 0, 0, 5) == "not_passed"  # everyone recused
+    assert rules.ethics_outcome(5, 1, 0, 4) == "not_passed"
+    assert rules.ethics_outcome(5, 1, 0, 3) is None  # one member still to vote
+    assert rules.ethics_outcome(2, 1, 1, 0) == "not_passed"  # the stuck 1-for/1-against case
+    assert rules.ethics_outcome(2, 1, 0, 0) is None
+    assert rules.ethics_outcome(0, 1, 0, 0) is None  # no committee: nothing to decide
+    reason = rules.ethics_not_passed_reason(2, 1, 1, 0)
+    assert "同意 1、不同意 1、回避 0" in reason and "2 票" in reason and "HOSP-21" in reason
 
 
 @pytest.mark.rule("HOSP-21")
@@ -71,7 +79,14 @@ def test_hosp21_outcome_at_one_vote_short_and_at_two_thirds():
     assert rules.ethics_outcome(9, 0, 5, 0) is None
     assert rules.ethics_outcome(9, 0, 6, 0) == "reject"
     assert rules.ethics_outcome(9, 3, 3, 0) is None
-    assert rules.ethics_outcome(9, 5, 0, 2) == "approve"  # 7 voting: 5 needed
+    assert rules.ethics_outcome(9, 5, 3, 0) is None  # one member still to vote
+    assert rules.ethics_outcome(9, 5, 4, 0) == "not_passed"
+
+
+@pytest.mark.rule("HOSP-21")
+def test_hosp21_medical_affairs_may_not_proceed_once_a_member_voted():
+    assert rules.check_proceed_without_ethics(0) == []
+    assert rules.check_proceed_without_ethics(1)[0].rule == "HOSP-21"
 
 
 # ---------------------------------------------------------------- HOSP-9: scores 0–100

@@ -167,22 +167,42 @@ def check_considerations(considerations: dict[str, str], required: list[tuple[st
     return problems
 
 
-def ethics_threshold(members: int, recused: int) -> int:
-    """HOSP-21: a decision needs two thirds of the committee's members; recused members
-    do not count. 0 members → no decision possible."""
-    return math.ceil(max(members - recused, 0) * 2 / 3)
+def ethics_threshold(members: int) -> int:
+    """HOSP-21 (seed 002: 伦理委员会做出的决定应当得到伦理委员会三分之二委员同意): a
+    decision needs two thirds of the committee's members. Recusals do not lower the bar:
+    a recused member is still a member. 0 members → no decision possible."""
+    return math.ceil(max(members, 0) * 2 / 3)
 
 
 def ethics_outcome(members: int, approve: int, reject: int, recused: int) -> str | None:
-    """``approve`` / ``reject`` once either side reaches two thirds (HOSP-21), else None."""
-    need = ethics_threshold(members, recused)
+    """``approve`` / ``reject`` once either side reaches two thirds of the members
+    (HOSP-21); ``not_passed`` (未通过) once every member has voted or recused and
+    neither side reached it, so the step always ends; else None (votes still owed)."""
+    need = ethics_threshold(members)
     if need == 0:
         return None
     if approve >= need:
         return "approve"
     if reject >= need:
         return "reject"
+    if approve + reject + recused >= members:
+        return "not_passed"
     return None
+
+
+def ethics_not_passed_reason(members: int, approve: int, reject: int, recused: int) -> str:
+    """HOSP-21: what the lead and the committee read when neither side reached two thirds."""
+    return (f"伦理审查未通过：全体委员 {members} 人均已表决或回避，同意 {approve}、不同意 {reject}、回避 {recused}，"
+            f"均未达到全体委员三分之二（{ethics_threshold(members)} 票，HOSP-21）。"
+            "项目负责人可修改申请后重新提交伦理审查，或撤回申请结束项目")
+
+
+def check_proceed_without_ethics(votes_cast: int) -> list[Problem]:
+    """HOSP-7 lets medical affairs go ahead only when the review could not be held in
+    time; once the committee has voted, its decision (HOSP-21) stands."""
+    if votes_cast:
+        return [Problem("伦理委员会已开始表决，须待委员会作出决定，不能准予先行申报", "reason", "HOSP-21")]
+    return []
 
 
 def check_score(score: Any, scores: dict[str, Any], criteria: list[tuple[str, str]]) -> list[Problem]:

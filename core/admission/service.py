@@ -715,7 +715,8 @@ async def decide(actor: Actor, hooks: HookView, project_id: int, data: Decision,
             nxt = await advance(actor, hooks, row, steps, step, day, values)
             change.notify(lead, f"「{step.title}」已通过" + (f"，进入「{nxt.title}」" if nxt else ""))
         elif data.decision == "return":
-            values.update({Project.status: ProjectStatus.returned, Project.current_role: "clinician"})
+            values.update({Project.status: ProjectStatus.returned, Project.current_role: "clinician",
+                           Project.outcome_reason: f"「{step.title}」退回修改：{data.reason.strip()}"})
             change.notify(lead, f"「{step.title}」退回修改：{data.reason.strip()}")
         else:
             values.update({Project.status: ProjectStatus.rejected, Project.current_step: None,
@@ -734,8 +735,9 @@ class Ballot(msgspec.Struct):
 async def vote(actor: Actor, hooks: HookView, project_id: int, ballot: Ballot, today: dt.date | None = None) -> str | None:
     """An ethics member (HOSP-7, HOSP-21) or a panel expert (HOSP-9) votes.
 
-    Ethics: once two thirds of the committee's members (recused members not counted)
-    agree, the step is decided — approval moves on, refusal rejects the project.
+    Ethics: once two thirds of the committee's members (a recused member still counts)
+    agree, the step is decided — approval moves on, refusal rejects the project; when all
+    have voted or recused short of that, 未通过 returns it to the lead (HOSP-21).
     Returns the ethics outcome when this vote decided it."""
     day = _today(today)
     row = await _load(actor, project_id)
@@ -770,7 +772,8 @@ async def vote(actor: Actor, hooks: HookView, project_id: int, ballot: Ballot, t
 async def proceed_without_ethics(actor: Actor, hooks: HookView, project_id: int, version: int, reason: str,
                                  today: dt.date | None = None) -> None:
     """HOSP-7: ethics approval is not ready in time; medical affairs lets the application
-    go ahead. On admission it then owes the approval within 3 months, or is cancelled."""
+    go ahead. On admission it then owes the approval within 3 months, or is cancelled.
+    Never once a member has voted at this revision (HOSP-21: the committee decides)."""
     day = _today(today)
     row = await _load(actor, project_id)
     steps, step = _current(row)
@@ -779,7 +782,10 @@ async def proceed_without_ethics(actor: Actor, hooks: HookView, project_id: int,
     _can_act(actor, row, step, "medical_affairs")
     if row["version"] != version:
         raise Conflict(Problem(MOVED_ON))
-    _require([Problem("请写明先行申报的理由", "reason", "HOSP-7")] if not reason.strip() else [])
+    votes_cast = await Vote.count().where((Vote.project == project_id) & (Vote.step == step.key)
+                                          & (Vote.revision == row["revision"]))
+    _require(rules.check_proceed_without_ethics(votes_cast)
+             + ([Problem("请写明先行申报的理由", "reason", "HOSP-7")] if not reason.strip() else []))
     async with PROJECT.change(actor, row, version, "ethics_deferred") as change:
         await record_entry(row, actor, step, "proceed_without_ethics", reason=reason.strip(), role="medical_affairs",
                            details={"rule": "HOSP-7", "due": "准入之日起3个月内提交伦理审查证明"})
@@ -1012,13 +1018,13 @@ async def cancel_lapsed(hooks: HookView, today: dt.date | None = None) -> list[i
             await audit.record(SYSTEM, "admission.cancel", "admission_project", row["id"],
                                before={"status": "admitted"}, after={"status": "cancelled", "rule": "HOSP-7"},
                                institution_id=row["institution"])
-            await PROJECT.notify(row, await _involved(row), "准入资格已取消：3个月内未提交伦理审查证明（HOSP-7）")
+            await PROJECT.notify(row, await involved(row), "准入资格已取消：3个月内未提交伦理审查证明（HOSP-7）")
             await links.waive_open(hooks, row["id"], "准入资格已取消：3个月内未提交伦理审查证明（HOSP-7）")
             cancelled.append(row["id"])
     return cancelled
 
 
-async def _involved(row: dict) -> list[int]:
+async def involved(row: dict) -> list[int]:
     """Everyone who took part: the lead, whoever decided or voted, medical affairs, the head."""
     actors = {r["actor"] for r in await StepDecision.select(StepDecision.actor).where(
         StepDecision.project == row["id"]) if r["actor"]}
