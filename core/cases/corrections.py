@@ -172,10 +172,24 @@ async def void(actor: Actor, hooks: HookView, case_id: int, reason: str) -> int:
             (Obligation.subject_type == "case") & (Obligation.subject_id == case_id) & (Obligation.status == "open"))
         for ob in open_ones:
             await obligations.waive(actor, ob["id"], f"病例已作废：{reason}")
+        await _uncount(actor, row)
         await audit.record(actor, "case.void", "case", case_id, before={"voided": False},
                            after={"voided": True, "reason": reason, "version": version},
                            institution_id=row["institution"])
     return version
+
+
+async def _uncount(actor: Actor, row: dict) -> None:
+    """A voided case counts nowhere (NAT-37): off its filing's cumulative count (NAT-24),
+    as the case warnings and QC figures already skip it."""
+    from core.cases.service import _delegate, counting_filings
+    from core.filing import service as filing
+
+    if row["tech_class"] != "restricted" or row["project"] is None:
+        return
+    filing_id = (await counting_filings([row["project"]])).get(row["project"])
+    if filing_id is not None:
+        await filing.void_case(_delegate(actor, row["institution"]), filing_id)
 
 
 def follow_up_problems(row: dict, data: FollowUp, today: dt.date) -> list[Problem]:

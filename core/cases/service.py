@@ -413,7 +413,6 @@ async def _filings(actor: Actor, hooks: HookView, institution_id: int, first_cas
     if not first_cases and not added:
         return
     from core.filing import service as filing
-    from core.filing.tables import Filing
 
     delegate = _delegate(actor, institution_id)
     for project_id, first_on in first_cases.items():
@@ -423,13 +422,20 @@ async def _filings(actor: Actor, hooks: HookView, institution_id: int, first_cas
         if extra > 0:
             await filing.add_cases(delegate, filing_id, extra)
     if added:
-        rows = await Filing.select(Filing.id, Filing.project).where(
-            Filing.project.is_in(list(added)) & Filing.status.not_in(["withdrawn", "cancelled"])
-        ).order_by(Filing.id)
-        latest = {r["project"]: r["id"] for r in rows}
+        latest = await counting_filings(list(added))
         for project_id, count in added.items():
             if project_id in latest:
                 await filing.add_cases(delegate, latest[project_id], count)
+
+
+async def counting_filings(project_ids: list[int]) -> dict[int, int]:
+    """The filing that counts each project's cases (its latest not withdrawn or cancelled)."""
+    from core.filing.tables import Filing
+
+    rows = await Filing.select(Filing.id, Filing.project).where(
+        Filing.project.is_in(project_ids) & Filing.status.not_in(["withdrawn", "cancelled"])
+    ).order_by(Filing.id)
+    return {r["project"]: r["id"] for r in rows}
 
 
 # ---------------------------------------------------------------- reading
@@ -572,13 +578,14 @@ async def warnings(actor: Actor, hooks: HookView | None = None, *, limit: int = 
     # Both read a partial covering index (the initial migration's INDEXES): the late cases only,
     # and the restricted cases by project — so the cost follows the warnings, not the
     # 1,000,000 cases. Aggregate per institution × technology first, then name them.
+    # A voided case counts nowhere (NAT-37): both skip it, as their indexes do.
     late_sql = f"""
         SELECT g.institution AS institution, i.name AS name, g.code AS code, g.technology AS technology,
                g.n AS n, g.last_on AS last_on
         FROM (SELECT c.institution AS institution, c.technology_code AS code,
                      MAX(c.technology_name) AS technology, COUNT(*) AS n, MAX(c.reported_on) AS last_on
               FROM case_record c
-              WHERE c.report_late {where}
+              WHERE c.report_late AND NOT c.voided {where}
               GROUP BY c.institution, c.technology_code ORDER BY n DESC LIMIT {int(limit)}) g
         JOIN institution i ON i.id = g.institution
         ORDER BY g.n DESC
@@ -592,14 +599,14 @@ async def warnings(actor: Actor, hooks: HookView | None = None, *, limit: int = 
                      MAX(c.technology_name) AS technology, COUNT(*) AS n, MAX(c.operated_on) AS last_on
               FROM (SELECT c.institution, c.technology_code, c.technology_name, c.operated_on
                     FROM case_record c
-                    WHERE c.tech_class = 'restricted' {where}
+                    WHERE c.tech_class = 'restricted' AND NOT c.voided {where}
                       AND c.project IN (SELECT p.id FROM {Project._meta.tablename} p
                                         WHERE NOT EXISTS (SELECT 1 FROM {Filing._meta.tablename} f
                                                           WHERE f.project = p.id AND f.status = 'completed'))
                     UNION ALL
                     SELECT c.institution, c.technology_code, c.technology_name, c.operated_on
                     FROM case_record c
-                    WHERE c.tech_class = 'restricted' {where} AND c.project IS NULL) c
+                    WHERE c.tech_class = 'restricted' AND NOT c.voided {where} AND c.project IS NULL) c
               GROUP BY c.institution, c.technology_code ORDER BY n DESC LIMIT {int(limit)}) g
         JOIN institution i ON i.id = g.institution
         ORDER BY g.n DESC

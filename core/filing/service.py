@@ -324,6 +324,16 @@ async def add_cases(actor: Actor, filing_id: int, count: int = 1) -> None:
         await _audit(actor, "cases", row, filing_id, added=count)
 
 
+async def void_case(actor: Actor, filing_id: int) -> None:
+    """A voided case (NAT-37) counts nowhere: take it off the filing's cumulative count
+    (NAT-24, NAT-40). Runs inside the void's transaction."""
+    row = await _for_hospital(actor, filing_id)
+    if row["case_count"] < 1:
+        return
+    await _lock(filing_id, None, {Filing.case_count: Filing.case_count - 1})
+    await _audit(actor, "cases", row, filing_id, added=-1)
+
+
 # ---------------------------------------------------------------- reading
 
 
