@@ -362,11 +362,30 @@ class CasesPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     unfiled: Labelled = Labelled(text="限制类技术已开展病例但未完成备案")
 
 
+class LifecyclePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a technology's life after admission cites (``core.lifecycle``):
+
+    - ``ethics``: the province's own restatement of NAT-13 (no restricted technology
+      before the ethics committee's approval), named beside NAT-13 on every refusal;
+    - ``stop``: the province's restatement of NAT-25 (stop at once), named on stops;
+    - ``region_suspension``: the rule under which a region's regulator suspends a
+      technology for every institution of its region, and how the page says it;
+    - ``conditions_change``: the rule that makes an institution whose key staff,
+      equipment or conditions changed re-file or stop, and its text (empty: none).
+    """
+
+    ethics: Labelled = Labelled()
+    stop: Labelled = Labelled()
+    region_suspension: Labelled = Labelled(rule="NAT-25", text="暂停该项医疗技术在本地区的临床应用")
+    conditions_change: Labelled = Labelled()
+
+
 class ProvincePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The deployment's policy (``province_policy``, merged)."""
 
     filing: FilingPolicy = FilingPolicy()
     cases: CasesPolicy = CasesPolicy()
+    lifecycle: LifecyclePolicy = LifecyclePolicy()
     consistency: Labelled = Labelled(text="备案与副本备注一致性核查")
 
 
@@ -797,7 +816,7 @@ def api_version_problem(plugin: str, declared: Any) -> str | None:
 
 __all__ = [
     "CHANNEL_KINDS", "CHANNEL_TRANSPORTS", "CORE_MATERIALS", "HOOKS", "HOOK_API_VERSION", "STEP_KINDS", "STEP_TYPES",
-    "Actor", "Annotation", "ApprovalStep", "CasesPolicy", "FilingCheck", "FilingPolicy", "Labelled", "PersonCheck",
+    "Actor", "Annotation", "ApprovalStep", "CasesPolicy", "FilingCheck", "FilingPolicy", "Labelled", "LifecyclePolicy", "PersonCheck",
     "ProvincePolicy", "RegionSpec", "ArgumentationStep", "CalendarOverride", "CaseInput", "Channel",
     "ChannelMaterial", "Choice", "Consideration", "Contract", "ContractError", "Criterion", "DeadlineRule",
     "DemoRegion", "Exemption", "Offset", "Recurrence", "RuleRef", "RulesInForce", "Scope",

@@ -270,7 +270,7 @@ AUDIT_AREAS: dict[str, str] = {
     "case": "病例", "catalog": "技术目录", "department": "科室", "filing": "限制类技术备案",
     "ical": "日历订阅", "inbox": "站内消息", "institution": "医疗机构", "obligation": "待办时限",
     "outbox": "报送", "plugin": "插件", "qc_report": "质控年报", "qc_summary": "质控总结",
-    "region": "行政区划", "user": "用户",
+    "region": "行政区划", "user": "用户", "technology_use": "技术使用状态", "region_suspension": "辖区暂停",
 }
 AUDIT_VERBS: dict[str, str] = {
     "create": "新建", "update": "修改", "delete": "删除", "rename": "重命名", "switch": "开关",
@@ -293,6 +293,7 @@ RECORD_TYPES: dict[str, str] = {
     "api_token": "接口令牌", "attachment": "附件", "inbox_message": "站内消息",
     "qc_annual_report": "质控年报", "qc_summary": "质控总结",
     "licence_annotation": "备案信息推送（副本备注）",
+    "technology_use": "技术使用状态", "region_suspension": "辖区暂停决定", "technology_stop": "停止报告",
 }
 
 
@@ -323,6 +324,12 @@ AUDIT_SENTENCES: dict[str, str] = {
     "qc_report.open": "开启了质控年报", "qc_summary.submit": "提交了质控总结", "qc_summary.decide": "对质控总结作出决定",
     "inbox.read": "阅读了站内消息", "inbox.read_all": "将站内消息全部标为已读", "inbox.address": "设置了提醒邮箱",
     "ical.create": "开通了日历订阅", "ical.revoke": "停用了日历订阅", "catalog.import": "导入了技术目录",
+    "admission.await_first_case": "为重新备案将项目置为等待首例病例",
+    "technology_use.stop": "停止了技术的临床应用", "technology_use.suspend": "暂停了技术的临床应用",
+    "technology_use.lift": "解除了技术的暂停", "technology_use.resume": "恢复了技术的临床应用",
+    "technology_use.cancel": "因备案注销将技术置为注销备案", "technology_use.withdraw": "因备案撤销将技术置为注销备案",
+    "technology_use.region_suspend": "在辖区内暂停了技术的临床应用", "technology_use.region_lift": "解除了辖区内技术的暂停",
+    "region_suspension.start": "在辖区内暂停了一项技术", "region_suspension.lift": "解除了辖区内一项技术的暂停",
 }
 
 

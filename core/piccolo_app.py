@@ -26,6 +26,7 @@ from core.catalog.tables import (
 from core.filing.tables import Filing, FilingSubmission
 from core.holidays.tables import HolidayOverride
 from core.inbox.tables import InboxAddress, InboxMessage
+from core.lifecycle.tables import RegionSuspension, TechnologyUse, UseEvent
 from core.obligations.tables import CalendarFeed, Obligation, ObligationReminder
 from core.outbox.tables import Delivery, DeliveryAttempt
 from core.qc.tables import QcAnnualReport, QcSummary
@@ -42,6 +43,7 @@ TABLES += [Attachment, AdmissionRound, Project, ProjectVersion, StepDecision, Vo
 TABLES += [Filing, FilingSubmission]
 TABLES += [ApiToken, CaseRecord, CaseImport, QcAnnualReport, QcSummary]
 TABLES += [JobHeartbeat, CaseVersion]
+TABLES += [TechnologyUse, UseEvent, RegionSuspension]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",

@@ -48,3 +48,19 @@ async def record_first_case(actor: Actor, project_id: int, case_date: dt.date) -
                            after={"awaiting_first_case": False, "case_date": case_date},
                            institution_id=row["institution"])
     return row
+
+
+async def await_first_case_again(actor: Actor, project_id: int, *, reason: str) -> None:
+    """A restricted technology whose filing was cancelled resumes by filing again (NAT-11):
+    the project waits for its next first case, which opens a new filing. In the caller's
+    write transaction (``core.lifecycle.service.resume``); timeline entry and audit event."""
+    row = await _load(actor, project_id)
+    if row["status"] != ProjectStatus.admitted:
+        raise DomainError(Problem("该项目不在已准入状态，不能重新备案", "project_id", "NAT-11"))
+    async with write_transaction():
+        await Project.update({Project.awaiting_first_case: True, Project.version: Project.version + 1,
+                              Project.updated_at: _now()}).where(Project.id == project_id)
+        await record_entry(row, actor, None, "refiling", details={"reason": reason})
+        await audit.record(actor, "admission.await_first_case", "admission_project", project_id,
+                           before={"awaiting_first_case": row["awaiting_first_case"]},
+                           after={"awaiting_first_case": True, "reason": reason}, institution_id=row["institution"])

@@ -44,6 +44,7 @@ from core.cases.rules import CaseInput, Indicator
 from core.cases.tables import CaseImport, CaseRecord
 from core.db import write_transaction
 from core.errors import DomainError, NotFound, Problem
+from core.lifecycle import service as lifecycle
 from core.obligations import service as obligations
 from core.obligations.tables import Obligation
 from core.plugins import HookView
@@ -157,6 +158,7 @@ async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], tod
         (CaseRecord.institution == institution_id) & CaseRecord.external_id.is_in(ids or ["-"]))}
     seen: dict[str, str] = {}
     plan = []
+    refusals = await _use_refusals(hooks, institution_id, items, projects)
     for index, raw in enumerate(items):
         case = _content(raw)
         where = f"{label}[{index}]"
@@ -168,6 +170,10 @@ async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], tod
         elif project is not None:
             if project["tech_class"] == "prohibited":
                 own.append(Problem("禁止类技术不得临床应用", "technology_code", "NAT-9"))
+            refusal = refusals.get((institution_id, lifecycle.technology_key(project["technology_code"], project["id"]),
+                                    case.operated_on))
+            if refusal is not None:  # NAT-13 ethics gate; NAT-25 stop / suspension (core.lifecycle)
+                own.append(Problem(refusal.message, "technology_code", refusal.rule))
             if project["admitted_on"] and case.operated_on < project["admitted_on"]:
                 own.append(Problem(f"手术日期早于该技术的准入日期（{project['admitted_on']}）", "operated_on", "HOSP-3"))
             own += rules.indicator_problems(case.qc_values, indicators[project["id"]])
@@ -190,6 +196,19 @@ async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], tod
         problems += rules.prefix(own, where)
         plan.append({"case": case, "project": project, "digest": digest, "existing": before})
     return problems, {"institution_id": institution_id, "plan": plan, "staff": staff, "indicators": indicators}
+
+
+async def _use_refusals(hooks: HookView, institution_id: int, items: list[CaseInput],
+                        projects: dict[str, dict]) -> dict:
+    """The technology's state of use on each case's operation date, for the whole batch in
+    one call: the ethics gate (NAT-13) and stop / suspension (NAT-25)."""
+    queries = []
+    for raw in items:
+        project = projects.get(raw.technology_code.strip().upper())
+        if project is not None:
+            queries.append(lifecycle.UseQuery(institution_id, lifecycle.technology_key(
+                project["technology_code"], project["id"]), raw.operated_on, project["id"]))
+    return await lifecycle.use_refusals(queries, hooks)
 
 
 def _delegate(actor: Actor, institution_id: int) -> Actor:

@@ -51,6 +51,7 @@ from core.filing.schemas import (
     Material,
 )
 from core.filing.tables import Filing, FilingSubmission
+from core.lifecycle import service as lifecycle
 from core.messages import t
 from core.obligations import service as obligations
 from core.obligations.rules import days_left
@@ -274,6 +275,12 @@ async def on_first_case(actor: Actor, hooks: HookView, *, project_id: int, case_
     _check(rules.check_first_case(tech_class=project["tech_class"], status=project["status"],
                                   awaiting=bool(project["awaiting_first_case"]), case_date=case_date,
                                   admitted_on=project["admitted_on"], today=day))
+    # NAT-13 (ethics approval on record) and NAT-25 (not stopped, suspended or cancelled):
+    # a first case, and so a new filing, only of a technology in use.
+    refusal = await lifecycle.use_refusal(project["institution"], lifecycle.technology_key(
+        project["technology_code"], project_id), case_date, project_id=project_id, hooks=hooks)
+    if refusal is not None:
+        raise DomainError(Problem(refusal.message, "project_id", refusal.rule))
     specification = ""
     if project["technology_ref"]:
         from core.catalog import service as catalog
@@ -919,6 +926,9 @@ async def _close(actor: Actor, hooks: HookView, row: dict, *, status: str, how: 
         await _audit(actor, "withdraw" if status == FilingStatus.withdrawn else "cancel", row, row["id"], reason=reason,
                      ground=ground, annotation=text, push=push,
                      reported_to_province=rules.reported_to_province(ground))
+        # NAT-25: no case of the technology until it is filed again (its use: 注销备案).
+        await lifecycle.on_filing_closed(actor, row, how=how, reason=reason, on=on, rule=(
+            policy.cancellation_rule or "NAT-25" if status == FilingStatus.cancelled else policy.withdrawal_rule or "NAT-11"))
         await _notify(await _users(institution=row["institution"], role="medical_affairs"),
                       f"限制类技术备案已{how}：{row['technology_name']}", row["id"])
 

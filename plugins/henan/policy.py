@@ -39,12 +39,15 @@ POLICY = {
         "unfiled": {"rule": "HN-4.3", "text": "限制类技术已开展病例但未完成备案"},
     },
     "consistency": {"rule": "HN-4.3", "text": "限制类技术系统备案与副本备注信息一致性核查"},
+    # HN-4.2: key staff, equipment or conditions changed → re-file or stop.
+    "lifecycle": {"conditions_change": {"rule": "HN-4.2", "text": "从事该项医疗技术的主要专业技术人员或关键设备、设施及其他辅助条件"
+                                                                 "发生变化的，要及时严格按照程序进行重新备案或停止临床应用"}},
 }
 
 
 @hookimpl
 def province_policy():
-    """HN-2.2b/c, HN-2.2a, HN-3, HN-4.3, HN-2.1 as the pages cite them."""
+    """HN-2.2b/c, HN-2.2a, HN-3, HN-4.2, HN-4.3, HN-2.1 as the pages cite them."""
     return POLICY
 
 

@@ -37,12 +37,20 @@ POLICY = {
         "his_rule": "JL-38",
         "late": {"rule": "JL-38", "text": "病例未在出院后15个工作日内报送"},
     },
+    # JL-14: no restricted technology without the ethics committee's approval (as NAT-13);
+    # JL-26: stop triggers as NAT-25, and the province may suspend a technology province-wide.
+    "lifecycle": {
+        "ethics": {"rule": "JL-14", "text": "未经伦理委员会审查通过的，不得应用于临床"},
+        "stop": {"rule": "JL-26", "text": "应当立即停止该项医疗技术的临床应用"},
+        "region_suspension": {"rule": "JL-26", "text": "省卫生健康委核查确属医疗技术本身存在问题的，暂停该项医疗技术在本地区的临床应用，"
+                                                       "并向国家卫生健康委报告"},
+    },
 }
 
 
 @hookimpl
 def province_policy():
-    """JL-12, JL-26, JL-38 as the pages cite them."""
+    """JL-12, JL-14, JL-26, JL-38 as the pages cite them."""
     return POLICY
 
 

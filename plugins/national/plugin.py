@@ -67,6 +67,9 @@ POLICY = {
         "unfiled": {"rule": "NAT-41", "text": "限制类技术已开展病例但未完成备案"},
     },
     "consistency": {"rule": "", "text": "备案与副本备注一致性核查"},
+    # NAT-25: after a report of case (4) the provincial department verifies and may suspend
+    # the technology in its region (the national text as seed 001 repeats it).
+    "lifecycle": {"region_suspension": {"rule": "NAT-25", "text": "核查确属医疗技术本身存在问题的，暂停该项医疗技术在本地区的临床应用"}},
 }
 
 

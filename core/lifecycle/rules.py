@@ -1,0 +1,175 @@
+"""Pure rules of a technology's use (no I/O): the effective state, the refusals every way
+in gives, and the checks of stop, suspension, lift and resumption."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from core.contract import LifecyclePolicy
+from core.errors import Problem
+from core.lifecycle.schemas import (
+    LEVEL_LABELS,
+    RESUMPTION,
+    STATUS_LABELS,
+    TRIGGER_BY_KEY,
+    Level,
+    Refusal,
+    UseState,
+    UseStatus,
+)
+
+ETHICS_APPROVED = "approved"
+MAX_TEXT = 2000
+
+
+def technology_key(code: str | None, project_id: int | None) -> str:
+    """The key a technology's use is kept under: its catalogue code, upper case, or
+    "P<project id>" for a technology outside the catalogue."""
+    code = (code or "").strip().upper()
+    return code or f"P{project_id}"
+
+
+def covers(suspension: dict, on: dt.date | None) -> bool:
+    """A region's suspension applies on ``on`` (``None``: now) — from its start until lifted."""
+    if on is None:
+        return suspension["status"] == "active"
+    return suspension["started_on"] <= on and (suspension["lifted_on"] is None or on < suspension["lifted_on"])
+
+
+def effective_state(institution_id: int, key: str, own: dict | None, suspensions: list[dict],
+                    on: dt.date | None = None) -> UseState:
+    """The state of use on ``on`` (``None``: now). A stop or a cancelled filing outranks a
+    region's suspension, which outranks the institution's or its department's own.
+
+    ``own`` is the ``TechnologyUse`` row (or ``None``: 在用); ``suspensions`` the regions'
+    suspensions of this technology covering the institution's region."""
+    restricted = own is not None and own["status"] != UseStatus.in_use and (
+        on is None or own["since"] is None or own["since"] <= on)
+    if restricted and own["status"] in (UseStatus.stopped, UseStatus.cancelled):
+        return _from_own(institution_id, key, own)
+    region = next((s for s in sorted(suspensions, key=lambda s: s["started_on"]) if covers(s, on)), None)
+    if region is not None:
+        return UseState(institution_id, key, UseStatus.suspended, STATUS_LABELS[UseStatus.suspended], Level.region,
+                        region.get("region.department") or region.get("region.name") or LEVEL_LABELS[Level.region],
+                        region["rule"], region["started_on"], region["reason"], region["document"], region["id"])
+    if restricted:
+        return _from_own(institution_id, key, own)
+    return UseState(institution_id, key)
+
+
+def _from_own(institution_id: int, key: str, own: dict) -> UseState:
+    status = UseStatus(own["status"])
+    return UseState(institution_id, key, status, STATUS_LABELS[status], own["by"],
+                    LEVEL_LABELS.get(own["by"], ""), own["rule"], own["since"], own["reason"], own["document"])
+
+
+def _ids(*rules: str) -> str:
+    return "、".join(r for r in dict.fromkeys(rules) if r)
+
+
+def refusal(state: UseState, name: str, policy: LifecyclePolicy) -> Refusal | None:
+    """Why nothing new of the technology may be recorded now, or ``None`` (在用)."""
+    if state.status == UseStatus.in_use:
+        return None
+    since = f"自{state.since}起" if state.since else ""
+    if state.status == UseStatus.suspended:
+        # NAT-25 (4) / NAT-41: a suspension by a regulator (the province's rule named by its plugin).
+        rule = state.rule or "NAT-25"
+        return Refusal(rule, f"「{name}」{since}已被{state.by_label}暂停临床应用（{_ids(rule)}），暂停解除前不得开展或登记病例："
+                             f"{state.reason}", state.status)
+    also = (policy.stop.rule,) if policy.stop.rule and policy.stop.rule != state.rule else ()
+    rule = state.rule or "NAT-25"
+    what = "已停止临床应用" if state.status == UseStatus.stopped else "的备案已被注销"
+    return Refusal(rule, f"「{name}」{since}在本机构{what}（{_ids(rule, *also)}），不得开展或登记病例；"
+                         f"恢复须经重新评估或重新备案", state.status, also)
+
+
+def ethics_refusal(tech_class: str, ethics_status: str, name: str, policy: LifecyclePolicy) -> Refusal | None:
+    """NAT-13: no restricted technology is applied before the ethics committee's approval is
+    on record — HOSP-7's deferred path admits the project but forbids clinical use. The
+    province's own restatement (its plugin's ``lifecycle.ethics.rule``) is named too."""
+    if tech_class != "restricted" or ethics_status == ETHICS_APPROVED:
+        return None
+    also = (policy.ethics.rule,) if policy.ethics.rule else ()
+    deferred = "（准入时伦理审查先行申报，HOSP-7）" if ethics_status == "deferred" else ""
+    return Refusal("NAT-13", f"「{name}」的伦理委员会审查批准尚未登记{deferred}，限制类技术不得应用于临床"
+                             f"（{_ids('NAT-13', *also)}）", "ethics", also)
+
+
+def _text(value: str, field: str, what: str) -> list[Problem]:
+    value = (value or "").strip()
+    if len(value) < 2:
+        return [Problem(f"请填写{what}（至少2个字）", field)]
+    if len(value) > MAX_TEXT:
+        return [Problem(f"{what}不能超过{MAX_TEXT}字", field)]
+    return []
+
+
+def check_stop(*, status: str, trigger: str, reason: str, committee: str, meeting_on: dt.date | None,
+               today: dt.date) -> list[Problem]:
+    """NAT-25 / HOSP-20: a stop names its trigger, and the management committee's decision
+    — who decided, the meeting's date, the reason (seed 002: 医院管理委员会决定是否启动中止程序)."""
+    problems: list[Problem] = []
+    if status in (UseStatus.stopped, UseStatus.cancelled):
+        problems.append(Problem(f"该技术已{STATUS_LABELS[UseStatus(status)]}", None, "NAT-25"))
+    if trigger not in TRIGGER_BY_KEY:
+        problems.append(Problem("请选择停止临床应用的情形", "trigger", "NAT-25"))
+    problems += _text(reason, "reason", "停止理由")
+    problems += _text(committee, "committee", "作出决定的管理委员会（参会人员）")
+    if meeting_on is None:
+        problems.append(Problem("请填写管理委员会会议日期", "meeting_on", "HOSP-20"))
+    elif meeting_on > today:
+        problems.append(Problem("会议日期不能晚于今天", "meeting_on", "HOSP-20"))
+    return problems
+
+
+def check_suspend(*, status: str, reason: str) -> list[Problem]:
+    problems: list[Problem] = []
+    if status != UseStatus.in_use:
+        problems.append(Problem(f"该技术当前为「{STATUS_LABELS[UseStatus(status)]}」，不能暂停", None))
+    return problems + _text(reason, "reason", "暂停理由")
+
+
+def check_lift(*, status: str, by: str, level: str, reason: str) -> list[Problem]:
+    """Only who suspended lifts it: the institution its own, the department its own."""
+    problems: list[Problem] = []
+    if status != UseStatus.suspended:
+        problems.append(Problem("该技术当前未被暂停", None))
+    elif by != level:
+        problems.append(Problem(f"该暂停由{LEVEL_LABELS.get(by, by)}作出，只能由其解除", None))
+    return problems + _text(reason, "reason", "解除暂停的理由")
+
+
+def check_resume(*, status: str, trigger: str, basis: str, reason: str, committee: str,
+                 meeting_on: dt.date | None, today: dt.date) -> list[Problem]:
+    """Resumption never silently: a stopped technology resumes on a re-evaluation or a
+    new filing; a cancelled filing only by filing again; a technology stopped because it
+    became prohibited never (NAT-25 (1), NAT-9)."""
+    problems: list[Problem] = []
+    if status not in (UseStatus.stopped, UseStatus.cancelled):
+        problems.append(Problem("只有已停止或已注销备案的技术需要恢复", None))
+    elif trigger == "prohibited":
+        problems.append(Problem("该技术已被列为禁止类技术，不得恢复临床应用", None, "NAT-9"))
+    if basis not in RESUMPTION:
+        problems.append(Problem("请选择恢复依据：重新评估或重新备案", "basis", "NAT-22"))
+    elif status == UseStatus.cancelled and basis != "re_filing":
+        problems.append(Problem("备案已被注销，须重新备案方可恢复", "basis", "NAT-11"))
+    problems += _text(reason, "reason", "恢复理由")
+    problems += _text(committee, "committee", "作出决定的管理委员会（参会人员）")
+    if meeting_on is None:
+        problems.append(Problem("请填写管理委员会会议日期", "meeting_on", "NAT-22"))
+    elif meeting_on > today:
+        problems.append(Problem("会议日期不能晚于今天", "meeting_on", "NAT-22"))
+    return problems
+
+
+def stop_reports(tech_class: str, ground: str) -> tuple[bool, bool]:
+    """NAT-25: (to the licence-issuing department, to the province). A restricted
+    technology's (2)(3) go to the department (which cancels the filing), (4) to the
+    department and the province; a routine one's stop is reported to the department
+    (HOSP-20: 并向卫生计生部门报告)."""
+    if ground == "prohibited":
+        return False, False
+    if tech_class == "restricted":
+        return ground in ("conditions", "safety", "efficacy", ""), ground == "efficacy"
+    return True, False

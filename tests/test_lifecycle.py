@@ -1,0 +1,243 @@
+"""A technology's life after admission (issue 10 §1–2) at service level, Jilin deployment:
+the state of use consulted by every way in, the ethics gate, stop, suspension by the
+institution, its licence department and the province, lifting and resumption."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core.admission.tables import Project
+from core.audit.tables import AuditEvent
+from core.cases import service as cases
+from core.contract import Labelled, LifecyclePolicy
+from core.errors import DomainError, Forbidden, NotFound
+from core.filing import service as filing
+from core.lifecycle import rules
+from core.lifecycle import service as lifecycle
+from core.lifecycle.schemas import UseStatus
+from core.lifecycle.tables import UseEvent
+from core.outbox.tables import Delivery
+from tests.case_helpers import OPERATED, admitted, case_input
+from tests.filing_helpers import actor, region_actor
+
+TODAY = dt.date(2026, 3, 20)
+MEETING = dt.date(2026, 3, 18)
+
+
+@pytest.fixture
+def hooks(deployment):
+    return deployment["host"].view()
+
+
+async def key_of(project_id: int) -> str:
+    row = await Project.select(Project.technology_code).where(Project.id == project_id).first()
+    return lifecycle.technology_key(row["technology_code"], project_id)
+
+
+def rules_of(exc: DomainError) -> set[str]:
+    return {p.rule for p in exc.problems if p.rule}
+
+
+# ---------------------------------------------------------------- pure rules
+
+
+@pytest.mark.rule("NAT-13")
+def test_nat13_ethics_gate_names_the_province_rule_and_the_deferred_path():
+    policy = LifecyclePolicy(ethics=Labelled(rule="JL-14"))
+    assert rules.ethics_refusal("restricted", "approved", "X", policy) is None
+    assert rules.ethics_refusal("routine", "deferred", "X", policy) is None
+    refusal = rules.ethics_refusal("restricted", "deferred", "X", policy)
+    assert refusal.rule == "NAT-13" and refusal.also == ("JL-14",)
+    assert "NAT-13、JL-14" in refusal.message and "HOSP-7" in refusal.message
+
+
+@pytest.mark.rule("NAT-25")
+def test_nat25_stop_outranks_a_region_suspension_which_outranks_the_institutions_own():
+    day = dt.date(2026, 3, 10)
+    suspension = {"id": 1, "status": "active", "started_on": day, "lifted_on": None, "rule": "JL-26",
+                  "reason": "核查中", "document": "吉卫发〔2026〕1号", "region.name": "吉林省"}
+    own = {"status": "suspended", "by": "institution", "since": day, "rule": "NAT-22", "reason": "设备检修",
+           "document": ""}
+    assert rules.effective_state(1, "G01", own, [suspension]).by == "region"
+    assert rules.effective_state(1, "G01", own | {"status": "stopped"}, [suspension]).status == "stopped"
+    # A case performed before the restriction began is not refused by it.
+    assert rules.effective_state(1, "G01", own, [suspension], day - dt.timedelta(days=1)).status == "in_use"
+    lifted = suspension | {"status": "lifted", "lifted_on": day + dt.timedelta(days=5)}
+    assert rules.effective_state(1, "G01", None, [lifted], day + dt.timedelta(days=2)).status == "suspended"
+    assert rules.effective_state(1, "G01", None, [lifted], day + dt.timedelta(days=5)).status == "in_use"
+
+
+@pytest.mark.rule("HOSP-20")
+def test_hosp20_stop_needs_trigger_committee_meeting_date_and_reason():
+    problems = rules.check_stop(status="in_use", trigger="", reason="", committee="", meeting_on=None, today=TODAY)
+    assert {p.field for p in problems} == {"trigger", "reason", "committee", "meeting_on"}
+    assert not rules.check_stop(status="in_use", trigger="safety", reason="严重不良事件", committee="医疗技术临床应用管理委员会",
+                                meeting_on=MEETING, today=TODAY)
+    assert rules.stop_reports("restricted", "conditions") == (True, False)
+    assert rules.stop_reports("restricted", "efficacy") == (True, True)
+    assert rules.stop_reports("routine", "safety") == (True, False)
+
+
+@pytest.mark.rule("NAT-9")
+def test_nat9_a_technology_stopped_as_prohibited_never_resumes():
+    problems = rules.check_resume(status="stopped", trigger="prohibited", basis="re_evaluation", reason="重新评估",
+                                  committee="管委会", meeting_on=MEETING, today=TODAY)
+    assert "NAT-9" in {p.rule for p in problems}
+    problems = rules.check_resume(status="cancelled", trigger="conditions", basis="re_evaluation", reason="重新评估",
+                                  committee="管委会", meeting_on=MEETING, today=TODAY)
+    assert "NAT-11" in {p.rule for p in problems}
+
+
+# ---------------------------------------------------------------- the province suspends (JL-26)
+
+
+@pytest.mark.rule("JL-26")
+async def test_jl26_province_suspends_every_institution_and_lifts_it(deployment, hooks):
+    project_id = await admitted(hooks, tech_index=5)
+    key = await key_of(project_id)
+    ma = await actor("medaffairs_a")
+    assert await lifecycle.use_refusal(deployment["hospital_a"], key, OPERATED, hooks=hooks) is None
+
+    with pytest.raises(NotFound):  # a hospital cannot suspend a region
+        await lifecycle.suspend_region(ma, hooks, technology_key=key, reason="理由")
+    province = await region_actor("regulator_province")
+    with pytest.raises(DomainError) as exc:
+        await lifecycle.suspend_region(province, hooks, technology_key="NOPE", reason="核查")
+    assert "technology_key" in {p.field for p in exc.value.problems}
+    suspension_id = await lifecycle.suspend_region(
+        province, hooks, technology_key=key, reason="接报疗效不确切，核查中", document="吉卫医发〔2026〕7号",
+        on=OPERATED, today=TODAY)
+    with pytest.raises(DomainError):  # already suspended there
+        await lifecycle.suspend_region(province, hooks, technology_key=key, reason="再次", today=TODAY)
+
+    refusal = await lifecycle.use_refusal(deployment["hospital_a"], key, TODAY, hooks=hooks)
+    assert refusal.rule == "JL-26" and "JL-26" in refusal.message and "暂停" in refusal.message
+    # A case performed before the suspension is still reported.
+    assert await lifecycle.use_refusal(deployment["hospital_a"], key, OPERATED - dt.timedelta(days=1)) is None
+    with pytest.raises(DomainError) as exc:
+        await cases.record_cases(ma, hooks, [case_input(project_id, operated_on=OPERATED.isoformat())],
+                                 today=TODAY)
+    assert "JL-26" in rules_of(exc.value)
+    state = await lifecycle.state(deployment["hospital_a"], key)
+    assert state.status == UseStatus.suspended and state.by == "region"
+    event = await UseEvent.select().where((UseEvent.institution == deployment["hospital_a"])
+                                          & (UseEvent.technology_key == key)).first()
+    assert event["action"] == "region_suspend" and event["suspension"] == suspension_id
+    assert await AuditEvent.exists().where((AuditEvent.action == "technology_use.region_suspend")
+                                           & (AuditEvent.institution_id == deployment["hospital_a"]))
+    from core.inbox.tables import InboxMessage
+
+    assert await InboxMessage.exists().where((InboxMessage.user == ma.id) & InboxMessage.title.like("%暂停%"))
+
+    city = await region_actor("regulator_city1")
+    with pytest.raises(Forbidden):  # only the region that suspended lifts it
+        await lifecycle.lift_region(city, hooks, suspension_id, reason="解除", today=TODAY)
+    await lifecycle.lift_region(province, hooks, suspension_id, reason="核查完毕，技术本身无问题", today=TODAY)
+    assert await lifecycle.use_refusal(deployment["hospital_a"], key, TODAY, hooks=hooks) is None
+    # ... but a case performed while it was suspended stays refused.
+    assert (await lifecycle.use_refusal(deployment["hospital_a"], key, OPERATED, hooks=hooks)).rule == "JL-26"
+    await cases.record_cases(ma, hooks, [case_input(project_id, operated_on=TODAY.isoformat(),
+                                                    admitted_on=TODAY.isoformat(),
+                                                    discharged_on=TODAY.isoformat())], today=TODAY)
+
+
+# ---------------------------------------------------------------- the hospital stops (NAT-25, HOSP-20)
+
+
+@pytest.mark.rule("NAT-25")
+@pytest.mark.rule("HOSP-20")
+async def test_nat25_stop_reports_to_the_licence_department_which_cancels_the_filing(deployment, hooks):
+    project_id = await admitted(hooks, tech_index=6)
+    key = await key_of(project_id)
+    ma = await actor("medaffairs_a")
+    first = dt.date(2026, 3, 9)
+    filing_id = await filing.on_first_case(ma, hooks, project_id=project_id, case_date=first, today=first)
+    with pytest.raises(DomainError) as exc:
+        await lifecycle.stop(ma, hooks, technology_key=key, trigger="conditions", reason="", committee="",
+                             meeting_on=None, today=TODAY)
+    assert {"reason", "committee", "meeting_on"} <= {p.field for p in exc.value.problems}
+    with pytest.raises(NotFound):  # a clinician cannot stop it
+        await lifecycle.stop(await actor("clinician_a"), hooks, technology_key=key, trigger="conditions",
+                             reason="人员调离", committee="管委会", meeting_on=MEETING, today=TODAY)
+    event_id = await lifecycle.stop(ma, hooks, technology_key=key, trigger="conditions",
+                                    reason="技术负责人调离，人员条件不再满足规范", committee="医疗技术临床应用管理委员会（周院长等7人）",
+                                    meeting_on=MEETING, document="院医发〔2026〕3号", today=TODAY)
+    event = await UseEvent.select().where(UseEvent.id == event_id).first()
+    assert event["rule"] == "JL-26" and event["committee"].startswith("医疗技术临床应用管理委员会")
+    assert event["meeting_on"] == MEETING and event["delivery_id"]
+    delivery = await Delivery.select().where(Delivery.id == event["delivery_id"]).first().output(load_json=True)
+    assert delivery["kind"] == "report" and delivery["payload"]["purpose"] == "stop_report"
+    assert delivery["payload"]["ground"] == "conditions"
+    refusal = await lifecycle.use_refusal(deployment["hospital_a"], key, TODAY, hooks=hooks)
+    assert refusal.rule == "JL-26" and refusal.status == "stopped"
+    with pytest.raises(DomainError):  # stopped already
+        await lifecycle.stop(ma, hooks, technology_key=key, trigger="safety", reason="再次", committee="管委会",
+                             meeting_on=MEETING, today=TODAY)
+
+    # The licence department cancels the (completed) filing: the use becomes 注销备案.
+    from core.filing.tables import Filing
+
+    await Filing.update({Filing.status: "completed", Filing.completed_on: first}).where(Filing.id == filing_id)
+    city = await region_actor("regulator_city1")
+    await filing.cancel(city, hooks, filing_id, "conditions", "接医院停止报告，注销备案", today=TODAY)
+    state = await lifecycle.state(deployment["hospital_a"], key)
+    assert state.status == UseStatus.cancelled and state.label == "注销备案"
+
+    # Resumption only by filing again: the project waits for its next first case.
+    with pytest.raises(DomainError) as exc:
+        await lifecycle.resume(ma, hooks, technology_key=key, basis="re_evaluation", reason="重新评估合格",
+                               committee="管委会", meeting_on=TODAY, today=TODAY)
+    assert "NAT-11" in rules_of(exc.value)
+    await lifecycle.resume(ma, hooks, technology_key=key, basis="re_filing", reason="新技术负责人已到岗，重新备案",
+                           committee="医疗技术临床应用管理委员会", meeting_on=TODAY, today=TODAY)
+    assert (await Project.select(Project.awaiting_first_case).where(Project.id == project_id).first())[
+        "awaiting_first_case"]
+    assert await lifecycle.use_refusal(deployment["hospital_a"], key, TODAY, hooks=hooks) is None
+    history = await lifecycle.history(deployment["hospital_a"], key)
+    assert [h["action"] for h in history] == ["resume", "cancel", "stop"]
+
+
+# ---------------------------------------------------------------- suspension by the institution or its department
+
+
+@pytest.mark.rule("NAT-41")
+async def test_nat41_licence_department_suspends_one_institution_and_only_it_lifts(deployment, hooks):
+    project_id = await admitted(hooks, tech_index=7)
+    key = await key_of(project_id)
+    ma, city1, city2 = await actor("medaffairs_a"), await region_actor("regulator_city1"), await region_actor(
+        "regulator_city2")
+    with pytest.raises(NotFound):  # another city's regulator does not see hospital A
+        await lifecycle.suspend(city2, hooks, technology_key=key, reason="责令整改", institution_id=deployment["hospital_a"])
+    await lifecycle.suspend(city1, hooks, technology_key=key, reason="逾期未改正，暂停该技术",
+                            institution_id=deployment["hospital_a"], today=TODAY)
+    refusal = await lifecycle.use_refusal(deployment["hospital_a"], key, TODAY, hooks=hooks)
+    assert refusal.rule == "NAT-41"
+    with pytest.raises(DomainError):  # the institution cannot lift the department's suspension
+        await lifecycle.lift(ma, hooks, technology_key=key, reason="已整改", today=TODAY)
+    await lifecycle.lift(city1, hooks, technology_key=key, reason="整改到位", institution_id=deployment["hospital_a"],
+                         today=TODAY)
+    assert await lifecycle.use_refusal(deployment["hospital_a"], key, TODAY) is None
+
+
+# ---------------------------------------------------------------- the ethics gate (NAT-13)
+
+
+@pytest.mark.rule("NAT-13")
+@pytest.mark.rule("JL-14")
+@pytest.mark.rule("HOSP-7")
+async def test_nat13_deferred_ethics_admits_but_refuses_cases_and_the_first_case(deployment, hooks):
+    project_id = await admitted(hooks, tech_index=8)
+    await Project.update({Project.ethics_status: "deferred"}).where(Project.id == project_id)
+    ma = await actor("medaffairs_a")
+    with pytest.raises(DomainError) as exc:
+        await cases.record_cases(ma, hooks, [case_input(project_id)], today=TODAY)
+    assert "NAT-13" in rules_of(exc.value)
+    assert "JL-14" in exc.value.problems[0].message
+    with pytest.raises(DomainError) as exc:
+        await filing.on_first_case(ma, hooks, project_id=project_id, case_date=OPERATED, today=TODAY)
+    assert "NAT-13" in rules_of(exc.value)
+    found = await lifecycle.use_refusals([(deployment["hospital_a"], f"P{project_id}", TODAY, project_id),
+                                          (deployment["hospital_b"], "G01", TODAY)], hooks)
+    assert [r.rule for r in found.values()] == ["NAT-13"]
