@@ -243,7 +243,8 @@ async def test_hn3_hn43_regulator_desk_warns_of_late_reports_and_unfiled_restric
     assert await cases.warnings(await region_actor("regulator_city2")) == [] or all(
         w["institution"] != deployment["hospital_a"] for w in await cases.warnings(await region_actor("regulator_city2")))
     page = await (await login_as("regulator_city1")).get("/")
-    assert 'id="case-warnings"' in page.text and "JL-38" in page.text and "NAT-41" in page.text
+    assert 'data-task="warning-late-' in page.text and 'data-task="warning-unfiled-' in page.text
+    assert "JL-38" in page.text and "NAT-41" in page.text
     assert "HN-" not in page.text and "河南" not in page.text
 
 

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import itertools
 import random
+import re
 import socket
 
 import icalendar
@@ -105,10 +106,13 @@ async def test_dashboards_show_each_role_its_own_open_obligations_soonest_first(
                cls="routine", extra={"ethics_pending": True})
     city1 = await login_as("regulator_city1")
     page = (await city1.get("/")).text
-    panel = page.split('id="obligation-panel"', 1)[1].split("</section>", 1)[0]
-    overdue = page.split('id="institutions-overdue"', 1)[1].split("</section>", 1)[0]
+    # One to-do list: its own tasks as 时限事项, its institutions' overdue ones as 辖区逾期 (督促).
+    section = page.split('id="todo"', 1)[1].split("</section>", 1)[0]
+    rows = re.findall(r'<tr data-task="(obligation|overdue)-\d+"[^>]*>(.*?)</tr>', section, flags=re.S)
+    panel = " ".join(text for source, text in rows if source == "obligation")
+    overdue = " ".join(text for source, text in rows if source == "overdue")
     assert own in panel and late_case not in panel and late_internal not in panel
-    assert late_case in overdue and "辖区医疗机构逾期事项" in overdue and "JL-38" in overdue
+    assert late_case in overdue and "辖区逾期" in overdue and "督促" in overdue and "JL-38" in overdue
     assert own not in overdue and late_internal not in overdue
     city2 = (await (await login_as("regulator_city2")).get("/")).text
     assert own not in city2 and late_case not in city2  # another city's department
@@ -340,7 +344,7 @@ async def test_browser_dashboard_shows_an_obligation_and_its_article(deployment,
     label = unique("浏览器")
     o = await emit(deployment["host"].view(), "first_case", clock.today(), deployment["hospital_a"], label=label)
     page = await page_as("medaffairs_a")
-    row = page.locator(f'#obligation-panel tr[data-obligation="{o["id"]}"]')
+    row = page.locator(f'#todo tr[data-task="obligation-{o["id"]}"]')
     await row.wait_for()
     assert "JL-12" in await row.inner_text() and label in await row.inner_text()
     await row.locator("summary").click()

@@ -26,6 +26,7 @@ def core_menu(actor: Actor) -> list[dict]:
         items.append({"label": t("nav.admission_publicity"), "href": "/admission/publicity"})
     if actor.has("medical_affairs", "hospital_head") and actor.institution_id:
         items.append({"label": t("nav.filings"), "href": "/filings"})
+        items.append({"label": t("nav.activity"), "href": "/activity"})
     # 病例: those who record or read cases (ethics and experts do not); regulators and
     # the QC centre read their region's cases, pseudonymous (issue 11 points 8 and 9).
     if actor.has("clinician", "dept_head", "qc_officer", "medical_affairs", "hospital_head") and actor.institution_id:

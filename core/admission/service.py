@@ -1073,6 +1073,13 @@ async def inbox(actor: Actor) -> list[WorkItem]:
     all_votes = await Vote.select(Vote.project, Vote.step, Vote.revision, Vote.voter).where(Vote.project.is_in(ids))
     panels = await PanelMember.select(PanelMember.project, PanelMember.step, PanelMember.revision,
                                       PanelMember.expert).where(PanelMember.project.is_in(ids))
+    return [item for item, _ in work_items(actor, rows, all_votes, panels)]
+
+
+def work_items(actor: Actor, rows: list[dict], votes: list[dict], panels: list[dict]) -> list[tuple[WorkItem, Step | None]]:
+    """What waits for the actor among ``rows`` (open projects of its institution, with
+    ``lead.display_name``), given their votes and panel members: each item with the current
+    step (its kind decides whose turn it is). ``inbox`` and the dashboard's to-do share it."""
     items = []
     for row in rows:
         steps = [frozen_step(s) for s in row["steps"] or []]
@@ -1085,12 +1092,17 @@ async def inbox(actor: Actor) -> list[WorkItem]:
                 action = f"请于 {row['ethics_due']} 前提交伦理审查证明（HOSP-7）"
         elif step is not None:
             mine = [p for p in panels if p["project"] == row["id"]]
-            theirs = [v for v in all_votes if v["project"] == row["id"]]
+            theirs = [v for v in votes if v["project"] == row["id"]]
             action = kinds.of(step).work(_context(actor, row, step, theirs, mine))
         if action:
-            items.append(WorkItem(project_id=row["id"], title=row["title"], lead=row["lead.display_name"],
-                                  step=step.title if step else "", action=action, link=_link(row["id"])))
+            items.append((WorkItem(project_id=row["id"], title=row["title"], lead=row["lead.display_name"],
+                                   step=step.title if step else "", action=action, link=_link(row["id"])), step))
     return items
+
+
+def publicity_ends(cal, start: dt.date, step: Step) -> dt.date | None:
+    """When a publicity step that started on ``start`` ends; ``None`` for any other step."""
+    return _publicity_ends(cal, start, step) if step is not None and step.kind == "publicity" and start else None
 
 
 async def inbox_count(actor: Actor) -> int:

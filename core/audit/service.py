@@ -53,6 +53,7 @@ class AuditFilter(msgspec.Struct):
     since: dt.date | None = None  # Beijing days, as people type them
     until: dt.date | None = None
     page: int = 1
+    institution_id: int | None = None  # an institution's own activity (its 操作记录 page)
 
 
 PAGE_SIZE = 50
@@ -69,6 +70,8 @@ async def browse(filters: AuditFilter) -> tuple[list[dict], int]:
         where.append(AuditEvent.record_type == filters.record_type)
     if filters.record_id is not None:
         where.append(AuditEvent.record_id == filters.record_id)
+    if filters.institution_id is not None:
+        where.append(AuditEvent.institution_id == filters.institution_id)
     if filters.since:
         where.append(AuditEvent.at >= dt.datetime.combine(filters.since, dt.time(), SHANGHAI))
     if filters.until:

@@ -5,22 +5,21 @@ from __future__ import annotations
 from core.accounts.schemas import Actor
 from core.accounts.tables import User
 from core.audit import service as audit
-from core.audit.tables import AuditEvent
+from core.errors import NotFound
 from core.tenancy.service import institution_scope
 from core.tenancy.tables import Department, Institution, Region
 
 
 async def summary(actor: Actor, hooks=None) -> dict:
-    """Counts and recent activity within the actor's tenant; with ``hooks``, also the
-    actor's open obligations (soonest first) and, for those who oversee several,
-    the obligation counts per status per institution (one grouped query)."""
-    out: dict = {"cards": [], "recent": [], "obligations": [], "obligation_counts": [], "institutions_overdue": []}
+    """The actor's to-do list (``core.dashboard.todo``, with ``hooks``) and counts within
+    its tenant; for those who oversee several, the obligation counts per status per
+    institution (one grouped query). The audit feed has its own page (``recent_activity``)."""
+    out: dict = {"cards": [], "todo": [], "obligation_counts": []}
     if hooks is not None:
+        from core.dashboard import todo
         from core.obligations import service as obligations
 
-        out["obligations"] = await obligations.open_for(actor, hooks, limit=20)
-        # A regulator's to-do is its own work; its institutions' overdue ones are listed apart.
-        out["institutions_overdue"] = await obligations.institutions_overdue(actor, hooks, limit=20)
+        out["todo"] = await todo.for_actor(actor, hooks)
         if actor.is_admin or actor.region_path or actor.has(*obligations.INSTITUTION_WIDE):
             out["obligation_counts"] = await obligations.status_counts(actor, hooks)
     scope = institution_scope(actor)
@@ -30,8 +29,6 @@ async def summary(actor: Actor, hooks=None) -> dict:
             {"label": "医疗机构", "value": await Institution.count(), "href": "/admin/institutions"},
             {"label": "行政区划", "value": await Region.count(), "href": "/admin/regions"},
         ]
-        out["recent"] = await audit.with_names(
-            await AuditEvent.select().order_by(AuditEvent.id, ascending=False).limit(10))
         return out
     if actor.institution_id is not None:
         out["cards"] = [
@@ -39,18 +36,22 @@ async def summary(actor: Actor, hooks=None) -> dict:
                 (Department.institution == actor.institution_id) & (Department.active == True)),  # noqa: E712
              "href": f"/institutions/{actor.institution_id}"},
         ]
-        if actor.has("medical_affairs", "hospital_head"):
-            out["recent"] = await audit.with_names(await AuditEvent.select().where(
-                AuditEvent.institution_id == actor.institution_id
-            ).order_by(AuditEvent.id, ascending=False).limit(10))
         return out
     if scope is not None and actor.region_path:
         institutions = await Institution.select(Institution.id, Institution.name, Institution.grade,
                                                 Institution.region.name).where(scope).order_by(Institution.name)
         out["cards"] = [{"label": "辖区医疗机构", "value": len(institutions), "href": "/institutions"}]
-        # Case-report warnings (rule ids from the province policy): late reports, restricted cases without a filing.
-        from core.cases.service import warnings
-
-        out["case_warnings"] = await warnings(actor, hooks, limit=20)
         out["institutions"] = institutions[:20]
     return out
+
+
+ACTIVITY_ROLES = ("medical_affairs", "hospital_head")
+
+
+async def recent_activity(actor: Actor, page: int = 1) -> tuple[list[dict], int]:
+    """The institution's audit feed (操作记录), newest first, one page, as sentences with
+    names; for medical affairs and the hospital head (the admin reads the whole audit log)."""
+    if actor.institution_id is None or not actor.has(*ACTIVITY_ROLES):
+        raise NotFound("未找到该页面")
+    events, total = await audit.browse(audit.AuditFilter(institution_id=actor.institution_id, page=page))
+    return await audit.with_names(events), total
