@@ -97,22 +97,22 @@ async def test_the_audit_feed_has_its_own_page_off_the_dashboard(deployment, log
         assert (await (await login_as(other)).get("/activity")).status_code == 404
 
 
-async def test_the_to_do_reads_the_institutions_work_in_one_query(deployment):
+async def test_the_to_do_reads_the_institutions_work_in_one_query(deployment, monkeypatch):
     """The admission steps, votes, panels, QC reports and summaries of an institution come
     from one UNION query (the dashboard's query budget, issue 15)."""
     from core.db import engine
 
     seen: list[str] = []
-    db = engine()
-    original = db.run_querystring
+    engine_class = type(engine())
+    real = engine_class.run_querystring
 
-    async def counting(querystring, *args, **kwargs):
+    async def counting(self, querystring, *args, **kwargs):
         seen.append(str(querystring))
-        return await original(querystring, *args, **kwargs)
+        return await real(self, querystring, *args, **kwargs)
 
-    db.run_querystring = counting
+    monkeypatch.setattr(engine_class, "run_querystring", counting)
     try:
         await todo.institution_rows(deployment["hospital_a"])
     finally:
-        db.run_querystring = original
+        monkeypatch.undo()
     assert len(seen) == 1 and seen[0].count("UNION ALL") == 4
