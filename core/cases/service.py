@@ -34,7 +34,7 @@ from typing import Any
 
 import msgspec
 
-from core import clock
+from core import clock, listing
 from core.accounts.schemas import Actor
 from core.accounts.tables import User
 from core.admission.tables import Project
@@ -492,26 +492,83 @@ async def group_projects(actor: Actor) -> list[int]:
             or str((r["form"] or {}).get("qc_officer") or "").strip() == actor.display_name]
 
 
+_LIST_COLUMNS = (
+    CaseRecord.id, CaseRecord.external_id, CaseRecord.technology_code, CaseRecord.technology_name,
+    CaseRecord.operated_on, CaseRecord.discharged_on, CaseRecord.outcome, CaseRecord.complication,
+    CaseRecord.adverse_event, CaseRecord.report_rule, CaseRecord.report_due_on, CaseRecord.report_late,
+    CaseRecord.reported_on, CaseRecord.delivery_id, CaseRecord.voided,
+    CaseRecord.source, CaseRecord.department.name, CaseRecord.institution.name,
+)
+SOURCE_LABELS = {"page": "页面", "api": "接口", "upload": "导入", "demo": "演示"}
+
+
+async def _decorate(rows: list[dict]) -> list[dict]:
+    """Outcome label and the honest report state (one query for the page's deliveries)."""
+    deliveries = await _deliveries([r["delivery_id"] for r in rows])
+    for r in rows:
+        r["outcome_label"] = rules.OUTCOMES.get(r["outcome"], r["outcome"])
+        r["report"] = report_state(r, deliveries.get(r["delivery_id"]))
+        r["source_label"] = SOURCE_LABELS.get(r["source"], r["source"])
+    return rows
+
+
+async def list_spec(actor: Actor) -> listing.ListSpec:
+    """The case list (issue 11 point 11): search by case id or technology, filter, sort, page
+    and export; a region's people also filter by institution (one query for their names)."""
+    filters = []
+    if actor.institution_id is None:
+        clause = institution_scope(actor)
+        query = Institution.select(Institution.id, Institution.name).order_by(Institution.name)
+        names = await (query.where(clause) if clause is not None else query)
+        filters.append(listing.Filter(key="institution", label="医疗机构", kind="choice",
+                                      choices=tuple((str(r["id"]), r["name"]) for r in names),
+                                      clause=lambda v: CaseRecord.institution == int(v)))
+    filters += [
+        listing.Filter(key="technology", label="技术编码", column=CaseRecord.technology_code, kind="text"),
+        listing.Filter(key="outcome", label="转归", column=CaseRecord.outcome, choices=tuple(rules.OUTCOMES.items())),
+        listing.Filter(key="complication", label="有并发症", column=CaseRecord.complication, kind="yes_no"),
+        listing.Filter(key="late", label="逾期报送", column=CaseRecord.report_late, kind="yes_no"),
+        listing.Filter(key="voided", label="已作废", column=CaseRecord.voided, kind="yes_no"),
+        listing.Filter(key="since", label="手术日期起", column=CaseRecord.operated_on, kind="since"),
+        listing.Filter(key="until", label="手术日期止", column=CaseRecord.operated_on, kind="until"),
+    ]
+    return listing.ListSpec(
+        table=CaseRecord, columns=_LIST_COLUMNS, title="病例",
+        search=(CaseRecord.external_id, CaseRecord.technology_name, CaseRecord.technology_code),
+        search_hint="病例号、技术名称或编码", filters=tuple(filters),
+        sorts=(listing.Sort("operated_on", "手术日期", CaseRecord.operated_on),
+               listing.Sort("discharged_on", "出院日期", CaseRecord.discharged_on),
+               listing.Sort("report_due_on", "报送时限", CaseRecord.report_due_on),
+               listing.Sort("external_id", "病例号", CaseRecord.external_id),
+               listing.Sort("id", "登记顺序", CaseRecord.id)),
+        export=(listing.ExportColumn("医疗机构", lambda r: r["institution.name"]),
+                listing.ExportColumn("病例号", lambda r: r["external_id"]),
+                listing.ExportColumn("技术编码", lambda r: r["technology_code"]),
+                listing.ExportColumn("技术名称", lambda r: r["technology_name"]),
+                listing.ExportColumn("科室", lambda r: r["department.name"]),
+                listing.ExportColumn("手术日期", lambda r: r["operated_on"]),
+                listing.ExportColumn("出院日期", lambda r: r["discharged_on"]),
+                listing.ExportColumn("转归", lambda r: r["outcome_label"]),
+                listing.ExportColumn("并发症", lambda r: r["complication"]),
+                listing.ExportColumn("不良事件", lambda r: r["adverse_event"]),
+                listing.ExportColumn("报送时限", lambda r: r["report_due_on"]),
+                listing.ExportColumn("报送依据", lambda r: r["report_rule"]),
+                listing.ExportColumn("报送状态", lambda r: r["report"]["label"]),
+                listing.ExportColumn("已作废", lambda r: r["voided"]),
+                listing.ExportColumn("来源", lambda r: r["source_label"])),
+        decorate=_decorate,
+    )
+
+
 async def list_cases(actor: Actor, *, project_id: int | None = None, limit: int = 50) -> list[dict]:
-    """The newest cases in the actor's view."""
-    query = CaseRecord.select(
-        CaseRecord.id, CaseRecord.external_id, CaseRecord.technology_code, CaseRecord.technology_name,
-        CaseRecord.operated_on, CaseRecord.discharged_on, CaseRecord.outcome, CaseRecord.complication,
-        CaseRecord.adverse_event, CaseRecord.report_rule, CaseRecord.report_due_on, CaseRecord.report_late,
-        CaseRecord.reported_on, CaseRecord.delivery_id, CaseRecord.voided,
-        CaseRecord.source, CaseRecord.department.name, CaseRecord.institution.name,
-    ).order_by(CaseRecord.id, ascending=False).limit(limit)
+    """The newest cases in the actor's view (a project's, with ``project_id``)."""
+    query = CaseRecord.select(*_LIST_COLUMNS).order_by(CaseRecord.id, ascending=False).limit(limit)
     clause = await case_scope(actor)
     if clause is not None:
         query = query.where(clause)
     if project_id is not None:
         query = query.where(CaseRecord.project == project_id)
-    rows = await query
-    deliveries = await _deliveries([r["delivery_id"] for r in rows])
-    for r in rows:
-        r["outcome_label"] = rules.OUTCOMES.get(r["outcome"], r["outcome"])
-        r["report"] = report_state(r, deliveries.get(r["delivery_id"]))
-    return rows
+    return await _decorate(await query)
 
 
 async def _deliveries(ids: list[int | None]) -> dict[int, dict]:

@@ -12,12 +12,14 @@ from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.response import Redirect, Response, Template
 
+from core import listing
 from core.accounts.schemas import Actor
 from core.cases import corrections, service, spreadsheet
 from core.cases.rules import OUTCOMES, CaseInput
 from core.errors import DomainError, NotFound, Problem
 from core.plugins import HookView
 from web.context import roles_required
+from web.listing import answer, params_of, wants_export
 from web.render import page, partial
 
 # Who opens the case pages: those who record, the hospital head (reading), and the
@@ -66,12 +68,19 @@ class CaseController(Controller):
         may_record = actor.has(*service.RECORDERS) and actor.institution_id is not None
         ctx = await service.form_context(actor, hooks, code or (typed or {}).get("technology_code")) \
             if may_record else {}
-        return await page(request, "cases/index.html", status_code=status, cases=await service.list_cases(actor),
+        spec = await service.list_spec(actor)
+        cases = await listing.fetch(spec, params_of(request, spec), await service.case_scope(actor))
+        return await page(request, "cases/index.html", status_code=status, cases=cases,
                           errors=list(errors), typed=typed or {}, may_record=may_record,
                           regional=actor.institution_id is None, **ctx)
 
     @get("/")
-    async def index(self, request: Request, actor: Actor, hooks: HookView, technology_code: str = "") -> Template:
+    async def index(self, request: Request, actor: Actor, hooks: HookView, technology_code: str = "") -> Response:
+        """The case form (for those who record) and the list: search, filters, sort, pages;
+        ``?format=xlsx`` exports every matching case (issue 11 point 11)."""
+        if wants_export(request):
+            spec = await service.list_spec(actor)
+            return await answer(request, spec, await service.case_scope(actor), "cases")
         return await self._index(request, actor, hooks, code=technology_code)
 
     @get("/fields")

@@ -1,0 +1,107 @@
+"""Issue 11 point 11: lists have search, filters, sorting, pagination and XLSX export, in
+one mechanism (``core.listing``); the case list is not "newest 50"; pages stay within the
+viewer's tenancy and work without JavaScript (plain links and a GET form)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+from core import listing
+from core.cases import service as cases
+from core.cases.tables import CaseRecord
+from tests.admission_helpers import actor
+from tests.case_helpers import admitted, case_input, release_obligations
+
+
+@pytest.fixture(scope="module")
+async def many(deployment):
+    """60 cases of one project of hospital A, operated on 60 successive days."""
+    hooks = deployment["host"].view()
+    project = await admitted(hooks, tech_index=23)
+    start = dt.date(2026, 3, 3)  # after the project's admission (2026-03-02)
+    items = [case_input(project, case_id=f"LIST{n:03d}", admitted_on=(start + dt.timedelta(days=n - 1)).isoformat(),
+                        operated_on=(start + dt.timedelta(days=n)).isoformat(),
+                        discharged_on=(start + dt.timedelta(days=n + 3)).isoformat(),
+                        outcome="worse" if n % 10 == 0 else "improved")
+             for n in range(60)]
+    await cases.record_cases(await actor("clinician_a"), hooks, items, source="page", today=dt.date(2026, 5, 10))
+    yield {"project": project, "code": f"P{project}"}
+    await release_obligations()
+
+
+def listed(html: str) -> list[str]:
+    section = html.split('id="case-list"', 1)[1]
+    return re.findall(r'<a href="/cases/\d+">(LIST\d{3})</a>', section)
+
+
+async def test_the_case_list_pages_through_every_case_not_the_newest_fifty(deployment, many, login_as):
+    ma = await login_as("medaffairs_a")
+    code = (await CaseRecord.select(CaseRecord.technology_code).where(CaseRecord.external_id == "LIST000").first()
+            )["technology_code"]
+    first = await ma.get(f"/cases?technology={code}&sort=operated_on")
+    assert first.status_code == 200
+    assert listed(first.text) == [f"LIST{n:03d}" for n in range(50)]
+    assert "共 60 条" in first.text and 'rel="next"' in first.text
+    nxt = re.search(r'<a rel="next" href="([^"]+)"', first.text).group(1).replace("&amp;", "&")
+    second = await ma.get(nxt)
+    assert listed(second.text) == [f"LIST{n:03d}" for n in range(50, 60)]
+    # Descending by the same key; the header link toggles it.
+    desc = await ma.get(f"/cases?technology={code}&sort=-operated_on")
+    assert listed(desc.text)[:2] == ["LIST059", "LIST058"]
+
+
+async def test_search_and_filters_narrow_the_case_list(deployment, many, login_as):
+    ma = await login_as("medaffairs_a")
+    assert listed((await ma.get("/cases?q=LIST042")).text) == ["LIST042"]
+    worse = listed((await ma.get("/cases?q=LIST&outcome=worse&sort=external_id")).text)
+    assert worse == [f"LIST{n:03d}" for n in range(0, 60, 10)]
+    ranged = listed((await ma.get("/cases?q=LIST&since=2026-03-08&until=2026-03-10&sort=operated_on")).text)
+    assert ranged == ["LIST005", "LIST006", "LIST007"]
+    bad = await ma.get("/cases?q=LIST&since=2026-13-01")
+    assert bad.status_code == 200 and "日期格式应为 YYYY-MM-DD" in bad.text
+    # An unknown sort or filter value falls back to the default, never an error.
+    assert (await ma.get("/cases?sort=patient_key&outcome=nonsense&page=abc")).status_code == 200
+
+
+async def test_the_case_list_exports_what_it_shows_as_xlsx(deployment, many, login_as):
+    ma = await login_as("medaffairs_a")
+    response = await ma.get("/cases?q=LIST&outcome=worse&sort=external_id&format=xlsx")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    ws = load_workbook(io.BytesIO(response.content)).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:3] == ("医疗机构", "病例号", "技术编码")
+    assert [r[1] for r in rows[1:]] == [f"LIST{n:03d}" for n in range(0, 60, 10)]
+    assert {r[7] for r in rows[1:]} == {"恶化"}
+
+
+@pytest.mark.rule("NAT-45")
+async def test_pages_and_exports_stay_within_the_viewers_tenancy(deployment, many, login_as):
+    other = await login_as("medaffairs_b")
+    assert listed((await other.get("/cases?q=LIST")).text) == []
+    export = await other.get("/cases?q=LIST&format=xlsx")
+    assert len(list(load_workbook(io.BytesIO(export.content)).active.iter_rows())) == 1  # the header only
+    city2 = await login_as("regulator_city2")
+    page = await city2.get(f"/cases?q=LIST&institution={deployment['hospital_a']}")
+    assert listed(page.text) == []  # hospital A is not city 2's: the choice is not even offered
+    city1 = await login_as("regulator_city1")
+    page = await city1.get(f"/cases?q=LIST&institution={deployment['hospital_a']}&page=2")
+    assert len(listed(page.text)) == 10
+
+
+def test_list_params_fall_back_and_build_links():
+    spec = listing.ListSpec(table=CaseRecord, columns=(CaseRecord.id,),
+                            sorts=(listing.Sort("operated_on", "手术日期", CaseRecord.operated_on),),
+                            filters=(listing.Filter(key="outcome", label="转归", column=CaseRecord.outcome,
+                                                    choices=(("worse", "恶化"),)),))
+    params = listing.parse(spec, {"q": " x ", "sort": "-operated_on", "page": "3", "outcome": "worse", "other": "1"})
+    assert (params.q, params.sort, params.page, params.values) == ("x", "-operated_on", 3, {"outcome": "worse"})
+    assert params.url("/cases", page=None) == "/cases?q=x&sort=-operated_on&outcome=worse"
+    page = listing.ListPage(rows=[], total=0, params=params, spec=spec)
+    assert "sort=operated_on" in page.sort_url("/cases", "operated_on")
+    assert listing.parse(spec, {"sort": "nope", "outcome": "better", "page": "-4"}).query() == {}
