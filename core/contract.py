@@ -353,13 +353,11 @@ class FilingPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class CasesPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """What the case pages and the regulator's warnings cite: ``rules`` named on the case
-    page, ``his_rule`` (HIS reporting, API tokens), the warnings ``late`` / ``unfiled``."""
+    """What the case pages cite: ``rules`` named on the case page, ``his_rule`` (HIS
+    reporting, API tokens). The regulator's warnings are ``warning_rules``."""
 
     rules: tuple[str, ...] = ()
     his_rule: str = ""
-    late: Labelled = Labelled(text="病例未按时报送")
-    unfiled: Labelled = Labelled(text="限制类技术已开展病例但未完成备案")
 
 
 class LifecyclePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -459,6 +457,34 @@ class Channel(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     @property
     def setting(self) -> str:
         return self.endpoint_setting or f"CLINTECH_CHANNEL_{self.key.upper()}_URL"
+
+
+WARNING_SEVERITIES = ("notice", "warning", "serious")
+WARNING_AUDIENCE = ("regulator", "qc_center", "medical_affairs", "hospital_head", "dept_head", "qc_officer")
+
+
+class WarningRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A risk warning (风险预警) as data (``warning_rules``): what core's ``detector`` finds on
+    live data is raised as a warning citing ``rule``.
+
+    - ``key``: stable id stored on every warning raised, e.g. ``"late_report"``; the first
+      answer for a key wins (the built-in national plugin answers last);
+    - ``detector``: one of core's detectors (``core.supervision.detectors.DETECTORS``);
+    - ``rule`` / ``title`` / ``description``: the rule id cited, the Chinese title and what
+      it detects, shown with every warning;
+    - ``audience``: the roles that see it — regulators and the QC centre see their region's,
+      the institution's roles their own institution's;
+    - ``severity``: ``notice`` (提示), ``warning`` (警告) or ``serious`` (严重).
+    """
+
+    key: Annotated[str, msgspec.Meta(pattern="^[a-z][a-z0-9_]{1,39}$")]
+    detector: str
+    rule: str
+    title: str
+    description: str = ""
+    audience: tuple[Annotated[str, msgspec.Meta(pattern="^(" + "|".join(WARNING_AUDIENCE) + ")$")], ...] = (
+        "regulator", "qc_center", "medical_affairs")
+    severity: Annotated[str, msgspec.Meta(pattern="^(" + "|".join(WARNING_SEVERITIES) + ")$")] = "warning"
 
 
 class DisclosureField(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -774,6 +800,8 @@ HOOKS: dict[str, Contract] = {
     "disclosure_fields": Contract(answer=list[DisclosureField], prepare=_rename({"title": "label"}),
                                   probes=lambda: [{}]),
     "demo_region": Contract(answer=DemoRegion, probes=lambda: [{}]),
+    # Detector names are checked where the rules are read (core.supervision.detectors).
+    "warning_rules": Contract(answer=list[WarningRule], probes=lambda: [{}]),
     "template_dirs": Contract(answer=list[str], probes=lambda: [{}]),
     "template_overrides": Contract(answer=list[str], probes=lambda: [{}]),
     "menu_items": Contract(answer=list[MenuItem]),
@@ -823,5 +851,5 @@ __all__ = [
     "DisclosureField", "DocumentStep", "EthicsStep", "FieldSpec", "FilingFormSpec", "FilingStep", "FormField",
     "FormSpec", "Grade", "InstitutionInfo", "Material", "MenuItem", "PanelStep", "PersonInfo", "Problem",
     "ProjectInfo", "PublicityStep", "QcIndicator", "QcTechnologyInfo", "ReviewStep", "Section", "Step", "StepBase",
-    "TechnologyInfo", "convert",
+    "TechnologyInfo", "WARNING_AUDIENCE", "WARNING_SEVERITIES", "WarningRule", "convert",
 ]

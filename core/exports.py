@@ -54,3 +54,19 @@ def csv_bytes(rows: Iterable[Iterable[Any]], *, bom: bool = True) -> bytes:
     for row in rows:
         writer.writerow([csv_cell(v) for v in row])
     return (("\ufeff" if bom else "") + out.getvalue()).encode("utf-8")
+
+
+def table_xlsx(title: str, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> bytes:
+    """One sheet named ``title``: a bold header row, then ``rows`` (text stays text)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = title[:31]
+    ws.append(list(header))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append(list(row))
+    return xlsx_bytes(wb)

@@ -49,6 +49,7 @@ from core.contract import (
     RulesInForce,
     Step,
     TechnologyInfo,
+    WarningRule,
 )
 
 hookspec = pluggy.HookspecMarker("clintech")
@@ -318,8 +319,7 @@ def province_policy() -> ProvincePolicy | dict | None:
                   "lead_certificates", "lead_rule", "physician_certificates",
                   "physicians_rule", "physicians_heading", "assessment_basis",
                   "assessment_rule", "assessment_note"}
-        cases    {"rules": [id, …], "his_rule", "late": {"rule", "text"},
-                  "unfiled": {"rule", "text"}}
+        cases    {"rules": [id, …], "his_rule"}
         consistency          {"rule", "text"}  the filing/licence consistency check
 
     Example: ``{"filing": {"rule": "XX-5", "completed_text": "完成备案"}}``.
@@ -375,6 +375,33 @@ def disclosure_fields() -> list[DisclosureField] | None:
     ``case_count``, ``filing_department``; the first answer for a key wins. With no
     answer the national minimum is shown (institution, technology, filing date,
     cumulative cases — NAT-24)."""
+
+
+@hookspec
+def warning_rules() -> list[WarningRule] | None:
+    """Collect all. Risk warnings (风险预警) as data, synchronous: a list of
+    ``core.contract.WarningRule`` (or dicts of its shape), one per warning the deployment
+    raises. Core evaluates each rule's ``detector`` on live data (the worker's
+    ``evaluate_warnings`` job, and a regulator's 重新检测) and raises one warning per
+    institution and finding, citing ``rule``::
+
+        key          str   stable id, e.g. "late_report"; the first answer for a key wins
+                           (the built-in national plugin answers last, so a province
+                           replaces the national wording and rule id of a key)
+        detector     str   what core looks for (``core.supervision.detectors.DETECTORS``):
+                           late_report, unfiled_cases, prohibited_technology,
+                           filing_annotation, stopped_technology, unauthorised_operator …
+        rule         str   the rule id cited, e.g. "NAT-41"
+        title        str   the Chinese title
+        description  str   what it detects, in Chinese
+        audience     [str] roles that see it (regulator, qc_center, medical_affairs,
+                           hospital_head, dept_head, qc_officer); regulators see their
+                           region's, an institution's roles their own
+        severity     str   notice | warning | serious
+
+    An unknown detector is an error naming the plugin and the key. Example:
+    ``[{"key": "late_report", "detector": "late_report", "rule": "XX-38",
+    "title": "病例未按时报送", "severity": "warning"}]``."""
 
 
 @hookspec(firstresult=True)

@@ -24,6 +24,7 @@ JOB_MODULES: list[str] = [
     "core.outbox.jobs",
     "core.obligations.jobs",
     "core.admission.jobs",
+    "core.supervision.jobs",
 ]
 _JOBS: dict[str, Job] = {}
 

@@ -221,33 +221,6 @@ async def test_cases_are_read_within_the_qc_scope(deployment, jilin):
         await cases.get_case(await actor("medaffairs_b"), result.id)
 
 
-@pytest.mark.rule("JL-38")
-@pytest.mark.rule("HN-3")
-@pytest.mark.rule("HN-4.3")
-@pytest.mark.rule("NAT-41")
-async def test_hn3_hn43_regulator_desk_warns_of_late_reports_and_unfiled_restricted_cases(deployment, jilin,
-                                                                                           login_as):
-    """The warnings cite the deployment's own rules: in this Jilin deployment JL-38 (late)
-    and NAT-41 (not filed); the same warnings in a Henan deployment cite HN-3 and HN-4.3."""
-    from core.plugins import PluginHost
-    from tests.filing_helpers import region_actor
-
-    [late] = await cases.record_cases(await actor("clinician_a"), jilin["hooks"], [case_input(jilin["restricted"])],
-                                      today=dt.date(2026, 5, 20))
-    await receive(jilin["hooks"], late.delivery_id, dt.date(2026, 5, 20))
-    found = await cases.warnings(await region_actor("regulator_city1"), jilin["hooks"])
-    kinds = {(w["kind"], w["rule"]) for w in found}
-    assert ("late", "JL-38") in kinds and ("unfiled", "NAT-41") in kinds
-    henan = await cases.warnings(await region_actor("regulator_city1"), PluginHost(("henan",)).view())
-    assert {("late", "HN-3"), ("unfiled", "HN-4.3")} <= {(w["kind"], w["rule"]) for w in henan}
-    assert await cases.warnings(await region_actor("regulator_city2")) == [] or all(
-        w["institution"] != deployment["hospital_a"] for w in await cases.warnings(await region_actor("regulator_city2")))
-    page = await (await login_as("regulator_city1")).get("/")
-    assert 'data-task="warning-late-' in page.text and 'data-task="warning-unfiled-' in page.text
-    assert "JL-38" in page.text and "NAT-41" in page.text
-    assert "HN-" not in page.text and "河南" not in page.text
-
-
 @pytest.mark.rule("HOSP-15")
 def test_hosp15_a_complication_or_adverse_event_is_recorded_with_its_description():
     """HOSP-15: QC data and case records are recorded truthfully — a ticked complication or

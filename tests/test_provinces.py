@@ -130,8 +130,7 @@ def test_hook_province_policy_merges_first_answer_per_key():
     assert (henan.filing.annotation.mode, henan.filing.annotation.rule) == ("push", "HN-2.2c")
     assert henan.filing.cancellation_rule == "NAT-25"  # its own answer; NAT-25 is what the notice leaves national
     jilin = policy_of(PluginHost(("jilin", "hospital_default")).view())
-    assert (jilin.filing.annotation.mode, jilin.cases.late.rule, jilin.cases.unfiled.rule) == (
-        "direct", "JL-38", "NAT-41")  # unfiled: the national plugin's, Jilin gives none
+    assert (jilin.filing.annotation.mode, jilin.cases.his_rule) == ("direct", "JL-38")
 
 
 @pytest.mark.rule("JL-12")

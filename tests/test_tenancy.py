@@ -147,6 +147,34 @@ async def filing_of(dep: dict, institution_id: int) -> Params:
     return _FILINGS[institution_id]
 
 
+_WARNINGS: dict[int, Params] = per_database({})
+
+
+async def warning_of(dep: dict, institution_id: int) -> Params:
+    """A risk warning of the institution (an unfiled-cases finding, raised as an evaluation
+    raises it), explained by its medical affairs with one PDF."""
+    if institution_id not in _WARNINGS:
+        import datetime as dt
+
+        from core.db import write_transaction
+        from core.storage import service as storage
+        from core.supervision import service as supervision
+        from core.supervision.detectors import Finding
+        from tests.admission_helpers import PDF, actor
+
+        rule = next(r for r in supervision.rules_in_force(dep["host"].view()) if r.key == "unfiled_cases")
+        async with write_transaction():
+            warning_id = await supervision._raise(rule, Finding(
+                institution_id=institution_id, fingerprint=f"probe:{institution_id}", detail="越权探测"),
+                dt.date(2026, 5, 20))
+        name = "medaffairs_a" if institution_id == dep["hospital_a"] else "medaffairs_b"
+        await supervision.answer(await actor(name), warning_id, "explained", "越权探测的情况说明",
+                                 [("说明.pdf", PDF)], version=1)
+        [stored] = await storage.list_for("risk_warning", [warning_id])
+        _WARNINGS[institution_id] = {"warning_id": warning_id, "attachment_id": stored.id}
+    return _WARNINGS[institution_id]
+
+
 @dataclass(frozen=True)
 class Route:
     """How to reach a record of a given institution through one route."""
@@ -232,6 +260,16 @@ TENANT_ROUTES: dict[str, Route] = {
     "/filings/{filing_id:int}/confirm-withdrawal": Route(filing_of, reader="medaffairs_a"),
     "/filings/{filing_id:int}/cancel": Route(filing_of, reader="medaffairs_a", form={
         "ground": "safety", "reason": "越权注销"}),
+    # 风险预警 (core/supervision): a warning, the institution's answer, the regulator's decisions.
+    "/warnings/{warning_id:int}": Route(warning_of, reader="medaffairs_a", regulators=True),
+    "/warnings/{warning_id:int}/answer": Route(warning_of, reader="medaffairs_a", form={
+        "kind": "corrected", "answer": "越权提交的整改情况", "version": "2"}),
+    "/warnings/{warning_id:int}/close": Route(warning_of, reader="medaffairs_a", form={
+        "note": "越权关闭的处理意见", "version": "2"}),
+    "/warnings/{warning_id:int}/escalate": Route(warning_of, reader="medaffairs_a", form={
+        "note": "越权上报的理由说明", "version": "2"}),
+    "/warnings/{warning_id:int}/files/{attachment_id:int}": Route(warning_of, reader="medaffairs_a",
+                                                                   regulators=True),
 }
 
 # Parameters that are not tenant records, with the reason they are outside the matrix.

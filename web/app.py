@@ -78,6 +78,13 @@ def _check_deadline_rules(host: PluginHost) -> None:
         in_force_of(host.view())
     except DeadlineRuleError as exc:
         raise PluginConfigError(f"时限规则无效：{exc}") from exc
+    from core.contract import ContractError
+    from core.supervision.service import rules_in_force
+
+    try:
+        rules_in_force(host.view())  # an unknown detector stops the start, naming the plugin
+    except ContractError as exc:
+        raise PluginConfigError(str(exc)) from exc
 
 
 def _template_dirs(host: PluginHost) -> list[str]:
@@ -140,6 +147,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
     from web.obligations.controllers import InboxController, ObligationController, ical_feed
     from web.outbox.controllers import AdminChannelController, OutboxController
     from web.qc.controllers import QC_ROUTES
+    from web.supervision.controllers import WarningController
     from web.tenancy.controllers import DepartmentController, InstitutionController
 
     settings = get_settings()
@@ -176,6 +184,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
             *CASES_API,
             ApiTokenController,
             *QC_ROUTES,
+            WarningController,
             healthz,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
             *_plugin_routers(host),

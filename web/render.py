@@ -37,6 +37,9 @@ def core_menu(actor: Actor) -> list[dict]:
         items.append({"label": t("nav.qc"), "href": "/qc"})
     if actor.has("medical_affairs", "admin"):
         items.append({"label": t("nav.outbox"), "href": "/outbox"})
+    # 风险预警: the roles a warning rule may name as its audience (NAT-41).
+    if actor.has("regulator", "qc_center", "medical_affairs", "hospital_head", "dept_head", "qc_officer", "admin"):
+        items.append({"label": t("nav.warnings"), "href": "/warnings"})
     if actor.has("regulator", "qc_center"):
         items.append({"label": t("nav.filing_desk"), "href": "/filings/desk"})
         items.append({"label": t("nav.filing_consistency"), "href": "/filings/consistency"})

@@ -48,8 +48,6 @@ from core.lifecycle import service as lifecycle
 from core.obligations import service as obligations
 from core.obligations.tables import Obligation
 from core.plugins import HookView
-from core.policy import CasesPolicy
-from core.policy import policy as province_policy
 from core.qc.indicators import indicators_for
 from core.tenancy.service import institution_scope, require_institution
 from core.tenancy.tables import Institution
@@ -626,74 +624,6 @@ async def form_context(actor: Actor, hooks: HookView, code: str | None = None) -
         "physicians": await physicians(institution_id),
         "outcomes": list(rules.OUTCOMES.items()),
     }
-
-
-# ---------------------------------------------------------------- regulator's desk (NAT-41)
-
-
-async def warnings(actor: Actor, hooks: HookView | None = None, *, limit: int = 50) -> list[dict]:
-    """Warnings for the regulator's desk, per institution and technology, in grouped queries:
-
-    * ``late``: cases of a filed technology reported after their deadline (a province's
-      reminder for filed technologies whose cases are not reported in time);
-    * ``unfiled``: restricted-technology cases without a completed filing (a risk
-      warning; NAT-41 not filing). Rule ids and labels come from the province policy.
-    """
-    if not (actor.is_admin or actor.region_path):
-        return []
-    from core.filing.tables import Filing
-
-    where, args = "", []
-    if not actor.is_admin:
-        # The region's institutions as ids, not ``r.path LIKE`` (which PostgreSQL estimates
-        # at one row, then walks every case of every institution: seconds at 1,000,000 cases).
-        ids = await institution_ids_in_scope(actor)
-        if not ids:
-            return []
-        where = f"AND c.institution IN ({', '.join(str(int(i)) for i in ids)})"
-    # Both read a partial covering index (the initial migration's INDEXES): the late cases only,
-    # and the restricted cases by project — so the cost follows the warnings, not the
-    # 1,000,000 cases. Aggregate per institution × technology first, then name them.
-    # A voided case counts nowhere (NAT-37): both skip it, as their indexes do.
-    late_sql = f"""
-        SELECT g.institution AS institution, i.name AS name, g.code AS code, g.technology AS technology,
-               g.n AS n, g.last_on AS last_on
-        FROM (SELECT c.institution AS institution, c.technology_code AS code,
-                     MAX(c.technology_name) AS technology, COUNT(*) AS n, MAX(c.reported_on) AS last_on
-              FROM case_record c
-              WHERE c.report_late AND NOT c.voided {where}
-              GROUP BY c.institution, c.technology_code ORDER BY n DESC LIMIT {int(limit)}) g
-        JOIN institution i ON i.id = g.institution
-        ORDER BY g.n DESC
-    """
-    # Projects without a completed filing are few (one filing per restricted project), so
-    # PostgreSQL walks the index for those projects only instead of anti-joining every case.
-    unfiled_sql = f"""
-        SELECT g.institution AS institution, i.name AS name, g.code AS code, g.technology AS technology,
-               g.n AS n, g.last_on AS last_on
-        FROM (SELECT c.institution AS institution, c.technology_code AS code,
-                     MAX(c.technology_name) AS technology, COUNT(*) AS n, MAX(c.operated_on) AS last_on
-              FROM (SELECT c.institution, c.technology_code, c.technology_name, c.operated_on
-                    FROM case_record c
-                    WHERE c.tech_class = 'restricted' AND NOT c.voided {where}
-                      AND c.project IN (SELECT p.id FROM {Project._meta.tablename} p
-                                        WHERE NOT EXISTS (SELECT 1 FROM {Filing._meta.tablename} f
-                                                          WHERE f.project = p.id AND f.status = 'completed'))
-                    UNION ALL
-                    SELECT c.institution, c.technology_code, c.technology_name, c.operated_on
-                    FROM case_record c
-                    WHERE c.tech_class = 'restricted' AND NOT c.voided {where} AND c.project IS NULL) c
-              GROUP BY c.institution, c.technology_code ORDER BY n DESC LIMIT {int(limit)}) g
-        JOIN institution i ON i.id = g.institution
-        ORDER BY g.n DESC
-    """
-    out = []
-    cited = province_policy(hooks).cases if hooks is not None else CasesPolicy()
-    for row in await CaseRecord.raw(late_sql, *args):
-        out.append(row | {"kind": "late", "rule": cited.late.rule, "label": cited.late.text})
-    for row in await CaseRecord.raw(unfiled_sql, *args):
-        out.append(row | {"kind": "unfiled", "rule": cited.unfiled.rule, "label": cited.unfiled.text})
-    return out
 
 
 # ---------------------------------------------------------------- spreadsheet import

@@ -9,7 +9,9 @@ Sources, in few queries:
   reports awaiting review (HOSP-17) and summaries awaiting a decision (HOSP-19);
 * the actor's open obligations (every legal deadline, ``core.obligations``);
 * for a region's regulators and the QC centre: their institutions' overdue obligations
-  owed to the authorities, and the case warnings (late reports, unfiled restricted cases).
+  owed to the authorities;
+* risk warnings (``core.supervision``): for the institution's medical affairs those waiting
+  for its answer, for a regulator those it may close.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from core.plugins import HookView
 
 SOURCE_LABELS = {
     "admission": "新技术准入", "report": "质量控制年报", "summary": "监测期总结",
-    "obligation": "时限事项", "overdue": "辖区逾期", "warning": "病例预警",
+    "obligation": "时限事项", "overdue": "辖区逾期", "warning": "风险预警",
 }
 STATE_LABELS = {"overdue": "已逾期", "due_soon": "即将到期", "open": "未到期", "none": "无时限"}
 STATE_ORDER = {"overdue": 0, "due_soon": 1, "open": 2, "none": 3}
@@ -176,13 +178,14 @@ async def for_actor(actor: Actor, hooks: HookView, today: dt.date | None = None,
                           link=f"/obligations/{o['id']}", due_on=o["due_on"], state="overdue",
                           days_left=o["days_left"], rule=o["rule_id"], article=o["article"],
                           institution=o["institution_name"]))
-    if actor.region_path and not actor.institution_id:
-        from core.cases.service import warnings
+    from core.supervision import service as supervision
 
-        for w in await warnings(actor, hooks, limit=20):
-            tasks.append(Task(key=f"warning-{w['kind']}-{w['institution']}-{w['code']}", source="warning",
-                              title=f"{w['code']} {w['technology']}", action=f"{w['label']}：{w['n']} 例",
-                              link=f"/cases?institution={w['institution']}&technology={w['code']}",
-                              since=_date(w["last_on"]), rule=w["rule"], institution=w["name"]))
+    for w in await supervision.listing(actor, status="open", limit=limit):
+        # The institution answers a warning it has not answered yet; the regulator decides.
+        if (w["may_answer"] and w["status"] in ("raised", "seen")) or w["may_decide"]:
+            verb = "请答复" if w["may_answer"] else "待处理"
+            tasks.append(Task(key=f"warning-{w['id']}", source="warning", title=w["title"],
+                              action=f"{verb}：{w['detail']}（{w['status_label']}）", link=f"/warnings/{w['id']}",
+                              since=w["raised_on"], rule=w["rule_id"], institution=w["institution.name"]))
     tasks.sort(key=lambda t: (STATE_ORDER[t.state], t.due_on or dt.date.max, t.since or dt.date.max, t.key))
     return tasks[:limit]

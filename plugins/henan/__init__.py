@@ -12,10 +12,10 @@ from plugins.henan.plugin import (
     register_routes,
     template_dirs,
 )
-from plugins.henan.policy import province_policy, validate_filing
+from plugins.henan.policy import province_policy, validate_filing, warning_rules
 
 __all__ = [
     "deadline_rules", "demo_region", "disclosure_fields", "filing_form", "filing_materials", "menu_items",
     "province_policy", "register_catalogs", "register_routes", "reporting_channels", "template_dirs",
-    "validate_case", "validate_filing",
+    "validate_case", "validate_filing", "warning_rules",
 ]

@@ -35,14 +35,42 @@ POLICY = {
     "cases": {
         "rules": ["NAT-37", "HN-3"],
         "his_rule": "HN-3",
-        "late": {"rule": "HN-3", "text": "已备案但未及时上报病例信息"},
-        "unfiled": {"rule": "HN-4.3", "text": "限制类技术已开展病例但未完成备案"},
     },
     "consistency": {"rule": "HN-4.3", "text": "限制类技术系统备案与副本备注信息一致性核查"},
     # HN-4.2: key staff, equipment or conditions changed → re-file or stop.
     "lifecycle": {"conditions_change": {"rule": "HN-4.2", "text": "从事该项医疗技术的主要专业技术人员或关键设备、设施及其他辅助条件"
                                                                  "发生变化的，要及时严格按照程序进行重新备案或停止临床应用"}},
 }
+
+
+# HN-3: reminders for filed technologies whose cases are not reported in time; the risk
+# knowledge base's warnings for restricted technologies without qualification or filing and
+# for prohibited technologies. HN-4.3: filings against the licence annotations.
+WARNINGS = [
+    {"key": "late_report", "detector": "late_report", "rule": "HN-3", "title": "已备案但未及时上报病例信息",
+     "description": "开展一例、上报一例：已备案技术的病例未及时上报（三）",
+     "audience": ["regulator", "qc_center", "medical_affairs"], "severity": "warning"},
+    {"key": "unfiled_cases", "detector": "unfiled_cases", "rule": "HN-4.3", "title": "限制类技术已开展病例但未完成备案",
+     "description": "限制类技术未备案即开展（三：风险知识库预警；四（三）：纠正漏报）",
+     "audience": ["regulator", "qc_center", "medical_affairs", "hospital_head"], "severity": "serious"},
+    {"key": "prohibited_technology", "detector": "prohibited_technology", "rule": "HN-3", "title": "开展禁止类技术",
+     "description": "风险知识库预警：开展禁止类技术（三；五：从严查处）",
+     "audience": ["regulator", "qc_center", "medical_affairs", "hospital_head"], "severity": "serious"},
+    {"key": "unauthorised_operator", "detector": "unauthorised_operator", "rule": "HN-3",
+     "title": "不具备资质人员开展限制类技术",
+     "description": "风险知识库预警：限制类技术病例的术者不在备案人员名单内（三）",
+     "audience": ["regulator", "qc_center", "medical_affairs"], "severity": "serious"},
+    {"key": "filing_annotation", "detector": "filing_annotation", "rule": "HN-4.3",
+     "title": "系统备案与副本备注信息不一致",
+     "description": "定期核查系统备案信息与执业许可证副本备注信息是否一致（四（三））",
+     "audience": ["regulator"], "severity": "notice"},
+]
+
+
+@hookimpl
+def warning_rules():
+    """HN-3 and HN-4.3 as warnings."""
+    return WARNINGS
 
 
 @hookimpl

@@ -35,7 +35,6 @@ POLICY = {
     "cases": {
         "rules": ["NAT-37", "JL-38"],
         "his_rule": "JL-38",
-        "late": {"rule": "JL-38", "text": "病例未在出院后15个工作日内报送"},
     },
     # JL-14: no restricted technology without the ethics committee's approval (as NAT-13);
     # JL-26: stop triggers as NAT-25, and the province may suspend a technology province-wide.
@@ -46,6 +45,30 @@ POLICY = {
                                                        "并向国家卫生健康委报告"},
     },
 }
+
+
+# JL-38 (every case within 15 working days of discharge), JL-12 (six: the physicians who
+# perform it; the licence copy's 备注三); the other warnings keep the national wording.
+WARNINGS = [
+    {"key": "late_report", "detector": "late_report", "rule": "JL-38", "title": "病例未在出院后15个工作日内报送",
+     "description": "限制类技术病例未在患者出院后15个工作日内报送至国家和省级信息平台（第三十八条）",
+     "audience": ["regulator", "qc_center", "medical_affairs"], "severity": "warning"},
+    {"key": "unauthorised_operator", "detector": "unauthorised_operator", "rule": "JL-12",
+     "title": "术者不在备案的医师名单内",
+     "description": "限制类技术病例的术者不在该技术备案时报送的本机构开展该技术医师名单（第十二条（六））内，"
+                    "也不是技术负责人",
+     "audience": ["regulator", "qc_center", "medical_affairs"], "severity": "serious"},
+    {"key": "filing_annotation", "detector": "filing_annotation", "rule": "JL-12",
+     "title": "备案未在副本及“备注三”登记",
+     "description": "备案已完成，执业许可证副本备注栏及医疗机构电子化注册系统“备注三”未登记或不一致（第十二条）",
+     "audience": ["regulator"], "severity": "notice"},
+]
+
+
+@hookimpl
+def warning_rules():
+    """JL-38 and JL-12 as warnings."""
+    return WARNINGS
 
 
 @hookimpl

@@ -27,9 +27,10 @@ from plugins.national.plugin import (  # noqa: E402  (the constants above are re
     province_policy,
     register_catalogs,
     rules,
+    warning_rules,
 )
 
 __all__ = [
     "CATALOG_DIR", "DEADLINES", "PROHIBITED", "RESTRICTED_2017", "RESTRICTED_2022",
-    "deadline_rules", "disclosure_fields", "province_policy", "register_catalogs", "rules",
+    "deadline_rules", "disclosure_fields", "province_policy", "register_catalogs", "rules", "warning_rules",
 ]

@@ -63,8 +63,6 @@ POLICY = {
     "cases": {
         "rules": ["NAT-37"],
         "his_rule": "NAT-37",
-        "late": {"rule": "NAT-41", "text": "病例未按时报送"},
-        "unfiled": {"rule": "NAT-41", "text": "限制类技术已开展病例但未完成备案"},
     },
     "consistency": {"rule": "", "text": "备案与副本备注一致性核查"},
     # NAT-25: after a report of case (4) the provincial department verifies and may suspend
@@ -77,3 +75,36 @@ POLICY = {
 def province_policy():
     """The national rules each page cites, until a province plugin says otherwise."""
     return POLICY
+
+
+# The warnings every deployment raises (NAT-41: the violations the portal can detect), in the
+# national measure's words; a province replaces a key's wording and rule id with its own.
+WARNINGS = [
+    {"key": "late_report", "detector": "late_report", "rule": "NAT-41", "title": "病例未按时报送",
+     "description": "限制类技术病例未按规定时限报送至信息平台（第三十七条逐例报送；第四十一条（五）未按要求报送）",
+     "audience": ["regulator", "qc_center", "medical_affairs"], "severity": "warning"},
+    {"key": "unfiled_cases", "detector": "unfiled_cases", "rule": "NAT-41", "title": "限制类技术已开展病例但未完成备案",
+     "description": "开展限制类技术但未按规定完成备案（第十一条；第四十一条（四）未按要求备案）",
+     "audience": ["regulator", "qc_center", "medical_affairs", "hospital_head"], "severity": "serious"},
+    {"key": "prohibited_technology", "detector": "prohibited_technology", "rule": "NAT-9", "title": "开展禁止类技术",
+     "description": "现行目录列为禁止类的技术仍有病例（第九条；第四十三条）",
+     "audience": ["regulator", "qc_center", "medical_affairs", "hospital_head"], "severity": "serious"},
+    {"key": "stopped_technology", "detector": "stopped_technology", "rule": "NAT-25",
+     "title": "已停止的技术仍在开展",
+     "description": "技术已停止临床应用（备案已注销或医疗机构决定停止）后仍有病例（第二十五条）",
+     "audience": ["regulator", "qc_center", "medical_affairs", "hospital_head"], "severity": "serious"},
+    {"key": "unauthorised_operator", "detector": "unauthorised_operator", "rule": "NAT-20",
+     "title": "术者未获授权开展限制类技术",
+     "description": "限制类技术病例的术者不在该技术备案的医师名单内（第二十条：手术授权动态管理）",
+     "audience": ["regulator", "qc_center", "medical_affairs"], "severity": "warning"},
+    {"key": "filing_annotation", "detector": "filing_annotation", "rule": "NAT-11",
+     "title": "备案未在执业许可证副本备注",
+     "description": "备案已完成（或已撤销、注销），执业许可证副本备注未登记或与备案不一致（第十一条）",
+     "audience": ["regulator"], "severity": "notice"},
+]
+
+
+@hookimpl(trylast=True)
+def warning_rules():
+    """NAT-9, NAT-11, NAT-20, NAT-25, NAT-41 as warnings, until a province words them its way."""
+    return WARNINGS

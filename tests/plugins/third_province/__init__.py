@@ -55,10 +55,15 @@ def province_policy():
             "lead_rule": "ZJ-7",
             "physicians_heading": "浙江省备案医师",
         },
-        "cases": {"rules": ["ZJ-20"], "his_rule": "ZJ-20", "late": {"rule": "ZJ-20", "text": "病例迟报"},
-                  "unfiled": {"rule": "ZJ-21", "text": "未备案开展"}},
+        "cases": {"rules": ["ZJ-20"], "his_rule": "ZJ-20"},
         "consistency": {"rule": "ZJ-22", "text": "备案与副本核对"},
     }
+
+
+@hookimpl
+def warning_rules():
+    return [{"key": "late_report", "detector": "late_report", "rule": "ZJ-20", "title": "病例迟报"},
+            {"key": "unfiled_cases", "detector": "unfiled_cases", "rule": "ZJ-21", "title": "未备案开展"}]
 
 
 @hookimpl

@@ -1,0 +1,71 @@
+"""In Chromium, in the Jilin deployment: a case of a filed restricted technology operated by a
+physician who is not on the filing's list of physicians (JL-12 (六)) — the regulator of the
+city runs 重新检测 and sees the warning, the hospital's medical affairs explains it with a
+PDF, the regulator reads the answer and closes it.
+
+The authorisation data of the "people" area has not landed: the operator is checked against
+the filing's physician list (the ``unauthorised_operator`` detector), which is what JL-12
+asks the filing to name."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.admission_helpers import PDF
+from tests.case_helpers import admitted, release_obligations
+from tests.province_browser import shot
+from tests.supervision_helpers import cases_record, completed_filing
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.rule("JL-12")
+@pytest.mark.rule("NAT-41")
+async def test_jl12_regulator_sees_unauthorised_operator_hospital_explains_regulator_closes(deployment, page_as):
+    hooks = deployment["host"].view()
+    project = await admitted(hooks, tech_index=10)
+    await completed_filing(hooks, project)
+    [case] = await cases_record(hooks, project, operators=["depthead_a"], assistants=[])
+    try:
+        regulator = await page_as("regulator_city1")
+        await regulator.goto("/warnings")
+        await regulator.click("#evaluate-form button")
+        await regulator.wait_for_url("**/warnings?evaluated=*")
+        assert "检测完成" in await regulator.inner_text("#evaluated")
+        row = regulator.locator("#warnings tr[data-rule=unauthorised_operator]").first
+        assert "JL-12" in await row.inner_text() and "术者不在备案的医师名单内" in await row.inner_text()
+        await row.locator("a").first.click()
+        await regulator.wait_for_url("**/warnings/*")
+        warning_url = regulator.url
+        assert "不在该技术备案的医师名单内" in await regulator.inner_text("#warning-text")
+        assert await regulator.locator(f"#warning-records a[href='/cases/{case.id}']").count() == 1
+        await shot(regulator, "sup-01-warning")
+
+        hospital = await page_as("medaffairs_a")
+        await hospital.goto(urlparse(warning_url).path)
+        assert await hospital.inner_text("#warning-status") == "机构已查看"
+        await hospital.click("#answer-form button[type=submit]")  # nothing filled: refused, named
+        assert "请选择答复方式" in await hospital.inner_text("#answer-form")
+        await hospital.check("#answer-form input[value=explained]")
+        await hospital.fill("#answer-form textarea[name=answer]", "该医师已完成规范化培训，将补充备案医师名单")
+        await hospital.set_input_files("#answer-form input[name=files]",
+                                       files=[{"name": "培训证明.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+        await hospital.click("#answer-form button[type=submit]")
+        await hospital.wait_for_url("**?ok=answered")
+        assert await hospital.inner_text("#warning-status") == "机构已说明"
+
+        await regulator.reload()
+        assert "将补充备案医师名单" in await regulator.inner_text("#warning-answer")
+        assert await regulator.locator("#warning-history a:has-text('培训证明.pdf')").count() == 1
+        await regulator.fill("#close-form textarea[name=note]", "已核实培训证明，责令补充备案医师名单后关闭")
+        await regulator.click("#close-form button[type=submit]")
+        await regulator.wait_for_url("**?ok=closed")
+        assert await regulator.inner_text("#warning-status") == "已关闭"
+        await shot(regulator, "sup-02-closed")
+        await hospital.reload()
+        assert "责令补充备案医师名单" in await hospital.inner_text("#warning-close-note")
+        assert await hospital.locator("#answer-form").count() == 0
+    finally:
+        await release_obligations()

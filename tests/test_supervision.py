@@ -1,0 +1,246 @@
+"""Risk warnings (风险预警) as rules: plugins supply the definitions, core evaluates them on
+live data and keeps each warning's life (raised → seen → explained/corrected → closed or
+escalated), tenancy-scoped, notified, exported (NAT-41 and each province's own ids)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core.contract import ContractError
+from core.errors import DomainError, NotFound
+from core.filing import service as filing
+from core.inbox.tables import InboxMessage
+from core.plugins import PluginConfigError, PluginHost
+from core.supervision import service as supervision
+from core.supervision.tables import RiskWarning
+from tests.admission_helpers import PDF, actor
+from tests.case_helpers import admitted, receive, release_obligations
+from tests.filing_helpers import region_actor
+from tests.supervision_helpers import TODAY, cases_record, completed_filing
+
+
+@pytest.fixture(scope="module")
+async def world(deployment):
+    hooks = deployment["host"].view()
+    yield {"hooks": hooks}
+    await release_obligations()
+    from tests.filing_helpers import forget_filing_obligations
+
+    await forget_filing_obligations()
+
+
+async def _warnings(**where) -> list[dict]:
+    query = RiskWarning.select().order_by(RiskWarning.id)
+    for key, value in where.items():
+        query = query.where(getattr(RiskWarning, key) == value)
+    return await query.output(load_json=True)
+
+
+# ---------------------------------------------------------------- the rules are plugin data
+
+
+def test_hook_warning_rules_first_answer_per_key_each_province_cites_its_own():
+    jilin = {r.key: r for r in supervision.rules_in_force(PluginHost(("jilin", "hospital_default")).view())}
+    henan = {r.key: r for r in supervision.rules_in_force(PluginHost(("henan", "hospital_default")).view())}
+    national = {r.key: r for r in supervision.rules_in_force(PluginHost(("hospital_default",)).view())}
+    assert (jilin["late_report"].rule, jilin["late_report"].plugin) == ("JL-38", "jilin")
+    assert (jilin["unfiled_cases"].rule, jilin["unfiled_cases"].plugin) == ("NAT-41", "national")
+    assert jilin["unauthorised_operator"].rule == "JL-12"
+    assert (henan["late_report"].rule, henan["unfiled_cases"].rule, henan["filing_annotation"].rule) == (
+        "HN-3", "HN-4.3", "HN-4.3")
+    assert {r.rule for r in national.values()} <= {"NAT-41", "NAT-9", "NAT-25", "NAT-20", "NAT-11"}
+    assert set(national) == set(jilin) == set(henan) | {"stopped_technology"}
+
+
+def test_hook_warning_rules_an_unknown_detector_names_the_plugin_and_the_key():
+    import types
+
+    from core import hookimpl
+
+    plugin = types.ModuleType("bad_rules")
+    plugin.warning_rules = hookimpl(lambda: [{"key": "odd", "detector": "no_such_thing", "rule": "X-1", "title": "怪"}])
+    hooks = PluginHost(("bad_rules",), extra={"bad_rules": plugin}).view()
+    with pytest.raises(ContractError) as exc:
+        supervision.rules_in_force(hooks)
+    assert "bad_rules" in str(exc.value) and "odd.detector" in str(exc.value) and "no_such_thing" in str(exc.value)
+
+
+def test_hook_warning_rules_a_bad_severity_or_audience_is_refused_at_load():
+    import types
+
+    from core import hookimpl
+
+    plugin = types.ModuleType("bad_severity")
+    plugin.warning_rules = hookimpl(lambda: [{"key": "x_rule", "detector": "late_report", "rule": "X-1",
+                                              "title": "怪", "severity": "catastrophic"}])
+    with pytest.raises(PluginConfigError) as exc:
+        PluginHost(("bad_severity",), extra={"bad_severity": plugin})
+    assert "bad_severity" in str(exc.value) and "severity" in str(exc.value)
+
+
+# ---------------------------------------------------------------- evaluated on live data
+
+
+@pytest.mark.rule("JL-38")
+@pytest.mark.rule("HN-3")
+@pytest.mark.rule("HN-4.3")
+@pytest.mark.rule("NAT-41")
+async def test_nat41_late_and_unfiled_cases_raise_warnings_citing_the_deployments_rules(deployment, world):
+    """A late case of a restricted technology without a completed filing: in this Jilin
+    deployment JL-38 (late) and NAT-41 (not filed); the same data under Henan's rules cites
+    HN-3 and HN-4.3. Medical affairs of the institution is notified; city 2 sees nothing."""
+    hooks = world["hooks"]
+    project = await admitted(hooks, tech_index=6)
+    [late] = await cases_record(hooks, project)
+    await receive(hooks, late.delivery_id, TODAY)  # late once the platform's receipt says so
+    counts = await supervision.evaluate(hooks, TODAY)
+    assert counts["raised"] >= 2
+    mine = [w for w in await _warnings(institution=deployment["hospital_a"]) if w["status"] != "closed"]
+    assert {("late_report", "JL-38"), ("unfiled_cases", "NAT-41")} <= {(w["rule_key"], w["rule_id"]) for w in mine}
+    unfiled = next(w for w in mine if w["rule_key"] == "unfiled_cases" and w["records"]
+                   and any(r["id"] == late.id for r in w["records"]))
+    assert unfiled["records"][0]["href"] == f"/cases/{late.id}"
+    ma = (await actor("medaffairs_a")).id
+    assert await InboxMessage.exists().where((InboxMessage.user == ma)
+                                             & (InboxMessage.source == f"warning:{unfiled['id']}"))
+    assert not [w for w in await supervision.listing(await region_actor("regulator_city2"))
+                if w["institution"] == deployment["hospital_a"]]
+    assert unfiled["id"] in {w["id"] for w in await supervision.listing(await region_actor("regulator_city1"))}
+    # Evaluated again with nothing new: no second warning.
+    again = await supervision.evaluate(hooks, TODAY)
+    assert len([w for w in await _warnings(institution=deployment["hospital_a"], fingerprint=unfiled["fingerprint"],
+                                           rule_key="unfiled_cases")]) == 1
+    assert again["raised"] == 0
+    # Henan's rules over the same data cite HN-3 / HN-4.3 (a separate evaluation run is not
+    # needed to read them: the rules are data).
+    henan = {r.key: r.rule for r in supervision.rules_in_force(PluginHost(("henan",)).view())}
+    assert (henan["late_report"], henan["unfiled_cases"]) == ("HN-3", "HN-4.3")
+
+
+@pytest.mark.rule("JL-12")
+@pytest.mark.rule("NAT-41")
+async def test_jl12_operator_outside_the_filed_physicians_warning_life(deployment, world):
+    """A case of a filed technology operated by a physician not on the filing's list: the
+    Jilin warning (JL-12) is raised; medical affairs opens it (seen), explains it with a PDF
+    (the regulators are notified), the regulator of another city cannot see it, the
+    regulator of its city closes it; a closed warning is not raised again for the same case."""
+    hooks = world["hooks"]
+    project = await admitted(hooks, tech_index=7)
+    await completed_filing(hooks, project)
+    [case] = await cases_record(hooks, project, operators=["depthead_a"], assistants=[])
+    await supervision.evaluate(hooks, TODAY)
+    [w] = await _warnings(rule_key="unauthorised_operator", fingerprint=f"case:{case.id}")
+    assert (w["rule_id"], w["status"], w["severity"]) == ("JL-12", "raised", "serious")
+    assert "不在该技术备案的医师名单内" in w["detail"] and w["records"][0]["href"] == f"/cases/{case.id}"
+
+    ma = await actor("medaffairs_a")
+    seen = await supervision.get(ma, w["id"], mark_seen=True)
+    assert seen["status"] == "seen" and seen["may_answer"]
+    with pytest.raises(NotFound):
+        await supervision.get(await actor("medaffairs_b"), w["id"])
+    with pytest.raises(NotFound):
+        await supervision.get(await region_actor("regulator_city2"), w["id"])
+    with pytest.raises(DomainError) as exc:  # an answer needs a kind and a text, and files by content
+        await supervision.answer(ma, w["id"], "", "短", [("x.exe", b"MZ")], version=seen["version"])
+    assert {p.field for p in exc.value.problems} == {"kind", "answer", "files"}
+    await supervision.answer(ma, w["id"], "explained", "该医师已完成培训，授权材料补报中", [("授权.pdf", PDF)],
+                             version=seen["version"])
+    regulator = await region_actor("regulator_city1")
+    after = await supervision.get(regulator, w["id"])
+    assert after["status"] == "explained" and [f.filename for e in after["history"] for f in e["files"]] == ["授权.pdf"]
+    assert await InboxMessage.exists().where((InboxMessage.user == regulator.id)
+                                             & (InboxMessage.source == f"warning:{w['id']}"))
+    with pytest.raises(DomainError):  # a stale page
+        await supervision.close(regulator, w["id"], "已核实，同意关闭", version=seen["version"])
+    await supervision.close(regulator, w["id"], "已核实授权材料，同意关闭", version=after["version"])
+    closed = await supervision.get(ma, w["id"])
+    assert closed["status"] == "closed" and [e["action"] for e in closed["history"]] == [
+        "raised", "seen", "explained", "closed"]
+    await supervision.evaluate(hooks, TODAY)
+    assert len(await _warnings(rule_key="unauthorised_operator", fingerprint=f"case:{case.id}")) == 1
+
+
+@pytest.mark.rule("NAT-41")
+async def test_nat41_escalated_warning_is_decided_above(deployment, world):
+    hooks = world["hooks"]
+    project = await admitted(hooks, tech_index=8)
+    await cases_record(hooks, project)
+    await supervision.evaluate(hooks, TODAY)
+    w = next(w for w in await _warnings(institution=deployment["hospital_a"], rule_key="unfiled_cases")
+             if w["status"] == "raised")
+    city, province = await region_actor("regulator_city1"), await region_actor("regulator_province")
+    with pytest.raises(DomainError) as exc:
+        await supervision.escalate(province, w["id"], "省级无上级可报", version=w["version"])
+    assert "无上级" in exc.value.problems[0].message
+    await supervision.escalate(city, w["id"], "涉及多家机构，请省级统一处理", version=w["version"])
+    row = await supervision.get(city, w["id"])
+    assert row["status"] == "escalated" and not row["may_decide"]
+    with pytest.raises(DomainError):
+        await supervision.close(city, w["id"], "本级关闭试试", version=row["version"])
+    top = await supervision.get(province, w["id"])
+    assert top["may_decide"]
+    await supervision.close(province, w["id"], "省级已统一处理，责令限期整改", version=top["version"])
+    assert (await supervision.get(city, w["id"]))["status"] == "closed"
+
+
+@pytest.mark.rule("NAT-25")
+async def test_nat25_cases_after_the_filing_was_cancelled_raise_stopped_technology(deployment, world):
+    hooks = world["hooks"]
+    project = await admitted(hooks, tech_index=9)
+    filing_id = await completed_filing(hooks, project)
+    stop = dt.date(2026, 4, 1)
+    await filing.cancel(await region_actor("regulator_city1"), hooks, filing_id, "conditions",
+                        "技术负责人调离，人员条件不再满足规范", on=stop, today=stop)
+    await cases_record(hooks, project)  # operated 2026-03-10: before the stop, not a finding
+    assert not await _warnings(rule_key="stopped_technology", fingerprint=f"project:{project}")
+    await cases_record(hooks, project, admitted_on="2026-05-04", operated_on="2026-05-05", discharged_on="2026-05-08")
+    await supervision.evaluate(hooks, TODAY)
+    [w] = await _warnings(rule_key="stopped_technology", fingerprint=f"project:{project}")
+    assert (w["rule_id"], w["count"]) == ("NAT-25", 1) and "2026-04-01 已停止" in w["detail"]
+
+
+async def test_export_lists_what_the_reader_sees(deployment, world):
+    from openpyxl import load_workbook
+
+    from core.exports import table_xlsx
+    from core.tenancy.tables import Institution
+
+    name_a = (await Institution.select(Institution.name).where(Institution.id == deployment["hospital_a"]).first())[
+        "name"]
+    rows = await supervision.export_rows(await region_actor("regulator_city1"))
+    assert rows and {r[1] for r in rows} == {name_a}
+    assert name_a not in {r[1] for r in await supervision.export_rows(await region_actor("regulator_city2"))}
+
+    book = load_workbook(__import__("io").BytesIO(table_xlsx("风险预警", supervision.EXPORT_COLUMNS, rows)))
+    assert [c.value for c in book.active[1]][:4] == ["编号", "医疗机构", "预警", "依据"]
+
+
+# ---------------------------------------------------------------- the pages, and the guard
+
+
+async def test_guard_core_and_web_warnings_name_no_province(deployment, world, login_as):
+    """The province guard reads the supervision code and templates; a Jilin regulator's
+    pages cite Jilin's and the national ids only (the ids come from the plugins' rules)."""
+    import re
+
+    from tests.test_provinces import _core_and_web_files
+
+    files = {p.as_posix() for p in _core_and_web_files()}
+    for own in ("core/supervision/detectors.py", "core/supervision/service.py", "web/supervision/controllers.py",
+                "web/templates/supervision/detail.html"):
+        assert any(f.endswith(own) for f in files), own
+    client = await login_as("regulator_city1")
+    for url in ("/warnings/rules", "/warnings?status=", "/"):
+        page = await client.get(url)
+        assert page.status_code == 200, url
+        assert not re.findall(r"\bHN-\d|河南", page.text), url
+    rules_page = (await client.get("/warnings/rules")).text
+    assert "JL-38" in rules_page and "JL-12" in rules_page and "NAT-41" in rules_page
+    assert 'id="warnings-panel"' in (await client.get("/")).text
+    export = await client.get("/warnings/export.xlsx")
+    assert export.status_code == 200 and export.content[:2] == b"PK"
+    # An institution user outside every rule's audience (a clinician) sees no warnings.
+    clinician = await login_as("clinician_a")
+    assert 'data-warning=' not in (await clinician.get("/warnings?status=")).text
