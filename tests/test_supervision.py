@@ -186,19 +186,25 @@ async def test_nat41_escalated_warning_is_decided_above(deployment, world):
 
 
 @pytest.mark.rule("NAT-25")
-async def test_nat25_cases_after_the_filing_was_cancelled_raise_stopped_technology(deployment, world):
+async def test_nat25_cases_on_or_after_the_day_use_stopped_raise_stopped_technology(deployment, world):
+    """A case performed on 2026-05-05 was recorded; the filing is then cancelled with effect
+    from 2026-04-01 (the stop entered late): the case is a finding; one before is not."""
     hooks = world["hooks"]
     project = await admitted(hooks, tech_index=9)
     filing_id = await completed_filing(hooks, project)
-    stop = dt.date(2026, 4, 1)
-    await filing.cancel(await region_actor("regulator_city1"), hooks, filing_id, "conditions",
-                        "技术负责人调离，人员条件不再满足规范", on=stop, today=stop)
-    await cases_record(hooks, project)  # operated 2026-03-10: before the stop, not a finding
-    assert not await _warnings(rule_key="stopped_technology", fingerprint=f"project:{project}")
+    await cases_record(hooks, project)  # operated 2026-03-10: before the stop
     await cases_record(hooks, project, admitted_on="2026-05-04", operated_on="2026-05-05", discharged_on="2026-05-08")
     await supervision.evaluate(hooks, TODAY)
-    [w] = await _warnings(rule_key="stopped_technology", fingerprint=f"project:{project}")
-    assert (w["rule_id"], w["count"]) == ("NAT-25", 1) and "2026-04-01 已停止" in w["detail"]
+    assert not [w for w in await _warnings(rule_key="stopped_technology") if w["institution"] == deployment[
+        "hospital_a"] and str(project) in w["detail"]]
+    stop = dt.date(2026, 4, 1)
+    await filing.cancel(await region_actor("regulator_city1"), hooks, filing_id, "conditions",
+                        "技术负责人调离，人员条件不再满足规范", on=stop, today=TODAY)
+    await supervision.evaluate(hooks, TODAY)
+    found = [w for w in await _warnings(rule_key="stopped_technology", institution=deployment["hospital_a"])
+             if "2026-04-01 起注销备案" in w["detail"]]
+    assert len(found) == 1 and (found[0]["rule_id"], found[0]["count"]) == ("NAT-25", 1)
+    assert found[0]["records"][0]["label"].endswith("（2026-05-05）")
 
 
 async def test_export_lists_what_the_reader_sees(deployment, world):
@@ -238,7 +244,8 @@ async def test_guard_core_and_web_warnings_name_no_province(deployment, world, l
         assert not re.findall(r"\bHN-\d|河南", page.text), url
     rules_page = (await client.get("/warnings/rules")).text
     assert "JL-38" in rules_page and "JL-12" in rules_page and "NAT-41" in rules_page
-    assert 'id="warnings-panel"' in (await client.get("/")).text
+    # The to-do list (工作台) names the open warnings the regulator may close.
+    assert 'data-task="warning-' in (await client.get("/")).text
     export = await client.get("/warnings/export.xlsx")
     assert export.status_code == 200 and export.content[:2] == b"PK"
     # An institution user outside every rule's audience (a clinician) sees no warnings.

@@ -167,18 +167,17 @@ def _unfiled_cases(scope: Scope) -> str:
         WHERE c.tech_class = 'restricted' AND NOT c.voided {where}
           AND c.project IN (SELECT p.id FROM {Project._meta.tablename} p
                             WHERE NOT EXISTS (SELECT 1 FROM {Filing._meta.tablename} f
-                                              WHERE f.project = p.id AND f.status = 'completed'))"""
+                                              WHERE f.project = p.id AND f.status = 'completed'))
+        UNION ALL
+        SELECT c.id, c.institution, c.technology_code, c.technology_name, c.operated_on
+        FROM case_record c
+        WHERE c.tech_class = 'restricted' AND NOT c.voided {where} AND c.project IS NULL"""
 
 
 async def _unfiled_records(finding: Finding, limit: int) -> list[Record]:
-    from core.admission.tables import Project
-    from core.filing.tables import Filing
 
-    return await _case_records(f"""AND c.tech_class = 'restricted' AND c.technology_code = {{}}
-        AND c.project IN (SELECT p.id FROM {Project._meta.tablename} p
-                          WHERE NOT EXISTS (SELECT 1 FROM {Filing._meta.tablename} f
-                                            WHERE f.project = p.id AND f.status = 'completed'))""",
-                               finding, limit, _code(finding))
+    ids = f"SELECT x.id FROM ({_unfiled_cases(Scope((finding.institution_id,), clock.today()))}) x"
+    return await _case_records(f"AND c.technology_code = {{}} AND c.id IN ({ids})", finding, limit, _code(finding))
 
 
 @detector("unfiled_cases", "限制类技术已开展病例，但没有完成的备案", _unfiled_records)
@@ -233,43 +232,46 @@ async def prohibited_technology(scope: Scope) -> list[Finding]:
 
 # ---------------------------------------------------------------- stopped technologies still in use (NAT-25)
 
+USE_LABELS = {"suspended": "暂停", "stopped": "停止", "cancelled": "注销备案"}
+
 
 def _stopped_sql(scope: Scope) -> str:
-    from core.filing.tables import Filing
-    from core.qc.tables import QcSummary
+    """Cases performed on or after the day the institution's use of the technology was
+    suspended, stopped or its filing cancelled (``core.lifecycle``'s state of use: a case
+    recorded before the stop was entered, or a stop entered with an earlier date)."""
+    from core.lifecycle.tables import TechnologyUse
 
-    where = _in(scope, "c.institution")
-    # A cancelled filing (NAT-25: the department cancels it when the institution stops) or
-    # medical affairs' decision to stop after the monitoring period: the day it stopped.
+    where = _in(scope, "u.institution")
     return f"""
-        SELECT c.id, c.institution, c.project, c.technology_code, c.technology_name, c.operated_on, s.stopped_on
-        FROM case_record c
-        JOIN (SELECT f.project AS project, MIN(f.closed_on) AS stopped_on FROM {Filing._meta.tablename} f
-              WHERE f.status = 'cancelled' AND f.closed_on IS NOT NULL GROUP BY f.project
-              UNION ALL
-              SELECT q.project AS project, q.decided_on AS stopped_on FROM {QcSummary._meta.tablename} q
-              WHERE q.decision = 'stop' AND q.decided_on IS NOT NULL) s ON s.project = c.project
-        WHERE c.operated_on > s.stopped_on AND NOT c.voided {where}"""
+        SELECT c.id, c.institution, c.technology_code, c.technology_name, c.operated_on,
+               u.technology_key AS use_key, u.since AS stopped_on, u.status AS use_status
+        FROM {TechnologyUse._meta.tablename} u
+        JOIN case_record c ON c.institution = u.institution
+         AND ((c.technology_code <> '' AND UPPER(c.technology_code) = u.technology_key)
+              OR (c.technology_code = '' AND 'P' || CAST(c.project AS TEXT) = u.technology_key))
+        WHERE u.status <> 'in_use' AND u.since IS NOT NULL AND c.operated_on >= u.since
+          AND NOT c.voided {where}"""
 
 
 async def _stopped_records(finding: Finding, limit: int) -> list[Record]:
-    project = int(finding.fingerprint.split(":", 1)[1])
+    key = finding.fingerprint.split(":", 1)[1]
     rows = await _raw(f"SELECT x.id AS id FROM ({_stopped_sql(Scope((finding.institution_id,), clock.today()))}) x "
-                      f"WHERE x.project = {project} ORDER BY x.operated_on DESC LIMIT {int(limit)}")
+                      f"WHERE x.use_key = {{}} ORDER BY x.operated_on DESC LIMIT {int(limit)}", key)
     return await _case_records(f"AND c.id IN ({', '.join(str(r['id']) for r in rows) or '-1'})", finding, limit)
 
 
-@detector("stopped_technology", "技术已停止（备案已注销或决定停止）后仍有病例", _stopped_records)
+@detector("stopped_technology", "技术已暂停、停止或注销备案后仍有病例（按院内技术使用状态）", _stopped_records)
 async def stopped_technology(scope: Scope) -> list[Finding]:
     rows = await _raw(f"""
-        SELECT x.institution AS institution, x.project AS project, MAX(x.technology_code) AS code,
+        SELECT x.institution AS institution, x.use_key AS use_key, MAX(x.technology_code) AS code,
                MAX(x.technology_name) AS technology, COUNT(*) AS n, MAX(x.operated_on) AS last_on,
-               MIN(x.stopped_on) AS stopped_on
-        FROM ({_stopped_sql(scope)}) x GROUP BY x.institution, x.project""")
-    return [Finding(institution_id=r["institution"], fingerprint=f"project:{r['project']}", count=int(r["n"]),
+               MIN(x.stopped_on) AS stopped_on, MAX(x.use_status) AS use_status
+        FROM ({_stopped_sql(scope)}) x GROUP BY x.institution, x.use_key""")
+    return [Finding(institution_id=r["institution"], fingerprint=f"use:{r['use_key']}", count=int(r["n"]),
                     technology_code=r["code"] or "", technology_name=r["technology"] or "",
                     fact_on=_date(r["last_on"]),
-                    detail=f"{r['code']} {r['technology']}：{_date(r['stopped_on'])} 已停止，此后仍有 {r['n']} 例病例")
+                    detail=f"{r['code']} {r['technology']}：{_date(r['stopped_on'])} 起"
+                           f"{USE_LABELS.get(r['use_status'], r['use_status'])}，此后仍有 {r['n']} 例病例")
             for r in rows]
 
 
