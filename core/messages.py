@@ -39,6 +39,8 @@ MESSAGES: dict[str, str] = {
     "round.state.closed": "已关闭",
     "nav.filings": "限制类技术备案",
     "nav.filing_desk": "备案工作台",
+    "nav.lifecycle": "技术使用状态",
+    "nav.lifecycle_desk": "技术暂停与停止",
     "nav.filing_consistency": "备案一致性核查",
     "nav.public_filings": "备案公示",
     "login.title": "登录",

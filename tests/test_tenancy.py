@@ -32,6 +32,16 @@ Params = dict[str, Any]
 # ---------------------------------------------------------------- record factories
 
 
+async def use_of(dep: dict, institution_id: int) -> Params:
+    """A technology the institution uses: the one of its test filing's project."""
+    from core.filing.tables import Filing
+    from core.lifecycle.service import technology_key
+
+    filing = await Filing.select(Filing.technology_code, Filing.project).where(
+        Filing.id == (await filing_of(dep, institution_id))["filing_id"]).first()
+    return {"institution_id": institution_id, "key": technology_key(filing["technology_code"], filing["project"])}
+
+
 async def institution_of(dep: dict, institution_id: int) -> Params:
     return {"institution_id": institution_id}
 
@@ -270,6 +280,11 @@ TENANT_ROUTES: dict[str, Route] = {
         "note": "越权上报的理由说明", "version": "2"}),
     "/warnings/{warning_id:int}/files/{attachment_id:int}": Route(warning_of, reader="medaffairs_a",
                                                                    regulators=True),
+    # 院内技术使用 (core/lifecycle): one technology's state of use in one institution.
+    "/lifecycle/institutions/{institution_id:int}/{key:str}": Route(
+        use_of, reader="medaffairs_a", regulators=True,
+        form={"action": "stop", "trigger": "safety", "reason": "越权停止", "committee": "越权",
+              "meeting_on": "2026-03-20"}),
 }
 
 # Parameters that are not tenant records, with the reason they are outside the matrix.
@@ -289,6 +304,7 @@ NOT_TENANT: dict[str, str] = {
     "/public/filings/region/{region_id:int}": "public anonymous page (NAT-40, JL-41, HN-2.3): completed filings only",
     "/public/filings/technology/{code:str}": "public anonymous page (NAT-40): a catalogue code, completed filings only",
     "/public/institutions/{institution_id:int}": "public anonymous disclosure page of an institution (NAT-24)",
+    "/lifecycle/desk/suspensions/{suspension_id:int}/lift": "a region's suspension of a technology, not an institution's record: only the regulators of the region that made it lift it, others 404 or 403 (test_lifecycle_web.py)",
     "/admin/calendar/days/{day:str}/delete": "a calendar date, not a tenant record; admin-only (test_admin_routes_answer_404_to_non_admins)",
 }
 

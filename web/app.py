@@ -144,6 +144,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
     from web.dashboard.controllers import DashboardController
     from web.filing.controllers import FilingController, PublicFilingController
     from web.health import healthz
+    from web.lifecycle.controllers import LifecycleController
     from web.obligations.controllers import InboxController, ObligationController, ical_feed
     from web.outbox.controllers import AdminChannelController, OutboxController
     from web.qc.controllers import QC_ROUTES
@@ -178,6 +179,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
             AdminChannelController,
             AdmissionController,
             FilingController,
+            LifecycleController,
             PublicFilingController,
             FileController,
             CaseController,

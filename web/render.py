@@ -27,6 +27,7 @@ def core_menu(actor: Actor) -> list[dict]:
     if actor.has("medical_affairs", "hospital_head") and actor.institution_id:
         items.append({"label": t("nav.filings"), "href": "/filings"})
         items.append({"label": t("nav.activity"), "href": "/activity"})
+        items.append({"label": t("nav.lifecycle"), "href": "/lifecycle"})
     # 病例: those who record or read cases (ethics and experts do not); regulators and
     # the QC centre read their region's cases, pseudonymous (issue 11 points 8 and 9).
     if actor.has("clinician", "dept_head", "qc_officer", "medical_affairs", "hospital_head") and actor.institution_id:
@@ -43,6 +44,7 @@ def core_menu(actor: Actor) -> list[dict]:
     if actor.has("regulator", "qc_center"):
         items.append({"label": t("nav.filing_desk"), "href": "/filings/desk"})
         items.append({"label": t("nav.filing_consistency"), "href": "/filings/consistency"})
+        items.append({"label": t("nav.lifecycle_desk"), "href": "/lifecycle/desk"})
     if actor.has(*REGION_ROLES):
         items.append({"label": t("nav.institutions"), "href": "/institutions"})
     if actor.is_admin:

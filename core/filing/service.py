@@ -498,6 +498,8 @@ async def filing_view(actor: Actor, hooks: HookView, filing_id: int, today: dt.d
         "exemption": exemption,
         "completion_days_left": days_left(cal, day, row["completion_due_on"])
         if row["completion_due_on"] and status == FilingStatus.submitted else None,
+        "use": await lifecycle.summary(row["institution"], lifecycle.technology_key(
+            row["technology_code"], row["project"]), row["project"], hooks),
         "basis_labels": BASIS_LABELS, "grounds": STOP_GROUNDS, "events": list(reversed(events)),
         "licence_region": await _licence_region(row["institution.licence_region"]),
         "staff_users": await _staff_choices(row["institution"]) if hospital else [],
@@ -1007,18 +1009,28 @@ async def consistency(actor: Actor, hooks: HookView, today: dt.date | None = Non
 async def _public_rows(where: Any | None) -> list[dict]:
     query = Filing.select(
         Filing.id, Filing.technology_code, Filing.technology_name, Filing.completed_on, Filing.case_count,
-        Filing.institution, Filing.institution.name, Filing.institution.region.name,
+        Filing.project, Filing.institution, Filing.institution.name, Filing.institution.region.name,
         Filing.institution.licence_region.name, Filing.institution.licence_region.department,
     ).where(Filing.status.is_in(list(PUBLIC_STATUSES))).order_by(Filing.technology_code).order_by(
         Filing.completed_on)
     if where is not None:
         query = query.where(where)
     rows = await query
+    await _with_use(rows)
     for r in rows:
         r["filed_on"] = r["completed_on"]
         r["filing_department"] = department_name({"name": r["institution.licence_region.name"],
                                                   "department": r["institution.licence_region.department"]})
     return rows
+
+
+async def _with_use(rows: list[dict]) -> None:
+    """Each public row's state of use (NAT-24, NAT-40: a suspended or stopped technology's
+    public lists say so), as ``use``."""
+    keys = {r["id"]: (r["institution"], lifecycle.technology_key(r["technology_code"], r["project"])) for r in rows}
+    found = await lifecycle.states_many(keys.values())
+    for r in rows:
+        r["use"] = found[keys[r["id"]]]
 
 
 async def public_regions() -> list[dict]:
@@ -1054,11 +1066,12 @@ async def institution_disclosure(institution_id: int) -> tuple[dict, list[dict]]
         (Institution.id == institution_id) & (Institution.active == True)).first()  # noqa: E712
     if inst is None:
         raise NotFound("未找到该医疗机构")
-    rows = await Filing.select(Filing.technology_code, Filing.technology_name, Filing.completed_on,
-                               Filing.case_count, Filing.status).where(
+    rows = await Filing.select(Filing.id, Filing.institution, Filing.project, Filing.technology_code,
+                               Filing.technology_name, Filing.completed_on, Filing.case_count, Filing.status).where(
         (Filing.institution == institution_id) & Filing.status.is_in(
             [FilingStatus.open, FilingStatus.submitted, FilingStatus.returned, FilingStatus.completed,
              FilingStatus.withdrawal_requested])).order_by(Filing.technology_code)
+    await _with_use(rows)
     for r in rows:
         r["filed_on"] = r["completed_on"]
         r["status_label"] = "已备案" if r["status"] == FilingStatus.completed else "备案办理中"

@@ -31,6 +31,7 @@ from typing import Any
 import msgspec
 
 from core import clock
+from core.accounts.roles import HOSPITAL_ROLES
 from core.accounts.schemas import Actor
 from core.accounts.tables import User
 from core.admission.tables import Project
@@ -728,3 +729,140 @@ async def lift_region(actor: Actor, hooks: HookView, suspension_id: int, *, reas
         await _region_events(actor, affected, row["technology_key"], row["technology_name"], "region_lift", on,
                              row["rule"], reason.strip(), document, suspension_id,
                              f"{dept}已解除{row['technology_name']}（{row['technology_key']}）的暂停，可恢复临床应用")
+
+
+# ---------------------------------------------------------------- what the pages show
+
+HOSPITAL_READERS = tuple(sorted(HOSPITAL_ROLES))
+DESK_READERS = ("regulator", "qc_center")
+
+
+async def overview(actor: Actor) -> list[dict]:
+    """The actor's institution's admitted technologies with their state of use (a list
+    page for the hospital), restricted ones first."""
+    if actor.institution_id is None or not actor.has(*HOSPITAL_READERS):
+        raise NotFound("未找到")
+    rows = await Project.select(Project.id, Project.title, Project.technology_code, Project.technology_name,
+                                Project.tech_class, Project.admitted_on, Project.ethics_status,
+                                Project.department.name).where(
+        (Project.institution == actor.institution_id) & (Project.status == "admitted")).order_by(Project.id)
+    found: dict[str, dict] = {}
+    for r in rows:
+        key = rules.technology_key(r["technology_code"], r["id"])
+        found[key] = r | {"key": key, "name": r["technology_name"] or r["title"]}
+    current = await states(actor.institution_id, found.keys())
+    refusals = await use_refusals([UseQuery(actor.institution_id, k, None, r["id"]) for k, r in found.items()])
+    out = []
+    for key, row in found.items():
+        row["state"] = current[key]
+        row["ethics_refusal"] = next((r for (_, k, _), r in refusals.items() if k == key and r.status == "ethics"),
+                                     None)
+        out.append(row)
+    return sorted(out, key=lambda r: (r["tech_class"] != "restricted", r["key"]))
+
+
+async def technology_view(actor: Actor, hooks: HookView, institution_id: int, technology_key: str) -> dict:
+    """One technology's use in one institution: state, history with its stop reports, the
+    filing, and what the actor may do. Hospital users of the institution and the
+    regulators above it read it; anyone else — and an unknown technology — NotFound."""
+    from core.filing.tables import Filing
+    from core.outbox import service as outbox
+    from core.tenancy.service import require_institution
+
+    if actor.institution_id is not None:
+        if actor.institution_id != institution_id or not actor.has(*HOSPITAL_READERS):
+            raise NotFound("未找到")
+    elif not actor.has(*DESK_READERS, "admin"):
+        raise NotFound("未找到")
+    inst = await require_institution(actor, institution_id)
+    key = technology_key.strip().upper()
+    tech = await _technology(institution_id, key)
+    current = await state(institution_id, key)
+    own = await _current(institution_id, key) or {}
+    events = await history(institution_id, key)
+    for e in events:
+        e["deliveries"] = await outbox.delivery_status("technology_stop", e["id"]) if e["delivery_id"] else []
+    filing = await Filing.select(Filing.id, Filing.status, Filing.completed_on).where(
+        (Filing.institution == institution_id) & (Filing.project == tech["project"])).order_by(
+        Filing.id, ascending=False).first() if tech["project"] else None
+    own_status = own.get("status", UseStatus.in_use)
+    hospital = actor.has("medical_affairs") and actor.institution_id == institution_id
+    department = actor.has("regulator") and actor.region_id == inst["licence_region"]
+    level = Level.institution if hospital else Level.department if department else ""
+    refusal = (await use_refusals([UseQuery(institution_id, key, None, tech["project"])], hooks)).values()
+    return {
+        "institution": inst, "technology": tech, "state": current, "own": own, "events": events, "filing": filing,
+        "refusal": next(iter(refusal), None), "version": own.get("version"),
+        "may": {
+            "stop": hospital and own_status in (UseStatus.in_use, UseStatus.suspended),
+            "suspend": bool(level) and own_status == UseStatus.in_use,
+            "lift": bool(level) and own_status == UseStatus.suspended and own.get("by") == level,
+            "resume": hospital and own_status in (UseStatus.stopped, UseStatus.cancelled)
+            and own.get("trigger") != "prohibited",
+        },
+        "resume_basis": "re_filing" if own_status == UseStatus.cancelled else "re_evaluation",
+        "policy": _policy(hooks),
+    }
+
+
+async def desk(actor: Actor, hooks: HookView) -> dict:
+    """The regulator's desk: the suspensions of its region (and those above it), every
+    institution × technology of its region that is not in use, and the stop reports that
+    wait for the licence department to cancel the filing (NAT-25 (2)(3))."""
+    from core.filing.tables import Filing
+    from core.tenancy.service import institution_scope
+
+    if not actor.has(*DESK_READERS, "admin"):
+        raise NotFound("未找到")
+    clause = institution_scope(actor)
+    query = Institution.select(Institution.id, Institution.name, Institution.licence_region)
+    insts = {r["id"]: r for r in await (query.where(clause) if clause is not None else query)}
+    uses = await TechnologyUse.select().where(TechnologyUse.institution.is_in(list(insts) or [-1])).order_by(
+        TechnologyUse.updated_at, ascending=False)
+    current = await states_many((u["institution"], u["technology_key"]) for u in uses)
+    stops = {(e["institution"], e["technology_key"]): e for e in await UseEvent.select().where(
+        UseEvent.institution.is_in(list(insts) or [-1]) & (UseEvent.action == "stop")).order_by(UseEvent.id)}
+    filings = {(f["institution"], f["project"]): f for f in await Filing.select(
+        Filing.id, Filing.institution, Filing.project, Filing.status).where(
+        Filing.institution.is_in(list(insts) or [-1])).order_by(Filing.id)}
+    rows = []
+    for u in uses:
+        pair = (u["institution"], u["technology_key"])
+        st = current[pair]
+        stop_event = stops.get(pair) if u["status"] == UseStatus.stopped else None
+        filing = filings.get((u["institution"], u["project"]))
+        trigger = TRIGGER_BY_KEY.get(u["trigger"])
+        to_cancel = bool(stop_event and u["tech_class"] == "restricted" and trigger
+                         and trigger.ground in ("conditions", "safety", "efficacy")
+                         and filing and filing["status"] == "completed")
+        rows.append(u | {"institution_name": insts[u["institution"]]["name"], "state": st, "stop": stop_event,
+                         "trigger_text": trigger.text if trigger else "", "filing": filing,
+                         "to_cancel": to_cancel and insts[u["institution"]]["licence_region"] == actor.region_id})
+    rows = [r for r in rows if not r["state"].in_use]
+    suspensions = await region_suspensions(actor)
+    for s in suspensions:
+        s["institutions"] = [i for i in await _users_in_region(s["region.path"], s["technology_key"])
+                             if i["id"] in insts] if s["status"] == "active" else []
+    return {"suspensions": suspensions, "uses": rows,
+            "may_suspend": actor.has("regulator") and actor.region_id is not None,
+            "policy": _policy(hooks)}
+
+
+async def summary(institution_id: int, technology_key: str, project_id: int | None = None,
+                  hooks: HookView | None = None) -> dict:
+    """What a project's, a filing's or an institution's page shows of one technology's
+    use: its state now and, if any, why nothing new may be recorded (the ethics gate
+    included) — for ``lifecycle/_use_line.html``."""
+    key = technology_key.strip().upper()
+    refusal = await use_refusals([UseQuery(institution_id, key, None, project_id)], hooks)
+    return {"institution_id": institution_id, "key": key, "state": await state(institution_id, key),
+            "refusal": next(iter(refusal.values()), None)}
+
+
+async def institution_uses(actor: Actor, institution_id: int) -> list[dict]:
+    """The institution page's table: its admitted technologies with their state (the
+    caller has checked the actor may read the institution)."""
+    if actor.institution_id is not None and actor.institution_id != institution_id:
+        raise NotFound("未找到该医疗机构")
+    return await overview(Actor(id=actor.id, username=actor.username, display_name=actor.display_name,
+                                roles=("medical_affairs",), institution_id=institution_id))

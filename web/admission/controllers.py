@@ -103,11 +103,17 @@ class AdmissionController(Controller):
                 deliveries = await delivery_status("project", project_id)
             except ImportError:
                 deliveries = []
+        use = None
+        if view.project["status"] == "admitted":
+            from core.lifecycle import service as lifecycle
+
+            use = await lifecycle.summary(view.project["institution"], lifecycle.technology_key(
+                view.project["technology_code"], project_id), project_id, hooks)
         return await page(
             request, "admission/project.html", status_code=status, errors=list(errors), values=values,
             table_rows=table_rows, experts=await service.experts(actor) if view.can.panel else [],
             versions=await service.versions(actor, project_id), L=LABELS, notice=notice,
-            deliveries=deliveries, **view.context(),
+            deliveries=deliveries, use=use, **view.context(),
         )
 
     @get("/projects/{project_id:int}")

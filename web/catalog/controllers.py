@@ -83,8 +83,18 @@ class CatalogController(Controller):
         technology = await catalog.get_cited(technology_id, hooks)
         edition = next((e for e in await catalog.editions(hooks, include_unavailable=True)
                         if e.id == technology.edition_id), None)
+        from core.lifecycle import service as lifecycle
+        from web.context import load_actor
+
+        actor = await load_actor(request)
+        suspensions, use = [], None
+        if actor is not None:
+            suspensions = [s for s in await lifecycle.region_suspensions(actor, active_only=True)
+                           if s["technology_key"] == technology.code.upper()]
+            if actor.institution_id is not None:
+                use = await lifecycle.summary(actor.institution_id, technology.code, hooks=hooks)
         return await page(request, "catalog/detail.html", technology=technology, edition=edition,
-                          history=await catalog.history(technology_id))
+                          history=await catalog.history(technology_id), suspensions=suspensions, use=use)
 
 
 class CatalogAdminController(Controller):

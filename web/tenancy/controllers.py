@@ -29,7 +29,10 @@ class InstitutionController(Controller):
     async def detail(self, request: Request, actor: Actor, institution_id: int) -> Template:
         institution = await tenancy.require_institution(actor, institution_id)
         departments = await tenancy.list_departments(actor, institution_id)
-        return await page(request, "tenancy/institution.html", institution=institution, departments=departments)
+        from core.lifecycle import service as lifecycle
+
+        return await page(request, "tenancy/institution.html", institution=institution, departments=departments,
+                          uses=await lifecycle.institution_uses(actor, institution_id))
 
 
 class DepartmentController(Controller):

@@ -1,0 +1,125 @@
+"""院内技术使用 over HTTP (issue 10 §1–2): the stop form with its trigger and committee, the
+regulator's desk suspending a technology province-wide, the HIS API refusing the whole
+batch with the rule, the public list saying so, lifting; pages that show the state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from core import clock
+from core.admission.tables import Project
+from core.audit.tables import AuditEvent
+from core.lifecycle import service as lifecycle
+from core.lifecycle.tables import RegionSuspension
+from tests.case_helpers import admitted, case, release_obligations, token_for
+
+
+@pytest.fixture(scope="module")
+async def project(deployment):
+    yield await admitted(deployment["host"].view(), tech_index=9)
+    await release_obligations()
+
+
+async def key_of(project_id: int) -> str:
+    row = await Project.select(Project.technology_code).where(Project.id == project_id).first()
+    return lifecycle.technology_key(row["technology_code"], project_id)
+
+
+def recent(**overrides) -> dict:
+    today = clock.today()
+    return {"admitted_on": (today - dt.timedelta(days=3)).isoformat(),
+            "operated_on": (today - dt.timedelta(days=2)).isoformat(),
+            "discharged_on": (today - dt.timedelta(days=1)).isoformat()} | overrides
+
+
+def today() -> dict:
+    day = clock.today().isoformat()
+    return {"admitted_on": day, "operated_on": day, "discharged_on": day}
+
+
+@pytest.mark.rule("JL-26")
+async def test_jl26_province_desk_suspends_and_the_api_refuses_the_whole_batch_until_lifted(
+        deployment, anon, login_as, project):
+    key = await key_of(project)
+    _, token = await token_for(deployment["hospital_a"])
+    headers = {"Authorization": f"Bearer {token}"}
+    province = await login_as("regulator_province")
+    # Without a reason nothing happens and the page says why, in Chinese.
+    r = await province.post("/lifecycle/desk/suspensions", data={"technology_key": key, "reason": ""})
+    assert r.status_code == 422 and "请填写暂停理由" in r.text
+    assert not await RegionSuspension.exists().where(RegionSuspension.technology_key == key)
+    r = await province.post("/lifecycle/desk/suspensions", data={
+        "technology_key": key, "reason": "接报临床应用效果不确切，全省核查", "document": "吉卫医发〔2026〕9号"})
+    assert r.status_code == 303, r.text
+    desk = (await province.get("/lifecycle/desk")).text
+    assert "接报临床应用效果不确切" in desk and "暂停中" in desk
+
+    # A case performed before the suspension is still reported (JL-38); one performed
+    # since is refused, and with it the whole batch.
+    earlier = case(project, **recent())
+    good = case(project, **today())
+    response = await anon.post("/api/v1/cases", json={"cases": [earlier, good]}, headers=headers, csrf=False)
+    assert response.status_code == 422, response.text
+    problems = response.json()["problems"] if "problems" in response.json() else response.json()
+    assert "JL-26" in response.text and "cases[1]" in response.text and "cases[0]" not in response.text, problems
+    from core.cases.tables import CaseRecord
+
+    assert not await CaseRecord.exists().where(CaseRecord.external_id.is_in([good["case_id"], earlier["case_id"]]))
+
+    medaffairs = await login_as("medaffairs_a")
+    page = (await medaffairs.get(f"/lifecycle/institutions/{deployment['hospital_a']}/{key}")).text
+    assert "暂停" in page and "JL-26" in page and 'id="refusal"' in page
+    institution = (await medaffairs.get(f"/institutions/{deployment['hospital_a']}")).text
+    assert 'data-use="suspended"' in institution
+    project_page = (await medaffairs.get(f"/admission/projects/{project}")).text
+    assert 'id="use-refusal"' in project_page
+
+    suspension = await RegionSuspension.select().where(RegionSuspension.technology_key == key).first()
+    city = await login_as("regulator_city1")
+    r = await city.post(f"/lifecycle/desk/suspensions/{suspension['id']}/lift", data={"reason": "越权解除"})
+    assert r.status_code == 403 and "只能由其解除" in r.text
+    r = await province.post(f"/lifecycle/desk/suspensions/{suspension['id']}/lift", data={
+        "reason": "核查完毕，技术本身无问题", "version": str(suspension["version"])})
+    assert r.status_code == 303, r.text
+    response = await anon.post("/api/v1/cases", json={"cases": [earlier, good]}, headers=headers, csrf=False)
+    assert response.status_code == 200, response.text
+    assert await AuditEvent.exists().where(AuditEvent.action == "region_suspension.lift")
+
+
+@pytest.mark.rule("NAT-25")
+@pytest.mark.rule("HOSP-20")
+async def test_nat25_stop_form_shows_articles_records_the_committee_and_only_medical_affairs_may(
+        deployment, login_as, project):
+    key = await key_of(project)
+    url = f"/lifecycle/institutions/{deployment['hospital_a']}/{key}"
+    clinician = await login_as("clinician_a")
+    page = (await clinician.get(url)).text
+    assert 'id="stop"' not in page  # a clinician reads the state but cannot stop
+    r = await clinician.post(url, data={"action": "stop", "trigger": "safety", "reason": "越权", "committee": "x",
+                                        "meeting_on": "2026-03-01"})
+    assert r.status_code == 404
+    medaffairs = await login_as("medaffairs_a")
+    page = (await medaffairs.get(url)).text
+    assert "（三）在本机构应用过程中出现重大医疗质量" in page and "HOSP-20" in page
+    r = await medaffairs.post(url, data={"action": "stop", "trigger": "safety", "reason": "", "committee": "",
+                                         "meeting_on": ""})
+    assert r.status_code == 422
+    assert "请填写停止理由" in r.text and "请填写管理委员会会议日期" in r.text
+    assert 'value="safety" checked' in r.text  # the choice made is kept
+    meeting = (clock.today() - dt.timedelta(days=1)).isoformat()
+    r = await medaffairs.post(url, data={"action": "stop", "trigger": "safety",
+                                         "reason": "发生与技术直接相关的严重不良后果", "committee": "医疗技术临床应用管理委员会（周院长等）",
+                                         "meeting_on": meeting, "document": "院医发〔2026〕5号"})
+    assert r.status_code == 303, r.text
+    page = (await medaffairs.get(url)).text
+    assert 'data-use="stopped"' in page and "医疗技术临床应用管理委员会（周院长等）" in page and meeting in page
+    assert "JL-26" in page and re.search(r"已报告：[^<]+", page)
+    desk = (await login_as("regulator_city1")).get("/lifecycle/desk")
+    assert "发生与技术直接相关的严重不良后果" in (await desk).text
+    r = await medaffairs.post("/cases", data={
+        "technology_code": f"P{project}", "case_id": "ZY-STOPPED-1", "patient_key": "PK-STOP-1", **today(),
+        "operators": ["clinician_a"], "consent": "on"})
+    assert "停止临床应用" in r.text and "JL-26" in r.text
