@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from core import listing
+from core.accounts.roles import ROLE_LABELS
 from core.cases import service as cases
 from core.cases.tables import CaseRecord
 from tests.admission_helpers import actor
@@ -105,3 +106,50 @@ def test_list_params_fall_back_and_build_links():
     page = listing.ListPage(rows=[], total=0, params=params, spec=spec)
     assert "sort=operated_on" in page.sort_url("/cases", "operated_on")
     assert listing.parse(spec, {"sort": "nope", "outcome": "better", "page": "-4"}).query() == {}
+
+
+LISTS = [  # (user, page, its table's marker, the header of its first export column)
+    ("medaffairs_a", "/cases", 'id="case-list"', "医疗机构"),
+    ("medaffairs_a", "/admission", 'id="project-list"', "项目"),
+    ("medaffairs_a", "/filings", 'id="filings"', "技术编码"),
+    ("regulator_city1", "/filings/desk", 'id="desk"', "医疗机构"),
+    ("medaffairs_a", "/outbox", 'id="outbox-table"', "编号"),
+    ("admin", "/admin/users", 'id="user-list"', "用户名"),
+]
+
+
+@pytest.mark.parametrize(("username", "path", "marker", "first_header"), LISTS)
+async def test_every_list_searches_sorts_pages_and_exports(deployment, many, login_as, username, path, marker,
+                                                           first_header):
+    client = await login_as(username)
+    page = await client.get(path)
+    assert page.status_code == 200 and marker in page.text
+    assert 'role="search"' in page.text and "导出 Excel" in page.text and 'class="sort"' in page.text
+    assert (await client.get(f"{path}?q=没有这种东西&page=9")).status_code == 200
+    export = await client.get(f"{path}?format=xlsx")
+    assert export.status_code == 200, export.text
+    header = next(load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True))
+    assert header[0] == first_header
+
+
+async def test_the_user_list_filters_and_exports(deployment, login_as):
+    admin = await login_as("admin")
+    page = await admin.get(f"/admin/users?institution={deployment['hospital_b']}&sort=-username")
+    names = re.findall(r'<a href="/admin/users/\d+">([a-z_0-9]+)</a>', page.text)
+    assert names and set(names) <= {"clinician_b", "medaffairs_b"} | {n for n in names if n.endswith("_b")}
+    assert names == sorted(names, reverse=True)
+    rows = list(load_workbook(io.BytesIO((await admin.get("/admin/users?q=clinician_a&format=xlsx")).content)
+                              ).active.iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == ["clinician_a"] and rows[1][2] == ROLE_LABELS["clinician"]
+
+
+async def test_the_desk_puts_waiting_filings_first_and_filters_by_status(deployment, login_as):
+    from core.filing.service import STATUS_LABELS
+    from tests.test_tenancy import filing_of
+
+    await filing_of(deployment, deployment["hospital_a"])
+    city1 = await login_as("regulator_city1")
+    page = await city1.get("/filings/desk?status=open")
+    assert page.status_code == 200
+    statuses = re.findall(r'<span class="tag">([^<]+)</span>', page.text.split('id="desk"', 1)[1].split("</table>")[0])
+    assert statuses and set(statuses) == {STATUS_LABELS["open"]}

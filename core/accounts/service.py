@@ -10,12 +10,14 @@ import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from core import listing
 from core.accounts import person as person_service
+from core.accounts.roles import ROLE_LABELS
 from core.accounts.rules import check_user_input
 from core.accounts.schemas import Actor, PersonInput, UserInput, UserRow
 from core.accounts.tables import LoginAttempt, User, UserSession
 from core.audit import service as audit
-from core.db import is_sqlite, write_transaction
+from core.db import write_transaction
 from core.errors import DomainError, NotFound, Problem
 from core.messages import t
 from core.settings import get_settings
@@ -236,16 +238,32 @@ _USER_FIELDS = (
 )
 
 
-async def list_users(*, institution: int | None = None, q: str = "") -> list[dict]:
+async def list_users(*, institution: int | None = None) -> list[dict]:
     query = User.select(*_USER_FIELDS, User.institution.name, User.region.name).order_by(User.username)
     if institution:
         query = query.where(User.institution == institution)
-    if q:
-        # SQLite's LIKE is already case-insensitive (ASCII) and has no ILIKE.
-        op = "like" if is_sqlite() else "ilike"
-        pattern = f"%{q}%"
-        query = query.where(getattr(User.username, op)(pattern) | getattr(User.display_name, op)(pattern))
     return await query.output(load_json=True)
+
+
+async def user_list_spec() -> listing.ListSpec:
+    """The admin's user list (issue 11 point 11): search by login or name, filter by
+    institution or state, sort, page and export."""
+    names = await Institution.select(Institution.id, Institution.name).order_by(Institution.name)
+    return listing.ListSpec(
+        table=User, columns=(*_USER_FIELDS, User.institution.name, User.region.name), title="用户",
+        search=(User.username, User.display_name), search_hint="用户名或姓名", default_sort="username",
+        filters=(listing.Filter(key="institution", label="医疗机构", kind="choice",
+                                choices=tuple((str(r["id"]), r["name"]) for r in names),
+                                clause=lambda v: User.institution == int(v)),
+                 listing.Filter(key="active", label="启用", column=User.active, kind="yes_no")),
+        sorts=(listing.Sort("username", "用户名", User.username),
+               listing.Sort("display_name", "姓名", User.display_name)),
+        export=(listing.ExportColumn("用户名", lambda r: r["username"]),
+                listing.ExportColumn("姓名", lambda r: r["display_name"]),
+                listing.ExportColumn("角色", lambda r: [ROLE_LABELS.get(x, x) for x in r["roles"] or []]),
+                listing.ExportColumn("机构/区划", lambda r: r["institution.name"] or r["region.name"] or ""),
+                listing.ExportColumn("状态", lambda r: "启用" if r["active"] else "停用")),
+    )
 
 
 async def get_user(user_id: int) -> UserRow:

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from core import changes, clock
+from core import changes, clock, listing
 from core.accounts.schemas import SYSTEM, Actor
 from core.accounts.tables import User
 from core.admission import kinds, links, rules
@@ -238,20 +238,52 @@ async def _abilities(actor: Actor, row: dict, step: Step | None, votes: list, pa
     return Abilities(**can)
 
 
-async def list_projects(actor: Actor, *, mine: bool = False) -> list[dict]:
-    """Projects of the actor's institution (drafts only their lead's); ``mine``: led by the actor."""
-    query = Project.select(*Project.all_columns(exclude=[Project.form]), *_COLUMNS).order_by(
-        Project.id, ascending=False)
-    if not actor.is_admin:
-        query = query.where(Project.institution == (actor.institution_id or -1))
-    if mine:
-        query = query.where(Project.lead == actor.id)
-    rows = [r for r in await query.output(load_json=True)
-            if r["status"] != ProjectStatus.draft or r["lead"] == actor.id]
+async def _with_step(rows: list[dict]) -> list[dict]:
     for row in rows:
         _, step = _step(_frozen_steps(row), row["current_step"])
         row["step_title"] = step.title if step else ""
     return rows
+
+
+def project_list(actor: Actor) -> tuple[listing.ListSpec, Any]:
+    """Projects of the actor's institution (drafts only their lead's) as a list (issue 11
+    point 11): search, filters, sort, pages, export. (spec, tenancy clause)"""
+    from core.admission.schemas import CLASS_LABELS, STATUS_LABELS
+
+    scope = (Project.status != ProjectStatus.draft) | (Project.lead == actor.id)
+    if not actor.is_admin:
+        scope = scope & (Project.institution == (actor.institution_id or -1))
+    spec = listing.ListSpec(
+        table=Project, columns=(*Project.all_columns(exclude=[Project.form]), *_COLUMNS), title="新技术项目",
+        search=(Project.title, Project.technology_code, Project.technology_name), search_hint="项目名称、技术名称或编码",
+        filters=(listing.Filter(key="status", label="状态", column=Project.status, choices=tuple(STATUS_LABELS.items())),
+                 listing.Filter(key="path", label="准入途径", column=Project.path, choices=tuple(PATH_LABELS.items())),
+                 listing.Filter(key="class", label="类别", column=Project.tech_class, choices=tuple(CLASS_LABELS.items())),
+                 listing.Filter(key="mine", label="我负责的", kind="yes_no",
+                                clause=lambda yes: (Project.lead == actor.id) if yes else (Project.lead != actor.id))),
+        sorts=(listing.Sort("title", "项目", Project.title), listing.Sort("admitted_on", "准入日期", Project.admitted_on),
+               listing.Sort("updated_at", "最近更新", Project.updated_at), listing.Sort("id", "申报顺序", Project.id)),
+        export=(listing.ExportColumn("项目", lambda r: r["title"]),
+                listing.ExportColumn("技术编码", lambda r: r["technology_code"]),
+                listing.ExportColumn("技术名称", lambda r: r["technology_name"] or "目录外技术"),
+                listing.ExportColumn("类别", lambda r: CLASS_LABELS.get(r["tech_class"], "")),
+                listing.ExportColumn("科室", lambda r: r["department.name"]),
+                listing.ExportColumn("负责人", lambda r: r["lead.display_name"]),
+                listing.ExportColumn("途径", lambda r: PATH_LABELS.get(r["path"], "")),
+                listing.ExportColumn("状态", lambda r: STATUS_LABELS.get(r["status"], "")),
+                listing.ExportColumn("当前步骤", lambda r: r["step_title"]),
+                listing.ExportColumn("准入日期", lambda r: r["admitted_on"])),
+        decorate=_with_step)
+    return spec, scope
+
+
+async def list_projects(actor: Actor, *, mine: bool = False) -> list[dict]:
+    """Projects of the actor's institution (drafts only their lead's); ``mine``: led by the actor."""
+    spec, scope = project_list(actor)
+    query = Project.select(*spec.columns).where(scope).order_by(Project.id, ascending=False)
+    if mine:
+        query = query.where(Project.lead == actor.id)
+    return await _with_step(await query.output(load_json=True))
 
 
 async def publicity_list(actor: Actor) -> list[dict]:

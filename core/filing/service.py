@@ -29,8 +29,9 @@ import datetime as dt
 from typing import Any
 
 import msgspec
+from piccolo.query import OrderByRaw
 
-from core import changes, clock
+from core import changes, clock, listing
 from core.accounts.schemas import SYSTEM, Actor
 from core.accounts.tables import User
 from core.admission import first_case as admission_first_case
@@ -344,18 +345,18 @@ async def void_case(actor: Actor, filing_id: int) -> None:
 # ---------------------------------------------------------------- reading
 
 
-async def list_filings(actor: Actor) -> list[dict]:
-    """The filings of the actor's institution (hospital side), newest first."""
-    if not actor.has(*HOSPITAL_READERS, "admin"):
-        return []
-    query = Filing.select(*Filing.all_columns(exclude=[Filing.form, Filing.physicians]), *_COLUMNS).order_by(
-        Filing.id, ascending=False)
-    if not actor.is_admin:
-        query = query.where(Filing.institution == (actor.institution_id or -1))
-    rows = await query
+async def _labelled(rows: list[dict]) -> list[dict]:
     for r in rows:
         r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
     return rows
+
+
+def hospital_list(actor: Actor) -> tuple[listing.ListSpec, Any]:
+    """The filings of the actor's institution (hospital side) as a list: (spec, tenancy clause)."""
+    if not actor.has(*HOSPITAL_READERS, "admin"):
+        raise NotFound("未找到")
+    scope = None if actor.is_admin else Filing.institution == (actor.institution_id or -1)
+    return _filing_spec(title="限制类技术备案", decorate=_labelled, institutions=actor.is_admin), scope
 
 
 def _files_by_material(files: list, materials: list[Material]) -> dict[str, list]:
@@ -958,33 +959,83 @@ async def cancel(actor: Actor, hooks: HookView, filing_id: int, ground: str, rea
                  ground=ground)
 
 
-async def desk(actor: Actor, hooks: HookView, today: dt.date | None = None, *, status: str = "") -> list[dict]:
-    """The regulator's desk: filings of institutions in the actor's region and below,
-    those waiting for action first, with the completion deadline and working days left;
-    ``may_act`` only for the licence-issuing department."""
+# The desk puts what waits for the regulator first (NAT-11): submitted, then withdrawal requests.
+_WAITING_FIRST = OrderByRaw(
+    "CASE status WHEN 'submitted' THEN 0 WHEN 'withdrawal_requested' THEN 1 WHEN 'returned' THEN 2"
+    " WHEN 'open' THEN 3 ELSE 9 END")
+
+
+async def _desk_scope(actor: Actor) -> Any:
     if not actor.has(*DESK_READERS, "admin"):
         raise NotFound("未找到")
+    clause = institution_scope(actor)
+    if clause is None:
+        return None
+    ids = [r["id"] for r in await Institution.select(Institution.id).where(clause)]
+    return Filing.institution.is_in(ids or [-1])
+
+
+def _desk_decorator(actor: Actor, cal: Any, day: dt.date):
+    async def decorate(rows: list[dict]) -> list[dict]:
+        for r in rows:
+            r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
+            r["may_act"] = actor.has("regulator") and r["institution.licence_region"] == actor.region_id
+            r["completion_days_left"] = days_left(cal, day, r["completion_due_on"]) \
+                if r["status"] == FilingStatus.submitted and r["completion_due_on"] else None
+            r["overdue_open"] = r["status"] == FilingStatus.open and r["due_on"] is not None and r["due_on"] < day
+        return rows
+    return decorate
+
+
+def _filing_spec(*, title: str, decorate, institutions: bool) -> listing.ListSpec:
+    """A filing list (the hospital's, the regulator's desk): search by technology,
+    filter by status, sort, page and export."""
+    export = (listing.ExportColumn("技术编码", lambda r: r["technology_code"]),
+              listing.ExportColumn("技术名称", lambda r: r["technology_name"]),
+              listing.ExportColumn("首例日期", lambda r: r["first_case_on"]),
+              listing.ExportColumn("提交日期", lambda r: r["submitted_on"]),
+              listing.ExportColumn("完成期限", lambda r: r["completion_due_on"]),
+              listing.ExportColumn("累计例数", lambda r: r["case_count"]),
+              listing.ExportColumn("状态", lambda r: r["status_label"]))
+    search = (Filing.technology_code, Filing.technology_name)
+    if institutions:
+        export = (listing.ExportColumn("医疗机构", lambda r: r["institution.name"]), *export)
+        search = (*search, Filing.institution.name)
+    return listing.ListSpec(
+        table=Filing, columns=(*Filing.all_columns(exclude=[Filing.form, Filing.physicians]), *_COLUMNS),
+        title=title, search=search, search_hint="技术名称或编码" + ("、医疗机构" if institutions else ""),
+        filters=(listing.Filter(key="status", label="状态", column=Filing.status,
+                                choices=tuple(STATUS_LABELS.items())),
+                 listing.Filter(key="since", label="首例日期起", column=Filing.first_case_on, kind="since"),
+                 listing.Filter(key="until", label="首例日期止", column=Filing.first_case_on, kind="until")),
+        sorts=(listing.Sort("waiting", "待办优先", _WAITING_FIRST),
+               listing.Sort("first_case_on", "首例日期", Filing.first_case_on),
+               listing.Sort("submitted_on", "提交日期", Filing.submitted_on),
+               listing.Sort("completion_due_on", "完成期限", Filing.completion_due_on),
+               listing.Sort("id", "开启顺序", Filing.id)),
+        default_sort="waiting" if institutions else "-id", export=export, decorate=decorate)
+
+
+async def desk_list(actor: Actor, hooks: HookView, today: dt.date | None = None) -> tuple[listing.ListSpec, Any]:
+    """The regulator's desk as a list (issue 11 point 11): filings of institutions in the
+    actor's region and below, waiting ones first, with the completion deadline and working
+    days left; ``may_act`` only for the licence-issuing department. (spec, tenancy clause)."""
+    scope = await _desk_scope(actor)
+    day = _today(today)
+    cal = (await obligations.read_context(hooks, day))[0]
+    return _filing_spec(title="备案工作台", decorate=_desk_decorator(actor, cal, day), institutions=True), scope
+
+
+async def desk(actor: Actor, hooks: HookView, today: dt.date | None = None) -> list[dict]:
+    """Every filing on the actor's desk (``desk_list`` pages them), waiting ones first."""
+    scope = await _desk_scope(actor)
     day = _today(today)
     cal = (await obligations.read_context(hooks, day))[0]
     query = Filing.select(*Filing.all_columns(exclude=[Filing.form, Filing.physicians]), *_COLUMNS).order_by(
-        Filing.id, ascending=False)
-    clause = institution_scope(actor)
-    if clause is not None:
-        ids = [r["id"] for r in await Institution.select(Institution.id).where(clause)]
-        query = query.where(Filing.institution.is_in(ids or [-1]))
-    if status:
-        query = query.where(Filing.status == status)
-    rows = await query
-    order = {FilingStatus.submitted: 0, FilingStatus.withdrawal_requested: 1, FilingStatus.returned: 2,
-             FilingStatus.open: 3}
-    for r in rows:
-        r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
-        r["may_act"] = actor.has("regulator") and r["institution.licence_region"] == actor.region_id
-        r["completion_days_left"] = days_left(cal, day, r["completion_due_on"]) \
-            if r["status"] == FilingStatus.submitted and r["completion_due_on"] else None
-        r["overdue_open"] = r["status"] == FilingStatus.open and r["due_on"] is not None and r["due_on"] < day
-    rows.sort(key=lambda r: (order.get(r["status"], 9), r["completion_due_on"] or dt.date.max))
-    return rows
+        _WAITING_FIRST).order_by(Filing.completion_due_on).order_by(Filing.id, ascending=False)
+    if scope is not None:
+        query = query.where(scope)
+    return await _desk_decorator(actor, cal, day)(await query)
 
 
 async def consistency(actor: Actor, hooks: HookView, today: dt.date | None = None) -> dict:

@@ -30,6 +30,7 @@ import httpx
 import msgspec
 from piccolo.query.functions.aggregate import Count
 
+from core import listing
 from core.accounts.schemas import SYSTEM, Actor
 from core.audit import service as audit
 from core.db import engine, is_sqlite, write_transaction
@@ -277,6 +278,40 @@ async def list_deliveries(actor: Actor, filters: DeliveryFilter | None = None) -
     rows = await query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE).output(load_json=True)
     names = await _institution_names(r["institution_id"] for r in rows)
     return [_view(r, names.get(r["institution_id"], "")) for r in rows], await count
+
+
+async def _views(rows: list[dict]) -> list[DeliveryView]:
+    names = await _institution_names(r["institution_id"] for r in rows)
+    return [_view(r, names.get(r["institution_id"], "")) for r in rows]
+
+
+async def delivery_list(actor: Actor, channels: list[tuple[str, str]]) -> tuple[listing.ListSpec, Any]:
+    """The deliveries in the actor's scope as a list (issue 11 point 11): search by receipt
+    number, filter by status ("attention": everything that needs a person), channel
+    (``channels``: key, name) and date, sort, pages, export. (spec, tenancy clause)"""
+    statuses = (("attention", "需处理（退回/需人工/待上传）"),
+                *((str(s), t(f"outbox.status.{s}")) for s in STATUSES))
+    spec = listing.ListSpec(
+        table=Delivery, columns=(), title="报送队列", search=(Delivery.receipt_id, Delivery.kind),
+        search_hint="回执号",
+        filters=(listing.Filter(key="status", label="状态", choices=statuses,
+                                clause=lambda v: Delivery.status.is_in(sorted(ATTENTION)) if v == "attention"
+                                else Delivery.status == v),
+                 listing.Filter(key="channel", label="报送渠道", column=Delivery.channel, choices=tuple(channels))),
+        sorts=(listing.Sort("created_at", "创建时间", Delivery.created_at),
+               listing.Sort("attempts", "尝试次数", Delivery.attempts),
+               listing.Sort("id", "编号", Delivery.id)),
+        export=(listing.ExportColumn("编号", lambda d: d.id),
+                listing.ExportColumn("报送渠道", lambda d: d.channel_name),
+                listing.ExportColumn("类型", lambda d: d.kind_label),
+                listing.ExportColumn("医疗机构", lambda d: d.institution_name),
+                listing.ExportColumn("状态", lambda d: d.status_label),
+                listing.ExportColumn("回执号", lambda d: d.receipt_id),
+                listing.ExportColumn("尝试次数", lambda d: d.attempts),
+                listing.ExportColumn("最近错误", lambda d: d.last_error),
+                listing.ExportColumn("创建时间", lambda d: d.created_at)),
+        decorate=_views)
+    return spec, await _scope(actor)
 
 
 async def get_delivery(actor: Actor, delivery_id: int) -> tuple[DeliveryView, list[dict]]:

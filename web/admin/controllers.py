@@ -23,6 +23,7 @@ from core.tenancy import service as tenancy
 from core.tenancy.schemas import DepartmentInput, InstitutionInput, RegionInput
 from web.context import roles_required
 from web.forms import parse_form
+from web.listing import answer
 from web.render import page, partial
 from web.tenancy.controllers import DEPARTMENT_LABELS
 
@@ -89,8 +90,12 @@ class AdminUserController(Controller):
         )
 
     @get("/")
-    async def index(self, request: Request, q: str = "") -> Template:
-        return await page(request, "admin/users.html", users=await accounts.list_users(q=q), q=q)
+    async def index(self, request: Request) -> Response:
+        """Users: search, filter, sort, pages; ``?format=xlsx`` exports them (issue 11 point 11)."""
+        result = await answer(request, await accounts.user_list_spec(), None, "users")  # the admin sees all
+        if isinstance(result, Response):
+            return result
+        return await page(request, "admin/users.html", users=result)
 
     @get("/new")
     async def new(self, request: Request) -> Template:

@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import File, Redirect, Response, Template
 
-from core import clock
+from core import clock, listing
 from core.accounts.roles import HOSPITAL_ROLES
 from core.accounts.schemas import Actor
 from core.admission import links, service
@@ -28,6 +28,7 @@ from web.admission.pdf import render_pdf
 from web.context import roles_required
 from web.forms import form_int, form_version
 from web.limits import in_range
+from web.listing import answer, params_of, wants_export
 from web.render import page, partial
 
 hospital_users = [roles_required(*HOSPITAL_ROLES, "admin")]
@@ -55,14 +56,20 @@ class AdmissionController(Controller):
     guards = hospital_users
 
     @get("/")
-    async def index(self, request: Request, actor: Actor, hooks: HookView, q: str = "") -> Template:
-        return await self._index(request, actor, hooks, q=q)
+    async def index(self, request: Request, actor: Actor, hooks: HookView, tech_q: str = "") -> Response:
+        """The work list, the new-project form (``tech_q`` searches the catalogue) and the
+        project list (search, filters, sort, pages; ``?format=xlsx`` exports it)."""
+        if wants_export(request):
+            return await answer(request, *service.project_list(actor), "projects")
+        return await self._index(request, actor, hooks, q=tech_q)
 
     async def _index(self, request: Request, actor: Actor, hooks: HookView, *, q: str = "", errors=(),
                      form: dict | None = None, status: int = 200) -> Template:
         choices = await links.technology_choices(hooks, q) if actor.has("clinician") else []
+        spec, scope = service.project_list(actor)
         return await page(
-            request, "admission/index.html", status_code=status, projects=await service.list_projects(actor),
+            request, "admission/index.html", status_code=status, projects=await listing.fetch(spec, params_of(
+                request, spec), scope),
             items=await service.inbox(actor), round=await service.current_round(actor.institution_id or -1),
             choices=choices, q=q, errors=list(errors), form=form or {}, L=LABELS,
         )

@@ -10,16 +10,16 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import File, Redirect, Response, Template
 
-from core import clock
+from core import clock, listing
 from core.accounts.schemas import Actor
 from core.errors import DomainError, Problem
 from core.filing import service
-from core.filing.schemas import STATUS_LABELS
 from core.outbox import service as outbox
 from core.plugins import HookView
 from web.admission.pdf import render_pdf
 from web.context import load_actor, load_hooks, roles_required
 from web.forms import form_version
+from web.listing import answer, params_of, wants_export
 from web.render import page
 
 READERS = ("medical_affairs", "hospital_head", "regulator", "qc_center", "admin")
@@ -56,6 +56,8 @@ class FilingController(Controller):
 
     @get("/")
     async def index(self, request: Request, actor: Actor, ok: str = "") -> Response:
+        if wants_export(request) and actor.institution_id is not None:
+            return await answer(request, *service.hospital_list(actor), "filings")
         return await self._index(request, actor, notice=ok)
 
     async def _index(self, request: Request, actor: Actor, *, errors=(), form: dict | None = None,
@@ -63,17 +65,22 @@ class FilingController(Controller):
         if actor.institution_id is None and not actor.is_admin:
             return Redirect("/filings/desk", status_code=303)  # type: ignore[return-value]
         waiting = await service.awaiting_first_case(actor) if actor.has("medical_affairs") else []
-        return await page(request, "filing/index.html", status_code=status, filings=await service.list_filings(actor),
+        spec, scope = service.hospital_list(actor)
+        filings = await listing.fetch(spec, params_of(request, spec), scope)
+        return await page(request, "filing/index.html", status_code=status, filings=filings,
                           waiting=waiting, errors=list(errors), form=form or {}, notice=NOTICES.get(notice, ""),
                           today=clock.today())
 
     # ------------------------------------------------------------ the regulator's desk
 
     @get("/desk", guards=[roles_required("regulator", "qc_center", "admin")])
-    async def desk(self, request: Request, actor: Actor, hooks: HookView, status: str = "") -> Template:
-        rows = await service.desk(actor, hooks, status=status)
-        return await page(request, "filing/desk.html", filings=rows, status=status, labels=STATUS_LABELS,
-                          today=clock.today(), pushes=await service.pushes(actor), now=outbox.now_utc())
+    async def desk(self, request: Request, actor: Actor, hooks: HookView) -> Response:
+        """The regulator's desk: search, filters, sort (waiting first), pages, XLSX export."""
+        filings = await answer(request, *await service.desk_list(actor, hooks), "filing-desk")
+        if isinstance(filings, Response):
+            return filings
+        return await page(request, "filing/desk.html", filings=filings, today=clock.today(),
+                          pushes=await service.pushes(actor), now=outbox.now_utc())
 
     @get("/consistency", guards=[roles_required("regulator", "qc_center", "admin")])
     async def consistency(self, request: Request, actor: Actor, hooks: HookView) -> Template:

@@ -13,6 +13,7 @@ from core.outbox import channels as outbox_channels
 from core.outbox import service as outbox
 from core.plugins import HookView
 from web.context import roles_required
+from web.listing import answer
 from web.render import page, partial
 
 
@@ -27,16 +28,17 @@ class OutboxController(Controller):
     guards = [roles_required(*outbox.MANAGERS)]
 
     @get("/")
-    async def index(self, request: Request, actor: Actor, hooks: HookView, status: str = "", channel: str = "",
-                    page_no: int = 1) -> Template:
-        filters = outbox.DeliveryFilter(status=status, channel=channel, page=page_no)
-        deliveries, total = await outbox.list_deliveries(actor, filters)
-        context = dict(deliveries=deliveries, total=total, filters=filters, page_size=outbox.PAGE_SIZE,
-                       now=outbox.now_utc())
+    async def index(self, request: Request, actor: Actor, hooks: HookView) -> Response:
+        """The deliveries: search, filters, sort, pages; ``?format=xlsx`` exports them."""
+        channels = outbox_channels.channels(hooks)
+        deliveries = await answer(request, *await outbox.delivery_list(actor, [(c.key, c.name) for c in channels]),
+                                  "deliveries")
+        if isinstance(deliveries, Response):
+            return deliveries
         if _is_htmx(request) and request.headers.get("hx-target") == "outbox-table":
-            return partial("outbox/_table.html", **context)
-        return await page(request, "outbox/index.html", counts=await outbox.counts(actor),
-                          channels=outbox_channels.channels(hooks), statuses=outbox.STATUSES, **context)
+            return partial("outbox/_table.html", deliveries=deliveries, now=outbox.now_utc())
+        return await page(request, "outbox/index.html", counts=await outbox.counts(actor), statuses=outbox.STATUSES,
+                          deliveries=deliveries, now=outbox.now_utc())
 
     async def _detail(self, request: Request, actor: Actor, delivery_id: int, errors=(), form=None,
                       status: int = 200, notice: str = "") -> Template:
