@@ -487,6 +487,31 @@ class WarningRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     severity: Annotated[str, msgspec.Meta(pattern="^(" + "|".join(WARNING_SEVERITIES) + ")$")] = "warning"
 
 
+CREDIT_MEASURES = ("obligations_on_time", "warnings", "stops")
+
+
+class CreditItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One item of the yearly credit score (信誉评分, ``credit_items``): ``points`` at stake,
+    measured by core's ``measure`` on the institution's records of the year.
+
+    - ``obligations_on_time``: the share of the obligations of ``kinds`` (e.g. case_report,
+      filing, qc_annual_report) due in the year that were done on time earns that share of
+      ``points``; each late or overdue one loses its part, linked;
+    - ``warnings``: each risk warning raised in the year loses ``per_item`` (× 2 serious,
+      × 0.5 notice; halved when closed after the institution's answer), linked;
+    - ``stops``: each suspension or stop of a technology in the year loses ``per_item``.
+    """
+
+    key: Annotated[str, msgspec.Meta(pattern="^[a-z][a-z0-9_]{1,39}$")]
+    title: str
+    rule: str
+    measure: Annotated[str, msgspec.Meta(pattern="^(" + "|".join(CREDIT_MEASURES) + ")$")]
+    points: Annotated[float, msgspec.Meta(gt=0, le=1000)]
+    kinds: tuple[str, ...] = ()
+    per_item: Annotated[float, msgspec.Meta(ge=0, le=1000)] = 0.0
+    description: str = ""
+
+
 class DisclosureField(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A column of the public lists (``disclosure_fields``; ``title`` accepted for ``label``).
     Keys core fills: institution, region, technology, filed_on, case_count, filing_department."""
@@ -802,6 +827,7 @@ HOOKS: dict[str, Contract] = {
     "demo_region": Contract(answer=DemoRegion, probes=lambda: [{}]),
     # Detector names are checked where the rules are read (core.supervision.detectors).
     "warning_rules": Contract(answer=list[WarningRule], probes=lambda: [{}]),
+    "credit_items": Contract(answer=list[CreditItem], probes=lambda: [{}]),
     "template_dirs": Contract(answer=list[str], probes=lambda: [{}]),
     "template_overrides": Contract(answer=list[str], probes=lambda: [{}]),
     "menu_items": Contract(answer=list[MenuItem]),
@@ -851,5 +877,5 @@ __all__ = [
     "DisclosureField", "DocumentStep", "EthicsStep", "FieldSpec", "FilingFormSpec", "FilingStep", "FormField",
     "FormSpec", "Grade", "InstitutionInfo", "Material", "MenuItem", "PanelStep", "PersonInfo", "Problem",
     "ProjectInfo", "PublicityStep", "QcIndicator", "QcTechnologyInfo", "ReviewStep", "Section", "Step", "StepBase",
-    "TechnologyInfo", "WARNING_AUDIENCE", "WARNING_SEVERITIES", "WarningRule", "convert",
+    "TechnologyInfo", "WARNING_AUDIENCE", "WARNING_SEVERITIES", "WarningRule", "CREDIT_MEASURES", "CreditItem", "convert",
 ]

@@ -29,6 +29,7 @@ from core.contract import (
     CalendarOverride,
     CaseInput,
     Channel,
+    CreditItem,
     DeadlineRule,
     DemoRegion,
     DisclosureField,
@@ -402,6 +403,26 @@ def warning_rules() -> list[WarningRule] | None:
     An unknown detector is an error naming the plugin and the key. Example:
     ``[{"key": "late_report", "detector": "late_report", "rule": "XX-38",
     "title": "病例未按时报送", "severity": "warning"}]``."""
+
+
+@hookspec
+def credit_items() -> list[CreditItem] | None:
+    """Collect all. The items and weights of the yearly credit score of an institution's
+    technology management (信誉评分), synchronous: a list of ``core.contract.CreditItem`` (or
+    dicts), the first answer for a ``key`` winning (the national plugin answers last)::
+
+        key          str    stable id, e.g. "case_reporting"
+        title        str    the Chinese title shown in the breakdown
+        rule         str    the rule cited, e.g. "NAT-39"
+        measure      str    obligations_on_time | warnings | stops (core measures it)
+        points       float  the points at stake (the score's maximum is their sum)
+        kinds        [str]  obligations_on_time: the obligation kinds counted
+        per_item     float  warnings / stops: points lost per record
+        description  str    how it is measured, in Chinese
+
+    Every point lost links to the records behind it. Example:
+    ``[{"key": "case_reporting", "title": "病例报送及时", "rule": "XX-40",
+    "measure": "obligations_on_time", "points": 30, "kinds": ["case_report"]}]``."""
 
 
 @hookspec(firstresult=True)

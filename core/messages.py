@@ -196,6 +196,14 @@ MESSAGES: dict[str, str] = {
     "nav.qc": "质量控制",
     "nav.admin.api_tokens": "接口令牌",
     "nav.warnings": "风险预警",
+    "nav.credit": "信誉评分",
+    "credit.title": "医疗技术临床应用管理信誉评分",
+    "credit.intro": "按年度计算（NAT-39）：评分项目与分值由本部署的插件提供，系统按本机构的记录逐项计算，每一处扣分均列出原因并链接到相应记录。",
+    "credit.answer.title": "机构说明",
+    "credit.answer.help": "对本年度评分或其中某一项有异议或需说明的，请填写；说明将与评分一并展示给卫生健康行政部门。",
+    "credit.answer.submit": "提交说明",
+    "credit.answered": "说明已提交。",
+    "credit.export": "导出 Excel",
     "warnings.title": "风险预警",
     "warnings.open": "待处理的风险预警",
     "warnings.all": "全部预警",
@@ -301,7 +309,7 @@ AUDIT_AREAS: dict[str, str] = {
     "case": "病例", "catalog": "技术目录", "department": "科室", "filing": "限制类技术备案",
     "ical": "日历订阅", "inbox": "站内消息", "institution": "医疗机构", "obligation": "待办时限",
     "outbox": "报送", "plugin": "插件", "qc_report": "质控年报", "qc_summary": "质控总结",
-    "region": "行政区划", "user": "用户", "technology_use": "技术使用状态", "region_suspension": "辖区暂停", "warning": "风险预警",
+    "region": "行政区划", "user": "用户", "technology_use": "技术使用状态", "region_suspension": "辖区暂停", "warning": "风险预警", "credit": "信誉评分",
 }
 AUDIT_VERBS: dict[str, str] = {
     "create": "新建", "update": "修改", "delete": "删除", "rename": "重命名", "switch": "开关",
@@ -326,7 +334,7 @@ RECORD_TYPES: dict[str, str] = {
     "api_token": "接口令牌", "attachment": "附件", "inbox_message": "站内消息",
     "qc_annual_report": "质控年报", "qc_summary": "质控总结",
     "licence_annotation": "备案信息推送（副本备注）",
-    "technology_use": "技术使用状态", "region_suspension": "辖区暂停决定", "technology_stop": "停止报告", "risk_warning": "风险预警",
+    "technology_use": "技术使用状态", "region_suspension": "辖区暂停决定", "technology_stop": "停止报告", "risk_warning": "风险预警", "credit_answer": "信誉评分说明",
 }
 
 

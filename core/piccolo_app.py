@@ -31,7 +31,7 @@ from core.obligations.tables import CalendarFeed, Obligation, ObligationReminder
 from core.outbox.tables import Delivery, DeliveryAttempt
 from core.qc.tables import QcAnnualReport, QcSummary
 from core.storage.tables import Attachment
-from core.supervision.tables import RiskWarning, WarningEntry, WarningRun
+from core.supervision.tables import CreditAnswer, RiskWarning, WarningEntry, WarningRun
 from core.system.tables import JobHeartbeat, PluginSwitch
 from core.tenancy.tables import Department, Institution, Region
 
@@ -45,7 +45,7 @@ TABLES += [Filing, FilingSubmission]
 TABLES += [ApiToken, CaseRecord, CaseImport, QcAnnualReport, QcSummary]
 TABLES += [JobHeartbeat, CaseVersion]
 TABLES += [TechnologyUse, UseEvent, RegionSuspension]
-TABLES += [RiskWarning, WarningEntry, WarningRun]
+TABLES += [RiskWarning, WarningEntry, WarningRun, CreditAnswer]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",

@@ -222,7 +222,7 @@ class PluginHost:
 
 # Collect-all hooks whose answers are read synchronously (documented in core/hookspecs.py).
 SYNC_HOOKS = frozenset({"register_catalogs", "deadline_rules", "reporting_channels", "disclosure_fields",
-                        "template_dirs", "register_routes", "warning_rules"})
+                        "template_dirs", "register_routes", "warning_rules", "credit_items"})
 
 
 def _firstresult(pm: pluggy.PluginManager, hook: str) -> bool:

@@ -1,7 +1,8 @@
 """In Chromium, in the Jilin deployment: a case of a filed restricted technology operated by a
 physician who is not on the filing's list of physicians (JL-12 (六)) — the regulator of the
 city runs 重新检测 and sees the warning, the hospital's medical affairs explains it with a
-PDF, the regulator reads the answer and closes it.
+PDF, the regulator reads the answer and closes it; the hospital's credit score (NAT-39)
+shows the points lost, linked to the warning and to the case, and the hospital answers it.
 
 The authorisation data of the "people" area has not landed: the operator is checked against
 the filing's physician list (the ``unauthorised_operator`` detector), which is what JL-12
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.mark.rule("JL-12")
 @pytest.mark.rule("NAT-41")
+@pytest.mark.rule("NAT-39")
 async def test_jl12_regulator_sees_unauthorised_operator_hospital_explains_regulator_closes(deployment, page_as):
     hooks = deployment["host"].view()
     project = await admitted(hooks, tech_index=10)
@@ -67,5 +69,26 @@ async def test_jl12_regulator_sees_unauthorised_operator_hospital_explains_regul
         await hospital.reload()
         assert "责令补充备案医师名单" in await hospital.inner_text("#warning-close-note")
         assert await hospital.locator("#answer-form").count() == 0
+
+        # NAT-39: the hospital's credit score shows the point lost, linked to the warning and the case.
+        warning_path = urlparse(warning_url).path
+        await hospital.click("nav.side >> text=信誉评分")
+        await hospital.wait_for_url("**/credit/*")
+        loss = hospital.locator(f"#credit-warnings tr.loss:has(a[href='{warning_path}'])")
+        assert await loss.locator("td").first.inner_text() == "−5.0"
+        assert await loss.locator(f"a[href='/cases/{case.id}']").count() == 1
+        await shot(hospital, "sup-03-credit")
+        await loss.locator(f"a[href='/cases/{case.id}']").click()
+        await hospital.wait_for_url(f"**/cases/{case.id}")
+        await hospital.go_back()
+        await hospital.select_option("#credit-answer-form select[name=item]", "warnings")
+        await hospital.fill("#credit-answer-form textarea[name=text]", "所涉医师已补充备案，申请复核")
+        await hospital.click("#credit-answer-form button[type=submit]")
+        await hospital.wait_for_url("**ok=answered")
+        assert "申请复核" in await hospital.inner_text("#credit-answers")
+        await regulator.goto("/credit")
+        await regulator.click(f"#credit-scores tr[data-institution='{deployment['hospital_a']}'] a")
+        await regulator.wait_for_url("**/credit/*")
+        assert "申请复核" in await regulator.inner_text("#credit-answers")
     finally:
         await release_obligations()

@@ -251,3 +251,55 @@ async def test_guard_core_and_web_warnings_name_no_province(deployment, world, l
     # An institution user outside every rule's audience (a clinician) sees no warnings.
     clinician = await login_as("clinician_a")
     assert 'data-warning=' not in (await clinician.get("/warnings?status=")).text
+
+
+# ---------------------------------------------------------------- credit scores (NAT-39)
+
+
+def test_hook_credit_items_first_answer_per_key_weights_are_plugin_data():
+    from core.supervision import credit
+
+    jilin = {i.key: i for i in credit.items_in_force(PluginHost(("jilin", "hospital_default")).view())}
+    national = {i.key: i for i in credit.items_in_force(PluginHost(("hospital_default",)).view())}
+    assert (jilin["case_reporting"].rule, national["case_reporting"].rule) == ("JL-38", "NAT-37")
+    assert set(jilin) == set(national) and sum(i.points for i in national.values()) == 100
+
+
+@pytest.mark.rule("NAT-39")
+@pytest.mark.rule("NAT-41")
+async def test_nat39_every_point_lost_links_to_its_record_and_the_institution_answers(deployment, world):
+    """The warnings of the year each lose points (a serious one answered and closed: 5 × 2 ×
+    ½), each loss linked to the warning and to the case behind it; the score is the sum of
+    the items; another tenant's score is 404; the institution's answer is kept."""
+    from core.supervision import credit
+
+    hooks = world["hooks"]
+    ma = await actor("medaffairs_a")
+    score = await credit.score(ma, hooks, deployment["hospital_a"], 2026, today=TODAY)
+    assert score.total == round(sum(i.earned for i in score.items), 1) and score.maximum == 100
+    warnings_item = next(i for i in score.items if i.key == "warnings")
+    closed = next(w for w in await _warnings(rule_key="unauthorised_operator", status="closed")
+                  if w["institution"] == deployment["hospital_a"])
+    loss = next(loss for loss in warnings_item.losses if loss.href == f"/warnings/{closed['id']}")
+    assert loss.points == 5.0 and "答复后已关闭" in loss.text
+    assert loss.also[0][1] == closed["records"][0]["href"] and loss.also[0][1].startswith("/cases/")
+    assert warnings_item.earned == max(0.0, 30 - sum(x.points for x in warnings_item.losses))
+    with pytest.raises(NotFound):
+        await credit.score(await actor("medaffairs_b"), hooks, deployment["hospital_a"], 2026)
+    with pytest.raises(NotFound):
+        await credit.score(await region_actor("regulator_city2"), hooks, deployment["hospital_a"], 2026)
+    with pytest.raises(DomainError):
+        await credit.answer(ma, hooks, deployment["hospital_a"], 2026, "warnings", "短")
+    with pytest.raises(NotFound):  # the regulator reads answers, it does not write them
+        await credit.answer(await region_actor("regulator_city1"), hooks, deployment["hospital_a"], 2026, "",
+                            "监管部门代为说明内容")
+    await credit.answer(ma, hooks, deployment["hospital_a"], 2026, "warnings", "该预警所涉医师已补充备案")
+    assert [a["text"] for a in await credit.answers(await region_actor("regulator_city1"),
+                                                    deployment["hospital_a"], 2026)] == ["该预警所涉医师已补充备案"]
+    region = await credit.region_scores(await region_actor("regulator_city1"), hooks, 2026)
+    assert deployment["hospital_a"] in {s.institution_id for s in region}
+    assert deployment["hospital_b"] not in {s.institution_id for s in region}
+    history = await credit.history(ma, hooks, deployment["hospital_a"], 2026)
+    assert [s.year for s in history] == [2026, 2025, 2024]
+    rows = credit.export_rows(history)
+    assert any(r[9] == f"/warnings/{closed['id']}" for r in rows)

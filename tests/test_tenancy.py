@@ -285,6 +285,11 @@ TENANT_ROUTES: dict[str, Route] = {
         use_of, reader="medaffairs_a", regulators=True,
         form={"action": "stop", "trigger": "safety", "reason": "越权停止", "committee": "越权",
               "meeting_on": "2026-03-20"}),
+    # 信誉评分 (NAT-39): an institution's score, its export and its answer.
+    "/credit/{institution_id:int}": Route(institution_of, reader="medaffairs_a", regulators=True),
+    "/credit/{institution_id:int}/export.xlsx": Route(institution_of, reader="medaffairs_a", regulators=True),
+    "/credit/{institution_id:int}/answer": Route(institution_of, reader="medaffairs_a", form={
+        "year": "2026", "text": "越权提交的评分说明"}),
 }
 
 # Parameters that are not tenant records, with the reason they are outside the matrix.

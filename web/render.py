@@ -41,6 +41,8 @@ def core_menu(actor: Actor) -> list[dict]:
     # 风险预警: the roles a warning rule may name as its audience (NAT-41).
     if actor.has("regulator", "qc_center", "medical_affairs", "hospital_head", "dept_head", "qc_officer", "admin"):
         items.append({"label": t("nav.warnings"), "href": "/warnings"})
+    if actor.has("regulator", "qc_center", "medical_affairs", "hospital_head", "admin"):
+        items.append({"label": t("nav.credit"), "href": "/credit"})
     if actor.has("regulator", "qc_center"):
         items.append({"label": t("nav.filing_desk"), "href": "/filings/desk"})
         items.append({"label": t("nav.filing_consistency"), "href": "/filings/consistency"})

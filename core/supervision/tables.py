@@ -65,3 +65,15 @@ class WarningRun(Table, tablename="risk_warning_run"):
     lease_until = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
     results = JSON(default={})
+
+
+class CreditAnswer(Table, tablename="credit_answer"):
+    """The institution's answer to its credit score of a year (NAT-39): kept with who and
+    when, read by its regulators beside the score."""
+
+    institution = ForeignKey(Institution, index=True)
+    year = Integer()
+    item = Varchar(length=40, default="")  # the item answered, empty for the score as a whole
+    text = Text()
+    answered_by = Varchar(length=100, default="")
+    at = Timestamptz(default=TimestamptzNow())

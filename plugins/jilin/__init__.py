@@ -12,10 +12,10 @@ from plugins.jilin.plugin import (
     rules_in_force,
     template_dirs,
 )
-from plugins.jilin.policy import province_policy, validate_filing, warning_rules
+from plugins.jilin.policy import credit_items, province_policy, validate_filing, warning_rules
 
 __all__ = [
-    "deadline_rules", "demo_region", "disclosure_fields", "filing_form", "filing_materials", "menu_items",
+    "credit_items", "deadline_rules", "demo_region", "disclosure_fields", "filing_form", "filing_materials", "menu_items",
     "province_policy", "register_catalogs", "register_routes", "reporting_channels", "rules_in_force",
     "template_dirs", "validate_filing", "warning_rules",
 ]

@@ -66,6 +66,14 @@ WARNINGS = [
 
 
 @hookimpl
+def credit_items():
+    """JL-40 (credit scoring linked to the social credit system) measures JL-38's deadline."""
+    return [{"key": "case_reporting", "title": "病例出院后15个工作日内报送", "rule": "JL-38",
+             "measure": "obligations_on_time", "points": 30, "kinds": ["case_report"],
+             "description": "第四十条信誉评分：到期的病例报送（出院后15个工作日内，第三十八条）按时完成的比例"}]
+
+
+@hookimpl
 def warning_rules():
     """JL-38 and JL-12 as warnings."""
     return WARNINGS

@@ -22,6 +22,7 @@ PROHIBITED = CATALOG_DIR / "national-prohibited.toml"
 DEADLINES = HERE / "deadlines.toml"
 
 from plugins.national.plugin import (  # noqa: E402  (the constants above are read by plugin.py)
+    credit_items,
     deadline_rules,
     disclosure_fields,
     province_policy,
@@ -31,6 +32,6 @@ from plugins.national.plugin import (  # noqa: E402  (the constants above are re
 )
 
 __all__ = [
-    "CATALOG_DIR", "DEADLINES", "PROHIBITED", "RESTRICTED_2017", "RESTRICTED_2022",
+    "CATALOG_DIR", "DEADLINES", "credit_items", "PROHIBITED", "RESTRICTED_2017", "RESTRICTED_2022",
     "deadline_rules", "disclosure_fields", "province_policy", "register_catalogs", "rules", "warning_rules",
 ]

@@ -108,3 +108,25 @@ WARNINGS = [
 def warning_rules():
     """NAT-9, NAT-11, NAT-20, NAT-25, NAT-41 as warnings, until a province words them its way."""
     return WARNINGS
+
+
+# The credit score's items and weights (NAT-39 gives no formula: these are this portal's,
+# shown with every score). 100 points: reporting, filing and QC reports on time, warnings, stops.
+CREDIT = [
+    {"key": "case_reporting", "title": "病例按时报送", "rule": "NAT-37", "measure": "obligations_on_time",
+     "points": 30, "kinds": ["case_report"], "description": "到期的逐例报送事项中按时完成的比例（按权威平台回执日计）"},
+    {"key": "filing", "title": "备案及时完整", "rule": "NAT-11", "measure": "obligations_on_time",
+     "points": 20, "kinds": ["filing"], "description": "首例之日起15个工作日内提交完整备案材料的比例"},
+    {"key": "qc_report", "title": "质控年报按时提交", "rule": "NAT-39", "measure": "obligations_on_time",
+     "points": 10, "kinds": ["qc_annual_report"], "description": "到期的质量控制情况年报表按时提交的比例"},
+    {"key": "warnings", "title": "风险预警", "rule": "NAT-41", "measure": "warnings", "points": 30, "per_item": 5,
+     "description": "本年度产生的风险预警，每条扣5分（严重×2、提示×0.5；机构答复后关闭的减半）"},
+    {"key": "stops", "title": "技术暂停或停止", "rule": "NAT-25", "measure": "stops", "points": 10, "per_item": 5,
+     "description": "本年度技术被暂停或停止临床应用的次数，每次扣5分"},
+]
+
+
+@hookimpl(trylast=True)
+def credit_items():
+    """NAT-39: the national items and weights, until a province weighs them its way."""
+    return CREDIT

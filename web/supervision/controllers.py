@@ -1,4 +1,4 @@
-"""风险预警 pages: the list (a regulator's region, an institution's own), one warning with
+"""风险预警 and 信誉评分 pages: the list (a regulator's region, an institution's own), one warning with
 its history, the institution's answer with attachments, the regulator's close and
 escalate, 重新检测, the rules in force and the XLSX export."""
 
@@ -15,8 +15,8 @@ from core.errors import DomainError, NotFound
 from core.exports import table_xlsx
 from core.messages import t
 from core.plugins import HookView
-from core.supervision import rules, service
-from web.context import login_required
+from core.supervision import credit, rules, service
+from web.context import login_required, roles_required
 from web.forms import form_version
 from web.render import page
 
@@ -108,3 +108,73 @@ class WarningController(Controller):
         return File(path=path, filename=info.filename, media_type=info.content_type,
                     content_disposition_type="attachment",
                     headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+
+
+CREDIT_READERS = ("medical_affairs", "hospital_head", "regulator", "qc_center", "admin")
+
+
+def _year(year: int | None) -> int:
+    this = clock.today().year
+    return year if year is not None and 2000 <= year <= this else this
+
+
+def _xlsx(body: bytes, name: str) -> Response:
+    quoted = urllib.parse.quote(name)
+    return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename=\"credit.xlsx\"; filename*=UTF-8''{quoted}"})
+
+
+class CreditController(Controller):
+    """信誉评分 (NAT-39): a region's institutions, one institution's breakdown and answers."""
+
+    path = "/credit"
+    guards = [roles_required(*CREDIT_READERS)]
+
+    @get("/")
+    async def index(self, request: Request, actor: Actor, hooks: HookView, year: int | None = None) -> Response:
+        if actor.institution_id is not None:
+            return Redirect(f"/credit/{actor.institution_id}" + (f"?year={year}" if year else ""), status_code=303)
+        year = _year(year)
+        return await page(request, "supervision/credit_index.html", year=year,
+                          scores=await credit.region_scores(actor, hooks, year), items=credit.items_in_force(hooks))
+
+    @get("/export.xlsx")
+    async def export_region(self, actor: Actor, hooks: HookView, year: int | None = None) -> Response:
+        year = _year(year)
+        scores = ([await credit.score(actor, hooks, actor.institution_id, year)] if actor.institution_id
+                  else await credit.region_scores(actor, hooks, year))
+        return _xlsx(table_xlsx("信誉评分", credit.EXPORT_COLUMNS, credit.export_rows(scores)), f"信誉评分-{year}.xlsx")
+
+    @get("/{institution_id:int}")
+    async def detail(self, request: Request, actor: Actor, hooks: HookView, institution_id: int,
+                     year: int | None = None, ok: str = "") -> Template:
+        return await self._page(request, actor, hooks, institution_id, _year(year), notice=ok == "answered")
+
+    async def _page(self, request: Request, actor: Actor, hooks: HookView, institution_id: int, year: int, *,
+                    errors=(), form=None, notice: bool = False, status: int = 200) -> Template:
+        scores = await credit.history(actor, hooks, institution_id, year)
+        return await page(request, "supervision/credit.html", status_code=status, score=scores[0], history=scores,
+                          answers=await credit.answers(actor, institution_id, year), errors=list(errors),
+                          form=form or {}, notice=notice,
+                          may_answer=actor.institution_id == institution_id and actor.has("medical_affairs",
+                                                                                          "hospital_head"))
+
+    @get("/{institution_id:int}/export.xlsx")
+    async def export(self, actor: Actor, hooks: HookView, institution_id: int, year: int | None = None) -> Response:
+        scores = await credit.history(actor, hooks, institution_id, _year(year))
+        return _xlsx(table_xlsx("信誉评分", credit.EXPORT_COLUMNS, credit.export_rows(scores)),
+                     f"信誉评分-{scores[0].institution_name}.xlsx")
+
+    @post("/{institution_id:int}/answer")
+    async def answer(self, request: Request, actor: Actor, hooks: HookView, institution_id: int) -> Response:
+        form = await request.form()
+        text = str(form.get("year", ""))
+        year = _year(int(text) if text.isdigit() and len(text) == 4 else None)
+        try:
+            await credit.answer(actor, hooks, institution_id, year, str(form.get("item", "")), str(form.get("text", "")))
+        except DomainError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            return await self._page(request, actor, hooks, institution_id, year, errors=exc.problems,
+                                    form=dict(form), status=exc.status_code)
+        return Redirect(f"/credit/{institution_id}?year={year}&ok=answered", status_code=303)

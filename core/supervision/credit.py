@@ -1,0 +1,223 @@
+"""The yearly credit score of an institution's technology management (信誉评分, NAT-39;
+a province's rule, e.g. its link to the social credit system, comes with its
+``credit_items``). No source publishes a formula: ours is the plugins' items and weights,
+measured by core on the institution's own records, and every point lost names the record
+behind it (an obligation done late, a warning, a suspension), linked.
+
+Computed when read (a few grouped queries per institution and year), so a score always
+agrees with the records; the institution's answers are kept (``CreditAnswer``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from core import clock
+from core.accounts.schemas import Actor
+from core.audit import service as audit
+from core.contract import CreditItem
+from core.db import write_transaction
+from core.errors import DomainError, NotFound, Problem
+from core.plugins import HookView
+from core.supervision import rules
+from core.supervision.tables import CreditAnswer, RiskWarning
+from core.tenancy.service import require_institution, visible_institution_ids
+
+SEVERITY_FACTOR = {"notice": 0.5, "warning": 1.0, "serious": 2.0}
+YEARS_SHOWN = 3
+
+
+class Loss(msgspec.Struct, frozen=True):
+    """Points lost to one record, with the sentence that explains it and its links."""
+
+    points: float
+    text: str
+    href: str
+    also: tuple[tuple[str, str], ...] = ()  # further records behind it: (label, href)
+
+
+class ItemScore(msgspec.Struct, frozen=True):
+    key: str
+    title: str
+    rule: str
+    description: str
+    points: float
+    earned: float
+    basis: str  # how the earned points were reached, in one sentence
+    losses: tuple[Loss, ...] = ()
+
+
+class Score(msgspec.Struct, frozen=True):
+    institution_id: int
+    institution_name: str
+    year: int
+    total: float
+    maximum: float
+    items: tuple[ItemScore, ...]
+
+
+def items_in_force(hooks: HookView) -> list[CreditItem]:
+    """Every enabled plugin's ``credit_items``, the first answer for a key winning."""
+    found: dict[str, CreditItem] = {}
+    for answer in hooks.answers("credit_items"):
+        for item in answer.value:
+            found.setdefault(item.key, item)
+    return list(found.values())
+
+
+def _r(x: float) -> float:
+    return round(x + 0.0, 1)
+
+
+def _year(year: int) -> tuple[dt.date, dt.date]:
+    return dt.date(year, 1, 1), dt.date(year, 12, 31)
+
+
+async def _obligations(item: CreditItem, institution_id: int, year: int, today: dt.date) -> ItemScore:
+    from core.obligations.tables import Obligation
+
+    start, end = _year(year)
+    rows = await Obligation.select(Obligation.id, Obligation.title, Obligation.subject_type, Obligation.subject_id,
+                                   Obligation.subject_label, Obligation.due_on, Obligation.status,
+                                   Obligation.done_on, Obligation.done_late, Obligation.rule_id).where(
+        (Obligation.institution == institution_id) & Obligation.kind.is_in(list(item.kinds) or ["-"])
+        & (Obligation.due_on >= start) & (Obligation.due_on <= end)).order_by(Obligation.due_on)
+    on_time, late = [], []
+    for o in rows:
+        if o["status"] == "done" and not o["done_late"]:
+            on_time.append(o)
+        elif (o["status"] == "done" and o["done_late"]) or (o["status"] == "open" and o["due_on"] < today):
+            late.append(o)
+    counted = len(on_time) + len(late)
+    if not counted:
+        return ItemScore(item.key, item.title, item.rule, item.description, item.points, item.points,
+                         "本年度没有到期的该类事项，不扣分")
+    each = item.points / counted
+    losses = []
+    for o in late:
+        how = f"逾期完成（{o['done_on']}）" if o["status"] == "done" else "已逾期未完成"
+        also = ((f"病例 #{o['subject_id']}", f"/cases/{o['subject_id']}"),) if o["subject_type"] == "case" else (
+            (f"备案 #{o['subject_id']}", f"/filings/{o['subject_id']}"),) if o["subject_type"] == "filing" else ()
+        losses.append(Loss(_r(each), f"{o['title']}：{o['subject_label'] or ''} 应于 {o['due_on']} 前完成，{how}"
+                                     f"（{o['rule_id']}）", f"/obligations/{o['id']}", also))
+    earned = item.points * len(on_time) / counted
+    return ItemScore(item.key, item.title, item.rule, item.description, item.points, _r(earned),
+                     f"到期 {counted} 项，按时完成 {len(on_time)} 项：{item.points:g} × {len(on_time)}/{counted}",
+                     tuple(losses))
+
+
+async def _warnings(item: CreditItem, institution_id: int, year: int, today: dt.date) -> ItemScore:
+    start, end = _year(year)
+    rows = await RiskWarning.select(RiskWarning.id, RiskWarning.title, RiskWarning.rule_id, RiskWarning.severity,
+                                    RiskWarning.status, RiskWarning.answered_at, RiskWarning.detail,
+                                    RiskWarning.records).where(
+        (RiskWarning.institution == institution_id) & (RiskWarning.raised_on >= start)
+        & (RiskWarning.raised_on <= end)).order_by(RiskWarning.id).output(load_json=True)
+    losses, lost = [], 0.0
+    for w in rows:
+        factor = SEVERITY_FACTOR.get(w["severity"], 1.0)
+        answered = w["status"] == rules.WarningStatus.closed and w["answered_at"] is not None
+        points = item.per_item * factor * (0.5 if answered else 1.0)
+        how = "机构答复后已关闭，减半" if answered else rules.STATUS_LABELS.get(w["status"], w["status"])
+        lost += points
+        losses.append(Loss(_r(points), f"{w['title']}（{w['rule_id']}，{rules.SEVERITY_LABELS.get(w['severity'], '')}，"
+                                       f"{how}）：{w['detail']}", f"/warnings/{w['id']}",
+                           tuple((r["label"], r["href"]) for r in (w["records"] or [])[:5])))
+    earned = max(0.0, item.points - lost)
+    return ItemScore(item.key, item.title, item.rule, item.description, item.points, _r(earned),
+                     f"本年度风险预警 {len(rows)} 条，每条扣 {item.per_item:g} 分（严重 ×2、提示 ×0.5，答复后关闭减半），"
+                     f"最多扣至 0 分", tuple(losses))
+
+
+async def _stops(item: CreditItem, institution_id: int, year: int, today: dt.date) -> ItemScore:
+    from core.lifecycle.tables import UseEvent
+
+    start, end = _year(year)
+    rows = await UseEvent.select(UseEvent.id, UseEvent.technology_key, UseEvent.technology_name, UseEvent.action,
+                                 UseEvent.event_on, UseEvent.rule, UseEvent.reason).where(
+        (UseEvent.institution == institution_id) & UseEvent.action.is_in(["stop", "suspend", "region_suspend"])
+        & (UseEvent.event_on >= start) & (UseEvent.event_on <= end)).order_by(UseEvent.event_on)
+    labels = {"stop": "停止", "suspend": "暂停", "region_suspend": "辖区暂停"}
+    losses = [Loss(_r(item.per_item), f"{r['event_on']} {labels.get(r['action'], r['action'])} "
+                                       f"{r['technology_key']} {r['technology_name']}（{r['rule']}）：{r['reason']}",
+                   f"/lifecycle/institutions/{institution_id}/{r['technology_key']}") for r in rows]
+    earned = max(0.0, item.points - item.per_item * len(rows))
+    return ItemScore(item.key, item.title, item.rule, item.description, item.points, _r(earned),
+                     f"本年度技术暂停或停止 {len(rows)} 次，每次扣 {item.per_item:g} 分", tuple(losses))
+
+
+MEASURES = {"obligations_on_time": _obligations, "warnings": _warnings, "stops": _stops}
+
+
+async def score(actor: Actor, hooks: HookView, institution_id: int, year: int,
+                today: dt.date | None = None) -> Score:
+    """The institution's score of ``year`` with every item's breakdown; another tenant's
+    institution answers ``NotFound``."""
+    institution = await require_institution(actor, institution_id)
+    today = today or clock.today()
+    items = [await MEASURES[i.measure](i, institution_id, year, today) for i in items_in_force(hooks)]
+    return Score(institution_id=institution_id, institution_name=institution["name"], year=year,
+                 total=_r(sum(i.earned for i in items)), maximum=_r(sum(i.points for i in items)), items=tuple(items))
+
+
+async def history(actor: Actor, hooks: HookView, institution_id: int, year: int) -> list[Score]:
+    """The scores of ``year`` and the years before it (``YEARS_SHOWN``), newest first."""
+    return [await score(actor, hooks, institution_id, y) for y in range(year, year - YEARS_SHOWN, -1)]
+
+
+async def region_scores(actor: Actor, hooks: HookView, year: int) -> list[Score]:
+    """Every institution of the actor's region with its score of ``year``, lowest first."""
+    if not (actor.is_admin or actor.region_path):
+        raise NotFound("未找到")
+    from core.tenancy.tables import Institution
+
+    ids = await visible_institution_ids(actor)
+    query = Institution.select(Institution.id).where(Institution.active == True)  # noqa: E712
+    if ids is not None:
+        query = query.where(Institution.id.is_in(ids or [-1]))
+    scores = [await score(actor, hooks, r["id"], year) for r in await query]
+    return sorted(scores, key=lambda s: (s.total - s.maximum, s.institution_name))
+
+
+async def answers(actor: Actor, institution_id: int, year: int) -> list[dict]:
+    await require_institution(actor, institution_id)
+    return await CreditAnswer.select().where(
+        (CreditAnswer.institution == institution_id) & (CreditAnswer.year == year)).order_by(CreditAnswer.id)
+
+
+async def answer(actor: Actor, hooks: HookView, institution_id: int, year: int, item: str, text: str) -> int:
+    """The institution's medical affairs (or head) answers its score of ``year`` (as a whole
+    or one item); the regulators read it beside the score. Audited."""
+    await require_institution(actor, institution_id)
+    if actor.institution_id != institution_id or not actor.has("medical_affairs", "hospital_head"):
+        raise NotFound("未找到该医疗机构")
+    problems = rules.check_text(text, "text", "说明")
+    if item and item not in {i.key for i in items_in_force(hooks)}:
+        problems.append(Problem("请选择要说明的评分项目", "item", "NAT-39"))
+    if not 2000 <= year <= clock.today().year:
+        problems.append(Problem("年度不正确", "year", "NAT-39"))
+    if problems:
+        raise DomainError(problems)
+    async with write_transaction():
+        rows = await CreditAnswer.insert(CreditAnswer(institution=institution_id, year=year, item=item,
+                                                      text=text.strip(), answered_by=actor.display_name[:100])
+                                         ).returning(CreditAnswer.id)
+        await audit.record(actor, "credit.answer", "credit_answer", rows[0]["id"],
+                           after={"year": year, "item": item, "text": text.strip()}, institution_id=institution_id)
+    return rows[0]["id"]
+
+
+EXPORT_COLUMNS = ("年度", "医疗机构", "项目", "依据", "分值", "得分", "计算", "扣分", "扣分原因", "链接")
+
+
+def export_rows(scores: list[Score], base: str = "") -> list[list]:
+    out = []
+    for s in scores:
+        for i in s.items:
+            if not i.losses:
+                out.append([s.year, s.institution_name, i.title, i.rule, i.points, i.earned, i.basis, 0, "", ""])
+            for loss in i.losses:
+                out.append([s.year, s.institution_name, i.title, i.rule, i.points, i.earned, i.basis, loss.points,
+                            loss.text, base + loss.href])
+    return out
