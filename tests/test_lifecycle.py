@@ -241,3 +241,67 @@ async def test_nat13_deferred_ethics_admits_but_refuses_cases_and_the_first_case
     found = await lifecycle.use_refusals([(deployment["hospital_a"], f"P{project_id}", TODAY, project_id),
                                           (deployment["hospital_b"], "G01", TODAY)], hooks)
     assert [r.rule for r in found.values()] == ["NAT-13"]
+
+
+# ---------------------------------------------------------------- HOSP-19: the summary's "stop" takes the same path
+
+
+@pytest.mark.rule("HOSP-19")
+async def test_hosp19_summary_decision_stop_stops_the_technology_with_the_committee(deployment, hooks):
+    from core.qc import service as qc
+    from core.qc.tables import QcSummary
+
+    project_id = await admitted(hooks, tech_index=11)
+    key = await key_of(project_id)
+    await qc.submit_summary(await actor("clinician_a"), hooks, project_id,
+                            {k: "总结内容足够长" for k, _ in qc.SUMMARY_FIELDS})
+    ma = await actor("medaffairs_a")
+    with pytest.raises(DomainError) as exc:  # a stop needs the committee's decision
+        await qc.decide_summary(ma, hooks, project_id, "stop", "疗效不及预期", today=TODAY)
+    assert {"committee", "meeting_on"} <= {p.field for p in exc.value.problems}
+    assert (await QcSummary.select(QcSummary.status).where(QcSummary.project == project_id).first())[
+        "status"] == "submitted"  # nothing decided
+    await qc.decide_summary(ma, hooks, project_id, "stop", "疗效不及预期", today=TODAY,
+                            committee="医疗技术临床应用管理委员会", meeting_on=MEETING)
+    state = await lifecycle.state(deployment["hospital_a"], key)
+    assert state.status == "stopped" and state.rule == "HOSP-19"
+    refusal = await lifecycle.use_refusal(deployment["hospital_a"], key, TODAY, hooks=hooks)
+    assert refusal is not None and refusal.status == "stopped"
+
+
+# ---------------------------------------------------------------- Henan: HN-4.2 re-file or stop
+
+
+@pytest.mark.rule("HN-4.2")
+async def test_hn42_henan_institution_suspends_while_it_refiles_citing_hn42(deployment):
+    from tests.filing_helpers import HENAN_USERS, henan_world
+
+    world = await henan_world()
+    hooks = world["host"].view()
+    project_id = await admitted(hooks, HENAN_USERS, tech_index=2)
+    key = await key_of(project_id)
+    ma = await actor(HENAN_USERS["medical_affairs"])
+    await lifecycle.suspend(ma, hooks, technology_key=key, reason="关键设备更换，按程序重新备案", today=TODAY)
+    state = await lifecycle.state(ma.institution_id, key)
+    assert state.status == "suspended" and state.rule == "HN-4.2" and state.by == "institution"
+    refusal = await lifecycle.use_refusal(ma.institution_id, key, TODAY, hooks=hooks)
+    assert refusal.rule == "HN-4.2"
+    await lifecycle.lift(ma, hooks, technology_key=key, reason="设备验收合格", today=TODAY)
+    assert await lifecycle.use_refusal(ma.institution_id, key, TODAY, hooks=hooks) is None
+
+
+@pytest.mark.rule("NAT-25")
+@pytest.mark.rule("HOSP-17")
+async def test_nat25_annual_report_says_the_state_and_none_is_owed_after_a_stop_before_the_year(deployment, hooks):
+    from core.qc import service as qc
+
+    project_id = await admitted(hooks, tech_index=12)
+    key = await key_of(project_id)
+    ma = await actor("medaffairs_a")
+    await lifecycle.stop(ma, hooks, technology_key=key, trigger="conditions", reason="关键设备故障停用",
+                         committee="医疗技术临床应用管理委员会", meeting_on=MEETING, today=TODAY)
+    report_id = await qc.open_report(ma, hooks, project_id, 2027)  # reports 2026, stopped during it
+    assert "停止" in (await qc.get_report(ma, report_id))["prefill"]["use"]
+    with pytest.raises(DomainError) as exc:  # 2027 began after the stop: nothing to report
+        await qc.open_report(ma, hooks, project_id, 2028)
+    assert "JL-26" in rules_of(exc.value) and "无需填报" in exc.value.problems[0].message

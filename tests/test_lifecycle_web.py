@@ -123,3 +123,12 @@ async def test_nat25_stop_form_shows_articles_records_the_committee_and_only_med
         "technology_code": f"P{project}", "case_id": "ZY-STOPPED-1", "patient_key": "PK-STOP-1", **today(),
         "operators": ["clinician_a"], "consent": "on"})
     assert "停止临床应用" in r.text and "JL-26" in r.text
+    # The spreadsheet upload is refused the same way, whole file, naming the rule.
+    from tests.test_cases_web import _csv, _row
+
+    day = clock.today().isoformat()
+    response = await clinician.post("/cases/upload", data={"technology_code": f"P{project}"},
+                                    files={"file": ("病例.csv", _csv([_row("UP-STOP-1", day, day)]), "text/csv")})
+    assert response.status_code == 303
+    job = await clinician.get(response.headers["location"])
+    assert "文件未导入" in job.text and "JL-26" in job.text and "停止临床应用" in job.text

@@ -86,6 +86,10 @@ def demo(scale: int, case_count: int, years: int) -> None:
         await _migrate()
         hooks = host.view(await system.disabled_plugins())
         logins = await demo_data.load(hooks)
+        from core.lifecycle import demo as lifecycle_demo
+
+        for line in await lifecycle_demo.load(hooks):
+            click.echo(line)
         if scale > 0:
             from core import demo_scale
 

@@ -359,7 +359,20 @@ async def open_report(actor: Actor, hooks: HookView, project_id: int, year: int)
     if project["status"] != "admitted" or not in_monitoring(project, year):
         raise DomainError(Problem(f"{year} 年 1 月该项目不在质控监管期内（常规类 1 年、限制类 2 年），无需填报年报表",
                                   "year", "HOSP-17"))
+    from core.lifecycle import service as lifecycle
+
+    # The technology's state of use (core.lifecycle): one stopped, or whose filing was
+    # cancelled, before the reported year began was not applied in it — nothing to report
+    # (NAT-25); one stopped or suspended during the year reports the year, saying so.
+    key = lifecycle.technology_key(project["technology_code"], project_id)
+    before = await lifecycle.state(project["institution"], key, dt.date(year - 1, 1, 1))
+    if before.status in ("stopped", "cancelled"):
+        raise DomainError(Problem(f"该技术自{before.since}起{before.label}（{before.rule}），{year - 1}年未在本机构临床应用，"
+                                  "无需填报该年度年报表", "year", before.rule or "NAT-25"))
     values = await prefill(actor, hooks, project, year)
+    now = await lifecycle.state(project["institution"], key)
+    if not now.in_use:
+        values["use"] = f"{now.label}（{now.by_label}，{now.rule}，自{now.since}）：{now.reason}"
     async with write_transaction():
         rows = await QcAnnualReport.insert(QcAnnualReport(
             institution=project["institution"], project=project_id, year=year, prefill=values)).returning(
@@ -537,10 +550,13 @@ async def submit_summary(actor: Actor, hooks: HookView, project_id: int, answers
 
 
 async def decide_summary(actor: Actor, hooks: HookView, project_id: int, decision: str, reason: str,
-                         today: dt.date | None = None) -> None:
+                         today: dt.date | None = None, *, committee: str = "",
+                         meeting_on: dt.date | None = None) -> None:
     """Medical affairs decides whether the technology becomes routine (HOSP-19); a
     "routine" decision enters it in the hospital's catalogue through the catalogue's
-    public API (``core.catalog.service.add_hospital_routine``)."""
+    public API (``core.catalog.service.add_hospital_routine``); a "stop" decision stops
+    the technology's use at once through ``core.lifecycle.service.stop`` (HOSP-19, the
+    management committee who decided and its meeting date recorded as for any stop)."""
     if not actor.has("medical_affairs"):
         raise Forbidden("只有医务处可以作出决定（HOSP-19）")
     project = await _project(actor, project_id)
@@ -554,6 +570,12 @@ async def decide_summary(actor: Actor, hooks: HookView, project_id: int, decisio
     day = today or clock.today()
     entry = ""
     async with write_transaction():
+        if decision == "stop":
+            from core.lifecycle import service as lifecycle
+
+            await lifecycle.stop(actor, hooks, technology_key=lifecycle.technology_key(
+                project["technology_code"], project_id), trigger="summary", reason=reason.strip(),
+                committee=committee, meeting_on=meeting_on, today=day)
         if decision == "routine":
             from core.catalog import service as catalog
 
