@@ -5,6 +5,8 @@ MESSAGES: dict[str, str] = {
     "app.short": "ClinTech",
     "nav.dashboard": "工作台",
     "nav.activity": "操作记录",
+    "nav.menu": "菜单",
+    "nav.breadcrumbs": "当前位置",
     "todo.title": "我的待办",
     "todo.none": "当前没有等待您办理的事项",
     "nav.institution": "本机构",

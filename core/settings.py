@@ -56,6 +56,10 @@ class Settings(msgspec.Struct, frozen=True):
     # Reverse proxies (addresses or CIDR networks, CLINTECH_TRUSTED_PROXIES, comma-separated)
     # whose X-Forwarded-For / X-Forwarded-Proto are believed; nobody else's are.
     trusted_proxies: tuple[str, ...] = ()
+    # The deployment's name and emblem on every page (issue 11 point 14): CLINTECH_SITE_NAME
+    # (empty: the product name) and CLINTECH_SITE_EMBLEM, an image file (PNG, SVG, JPEG).
+    site_name: str = ""
+    site_emblem: Path | None = None
 
     def setting(self, name: str, default: str = "") -> str:
         return self.env.get(name, default)
@@ -123,6 +127,8 @@ def _settings(key: tuple[tuple[str, str], ...]) -> Settings:
         jobs_inline=env.get("CLINTECH_JOBS", "inline").strip().lower() != "separate",
         jobs_interval=_positive_int(env.get("CLINTECH_JOBS_INTERVAL", ""), 60),
         max_request_bytes=int(env.get("CLINTECH_MAX_REQUEST_BYTES", str(12 * 1024 * 1024))),
+        site_name=env.get("CLINTECH_SITE_NAME", "").strip()[:60],
+        site_emblem=Path(env["CLINTECH_SITE_EMBLEM"]) if env.get("CLINTECH_SITE_EMBLEM", "").strip() else None,
         secure_cookies=env.get("CLINTECH_SECURE_COOKIES", "1").strip().lower() not in ("0", "false", "no", "off"),
         trusted_proxies=_networks(env.get("CLINTECH_TRUSTED_PROXIES", "")),
         env={k: v for k, v in env.items() if k.startswith("CLINTECH_")},

@@ -148,6 +148,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
     from web.obligations.controllers import InboxController, ObligationController, ical_feed
     from web.outbox.controllers import AdminChannelController, OutboxController
     from web.qc.controllers import QC_ROUTES
+    from web.site import emblem
     from web.supervision.controllers import CreditController, WarningController
     from web.tenancy.controllers import DepartmentController, InstitutionController
 
@@ -189,6 +190,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
             WarningController,
             CreditController,
             healthz,
+            emblem,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
             *_plugin_routers(host),
         ],

@@ -76,7 +76,9 @@ def build_environment(plugin_dirs: list[str]) -> Environment:
         lstrip_blocks=True,
     )
     env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
-    env.globals.update(t=t, ROLE_LABELS=ROLE_LABELS, REGION_LEVELS=LEVELS, hook_labels=hook_labels)
+    from web.site import site
+
+    env.globals.update(t=t, ROLE_LABELS=ROLE_LABELS, REGION_LEVELS=LEVELS, hook_labels=hook_labels, site=site)
     # ``{{ value | local }}``: a stored UTC timestamp in Beijing time (core/timefmt.py).
     env.filters.update(audit_action=audit_action, audit_sentence=audit_sentence, record_type=record_type, local=local_time)
     return env
