@@ -108,6 +108,20 @@ class QcTechnologyInfo(msgspec.Struct, frozen=True):
     project_id: int | None = None
 
 
+class CaseTechnology(msgspec.Struct, frozen=True):
+    """What ``restricted_scope`` receives: a case's technology as the catalogue cites it
+    (``surgery_levels``: the levels the catalogue limits it to, e.g. ``(3, 4)``) and the
+    case's operation as the institution's grading catalogue grades it (NAT-16):
+    ``surgery_level`` 1–4, or None when the case names no operation."""
+
+    code: str
+    name: str
+    tech_class: str
+    surgery_levels: tuple[int, ...] = ()
+    surgery_level: int | None = None
+    operation_code: str = ""
+
+
 # ``validate_case`` receives ``CaseInput`` (core.cases.rules) and ``menu_items`` an ``Actor``
 # (core.accounts.schemas); both are re-exported here.
 
@@ -719,6 +733,16 @@ class RulesInForce(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     plugin: str = ""
 
 
+class RestrictedScope(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Whether one case of a restricted technology counts as restricted (``restricted_scope``):
+    ``restricted`` False takes the case out of filing, case reporting and the regulator's
+    unfiled warnings; ``rule`` and ``reason`` (Chinese) are shown on the case."""
+
+    restricted: bool
+    rule: str
+    reason: str
+
+
 # ---------------------------------------------------------------- checking answers
 
 
@@ -816,6 +840,7 @@ HOOKS: dict[str, Contract] = {
     "grades": Contract(answer=list[Grade], probes=_project_probes),
     "validate_project": Contract(answer=list[Problem], prepare=_problems),
     "validate_case": Contract(answer=list[Problem], prepare=_problems),
+    "restricted_scope": Contract(answer=RestrictedScope),
     "filing_materials": Contract(answer=list[Material], probes=_filing_probes),
     "filing_form": Contract(answer=FilingFormSpec, probes=_filing_probes),
     # Partial answers merged key by key; core.policy converts and checks each itself.
@@ -876,6 +901,7 @@ __all__ = [
     "DemoRegion", "Exemption", "Offset", "Recurrence", "RuleRef", "RulesInForce", "Scope",
     "DisclosureField", "DocumentStep", "EthicsStep", "FieldSpec", "FilingFormSpec", "FilingStep", "FormField",
     "FormSpec", "Grade", "InstitutionInfo", "Material", "MenuItem", "PanelStep", "PersonInfo", "Problem",
-    "ProjectInfo", "PublicityStep", "QcIndicator", "QcTechnologyInfo", "ReviewStep", "Section", "Step", "StepBase",
+    "ProjectInfo", "PublicityStep", "CaseTechnology", "RestrictedScope", "QcIndicator", "QcTechnologyInfo",
+    "ReviewStep", "Section", "Step", "StepBase",
     "TechnologyInfo", "WARNING_AUDIENCE", "WARNING_SEVERITIES", "WarningRule", "CREDIT_MEASURES", "CreditItem", "convert",
 ]

@@ -118,4 +118,7 @@ async def load(hooks: HookView) -> list[tuple[str, str, str]]:
         if username in PERSONS:
             row = await User.select(User.id).where(User.username == username).first()
             await person.set_person(SYSTEM, row["id"], **PERSONS[username])
+    from core.grading import demo as grading_demo
+
+    await grading_demo.load(tenants["A"]["institution"])
     return logins

@@ -28,6 +28,7 @@ from core.contract import (
     Actor,
     CalendarOverride,
     CaseInput,
+    CaseTechnology,
     Channel,
     CreditItem,
     DeadlineRule,
@@ -47,6 +48,7 @@ from core.contract import (
     ProvincePolicy,
     QcIndicator,
     QcTechnologyInfo,
+    RestrictedScope,
     RulesInForce,
     Step,
     TechnologyInfo,
@@ -259,6 +261,18 @@ def validate_case(case: CaseInput) -> list[Problem] | None:
     (``case_id``, ``technology_code``, dates ``admitted_on``/``operated_on``/
     ``discharged_on``, ``operators``, ``indication``, ``outcome``, ``qc_values`` …) that
     passed core's own checks. Any problem refuses the whole batch it belongs to."""
+
+
+@hookspec(firstresult=True)
+def restricted_scope(technology: CaseTechnology) -> RestrictedScope | None:
+    """First result. Whether one case of a restricted technology counts as restricted,
+    from the operation's level in the institution's surgery-grading catalogue (NAT-16):
+    ``technology`` is a ``core.contract.CaseTechnology`` (``code``, ``tech_class``, the
+    catalogue's ``surgery_levels``, the case's ``surgery_level`` or None). Answer a
+    ``core.contract.RestrictedScope`` (``restricted``, ``rule``, ``reason``) for the
+    technologies a province limits by level; None keeps the catalogue's class. Stops at
+    first non-None result. A case that does not count as restricted opens no filing, no
+    case-report obligation and no unfiled warning."""
 
 
 # ---------------------------------------------------------------- province: filing and reporting

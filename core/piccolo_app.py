@@ -24,6 +24,7 @@ from core.catalog.tables import (
     CatalogTechnology,
 )
 from core.filing.tables import Filing, FilingSubmission
+from core.grading.tables import GradingEdition, GradingOperation
 from core.holidays.tables import HolidayOverride
 from core.inbox.tables import InboxAddress, InboxMessage
 from core.lifecycle.tables import RegionSuspension, TechnologyUse, UseEvent
@@ -46,6 +47,7 @@ TABLES += [ApiToken, CaseRecord, CaseImport, QcAnnualReport, QcSummary]
 TABLES += [JobHeartbeat, CaseVersion]
 TABLES += [TechnologyUse, UseEvent, RegionSuspension]
 TABLES += [RiskWarning, WarningEntry, WarningRun, CreditAnswer]
+TABLES += [GradingEdition, GradingOperation]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",

@@ -119,7 +119,7 @@ async def test_plugin_doc_examples_run(line, code):
     hook view, something the contract accepts (deadline rules: the obligation engine's check)."""
     import types
 
-    from core.contract import QcTechnologyInfo
+    from core.contract import CaseTechnology, QcTechnologyInfo
     from core.obligations.rules import check_rules
 
     namespace = _prelude()
@@ -138,6 +138,9 @@ async def test_plugin_doc_examples_run(line, code):
         kwargs = {a: args[a] for a in spec.argnames}
         if hook == "qc_indicators":
             kwargs["technology"] = QcTechnologyInfo(code="G01", name="同种胰岛移植技术", tech_class="restricted")
+        if hook == "restricted_scope":
+            kwargs["technology"] = CaseTechnology(code="S6", name="消化内镜诊疗技术", tech_class="restricted",
+                                                  surgery_levels=(3, 4), surgery_level=2)
         if spec.opts.get("firstresult"):
             answer = hooks.call(hook, **kwargs)
         else:

@@ -36,8 +36,8 @@ from tests.filing_helpers import (
 
 ROOT = Path(__file__).resolve().parent.parent
 # Rule-id prefixes that are not a province's: the national measure, the hospital, the
-# calendar, evaluation; SHA-256 / UTF-8; XX- is the docs' made-up example.
-NOT_PROVINCIAL = {"NAT", "HOSP", "CAL", "EVAL", "SHA", "UTF", "XX"}
+# calendar, evaluation; SHA-256 / UTF-8; ICD-9-CM-3 (operation codes); XX- is the docs' made-up example.
+NOT_PROVINCIAL = {"NAT", "HOSP", "CAL", "EVAL", "SHA", "UTF", "XX", "ICD", "CM"}  # ICD-9-CM-3: operation codes
 PROVINCE_NAMES = ("北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江", "安徽",
                   "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆", "四川", "贵州", "云南",
                   "西藏", "陕西", "甘肃", "青海", "宁夏", "新疆", "台湾", "香港", "澳门")

@@ -198,6 +198,7 @@ class Route:
 
 from tests import admission_helpers as adm  # noqa: E402
 from tests import case_helpers as cases_h  # noqa: E402
+from tests import people_helpers as people_h  # noqa: E402
 
 TENANT_ROUTES: dict[str, Route] = {
     # 新技术准入 (core/admission): projects, their steps, files and PDFs; yearly rounds.
@@ -255,6 +256,14 @@ TENANT_ROUTES: dict[str, Route] = {
     "/qc/reports/{report_id:int}/pdf": Route(cases_h.report_route, reader="clinician_a"),
     "/qc/reports/summary/{project_id:int}": Route(cases_h.summary_route, reader="clinician_a",
                                                   form={"action": "decide", "decision": "stop", "reason": "越权"}),
+    # 手术分级管理目录 (core/grading): read by the institution and its region, edited by medical affairs.
+    "/grading/{institution_id:int}": Route(people_h.grading_route, reader="clinician_a", regulators=True),
+    "/grading/{institution_id:int}/export.xlsx": Route(people_h.grading_route, reader="clinician_a",
+                                                       regulators=True),
+    "/grading/{institution_id:int}/import": Route(people_h.grading_route, reader="medaffairs_a",
+                                                  form={"effective_on": "2026-12-31", "basis": "越权导入"}),
+    "/grading/{institution_id:int}/operations": Route(people_h.grading_route, reader="medaffairs_a", form={
+        "code": "45.23", "name": "越权修改", "level": "4", "effective_on": "2026-12-31", "basis": "越权修改"}),
     "/filings/{filing_id:int}": Route(filing_of, reader="medaffairs_a", regulators=True),
     "/filings/{filing_id:int}/deliveries": Route(filing_of, reader="medaffairs_a", regulators=True),
     "/filings/{filing_id:int}/form.pdf": Route(filing_of, reader="medaffairs_a", regulators=True),
@@ -310,6 +319,7 @@ NOT_TENANT: dict[str, str] = {
     "/public/filings/technology/{code:str}": "public anonymous page (NAT-40): a catalogue code, completed filings only",
     "/public/institutions/{institution_id:int}": "public anonymous disclosure page of an institution (NAT-24)",
     "/lifecycle/desk/suspensions/{suspension_id:int}/lift": "a region's suspension of a technology, not an institution's record: only the regulators of the region that made it lift it, others 404 or 403 (test_lifecycle_web.py)",
+    "/public/grading/{institution_id:int}": "public anonymous disclosure of an institution's grading catalogue (NAT-24)",
     "/admin/calendar/days/{day:str}/delete": "a calendar date, not a tenant record; admin-only (test_admin_routes_answer_404_to_non_admins)",
 }
 

@@ -143,6 +143,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
     from web.catalog.controllers import CatalogAdminController, CatalogController
     from web.dashboard.controllers import DashboardController
     from web.filing.controllers import FilingController, PublicFilingController
+    from web.grading.controllers import GradingController, PublicGradingController
     from web.health import healthz
     from web.lifecycle.controllers import LifecycleController
     from web.obligations.controllers import InboxController, ObligationController, ical_feed
@@ -184,6 +185,8 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
             PublicFilingController,
             FileController,
             CaseController,
+            GradingController,
+            PublicGradingController,
             *CASES_API,
             ApiTokenController,
             *QC_ROUTES,

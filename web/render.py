@@ -36,6 +36,7 @@ def core_menu(actor: Actor) -> list[dict]:
         items.append({"label": t("nav.cases_region"), "href": "/cases"})
     if actor.has(*HOSPITAL_ROLES, *REGION_ROLES):
         items.append({"label": t("nav.qc"), "href": "/qc"})
+        items.append({"label": t("nav.grading"), "href": "/grading"})
     if actor.has("medical_affairs", "admin"):
         items.append({"label": t("nav.outbox"), "href": "/outbox"})
     # 风险预警: the roles a warning rule may name as its audience (NAT-41).

@@ -50,6 +50,8 @@ class CaseInput(msgspec.Struct, kw_only=True):
     follow_up: str = ""
     qc_values: dict[str, str] = {}
     consent: bool = False
+    # The operation (ICD-9-CM-3 code) in the institution's grading catalogue (NAT-16).
+    operation_code: str = ""
 
 
 class Indicator(msgspec.Struct, frozen=True):
@@ -166,6 +168,8 @@ def content_hash(case: CaseInput) -> str:
     the same case; with other content it is refused, never overwritten."""
     data = msgspec.to_builtins(case)
     data["case_id"] = data["case_id"].strip()
+    if not data.get("operation_code", "").strip():
+        data.pop("operation_code", None)  # cases recorded before grading keep their hash
     data["operators"] = sorted(o.strip() for o in case.operators if o.strip())
     data["assistants"] = sorted(a.strip() for a in case.assistants if a.strip())
     data["qc_values"] = {k: str(v).strip() for k, v in sorted(case.qc_values.items()) if str(v).strip()}

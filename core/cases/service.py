@@ -44,6 +44,8 @@ from core.cases.rules import CaseInput, Indicator
 from core.cases.tables import CaseImport, CaseRecord
 from core.db import write_transaction
 from core.errors import DomainError, NotFound, Problem
+from core.grading.service import CaseGrade, grade_cases
+from core.grading.service import choices as grading_choices
 from core.lifecycle import service as lifecycle
 from core.obligations import service as obligations
 from core.obligations.tables import Obligation
@@ -157,10 +159,12 @@ async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], tod
     seen: dict[str, str] = {}
     plan = []
     refusals = await _use_refusals(hooks, institution_id, items, projects)
-    for index, raw in enumerate(items):
-        case = _content(raw)
+    contents = [_content(raw) for raw in items]
+    grades, grade_problems = await grade_cases(hooks, institution_id,
+                                               [(c, projects.get(c.technology_code)) for c in contents])
+    for index, case in enumerate(contents):
         where = f"{label}[{index}]"
-        own = rules.case_problems(case, day)
+        own = rules.case_problems(case, day) + grade_problems[index]
         project = projects.get(case.technology_code)
         if case.technology_code and project is None:
             own.append(Problem(f"本机构未准入技术「{case.technology_code}」，不能登记其病例（新技术须准入后方可开展）",
@@ -192,7 +196,8 @@ async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], tod
             for answer in await hooks.collect("validate_case", case=case):
                 own.extend(answer)  # core.errors.Problem, converted by the hook view
         problems += rules.prefix(own, where)
-        plan.append({"case": case, "project": project, "digest": digest, "existing": before})
+        plan.append({"case": case, "project": project, "digest": digest, "existing": before,
+                     "grade": grades[index]})
     return problems, {"institution_id": institution_id, "plan": plan, "staff": staff, "indicators": indicators}
 
 
@@ -207,6 +212,14 @@ async def _use_refusals(hooks: HookView, institution_id: int, items: list[CaseIn
             queries.append(lifecycle.UseQuery(institution_id, lifecycle.technology_key(
                 project["technology_code"], project["id"]), raw.operated_on, project["id"]))
     return await lifecycle.use_refusals(queries, hooks)
+
+
+def case_class(project: dict, grade: CaseGrade) -> str:
+    """The class a case counts in: its project's, except a restricted technology's case
+    that the province takes out by its operation's level (the plugins' ``restricted_scope``)."""
+    if project["tech_class"] == "restricted" and not grade.restricted:
+        return "routine"
+    return project["tech_class"]
 
 
 def _delegate(actor: Actor, institution_id: int) -> Actor:
@@ -282,11 +295,13 @@ async def _write_batch(actor: Actor, hooks: HookView, ctx: dict, source: str, da
                                           delivery_id=before["delivery_id"]))
                 continue
             project = entry["project"]
+            grade = entry["grade"]
+            tech_class = case_class(project, grade)
             values = dict(
                 institution=institution_id, project=project["id"], department=project["department"],
                 external_id=case.case_id, dedupe_key=f"{institution_id}:{case.case_id}", content_hash=entry["digest"],
                 technology_code=project["technology_code"], technology_name=project["technology_name"],
-                tech_class=project["tech_class"], patient_key=rules.pseudonym(secret, institution_id, case.patient_key),
+                tech_class=tech_class, patient_key=rules.pseudonym(secret, institution_id, case.patient_key),
                 admitted_on=case.admitted_on, operated_on=case.operated_on, discharged_on=case.discharged_on,
                 operators=[staff[o]["id"] for o in case.operators], assistants=[staff[a]["id"] for a in case.assistants],
                 indication=case.indication.strip(), outcome=case.outcome, complication=case.complication,
@@ -294,10 +309,13 @@ async def _write_batch(actor: Actor, hooks: HookView, ctx: dict, source: str, da
                 adverse_events=case.adverse_events.strip(), follow_up=case.follow_up.strip(),
                 qc_values=rules.normalise_qc(case.qc_values, ctx["indicators"][project["id"]]),
                 consent=case.consent, source=source, recorded_by=actor.username[:100],
+                operation_code=grade.operation_code, operation_name=grade.operation_name,
+                surgery_level=grade.surgery_level, grading_edition=grade.edition_id, scope_rule=grade.scope_rule,
+                scope_reason=grade.scope_reason,
             )
             rows = await CaseRecord.insert(CaseRecord(**values)).returning(CaseRecord.id)
             case_id = rows[0]["id"]
-            report = await _open_report(actor, hooks, project, case, case_id, day)
+            report = await _open_report(actor, hooks, project, case, case_id, day, tech_class)
             delivery_id = None
             if report["rule"] and channel is not None:
                 delivery_id = await outbox.enqueue(
@@ -316,7 +334,7 @@ async def _write_batch(actor: Actor, hooks: HookView, ctx: dict, source: str, da
             results.append(CaseResult(case_id=case.case_id, id=case_id, status="created",
                                       report_due_on=report["due_on"], report_rule=report["rule"],
                                       delivery_id=delivery_id))
-            if project["tech_class"] == "restricted":
+            if tech_class == "restricted":
                 added[project["id"]] = added.get(project["id"], 0) + 1
                 if awaiting.get(project["id"]):
                     earliest = first_cases.get(project["id"], case.operated_on)
@@ -342,12 +360,12 @@ async def _lock_projects(plan: list[dict]) -> dict[int, bool]:
 
 
 async def _open_report(actor: Actor, hooks: HookView, project: dict, case: CaseInput, case_id: int,
-                       day: dt.date) -> dict:
+                       day: dt.date, tech_class: str) -> dict:
     """The case's reporting obligation from the province's rule, fulfilled by this report:
     e.g. event ``discharge`` or ``case_performed``."""
     event = dict(institution_id=project["institution"], subject_type="case", subject_id=case_id,
                  subject_label=f"{project['technology_name'] or project['title']} 病例 {case.case_id}",
-                 technology_class=project["tech_class"], technology_code=project["technology_code"])
+                 technology_class=tech_class, technology_code=project["technology_code"])
     ids = await obligations.on_event(actor, hooks, obligations.DomainEvent(
         kind="discharge", occurred_on=case.discharged_on, **event))
     ids += await obligations.on_event(actor, hooks, obligations.DomainEvent(
@@ -623,6 +641,7 @@ async def form_context(actor: Actor, hooks: HookView, code: str | None = None) -
         "indicators": await indicators_for(hooks, chosen) if chosen else [],
         "physicians": await physicians(institution_id),
         "outcomes": list(rules.OUTCOMES.items()),
+        "operations": await grading_choices(institution_id),
     }
 
 

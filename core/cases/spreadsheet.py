@@ -32,13 +32,18 @@ COLUMNS = [
     ("随访情况", "follow_up", ""),
     ("已签署知情同意书", "consent", "是/否；未签署的病例不予登记（HOSP-18）"),
 ]
+# Optional columns, after the QC columns (older files without them still import).
+OPTIONAL_COLUMNS = [
+    ("手术编码", "operation_code", "可空；本机构手术分级目录中的 ICD-9-CM-3 编码（NAT-16），按手术级别管理的技术据此确定是否属于限制类"),
+]
 QC_PREFIX = "质控:"
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
 
 
 def headers(indicators: list[Indicator]) -> list[str]:
-    return [h for h, _, _ in COLUMNS] + [f"{QC_PREFIX}{i.name}" for i in indicators]
+    return ([h for h, _, _ in COLUMNS] + [f"{QC_PREFIX}{i.name}" for i in indicators]
+            + [h for h, _, _ in OPTIONAL_COLUMNS])
 
 
 # Coded columns accept exactly these texts (the listed value or its code), nothing else:
@@ -98,7 +103,7 @@ def template_xlsx(indicators: list[Indicator], title: str) -> bytes:
     help_sheet = wb.create_sheet("填写说明")
     help_sheet.append(["列", "说明"])
     help_sheet.append(["技术", title])
-    for header, _, note in COLUMNS:
+    for header, _, note in COLUMNS + OPTIONAL_COLUMNS:
         help_sheet.append([header, note])
     for i in indicators:
         kind = {"rate": "是/否", "number": "数字", "text": "文字"}.get(i.kind, i.kind)
@@ -274,6 +279,8 @@ def row_to_case(values: dict[str, str], technology_code: str) -> tuple[CaseInput
                 data[field] = day
         else:
             data[field] = text
+    for header, field, _ in OPTIONAL_COLUMNS:
+        data[field] = str(values.get(header, "")).strip()
     for header, value in values.items():
         if header.startswith(QC_PREFIX) and str(value).strip():
             data["qc_values"][header[len(QC_PREFIX):]] = str(value).strip()

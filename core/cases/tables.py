@@ -69,6 +69,14 @@ class CaseRecord(Table, tablename="case_record"):
     followup_died = Boolean(null=True, default=None)
     followup_on = Date(null=True, default=None)
     followup_by = Varchar(length=100, default="")
+    # The operation and its level in the institution's grading catalogue (NAT-16), the
+    # edition graded by, and the province's rule when the level decided the class.
+    operation_code = Varchar(length=20, default="")
+    operation_name = Varchar(length=200, default="")
+    surgery_level = Integer(null=True, default=None)
+    grading_edition = Integer(null=True, default=None)
+    scope_rule = Varchar(length=20, default="")
+    scope_reason = Text(default="")
 
 
 class CaseVersion(Table, tablename="case_version"):

@@ -100,8 +100,14 @@ def _rows_from_matrix(matrix: list[list[object]]) -> list[tuple[int, dict]]:
 
 
 def read_table(filename: str, content: bytes) -> list[tuple[int, dict]]:
-    """An uploaded XLSX or CSV as rows. The type is decided by the content (an XLSX is a
-    zip holding a workbook; a CSV is text in UTF-8 or GB18030) and must match the name."""
+    """An uploaded catalogue (XLSX or CSV) as rows, by the template's headers."""
+    return _rows_from_matrix(read_matrix(filename, content))
+
+
+def read_matrix(filename: str, content: bytes, max_rows: int = MAX_ROWS) -> list[list[object]]:
+    """An uploaded XLSX or CSV as a matrix of cells (header row first). The type is decided
+    by the content (an XLSX is a zip holding a workbook; a CSV is text in UTF-8 or GB18030)
+    and must match the name."""
     if len(content) > MAX_UPLOAD_BYTES:
         raise _problem(f"文件超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB")
     if not content:
@@ -123,9 +129,9 @@ def read_table(filename: str, content: bytes) -> list[tuple[int, dict]]:
         except Exception as exc:
             raise _problem("文件不是有效的 XLSX 表格") from exc
         ws = wb.worksheets[0]
-        matrix = [list(r) for r in ws.iter_rows(values_only=True, max_row=MAX_ROWS + 2)]
+        matrix = [list(r) for r in ws.iter_rows(values_only=True, max_row=max_rows + 2)]
         wb.close()
-        return _rows_from_matrix(matrix)
+        return matrix
     if not name.endswith(".csv"):
         raise _problem("只接受 .xlsx 或 .csv 文件")
     if b"\x00" in content:
@@ -138,4 +144,4 @@ def read_table(filename: str, content: bytes) -> list[tuple[int, dict]]:
             continue
     else:
         raise _problem("CSV 文件编码无法识别（请使用 UTF-8）")
-    return _rows_from_matrix([list(r) for r in csv.reader(io.StringIO(text))])
+    return [list(r) for r in csv.reader(io.StringIO(text))]

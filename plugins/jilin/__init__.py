@@ -3,6 +3,7 @@
 from plugins.jilin.catalogs import register_catalogs
 from plugins.jilin.channels import reporting_channels
 from plugins.jilin.filing import disclosure_fields, filing_form
+from plugins.jilin.grading import restricted_scope
 from plugins.jilin.plugin import (
     deadline_rules,
     demo_region,
@@ -16,6 +17,6 @@ from plugins.jilin.policy import credit_items, province_policy, validate_filing,
 
 __all__ = [
     "credit_items", "deadline_rules", "demo_region", "disclosure_fields", "filing_form", "filing_materials", "menu_items",
-    "province_policy", "register_catalogs", "register_routes", "reporting_channels", "rules_in_force",
-    "template_dirs", "validate_filing", "warning_rules",
+    "province_policy", "register_catalogs", "register_routes", "reporting_channels", "restricted_scope",
+    "rules_in_force", "template_dirs", "validate_filing", "warning_rules",
 ]

@@ -48,6 +48,9 @@ class CaseIn(msgspec.Struct, kw_only=True):
     follow_up: str = ""
     qc_values: dict[str, str] = {}
     consent: bool = False
+    operation_code: Annotated[str, msgspec.Meta(
+        max_length=20, description="手术（操作）的 ICD-9-CM-3 编码，须在本机构手术分级目录中（NAT-16）；"
+                                   "按手术级别管理的限制类技术（由本省规则规定）据此判断是否属于限制类")] = ""
 
 
 MAX_BATCH = 1000

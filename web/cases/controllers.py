@@ -26,7 +26,7 @@ from web.render import page, partial
 # region's regulators and QC centre (reading their region's cases, pseudonymous).
 recorders = [roles_required(*service.RECORDERS, "dept_head", "hospital_head", "regulator", "qc_center")]
 FIELDS = ("case_id", "patient_key", "admitted_on", "operated_on", "discharged_on", "indication", "outcome",
-          "complications", "adverse_events", "follow_up")
+          "complications", "adverse_events", "follow_up", "operation_code")
 
 
 def case_from_form(form: Any) -> tuple[CaseInput | None, list[Problem], dict]:

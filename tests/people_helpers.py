@@ -1,0 +1,75 @@
+"""Helpers for the people tests (grading, authorisations): a project admitted for a
+catalogue technology named by its code, and an institution's grading catalogue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import secrets
+
+from core.plugins import HookView
+from tests.admission_helpers import actor, admit_temporary, valid_form
+from tests.case_helpers import ADMITTED, CREATED
+from tests.filing_helpers import JILIN_USERS
+
+# A demo hospital's own grading (not an official list): ICD-9-CM-3 codes and names.
+OPERATIONS = [
+    ("45.23", "结肠镜检查", 1),
+    ("45.42", "内镜下结肠息肉切除术", 2),
+    ("42.33", "内镜下食管病损切除术", 3),
+    ("43.41", "内镜下胃病损切除术", 4),
+]
+GRADED_FROM = dt.date(2026, 1, 5)
+
+
+async def admitted_code(hooks: HookView, code: str, users: dict[str, str] = JILIN_USERS,
+                        today: dt.date = ADMITTED) -> int:
+    """A project admitted on ``today`` (temporary path) for the catalogue technology ``code``."""
+    from core.admission import service
+    from core.catalog import service as catalog
+
+    await catalog.ensure_synced(hooks.host)
+    found = [t for t in await catalog.choices(hooks, q=code, on=today) if t.code == code]
+    clinician = await actor(users["clinician"])
+    project_id = await service.create_project(clinician, hooks, service.NewProject(
+        title=f"分级测试{code}-{secrets.token_hex(3)}", path="temporary", technology_id=found[0].id), today)
+    await service.save_draft(clinician, hooks, project_id, valid_form(), today=today)
+    await service.submit(clinician, hooks, project_id, today=today)
+    await admit_temporary(hooks, project_id, users, today)
+    CREATED.append(project_id)
+    return project_id
+
+
+def xlsx(rows: list[tuple], header: tuple = ("手术编码", "手术名称", "手术级别")) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(header))
+    for r in rows:
+        ws.append(list(r))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+async def graded(institution_id: int, username: str = "medaffairs_a", effective_on: dt.date = GRADED_FROM) -> int:
+    """The institution's grading catalogue of ``OPERATIONS``, from ``effective_on``."""
+    from core.grading import service as grading
+
+    rows = [(i + 2, {"code": c, "name": n, "level": str(lv)}) for i, (c, n, lv) in enumerate(OPERATIONS)]
+    return await grading.import_catalogue(await actor(username), institution_id, rows, filename="test.xlsx",
+                                          effective_on=effective_on, basis="2026年第1次医疗技术临床应用管理委员会会议")
+
+
+async def grading_route(dep: dict, institution_id: int) -> dict:
+    """The tenancy matrix: an institution with a grading catalogue (made by the admin)."""
+    from core.accounts.schemas import SYSTEM
+    from core.grading import service as grading
+    from core.grading.tables import GradingEdition
+
+    if not await GradingEdition.exists().where(GradingEdition.institution == institution_id):
+        rows = [(i + 2, {"code": c, "name": n, "level": str(lv)}) for i, (c, n, lv) in enumerate(OPERATIONS)]
+        await grading.import_catalogue(SYSTEM, institution_id, rows, filename="tenancy.xlsx",
+                                       effective_on=GRADED_FROM, basis="租户隔离测试")
+    return {"institution_id": institution_id}
