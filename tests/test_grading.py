@@ -18,9 +18,9 @@ from core.grading import rules
 from core.grading import service as grading
 from core.grading.tables import GradingEdition
 from core.obligations.tables import Obligation
+from core.supervision.detectors import Scope, unfiled_cases
 from tests.admission_helpers import actor
 from tests.case_helpers import REPORTED, case_input, release_obligations
-from tests.filing_helpers import region_actor
 from tests.people_helpers import GRADED_FROM, admitted_code, graded, xlsx
 
 BASIS = "2026年第2次医疗技术临床应用管理委员会会议审定"
@@ -175,17 +175,16 @@ async def test_jl11_grade_2_endoscopy_opens_no_filing_grade_4_does(endoscopy):
     assert not await Filing.exists().where(Filing.project == project)
     assert not await Obligation.exists().where((Obligation.kind == "filing") & (Obligation.subject_type == "project")
                                                & (Obligation.subject_id == project))
-    regulator = await region_actor("regulator_city1")
-    assert not [w for w in await cases.warnings(regulator, hooks) if w["kind"] == "unfiled"
-                and w["code"] == "S6"]
+    a = endoscopy["institution"]
+    assert not [f for f in await unfiled_cases(Scope((a,), REPORTED)) if f.technology_code == "S6"]
     [four] = await cases.record_cases(clinician, hooks, [case_input(project, operation_code="43.41")], today=REPORTED)
     row = await CaseRecord.select().where(CaseRecord.id == four.id).first()
     assert (row["surgery_level"], row["tech_class"]) == (4, "restricted")
     assert four.report_rule == "JL-38"
     filing = await Filing.select().where(Filing.project == project).first()
     assert filing is not None and filing["case_count"] == 1  # the grade-2 case does not count
-    unfiled = [w for w in await cases.warnings(regulator, hooks) if w["kind"] == "unfiled" and w["code"] == "S6"]
-    assert [w["n"] for w in unfiled] == [1]
+    unfiled = [f for f in await unfiled_cases(Scope((a,), REPORTED)) if f.technology_code == "S6"]
+    assert [f.count for f in unfiled] == [1]  # the regulator's unfiled warning counts the grade-4 case only
 
 
 @pytest.mark.rule("NAT-16")
