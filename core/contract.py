@@ -426,7 +426,7 @@ class FilingCheck(msgspec.Struct, frozen=True):
     form: dict[str, str] = {}
 
 
-CHANNEL_KINDS = ("filing", "case", "report", "admission")
+CHANNEL_KINDS = ("filing", "case", "report", "admission", "evaluation")
 CHANNEL_TRANSPORTS = ("http", "package")
 
 
@@ -444,7 +444,8 @@ class Channel(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     - ``key``: stable identifier stored on each delivery, e.g. ``"henan_platform"``.
     - ``name``: the authority system's Chinese name, shown on every page (``title`` accepted).
-    - ``kinds``: payloads it accepts — any of ``filing``, ``case``, ``report``, ``admission``.
+    - ``kinds``: payloads it accepts — any of ``filing``, ``case``, ``report``, ``admission``,
+      ``evaluation`` (a provincial evaluation's conclusion to the national commission, EVAL-10).
     - ``transport``: ``"http"`` (POST to the configured endpoint; a package when none is
       configured) or ``"package"`` (always a package for manual upload).
     - ``endpoint_setting``: the environment variable holding the endpoint URL; the
@@ -456,7 +457,7 @@ class Channel(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     key: Annotated[str, msgspec.Meta(min_length=1)]
     name: str
-    kinds: tuple[Annotated[str, msgspec.Meta(pattern="^(filing|case|report|admission)$")], ...]
+    kinds: tuple[Annotated[str, msgspec.Meta(pattern="^(filing|case|report|admission|evaluation)$")], ...]
     transport: Annotated[str, msgspec.Meta(pattern="^(http|package)$")] = "http"
     endpoint_setting: str = ""
     authority: str = ""

@@ -23,6 +23,14 @@ from core.catalog.tables import (
     CatalogHospitalRoutine,
     CatalogTechnology,
 )
+from core.evaluation.tables import (
+    DataRequest,
+    Evaluation,
+    EvaluationFile,
+    PanelExpert,
+    Sitting,
+    SittingVote,
+)
 from core.filing.tables import Filing, FilingSubmission
 from core.grading.tables import GradingEdition, GradingOperation
 from core.holidays.tables import HolidayOverride
@@ -48,6 +56,7 @@ TABLES += [JobHeartbeat, CaseVersion]
 TABLES += [TechnologyUse, UseEvent, RegionSuspension]
 TABLES += [RiskWarning, WarningEntry, WarningRun, CreditAnswer]
 TABLES += [GradingEdition, GradingOperation]
+TABLES += [Evaluation, EvaluationFile, DataRequest, PanelExpert, Sitting, SittingVote]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",

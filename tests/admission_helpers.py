@@ -14,9 +14,11 @@ PDF = b"%PDF-1.4\n% test\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 async def actor(username: str) -> Actor:
     row = await User.select(User.id, User.username, User.display_name, User.roles, User.institution,
-                            User.department).where(User.username == username).first().output(load_json=True)
+                            User.department, User.region, User.region.path, User.region.name).where(
+        User.username == username).first().output(load_json=True)
     return Actor(id=row["id"], username=row["username"], display_name=row["display_name"],
-                 roles=tuple(row["roles"]), institution_id=row["institution"], department_id=row["department"])
+                 roles=tuple(row["roles"]), institution_id=row["institution"], department_id=row["department"],
+                 region_id=row["region"], region_path=row["region.path"], region_name=row["region.name"])
 
 
 def valid_form(**overrides) -> dict:

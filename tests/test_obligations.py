@@ -88,7 +88,8 @@ def test_rules_come_from_plugins_and_provinces_replace_national_ones():
             ("HN-3", "case_report")} <= henan
     assert not any(k[0] == "NAT-11" for k in henan)
     hospital = {r.id for r in service.rules_of(PluginHost(("hospital_default",)).view())}
-    assert hospital == {"HOSP-7", "HOSP-10", "HOSP-17", "NAT-11", "NAT-29"}  # national where no province restates
+    # national where no province restates (EVAL-6/EVAL-9: the portal's defaults for seed 003)
+    assert hospital == {"HOSP-7", "HOSP-10", "HOSP-17", "NAT-11", "NAT-29", "EVAL-6", "EVAL-9"}
 
 
 @pytest.mark.parametrize("offset, message", [

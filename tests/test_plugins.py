@@ -465,7 +465,7 @@ def test_hook_register_catalogs_collects_every_plugins_editions():
 def test_hook_deadline_rules_collects_rules_as_data():
     rules = contract_host().view().collect_flat("deadline_rules")
     assert [(r["id"], r["event"], r["obligation"], r["offset"]["amount"]) for r in rules
-            if not r["id"].startswith("NAT-")] == [("TEST-1", "first_case", "filing", 15)]
+            if not r["id"].startswith(("NAT-", "EVAL-"))] == [("TEST-1", "first_case", "filing", 15)]
 
 
 async def test_hook_calendar_overrides_reach_the_deployment_calendar(deployment):

@@ -199,6 +199,7 @@ class Route:
 from tests import admission_helpers as adm  # noqa: E402
 from tests import case_helpers as cases_h  # noqa: E402
 from tests import people_helpers as people_h  # noqa: E402
+from tests import evaluation_helpers as ev  # noqa: E402
 
 TENANT_ROUTES: dict[str, Route] = {
     # 新技术准入 (core/admission): projects, their steps, files and PDFs; yearly rounds.
@@ -264,6 +265,11 @@ TENANT_ROUTES: dict[str, Route] = {
                                                   form={"effective_on": "2026-12-31", "basis": "越权导入"}),
     "/grading/{institution_id:int}/operations": Route(people_h.grading_route, reader="medaffairs_a", form={
         "code": "45.23", "name": "越权修改", "level": "4", "effective_on": "2026-12-31", "basis": "越权修改"}),
+    # 技术评估 (core/evaluation): a data request is its institution's (EVAL-6).
+    "/evaluations/requests/{request_id:int}": Route(ev.request_route, reader="medaffairs_a",
+                                                    form={"answer": "越权报送的临床资料说明"}),
+    "/evaluations/requests/{request_id:int}/files/{attachment_id:int}": Route(ev.request_route,
+                                                                              reader="medaffairs_a"),
     "/filings/{filing_id:int}": Route(filing_of, reader="medaffairs_a", regulators=True),
     "/filings/{filing_id:int}/deliveries": Route(filing_of, reader="medaffairs_a", regulators=True),
     "/filings/{filing_id:int}/form.pdf": Route(filing_of, reader="medaffairs_a", regulators=True),
@@ -301,6 +307,10 @@ TENANT_ROUTES: dict[str, Route] = {
         "year": "2026", "text": "越权提交的评分说明"}),
 }
 
+_EVALUATION = ("a province's evaluation (seed 003): a region's record, not an institution's; readers of another "
+               "region and every hospital user get 404 (test_evaluation_web.py::test_an_evaluation_answers_404_"
+               "outside_its_region)")
+
 # Parameters that are not tenant records, with the reason they are outside the matrix.
 NOT_TENANT: dict[str, str] = {
     "/static/{file_path:path}": "static assets, the same for everyone",
@@ -320,6 +330,12 @@ NOT_TENANT: dict[str, str] = {
     "/public/institutions/{institution_id:int}": "public anonymous disclosure page of an institution (NAT-24)",
     "/lifecycle/desk/suspensions/{suspension_id:int}/lift": "a region's suspension of a technology, not an institution's record: only the regulators of the region that made it lift it, others 404 or 403 (test_lifecycle_web.py)",
     "/public/grading/{institution_id:int}": "public anonymous disclosure of an institution's grading catalogue (NAT-24)",
+    "/evaluations/{evaluation_id:int}": _EVALUATION,
+    "/evaluations/{evaluation_id:int}/files": _EVALUATION,
+    "/evaluations/{evaluation_id:int}/files/{file_id:int}": _EVALUATION,
+    "/evaluations/{evaluation_id:int}/requests": _EVALUATION,
+    "/evaluations/{evaluation_id:int}/panel": _EVALUATION,
+    "/evaluations/{evaluation_id:int}/sittings": _EVALUATION,
     "/admin/calendar/days/{day:str}/delete": "a calendar date, not a tenant record; admin-only (test_admin_routes_answer_404_to_non_admins)",
 }
 

@@ -142,6 +142,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
     from web.cases.controllers import CaseController
     from web.catalog.controllers import CatalogAdminController, CatalogController
     from web.dashboard.controllers import DashboardController
+    from web.evaluation.controllers import EvaluationController
     from web.filing.controllers import FilingController, PublicFilingController
     from web.grading.controllers import GradingController, PublicGradingController
     from web.health import healthz
@@ -183,6 +184,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
             FilingController,
             LifecycleController,
             PublicFilingController,
+            EvaluationController,
             FileController,
             CaseController,
             GradingController,

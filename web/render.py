@@ -48,6 +48,11 @@ def core_menu(actor: Actor) -> list[dict]:
         items.append({"label": t("nav.filing_desk"), "href": "/filings/desk"})
         items.append({"label": t("nav.filing_consistency"), "href": "/filings/consistency"})
         items.append({"label": t("nav.lifecycle_desk"), "href": "/lifecycle/desk"})
+    # 技术评估 (seed 003): the region's evaluations; an institution's data requests (EVAL-6).
+    if actor.has("regulator", "qc_center") and actor.region_path:
+        items.append({"label": t("nav.evaluations"), "href": "/evaluations"})
+    elif actor.has("medical_affairs", "hospital_head") and actor.institution_id:
+        items.append({"label": t("nav.evaluation_requests"), "href": "/evaluations"})
     if actor.has(*REGION_ROLES):
         items.append({"label": t("nav.institutions"), "href": "/institutions"})
     if actor.is_admin:

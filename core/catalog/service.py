@@ -306,7 +306,8 @@ async def editions(hooks: HookView, *, on: dt.date | None = None, include_unavai
     out = []
     for r in rows:
         names = tuple(sorted(plugins.get(r["id"], [])))
-        available = any(hooks.is_enabled(n) for n in names)
+        # A measure a regulator took (EVAL-8) is the deployment's own data, no plugin's.
+        available = r["origin"] == MEASURE_ORIGIN or any(hooks.is_enabled(n) for n in names)
         if not available and not include_unavailable:
             continue
         out.append(EditionInfo(
@@ -409,6 +410,8 @@ async def _load_one(technology_id: int) -> tuple[dict, dict]:
 
 async def _available(hooks: HookView | None, edition_id: int) -> bool:
     if hooks is None:
+        return True
+    if await EditionRow.exists().where((EditionRow.id == edition_id) & (EditionRow.origin == MEASURE_ORIGIN)):
         return True
     rows = await SourceRow.select(SourceRow.plugin).where(
         (SourceRow.edition == edition_id) & (SourceRow.active == True))  # noqa: E712
@@ -573,6 +576,30 @@ async def import_edition(actor: Actor, hooks: HookView, data: ImportInput, rows:
                            after={"uid": edition.uid, "title": edition.title, "entries": len(entries),
                                   "file": filename, "plugin": plugin, "effective_on": data.effective_on})
     return edition_id
+
+
+# ---------------------------------------------------------------- a regulator's measure (EVAL-8)
+
+MEASURE_ORIGIN = "evaluation"
+
+
+async def add_measure_edition(actor: Actor, *, key: str, scope: str, title: str, issuer: str, document: str,
+                              effective_on: dt.date, entry: TechnologyEntry, source: str = "") -> str:
+    """A new edition of one entry that a regulator's evaluation conclusion puts in the
+    catalogue (EVAL-8: prohibited, restricted, or a revised specification and QC
+    indicators), current from ``effective_on``. In the caller's write transaction;
+    audited (``catalog.measure``). Editions are never rewritten: the same ``key`` twice is
+    refused. Returns the edition's uid."""
+    edition = CatalogEdition(key=key, scope=scope, title=title, entries=(entry,), document=document, issuer=issuer,
+                             effective_on=effective_on, source=source)
+    if await EditionRow.exists().where(EditionRow.uid == edition.uid):
+        raise DomainError(Problem("该评估的管理措施已写入目录", None, "EVAL-8"))
+    edition_id, _ = await _write_edition(edition, _hash(edition), origin=MEASURE_ORIGIN,
+                                         imported_by=actor.username[:60])
+    await audit.record(actor, "catalog.measure", "catalog_edition", edition_id,
+                       after={"uid": edition.uid, "title": title, "code": entry.code, "name": entry.name,
+                              "class": entry.tech_class, "effective_on": effective_on, "document": document})
+    return edition.uid
 
 
 # ---------------------------------------------------------------- the hospital's routine technologies (HOSP-19)

@@ -45,11 +45,15 @@ EVENTS: dict[str, tuple[str, ...]] = {
     # listed, for each institution already using a technology in scope (a province's transitional periods).
     "rules_effective": ("filed", "rules"),
     "technology_listed": ("filed", "edition"),
+    # core/evaluation: a regulator calls clinical data (EVAL-6); an evaluation's measure
+    # takes effect for an institution using the technology (EVAL-9, its date of effect).
+    "evaluation_data_request": (),
+    "evaluation_measure": (),
 }
 # The obligation kinds screens, workflows and reminders know.
 OBLIGATIONS = ("filing", "filing_completion", "case_report", "training_base_filing", "training_plan",
                "exam_results", "ethics_proof", "publicity", "qc_annual_report", "self_assessment",
-               "physician_application", "case_follow_up")
+               "physician_application", "case_follow_up", "evaluation_data", "evaluation_compliance")
 
 # Derived statuses, in the order dashboards show them. "exempt": a plugin's exemption
 # (grandfathering) covers it, with the evidence shown; "waived": waived by hand.

@@ -48,7 +48,7 @@ INSTITUTION_WIDE = ("medical_affairs", "hospital_head")
 WAIVERS = ("medical_affairs", "hospital_head", "admin")
 # Obligation kinds no workflow of the portal closes (a province's transitional
 # self-assessment, physicians' applications): marked done on their page, with a note.
-MANUAL_KINDS = ("self_assessment", "physician_application")
+MANUAL_KINDS = ("self_assessment", "physician_application", "evaluation_compliance")
 
 
 class DomainEvent(msgspec.Struct, frozen=True):

@@ -27,7 +27,8 @@ from core.plugins import HookView
 
 # The kinds of payload a channel may accept.
 KINDS = CHANNEL_KINDS
-KIND_LABELS = {"filing": "备案", "case": "病例报送", "report": "报告", "admission": "准入备案"}
+KIND_LABELS = {"filing": "备案", "case": "病例报送", "report": "报告", "admission": "准入备案",
+               "evaluation": "评估结论报告"}
 TRANSPORTS = CHANNEL_TRANSPORTS
 DEFAULT_TIMEOUT = 10.0
 

@@ -110,6 +110,30 @@ async def store(actor: Actor, *, institution_id: int, owner_type: str, owner_id:
     return attachment_id
 
 
+def keep(filename: str, data: bytes, field: str = "file") -> tuple[str, str]:
+    """Check and keep the bytes of an upload that belongs to no institution (a regulator's
+    evidence, EVAL-6); the caller records the metadata in its own table and serves the
+    file through its own authorised route. Returns (sha256, content type)."""
+    problems = check_upload(filename, data, field)
+    if problems:
+        raise DomainError(problems)
+    sha = hashlib.sha256(data).hexdigest()
+    _write(data, sha)
+    return sha, sniff(data) or "application/octet-stream"
+
+
+def kept(sha: str) -> Path:
+    """Where ``keep`` put the bytes of ``sha``; ``NotFound`` when they are gone."""
+    path = _path(sha)
+    if not path.exists():
+        raise NotFound("附件文件已丢失，请联系管理员")
+    return path
+
+
+def clean_name(filename: str) -> str:
+    return _clean_name(filename)
+
+
 def _to_struct(row: dict) -> StoredFile:
     return StoredFile(id=row["id"], filename=row["filename"], content_type=row["content_type"], size=row["size"],
                       sha256=row["sha256"], kind=row["kind"], owner_type=row["owner_type"],

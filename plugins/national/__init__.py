@@ -27,11 +27,13 @@ from plugins.national.plugin import (  # noqa: E402  (the constants above are re
     disclosure_fields,
     province_policy,
     register_catalogs,
+    reporting_channels,
     rules,
     warning_rules,
 )
 
 __all__ = [
     "CATALOG_DIR", "DEADLINES", "credit_items", "PROHIBITED", "RESTRICTED_2017", "RESTRICTED_2022",
-    "deadline_rules", "disclosure_fields", "province_policy", "register_catalogs", "rules", "warning_rules",
+    "deadline_rules", "disclosure_fields", "province_policy", "register_catalogs", "reporting_channels", "rules",
+    "warning_rules",
 ]

@@ -29,6 +29,27 @@ def deadline_rules():
     return rules()
 
 
+# EVAL-10: a provincial department that evaluated a technology reports to the national
+# commission (国家卫生健康委医政司); without a configured endpoint the report is a package
+# the department uploads by hand.
+CHANNEL = {
+    "key": "national_commission",
+    "name": "国家卫生健康委医政司（医疗技术临床应用评估）",
+    "authority": "国家卫生健康委员会",
+    "kinds": ["evaluation"],
+    "transport": "http",
+    "endpoint_setting": "CLINTECH_CHANNEL_NATIONAL_COMMISSION_URL",
+    "rules": ["EVAL-10"],
+    "description": "省级卫生健康行政部门经核实评估、研判确认技术本身存在有关问题的，及时向国家卫生健康委医政司报告（EVAL-10）。",
+}
+
+
+@hookimpl(trylast=True)
+def reporting_channels():
+    """EVAL-10: the national commission, which receives provincial evaluations' conclusions."""
+    return [dict(CHANNEL)]
+
+
 # NAT-24 / NAT-40: the national minimum of the public lists.
 DISCLOSURE = [
     {"key": "institution", "label": "医疗机构", "rule": "NAT-40"},
