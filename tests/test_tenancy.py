@@ -198,8 +198,8 @@ class Route:
 
 from tests import admission_helpers as adm  # noqa: E402
 from tests import case_helpers as cases_h  # noqa: E402
-from tests import people_helpers as people_h  # noqa: E402
 from tests import evaluation_helpers as ev  # noqa: E402
+from tests import people_helpers as people_h  # noqa: E402
 
 TENANT_ROUTES: dict[str, Route] = {
     # 新技术准入 (core/admission): projects, their steps, files and PDFs; yearly rounds.
