@@ -185,6 +185,10 @@ async def warning_of(dep: dict, institution_id: int) -> Params:
     return _WARNINGS[institution_id]
 
 
+async def funnel_drill_of(dep: dict, institution_id: int) -> Params:
+    return {"code": "G01", "institution_id": institution_id}
+
+
 @dataclass(frozen=True)
 class Route:
     """How to reach a record of a given institution through one route."""
@@ -300,6 +304,9 @@ TENANT_ROUTES: dict[str, Route] = {
         use_of, reader="medaffairs_a", regulators=True,
         form={"action": "stop", "trigger": "safety", "reason": "越权停止", "committee": "越权",
               "meeting_on": "2026-03-20"}),
+    # 质控漏斗图: the drill-down from a funnel plot to one institution's cases.
+    "/analytics/funnel/{code:str}/institutions/{institution_id:int}": Route(
+        funnel_drill_of, reader="regulator_city1", regulators=True),
     # 信誉评分 (NAT-39): an institution's score, its export and its answer.
     "/credit/{institution_id:int}": Route(institution_of, reader="medaffairs_a", regulators=True),
     "/credit/{institution_id:int}/export.xlsx": Route(institution_of, reader="medaffairs_a", regulators=True),

@@ -151,7 +151,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
     from web.outbox.controllers import AdminChannelController, OutboxController
     from web.qc.controllers import QC_ROUTES
     from web.site import emblem
-    from web.supervision.controllers import CreditController, WarningController
+    from web.supervision.controllers import AnalyticsController, CreditController, WarningController
     from web.tenancy.controllers import DepartmentController, InstitutionController
 
     settings = get_settings()
@@ -194,6 +194,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
             *QC_ROUTES,
             WarningController,
             CreditController,
+            AnalyticsController,
             healthz,
             emblem,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),

@@ -15,7 +15,7 @@ from core.errors import DomainError, NotFound
 from core.exports import table_xlsx
 from core.messages import t
 from core.plugins import HookView
-from core.supervision import credit, rules, service
+from core.supervision import credit, funnel, rules, service
 from web.context import login_required, roles_required
 from web.forms import form_version
 from web.render import page
@@ -178,3 +178,30 @@ class CreditController(Controller):
             return await self._page(request, actor, hooks, institution_id, year, errors=exc.problems,
                                     form=dict(form), status=exc.status_code)
         return Redirect(f"/credit/{institution_id}?year={year}&ok=answered", status_code=303)
+
+
+class AnalyticsController(Controller):
+    """质控分析: funnel plots of a technology's complication and mortality rates (§5)."""
+
+    path = "/analytics"
+    guards = [roles_required("regulator", "qc_center", "admin")]
+
+    @get("/funnel")
+    async def funnel_page(self, request: Request, actor: Actor, code: str = "", measure: str = "complication"
+                          ) -> Template:
+        measure = measure if measure in funnel.MEASURES else "complication"
+        choices = await funnel.technologies(actor)
+        code = code or (choices[0]["code"] if choices else "")
+        data = await funnel.funnel(actor, code, measure) if code else None
+        return await page(request, "supervision/funnel.html", choices=choices, code=code, measure=measure,
+                          measures=funnel.MEASURES, f=data, chart=funnel.svg(data) if data and data.points else "")
+
+    @get("/funnel/{code:str}/institutions/{institution_id:int}")
+    async def drill(self, request: Request, actor: Actor, code: str, institution_id: int,
+                    measure: str = "complication") -> Template:
+        measure = measure if measure in funnel.MEASURES else "complication"
+        data = await funnel.institution_cases(actor, code, measure, institution_id)
+        from core.cases.rules import OUTCOMES
+
+        return await page(request, "supervision/funnel_drill.html", code=code, measure=measure,
+                          measure_label=funnel.MEASURES[measure][0], outcomes=OUTCOMES, **data)
