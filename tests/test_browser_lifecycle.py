@@ -4,39 +4,15 @@ suspension; the province lifts it and the case is accepted."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import httpx
 import pytest
 
 from core import clock
-from core.filing import service as filing
 from core.filing.tables import Filing
 from tests.case_helpers import admitted, case, release_obligations, token_for
-from tests.filing_helpers import PDF, actor, region_actor
+from tests.supervision_helpers import completed_filing
 
 pytestmark = pytest.mark.browser
-
-FIRST_CASE = dt.date(2026, 3, 9)
-FILED = dt.date(2026, 3, 20)
-
-
-async def completed_filing(hooks, project_id: int) -> dict:
-    """The project's first case, its filing assembled, submitted and completed by the
-    licence-issuing department (so the public list NAT-40 shows it)."""
-    ma = await actor("medaffairs_a")
-    filing_id = await filing.on_first_case(ma, hooks, project_id=project_id, case_date=FIRST_CASE, today=FIRST_CASE)
-    row = await Filing.select().where(Filing.id == filing_id).first().output(load_json=True)
-    await filing.save_details(ma, hooks, filing_id, filing.FilingDetails(
-        version=row["version"], self_assessment="对照管理规范逐项自评：人员、设备、设施均符合要求。",
-        assessment_basis="specification", assessment_reference=row["assessment_reference"] or "相关技术管理规范",
-        form={"phone": "0431-88888888"}, physicians=row["physicians"]))
-    for m in (await filing.filing_view(ma, hooks, filing_id))["materials"]:
-        await filing.upload_material(ma, hooks, filing_id, m.key, f"{m.key}.pdf", PDF + m.key.encode())
-    await filing.submit(ma, hooks, filing_id, today=FILED)
-    await filing.complete(await region_actor("regulator_city1"), hooks, filing_id, completed_on=FILED, today=FILED)
-    return await Filing.select().where(Filing.id == filing_id).first()
-
 
 async def record_case(page, project_id: int, case_id: str) -> None:
     today = clock.today().isoformat()
@@ -59,7 +35,7 @@ async def test_jl26_province_suspends_cases_are_refused_public_list_says_so_unti
     hooks = deployment["host"].view()
     project_id = await admitted(hooks, tech_index=10)
     try:
-        row = await completed_filing(hooks, project_id)
+        row = await Filing.select().where(Filing.id == await completed_filing(hooks, project_id)).first()
         code = row["technology_code"]
         _, token = await token_for(deployment["hospital_a"])
 

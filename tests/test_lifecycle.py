@@ -305,3 +305,23 @@ async def test_nat25_annual_report_says_the_state_and_none_is_owed_after_a_stop_
     with pytest.raises(DomainError) as exc:  # 2027 began after the stop: nothing to report
         await qc.open_report(ma, hooks, project_id, 2028)
     assert "JL-26" in rules_of(exc.value) and "无需填报" in exc.value.problems[0].message
+
+
+@pytest.mark.rule("NAT-25")
+async def test_two_people_stopping_at_once_make_one_stop(deployment, hooks):
+    import asyncio
+
+    project_id = await admitted(hooks, tech_index=13)
+    key = await key_of(project_id)
+    ma = await actor("medaffairs_a")
+
+    async def stop(reason: str):
+        return await lifecycle.stop(ma, hooks, technology_key=key, trigger="safety", reason=reason,
+                                    committee="医疗技术临床应用管理委员会", meeting_on=MEETING, today=TODAY)
+
+    results = await asyncio.gather(stop("第一次停止"), stop("第二次停止"), return_exceptions=True)
+    assert sum(isinstance(r, int) for r in results) == 1, results
+    assert all(isinstance(r, (int, DomainError)) for r in results), results
+    events = await UseEvent.select().where((UseEvent.institution == deployment["hospital_a"])
+                                           & (UseEvent.technology_key == key) & (UseEvent.action == "stop"))
+    assert len(events) == 1

@@ -132,3 +132,34 @@ async def test_nat25_stop_form_shows_articles_records_the_committee_and_only_med
     assert response.status_code == 303
     job = await clinician.get(response.headers["location"])
     assert "文件未导入" in job.text and "JL-26" in job.text and "停止临床应用" in job.text
+
+
+@pytest.mark.rule("NAT-25")
+@pytest.mark.rule("JL-26")
+async def test_nat25_the_licence_department_cancels_the_filing_from_the_stop_report(deployment, login_as):
+    from core.filing.tables import Filing
+    from tests.supervision_helpers import completed_filing
+
+    hooks = deployment["host"].view()
+    project_id = await admitted(hooks, tech_index=14)
+    row = await Filing.select().where(Filing.id == await completed_filing(hooks, project_id)).first()
+    key = lifecycle.technology_key(row["technology_code"], project_id)
+    medaffairs = await login_as("medaffairs_a")
+    url = f"/lifecycle/institutions/{deployment['hospital_a']}/{key}"
+    r = await medaffairs.post(url, data={"action": "stop", "trigger": "conditions", "reason": "技术负责人调离",
+                                         "committee": "医疗技术临床应用管理委员会",
+                                         "meeting_on": clock.today().isoformat()})
+    assert r.status_code == 303, r.text
+    city = await login_as("regulator_city1")
+    desk = (await city.get("/lifecycle/desk")).text
+    assert 'data-to-cancel="1"' in desk
+    page = (await city.get(f"/filings/{row['id']}")).text
+    assert 'id="stop-report"' in page and '<option value="conditions" selected>' in page
+    reason = re.search(r'<textarea name="reason" rows="2">([^<]+)</textarea>', page).group(1)
+    assert "技术负责人调离" in reason
+    r = await city.post(f"/filings/{row['id']}/cancel", data={"ground": "conditions", "reason": reason})
+    assert r.status_code == 303, r.text
+    page = (await medaffairs.get(url)).text
+    assert 'data-use="cancelled"' in page and "注销备案" in page and 'id="resume"' in page
+    assert "重新备案" in page
+    await release_obligations()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import types
 import typing
@@ -45,6 +46,18 @@ def form_int(form: Any, name: str, *, label: str | None = None, default: int | N
     if not text.lstrip("+-").isdigit() or not in_range(int(text)):
         raise DomainError(Problem(t("error.number", label=label or name), name))
     return int(text)
+
+
+def form_date(value: Any, field: str) -> dt.date | None:
+    """A date form field (``2026-03-01``): empty → ``None``; anything else →
+    ``DomainError`` on that field in Chinese."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise DomainError(Problem("日期格式应为 2026-03-01", field)) from None
 
 
 def form_version(form: Any) -> int:

@@ -114,12 +114,16 @@ def check_stop(*, status: str, trigger: str, reason: str, committee: str, meetin
         problems.append(Problem(f"该技术已{STATUS_LABELS[UseStatus(status)]}", None, "NAT-25"))
     if trigger not in TRIGGER_BY_KEY:
         problems.append(Problem("请选择停止临床应用的情形", "trigger", "NAT-25"))
-    problems += _text(reason, "reason", "停止理由")
-    problems += _text(committee, "committee", "作出决定的管理委员会（参会人员）")
+    return problems + _text(reason, "reason", "停止理由") + _decision(committee, meeting_on, today, "HOSP-20")
+
+
+def _decision(committee: str, meeting_on: dt.date | None, today: dt.date, rule: str) -> list[Problem]:
+    """The management committee's decision: who decided, and the meeting's date."""
+    problems = _text(committee, "committee", "作出决定的管理委员会（参会人员）")
     if meeting_on is None:
-        problems.append(Problem("请填写管理委员会会议日期", "meeting_on", "HOSP-20"))
+        problems.append(Problem("请填写管理委员会会议日期", "meeting_on", rule))
     elif meeting_on > today:
-        problems.append(Problem("会议日期不能晚于今天", "meeting_on", "HOSP-20"))
+        problems.append(Problem("会议日期不能晚于今天", "meeting_on", rule))
     return problems
 
 
@@ -154,13 +158,7 @@ def check_resume(*, status: str, trigger: str, basis: str, reason: str, committe
         problems.append(Problem("请选择恢复依据：重新评估或重新备案", "basis", "NAT-22"))
     elif status == UseStatus.cancelled and basis != "re_filing":
         problems.append(Problem("备案已被注销，须重新备案方可恢复", "basis", "NAT-11"))
-    problems += _text(reason, "reason", "恢复理由")
-    problems += _text(committee, "committee", "作出决定的管理委员会（参会人员）")
-    if meeting_on is None:
-        problems.append(Problem("请填写管理委员会会议日期", "meeting_on", "NAT-22"))
-    elif meeting_on > today:
-        problems.append(Problem("会议日期不能晚于今天", "meeting_on", "NAT-22"))
-    return problems
+    return problems + _text(reason, "reason", "恢复理由") + _decision(committee, meeting_on, today, "NAT-22")
 
 
 def stop_reports(tech_class: str, ground: str) -> tuple[bool, bool]:

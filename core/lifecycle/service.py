@@ -316,20 +316,27 @@ def _snapshot(row: dict | None) -> dict:
     return {k: (row or {}).get(k) for k in keys}
 
 
-async def _write(actor: Actor, tech: dict, institution_id: int, values: dict, event: dict,
+async def _write(actor: Actor, tech: dict, institution_id: int, values: dict, event: dict, seen: dict | None,
                  version: int | None = None) -> dict:
-    """Upsert the use row (optimistic on ``version`` when given), append its history
+    """Write the use row — only if it is still as the caller ``seen`` it when checking the
+    rules (no row, or the same version; and at ``version`` when the page sent one), else
+    ``Conflict``: two people stopping at once cannot both win — then append its history
     row and the audit event, inside the caller's write transaction. Returns the event."""
     uid = f"{institution_id}:{tech['key']}"
-    before = await TechnologyUse.select().where(TechnologyUse.uid == uid).first()
+    before = seen
     values = values | {"technology_name": tech["name"], "tech_class": tech["tech_class"], "project": tech["project"]}
     if before is None:
-        await TechnologyUse.insert(TechnologyUse(uid=uid, institution=institution_id, technology_key=tech["key"],
-                                                 **values))
+        # ON CONFLICT DO NOTHING: a concurrent first change of the same use wins, this one
+        # gets Conflict (nothing written) instead of a unique-key error.
+        inserted = await TechnologyUse.insert(TechnologyUse(
+            uid=uid, institution=institution_id, technology_key=tech["key"], **values)).on_conflict(
+            action="DO NOTHING").returning(TechnologyUse.id)
+        if not inserted or (version is not None and int(version) != 1):
+            raise Conflict(Problem(MOVED_ON, "version"))
     else:
-        condition = TechnologyUse.id == before["id"]
-        if version is not None:
-            condition = condition & (TechnologyUse.version == int(version))
+        condition = (TechnologyUse.id == before["id"]) & (TechnologyUse.version == before["version"])
+        if version is not None and int(version) != before["version"]:
+            raise Conflict(Problem(MOVED_ON, "version"))
         update = {getattr(TechnologyUse, k): v for k, v in values.items()}
         update |= {TechnologyUse.version: TechnologyUse.version + 1, TechnologyUse.updated_at: dt.datetime.now(dt.UTC)}
         if not await TechnologyUse.update(update).where(condition).returning(TechnologyUse.id):
@@ -411,7 +418,7 @@ async def stop(actor: Actor, hooks: HookView, *, technology_key: str, trigger: s
             "reason": reason.strip(), "document": document.strip()[:200]},
             {"action": "stop", "by": Level.institution, "event_on": on, "rule": rule, "trigger": trigger,
              "reason": reason.strip(), "document": document.strip()[:200], "committee": committee.strip()[:300],
-             "meeting_on": meeting_on, "reported_to": "、".join(recipients)[:300]}, version)
+             "meeting_on": meeting_on, "reported_to": "、".join(recipients)[:300]}, current, version)
         delivery = None
         if recipients and tech["tech_class"] == "restricted":
             delivery = await _stop_report(actor, hooks, inst, tech, found, event, recipients)
@@ -503,7 +510,7 @@ async def suspend(actor: Actor, hooks: HookView, *, technology_key: str, reason:
             "status": UseStatus.suspended, "by": level, "since": on, "rule": rule, "trigger": "",
             "reason": reason.strip(), "document": document.strip()[:200]},
             {"action": "suspend", "by": level, "event_on": on, "rule": rule, "reason": reason.strip(),
-             "document": document.strip()[:200]}, version)
+             "document": document.strip()[:200]}, current or None, version)
         title = f"{inst['name']} {tech['name']}暂停临床应用（{rule}）"
         await _notify(await _hospital_people(institution_id, tech), title, _link(key))
         await _notify(await _users(regions=[inst["licence_region"]], role="regulator"), title,
@@ -529,7 +536,7 @@ async def lift(actor: Actor, hooks: HookView, *, technology_key: str, reason: st
             "status": UseStatus.in_use, "by": "", "since": on or day, "rule": current["rule"], "trigger": "",
             "reason": reason.strip(), "document": document.strip()[:200]},
             {"action": "lift", "by": level, "event_on": on or day, "rule": current["rule"], "reason": reason.strip(),
-             "document": document.strip()[:200]}, version)
+             "document": document.strip()[:200]}, current or None, version)
         title = f"{inst['name']} {tech['name']}已解除暂停"
         await _notify(await _hospital_people(institution_id, tech), title, _link(key))
         await _notify(await _users(regions=[inst["licence_region"]], role="regulator"), title,
@@ -563,7 +570,7 @@ async def resume(actor: Actor, hooks: HookView, *, technology_key: str, basis: s
             "reason": reason.strip(), "document": document.strip()[:200]},
             {"action": "resume", "by": Level.institution, "event_on": on or day, "rule": rule, "trigger": basis,
              "reason": f"{RESUMPTION[basis]}：{reason.strip()}", "document": document.strip()[:200],
-             "committee": committee.strip()[:300], "meeting_on": meeting_on}, version)
+             "committee": committee.strip()[:300], "meeting_on": meeting_on}, current or None, version)
         title = f"{inst['name']} {tech['name']}恢复临床应用（{RESUMPTION[basis]}）"
         await _notify(await _hospital_people(institution_id, tech), title, _link(key))
         await _notify(await _users(regions=[inst["licence_region"]], role="regulator"), title,
@@ -576,12 +583,16 @@ async def on_filing_closed(actor: Actor, filing: dict, *, how: str, rule: str, r
     filing: the technology's use becomes 注销备案 — no case until it is filed again.
     Runs inside the filing's write transaction (``core.filing.service``)."""
     key = rules.technology_key(filing["technology_code"], filing["project"])
-    tech = await _technology(filing["institution"], key)
+    try:
+        tech = await _technology(filing["institution"], key)
+    except NotFound:  # the project is gone from admission: the filing still names the technology
+        tech = {"key": key, "name": filing["technology_name"], "tech_class": "restricted",
+                "project": filing["project"], "lead": None, "department": None}
     await _write(actor, tech, filing["institution"], {
         "status": UseStatus.cancelled, "by": Level.department, "since": on, "rule": rule, "trigger": "",
         "reason": f"备案已{how}：{reason}"[:2000], "document": ""},
         {"action": "cancel" if how == "注销" else "withdraw", "by": Level.department, "event_on": on, "rule": rule,
-         "reason": f"备案已{how}：{reason}"[:2000]})
+         "reason": f"备案已{how}：{reason}"[:2000]}, await _current(filing["institution"], key))
 
 
 # ---------------------------------------------------------------- a region's suspension
@@ -855,8 +866,19 @@ async def summary(institution_id: int, technology_key: str, project_id: int | No
     included) — for ``lifecycle/_use_line.html``."""
     key = technology_key.strip().upper()
     refusal = await use_refusals([UseQuery(institution_id, key, None, project_id)], hooks)
-    return {"institution_id": institution_id, "key": key, "state": await state(institution_id, key),
-            "refusal": next(iter(refusal.values()), None)}
+    current = await state(institution_id, key)
+    stop_report = None
+    if current.status == UseStatus.stopped:
+        # The institution's stop report, for the licence department's cancellation (NAT-25).
+        event = await UseEvent.select().where((UseEvent.institution == institution_id) & (
+            UseEvent.technology_key == key) & (UseEvent.action == "stop")).order_by(UseEvent.id, ascending=False).first()
+        if event is not None:
+            trigger = TRIGGER_BY_KEY.get(event["trigger"])
+            stop_report = {"ground": trigger.ground if trigger else "", "on": event["event_on"],
+                           "text": f"{event['event_on']} 医疗机构停止报告：{trigger.text if trigger else ''}；"
+                                   f"{event['reason']}（{event['committee']}，{event['meeting_on']} 会议决定）"}
+    return {"institution_id": institution_id, "key": key, "state": current,
+            "refusal": next(iter(refusal.values()), None), "stop_report": stop_report}
 
 
 async def institution_uses(actor: Actor, institution_id: int) -> list[dict]:

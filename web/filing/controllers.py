@@ -4,7 +4,6 @@ public lists of filed institutions (NAT-40) and disclosure (NAT-24)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -12,13 +11,13 @@ from litestar.response import File, Redirect, Response, Template
 
 from core import clock, listing
 from core.accounts.schemas import Actor
-from core.errors import DomainError, Problem
+from core.errors import DomainError
 from core.filing import service
 from core.outbox import service as outbox
 from core.plugins import HookView
 from web.admission.pdf import render_pdf
 from web.context import load_actor, load_hooks, roles_required
-from web.forms import form_version
+from web.forms import form_date, form_version
 from web.listing import answer, params_of, wants_export
 from web.render import page
 
@@ -30,14 +29,6 @@ NOTICES = {
 }
 
 
-def _date(value: Any, field: str) -> dt.date | None:
-    text = str(value or "").strip()
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise DomainError(Problem("日期格式应为 2026-03-01", field)) from None
 
 
 def _rows(form: Any) -> list[dict]:
@@ -177,7 +168,7 @@ class FilingController(Controller):
         form = await request.form()
 
         async def act():
-            await service.complete(actor, hooks, filing_id, _date(form.get("completed_on"), "completed_on"))
+            await service.complete(actor, hooks, filing_id, form_date(form.get("completed_on"), "completed_on"))
 
         return await self._act(request, actor, hooks, filing_id, act, "completed")
 

@@ -4,9 +4,6 @@ regulator's desk (a region's suspensions, stop reports, restricted uses)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
@@ -17,7 +14,7 @@ from core.lifecycle import service
 from core.lifecycle.schemas import CHOOSABLE, RESUMPTION
 from core.plugins import HookView
 from web.context import roles_required
-from web.forms import form_int
+from web.forms import form_date, form_int
 from web.render import page
 
 READERS = (*service.HOSPITAL_READERS, *service.DESK_READERS, "admin")
@@ -25,14 +22,6 @@ NOTICES = {"stop": "已停止该技术的临床应用", "suspend": "已暂停该
            "resume": "已恢复该技术的临床应用", "region_suspend": "已在本辖区暂停该技术", "region_lift": "已解除本辖区的暂停"}
 
 
-def _date(value: Any, field: str) -> dt.date | None:
-    text = str(value or "").strip()
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise DomainError(Problem("日期格式应为 2026-03-01", field)) from None
 
 
 class LifecycleController(Controller):
@@ -72,10 +61,10 @@ class LifecycleController(Controller):
                       "version": version}
             if action == "stop":
                 await service.stop(actor, hooks, trigger=typed.get("trigger", ""), committee=typed.get("committee", ""),
-                                   meeting_on=_date(typed.get("meeting_on"), "meeting_on"), **common)
+                                   meeting_on=form_date(typed.get("meeting_on"), "meeting_on"), **common)
             elif action == "resume":
                 await service.resume(actor, hooks, basis=typed.get("basis", ""), committee=typed.get("committee", ""),
-                                     meeting_on=_date(typed.get("meeting_on"), "meeting_on"), **common)
+                                     meeting_on=form_date(typed.get("meeting_on"), "meeting_on"), **common)
             elif action == "suspend":
                 await service.suspend(actor, hooks, institution_id=institution_id, **common)
             elif action == "lift":
@@ -107,7 +96,7 @@ class LifecycleController(Controller):
         try:
             await service.suspend_region(actor, hooks, technology_key=typed.get("technology_key", ""),
                                          reason=typed.get("reason", ""), document=typed.get("document", ""),
-                                         on=_date(typed.get("on"), "on"))
+                                         on=form_date(typed.get("on"), "on"))
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
@@ -120,7 +109,7 @@ class LifecycleController(Controller):
         typed = {k: str(v) for k, v in form.items() if k != "_csrf_token"}
         try:
             await service.lift_region(actor, hooks, suspension_id, reason=typed.get("reason", ""),
-                                      document=typed.get("document", ""), on=_date(typed.get("on"), "on"),
+                                      document=typed.get("document", ""), on=form_date(typed.get("on"), "on"),
                                       version=form_int(form, "version"))
         except DomainError as exc:
             if exc.status_code == 404:

@@ -12,12 +12,12 @@ from litestar.response import Redirect, Response, Template
 from core import clock
 from core.accounts.roles import HOSPITAL_ROLES
 from core.accounts.schemas import Actor
-from core.errors import DomainError, Problem
+from core.errors import DomainError
 from core.plugins import HookView
 from core.qc import charts
 from core.qc import service as qc
 from web.context import roles_required
-from web.forms import form_int
+from web.forms import form_date, form_int
 from web.render import page
 
 qc_readers = [roles_required(*HOSPITAL_ROLES, "regulator", "qc_center", "admin")]
@@ -157,14 +157,9 @@ class QcReportController(Controller):
         form = await request.form()
         try:
             if form.get("action") == "decide":
-                meeting = str(form.get("meeting_on", "")).strip()
-                try:
-                    meeting_on = dt.date.fromisoformat(meeting) if meeting else None
-                except ValueError:
-                    raise DomainError(Problem("日期格式应为 2026-03-01", "meeting_on")) from None
                 await qc.decide_summary(actor, hooks, project_id, str(form.get("decision", "")),
                                         str(form.get("reason", "")), committee=str(form.get("committee", "")),
-                                        meeting_on=meeting_on)
+                                        meeting_on=form_date(form.get("meeting_on"), "meeting_on"))
             else:
                 await qc.submit_summary(actor, hooks, project_id, {k: str(form.get(k, "")) for k, _ in qc.SUMMARY_FIELDS})
         except DomainError as exc:
