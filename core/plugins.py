@@ -90,6 +90,22 @@ def _installed() -> dict[str, _Entry]:
     return found
 
 
+# A plugin's name as people read it, from the first words of its module docstring
+# ("吉林省：…" → "吉林省"); filled as hosts load plugins, read by ``plugin_label``.
+_LABELS: dict[str, str] = {}
+
+
+def _label_of(module: ModuleType | None, name: str) -> str:
+    first = ((module.__doc__ or "") if module is not None else "").strip().splitlines()[:1]
+    head = first[0].split("：", 1)[0].strip() if first else ""
+    return head if head and head != first[0].strip() and len(head) <= 20 else name
+
+
+def plugin_label(name: str) -> str:
+    """How pages name a plugin: "吉林省", "国家规定" — its code name only if it gives none."""
+    return _LABELS.get(name, name)
+
+
 class PluginHost:
     """The deployment's plugins: ``PluginHost(("jilin", "hospital_default"))``."""
 
@@ -121,6 +137,7 @@ class PluginHost:
             problem = contract.api_version_problem(name, getattr(entry.module, "CLINTECH_API", None))
             if problem:
                 raise PluginConfigError(problem)
+            _LABELS[name] = _label_of(entry.module, name)
             try:
                 self.pm.register(entry.module, name=name)
             except pluggy.PluginValidationError as exc:

@@ -15,6 +15,51 @@ DEMO_USERS = ("admin", "clinician_a", "depthead_a", "qc_a", "medaffairs_a", "eth
 SKIP = ("/logout", "/static/", "/ical/")
 
 
+def _vocabulary() -> list[str]:
+    """The code's own words a person must never read: role keys, statuses, plugin names,
+    deadline events (each shown through a Chinese label)."""
+    import enum
+
+    from core.accounts.roles import ROLE_LABELS
+    from core.admission.schemas import EthicsStatus, ProjectStatus
+    from core.filing.schemas import FilingStatus
+    from core.outbox.rules import DeliveryStatus
+    from core.plugins import PluginHost
+    from core.qc.schemas import ReportStatus
+
+    words = set(ROLE_LABELS) | {"open", "done", "waived", "exempt", "None", "True", "False", "null"}
+    for status in (EthicsStatus, ProjectStatus, FilingStatus, DeliveryStatus, ReportStatus):
+        words |= {str(s) for s in status if isinstance(s, enum.Enum)}
+    words |= {p.name for p in PluginHost(("jilin", "henan", "hospital_default")).plugins()}
+    words |= {"admission", "discharge", "first_case", "filing", "case", "project", "step", "vote", "upload", "edit"}
+    return sorted(words)
+
+
+_WORD = r"(?<![A-Za-z0-9_\-]){}(?![A-Za-z0-9_\-])"
+CODE = re.compile("|".join(_WORD.format(re.escape(w)) for w in _vocabulary())
+                  + "|" + _WORD.format(r"[a-z]+(?:_[a-z0-9]+)+") + "|" + _WORD.format(r"[a-z]+\.[a-z_]+"))
+# A raw database id ("#12", "filing 3", "id=5") or JSON ({"a": …}, [{…}]) on screen.
+RAW = re.compile(r"#\d+|\bid\s*[=:]\s*\d|\{\s*\"|\[\s*\{|\"\s*:\s*[\"\d\[{]")
+# The admin's technical pages name plugins, channels, settings and login names on purpose.
+TECHNICAL = ("/admin/",)
+
+
+def visible_text(html: str) -> str:
+    """What a person reads: no markup, scripts, styles, code samples or closed details."""
+    import html as entities
+
+    html = re.sub(r"<(script|style|head|code|pre)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r"<details>.*?</details>", " ", html, flags=re.S)
+    return entities.unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+def screen_problems(path: str, html: str) -> list[str]:
+    if path.startswith(TECHNICAL):
+        return []
+    text = visible_text(html)
+    return [f"{path}: {m.group(0)!r}" for pattern in (CODE, RAW) for m in pattern.finditer(text)]
+
+
 def menu_links(html: str) -> list[str]:
     nav = re.search(r'<nav class="side".*?</nav>', html, flags=re.S)
     assert nav, "no side menu"
@@ -33,7 +78,7 @@ async def test_every_menu_item_opens_a_page_for_the_role(deployment, login_as, u
     client = await login_as(username)
     home = await client.get("/")
     assert home.status_code == 200
-    failures = []
+    failures, on_screen = [], screen_problems("/", home.text)
     for link in menu_links(home.text):
         if link.startswith(SKIP):
             continue
@@ -43,11 +88,16 @@ async def test_every_menu_item_opens_a_page_for_the_role(deployment, login_as, u
             continue
         if "text/html" not in response.headers.get("content-type", ""):
             continue
+        on_screen += screen_problems(link, response.text)
         for sub in page_links(response.text)[:25]:
             answer = await client.get(sub)
             if answer.status_code >= 400 and answer.status_code != 422:
                 failures.append((f"{link} → {sub}", answer.status_code))
+            elif "text/html" in answer.headers.get("content-type", ""):
+                on_screen += screen_problems(sub, answer.text)
     assert failures == [], f"{username}: {failures}"
+    # No English word of the code's vocabulary, raw id or JSON on any of those pages.
+    assert sorted(set(on_screen)) == [], f"{username}: {sorted(set(on_screen))[:30]}"
 
 
 @pytest.mark.parametrize("username", ["ethics_a", "expert_a"])

@@ -80,5 +80,7 @@ def build_environment(plugin_dirs: list[str]) -> Environment:
 
     env.globals.update(t=t, ROLE_LABELS=ROLE_LABELS, REGION_LEVELS=LEVELS, hook_labels=hook_labels, site=site)
     # ``{{ value | local }}``: a stored UTC timestamp in Beijing time (core/timefmt.py).
-    env.filters.update(audit_action=audit_action, audit_sentence=audit_sentence, record_type=record_type, local=local_time)
+    from core.plugins import plugin_label
+
+    env.filters.update(plugin_label=plugin_label, audit_action=audit_action, audit_sentence=audit_sentence, record_type=record_type, local=local_time)
     return env

@@ -117,7 +117,7 @@ def project_code(project: dict) -> str:
 
 async def physicians(institution_id: int) -> list[dict]:
     """This institution's physicians (operators and assistants), by login name."""
-    rows = await User.select(User.id, User.username, User.display_name, User.roles, User.active).where(
+    rows = await User.select(User.id, User.username, User.display_name, User.title, User.roles, User.active).where(
         User.institution == institution_id).order_by(User.display_name).output(load_json=True)
     return [r for r in rows if r["active"] and any(role in PHYSICIAN_ROLES for role in r["roles"] or [])]
 

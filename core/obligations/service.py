@@ -147,6 +147,12 @@ def kind_label(kind: str) -> str:
     return t(f"obligation.kind.{kind}") if f"obligation.kind.{kind}" in MESSAGES else kind
 
 
+def event_label(kind: str) -> str:
+    """The event that starts a deadline, in Chinese ("起算事件" for one no message names)."""
+    key = f"obligation.event.{kind}"
+    return t(key) if key in MESSAGES else t("obligation.event")
+
+
 def provisional_note(years) -> str:
     """CAL-4: "暂按周末推算：2027年节假日安排尚未录入"."""
     years = tuple(sorted(set(years)))
@@ -439,6 +445,7 @@ def decorate(row: dict, cal: WorkCalendar, today: dt.date, soon_until: dt.date) 
     row["state_label"] = t(f"obligation.status.{state}")
     row["days_left"] = rules.days_left(cal, today, row["due_on"]) if row["status"] == "open" else None
     row["kind_label"] = kind_label(row["kind"])
+    row["event_label"] = event_label(row["event_kind"])
     years = [int(y) for y in (row.get("unknown_years") or "").split(",") if y]
     row["provisional_note"] = provisional_note(years) if row["provisional"] else ""
     row["institution_name"] = row.get("institution.name", "")
