@@ -91,7 +91,7 @@ def _installed() -> dict[str, _Entry]:
 
 
 # A plugin's name as people read it, from the first words of its module docstring
-# ("吉林省：…" → "吉林省"); filled as hosts load plugins, read by ``plugin_label``.
+# ("国家规定：…" → "国家规定"); filled as hosts load plugins, read by ``plugin_label``.
 _LABELS: dict[str, str] = {}
 
 
@@ -102,7 +102,7 @@ def _label_of(module: ModuleType | None, name: str) -> str:
 
 
 def plugin_label(name: str) -> str:
-    """How pages name a plugin: "吉林省", "国家规定" — its code name only if it gives none."""
+    """How pages name a plugin: "国家规定" — its code name only if its docstring gives none."""
     return _LABELS.get(name, name)
 
 
