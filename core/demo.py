@@ -12,6 +12,7 @@ import datetime as dt
 
 from core.accounts import person
 from core.accounts import service as accounts
+from core.accounts.roles import ROLE_LABELS
 from core.accounts.schemas import SYSTEM, UserInput
 from core.accounts.tables import User
 from core.contract import DemoRegion
@@ -106,7 +107,7 @@ async def load(hooks: HookView) -> list[tuple[str, str, str]]:
         tenants[key] = {"institution": inst_id, "departments": depts}
     logins = []
     for username, display, roles, tenant, dept in USERS:
-        logins.append((username, display, "、".join(roles)))
+        logins.append((username, display, "、".join(ROLE_LABELS.get(r, r) for r in roles)))
         if await User.exists().where(User.username == username):
             continue
         t = tenants.get(tenant or "", {})
@@ -122,3 +123,16 @@ async def load(hooks: HookView) -> list[tuple[str, str, str]]:
 
     await grading_demo.load(tenants["A"]["institution"])
     return logins
+
+
+def login_table(logins: list[tuple[str, str, str]]) -> list[str]:
+    """The demo logins as lines whose columns line up in a terminal, where a Chinese
+    character takes two columns (measured by ``wcwidth``, not by ``len``)."""
+    from wcwidth import wcswidth
+
+    def pad(text: str, width: int) -> str:
+        return text + " " * (width - max(wcswidth(text), 0))
+
+    rows = [("用户名", "姓名", "角色"), *logins]
+    widths = [max(max(wcswidth(row[i]), 0) for row in rows) + 2 for i in range(2)]
+    return ["  " + pad(user, widths[0]) + pad(name, widths[1]) + roles for user, name, roles in rows]

@@ -72,6 +72,19 @@ def test_demo_twice_creates_no_duplicates_and_prints_the_logins(cli_env):
         assert username in first.stdout
     after_first = usernames(cli_env)
     assert sorted(after_first) == sorted(DEMO_USERS)
+    # Issue 11 point 16: the table lines up in a terminal (a Chinese character is two columns).
+    from wcwidth import wcswidth
+
+    table = [line for line in first.stdout.splitlines() if line.startswith("  ") and line.split()[0] in
+             (*DEMO_USERS, "用户名")]
+    assert len(table) == len(DEMO_USERS) + 1
+    starts = set()
+    for line in table:
+        name_end = line.index(line.split()[1]) + len(line.split()[1])
+        roles_at = line.index(line.split()[2], name_end)
+        starts.add((wcswidth(line[:line.index(line.split()[1])]), wcswidth(line[:roles_at])))
+    assert len(starts) == 1, starts
+    assert "临床" in first.stdout or "医师" in first.stdout  # roles in Chinese, not their keys
     second = clintech(cli_env, "demo")
     assert second.returncode == 0, second.stderr
     assert second.stdout == first.stdout

@@ -98,8 +98,8 @@ def demo(scale: int, case_count: int, years: int) -> None:
 
     logins = asyncio.run(run())
     click.echo(f"演示数据已就绪。所有演示账号的密码：{demo_data.DEMO_PASSWORD}")
-    for username, name, roles in logins:
-        click.echo(f"  {username:<20} {name:<10} {roles}")
+    for line in demo_data.login_table(logins):
+        click.echo(line)
 
 
 @main.command()
