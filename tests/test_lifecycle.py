@@ -325,3 +325,22 @@ async def test_two_people_stopping_at_once_make_one_stop(deployment, hooks):
     events = await UseEvent.select().where((UseEvent.institution == deployment["hospital_a"])
                                            & (UseEvent.technology_key == key) & (UseEvent.action == "stop"))
     assert len(events) == 1
+
+
+@pytest.mark.rule("JL-26")
+async def test_jl26_a_province_suspension_and_its_lifting_are_reported_to_the_national_commission(deployment, hooks):
+    project_id = await admitted(hooks, tech_index=15)
+    key = await key_of(project_id)
+    province, city = await region_actor("regulator_province"), await region_actor("regulator_city1")
+    suspension_id = await lifecycle.suspend_region(province, hooks, technology_key=key, reason="核查确属技术本身问题",
+                                                   today=TODAY)
+    deliveries = await Delivery.select().where((Delivery.subject_type == "region_suspension")
+                                               & (Delivery.subject_id == suspension_id)).output(load_json=True)
+    assert [(d["channel"], d["payload"]["event"]) for d in deliveries] == [("national_commission", "suspend")]
+    await lifecycle.lift_region(province, hooks, suspension_id, reason="核查完毕", today=TODAY)
+    assert await Delivery.count().where((Delivery.subject_type == "region_suspension")
+                                        & (Delivery.subject_id == suspension_id)) == 2
+    # A city's own suspension is not the province's report to the national commission.
+    city_id = await lifecycle.suspend_region(city, hooks, technology_key=key, reason="市级核查期间暂停", today=TODAY)
+    assert not await Delivery.exists().where((Delivery.subject_type == "region_suspension")
+                                             & (Delivery.subject_id == city_id))

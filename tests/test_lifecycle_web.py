@@ -12,6 +12,7 @@ import pytest
 from core import clock
 from core.admission.tables import Project
 from core.audit.tables import AuditEvent
+from core.filing import service as filing
 from core.lifecycle import service as lifecycle
 from core.lifecycle.tables import RegionSuspension
 from tests.case_helpers import admitted, case, release_obligations, token_for
@@ -162,4 +163,33 @@ async def test_nat25_the_licence_department_cancels_the_filing_from_the_stop_rep
     page = (await medaffairs.get(url)).text
     assert 'data-use="cancelled"' in page and "注销备案" in page and 'id="resume"' in page
     assert "重新备案" in page
+    await release_obligations()
+
+
+@pytest.mark.rule("NAT-25")
+async def test_nat25_a_stop_report_is_on_the_licence_departments_to_do_list_until_it_cancels(deployment, login_as):
+    from core.dashboard import todo
+    from core.filing.tables import Filing
+    from tests.filing_helpers import region_actor
+    from tests.supervision_helpers import completed_filing
+
+    hooks = deployment["host"].view()
+    project_id = await admitted(hooks, tech_index=16)
+    filing_id = await completed_filing(hooks, project_id)
+    row = await Filing.select().where(Filing.id == filing_id).first()
+    key = lifecycle.technology_key(row["technology_code"], project_id)
+    city = await region_actor("regulator_city1")
+    assert not [t for t in await todo.for_actor(city, hooks) if t.source == "stop_report"]
+    medaffairs = await login_as("medaffairs_a")
+    await medaffairs.post(f"/lifecycle/institutions/{deployment['hospital_a']}/{key}", data={
+        "action": "stop", "trigger": "safety", "reason": "发生严重不良后果", "committee": "医疗技术临床应用管理委员会",
+        "meeting_on": clock.today().isoformat()})
+    tasks = [t for t in await todo.for_actor(city, hooks) if t.source == "stop_report"]
+    assert [t.link for t in tasks] == [f"/filings/{filing_id}"]
+    assert not [t for t in await todo.for_actor(await region_actor("regulator_city2"), hooks)
+                if t.source == "stop_report"]
+    page = (await (await login_as("regulator_city1")).get("/")).text
+    assert "技术停止报告" in page
+    await filing.cancel(city, hooks, filing_id, "safety", "接停止报告，注销备案")
+    assert not [t for t in await todo.for_actor(city, hooks) if t.source == "stop_report"]
     await release_obligations()

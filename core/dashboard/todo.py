@@ -11,7 +11,9 @@ Sources, in few queries:
 * for a region's regulators and the QC centre: their institutions' overdue obligations
   owed to the authorities;
 * risk warnings (``core.supervision``): for the institution's medical affairs those waiting
-  for its answer, for a regulator those it may close.
+  for its answer, for a regulator those it may close;
+* for the licence-issuing department: its institutions' stop reports of restricted
+  technologies whose filing it has not cancelled yet (``core.lifecycle``, NAT-25).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from core.plugins import HookView
 
 SOURCE_LABELS = {
     "admission": "新技术准入", "report": "质量控制年报", "summary": "监测期总结",
-    "obligation": "时限事项", "overdue": "辖区逾期", "warning": "风险预警",
+    "obligation": "时限事项", "overdue": "辖区逾期", "warning": "风险预警", "stop_report": "技术停止报告",
 }
 STATE_LABELS = {"overdue": "已逾期", "due_soon": "即将到期", "open": "未到期", "none": "无时限"}
 STATE_ORDER = {"overdue": 0, "due_soon": 1, "open": 2, "none": 3}
@@ -187,5 +189,13 @@ async def for_actor(actor: Actor, hooks: HookView, today: dt.date | None = None,
             tasks.append(Task(key=f"warning-{w['id']}", source="warning", title=w["title"],
                               action=f"{verb}：{w['detail']}（{w['status_label']}）", link=f"/warnings/{w['id']}",
                               since=w["raised_on"], rule=w["rule_id"], institution=w["institution.name"]))
+    from core.lifecycle import service as lifecycle
+
+    for u in await lifecycle.awaiting_cancellation(actor):
+        # NAT-25 (2)(3): the licence-issuing department cancels the filing on the stop report.
+        tasks.append(Task(key=f"stop-{u['id']}", source="stop_report",
+                          title=f"{u['technology_key']} {u['technology_name']}已停止临床应用",
+                          action=f"注销备案并在副本备注：{u['trigger_text']}", link=f"/filings/{u['filing_id']}",
+                          since=u["since"], rule=u["rule"], institution=u["institution.name"]))
     tasks.sort(key=lambda t: (STATE_ORDER[t.state], t.due_on or dt.date.max, t.since or dt.date.max, t.key))
     return tasks[:limit]

@@ -672,7 +672,28 @@ async def suspend_region(actor: Actor, hooks: HookView, *, technology_key: str, 
             "document": document.strip(), "started_on": on, "institutions": [i["id"] for i in affected]})
         await _region_events(actor, affected, key, name, "region_suspend", on, rule, reason.strip(), document,
                              suspension_id, f"{department_name(region)}暂停{name}（{key}）在本辖区的临床应用（{rule}）")
+        await _report_up(actor, hooks, region, suspension_id, "suspend", {
+            "technology": {"code": key, "name": name}, "rule": rule, "reason": reason.strip(),
+            "document": document.strip(), "on": on.isoformat(), "institutions_concerned": len(affected)})
     return suspension_id
+
+
+async def _report_up(actor: Actor, hooks: HookView, region: dict, suspension_id: int, event: str,
+                     payload: dict) -> int | None:
+    """A province's suspension (and its lifting) is reported to the national commission
+    (NAT-25 (4), as seed 001 states it: 并向国家卫生健康委报告) through the deployment's
+    national channel, in the caller's transaction; ``None`` below the province or without
+    such a channel (the desk then shows no delivery)."""
+    from core.outbox import service as outbox
+    from core.outbox.channels import channels_for
+
+    channel = next(iter(channels_for(hooks, "evaluation")), None)
+    if region["level"] != "province" or channel is None:
+        return None
+    return await outbox.enqueue(actor, channel=channel, kind="evaluation", subject_type="region_suspension",
+                                subject_id=suspension_id, institution_id=0, payload={
+                                    "purpose": "region_suspension", "event": event, "region": region["name"],
+                                    "department": department_name(region)} | payload)
 
 
 async def _region_events(actor: Actor, affected: list[dict], key: str, name: str, action: str, on: dt.date,
@@ -740,6 +761,11 @@ async def lift_region(actor: Actor, hooks: HookView, suspension_id: int, *, reas
         await _region_events(actor, affected, row["technology_key"], row["technology_name"], "region_lift", on,
                              row["rule"], reason.strip(), document, suspension_id,
                              f"{dept}已解除{row['technology_name']}（{row['technology_key']}）的暂停，可恢复临床应用")
+        region = await Region.select().where(Region.id == row["region"]).first()
+        await _report_up(actor, hooks, region, suspension_id, "lift", {
+            "technology": {"code": row["technology_key"], "name": row["technology_name"]}, "rule": row["rule"],
+            "reason": reason.strip(), "document": document.strip(), "on": on.isoformat(),
+            "institutions_concerned": len(affected)})
 
 
 # ---------------------------------------------------------------- what the pages show
@@ -851,9 +877,12 @@ async def desk(actor: Actor, hooks: HookView) -> dict:
                          "to_cancel": to_cancel and insts[u["institution"]]["licence_region"] == actor.region_id})
     rows = [r for r in rows if not r["state"].in_use]
     suspensions = await region_suspensions(actor)
+    from core.outbox import service as outbox
+
     for s in suspensions:
         s["institutions"] = [i for i in await _users_in_region(s["region.path"], s["technology_key"])
                              if i["id"] in insts] if s["status"] == "active" else []
+        s["deliveries"] = await outbox.delivery_status("region_suspension", s["id"])
     return {"suspensions": suspensions, "uses": rows,
             "may_suspend": actor.has("regulator") and actor.region_id is not None,
             "policy": _policy(hooks)}
@@ -888,3 +917,23 @@ async def institution_uses(actor: Actor, institution_id: int) -> list[dict]:
         raise NotFound("未找到该医疗机构")
     return await overview(Actor(id=actor.id, username=actor.username, display_name=actor.display_name,
                                 roles=("medical_affairs",), institution_id=institution_id))
+
+
+async def awaiting_cancellation(actor: Actor) -> list[dict]:
+    """For the licence-issuing department's to-do list: restricted technologies its
+    institutions stopped under NAT-25 (2)(3)(4) whose filing it has not cancelled yet —
+    two queries. Anyone but a regulator: nothing."""
+    from core.filing.tables import Filing
+
+    if not actor.has("regulator") or actor.region_id is None:
+        return []
+    triggers = [t.key for t in TRIGGER_BY_KEY.values() if t.ground in ("conditions", "safety", "efficacy")]
+    uses = await TechnologyUse.select(*TechnologyUse.all_columns(), TechnologyUse.institution.name).where(
+        (TechnologyUse.status == UseStatus.stopped) & (TechnologyUse.tech_class == "restricted")
+        & TechnologyUse.trigger.is_in(triggers) & (TechnologyUse.institution.licence_region == actor.region_id))
+    filings = {(f["institution"], f["project"]): f for f in await Filing.select(
+        Filing.id, Filing.institution, Filing.project).where(
+        Filing.institution.is_in([u["institution"] for u in uses] or [-1]) & (Filing.status == "completed"))}
+    return [u | {"filing_id": filings[(u["institution"], u["project"])]["id"],
+                 "trigger_text": TRIGGER_BY_KEY[u["trigger"]].text}
+            for u in uses if (u["institution"], u["project"]) in filings]
