@@ -405,7 +405,8 @@ def warning_rules() -> list[WarningRule] | None:
                            replaces the national wording and rule id of a key)
         detector     str   what core looks for (``core.supervision.detectors.DETECTORS``):
                            late_report, unfiled_cases, prohibited_technology,
-                           filing_annotation, stopped_technology, unauthorised_operator …
+                           filing_annotation, stopped_technology, unauthorised_operator,
+                           learning_curve (CUSUM alarm on a new technology's early cases)
         rule         str   the rule id cited, e.g. "NAT-41"
         title        str   the Chinese title
         description  str   what it detects, in Chinese

@@ -50,8 +50,8 @@ def test_hook_warning_rules_first_answer_per_key_each_province_cites_its_own():
     assert jilin["unauthorised_operator"].rule == "JL-12"
     assert (henan["late_report"].rule, henan["unfiled_cases"].rule, henan["filing_annotation"].rule) == (
         "HN-3", "HN-4.3", "HN-4.3")
-    assert {r.rule for r in national.values()} <= {"NAT-41", "NAT-9", "NAT-25", "NAT-20", "NAT-11"}
-    assert set(national) == set(jilin) == set(henan) | {"stopped_technology"}
+    assert {r.rule for r in national.values()} <= {"NAT-41", "NAT-9", "NAT-25", "NAT-20", "NAT-11", "NAT-22"}
+    assert set(national) == set(jilin) == set(henan) | {"stopped_technology", "learning_curve"}
 
 
 def test_hook_warning_rules_an_unknown_detector_names_the_plugin_and_the_key():

@@ -307,6 +307,7 @@ TENANT_ROUTES: dict[str, Route] = {
     # 质控漏斗图: the drill-down from a funnel plot to one institution's cases.
     "/analytics/funnel/{code:str}/institutions/{institution_id:int}": Route(
         funnel_drill_of, reader="regulator_city1", regulators=True),
+    "/analytics/cusum/{project_id:int}": Route(adm.project_route, reader="medaffairs_a", regulators=True),
     # 信誉评分 (NAT-39): an institution's score, its export and its answer.
     "/credit/{institution_id:int}": Route(institution_of, reader="medaffairs_a", regulators=True),
     "/credit/{institution_id:int}/export.xlsx": Route(institution_of, reader="medaffairs_a", regulators=True),

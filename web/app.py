@@ -151,7 +151,12 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
     from web.outbox.controllers import AdminChannelController, OutboxController
     from web.qc.controllers import QC_ROUTES
     from web.site import emblem
-    from web.supervision.controllers import AnalyticsController, CreditController, WarningController
+    from web.supervision.controllers import (
+        AnalyticsController,
+        CreditController,
+        CusumController,
+        WarningController,
+    )
     from web.tenancy.controllers import DepartmentController, InstitutionController
 
     settings = get_settings()
@@ -195,6 +200,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
             WarningController,
             CreditController,
             AnalyticsController,
+            CusumController,
             healthz,
             emblem,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),

@@ -46,6 +46,8 @@ def core_menu(actor: Actor) -> list[dict]:
         items.append({"label": t("nav.credit"), "href": "/credit"})
     if actor.has("regulator", "qc_center", "admin"):
         items.append({"label": t("nav.funnel"), "href": "/analytics/funnel"})
+    if actor.has("regulator", "qc_center", "medical_affairs", "qc_officer", "dept_head", "hospital_head", "admin"):
+        items.append({"label": t("nav.cusum"), "href": "/analytics/cusum"})
     if actor.has("regulator", "qc_center"):
         items.append({"label": t("nav.filing_desk"), "href": "/filings/desk"})
         items.append({"label": t("nav.filing_consistency"), "href": "/filings/consistency"})

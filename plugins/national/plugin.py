@@ -122,6 +122,10 @@ WARNINGS = [
      "title": "备案未在执业许可证副本备注",
      "description": "备案已完成（或已撤销、注销），执业许可证副本备注未登记或与备案不一致（第十一条）",
      "audience": ["regulator"], "severity": "notice"},
+    {"key": "learning_curve", "detector": "learning_curve", "rule": "NAT-22", "title": "新技术学习曲线报警",
+     "description": "新准入技术早期病例（每名术者前30例）的并发症CUSUM越过报警线：作为技术评估（第二十二条）"
+                    "和医师授权（第二十条）的依据",
+     "audience": ["regulator", "qc_center", "medical_affairs", "qc_officer"], "severity": "warning"},
 ]
 
 

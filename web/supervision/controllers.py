@@ -15,7 +15,7 @@ from core.errors import DomainError, NotFound
 from core.exports import table_xlsx
 from core.messages import t
 from core.plugins import HookView
-from core.supervision import credit, funnel, rules, service
+from core.supervision import credit, cusum, funnel, rules, service
 from web.context import login_required, roles_required
 from web.forms import form_version
 from web.render import page
@@ -205,3 +205,32 @@ class AnalyticsController(Controller):
 
         return await page(request, "supervision/funnel_drill.html", code=code, measure=measure,
                           measure_label=funnel.MEASURES[measure][0], outcomes=OUTCOMES, **data)
+
+
+class CusumController(Controller):
+    """学习曲线 (CUSUM) of newly admitted technologies: the institution's own, a region's."""
+
+    path = "/analytics/cusum"
+    guards = [roles_required("regulator", "qc_center", "medical_affairs", "qc_officer", "dept_head", "hospital_head",
+                             "admin")]
+
+    @get("/")
+    async def index(self, request: Request, actor: Actor) -> Template:
+        from core.tenancy.service import visible_institution_ids
+
+        ids = await visible_institution_ids(actor)
+        found = await cusum.series(tuple(ids) if ids is not None else None, clock.today())
+        projects: dict[int, dict] = {}
+        for s in found:
+            entry = projects.setdefault(s.project_id, {"id": s.project_id, "title": s.project_title,
+                                                       "code": s.technology_code, "operators": 0, "alarms": 0})
+            entry["operators"] += 1
+            entry["alarms"] += s.alarm_at is not None
+        return await page(request, "supervision/cusum_index.html", projects=list(projects.values()),
+                          first=cusum.FIRST_CASES, alarm=cusum.ALARM)
+
+    @get("/{project_id:int}")
+    async def detail(self, request: Request, actor: Actor, project_id: int) -> Template:
+        found = await cusum.for_project(actor, project_id, clock.today())
+        return await page(request, "supervision/cusum.html", project_id=project_id, series=found,
+                          charts=[cusum.svg(s) for s in found], first=cusum.FIRST_CASES, alarm=cusum.ALARM)
