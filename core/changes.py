@@ -29,10 +29,16 @@ from core.errors import Conflict, Problem
 
 
 class Change(msgspec.Struct):
-    """What one use case changes: column values and the notices to send."""
+    """What one use case changes: column values and the notices to send. ``action`` (the
+    audit event's, when the use case decides it inside the block) and ``snapshot`` (the
+    keys the event records, when not the area's) may be set by the caller; ``row`` is the
+    record as it was read for the change (for ``create``: as inserted)."""
 
     values: dict[Any, Any] = {}
     notices: list[tuple[list[int], str]] = []
+    action: str | None = None
+    snapshot: tuple[str, ...] | None = None
+    row: dict[str, Any] = {}
 
     def notify(self, user_ids: list[int], text: str) -> None:
         self.notices.append((list(user_ids), text))
@@ -76,15 +82,18 @@ class Versioned(msgspec.Struct, frozen=True):
         if values:
             await self.table.update(values).where(self.table.id == record_id)
 
-    async def audit(self, actor: Actor, action: str, before: dict, record_id: int, **extra: Any) -> dict:
-        """One audit event with the record before and after; returns the record after."""
+    async def audit(self, actor: Actor, action: str, before: dict | None, record_id: int, *,
+                    snapshot: tuple[str, ...] | None = None, **extra: Any) -> dict:
+        """One audit event with the record before (``None``: it was just created) and
+        after; returns the record after."""
         from core.audit import service as audit
 
+        keys = snapshot or self.snapshot
         after = await self.read(record_id)
         await audit.record(actor, f"{self.action_prefix}.{action}", self.record_type, record_id,
-                           before={k: before.get(k) for k in self.snapshot},
-                           after={k: after.get(k) for k in self.snapshot} | extra,
-                           institution_id=before.get("institution"))
+                           before=None if before is None else {k: before.get(k) for k in keys},
+                           after={k: after.get(k) for k in keys} | extra,
+                           institution_id=(before or after).get("institution"))
         return after
 
     async def notify(self, row: dict, user_ids: list[int], text: str) -> None:
@@ -102,10 +111,26 @@ class Versioned(msgspec.Struct, frozen=True):
         its values, deliver its notices and audit ``action`` (``None``: no audit event)."""
         async with write_transaction():
             await self.take(row["id"], version, where=where)
-            change = Change()
+            change = Change(action=action, row=row)
             yield change
-            await self.save(row["id"], change.values)
-            for users, text in change.notices:
-                await self.notify(row, users, text)
-            if action:
-                await self.audit(actor, action, row, row["id"])
+            await self._finish(actor, change, row)
+
+    @asynccontextmanager
+    async def create(self, actor: Actor, values: dict[str, Any], action: str) -> AsyncIterator[Change]:
+        """Insert a record of ``values`` (column name -> value), let the caller fill a
+        ``Change`` (``change.row``: the record as inserted), then write its values, deliver
+        its notices and audit ``action`` (no "before": the record is new)."""
+        async with write_transaction():
+            rows = await self.table.insert(self.table(**values)).returning(self.table.id)
+            row = await self.read(rows[0]["id"])
+            change = Change(action=action, row=row)
+            yield change
+            await self._finish(actor, change, None)
+
+    async def _finish(self, actor: Actor, change: Change, before: dict | None) -> None:
+        record_id = change.row["id"]
+        await self.save(record_id, change.values)
+        for users, text in change.notices:
+            await self.notify(change.row, users, text)
+        if change.action:
+            await self.audit(actor, change.action, before, record_id, snapshot=change.snapshot)

@@ -176,12 +176,25 @@ async def summary_route(dep: dict, institution_id: int) -> dict:
     return {"project_id": (await report_route(dep, institution_id))["project_id"]}
 
 
-async def receive(hooks, delivery_id: int, on: dt.date, receipt: str = "") -> None:
-    """The authority's receipt of a case's delivery on ``on`` (10:00 Beijing time): the
+async def receive_one(hooks, delivery_id: int, on: dt.date, receipt: str = "") -> None:
+    """ONE platform's receipt of a case's delivery on ``on`` (10:00 Beijing time): the
     worker packages it (no endpoint in the tests' environment), medical affairs uploads
-    it by hand and records the receipt — only then is the case reported."""
+    it by hand and records the receipt."""
     from core.outbox import service as outbox
 
     await outbox.deliver_due(hooks, delivery_ids=[delivery_id])
     await outbox.confirm_manual(SYSTEM, delivery_id, receipt or f"R-{delivery_id}", hooks=hooks,
                                 now=dt.datetime(on.year, on.month, on.day, 2, 0, tzinfo=dt.UTC))
+
+
+async def receive(hooks, delivery_id: int, on: dt.date, receipt: str = "") -> None:
+    """Every platform's receipt, on ``on``, of the case that ``delivery_id`` reports (the
+    national and the provincial platform each receive it: NAT-36, JL-38) — only then is
+    the case reported. ``receipt`` names the first platform's receipt."""
+    from core.cases.service import report_deliveries
+    from core.outbox.tables import Delivery
+
+    case_id = (await Delivery.select(Delivery.subject_id).where(Delivery.id == delivery_id).first())["subject_id"]
+    for index, d in enumerate((await report_deliveries([case_id]))[case_id]):
+        if d["status"] != "accepted":
+            await receive_one(hooks, d["id"], on, receipt if index == 0 else "")

@@ -70,7 +70,8 @@ async def test_jl12_filing_from_first_case_to_public_list_in_the_browser(deploym
     await shot(page, "jl-02-case-list")
     case = await CaseRecord.select().where(CaseRecord.id == case_id).first()
     assert case["report_rule"] == "JL-38"
-    assert await Delivery.count().where((Delivery.kind == "case") & (Delivery.subject_id == case_id)) == 1
+    # JL-38: to the national and the provincial platform, one delivery each.
+    assert await Delivery.count().where((Delivery.kind == "case") & (Delivery.subject_id == case_id)) == 2
 
     # The filing the first case opened: JL-12's deadline and six materials, word for word.
     filing = await Filing.select().where(Filing.project == project_id).first()

@@ -132,7 +132,9 @@ async def _walk(henan_server, henan_page, hooks, receiver, project_id: int, tmp_
     assert f"HN-FIRST-{project_id}" in cases_text and "暂无病例" not in cases_text and "NAT-37、HN-3" in cases_text
     await shot(page, "hn-02-case-list")
     assert (await CaseRecord.select().where(CaseRecord.id == case_id).first())["report_rule"] == "HN-3"
-    assert await Delivery.count().where((Delivery.kind == "case") & (Delivery.subject_id == case_id)) == 1
+    # NAT-37: to Henan's system and to the national platform, one delivery each.
+    assert sorted(d["channel"] for d in await Delivery.select(Delivery.channel).where(
+        (Delivery.kind == "case") & (Delivery.subject_id == case_id))) == ["henan_platform", "national_platform"]
 
     filing = await Filing.select().where(Filing.project == project_id).first()
     filing_id = filing["id"]

@@ -76,9 +76,13 @@ async def test_nat37_medical_affairs_corrects_a_reported_case_with_reason_versio
                                             ).first().output(load_json=True)
     assert event["after"]["outcome"] == "worse" and event["before"]["outcome"] == before["outcome"]
     sent = await deliveries(result.id)
-    assert len(sent) == 2 and sent[1]["channel"] == sent[0]["channel"] == "jilin_platform"
-    assert sent[1]["payload"]["message"] == "correction" and sent[1]["payload"]["changes"]["outcome"] == "worse"
-    assert sent[1]["payload"]["reason"] == "出院小结转归录入错误"
+    # The report and then the correction, each to both platforms (JL-38: national and provincial).
+    assert [(d["channel"], d["payload"].get("message")) for d in sent] == [
+        ("jilin_platform", None), ("national_platform", None),
+        ("jilin_platform", "correction"), ("national_platform", "correction")]
+    for correction in sent[2:]:
+        assert correction["payload"]["changes"]["outcome"] == "worse"
+        assert correction["payload"]["reason"] == "出院小结转归录入错误"
     page = (await ma.get(f"/cases/{result.id}")).text
     assert "第 2 版" in page and "赵医务" in page and "出院小结转归录入错误" in page and "恶化" in page
 

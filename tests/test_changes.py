@@ -62,3 +62,50 @@ async def test_a_failure_inside_the_change_rolls_back_the_lock_and_the_notices(h
             raise RuntimeError("boom")
     assert (await Project.select(Project.version).where(Project.id == project_id).first())["version"] == row["version"]
     assert not await InboxMessage.exists().where(InboxMessage.title.like("%不应送达%"))
+
+
+async def test_creating_a_project_inserts_and_audits_through_the_helper(hooks):
+    """Admission's create goes through ``Versioned.create``: the audit event has no "before"."""
+    project_id = await new_project(hooks, title="新建经助手")
+    event = await AuditEvent.select().where((AuditEvent.record_id == project_id)
+                                            & (AuditEvent.action == "admission.create")).first().output(load_json=True)
+    assert event["before"] is None and event["after"]["title"] == "新建经助手"
+    assert event["after"]["status"] == "draft" and event["institution_id"] is not None
+
+
+async def test_a_failure_inside_create_leaves_no_record(hooks):
+    lead = await actor("clinician_a")
+    before = await Project.count()
+    with pytest.raises(RuntimeError):
+        async with service.PROJECT.create(lead, {"institution": lead.institution_id, "department": lead.department_id,
+                                                 "lead": lead.id, "title": "不应留下", "path": "round"}, "create"):
+            raise RuntimeError("boom")
+    assert await Project.count() == before
+    assert not await Project.exists().where(Project.title == "不应留下")
+
+
+async def test_saving_a_draft_moves_its_version_so_a_stale_reader_conflicts(hooks):
+    project_id = await new_project(hooks, title="草稿版本")
+    lead = await actor("clinician_a")
+    row = await service.get_project(lead, project_id)
+    await service.save_draft(lead, hooks, project_id, dict(row["form"]), title="草稿版本（改）")
+    event = await AuditEvent.select().where(AuditEvent.record_id == project_id).order_by(
+        AuditEvent.id, ascending=False).first().output(load_json=True)
+    assert event["action"] == "admission.save_draft" and set(event["after"]) == {"form", "path"}
+    with pytest.raises(Conflict):
+        await service.withdraw(lead, project_id, row["version"])
+
+
+async def test_submitting_is_taken_only_while_still_editable(hooks):
+    """submit's lock carries ``status in (draft, returned)``: a project someone moved on in
+    between (here: withdrawn behind the submitter's back) is a conflict, not a second move."""
+    project_id = await new_project(hooks, title="并发提交")
+    lead = await actor("clinician_a")
+    row = await service.get_project(lead, project_id)
+    await Project.update({Project.status: ProjectStatus.withdrawn}).where(Project.id == project_id)
+    audits = await AuditEvent.count().where(AuditEvent.record_id == project_id)
+    with pytest.raises(Conflict):
+        async with service.PROJECT.change(lead, row, None, None,
+                                          where=Project.status.is_in(list(service.EDITABLE_STATUSES))) as change:
+            change.action = "submit"
+    assert await AuditEvent.count().where(AuditEvent.record_id == project_id) == audits

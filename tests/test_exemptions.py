@@ -51,8 +51,10 @@ async def _first_case(hooks, institution: int, code: str = "G03", on: dt.date = 
 async def test_hook_deadline_exemptions_a_grandfathered_technology_is_exempt_with_its_evidence(deployment):
     hooks = _host({"rule": "JL-12", "obligation": "filing", "codes": ["G03"], "evidence": EVIDENCE}).view()
     exempt = await _first_case(hooks, deployment["hospital_a"])
-    assert exempt["status"] == "exempt" and EVIDENCE in exempt["waived_reason"]
-    assert exempt["waived_by"] == "grandfather" and exempt["due_on"] == D("2025-10-23")  # the rule's date, kept
+    assert exempt["status"] == "exempt" and exempt["exempt_evidence"] == EVIDENCE
+    assert exempt["exempt_plugin"] == "grandfather" and exempt["due_on"] == D("2025-10-23")  # the rule's date, kept
+    # The evidence has columns of its own: the manual waiver's stay empty.
+    assert exempt["waived_reason"] == "" and exempt["waived_by"] == ""
     # Another technology is not covered: its deadline stands.
     assert (await _first_case(hooks, deployment["hospital_a"], code="G04"))["status"] == "open"
     # It is never reminded of, and never "overdue".
@@ -78,14 +80,14 @@ async def test_an_open_obligation_becomes_exempt_when_the_exemption_arrives_and_
     host = _host({"rule": "JL-12", "obligation": "filing", "codes": ["G03"], "evidence": EVIDENCE})
     assert await service.recompute_open(host.view()) >= 1
     after = await Obligation.select().where(Obligation.id == row["id"]).first()
-    assert after["status"] == "exempt" and EVIDENCE in after["waived_reason"]
+    assert after["status"] == "exempt" and after["exempt_evidence"] == EVIDENCE and after["waived_reason"] == ""
     # A hand waiver is not possible on it any more; the exemption is the record.
     with pytest.raises(Exception, match="已办结或已豁免"):
         await service.waive(SYSTEM, row["id"], "手工豁免")
     # The plugin switched off: the obligation is open again, with its date.
     await service.recompute_open(host.view(frozenset({"grandfather"})))
     back = await Obligation.select().where(Obligation.id == row["id"]).first()
-    assert back["status"] == "open" and back["waived_reason"] == "" and back["due_on"] == row["due_on"]
+    assert back["status"] == "open" and back["exempt_evidence"] == "" and back["due_on"] == row["due_on"]
 
 
 @pytest.mark.parametrize("exemption, text", [
@@ -159,6 +161,37 @@ async def test_the_third_province_expresses_grandfathering_and_a_listing_grace_w
     (grandfathered,) = service.exemptions_of(hooks)
     assert grandfathered.plugin == "third_province" and grandfathered.rule == "ZJ-7"
     old = await _first_case(hooks, deployment["hospital_a"], code="G09", on=D("2019-06-03"))
-    assert old["status"] == "exempt" and old["rule_id"] == "ZJ-7" and "免予备案" in old["waived_reason"]
+    assert old["status"] == "exempt" and old["rule_id"] == "ZJ-7" and "免予备案" in old["exempt_evidence"]
+    assert old["exempt_before"] == grandfathered.before and old["exempt_article"] == grandfathered.article
     new = await _first_case(hooks, deployment["hospital_a"], code="G09", on=D("2026-03-09"))
     assert new["status"] == "open" and new["rule_id"] == "ZJ-7"
+
+
+@pytest.mark.rule("JL-12")
+async def test_the_evidence_shown_is_the_plugins_evidence_article_cut_off_and_plugin(deployment, login_as):
+    hooks = _host({"rule": "JL-12", "obligation": "filing", "institutions": ["DEMO-A-0001"], "before": "2025-10-01",
+                   "evidence": EVIDENCE, "article": "《示范省实施细则》第四十二条"}).view()
+    row = await _first_case(hooks, deployment["hospital_a"])
+    assert (row["exempt_article"], row["exempt_before"]) == ("《示范省实施细则》第四十二条", D("2025-10-01"))
+    detail = (await (await login_as("medaffairs_a")).get(f"/obligations/{row['id']}")).text
+    for shown in (EVIDENCE, "《示范省实施细则》第四十二条", "2025-10-01", "grandfather", "JL-12"):
+        assert shown in detail.split('id="exemption"')[1].split("</td>")[0]
+
+
+@pytest.mark.rule("JL-12")
+async def test_evidence_kept_in_the_waivers_columns_moves_to_its_own_at_the_next_sync(deployment):
+    """Exempt obligations recorded before the evidence had columns of its own (migration
+    2026-12-04T21:16:25): the next sync of the exemptions rewrites them from the plugin."""
+    from core.audit.tables import AuditEvent
+
+    host = _host({"rule": "JL-12", "obligation": "filing", "codes": ["G03"], "evidence": EVIDENCE})
+    row = await _first_case(host.view(), deployment["hospital_a"])
+    await Obligation.update({Obligation.waived_reason: EVIDENCE, Obligation.waived_by: "grandfather",
+                             Obligation.exempt_evidence: "", Obligation.exempt_plugin: ""}).where(
+        Obligation.id == row["id"])
+    await service.recompute_open(host.view())
+    moved = await Obligation.select().where(Obligation.id == row["id"]).first()
+    assert (moved["status"], moved["exempt_evidence"], moved["exempt_plugin"]) == ("exempt", EVIDENCE, "grandfather")
+    assert moved["waived_reason"] == "" and moved["waived_by"] == ""
+    assert await AuditEvent.exists().where((AuditEvent.record_id == row["id"])
+                                           & (AuditEvent.action == "obligation.exempt_evidence"))

@@ -90,7 +90,7 @@ async def assembled(hooks, users=JILIN_USERS, *, skip: tuple[str, ...] = (), **k
         assessment_basis="specification", assessment_reference=row["assessment_reference"] or "相关技术管理规范",
         form={"phone": "0431-88888888"}, physicians=row["physicians"]))
     view = await filing.filing_view(ma, hooks, filing_id)
-    for m in view["materials"]:
+    for m in view.materials:
         if m.key not in skip:
             await filing.upload_material(ma, hooks, filing_id, m.key, f"{m.key}.pdf", PDF + m.key.encode())
     return filing_id
@@ -116,7 +116,7 @@ async def test_jl12_first_case_opens_filing_due_15_working_days_later(deployment
     p = await Project.select().where(Project.id == row["project"]).first()
     assert not p["awaiting_first_case"]
     view = await filing.filing_view(await actor("medaffairs_a"), hooks, filing_id, today=dt.date(2026, 3, 16))
-    assert view["days_left"] == 10
+    assert view.days_left == 10
 
 
 @pytest.mark.rule("NAT-11")
@@ -151,7 +151,7 @@ async def test_jl12_six_materials_in_order_and_each_missing_one_is_named(deploym
     ma = await actor("medaffairs_a")
     view = await filing.filing_view(ma, hooks, filing_id)
     # Word for word from 第十二条（一）–（六） (seed 001).
-    assert [(m.key, m.title) for m in view["materials"]] == [
+    assert [(m.key, m.title) for m in view.materials] == [
         ("form", "医疗机构开展限制类医疗技术临床应用备案表（见附件3）"),
         ("self_assessment", "医疗机构开展限制类技术的自我评估报告"),
         ("first_case", "首例临床应用病例信息"),
@@ -162,7 +162,7 @@ async def test_jl12_six_materials_in_order_and_each_missing_one_is_named(deploym
     with pytest.raises(DomainError) as exc:
         await filing.submit(ma, hooks, filing_id, today=SUBMIT_DAY)
     messages = [p.message for p in exc.value.problems]
-    for m in view["materials"]:
+    for m in view.materials:
         assert f"缺少材料：{m.title}" in messages
     assert (await row_of(filing_id))["status"] == "open"
     assert not await Delivery.exists().where((Delivery.subject_type == "filing") & (Delivery.subject_id == filing_id))
@@ -253,7 +253,7 @@ async def test_wrong_file_type_and_oversized_upload_are_refused(deployment, hook
     assert "文件过大" in exc.value.problems[0].message
     with pytest.raises(DomainError):
         await filing.upload_material(ma, hooks, filing_id, "nonsense", "a.png", PNG)
-    assert (await filing.filing_view(ma, hooks, filing_id))["files"]["form"] == []
+    assert (await filing.filing_view(ma, hooks, filing_id)).files["form"] == []
 
 
 # ---------------------------------------------------------------- submission
@@ -309,7 +309,7 @@ async def test_scan_is_locked_after_submission_and_versioned_after_a_return(depl
     await filing.return_filing(regulator, hooks, filing_id, "备案表缺少法定代表人签字", today=SUBMIT_DAY)
     new_id = await filing.upload_material(ma, hooks, filing_id, "form", "signed.pdf", PDF + b"signed-again")
     view = await filing.filing_view(ma, hooks, filing_id)
-    assert [f.id for f in view["files"]["form"]][0] == new_id and len(view["files"]["form"]) == 2
+    assert [f.id for f in view.files["form"]][0] == new_id and len(view.files["form"]) == 2
     subs = await FilingSubmission.select().where(FilingSubmission.filing == filing_id)
     assert subs[0]["attachments"] == first  # the submitted version is kept as it was
 
@@ -358,7 +358,7 @@ async def test_nat11_only_the_licence_issuing_department_acts(deployment, hooks)
     with pytest.raises(NotFound):  # a clinician of the same hospital does not read filings
         await filing.filing_view(await actor("clinician_a"), hooks, filing_id)
     province = await region_actor("regulator_province")
-    assert (await filing.filing_view(province, hooks, filing_id))["filing"]["id"] == filing_id
+    assert (await filing.filing_view(province, hooks, filing_id)).filing["id"] == filing_id
     with pytest.raises(Forbidden):  # reads the province, acts only where it issued the licence
         await filing.complete(province, hooks, filing_id, today=SUBMIT_DAY)
     with pytest.raises(NotFound):
@@ -489,17 +489,17 @@ async def test_channel_outage_delays_the_filing_delivery_and_loses_nothing(deplo
     now = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
     await outbox.deliver_due(hooks, now=now, delivery_ids=[delivery_id])  # receiver down: refused
     view = await filing.filing_view(ma, hooks, filing_id)
-    assert view["deliveries"][0].status == "failed" and "无法连接" in view["deliveries"][0].last_error
+    assert view.deliveries[0].status == "failed" and "无法连接" in view.deliveries[0].last_error
     receiver.start()
     try:
         receiver.mode = "garbage"
         await outbox.deliver_due(hooks, now=now + dt.timedelta(hours=7), delivery_ids=[delivery_id])
         view = await filing.filing_view(ma, hooks, filing_id)
-        assert view["deliveries"][0].status == "failed" and "无法识别" in view["deliveries"][0].last_error
+        assert view.deliveries[0].status == "failed" and "无法识别" in view.deliveries[0].last_error
         receiver.mode = "healthy"
         await outbox.deliver_due(hooks, now=now + dt.timedelta(hours=14), delivery_ids=[delivery_id])
         view = await filing.filing_view(ma, hooks, filing_id)
-        assert view["deliveries"][0].status == "accepted"
+        assert view.deliveries[0].status == "accepted"
         assert sum(receiver.processed.values()) == 1
         body = next(iter(receiver.bodies.values()))
         assert [a["key"] for a in body["attachments"]][:2] == ["form", "assessment"]
@@ -522,15 +522,15 @@ async def test_hn22b_henan_five_materials_in_upload_order_through_the_henan_syst
     view = await filing.filing_view(ma, hooks, filing_id)
     # Word for word from the notice (seed 004 二（二）2); (5) only where 郑州's department
     # specifies other materials — a setting of its region, none yet.
-    assert [m.title for m in view["materials"]] == [t for _, t in HENAN_TITLES[:4]]
-    assert view["spec"].title == "河南省限制类医疗技术临床应用备案表"
-    assert view["licence_region"]["department_name"] == "郑州市卫生健康委员会医政医管科"
+    assert [m.title for m in view.materials] == [t for _, t in HENAN_TITLES[:4]]
+    assert view.spec.title == "河南省限制类医疗技术临床应用备案表"
+    assert view.licence_region["department_name"] == "郑州市卫生健康委员会医政医管科"
     admin = await actor("admin")
     await tenancy.rename_region(admin, henan["city"], "郑州市", "郑州市卫生健康委员会医政医管科", "设备清单及维护记录")
     try:
         view = await filing.filing_view(ma, hooks, filing_id)
-        assert [(m.key, m.title) for m in view["materials"]] == HENAN_TITLES
-        assert view["materials"][4].required and view["materials"][4].note == "设备清单及维护记录"
+        assert [(m.key, m.title) for m in view.materials] == HENAN_TITLES
+        assert view.materials[4].required and view.materials[4].note == "设备清单及维护记录"
         with pytest.raises(DomainError) as exc:
             await filing.submit(ma, hooks, await assembled(hooks, HENAN_USERS, skip=("other",)), today=SUBMIT_DAY)
         assert ("material_other", "HN-2.2b") in {(p.field, p.rule) for p in exc.value.problems}

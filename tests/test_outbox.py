@@ -145,9 +145,14 @@ def test_hook_reporting_channels_declares_key_name_kinds_transport_and_setting(d
     JL-12 filings do not, they go to the licence-issuing department; HN-2.2b / HN-3 to Henan's
     system, HOSP-11 to the university, EVAL-10 evaluations to the national commission."""
     by_key = {c.key: c for c in channels.channels(jilin(deployment))}
-    assert set(by_key) == {"jilin_platform", "university", "national_commission"}
+    assert set(by_key) == {"jilin_platform", "national_platform", "university", "national_commission"}
     assert [c.key for c in channels.channels_for(jilin(deployment), "evaluation")] == ["national_commission"]
     assert by_key["national_commission"].rules == ("EVAL-10",)
+    # NAT-36: the national platform (the built-in national plugin's, always on) takes cases
+    # beside the province's — JL-38 reports every case to both.
+    national = by_key["national_platform"]
+    assert national.plugin == "national" and set(national.kinds) == {"case"} and "NAT-36" in national.rules
+    assert [c.key for c in channels.channels_for(jilin(deployment), "case")] == ["jilin_platform", "national_platform"]
     jl = by_key["jilin_platform"]
     assert jl.name == "吉林省医疗技术临床应用监管平台" and jl.transport == "http"
     assert set(jl.kinds) == {"case", "report"} and {"JL-37", "JL-38"} <= set(jl.rules)

@@ -396,6 +396,25 @@ def test_a_plugin_declaring_another_major_api_version_is_refused_naming_it():
     assert contract.CLINTECH_API == "2"  # the test plugin declares it
 
 
+def test_every_built_in_plugin_declares_the_api_version_it_was_written_for():
+    """The portal's own plugins (the national default and every ``clintech.plugins`` entry
+    point of this package) declare ``CLINTECH_API`` like any third-party plugin should,
+    and it is the one core checks at load."""
+    import importlib
+    from importlib import metadata
+
+    from core.contract import api_version_problem
+    from core.plugins import DEFAULT_PLUGINS, ENTRY_POINT_GROUP
+
+    built_in = dict(DEFAULT_PLUGINS) | {ep.name: ep.value for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)
+                                        if ep.value.startswith("plugins.")}
+    assert {"national", "jilin", "henan", "hospital_default"} <= set(built_in)
+    for name, module_name in built_in.items():
+        module = importlib.import_module(module_name)
+        assert getattr(module, "CLINTECH_API", None) == "2", name
+        assert "CLINTECH_API" in module.__all__ and api_version_problem(name, module.CLINTECH_API) is None
+
+
 def test_a_hook_wrapper_is_refused():
     module = types.ModuleType("wrapping")
 

@@ -287,7 +287,8 @@ async def test_the_first_case_is_a_case_record_with_its_report_once(deployment, 
         assert len(opened) == 1 and opened[0]["case_count"] == 1
         assert project_id not in [p["id"] for p in await filing.awaiting_first_case(ma)]
         reports = await Delivery.select().where((Delivery.kind == "case") & (Delivery.subject_id == case_id))
-        assert len(reports) == 1
+        # Its report, once to each platform that takes cases (the province's and the national one).
+        assert sorted(r["channel"] for r in reports) == ["jilin_platform", "national_platform"]
         cases_page = await (await login_as("medaffairs_a")).get("/cases")
         assert "暂无病例" not in cases_page.text or str(case_id) in cases_page.text
     finally:

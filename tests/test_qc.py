@@ -167,3 +167,27 @@ async def test_qc_window_limits_the_figures_and_dates_override_it(deployment, lo
     assert "2026-04-01 至 2026-04-30" in page.text
     everything = await client.get(f"/qc/technology/{known['code']}?period=all")
     assert '<div class="stat" id="qc-cases">4</div>' in everything.text
+
+
+@pytest.mark.rule("HOSP-17")
+async def test_two_reviewers_of_one_report_version_one_wins_the_other_conflicts(deployment, known):
+    """QC's moves go through core.changes: the same report version reviewed twice is a
+    conflict for the second reviewer, with one audit event."""
+    from core.audit.tables import AuditEvent
+    from core.errors import Conflict
+
+    hooks = known["hooks"]
+    lead, head = await actor("clinician_a"), await actor("depthead_a")
+    report_id = await qc.open_report(lead, hooks, known["project"], 2028)
+    await qc.submit_report(lead, report_id, {"summary": "本年度开展4例，质控良好。", "problems": "一例血肿已处理。",
+                                             "improvements": "加强术后压迫止血。"}, today=dt.date(2028, 1, 20))
+    stale = await qc.get_report(head, report_id)
+    version = stale["version"]
+    await qc.review_report(head, hooks, report_id, "approve", "同意", today=dt.date(2028, 1, 22), version=version)
+    with pytest.raises(Conflict):  # a second tab still showing the submitted report returns it
+        await qc._move(head, stale, qc.ReportStatus.draft, {}, "return", version)
+    report = await qc.get_report(head, report_id)
+    assert report["status"] == "dept_reviewed" and report["version"] == version + 1
+    actions = [e["action"] for e in await AuditEvent.select(AuditEvent.action).where(
+        (AuditEvent.record_type == "qc_annual_report") & (AuditEvent.record_id == report_id))]
+    assert actions == ["qc_report.open", "qc_report.submit", "qc_report.dept_review"]

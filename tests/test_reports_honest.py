@@ -38,16 +38,23 @@ async def project(deployment):
     await release_obligations()
 
 
+# A case goes to the provincial and the national platform (NAT-36, JL-38).
+PLATFORMS = ("JILIN_PLATFORM", "NATIONAL_PLATFORM")
+
+
 @pytest.fixture
 def no_endpoint(monkeypatch):
-    monkeypatch.delenv("CLINTECH_CHANNEL_JILIN_PLATFORM_URL", raising=False)
+    for name in PLATFORMS:
+        monkeypatch.delenv(f"CLINTECH_CHANNEL_{name}_URL", raising=False)
 
 
 @pytest.fixture
 def receiver(monkeypatch):
+    """One loopback server answering for both platforms (each delivery its own key)."""
     r = Receiver(token="tok-" + secrets.token_hex(6)).start()
-    monkeypatch.setenv("CLINTECH_CHANNEL_JILIN_PLATFORM_URL", r.url)
-    monkeypatch.setenv("CLINTECH_CHANNEL_JILIN_PLATFORM_TOKEN", r.token)
+    for name in PLATFORMS:
+        monkeypatch.setenv(f"CLINTECH_CHANNEL_{name}_URL", r.url)
+        monkeypatch.setenv(f"CLINTECH_CHANNEL_{name}_TOKEN", r.token)
     yield r
     r.stop()
 
@@ -89,10 +96,11 @@ async def test_jl38_a_queued_case_is_not_reported_and_a_package_says_manual_uplo
     listing = (await client.get("/cases/")).text
     row = re.search(rf'<tr>\s*<td><a href="/cases/{result.id}">.*?</tr>', listing, flags=re.S).group(0)
     assert 'data-report="pending"' in row and "已报送" not in row
-    # The worker finds no endpoint configured: a package for manual upload, still not reported.
-    assert await outbox.deliver_due(hooks, delivery_ids=[result.delivery_id]) == 1
-    assert (await Delivery.select(Delivery.status).where(Delivery.id == result.delivery_id).first()
-            )["status"] == "package_ready"
+    # The worker finds no endpoint configured: a package for manual upload to each
+    # platform, still not reported.
+    assert await outbox.deliver_due(hooks, delivery_ids=result.delivery_ids) == 2
+    assert [r["status"] for r in await Delivery.select(Delivery.status).where(
+        Delivery.id.is_in(result.delivery_ids))] == ["package_ready", "package_ready"]
     cell = await report_cell(client, result.id)
     assert "已生成报送包，待人工上传" in cell and "已报送" not in cell
     assert (await case_row(result.id))["reported_on"] is None
@@ -103,16 +111,20 @@ async def test_jl38_the_manual_receipt_reports_the_case_late_when_after_the_due_
         deployment, project, no_endpoint, login_as):
     hooks = deployment["host"].view()
     result = await record(hooks, project)
-    await outbox.deliver_due(hooks, delivery_ids=[result.delivery_id])
+    provincial, national = result.delivery_ids
+    await outbox.deliver_due(hooks, delivery_ids=result.delivery_ids)
     late_day = JL38_DUE + dt.timedelta(days=3)
-    await outbox.confirm_manual(SYSTEM, result.delivery_id, "吉卫-回执-9", now=at(late_day), hooks=hooks)
+    # The provincial platform's receipt on the due date; the national platform's 3 days later.
+    await outbox.confirm_manual(SYSTEM, provincial, "吉卫-回执-9", now=at(JL38_DUE), hooks=hooks)
+    assert (await case_row(result.id))["reported_on"] is None
+    await outbox.confirm_manual(SYSTEM, national, "国-回执-9", now=at(late_day), hooks=hooks)
     row = await case_row(result.id)
     assert row["reported_on"] == late_day and row["report_late"] is True
     ob = await Obligation.select().where((Obligation.subject_type == "case") & (Obligation.subject_id == result.id)
                                          & (Obligation.kind == "case_report")).first()
     assert ob["status"] == "done" and ob["done_late"] is True and ob["done_on"] == late_day
     cell = await report_cell(await login_as("clinician_a"), result.id)
-    assert "已报送（逾期）" in cell and "吉卫-回执-9" in cell
+    assert "已报送（逾期）" in cell and "吉卫-回执-9" in cell and "国-回执-9" in cell
 
 
 @pytest.mark.rule("JL-38")
@@ -122,25 +134,27 @@ async def test_jl38_the_platforms_receipt_reports_the_case_on_time(deployment, p
     days = [(today - dt.timedelta(days=n)).isoformat() for n in (6, 5, 2)]
     [result] = await cases.record_cases(await actor("clinician_a"), hooks, [case_input(
         project, admitted_on=days[0], operated_on=days[1], discharged_on=days[2])], source="page")
-    assert await outbox.deliver_due(hooks, delivery_ids=[result.delivery_id]) == 1
+    assert await outbox.deliver_due(hooks, delivery_ids=result.delivery_ids) == 2
     row = await case_row(result.id)
     assert row["reported_on"] == clock.today() and row["report_late"] is False
-    assert receiver.receipts
+    assert len(receiver.receipts) == 2
     assert "已报送（按时）" in await report_cell(await login_as("clinician_a"), result.id)
 
 
 @pytest.mark.rule("JL-38")
 async def test_jl38_qc_timeliness_counts_receipts_not_queued_deliveries(deployment, no_endpoint):
-    """Three cases past their due date: one received on time, one received late, one still
-    waiting for manual upload — 1 of 3 on time, never 100 %."""
+    """Three cases past their due date: one received by both platforms on time, one by one
+    platform on time and the other late, one by the provincial platform on time but still
+    waiting for the national one's — 1 of 3 on time, never 100 %."""
     hooks = deployment["host"].view()
     project_id = await admitted(hooks, tech_index=10)
     try:
         results = [await record(hooks, project_id) for _ in range(3)]
-        ids = [r.delivery_id for r in results]
-        await outbox.deliver_due(hooks, delivery_ids=ids)
-        await outbox.confirm_manual(SYSTEM, ids[0], "R-1", now=at(JL38_DUE), hooks=hooks)
-        await outbox.confirm_manual(SYSTEM, ids[1], "R-2", now=at(JL38_DUE + dt.timedelta(days=1)), hooks=hooks)
+        await outbox.deliver_due(hooks, delivery_ids=[i for r in results for i in r.delivery_ids])
+        (p0, n0), (p1, n1), (p2, _) = (r.delivery_ids for r in results)
+        for delivery_id, day in ((p0, JL38_DUE), (n0, JL38_DUE), (p1, JL38_DUE),
+                                 (n1, JL38_DUE + dt.timedelta(days=1)), (p2, JL38_DUE)):
+            await outbox.confirm_manual(SYSTEM, delivery_id, f"R-{delivery_id}", now=at(day), hooks=hooks)
         total = (await qc.figures(await actor("medaffairs_a"), qc.Filter(technology_code=f"P{project_id}")))["total"]
         assert (total["reports"], total["on_time"], total["timeliness"]) == (3, 1, 33.33)
     finally:

@@ -123,7 +123,7 @@ async def test_jl42_the_filing_submitted_meets_the_transitional_obligation(deplo
             version=row["version"], self_assessment="对照管理规范逐项自评：人员、设备、设施均符合要求。",
             assessment_basis="specification", assessment_reference=row["assessment_reference"] or "相关技术管理规范",
             form={"phone": "0431-88888888"}, physicians=row["physicians"]))
-        for m in (await filing.filing_view(ma, hooks, filing_id))["materials"]:
+        for m in (await filing.filing_view(ma, hooks, filing_id)).materials:
             await filing.upload_material(ma, hooks, filing_id, m.key, f"{m.key}.pdf", PDF + m.key.encode())
         await filing.submit(ma, hooks, filing_id, today=D("2026-01-20"))
         transitional = (await _of(project_id))[("JL-42", "filing")]

@@ -512,16 +512,11 @@ async def create_project(actor: Actor, hooks: HookView, data: NewProject, today:
         values = {"technology_id": data.technology_id, "technology_ref": ref,
                   "technology_code": getattr(tech, "code", ""), "technology_name": getattr(tech, "name", ""),
                   "tech_class": getattr(tech, "tech_class", "routine"), "outside_lists": False}
-    async with write_transaction():
-        rows = await Project.insert(Project(
-            institution=actor.institution_id, department=actor.department_id, lead=actor.id,
-            title=data.title.strip(), path=data.path, **values)).returning(Project.id)
-        project_id = rows[0]["id"]
-        project = await _fresh(project_id)
-        await record_entry(project, actor, None, "create", role="clinician")
-        await audit.record(actor, "admission.create", "admission_project", project_id, after={k: project.get(k) for k in PROJECT.snapshot},
-                           institution_id=actor.institution_id)
-    return project_id
+    async with PROJECT.create(actor, {"institution": actor.institution_id, "department": actor.department_id,
+                                      "lead": actor.id, "title": data.title.strip(), "path": data.path, **values},
+                              "create") as change:
+        await record_entry(change.row, actor, None, "create", role="clinician")
+    return change.row["id"]
 
 
 def normalise_answers(spec: FormSpec, raw: dict[str, Any]) -> dict[str, Any]:
@@ -570,14 +565,9 @@ async def save_draft(actor: Actor, hooks: HookView, project_id: int, raw: dict[s
         values[Project.title] = title.strip()[:200]
     if path and path != row["path"]:
         values[Project.path] = path
-    async with write_transaction():
-        await PROJECT.take(project_id, None)
-        await PROJECT.save(project_id, values)
-        after = await _fresh(project_id)
-        await audit.record(actor, "admission.save_draft", "admission_project", project_id,
-                           before={"form": row["form"], "path": row["path"]},
-                           after={"form": after["form"], "path": after["path"]},
-                           institution_id=row["institution"])
+    async with PROJECT.change(actor, row, None, "save_draft") as change:
+        change.values.update(values)
+        change.snapshot = ("form", "path")
     return problems
 
 
@@ -635,12 +625,12 @@ async def submit(actor: Actor, hooks: HookView, project_id: int, raw: dict[str, 
     row = await _editable(actor, project_id)
     _require(await submission_problems(actor, hooks, row, day))
     inst = await institution_info(row["institution"])
-    async with write_transaction():
-        await PROJECT.take(project_id, None)
+    # Taken only while still a draft or returned: a concurrent submit or withdraw wins.
+    async with PROJECT.change(actor, row, None, None,
+                              where=Project.status.is_in(list(EDITABLE_STATUSES))) as change:
         fresh = await _fresh(project_id)
-        if fresh["status"] not in (ProjectStatus.draft, ProjectStatus.returned):
-            raise Conflict(Problem(MOVED_ON))
-        values: dict = {Project.status: ProjectStatus.in_review}
+        values = change.values
+        values[Project.status] = ProjectStatus.in_review
         if fresh["status"] == ProjectStatus.draft:
             steps = steps_for(hooks, project_info(fresh, day), inst)
             values[Project.steps] = [msgspec.to_builtins(s) for s in steps]
@@ -662,8 +652,7 @@ async def submit(actor: Actor, hooks: HookView, project_id: int, raw: dict[str, 
                                      "class": fresh["tech_class"], "ref": fresh["technology_ref"]}}))
         await record_entry(fresh, actor, None, decision, role="clinician", details={"revision": revision})
         await _enter(actor, hooks, fresh, steps, index, day, values)
-        await PROJECT.save(project_id, values)
-        await PROJECT.audit(actor, decision, row, project_id)
+        change.action = decision
 
 
 async def withdraw(actor: Actor, project_id: int, version: int, reason: str = "") -> None:

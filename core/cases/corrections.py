@@ -91,21 +91,19 @@ def _reason(reason: str, what: str) -> str:
 
 async def _message(actor: Actor, hooks: HookView, row: dict, kind: str, version: int, reason: str,
                    changes: dict) -> int | None:
-    """The correction, void or follow-up, through the channel the case was reported on."""
+    """The correction, void or follow-up, to every platform the case is reported to
+    (national and provincial, NAT-36, NAT-37), each its own delivery; returns the first's id."""
     from core.outbox import service as outbox
-    from core.outbox.channels import channels_for
 
     if not row["report_rule"]:
-        return None
-    channel = next(iter(channels_for(hooks, "case")), None)
-    if channel is None:
         return None
     payload = {"message": kind, "case": row["id"], "hospital_case_id": row["external_id"],
                "technology_code": row["technology_code"], "patient": row["patient_key"], "version": version,
                "reason": reason, "changes": msgspec.to_builtins(changes),
                "replaces_delivery": row["delivery_id"]}
-    return await outbox.enqueue(actor, channel=channel, kind="case", subject_type="case", subject_id=row["id"],
-                                institution_id=row["institution"], payload=payload)
+    ids = await outbox.enqueue_everywhere(actor, hooks, kind="case", subject_type="case", subject_id=row["id"],
+                                          institution_id=row["institution"], payload=payload)
+    return ids[0] if ids else None
 
 
 async def _keep(actor: Actor, row: dict, action: str, reason: str, delivery_id: int | None) -> None:

@@ -41,6 +41,7 @@ from core.admission.tables import Project
 from core.audit import service as audit
 from core.cases import rules
 from core.cases.rules import CaseInput, Indicator
+from core.cases.schemas import CasePage, ChannelReport, ReportState
 from core.cases.tables import CaseImport, CaseRecord
 from core.db import write_transaction
 from core.errors import DomainError, NotFound, Problem
@@ -70,6 +71,8 @@ class CaseResult(msgspec.Struct):
     report_due_on: dt.date | None = None
     report_rule: str = ""
     delivery_id: int | None = None
+    # The deliveries this call queued: one per platform that takes cases (NAT-36, NAT-37).
+    delivery_ids: list[int] = []
 
 
 def _today(today: dt.date | None) -> dt.date:
@@ -277,9 +280,7 @@ async def _write_batch(actor: Actor, hooks: HookView, ctx: dict, source: str, da
     institution_id = ctx["institution_id"]
     staff = ctx["staff"]
     from core.outbox import service as outbox
-    from core.outbox.channels import channels_for
 
-    channel = next(iter(channels_for(hooks, "case")), None)
     secret = pseudonym_secret()
     results: list[CaseResult] = []
     first_cases: dict[int, dt.date] = {}
@@ -316,13 +317,15 @@ async def _write_batch(actor: Actor, hooks: HookView, ctx: dict, source: str, da
             rows = await CaseRecord.insert(CaseRecord(**values)).returning(CaseRecord.id)
             case_id = rows[0]["id"]
             report = await _open_report(actor, hooks, project, case, case_id, day, tech_class)
-            delivery_id = None
-            if report["rule"] and channel is not None:
-                delivery_id = await outbox.enqueue(
-                    actor, channel=channel, kind="case", subject_type="case", subject_id=case_id,
+            delivery_ids: list[int] = []
+            if report["rule"]:
+                # To every platform that takes cases, national and provincial (NAT-36, NAT-37).
+                delivery_ids = await outbox.enqueue_everywhere(
+                    actor, hooks, kind="case", subject_type="case", subject_id=case_id,
                     institution_id=institution_id, payload=_payload(values, project, case_id, staff, case))
-            # Reported (and on time or late) only when the authority's receipt comes back:
-            # ``on_receipt`` below, called by the outbox.
+            delivery_id = delivery_ids[0] if delivery_ids else None
+            # Reported (and on time or late) only when every platform's receipt has come
+            # back: ``on_receipt`` below, called by the outbox.
             update = {CaseRecord.report_rule: report["rule"], CaseRecord.report_due_on: report["due_on"],
                       CaseRecord.reported_on: None, CaseRecord.report_late: False,
                       CaseRecord.delivery_id: delivery_id}
@@ -333,7 +336,7 @@ async def _write_batch(actor: Actor, hooks: HookView, ctx: dict, source: str, da
                 "report_rule": report["rule"], "report_due_on": report["due_on"]}, institution_id=institution_id)
             results.append(CaseResult(case_id=case.case_id, id=case_id, status="created",
                                       report_due_on=report["due_on"], report_rule=report["rule"],
-                                      delivery_id=delivery_id))
+                                      delivery_id=delivery_id, delivery_ids=delivery_ids))
             if tech_class == "restricted":
                 added[project["id"]] = added.get(project["id"], 0) + 1
                 if awaiting.get(project["id"]):
@@ -379,18 +382,45 @@ async def _open_report(actor: Actor, hooks: HookView, project: dict, case: CaseI
     return {"rule": rows[0]["rule_id"], "due_on": rows[0]["due_on"], "late": False}
 
 
+async def report_deliveries(case_ids: list[int]) -> dict[int, list[dict]]:
+    """Each case's report deliveries: per platform (channel), the first delivery of the
+    case to it — the report itself; later ones to the same platform are corrections,
+    voids and follow-ups. Ordered by delivery id (the order they were queued)."""
+    from core.outbox.tables import Delivery
+
+    wanted = sorted(set(case_ids))
+    if not wanted:
+        return {}
+    rows = await Delivery.select(Delivery.id, Delivery.subject_id, Delivery.channel, Delivery.channel_name,
+                                 Delivery.status, Delivery.receipt_id, Delivery.accepted_at).where(
+        (Delivery.subject_type == "case") & (Delivery.kind == "case") & Delivery.subject_id.is_in(wanted)
+    ).order_by(Delivery.id)
+    out: dict[int, dict[str, dict]] = {}
+    for r in rows:
+        out.setdefault(r["subject_id"], {}).setdefault(r["channel"], r)
+    return {case_id: list(by_channel.values()) for case_id, by_channel in out.items()}
+
+
 async def on_receipt(actor: Actor, hooks: HookView | None, delivery: dict, accepted_at: dt.datetime) -> None:
-    """The authority's receipt of a case report (the outbox calls this in the transaction
-    that records it): the case counts as reported on the receipt's date (Beijing time),
-    late when that is after its due date, and its reporting obligation is fulfilled then
-    (NAT-37: timeliness is judged by what the authority received)."""
+    """A platform's receipt of a case report (the outbox calls this in the transaction
+    that records it). The case counts as reported once EVERY platform it went to has
+    received it (NAT-36, NAT-37: national and provincial), on the date (Beijing time) of
+    the last receipt — late when that is after its due date — and its reporting
+    obligation is fulfilled then (NAT-37: timeliness is judged by what the authorities
+    received, not by when the hospital typed it)."""
     from core.timefmt import local_date
 
     row = await CaseRecord.select(CaseRecord.id, CaseRecord.report_due_on, CaseRecord.reported_on).where(
-        (CaseRecord.id == delivery["subject_id"]) & (CaseRecord.delivery_id == delivery["id"])).first()
+        CaseRecord.id == delivery["subject_id"]).first()
     if row is None or row["reported_on"] is not None:
         return
-    on = local_date(accepted_at)
+    reports = (await report_deliveries([row["id"]])).get(row["id"], [])
+    if delivery["id"] not in {d["id"] for d in reports}:
+        return  # a correction's delivery: the report's timeliness was not about it
+    received = [accepted_at if d["id"] == delivery["id"] else d["accepted_at"] for d in reports]
+    if any(at is None for at in received):
+        return  # another platform has not received it yet
+    on = local_date(max(received))
     late = bool(row["report_due_on"] and on > row["report_due_on"])
     await CaseRecord.update({CaseRecord.reported_on: on, CaseRecord.report_late: late}).where(
         CaseRecord.id == row["id"])
@@ -398,27 +428,58 @@ async def on_receipt(actor: Actor, hooks: HookView | None, delivery: dict, accep
                              done_on=on)
 
 
-def report_state(case: dict, delivery: dict | None, today: dt.date | None = None) -> dict:
+# A case not yet reported everywhere reads as its least advanced platform's delivery.
+_BEHIND = ("rejected", "failed", "needs_attention", "package_ready", "queued", "sending", "sent", "accepted")
+
+
+def report_state(case: dict, deliveries: list[dict], today: dt.date | None = None) -> ReportState:
     """How a case's report stands, honestly, for the case page and list: "已报送" only
-    with the authority's receipt; a package for manual upload says so; otherwise the
-    delivery's own state, and whether the due date has passed without a receipt."""
+    with every platform's receipt; a package for manual upload says so; otherwise the
+    least advanced delivery's own state (or how many platforms have received it), and
+    whether the due date has passed without every receipt."""
     from core.messages import t
 
     if not case.get("report_rule"):
-        return {"key": "none", "label": t("cases.report.none"), "late": False}
+        return ReportState("none", t("cases.report.none"))
     if case.get("reported_on"):
         key = "late" if case.get("report_late") else "on_time"
-        return {"key": key, "label": t(f"cases.report.{key}"), "late": key == "late",
-                "receipt": (delivery or {}).get("receipt_id", "")}
+        return ReportState(key, t(f"cases.report.{key}"), key == "late",
+                           "、".join(d["receipt_id"] for d in deliveries if d.get("receipt_id")))
     day = today or _local_today()
     overdue = bool(case.get("report_due_on") and day > case["report_due_on"])
-    status = (delivery or {}).get("status")
-    key = {"package_ready": "package_ready", "sent": "sent", "rejected": "rejected", "failed": "failed",
-           "needs_attention": "failed"}.get(status or "", "pending" if status else "no_channel")
-    label = t(f"cases.report.{key}")
+    statuses = [d["status"] for d in deliveries]
+    accepted = statuses.count("accepted")
+    least = min(statuses, key=lambda s: _BEHIND.index(s) if s in _BEHIND else 0) if statuses else ""
+    behind = {"package_ready": "package_ready", "sent": "sent", "rejected": "rejected", "failed": "failed",
+              "needs_attention": "failed"}.get(least, "pending")
+    if not statuses:
+        key, label = "no_channel", t("cases.report.no_channel")
+    elif accepted:  # some platforms received it, not all (all would have set reported_on)
+        key = "partial"
+        label = t("cases.report.partial", done=accepted, total=len(statuses))
+        if behind != "pending":
+            label += "；" + t(f"cases.report.{behind}")
+    else:
+        key, label = behind, t(f"cases.report.{behind}")
     if overdue:
         label += t("cases.report.overdue_suffix")
-    return {"key": key, "label": label, "late": overdue}
+    return ReportState(key, label, overdue)
+
+
+def channel_reports(case: dict, deliveries: list[dict]) -> list[ChannelReport]:
+    """The case's report to each platform, with its receipt date and timeliness."""
+    from core.messages import t
+    from core.timefmt import local_date
+
+    out = []
+    for d in deliveries:
+        received = local_date(d["accepted_at"]) if d.get("accepted_at") else None
+        out.append(ChannelReport(
+            delivery_id=d["id"], channel=d["channel"], channel_name=d["channel_name"] or d["channel"],
+            status=d["status"], status_label=t(f"outbox.status.{d['status']}"), receipt_id=d.get("receipt_id") or "",
+            received_on=received,
+            late=bool(received and case.get("report_due_on") and received > case["report_due_on"])))
+    return out
 
 
 def _local_today() -> dt.date:
@@ -519,11 +580,12 @@ SOURCE_LABELS = {"page": "页面", "api": "接口", "upload": "导入", "demo": 
 
 
 async def _decorate(rows: list[dict]) -> list[dict]:
-    """Outcome label and the honest report state (one query for the page's deliveries)."""
-    deliveries = await _deliveries([r["delivery_id"] for r in rows])
+    """Outcome label and the honest report state (one query for the page's deliveries, to
+    every platform)."""
+    deliveries = await report_deliveries([r["id"] for r in rows])
     for r in rows:
         r["outcome_label"] = rules.OUTCOMES.get(r["outcome"], r["outcome"])
-        r["report"] = report_state(r, deliveries.get(r["delivery_id"]))
+        r["report"] = report_state(r, deliveries.get(r["id"], []))
         r["source_label"] = SOURCE_LABELS.get(r["source"], r["source"])
     return rows
 
@@ -569,7 +631,7 @@ async def list_spec(actor: Actor) -> listing.ListSpec:
                 listing.ExportColumn("不良事件", lambda r: r["adverse_event"]),
                 listing.ExportColumn("报送时限", lambda r: r["report_due_on"]),
                 listing.ExportColumn("报送依据", lambda r: r["report_rule"]),
-                listing.ExportColumn("报送状态", lambda r: r["report"]["label"]),
+                listing.ExportColumn("报送状态", lambda r: r["report"].label),
                 listing.ExportColumn("已作废", lambda r: r["voided"]),
                 listing.ExportColumn("来源", lambda r: r["source_label"])),
         decorate=_decorate,
@@ -587,17 +649,6 @@ async def list_cases(actor: Actor, *, project_id: int | None = None, limit: int 
     return await _decorate(await query)
 
 
-async def _deliveries(ids: list[int | None]) -> dict[int, dict]:
-    from core.outbox.tables import Delivery
-
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    rows = await Delivery.select(Delivery.id, Delivery.status, Delivery.receipt_id, Delivery.accepted_at).where(
-        Delivery.id.is_in(wanted))
-    return {r["id"]: r for r in rows}
-
-
 async def case_by_external_id(actor: Actor, external_id: str) -> int:
     """The id of the actor's institution's case with the hospital's own case id (the API)."""
     row = await CaseRecord.select(CaseRecord.id).where(
@@ -609,7 +660,9 @@ async def case_by_external_id(actor: Actor, external_id: str) -> int:
 
 
 async def get_case(actor: Actor, case_id: int) -> dict:
-    """One case in the actor's view; ``NotFound`` otherwise (a foreign id looks missing)."""
+    """One case's row in the actor's view (with the operators' names and the outcome's
+    label); ``NotFound`` otherwise (a foreign id looks missing). The page reads
+    ``case_view``."""
     query = CaseRecord.select(*CaseRecord.all_columns(), CaseRecord.department.name, CaseRecord.institution.name,
                               CaseRecord.project.title).where(CaseRecord.id == case_id)
     clause = await case_scope(actor)
@@ -624,8 +677,23 @@ async def get_case(actor: Actor, case_id: int) -> dict:
     row["operator_names"] = [names.get(i, str(i)) for i in row["operators"] or []]
     row["assistant_names"] = [names.get(i, str(i)) for i in row["assistants"] or []]
     row["outcome_label"] = rules.OUTCOMES.get(row["outcome"], row["outcome"])
-    row["report"] = report_state(row, (await _deliveries([row["delivery_id"]])).get(row["delivery_id"]))
     return row
+
+
+async def case_view(actor: Actor, case_id: int) -> CasePage:
+    """Everything the case's page shows: the case, how its report stands overall and to
+    each platform (NAT-36, NAT-37), every delivery, the correction history, what the
+    actor may do. ``NotFound`` outside the actor's view."""
+    from core.cases import corrections
+    from core.outbox import service as outbox
+
+    row = await get_case(actor, case_id)
+    deliveries = (await report_deliveries([case_id])).get(case_id, [])
+    return CasePage(
+        case=row, report=report_state(row, deliveries), reports=channel_reports(row, deliveries),
+        deliveries=await outbox.delivery_status("case", case_id), history=await corrections.history(case_id),
+        may_correct=actor.has(*corrections.CORRECTORS) and not row["voided"],
+        may_follow_up=actor.has(*corrections.FOLLOWERS) and not row["voided"])
 
 
 async def form_context(actor: Actor, hooks: HookView, code: str | None = None) -> dict:

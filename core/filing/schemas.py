@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 # The shapes province plugins supply live in the contract (core/contract.py).
 from core.contract import (
@@ -14,6 +18,12 @@ from core.contract import (
     FormField,
     Material,
 )
+
+if TYPE_CHECKING:
+    from core.contract import FilingPolicy, InstitutionInfo
+    from core.errors import Problem
+    from core.obligations.rules import ExemptionEvidence
+    from core.outbox.service import DeliveryView
 
 
 class FilingStatus(enum.StrEnum):
@@ -47,5 +57,58 @@ STOP_GROUNDS = {
     "efficacy": "（四）该技术安全性、有效性存在重大问题或临床应用效果不确切",
 }
 
-__all__ = ["FilingStatus", "ARGUMENTATION_MATERIAL", "BASIS_LABELS", "CORE_MATERIALS", "FORM_MATERIAL", "STATUS_LABELS", "STOP_GROUNDS",
+class FilingAbilities(msgspec.Struct, frozen=True):
+    """What the actor may do on a filing's page: the hospital's actions (medical affairs of
+    its institution) and the desk's (the regulator of its licence region)."""
+
+    edit: bool = False
+    submit: bool = False
+    request_withdrawal: bool = False
+    # ``return`` is a keyword: the template reads it as ``can["return"]``.
+    return_: bool = msgspec.field(default=False, name="return")
+    complete: bool = False
+    confirm_withdrawal: bool = False
+    cancel: bool = False
+    record_annotation: bool = False
+
+    def __getitem__(self, key: str) -> bool:
+        return bool(getattr(self, "return_" if key == "return" else key))
+
+
+class FilingPage(msgspec.Struct, frozen=True):
+    """Everything a filing's page shows (``service.filing_view``), for the hospital and for
+    the regulator. ``filing`` is the filing's row (with its institution's columns)."""
+
+    filing: dict[str, Any]
+    status_label: str
+    institution: InstitutionInfo
+    materials: list[Material]
+    spec: FilingFormSpec
+    policy: FilingPolicy
+    files: dict[str, list[Any]]
+    problems: list[Problem]
+    submissions: list[dict[str, Any]]
+    deliveries: list[DeliveryView]
+    pushes: list[DeliveryView]
+    filing_channels: list[Any]
+    days_left: int | None
+    exemption: ExemptionEvidence | None
+    completion_days_left: int | None
+    # The technology's state of use (core.lifecycle.summary) for ``lifecycle/_use_line.html``.
+    use: dict[str, Any]
+    events: list[dict[str, Any]]
+    licence_region: dict[str, Any] | None
+    staff_users: list[dict[str, Any]]
+    today: dt.date
+    read_only: bool
+    can: FilingAbilities
+    basis_labels: dict[str, str] = msgspec.field(default_factory=lambda: BASIS_LABELS)
+    grounds: dict[str, str] = msgspec.field(default_factory=lambda: STOP_GROUNDS)
+
+    def context(self) -> dict[str, Any]:
+        """The page's template variables."""
+        return {f: getattr(self, f) for f in self.__struct_fields__}
+
+
+__all__ = ["FilingAbilities", "FilingPage", "FilingStatus", "ARGUMENTATION_MATERIAL", "BASIS_LABELS", "CORE_MATERIALS", "FORM_MATERIAL", "STATUS_LABELS", "STOP_GROUNDS",
            "Annotation", "FilingFormSpec", "FormField", "Material"]

@@ -46,8 +46,9 @@ from core.filing.schemas import (
     BASIS_LABELS,
     CORE_MATERIALS,
     STATUS_LABELS,
-    STOP_GROUNDS,
+    FilingAbilities,
     FilingFormSpec,
+    FilingPage,
     FilingStatus,
     Material,
 )
@@ -55,7 +56,7 @@ from core.filing.tables import Filing, FilingSubmission
 from core.lifecycle import service as lifecycle
 from core.messages import t
 from core.obligations import service as obligations
-from core.obligations.rules import days_left
+from core.obligations.rules import ExemptionEvidence, days_left
 from core.obligations.tables import Obligation
 from core.outbox import service as outbox
 from core.outbox.channels import channel as find_channel
@@ -462,7 +463,7 @@ async def submission_problems(actor: Actor, hooks: HookView, filing_id: int) -> 
     return await _problems(hooks, row, materials, spec, _files_by_material(files, materials))
 
 
-async def filing_view(actor: Actor, hooks: HookView, filing_id: int, today: dt.date | None = None) -> dict:
+async def filing_view(actor: Actor, hooks: HookView, filing_id: int, today: dt.date | None = None) -> FilingPage:
     """Everything the filing page shows, for the hospital and for the regulator."""
     day = _today(today)
     row = await _visible(actor, filing_id)
@@ -480,42 +481,38 @@ async def filing_view(actor: Actor, hooks: HookView, filing_id: int, today: dt.d
     events, _ = await audit.browse(audit.AuditFilter(record_type="filing", record_id=filing_id))
     events = await audit.with_names(events)
     # A plugin's exemption (grandfathering) of the filing deadline: shown with its evidence, no countdown.
-    exemption = ""
+    exemption = None
     if row["obligation_id"]:
-        ob = await Obligation.select(Obligation.status, Obligation.waived_reason).where(
-            Obligation.id == row["obligation_id"]).first()
-        if ob and ob["status"] == "exempt":
-            exemption = ob["waived_reason"]
-    return {
-        "filing": row, "status_label": STATUS_LABELS.get(status, status), "institution": institution,
-        "materials": materials, "spec": spec, "policy": province_policy(hooks).filing, "files": by_material, "problems": problems,
-        "submissions": submissions, "deliveries": await outbox.delivery_status("filing", filing_id),
+        ob = await Obligation.select(*Obligation.all_columns()).where(Obligation.id == row["obligation_id"]).first()
+        exemption = ExemptionEvidence.of(ob or {})
+
+    def may(side: bool, action: str) -> bool:
+        return side and status in rules.TRANSITIONS[action]
+
+    return FilingPage(
+        filing=row, status_label=STATUS_LABELS.get(status, status), institution=institution,
+        materials=materials, spec=spec, policy=province_policy(hooks).filing, files=by_material, problems=problems,
+        submissions=submissions, deliveries=await outbox.delivery_status("filing", filing_id),
         # The filing department's own push to the licensing office: its desk's, never the hospital's.
-        "pushes": await outbox.delivery_status(PUSH_SUBJECT, filing_id) if desk or actor.is_admin else [],
-        "filing_channel": _filing_channel(hooks),
-        "days_left": days_left(cal, day, row["due_on"])
-        if row["due_on"] and status == FilingStatus.open and not exemption
-        else None,
-        "exemption": exemption,
-        "completion_days_left": days_left(cal, day, row["completion_due_on"])
+        pushes=await outbox.delivery_status(PUSH_SUBJECT, filing_id) if desk or actor.is_admin else [],
+        filing_channels=_filing_channels(hooks),
+        days_left=days_left(cal, day, row["due_on"])
+        if row["due_on"] and status == FilingStatus.open and exemption is None else None,
+        exemption=exemption,
+        completion_days_left=days_left(cal, day, row["completion_due_on"])
         if row["completion_due_on"] and status == FilingStatus.submitted else None,
-        "use": await lifecycle.summary(row["institution"], lifecycle.technology_key(
+        use=await lifecycle.summary(row["institution"], lifecycle.technology_key(
             row["technology_code"], row["project"]), row["project"], hooks),
-        "basis_labels": BASIS_LABELS, "grounds": STOP_GROUNDS, "events": list(reversed(events)),
-        "licence_region": await _licence_region(row["institution.licence_region"]),
-        "staff_users": await _staff_choices(row["institution"]) if hospital else [],
-        "today": day, "read_only": read_only,
-        "can": {
-            "edit": hospital and status in rules.TRANSITIONS["edit"],
-            "submit": hospital and status in rules.TRANSITIONS["submit"],
-            "request_withdrawal": hospital and status in rules.TRANSITIONS["request_withdrawal"],
-            "return": desk and status in rules.TRANSITIONS["return"],
-            "complete": desk and status in rules.TRANSITIONS["complete"],
-            "confirm_withdrawal": desk and status in rules.TRANSITIONS["confirm_withdrawal"],
-            "cancel": desk and status in rules.TRANSITIONS["cancel"],
-            "record_annotation": desk and status in rules.TRANSITIONS["record_annotation"],
-        },
-    }
+        events=list(reversed(events)),
+        licence_region=await _licence_region(row["institution.licence_region"]),
+        staff_users=await _staff_choices(row["institution"]) if hospital else [],
+        today=day, read_only=read_only,
+        can=FilingAbilities(
+            edit=may(hospital, "edit"), submit=may(hospital, "submit"),
+            request_withdrawal=may(hospital, "request_withdrawal"), return_=may(desk, "return"),
+            complete=may(desk, "complete"), confirm_withdrawal=may(desk, "confirm_withdrawal"),
+            cancel=may(desk, "cancel"), record_annotation=may(desk, "record_annotation")),
+    )
 
 
 async def _licence_region(region_id: int) -> dict | None:
@@ -674,20 +671,19 @@ async def attachment(actor: Actor, filing_id: int, attachment_id: int) -> tuple[
 # ---------------------------------------------------------------- hospital: submitting
 
 
-def _filing_channel(hooks: HookView):
-    """The platform that receives filings, if a plugin says one does (a channel accepting
-    ``filing``). None: the filing goes to the licence-issuing department in this portal
-    only — its desk here is that department."""
-    found = channels_for(hooks, "filing")
-    return found[0] if found else None
+def _filing_channels(hooks: HookView) -> list:
+    """The platforms that receive filings: every channel a plugin declares accepting
+    ``filing`` (national and provincial alike, NAT-36). None: the filing goes to the
+    licence-issuing department in this portal only — its desk here is that department."""
+    return channels_for(hooks, "filing")
 
 
 async def submit(actor: Actor, hooks: HookView, filing_id: int, version: int | None = None,
                  today: dt.date | None = None) -> int:
     """Submit (or resubmit after a return) the complete filing: refused with every missing
     item named (NAT-11, NAT-13); a submission after the due date is
-    accepted and marked late (NAT-11). In one transaction: the submission, the delivery
-    through the province's channel (outbox, materials in the province's order), the
+    accepted and marked late (NAT-11). In one transaction: the submission, a delivery
+    through every channel that receives filings (outbox, materials in each channel's order), the
     hospital's obligation fulfilled, and the regulator's completion clock started
     (15 working days from complete materials: NAT-11). Returns the
     submission id."""
@@ -698,7 +694,6 @@ async def submit(actor: Actor, hooks: HookView, filing_id: int, version: int | N
     files = await storage.list_for("filing", [filing_id])
     by_material = _files_by_material(files, materials)
     _check(await _problems(hooks, row, materials, spec, by_material))
-    channel = _filing_channel(hooks)
     current = [fs[0] for key in [m.key for m in materials] for fs in [by_material.get(key) or []] if fs]
     late = rules.is_late(day, row["due_on"])
     number = await FilingSubmission.count().where(FilingSubmission.filing == filing_id) + 1
@@ -725,11 +720,14 @@ async def submit(actor: Actor, hooks: HookView, filing_id: int, version: int | N
             filing=filing_id, number=number, submitted_on=day, submitted_by=actor.username, late=late,
             attachments=[f.id for f in current])).returning(FilingSubmission.id)
         sub_id = sub[0]["id"]
-        delivery_id = None if channel is None else await outbox.enqueue(
-            actor, channel=channel, kind="filing", subject_type="filing", subject_id=filing_id,
+        # To every platform that receives filings (national and provincial, NAT-36), each
+        # its own delivery, receipt and retry; the submission keeps the first one's id.
+        deliveries = await outbox.enqueue_everywhere(
+            actor, hooks, kind="filing", subject_type="filing", subject_id=filing_id,
             institution_id=row["institution"], payload=payload,
             attachments=[{"key": f.kind, "filename": f.filename, "sha256": f.sha256, "title": titles.get(f.kind, ""),
                           "content_type": f.content_type} for f in current])
+        delivery_id = deliveries[0] if deliveries else None
         ids = await obligations.on_event(actor, hooks, obligations.DomainEvent(
             kind="filing_materials_complete", occurred_on=day, institution_id=row["institution"],
             subject_type="filing_submission", subject_id=sub_id, subject_label=row["technology_name"],
@@ -747,7 +745,8 @@ async def submit(actor: Actor, hooks: HookView, filing_id: int, version: int | N
             # A transitional filing obligation (a province's transitional period) is the project's: the first submission meets it too.
             await obligations.fulfil(actor, hooks, subject_type="project", subject_id=row["project"], kind="filing",
                                      done_on=day)
-        await _audit(actor, "submit", row, filing_id, submission=number, late=late, delivery=delivery_id)
+        await _audit(actor, "submit", row, filing_id, submission=number, late=late, delivery=delivery_id,
+                     deliveries=deliveries)
         await _notify(await _users(region=row["institution.licence_region"], role="regulator"),
                       f"限制类技术备案待办：{row['institution.name']} {row['technology_name']}"
                       + ("（逾期提交）" if late else ""), filing_id)

@@ -449,16 +449,13 @@ async def _hospital_people(institution_id: int, tech: dict) -> list[int]:
 
 async def _stop_report(actor: Actor, hooks: HookView, inst: dict, tech: dict, trigger: Any, event: dict,
                        recipients: list[str]) -> int | None:
-    """NAT-25: the stop report through the province's channel (the first that takes
-    reports), in the caller's transaction; ``None`` when the deployment has none (the
-    department then reads it on its desk in the portal)."""
+    """NAT-25: the stop report to every channel that takes reports (each its own delivery,
+    receipt and retry: NAT-36), in the caller's transaction; returns the first delivery's
+    id, ``None`` when the deployment has none (the department then reads it on its desk
+    in the portal)."""
     from core.outbox import service as outbox
-    from core.outbox.channels import channels_for
 
-    found = channels_for(hooks, "report")
-    if not found:
-        return None
-    return await outbox.enqueue(actor, channel=found[0], kind="report", subject_type="technology_stop",
+    ids = await outbox.enqueue_everywhere(actor, hooks, kind="report", subject_type="technology_stop",
                                 subject_id=event["id"], institution_id=inst["id"], payload={
                                     "purpose": "stop_report", "to": recipients, "institution": inst["name"],
                                     "licence_no": inst["licence_no"],
@@ -469,6 +466,7 @@ async def _stop_report(actor: Actor, hooks: HookView, inst: dict, tech: dict, tr
                                     "committee": event["committee"],
                                     "meeting_on": event["meeting_on"].isoformat() if event["meeting_on"] else None,
                                     "document": event["document"]})
+    return ids[0] if ids else None
 
 
 async def _target(actor: Actor, institution_id: int | None) -> tuple[int, str]:

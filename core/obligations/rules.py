@@ -234,6 +234,34 @@ def exemption_for(exemptions: list[Exemption], rule: DeadlineRule, code: str, li
     return next((e for e in exemptions if e.covers(rule, code, licence_no, event_on)), None)
 
 
+class ExemptionEvidence(msgspec.Struct, frozen=True):
+    """What an exempt obligation shows (read model): the exempted rule, the plugin's
+    evidence and source article, the plugin that declared it and its cut-off day."""
+
+    rule: str
+    evidence: str
+    article: str = ""
+    plugin: str = ""
+    before: dt.date | None = None
+
+    @classmethod
+    def of(cls, row: dict) -> ExemptionEvidence | None:
+        """The evidence stored on an obligation row; None unless it is exempt."""
+        if row.get("status") != "exempt":
+            return None
+        return cls(rule=row.get("rule_id") or "", evidence=row.get("exempt_evidence") or "",
+                   article=row.get("exempt_article") or "", plugin=row.get("exempt_plugin") or "",
+                   before=row.get("exempt_before"))
+
+
+def exemption_columns(exemption: Exemption | None) -> dict[str, Any]:
+    """The ``Obligation`` columns (by name) that record ``exemption``'s evidence; cleared for None."""
+    if exemption is None:
+        return {"exempt_evidence": "", "exempt_article": "", "exempt_plugin": "", "exempt_before": None}
+    return {"exempt_evidence": exemption.evidence, "exempt_article": exemption.article,
+            "exempt_plugin": exemption.plugin[:60], "exempt_before": exemption.before}
+
+
 def check_in_force(answers: list[tuple[str, Any]]) -> list[RulesInForce]:
     """Validate every plugin's ``rules_in_force`` answer; ``DeadlineRuleError`` on any problem."""
     problems: list[Problem] = []

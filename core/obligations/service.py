@@ -169,7 +169,8 @@ def dedupe_key(rule: DeadlineRule, event: DomainEvent, occurrence: str) -> str:
 
 def _snapshot(row: dict) -> dict:
     keys = ("rule_id", "kind", "subject_type", "subject_id", "event_kind", "event_on", "occurrence", "due_on",
-            "provisional", "status", "done_on", "done_late", "waived_reason", "waived_by")
+            "provisional", "status", "done_on", "done_late", "waived_reason", "waived_by", "exempt_evidence",
+            "exempt_article", "exempt_plugin", "exempt_before")
     return {k: row.get(k) for k in keys}
 
 
@@ -218,8 +219,7 @@ async def on_event(actor: Actor, hooks: HookView, event: DomainEvent) -> list[in
             exemption = rules.exemption_for(exemptions, rule, event.technology_code, licence, event.occurred_on)
             if exemption is not None:
                 # A plugin's exemption (grandfathering): recorded, shown with its evidence, never due.
-                values.update(status="exempt", waived_reason=exemption.shown, waived_by=exemption.plugin[:60],
-                              closed_at=dt.datetime.now(dt.UTC))
+                values.update(status="exempt", closed_at=dt.datetime.now(dt.UTC), **rules.exemption_columns(exemption))
             rows = await Obligation.insert(Obligation(**values)).returning(Obligation.id)
             ids.append(rows[0]["id"])
             await audit.record(actor, "obligation.create", "obligation", rows[0]["id"],
@@ -387,23 +387,24 @@ async def _apply_exemptions(deployment_rules: list[DeadlineRule], exemptions: li
             continue
         cover = rules.exemption_for(exemptions, rule, row["technology_code"], licences.get(row["institution"], ""),
                                     row["event_on"])
+        # The waiver's columns are a person's; an exemption's evidence has columns of its own.
+        evidence = rules.exemption_columns(cover) | {"waived_reason": "", "waived_by": ""}
         if row["status"] == "open" and cover is not None:
-            changes.append((row, {Obligation.status: "exempt", Obligation.waived_reason: cover.shown,
-                                  Obligation.waived_by: cover.plugin[:60],
-                                  Obligation.closed_at: dt.datetime.now(dt.UTC)}, "exempt"))
+            changes.append((row, {"status": "exempt", "closed_at": dt.datetime.now(dt.UTC), **evidence}, "exempt"))
         elif row["status"] == "exempt" and cover is None:
-            changes.append((row, {Obligation.status: "open", Obligation.waived_reason: "", Obligation.waived_by: "",
-                                  Obligation.closed_at: None}, "reopen"))
+            changes.append((row, {"status": "open", "closed_at": None, **evidence}, "reopen"))
+        elif row["status"] == "exempt" and any(row.get(k) != v for k, v in evidence.items()):
+            # Still exempt, but the plugin's evidence changed (or is still in the waiver's
+            # columns, where it was kept before migration 2026-12-04T21:16:25).
+            changes.append((row, evidence, "exempt_evidence"))
     if not changes:
         return 0
     async with write_transaction():
         for row, values, action in changes:
-            await Obligation.update(values).where(
+            await Obligation.update({getattr(Obligation, k): v for k, v in values.items()}).where(
                 (Obligation.id == row["id"]) & (Obligation.status == row["status"]))
             await audit.record(SYSTEM, f"obligation.{action}", "obligation", row["id"], before=_snapshot(row),
-                               after={"status": values[Obligation.status],
-                                      "waived_reason": values[Obligation.waived_reason],
-                                      "waived_by": values[Obligation.waived_by]},
+                               after={k: v for k, v in values.items() if k != "closed_at"},
                                institution_id=row["institution"])
     return len(changes)
 
@@ -439,7 +440,7 @@ _LIST_COLUMNS = (Obligation.institution.name, Obligation.assignee.display_name)
 
 def decorate(row: dict, cal: WorkCalendar, today: dt.date, soon_until: dt.date) -> dict:
     """Add what screens show: derived status and its label, working days left,
-    the kind's label and the CAL-4 provisional note."""
+    the kind's label, the CAL-4 provisional note and a plugin exemption's evidence."""
     state = rules.status_of(row["status"], row["due_on"], row["done_late"], today, soon_until)
     row["state"] = state
     row["state_label"] = t(f"obligation.status.{state}")
@@ -450,6 +451,7 @@ def decorate(row: dict, cal: WorkCalendar, today: dt.date, soon_until: dt.date) 
     row["provisional_note"] = provisional_note(years) if row["provisional"] else ""
     row["institution_name"] = row.get("institution.name", "")
     row["assignee_name"] = row.get("assignee.display_name") or ""
+    row["exemption"] = rules.ExemptionEvidence.of(row)
     return row
 
 
@@ -509,7 +511,7 @@ async def institutions_overdue(actor: Actor, hooks: HookView, today: dt.date | N
 
 async def exempt_for(actor: Actor, hooks: HookView, today: dt.date | None = None, limit: int = 50) -> list[dict]:
     """The obligations a plugin's exemption covers that ``actor`` sees, latest event
-    first, decorated; ``waived_reason`` is the evidence shown."""
+    first, decorated; ``exemption`` is the evidence shown."""
     cal, today, soon = await read_context(hooks, today)
     query = Obligation.select(*Obligation.all_columns(), *_LIST_COLUMNS).where(
         Obligation.status == "exempt").order_by(Obligation.event_on, ascending=False).order_by(

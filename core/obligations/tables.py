@@ -12,8 +12,8 @@ class Obligation(Table):
     """Something with a legal due date, created by a deadline rule from a domain event.
 
     ``status`` stores only what happened (open / done / waived, or exempt by a plugin's
-    exemption); "due soon" and
-    "overdue" are derived from the due date and today when read.
+    exemption, with its evidence in the ``exempt_*`` columns); "due soon" and "overdue"
+    are derived from the due date and today when read.
     """
 
     # rule id | obligation kind | subject | event kind | occurrence: one obligation
@@ -43,8 +43,15 @@ class Obligation(Table):
     status = Varchar(length=10, default="open", index=True)  # open / done / waived / exempt
     done_on = Date(null=True, default=None)
     done_late = Boolean(default=False)
+    # Waived by hand (status "waived"), or the note of a completion: why, and who.
     waived_reason = Text(default="")
     waived_by = Varchar(length=60, default="")
+    # A plugin's exemption (grandfathering, status "exempt"), as the plugin declared it: the
+    # evidence, the source article, the plugin, and the cut-off day when it has one.
+    exempt_evidence = Text(default="")
+    exempt_article = Text(default="")
+    exempt_plugin = Varchar(length=60, default="")
+    exempt_before = Date(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     closed_at = Timestamptz(null=True, default=None)
 

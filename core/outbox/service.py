@@ -7,6 +7,9 @@ For other areas (filing, cases, admission) the API is three calls:
   university's system for ``admission`` (HOSP-11);
 - ``enqueue(actor, channel=…, kind=…, …)`` INSIDE the write transaction of the change it
   reports, so the delivery commits or rolls back with it (DESIGN.md §6);
+  ``enqueue_everywhere(actor, hooks, kind=…, …)`` queues it to every channel that accepts
+  the kind (a case, a filing or a stop report goes to the national and the provincial
+  platform alike: NAT-36, NAT-37), one delivery each;
 - ``delivery_status(subject_type, subject_id)`` for the record's page (and the partial
   ``outbox/_status.html``, which renders that list).
 
@@ -189,6 +192,30 @@ async def enqueue(
                               "attachments": len(files)},
                        institution_id=institution_id)
     return delivery_id
+
+
+async def enqueue_everywhere(
+    actor: Actor,
+    hooks: HookView,
+    *,
+    kind: str,
+    subject_type: str,
+    subject_id: int,
+    institution_id: int,
+    payload: dict,
+    attachments: Iterable[Attachment | dict] = (),
+) -> list[int]:
+    """Queue ``payload`` to EVERY channel of the deployment that accepts ``kind`` — the
+    national platform and the province's alike (NAT-36, NAT-37: 向全国和省级…平台逐例报送)
+    — each its own delivery, with its own receipt and retries. Same contract as
+    ``enqueue`` (inside the caller's write transaction). Returns the delivery ids in
+    channel order; empty when no channel takes ``kind``."""
+    from core.outbox.channels import channels_for
+
+    attachments = list(attachments)
+    return [await enqueue(actor, channel=channel, kind=kind, subject_type=subject_type, subject_id=subject_id,
+                          institution_id=institution_id, payload=payload, attachments=attachments)
+            for channel in channels_for(hooks, kind)]
 
 
 async def delivery_status(subject_type: str, subject_id: int) -> list[DeliveryView]:

@@ -17,14 +17,14 @@ import datetime as dt
 import json
 from typing import Any
 
-from core import clock
+from core import changes, clock
 from core.accounts.schemas import Actor
 from core.admission.tables import Project
 from core.audit import service as audit
 from core.cases import service as cases
 from core.cases.rules import Indicator
 from core.db import is_sqlite, write_transaction
-from core.errors import Conflict, DomainError, Forbidden, NotFound, Problem
+from core.errors import DomainError, Forbidden, NotFound, Problem
 from core.plugins import HookView
 from core.qc.indicators import indicators_for, meets
 from core.qc.schemas import REPORT_STATUS_LABELS, ReportStatus, SummaryStatus
@@ -373,14 +373,10 @@ async def open_report(actor: Actor, hooks: HookView, project_id: int, year: int)
     now = await lifecycle.state(project["institution"], key)
     if not now.in_use:
         values["use"] = f"{now.label}（{now.by_label}，{now.rule}，自{now.since}）：{now.reason}"
-    async with write_transaction():
-        rows = await QcAnnualReport.insert(QcAnnualReport(
-            institution=project["institution"], project=project_id, year=year, prefill=values)).returning(
-            QcAnnualReport.id)
-        await audit.record(actor, "qc_report.open", "qc_annual_report", rows[0]["id"],
-                           after={"project": project_id, "year": year, "cases": values["cases"]},
-                           institution_id=project["institution"])
-    return rows[0]["id"]
+    async with QC_REPORT.create(actor, {"institution": project["institution"], "project": project_id, "year": year,
+                                        "prefill": values}, "open") as change:
+        change.snapshot = ("project", "year", "status")
+    return change.row["id"]
 
 
 async def get_report(actor: Actor, report_id: int) -> dict:
@@ -412,19 +408,24 @@ async def list_reports(actor: Actor) -> list[dict]:
     return rows
 
 
+async def _report_row(report_id: int) -> dict:
+    return await QcAnnualReport.select(*QcAnnualReport.all_columns()).where(
+        QcAnnualReport.id == report_id).first().output(load_json=True)
+
+
+# How an annual report changes (core.changes): the optimistic lock on its version (and its
+# status: a report someone else moved on is not moved twice), the audit event's snapshot.
+QC_REPORT = changes.Versioned(
+    table=QcAnnualReport, record_type="qc_annual_report", action_prefix="qc_report",
+    snapshot=("status",), read=_report_row, moved_on="该年报表已由他人处理，请刷新页面",
+    link=lambda report_id: f"/qc/reports/{report_id}", source=lambda report_id: f"qc_report:{report_id}",
+)
+
+
 async def _move(actor: Actor, report: dict, status: str, values: dict, action: str, version: int | None) -> None:
-    async with write_transaction():
-        query = QcAnnualReport.update({QcAnnualReport.status: status, QcAnnualReport.version:
-                                       QcAnnualReport.version + 1, **values}).where(
-            (QcAnnualReport.id == report["id"]) & (QcAnnualReport.status == report["status"]))
-        if version is not None:
-            query = query.where(QcAnnualReport.version == version)
-        taken = await query.returning(QcAnnualReport.id)
-        if not taken:
-            raise Conflict(Problem("该年报表已由他人处理，请刷新页面", None))
-        await audit.record(actor, f"qc_report.{action}", "qc_annual_report", report["id"],
-                           before={"status": report["status"]}, after={"status": status},
-                           institution_id=report["institution"])
+    async with QC_REPORT.change(actor, report, version, action,
+                                where=QcAnnualReport.status == report["status"]) as change:
+        change.values.update({QcAnnualReport.status: status, **values})
 
 
 async def submit_report(actor: Actor, report_id: int, answers: dict[str, str], today: dt.date | None = None,

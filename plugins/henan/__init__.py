@@ -14,7 +14,11 @@ from plugins.henan.plugin import (
 )
 from plugins.henan.policy import province_policy, validate_filing, warning_rules
 
+# The hook API this plugin is written for (core.contract.HOOK_API_VERSION; checked at load).
+CLINTECH_API = "2"
+
 __all__ = [
+    "CLINTECH_API",
     "deadline_rules", "demo_region", "disclosure_fields", "filing_form", "filing_materials", "menu_items",
     "province_policy", "register_catalogs", "register_routes", "reporting_channels", "template_dirs",
     "validate_case", "validate_filing", "warning_rules",

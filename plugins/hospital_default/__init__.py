@@ -9,7 +9,11 @@ from plugins.hospital_default.admission import (
 from plugins.hospital_default.channels import reporting_channels
 from plugins.hospital_default.plugin import deadline_rules
 
+# The hook API this plugin is written for (core.contract.HOOK_API_VERSION; checked at load).
+CLINTECH_API = "2"
+
 __all__ = [
+    "CLINTECH_API",
     "admission_steps", "application_form", "deadline_rules", "grades",
     "reporting_channels", "validate_project",
 ]

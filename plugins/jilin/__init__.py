@@ -15,7 +15,11 @@ from plugins.jilin.plugin import (
 )
 from plugins.jilin.policy import credit_items, province_policy, validate_filing, warning_rules
 
+# The hook API this plugin is written for (core.contract.HOOK_API_VERSION; checked at load).
+CLINTECH_API = "2"
+
 __all__ = [
+    "CLINTECH_API",
     "credit_items", "deadline_rules", "demo_region", "disclosure_fields", "filing_form", "filing_materials", "menu_items",
     "province_policy", "register_catalogs", "register_routes", "reporting_channels", "restricted_scope",
     "rules_in_force", "template_dirs", "validate_filing", "warning_rules",

@@ -32,7 +32,11 @@ from plugins.national.plugin import (  # noqa: E402  (the constants above are re
     warning_rules,
 )
 
+# The hook API this plugin is written for (core.contract.HOOK_API_VERSION; checked at load).
+CLINTECH_API = "2"
+
 __all__ = [
+    "CLINTECH_API",
     "CATALOG_DIR", "DEADLINES", "credit_items", "PROHIBITED", "RESTRICTED_2017", "RESTRICTED_2022",
     "deadline_rules", "disclosure_fields", "province_policy", "register_catalogs", "reporting_channels", "rules",
     "warning_rules",

@@ -46,8 +46,12 @@ CHANNEL = {
 
 @hookimpl(trylast=True)
 def reporting_channels():
-    """EVAL-10: the national commission, which receives provincial evaluations' conclusions."""
-    return [dict(CHANNEL)]
+    """EVAL-10: the national commission, which receives provincial evaluations' conclusions;
+    NAT-36 / NAT-37: the national platform, which receives every restricted-technology case
+    beside the province's platform."""
+    from plugins.national.channels import PLATFORM
+
+    return [dict(CHANNEL), dict(PLATFORM)]
 
 
 # NAT-24 / NAT-40: the national minimum of the public lists.

@@ -72,6 +72,9 @@ class CaseOut(msgspec.Struct):
     report_due_on: dt.date | None
     report_rule: str
     delivery_id: int | None
+    # Every delivery queued for this case by this call: one per platform that takes cases
+    # (national and provincial, NAT-36, NAT-37); empty when unchanged.
+    delivery_ids: list[int] = []
 
 
 class BatchOut(msgspec.Struct):

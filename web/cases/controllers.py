@@ -107,15 +107,9 @@ class CaseController(Controller):
 
     async def _detail(self, request: Request, actor: Actor, case_id: int, *, saved: str = "", errors=(),
                       typed: dict | None = None, form: str = "", status: int = 200) -> Template:
-        from core.outbox import service as outbox
-
-        row = await service.get_case(actor, case_id)
-        return await page(request, "cases/detail.html", status_code=status, case=row, saved=saved,
-                          deliveries=await outbox.delivery_status("case", case_id),
-                          history=await corrections.history(case_id), errors=list(errors), typed=typed or {},
-                          open_form=form, outcomes=list(OUTCOMES.items()),
-                          may_correct=actor.has(*corrections.CORRECTORS) and not row["voided"],
-                          may_follow_up=actor.has(*corrections.FOLLOWERS) and not row["voided"])
+        view = await service.case_view(actor, case_id)
+        return await page(request, "cases/detail.html", status_code=status, saved=saved, errors=list(errors),
+                          typed=typed or {}, open_form=form, outcomes=list(OUTCOMES.items()), **view.context())
 
     @get("/{case_id:int}")
     async def detail(self, request: Request, actor: Actor, case_id: int, saved: str = "",

@@ -84,7 +84,7 @@ class FilingController(Controller):
                       status: int = 200, notice: str = "", typed: dict | None = None) -> Template:
         view = await service.filing_view(actor, hooks, filing_id)
         return await page(request, "filing/filing.html", status_code=status, errors=list(errors),
-                          notice=NOTICES.get(notice, ""), typed=typed or {}, **view)
+                          notice=NOTICES.get(notice, ""), typed=typed or {}, **view.context())
 
     @get("/{filing_id:int}")
     async def filing(self, request: Request, actor: Actor, hooks: HookView, filing_id: int, ok: str = "") -> Template:
@@ -94,7 +94,7 @@ class FilingController(Controller):
     async def deliveries(self, request: Request, actor: Actor, hooks: HookView, filing_id: int) -> Template:
         """htmx: the delivery status partial, polled while something is in flight."""
         view = await service.filing_view(actor, hooks, filing_id)
-        return Template("outbox/_status.html", context={"deliveries": view["deliveries"]})
+        return Template("outbox/_status.html", context={"deliveries": view.deliveries})
 
     async def _act(self, request: Request, actor: Actor, hooks: HookView, filing_id: int, action, ok: str,
                    typed: dict | None = None) -> Response:
