@@ -181,7 +181,7 @@ async def test_the_evidence_shown_is_the_plugins_evidence_article_cut_off_and_pl
 @pytest.mark.rule("JL-12")
 async def test_evidence_kept_in_the_waivers_columns_moves_to_its_own_at_the_next_sync(deployment):
     """Exempt obligations recorded before the evidence had columns of its own (migration
-    2026-12-04T21:16:25): the next sync of the exemptions rewrites them from the plugin."""
+    2026-12-04T21:28:20): the next sync of the exemptions rewrites them from the plugin."""
     from core.audit.tables import AuditEvent
 
     host = _host({"rule": "JL-12", "obligation": "filing", "codes": ["G03"], "evidence": EVIDENCE})

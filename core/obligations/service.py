@@ -395,7 +395,7 @@ async def _apply_exemptions(deployment_rules: list[DeadlineRule], exemptions: li
             changes.append((row, {"status": "open", "closed_at": None, **evidence}, "reopen"))
         elif row["status"] == "exempt" and any(row.get(k) != v for k, v in evidence.items()):
             # Still exempt, but the plugin's evidence changed (or is still in the waiver's
-            # columns, where it was kept before migration 2026-12-04T21:16:25).
+            # columns, where it was kept before migration 2026-12-04T21:28:20).
             changes.append((row, evidence, "exempt_evidence"))
     if not changes:
         return 0

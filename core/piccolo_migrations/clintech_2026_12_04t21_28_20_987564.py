@@ -10,7 +10,7 @@ from piccolo.columns.column_types import Text
 from piccolo.columns.column_types import Varchar
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-12-04T21:16:25:022375"
+ID = "2026-12-04T21:28:20:987564"
 VERSION = "1.38.0"
 DESCRIPTION = "obligation exemption evidence columns"
 
