@@ -50,3 +50,16 @@ async def test_nat22_an_alarm_on_early_cases_raises_the_learning_curve_warning(d
         assert f'data-project="{project}"' in index.text
     finally:
         await release_obligations()
+
+
+async def test_the_evaluation_job_runs_once_per_interval_and_is_audited(deployment):
+    from core.audit.tables import AuditEvent
+    from core.supervision import jobs
+    from core.supervision.tables import WarningRun
+
+    await WarningRun.delete(force=True)
+    before = await AuditEvent.count().where(AuditEvent.action == "warning.evaluate")
+    hooks = deployment["host"].view()
+    await jobs.evaluate_warnings(hooks, TODAY)
+    assert await jobs.evaluate_warnings(hooks, TODAY) == 0  # within EVERY: not taken again
+    assert await AuditEvent.count().where(AuditEvent.action == "warning.evaluate") == before + 1

@@ -44,6 +44,7 @@ class Series(msgspec.Struct, frozen=True):
     p0: float
     p1: float
     case_ids: tuple[int, ...]
+    case_labels: tuple[str, ...]  # the hospital's own case numbers
     events: tuple[bool, ...]
     values: tuple[float, ...]
     alarm_at: int | None  # the case number (1-based) where the sum first reached ALARM
@@ -105,7 +106,8 @@ async def series(institution_ids: tuple[int, ...] | None, today: dt.date, *, pro
     projects = {p["id"]: p for p in await query}
     if not projects:
         return []
-    cases = await CaseRecord.select(CaseRecord.id, CaseRecord.project, CaseRecord.technology_code,
+    cases = await CaseRecord.select(CaseRecord.id, CaseRecord.external_id, CaseRecord.project,
+                                    CaseRecord.technology_code,
                                     CaseRecord.operators, CaseRecord.complication).where(
         CaseRecord.project.is_in(list(projects)) & (CaseRecord.voided == False)).order_by(  # noqa: E712
         CaseRecord.operated_on).order_by(CaseRecord.id).output(load_json=True)
@@ -127,7 +129,8 @@ async def series(institution_ids: tuple[int, ...] | None, today: dt.date, *, pro
         out.append(Series(project_id=pid, project_title=p["title"], institution_id=p["institution"],
                           technology_code=p["technology_code"] or f"P{pid}", operator_id=op,
                           operator_name=names.get(op, str(op)), p0=p0, p1=odds_p1(p0),
-                          case_ids=tuple(c["id"] for c in got), events=tuple(events), values=tuple(path),
+                          case_ids=tuple(c["id"] for c in got), case_labels=tuple(c["external_id"] for c in got),
+                          events=tuple(events), values=tuple(path),
                           alarm_at=alarm))
     return out
 
@@ -139,7 +142,7 @@ async def _records(finding: Finding, limit: int) -> list[Record]:
     out = [Record(type="cusum", id=int(project), label="学习曲线（CUSUM）图",
                   href=f"/analytics/cusum/{project}")]
     for s in found:
-        out += [Record(type="case", id=cid, label=f"第 {i} 例（并发症）", href=f"/cases/{cid}")
+        out += [Record(type="case", id=cid, label=f"第 {i} 例（病例 {s.case_labels[i - 1]}，并发症）", href=f"/cases/{cid}")
                 for i, (cid, event) in enumerate(zip(s.case_ids, s.events, strict=True), start=1) if event][:limit - 1]
     return out
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from core.accounts.schemas import SYSTEM
+from core.audit import service as audit
 from core.db import write_transaction
 from core.jobs import job
 from core.plugins import HookView
@@ -41,4 +43,6 @@ async def evaluate_warnings(hooks: HookView, today: dt.date | None = None) -> in
         async with write_transaction():
             await WarningRun.update({WarningRun.lease_until: None, WarningRun.finished_at: dt.datetime.now(dt.UTC),
                                      WarningRun.results: results}).where(WarningRun.name == "warnings")
+            # The system's evaluation run, as a regulator's 重新检测 is recorded.
+            await audit.record(SYSTEM, "warning.evaluate", "risk_warning", None, after=results)
     return results.get("raised", 0)
