@@ -197,6 +197,13 @@ async def test_nat25_stop_reports_to_the_licence_department_which_cancels_the_fi
     assert await lifecycle.use_refusal(deployment["hospital_a"], key, TODAY, hooks=hooks) is None
     history = await lifecycle.history(deployment["hospital_a"], key)
     assert [h["action"] for h in history] == ["resume", "cancel", "stop"]
+    # The next case is the new first case: it opens a new filing (NAT-11).
+    await cases.record_cases(ma, hooks, [case_input(project_id, admitted_on=TODAY.isoformat(),
+                                                    operated_on=TODAY.isoformat(), discharged_on=TODAY.isoformat())],
+                             today=TODAY)
+    filings = await Filing.select(Filing.status, Filing.first_case_on).where(Filing.project == project_id).order_by(
+        Filing.id)
+    assert [(f["status"], f["first_case_on"]) for f in filings] == [("cancelled", first), ("open", TODAY)]
 
 
 # ---------------------------------------------------------------- suspension by the institution or its department
@@ -241,6 +248,12 @@ async def test_nat13_deferred_ethics_admits_but_refuses_cases_and_the_first_case
     found = await lifecycle.use_refusals([(deployment["hospital_a"], f"P{project_id}", TODAY, project_id),
                                           (deployment["hospital_b"], "G01", TODAY)], hooks)
     assert [r.rule for r in found.values()] == ["NAT-13"]
+    # The approval arrives (HOSP-7): the technology may be applied from then on.
+    from core.admission import service as admission
+    from tests.filing_helpers import PDF
+
+    await admission.submit_ethics_proof(ma, hooks, project_id, "伦理审查批件.pdf", PDF)
+    await cases.record_cases(ma, hooks, [case_input(project_id)], today=TODAY)
 
 
 # ---------------------------------------------------------------- HOSP-19: the summary's "stop" takes the same path
