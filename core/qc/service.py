@@ -325,6 +325,13 @@ def in_monitoring(project: dict, year: int) -> bool:
     return bool(admitted and until and admitted < dt.date(year, 1, 31) and until >= dt.date(year, 1, 1))
 
 
+def year_label(year: int | str) -> str:
+    """The report filed in January of ``year`` covers the year before (HOSP-17): its label
+    names the period's year, as its figures do, and when it is filed."""
+    filed = int(year)
+    return f"{filed - 1} 年度（{filed} 年 1 月填报）"
+
+
 async def prefill(actor: Actor, hooks: HookView | None, project: dict, year: int) -> dict:
     """The report's figures from the cases of the year before ``year`` (or since
     admission): case count, complications, adverse events, timeliness, each indicator."""
@@ -386,6 +393,7 @@ async def get_report(actor: Actor, report_id: int) -> dict:
                                       QcAnnualReport.project.tech_class, QcAnnualReport.project.lead,
                                       QcAnnualReport.project.department, QcAnnualReport.project.admitted_on,
                                       QcAnnualReport.project.monitoring_until, QcAnnualReport.institution.name,
+                                      QcAnnualReport.project.lead.display_name,
                                       ).where(QcAnnualReport.id == report_id).first().output(load_json=True)
     if row is None:
         raise NotFound("未找到该年报表")
@@ -393,6 +401,7 @@ async def get_report(actor: Actor, report_id: int) -> dict:
 
     await require_institution(actor, row["institution"])
     row["status_label"] = REPORT_STATUS.get(row["status"], row["status"])
+    row["year_label"] = year_label(row["year"])
     return row
 
 
@@ -405,6 +414,7 @@ async def list_reports(actor: Actor) -> list[dict]:
     rows = await query
     for r in rows:
         r["status_label"] = REPORT_STATUS.get(r["status"], r["status"])
+        r["year_label"] = year_label(r["year"])
     return rows
 
 
@@ -506,6 +516,7 @@ async def due_reports(actor: Actor, hooks: HookView, today: dt.date | None = Non
         rep = reports.get((r["subject_id"], r["occurrence"]))
         r["report"] = rep
         r["report_status"] = REPORT_STATUS.get(rep["status"]) if rep else "未开始"
+        r["year_label"] = year_label(r["occurrence"]) if str(r["occurrence"]).isdigit() else r["occurrence"]
     return rows
 
 
