@@ -25,6 +25,7 @@ JOB_MODULES: list[str] = [
     "core.obligations.jobs",
     "core.admission.jobs",
     "core.supervision.jobs",
+    "core.people.jobs",
 ]
 _JOBS: dict[str, Job] = {}
 

@@ -38,6 +38,7 @@ from core.inbox.tables import InboxAddress, InboxMessage
 from core.lifecycle.tables import RegionSuspension, TechnologyUse, UseEvent
 from core.obligations.tables import CalendarFeed, Obligation, ObligationReminder
 from core.outbox.tables import Delivery, DeliveryAttempt
+from core.people.tables import Authorisation, AuthorisationEvent, Certificate, OperatorFinding
 from core.qc.tables import QcAnnualReport, QcSummary
 from core.storage.tables import Attachment
 from core.supervision.tables import CreditAnswer, RiskWarning, WarningEntry, WarningRun
@@ -57,6 +58,7 @@ TABLES += [TechnologyUse, UseEvent, RegionSuspension]
 TABLES += [RiskWarning, WarningEntry, WarningRun, CreditAnswer]
 TABLES += [GradingEdition, GradingOperation]
 TABLES += [Evaluation, EvaluationFile, DataRequest, PanelExpert, Sitting, SittingVote]
+TABLES += [Certificate, Authorisation, AuthorisationEvent, OperatorFinding]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",

@@ -73,3 +73,43 @@ async def grading_route(dep: dict, institution_id: int) -> dict:
         await grading.import_catalogue(SYSTEM, institution_id, rows, filename="tenancy.xlsx",
                                        effective_on=GRADED_FROM, basis="租户隔离测试")
     return {"institution_id": institution_id}
+
+
+async def authorise(username: str, *, technology_key: str = "", level: int | None = None,
+                    valid_from: dt.date = dt.date(2026, 1, 5), valid_until: dt.date = dt.date(2028, 1, 4),
+                    by: str = "medaffairs_a") -> int:
+    """A grant by the management body, recorded by medical affairs (NAT-20)."""
+    from core.accounts.tables import User
+    from core.people import service as people
+
+    user = await User.select(User.id).where(User.username == username).first()
+    return await people.grant(await actor(by), user["id"], people.GrantInput(
+        scope="technology" if technology_key else "level", technology_key=technology_key, level=level,
+        valid_from=valid_from, valid_until=valid_until, ability="独立完成同类手术50例", training="省级培训基地培训6个月",
+        exam="结业考核合格", decision="2026年第1次医疗技术临床应用管理委员会会议"))
+
+
+_PEOPLE: dict[int, dict] = {}
+
+
+async def people_route(dep: dict, institution_id: int) -> dict:
+    """The tenancy matrix: a physician of the institution with a certificate and a level
+    authorisation, recorded by its medical affairs."""
+    from core.accounts.tables import User
+    from core.people import service as people
+    from core.people.tables import Authorisation, Certificate
+
+    a = institution_id == dep["hospital_a"]
+    doctor, medical = ("clinician_a", "medaffairs_a") if a else ("clinician_b", "medaffairs_b")
+    user = await User.select(User.id).where(User.username == doctor).first()
+    cert = await Certificate.select(Certificate.id).where(Certificate.user == user["id"]).first()
+    if cert is None:
+        await people.add_certificate(await actor(medical), user["id"], people.CertificateInput(
+            kind="qualification", name="医师资格证", number=f"T{secrets.token_hex(3)}"))
+        cert = await Certificate.select(Certificate.id).where(Certificate.user == user["id"]).first()
+    auth = await Authorisation.select(Authorisation.id).where(Authorisation.user == user["id"]).first()
+    if auth is None:
+        await authorise(doctor, level=2, by=medical)
+        auth = await Authorisation.select(Authorisation.id).where(Authorisation.user == user["id"]).first()
+    return {"user_id": user["id"], "certificate_id": cert["id"], "authorisation_id": auth["id"],
+            "institution_id": institution_id}

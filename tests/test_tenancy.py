@@ -274,6 +274,21 @@ TENANT_ROUTES: dict[str, Route] = {
                                                     form={"answer": "越权报送的临床资料说明"}),
     "/evaluations/requests/{request_id:int}/files/{attachment_id:int}": Route(ev.request_route,
                                                                               reader="medaffairs_a"),
+    # 医师档案与授权 (core/people): the physician's archive, certificates, authorisations.
+    "/people/institution/{institution_id:int}": Route(people_h.people_route, reader="medaffairs_a",
+                                                      regulators=True),
+    "/people/{user_id:int}": Route(people_h.people_route, reader="medaffairs_a", regulators=True),
+    "/people/{user_id:int}/archive.pdf": Route(people_h.people_route, reader="medaffairs_a"),
+    "/people/{user_id:int}/certificates": Route(people_h.people_route, reader="medaffairs_a", form={
+        "kind": "practice", "name": "越权证书"}),
+    "/people/{user_id:int}/certificates/{certificate_id:int}/remove": Route(
+        people_h.people_route, reader="medaffairs_a", form={"reason": "越权移除"}),
+    "/people/{user_id:int}/authorisations": Route(people_h.people_route, reader="medaffairs_a", form={
+        "scope": "level", "level": "4", "valid_from": "2026-01-01", "valid_until": "2027-01-01",
+        "ability": "越权", "training": "越权", "decision": "越权"}),
+    "/people/{user_id:int}/authorisations/{authorisation_id:int}": Route(
+        people_h.people_route, reader="medaffairs_a", form={"action": "revoke", "version": "1", "reason": "越权",
+                                                           "decision": "越权"}),
     "/filings/{filing_id:int}": Route(filing_of, reader="medaffairs_a", regulators=True),
     "/filings/{filing_id:int}/deliveries": Route(filing_of, reader="medaffairs_a", regulators=True),
     "/filings/{filing_id:int}/form.pdf": Route(filing_of, reader="medaffairs_a", regulators=True),

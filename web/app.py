@@ -149,6 +149,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
     from web.lifecycle.controllers import LifecycleController
     from web.obligations.controllers import InboxController, ObligationController, ical_feed
     from web.outbox.controllers import AdminChannelController, OutboxController
+    from web.people.controllers import PeopleController
     from web.qc.controllers import QC_ROUTES
     from web.site import emblem
     from web.supervision.controllers import (
@@ -193,6 +194,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
             FileController,
             CaseController,
             GradingController,
+            PeopleController,
             PublicGradingController,
             *CASES_API,
             ApiTokenController,

@@ -37,6 +37,10 @@ def core_menu(actor: Actor) -> list[dict]:
     if actor.has(*HOSPITAL_ROLES, *REGION_ROLES):
         items.append({"label": t("nav.qc"), "href": "/qc"})
         items.append({"label": t("nav.grading"), "href": "/grading"})
+    if actor.has("medical_affairs", "hospital_head", *REGION_ROLES) or actor.is_admin:
+        items.append({"label": t("nav.people"), "href": "/people"})
+    elif actor.has("clinician", "dept_head") and actor.institution_id:
+        items.append({"label": t("nav.my_archive"), "href": f"/people/{actor.id}"})
     if actor.has("medical_affairs", "admin"):
         items.append({"label": t("nav.outbox"), "href": "/outbox"})
     # 风险预警: the roles a warning rule may name as its audience (NAT-41).

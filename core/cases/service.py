@@ -50,6 +50,7 @@ from core.grading.service import choices as grading_choices
 from core.lifecycle import service as lifecycle
 from core.obligations import service as obligations
 from core.obligations.tables import Obligation
+from core.people.service import check_operators, record_findings
 from core.plugins import HookView
 from core.qc.indicators import indicators_for
 from core.tenancy.service import institution_scope, require_institution
@@ -201,6 +202,10 @@ async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], tod
         problems += rules.prefix(own, where)
         plan.append({"case": case, "project": project, "digest": digest, "existing": before,
                      "grade": grades[index]})
+    # NAT-20: operators without a valid authorisation on the operation date (core.people).
+    for entry, found in zip(plan, await check_operators(
+            institution_id, [(e["case"], e["project"], e["grade"], staff) for e in plan]), strict=True):
+        entry["unauthorised"] = found
     return problems, {"institution_id": institution_id, "plan": plan, "staff": staff, "indicators": indicators}
 
 
@@ -316,6 +321,7 @@ async def _write_batch(actor: Actor, hooks: HookView, ctx: dict, source: str, da
             )
             rows = await CaseRecord.insert(CaseRecord(**values)).returning(CaseRecord.id)
             case_id = rows[0]["id"]
+            await record_findings(case_id, institution_id, case, project, entry["unauthorised"])
             report = await _open_report(actor, hooks, project, case, case_id, day, tech_class)
             delivery_ids: list[int] = []
             if report["rule"]:

@@ -58,6 +58,10 @@ WARNINGS = [
      "description": "限制类技术病例的术者不在该技术备案时报送的本机构开展该技术医师名单（第十二条（六））内，"
                     "也不是技术负责人",
      "audience": ["regulator", "qc_center", "medical_affairs"], "severity": "serious"},
+    {"key": "operator_without_authorisation", "detector": "operator_without_authorisation", "rule": "JL-21",
+     "title": "术者在手术日期无有效授权",
+     "description": "病例的术者在手术日期没有医院按专业能力、培训情况和考核结果授予的该技术或该级别手术权限（第二十一条）",
+     "audience": ["regulator", "qc_center", "medical_affairs"], "severity": "warning"},
     {"key": "filing_annotation", "detector": "filing_annotation", "rule": "JL-12",
      "title": "备案未在副本及“备注三”登记",
      "description": "备案已完成，执业许可证副本备注栏及医疗机构电子化注册系统“备注三”未登记或不一致（第十二条）",

@@ -107,9 +107,12 @@ class CaseController(Controller):
 
     async def _detail(self, request: Request, actor: Actor, case_id: int, *, saved: str = "", errors=(),
                       typed: dict | None = None, form: str = "", status: int = 200) -> Template:
+        from core.people.service import case_findings
+
         view = await service.case_view(actor, case_id)
         return await page(request, "cases/detail.html", status_code=status, saved=saved, errors=list(errors),
-                          typed=typed or {}, open_form=form, outcomes=list(OUTCOMES.items()), **view.context())
+                          typed=typed or {}, open_form=form, outcomes=list(OUTCOMES.items()),
+                          operator_findings=await case_findings(case_id), **view.context())
 
     @get("/{case_id:int}")
     async def detail(self, request: Request, actor: Actor, case_id: int, saved: str = "",
