@@ -120,8 +120,10 @@ async def load(hooks: HookView) -> list[tuple[str, str, str]]:
             row = await User.select(User.id).where(User.username == username).first()
             await person.set_person(SYSTEM, row["id"], **PERSONS[username])
     from core.grading import demo as grading_demo
+    from core.people import demo as people_demo
 
     await grading_demo.load(tenants["A"]["institution"])
+    await people_demo.load()
     return logins
 
 

@@ -28,6 +28,20 @@ def ev(action, on, until=None, i=0):
     return {"action": action, "on": on, "valid_until": until, "id": i}
 
 
+async def _physician(username: str, name: str) -> int:
+    """A physician of hospital A (心血管内科) the demo has not authorised."""
+    from core.accounts import service as accounts
+    from core.accounts.schemas import SYSTEM, UserInput
+
+    row = await User.select(User.id).where(User.username == username).first()
+    if row:
+        return row["id"]
+    a = await User.select(User.institution, User.department).where(User.username == "clinician_a").first()
+    return await accounts.create_user(SYSTEM, UserInput(
+        username=username, display_name=name, roles=["clinician"], institution=a["institution"],
+        department=a["department"], password="demo-pass-2026"))
+
+
 # ---------------------------------------------------------------- pure rules
 
 
@@ -91,8 +105,9 @@ async def test_nat20_an_authorised_operators_case_has_no_finding_an_unauthorised
     clinician = await actor("clinician_a")
     [ok] = await cases.record_cases(clinician, hooks, [case_input(project, operation_code="43.41")], today=REPORTED)
     assert not await OperatorFinding.exists().where(OperatorFinding.record == ok.id)
+    await _physician("people_newcomer", "新来医生")  # no authorisation at all
     [warned] = await cases.record_cases(clinician, hooks, [case_input(
-        project, operation_code="43.41", operators=["depthead_a"], assistants=[])], today=REPORTED)
+        project, operation_code="43.41", operators=["people_newcomer"], assistants=[])], today=REPORTED)
     # Recorded and reported all the same (NAT-37: every case performed is reported) ...
     assert warned.report_rule == "JL-38"
     findings = await OperatorFinding.select().where(OperatorFinding.record == warned.id)

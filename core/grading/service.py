@@ -149,7 +149,7 @@ async def _new_edition(actor: Actor, institution_id: int, ops: list[Operation], 
     rows = await GradingEdition.insert(GradingEdition(
         uid=f"{institution_id}:{number}", institution=institution_id, number=number, effective_on=effective_on,
         source=source, note=note[:2000], basis=basis.strip(), operation_count=len(ops),
-        created_by=actor.username[:100])).returning(GradingEdition.id)
+        created_by=actor.display_name[:100])).returning(GradingEdition.id)
     edition_id = rows[0]["id"]
     batch = [GradingOperation(uid=f"{edition_id}#{o.code}", edition=edition_id, code=o.code, name=o.name,
                               level=o.level, department=o.department) for o in ops]

@@ -2,10 +2,10 @@
 cases, the only writer of ``physician_certificate``, ``physician_authorisation`` (and its
 events) and ``case_operator_finding``.
 
-* NAT-19 / JL-20: every physician has a technology archive — authorisations and their
+* NAT-19: every physician has a technology archive — authorisations and their
   history, technologies performed (cases), errors and incidents (complications, adverse
   events, operator findings), training and examinations — the basis of authorisation changes.
-* NAT-20 / JL-21: authorisations per restricted technology and per surgery level, granted,
+* NAT-20: authorisations per restricted technology and per surgery level, granted,
   renewed, suspended, reinstated and revoked by the institution's management body from the
   physician's ability, training (and exams), with validity dates. Medical affairs (the body's
   day-to-day office) records each decision here; the admin may too.
@@ -179,7 +179,7 @@ async def add_certificate(actor: Actor, user_id: int, data: CertificateInput) ->
         rows = await Certificate.insert(Certificate(
             institution=person["institution"], user=user_id, kind=data.kind, name=name[:60],
             number=data.number.strip()[:80], issuer=data.issuer.strip()[:120], issued_on=data.issued_on,
-            expires_on=data.expires_on, note=data.note.strip()[:2000], created_by=actor.username[:100],
+            expires_on=data.expires_on, note=data.note.strip()[:2000], created_by=actor.display_name[:100],
         )).returning(Certificate.id)
         names = await sync_qualifications(user_id)
         await audit.record(actor, "people.certificate_add", "physician", user_id, after={
@@ -222,7 +222,7 @@ async def expire_certificates(today: dt.date | None = None) -> int:
     return changed
 
 
-# ---------------------------------------------------------------- authorisations (NAT-20, JL-21)
+# ---------------------------------------------------------------- authorisations (NAT-20)
 
 
 async def _authorisations(institution_id: int, user_ids: list[int]) -> list[dict]:
@@ -277,7 +277,7 @@ async def technologies(institution_id: int) -> list[dict]:
 
 
 async def grant(actor: Actor, user_id: int, data: GrantInput, today: dt.date | None = None) -> int:
-    """The management body grants an authorisation (NAT-20, JL-21); medical affairs records it."""
+    """The management body grants an authorisation (NAT-20); medical affairs records it."""
     person = await physician(actor, user_id)
     institution_id = person["institution"]
     if not may_manage(actor, institution_id):
@@ -309,7 +309,7 @@ async def grant(actor: Actor, user_id: int, data: GrantInput, today: dt.date | N
         await AuthorisationEvent.insert(AuthorisationEvent(
             authorisation=auth_id, action="grant", on=data.valid_from, valid_until=data.valid_until,
             ability=data.ability.strip(), training=data.training.strip(), exam=data.exam.strip(),
-            decision=data.decision.strip(), actor=actor.username[:100]))
+            decision=data.decision.strip(), actor=actor.display_name[:100]))
         await audit.record(actor, "people.grant", "physician", user_id, after={
             "authorisation": auth_id, "scope": data.scope, "technology_key": key, "level": data.level,
             "valid_from": data.valid_from, "valid_until": data.valid_until, "decision": data.decision.strip()},
@@ -357,7 +357,7 @@ async def act(actor: Actor, user_id: int, authorisation_id: int, data: ActInput)
         await AuthorisationEvent.insert(AuthorisationEvent(
             authorisation=authorisation_id, action=data.action, on=on,
             valid_until=data.valid_until if data.action == "renew" else None, exam=data.exam.strip(),
-            decision=data.decision.strip(), reason=data.reason.strip(), actor=actor.username[:100]))
+            decision=data.decision.strip(), reason=data.reason.strip(), actor=actor.display_name[:100]))
         await audit.record(actor, f"people.{data.action}", "physician", user_id, before={
             "authorisation": authorisation_id, "status": row["status"], "valid_until": row["valid_until"]}, after={
             "authorisation": authorisation_id, "status": status, "on": on, "valid_until": data.valid_until,
@@ -417,7 +417,7 @@ async def case_findings(case_id: int) -> list[dict]:
                                         OperatorFinding.message).where(OperatorFinding.record == case_id)
 
 
-# ---------------------------------------------------------------- the archive (NAT-19, JL-20)
+# ---------------------------------------------------------------- the archive (NAT-19)
 
 
 async def performed(user_id: int, institution_id: int, limit: int = 200) -> list[dict]:
@@ -440,7 +440,7 @@ async def performed(user_id: int, institution_id: int, limit: int = 200) -> list
 
 
 async def archive(actor: Actor, user_id: int) -> dict:
-    """One physician's technology archive (NAT-19, JL-20): person, certificates,
+    """One physician's technology archive (NAT-19): person, certificates,
     authorisations with history, cases performed, complications and adverse events,
     operator findings, training and examinations."""
     person = await physician(actor, user_id)

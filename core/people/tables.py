@@ -11,7 +11,7 @@ from core.tenancy.tables import Institution
 
 class Certificate(Table, tablename="physician_certificate"):
     """A certificate medical affairs keeps for a physician (资格证、执业证、职称证, training
-    certificates of a specification), with its expiry (JL-12 (五)(六), NAT-19)."""
+    certificates of a specification), with its expiry (the filing's certificates, NAT-19)."""
 
     institution = ForeignKey(Institution, index=True)
     user = ForeignKey(User, index=True)
@@ -28,7 +28,7 @@ class Certificate(Table, tablename="physician_certificate"):
 
 
 class Authorisation(Table, tablename="physician_authorisation"):
-    """One authorisation (医师授权, NAT-20, JL-21): a physician for one restricted technology
+    """One authorisation (医师授权, NAT-20): a physician for one restricted technology
     (``scope`` technology, ``technology_key``) or up to a surgery level (``scope`` level,
     ``level`` 1–4), granted by the institution's management body, with validity dates."""
 
@@ -47,7 +47,7 @@ class Authorisation(Table, tablename="physician_authorisation"):
 
 class AuthorisationEvent(Table, tablename="physician_authorisation_event"):
     """The history of an authorisation: grant, renew, suspend, reinstate, revoke — each with
-    its date, its basis (ability, training, exams: NAT-20, JL-21) and the body's decision."""
+    its date, its basis (ability, training, exams: NAT-20) and the body's decision."""
 
     authorisation = ForeignKey(Authorisation, index=True)
     action = Varchar(length=12)
