@@ -259,3 +259,25 @@ async def test_operator_findings_are_shown_on_the_case(world, login_as):
     page = await client.get(f"/cases/{row['record']}")
     assert 'data-finding="NAT-20"' in page.text
     assert await CaseRecord.exists().where(CaseRecord.id == row["record"])
+
+
+@pytest.mark.rule("JL-12")
+@pytest.mark.rule("NAT-19")
+async def test_jl12_a_filing_blocked_by_a_missing_certificate_links_to_the_physicians_archive(deployment, login_as):
+    from core.filing import service as filing
+    from core.filing.tables import Filing
+    from tests.filing_helpers import admitted_project
+
+    hooks = deployment["host"].view()
+    newcomer = await _physician("people_newcomer", "新来医生")
+    project_id = await admitted_project(hooks)
+    medical = await actor("medaffairs_a")
+    filing_id = await filing.on_first_case(medical, hooks, project_id=project_id, case_date=D(2026, 3, 9),
+                                           today=D(2026, 3, 9))
+    row = await Filing.select(Filing.version).where(Filing.id == filing_id).first()
+    await filing.save_details(medical, hooks, filing_id, filing.FilingDetails(
+        version=row["version"], self_assessment="对照管理规范逐项自评，符合要求。",
+        physicians=[{"user_id": newcomer, "name": "新来医生"}]))
+    page = await (await login_as("medaffairs_a")).get(f"/filings/{filing_id}")
+    assert "医师新来医生缺少证书" in page.text
+    assert f'href="/people/{newcomer}#certificates"' in page.text
