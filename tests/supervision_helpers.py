@@ -25,7 +25,7 @@ async def completed_filing(hooks, project_id: int) -> int:
         version=row["version"], self_assessment="对照管理规范逐项自评：人员、设备、设施均符合要求。",
         assessment_basis="specification", assessment_reference=row["assessment_reference"] or "相关技术管理规范",
         form={"phone": "0431-88888888"}, physicians=row["physicians"]))
-    for m in (await filing.filing_view(ma, hooks, filing_id))["materials"]:
+    for m in (await filing.filing_view(ma, hooks, filing_id)).materials:
         await filing.upload_material(ma, hooks, filing_id, m.key, f"{m.key}.pdf", PDF + m.key.encode())
     await filing.submit(ma, hooks, filing_id, today=submit_day)
     await filing.complete(await region_actor("regulator_city1"), hooks, filing_id, completed_on=submit_day,

@@ -881,7 +881,11 @@ async def desk(actor: Actor, hooks: HookView) -> dict:
         s["institutions"] = [i for i in await _users_in_region(s["region.path"], s["technology_key"])
                              if i["id"] in insts] if s["status"] == "active" else []
         s["deliveries"] = await outbox.delivery_status("region_suspension", s["id"])
-    return {"suspensions": suspensions, "uses": rows,
+    from core.catalog import service as catalog
+
+    choices = {t.code: t.name for t in await catalog.choices(hooks, classes=("restricted", "routine"))} \
+        if actor.has("regulator") else {}
+    return {"suspensions": suspensions, "uses": rows, "choices": choices,
             "may_suspend": actor.has("regulator") and actor.region_id is not None,
             "policy": _policy(hooks)}
 
