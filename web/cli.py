@@ -90,6 +90,10 @@ def demo(scale: int, case_count: int, years: int) -> None:
 
         for line in await lifecycle_demo.load(hooks):
             click.echo(line)
+        from core import demo_states
+
+        for line in await demo_states.load(hooks):
+            click.echo(line)
         if scale > 0:
             from core import demo_scale
 

@@ -1,0 +1,242 @@
+"""Demo states (``clintech demo``, issue 11 point 16): a deployment in which every state can
+be seen at once, without waiting a week — hospital A's projects at each step of admission
+(a draft, the department's argumentation, ethics, the expert panel, publicity, returned,
+admitted), and a restricted technology admitted two years ago with two years of monthly
+cases (so QC figures and the annual report have data), one case corrected and one voided,
+its filing opened by the first case, its reports received on time, late, or packaged and
+waiting for upload; the risk warnings evaluated on that data.
+
+Idempotent (each project is found by its title); everything goes through the services,
+audited as the demo users. Run by the CLI after ``core.demo.load``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
+from core import clock
+from core.accounts.schemas import SYSTEM
+from core.admission.tables import AdmissionRound, Project
+from core.errors import DomainError
+from core.lifecycle.demo import _actor, _form
+from core.plugins import HookView
+
+PREFIX = "演示："
+STEP_PROJECTS = [  # title, path, stop at the step of this kind ("" = submitted only; None = draft)
+    ("演示：填写中的申请", "round", None),
+    ("演示：待科室论证的项目", "round", ""),
+    ("演示：伦理审查中的项目", "round", "ethics"),
+    ("演示：专家评审中的项目", "round", "panel"),
+    ("演示：院内公示中的项目", "round", "publicity"),
+    ("演示：退回修改的项目", "round", "returned"),
+    ("演示：已准入的项目", "temporary", "admitted"),
+]
+QC_PROJECT = "演示：两年质控数据的限制类技术"
+CONSIDERATIONS = {"planned": "已对开展条件逐项梳理", "cultivate": "拟作为重点技术培育", "equipment": "现有设备满足，无需新购",
+                  "fees": "按现行收费标准，无新增收费"}
+USERS = {"clinician": "clinician_a", "dept_head": "depthead_a", "ethics": "ethics_a", "expert": "expert_a",
+         "medical_affairs": "medaffairs_a", "hospital_head": "head_a"}
+
+
+async def _row(project_id: int) -> dict:
+    return await Project.select().where(Project.id == project_id).first().output(load_json=True)
+
+
+async def _advance(hooks: HookView, project_id: int, today: dt.date, until: str) -> dict:
+    """Decide each step as the demo user of its role until a step of kind ``until`` is
+    current ("admitted": to the end)."""
+    from core.admission import service as admission
+
+    ma = await _actor("medaffairs_a")
+    for _ in range(14):
+        row = await _row(project_id)
+        if row["status"] != "in_review" or row["current_step"] is None:
+            return row
+        step = {s["key"]: s for s in row["steps"]}[row["current_step"]]
+        if step["kind"] == until:
+            return row
+        version, kind = row["version"], step["kind"]
+        approve = admission.Decision(version=version, decision="approve", reason="同意")
+        if kind == "argumentation":
+            await admission.decide(await _actor(USERS["dept_head"]), hooks, project_id, admission.Decision(
+                version=version, decision="approve", reason="科室论证同意", considerations=CONSIDERATIONS), today)
+        elif kind == "ethics":
+            await admission.vote(await _actor("ethics_a"), hooks, project_id, admission.Ballot(vote="approve"), today)
+        elif kind == "panel":
+            expert = await _actor("expert_a")
+            await admission.assemble_panel(ma, hooks, project_id, version, [expert.id])
+            await admission.vote(expert, hooks, project_id, admission.Ballot(
+                vote="approve", score="88", scores={"qualification": "90", "plan": "85", "qc": "86"},
+                comment="方案可行，同意开展"), today)
+            await admission.decide(ma, hooks, project_id, admission.Decision(
+                version=(await _row(project_id))["version"], decision="approve", reason="专家组同意"), today)
+        elif kind == "publicity":
+            await admission.close_publicity(ma, hooks, project_id, version, row["step_started_on"]
+                                            + dt.timedelta(days=10))
+        elif kind == "document":
+            await admission.issue_document(ma, hooks, project_id, version, f"院准字〔{today.year}〕{project_id}号",
+                                           today)
+        elif kind == "filing":
+            await admission.file_with_university(ma, hooks, project_id, version, today)
+        else:
+            await admission.decide(await _actor(USERS.get(step["role"], "medaffairs_a")), hooks, project_id,
+                                   approve, today)
+    return await _row(project_id)
+
+
+async def _project(hooks: HookView, title: str, path: str, today: dt.date, technology_id: int | None = None) -> int:
+    from core.admission import service as admission
+
+    clinician = await _actor("clinician_a")
+    project_id = await admission.create_project(clinician, hooks, admission.NewProject(
+        title=title, path=path, technology_id=technology_id, outside_lists=technology_id is None), today)
+    await admission.save_draft(clinician, hooks, project_id, _form(), today=today)
+    return project_id
+
+
+async def _open_round(today: dt.date) -> None:
+    from core.admission import service as admission
+
+    inst = (await _actor("medaffairs_a")).institution_id
+    if not await AdmissionRound.exists().where((AdmissionRound.institution == inst)
+                                               & (AdmissionRound.status == "open")):
+        await admission.open_round(await _actor("medaffairs_a"), today.year, today, today + dt.timedelta(days=60))
+
+
+async def step_projects(hooks: HookView, today: dt.date) -> list[str]:
+    """Hospital A's projects at each step of admission."""
+    from core.admission import service as admission
+
+    await _open_round(today)
+    lines: list[str] = []
+    for title, path, until in STEP_PROJECTS:
+        if await Project.exists().where(Project.title == title):
+            continue
+        project_id = await _project(hooks, title, path, today)
+        if until is not None:
+            await admission.submit(await _actor("clinician_a"), hooks, project_id, today=today)
+        if until == "returned":
+            row = await _row(project_id)
+            await admission.decide(await _actor("depthead_a"), hooks, project_id, admission.Decision(
+                version=row["version"], decision="return", reason="请补充国内外开展情况与质控指标的具体参数",
+                considerations=CONSIDERATIONS), today)
+        elif until:
+            row = await _advance(hooks, project_id, today, until)
+            if until == "panel":  # the panel assembled, the expert's score still awaited
+                await admission.assemble_panel(await _actor("medaffairs_a"), hooks, project_id, row["version"],
+                                               [(await _actor("expert_a")).id])
+    return lines
+
+
+def _month_days(first: dt.date, months: int) -> list[dt.date]:
+    out, day = [], first
+    for _ in range(months):
+        out.append(day)
+        day = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=min(first.day, 28))
+    return out
+
+
+async def _receive(hooks: HookView, case_id: int, on: dt.date | None) -> None:
+    """The platforms' receipts for a case on ``on`` (medical affairs uploads the package and
+    records the receipt); ``None``: packaged, the upload still to do."""
+    from core.cases.service import report_deliveries
+    from core.outbox import service as outbox
+
+    for d in (await report_deliveries([case_id]))[case_id]:
+        await outbox.deliver_due(hooks, delivery_ids=[d["id"]])
+        if on is not None:
+            await outbox.confirm_manual(SYSTEM, d["id"], f"演示回执-{d['id']}", hooks=hooks,
+                                        now=dt.datetime(on.year, on.month, on.day, 2, 0, tzinfo=dt.UTC))
+
+
+def _case(project_id: int, n: int, operated: dt.date) -> dict:
+    return {
+        "case_id": f"DEMO-QC-{n:03d}", "technology_code": f"P{project_id}", "patient_key": f"DEMO-PATIENT-{n:03d}",
+        "admitted_on": (operated - dt.timedelta(days=2)).isoformat(), "operated_on": operated.isoformat(),
+        "discharged_on": (operated + dt.timedelta(days=4)).isoformat(), "operators": ["clinician_a"],
+        "assistants": ["depthead_a"], "indication": "冠心病多支病变", "outcome": "worse" if n % 17 == 0 else "improved",
+        "complication": n % 11 == 0, "complications": "穿刺点血肿" if n % 11 == 0 else "",
+        "adverse_event": n % 19 == 0, "adverse_events": "造影剂过敏" if n % 19 == 0 else "",
+        "follow_up": "术后30天随访无异常", "qc_values": {"并发症发生率": "是" if n % 11 == 0 else "否"}, "consent": True,
+    }
+
+
+async def qc_history(hooks: HookView, today: dt.date) -> list[str]:
+    """A restricted technology admitted two years ago with two cases a month since: most
+    reported on time, every seventh late, the last month's packaged and waiting for upload;
+    one case corrected and one voided (NAT-37); its filing opened by the first case (NAT-11)."""
+    import msgspec
+
+    from core.cases import corrections
+    from core.cases import service as cases
+    from core.cases.rules import CaseInput
+    from core.cases.tables import CaseRecord
+    from core.catalog import service as catalog
+
+    if await Project.exists().where(Project.title == QC_PROJECT):
+        return []
+    admitted_on = today - dt.timedelta(days=730)
+    await catalog.ensure_synced(hooks.host)
+    choices = [c for c in await catalog.choices(hooks, classes=("restricted",), on=admitted_on)
+               if c.code.startswith(tuple("0123456789G"))] or await catalog.choices(
+        hooks, classes=("restricted",), on=admitted_on)
+    project_id = await _project(hooks, QC_PROJECT, "temporary", admitted_on, technology_id=choices[-1].id)
+    from core.admission import service as admission
+
+    await admission.submit(await _actor("clinician_a"), hooks, project_id, today=admitted_on)
+    await _advance(hooks, project_id, admitted_on, "admitted")
+    clinician, ma = await _actor("clinician_a"), await _actor("medaffairs_a")
+    months = [d for d in _month_days(admitted_on + dt.timedelta(days=20), 25) if d + dt.timedelta(days=6) < today]
+    recorded: list[int] = []
+    n = 0
+    for index, first in enumerate(months):
+        batch = []
+        for offset in (0, 9):
+            n += 1
+            batch.append(msgspec.convert(_case(project_id, n, first + dt.timedelta(days=offset)), CaseInput))
+        day = max(c.discharged_on for c in batch) + dt.timedelta(days=1)
+        results = await cases.record_cases(clinician, hooks, batch, source="demo", today=day)
+        last_month = index == len(months) - 1
+        for k, result in enumerate(results):
+            recorded.append(result.id)
+            late = (n - 1 + k) % 7 == 0
+            await _receive(hooks, result.id, None if last_month else day + dt.timedelta(days=40 if late else 3))
+    row = await CaseRecord.select().where(CaseRecord.id == recorded[3]).first().output(load_json=True)
+    await corrections.correct(ma, hooks, recorded[3], corrections.Correction(
+        admitted_on=row["admitted_on"], operated_on=row["operated_on"], discharged_on=row["discharged_on"],
+        indication=row["indication"], outcome="worse", complication=True, complications="术后穿刺点血肿，压迫后好转",
+        follow_up=row["follow_up"]), "出院小结转归录入错误，据病历更正", today=today)
+    await corrections.void(ma, hooks, recorded[5], "同一患者重复登记")
+    return []
+
+
+async def load(hooks: HookView) -> list[str]:
+    """Everything above that is missing; one line per thing made (or why it could not be)."""
+    today = clock.today()
+    lines: list[str] = []
+    steps: list[tuple[str, Callable[[HookView, dt.date], Awaitable[list[str]]]]] = [
+        ("准入各步骤的项目", step_projects), ("两年质控数据", qc_history)]
+    for label, build in steps:
+        try:
+            lines += await build(hooks, today)
+        except DomainError as exc:
+            lines.append(f"未能生成{label}：{exc}")
+    from core.supervision import service as supervision
+
+    await supervision.evaluate(hooks, today)
+    return lines + await summary()
+
+
+async def summary() -> list[str]:
+    """What the demo states are (the same lines on every run)."""
+    from core.cases.tables import CaseRecord
+
+    lines = [f"演示项目：{title}" for title, _, _ in STEP_PROJECTS
+             if await Project.exists().where(Project.title == title)]
+    project = await Project.select(Project.id).where(Project.title == QC_PROJECT).first()
+    if project is not None:
+        rows = await CaseRecord.select(CaseRecord.voided, CaseRecord.version).where(CaseRecord.project == project["id"])
+        corrected = sum(1 for r in rows if r["version"] > 1 and not r["voided"])
+        lines.append(f"演示项目：{QC_PROJECT}（{len(rows)} 例病例，{corrected} 例已更正，"
+                     f"{sum(1 for r in rows if r['voided'])} 例已作废）")
+    return lines
