@@ -154,6 +154,8 @@ async def test_nat25_the_licence_department_cancels_the_filing_from_the_stop_rep
     city = await login_as("regulator_city1")
     desk = (await city.get("/lifecycle/desk")).text
     assert 'data-to-cancel="1"' in desk
+    filing_desk = (await city.get("/filings/desk")).text
+    assert re.search(rf'data-filing="{row["id"]}".*?data-use="stopped"', filing_desk, re.S)
     page = (await city.get(f"/filings/{row['id']}")).text
     assert 'id="stop-report"' in page and '<option value="conditions" selected>' in page
     reason = re.search(r'<textarea name="reason" rows="2">([^<]+)</textarea>', page).group(1)

@@ -976,6 +976,7 @@ async def _desk_scope(actor: Actor) -> Any:
 
 def _desk_decorator(actor: Actor, cal: Any, day: dt.date):
     async def decorate(rows: list[dict]) -> list[dict]:
+        await _with_use(rows)  # the technology's state of use in the institution (core.lifecycle)
         for r in rows:
             r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
             r["may_act"] = actor.has("regulator") and r["institution.licence_region"] == actor.region_id
@@ -998,6 +999,7 @@ def _filing_spec(*, title: str, decorate, institutions: bool) -> listing.ListSpe
               listing.ExportColumn("状态", lambda r: r["status_label"]))
     search = (Filing.technology_code, Filing.technology_name)
     if institutions:
+        export = (*export, listing.ExportColumn("临床应用状态", lambda r: r["use"].label))
         export = (listing.ExportColumn("医疗机构", lambda r: r["institution.name"]), *export)
         search = (*search, Filing.institution.name)
     return listing.ListSpec(
