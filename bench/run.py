@@ -105,10 +105,20 @@ def login(url: str, username: str) -> str:
 
 def check_page(url: str, headers: dict[str, str], must_contain: str) -> int:
     """The measured page answers 200 with its content (not a redirect to the login form)."""
+    return len(fetch_page(url, headers, must_contain).content)
+
+
+def fetch_page(url: str, headers: dict[str, str], must_contain: str) -> httpx.Response:
     answer = httpx.get(url, headers=headers, timeout=10, follow_redirects=False)
     if answer.status_code != 200 or must_contain not in answer.text:
         raise RuntimeError(f"{url} answered HTTP {answer.status_code} without {must_contain!r}")
-    return len(answer.content)
+    return answer
+
+
+def queries_of(answer: httpx.Response) -> int | None:
+    """The queries the server ran for ``answer`` (CLINTECH_COUNT_QUERIES=1 sets the header)."""
+    value = answer.headers.get("x-clintech-queries")
+    return int(value) if value is not None else None
 
 
 # ---------------------------------------------------------------- load generators
@@ -186,6 +196,7 @@ def base_env(tmp: Path) -> dict[str, str]:
         "CLINTECH_PLUGINS": "jilin,hospital_default",
         "CLINTECH_SECRET": secrets.token_hex(32),
         "PYTHONPATH": str(ROOT),
+        "CLINTECH_COUNT_QUERIES": "1",  # each answer says how many queries it ran
     })
     return env
 
@@ -224,11 +235,12 @@ def bench_portal(label: str, database_url: str, tmp: Path, loader, args) -> dict
         raise RuntimeError(f"clintech demo failed ({label}):\n{demo.stderr[-2000:]}")
     with serve("web.asgi:app", env, "/healthz") as url:
         headers = {"Cookie": f"{SESSION_COOKIE}={login(url, args.user)}"}
-        size = check_page(url + "/", headers, "工作台")
-        log(f"{label}: measuring GET / as {args.user} ({size} bytes) on {url}")
+        first = fetch_page(url + "/", headers, "工作台")
+        size = len(first.content)
+        log(f"{label}: measuring GET / as {args.user} ({size} bytes, {queries_of(first)} queries) on {url}")
         result = measure(loader, url + "/", headers, args)
         check_page(url + "/", headers, "工作台")  # the session held for the whole run
-    return result | {"bytes": size}
+    return result | {"bytes": size, "queries": queries_of(first)}
 
 
 def bench_baseline(tmp: Path, loader, args) -> dict:
@@ -318,9 +330,27 @@ def report(rows: list[dict], baseline: dict, load: str) -> None:
             "machine": platform.platform()}
     (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(meta | {"rows": rows}, ensure_ascii=False, indent=2))
     (RESULTS / f"bench-{stamp}.txt").write_text(f"{meta}\n\n{text}\n")
+    write_latest(rows, baseline)
     print(f"\n{load}; {os.cpu_count()} CPUs, server and load generator on the same machine"
           f" (load average now {os.getloadavg()[0]:.1f}: other work on the machine lowers every figure).")
     print(f"results: {(RESULTS / f'bench-{stamp}.txt').relative_to(ROOT)}")
+
+
+LATEST = RESULTS / "latest.json"
+
+
+def write_latest(rows: list[dict], baseline: dict) -> None:
+    """``bench/results/latest.json``: the dashboard figures (``bench/scale.py`` adds ``scale``)."""
+    dashboard = {}
+    for row in rows[1:]:
+        r = row["result"]
+        dashboard[row["database"].lower().replace("postgresql", "postgres")] = {
+            "rps": round(r["rps"], 1), "p99_ms": round(r["p99_ms"], 1),
+            "ratio": round(r["rps"] / baseline["rps"], 3), "queries": r.get("queries")}
+    LATEST.write_text(json.dumps({"baseline_rps": round(baseline["rps"], 1), "dashboard": dashboard,
+                                  "when": dt.datetime.now().isoformat(timespec="seconds"),
+                                  "loadavg": [round(x, 2) for x in os.getloadavg()]}, indent=1))
+    print(f"latest: {LATEST.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -114,12 +114,13 @@ def latency(url: str, path: str, username: str, must: str, requests: int) -> dic
         first = client.get(path)
         if first.status_code != 200 or must not in first.text:
             raise RuntimeError(f"{path} as {username}: HTTP {first.status_code}")
+        queries = run.queries_of(client.get(path))
         for _ in range(requests):
             began = time.perf_counter()
             client.get(path).raise_for_status()
             samples.append((time.perf_counter() - began) * 1000)
     return {"p50_ms": round(pct(samples, 50), 1), "p99_ms": round(pct(samples, 99), 1), "requests": requests,
-            "bytes": len(first.content)}
+            "bytes": len(first.content), "queries": queries}
 
 
 def main() -> int:
@@ -173,7 +174,22 @@ def main() -> int:
     print(f"  QC technology page p50 {qc_page['p50_ms']} ms   p99 {qc_page['p99_ms']} ms")
     run.RESULTS.mkdir(exist_ok=True)
     (run.RESULTS / f"scale-{dt.datetime.now():%Y%m%d-%H%M%S}.json").write_text(json.dumps(result, indent=2))
+    write_latest(result)
     return 0
+
+
+def write_latest(result: dict) -> None:
+    """Add ``scale`` to ``bench/results/latest.json`` (``bench/run.py`` wrote the rest)."""
+    latest = json.loads(run.LATEST.read_text()) if run.LATEST.exists() else {}
+    latest["scale"] = {
+        "engine": result["engine"], "institutions": result["institutions"], "cases": result["cases"],
+        "api_cases_per_s": result["api"]["per_second"], "raw_cases_per_s": result["raw_insert"]["per_second"],
+        "ingest_ratio": round(result["api"]["per_second"] / result["raw_insert"]["per_second"], 3),
+        "regulator_p99_ms": result["dashboard"]["p99_ms"], "qc_p99_ms": result["qc_page"]["p99_ms"],
+        "regulator_queries": result["dashboard"].get("queries"), "qc_queries": result["qc_page"].get("queries"),
+        "when": result["at"], "loadavg": [round(x, 2) for x in os.getloadavg()]}
+    run.LATEST.write_text(json.dumps(latest, indent=1))
+    print(f"latest: {run.LATEST.relative_to(run.ROOT)}")
 
 
 if __name__ == "__main__":

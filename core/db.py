@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiosqlite
@@ -14,6 +15,41 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 
 from core.errors import DatabaseUnavailable
+
+# Queries run in the current request (``count_queries``), for the benchmark's
+# ``queries`` figure: set by ``web.security.QueryCountMiddleware`` when
+# CLINTECH_COUNT_QUERIES=1; None (nothing counted) otherwise.
+_QUERY_COUNT: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("clintech_queries", default=None)
+
+
+def _counted() -> None:
+    box = _QUERY_COUNT.get()
+    if box is not None:
+        box[0] += 1
+
+
+@contextlib.contextmanager
+def count_queries() -> Iterator[list[int]]:
+    """Count the queries run inside the block (in this task and those it starts):
+    ``with count_queries() as n: ...; n[0]``."""
+    box = [0]
+    token = _QUERY_COUNT.set(box)
+    try:
+        yield box
+    finally:
+        _QUERY_COUNT.reset(token)
+
+
+class CountingPostgresEngine(PostgresEngine):
+    """PostgresEngine that counts its queries (see ``count_queries``)."""
+
+    async def run_querystring(self, querystring, in_pool: bool = True):
+        _counted()
+        return await super().run_querystring(querystring, in_pool)
+
+    async def run_ddl(self, ddl: str, in_pool: bool = True):
+        _counted()
+        return await super().run_ddl(ddl, in_pool)
 
 
 class SQLiteReaderEngine(SQLiteEngine):
@@ -41,6 +77,14 @@ class SQLiteReaderEngine(SQLiteEngine):
             self._readers[id(loop)] = connection
         return connection
 
+    async def run_querystring(self, querystring, in_pool: bool = False):
+        _counted()
+        return await super().run_querystring(querystring, in_pool)
+
+    async def run_ddl(self, ddl: str, in_pool: bool = False):
+        _counted()
+        return await super().run_ddl(ddl, in_pool)
+
     async def close_readers(self) -> None:
         """Close the reader connections of every event loop (before the file is replaced,
         e.g. by the test kit giving a test module its own copy of the database)."""
@@ -67,7 +111,7 @@ def engine_from_url(url: str) -> Engine:
         # A generous busy timeout: concurrent writers wait instead of failing.
         return SQLiteReaderEngine(path=str(path), timeout=30)
     if parsed.scheme in ("postgres", "postgresql"):
-        return PostgresEngine(
+        return CountingPostgresEngine(
             config={
                 "host": parsed.hostname or "127.0.0.1",
                 "port": parsed.port or 5432,

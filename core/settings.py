@@ -38,6 +38,9 @@ class Settings(msgspec.Struct, frozen=True):
     db_pool: bool = True  # CLINTECH_DB_POOL=0: no PostgreSQL connection pool
     fast_hash: bool = False  # CLINTECH_FAST_HASH=1: cheap argon2 for test suites, never production
     trace_plugins: bool = False  # CLINTECH_TRACE_PLUGINS=1
+    # CLINTECH_COUNT_QUERIES=1: every answer carries ``X-Clintech-Queries``, the number of
+    # database queries the server ran for it (the benchmark's figure; off in production).
+    count_queries: bool = False
     # Every CLINTECH_* variable, for the settings a plugin names itself (a channel's
     # endpoint_setting, a province's window): read them with ``setting(name)``.
     env: dict[str, str] = {}
@@ -124,6 +127,7 @@ def _settings(key: tuple[tuple[str, str], ...]) -> Settings:
         db_pool=env.get("CLINTECH_DB_POOL", "1") != "0",
         fast_hash=env.get("CLINTECH_FAST_HASH") == "1",
         trace_plugins=bool(env.get("CLINTECH_TRACE_PLUGINS")),
+        count_queries=env.get("CLINTECH_COUNT_QUERIES") == "1",
         jobs_inline=env.get("CLINTECH_JOBS", "inline").strip().lower() != "separate",
         jobs_interval=_positive_int(env.get("CLINTECH_JOBS_INTERVAL", ""), 60),
         max_request_bytes=int(env.get("CLINTECH_MAX_REQUEST_BYTES", str(12 * 1024 * 1024))),

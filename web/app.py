@@ -230,5 +230,9 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
     app.state.jobs_inline = run_jobs
     # Outermost: the security headers reach every answer, unrouted 404s and errors included.
     app.asgi_handler = SecurityHeadersMiddleware(app.asgi_handler)
+    if settings.count_queries:
+        from web.metrics import QueryCountMiddleware
+
+        app.asgi_handler = QueryCountMiddleware(app.asgi_handler)
     logging.getLogger("clintech").setLevel(logging.INFO)
     return app

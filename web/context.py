@@ -20,17 +20,30 @@ SESSION_COOKIE = "clintech_session"
 
 
 async def load_actor(connection: ASGIConnection) -> Actor | None:
+    """The session's actor; the same query reads the deployment state and the unread
+    count (``load_session``)."""
     state = connection.state
     if "actor" not in state:
-        state.actor = await accounts.actor_for_session(connection.cookies.get(SESSION_COOKIE))
+        state.actor, state.session_read = await accounts.session_with_state(connection.cookies.get(SESSION_COOKIE))
     return state.actor
 
 
+async def load_session(connection: ASGIConnection) -> accounts.SessionRead | None:
+    """What the session query read besides the actor (``None`` without a session)."""
+    await load_actor(connection)
+    return connection.state.get("session_read")
+
+
 async def load_hooks(connection: ASGIConnection) -> HookView:
+    """The plugin view as switched now: from the session query when there is a session,
+    else from one query of its own."""
     state = connection.state
     if "hooks" not in state:
         host: PluginHost = connection.app.state.plugin_host
-        state.hooks = host.view(await system.disabled_plugins())
+        read = await load_session(connection) if SESSION_COOKIE in connection.cookies else None
+        deployment = read.deployment if read is not None else await system.deployment_state()
+        state.hooks = host.view(deployment.disabled)
+        state.hooks.memo["calendar_key"] = deployment.calendar_key
     return state.hooks
 
 

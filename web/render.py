@@ -10,7 +10,7 @@ from litestar.response import Template
 from core.accounts.roles import HOSPITAL_ROLES, REGION_ROLES
 from core.accounts.schemas import Actor
 from core.messages import t
-from web.context import load_actor, load_hooks
+from web.context import load_actor, load_hooks, load_session
 
 
 def core_menu(actor: Actor) -> list[dict]:
@@ -78,31 +78,57 @@ def core_menu(actor: Actor) -> list[dict]:
     return items
 
 
+def htmx_partial(request: Request) -> bool:
+    """An htmx request that swaps part of a page: it needs no navigation. A history
+    restore or a boosted link swaps the whole page and gets it."""
+    headers = request.headers
+    return bool(headers.get("hx-request")) and not headers.get("hx-history-restore-request") and not (
+        headers.get("hx-boosted"))
+
+
+async def _unread(request: Request, actor: Actor) -> int:
+    """The inbox badge: read with the session (``web.context.load_session``)."""
+    read = await load_session(request)
+    if read is not None:
+        return read.unread
+    from core.inbox.service import unread_count
+
+    return await unread_count(actor.id)
+
+
+async def _admission_count(actor: Actor, hooks) -> int:
+    """The 新技术准入 badge, from the institution's open work the to-do list reads too
+    (one query per request, shared through the request's hook view)."""
+    from core.admission.service import INBOX_ROLES
+    from core.dashboard import todo
+
+    if actor.institution_id is None or not actor.has(*INBOX_ROLES):
+        return 0
+    return len(todo.admission_items(actor, await todo.institution_rows(actor.institution_id, hooks.memo)))
+
+
 async def navigation(request: Request) -> list[dict]:
     actor = await load_actor(request)
     if actor is None:
         return []
     hooks = await load_hooks(request)
     items = core_menu(actor)
-    # Obligations and the inbox, with its unread count (one COUNT query per page).
-    from core.inbox.service import unread_count
-
     items.insert(1, {"label": t("nav.obligations"), "href": "/obligations"})
-    items.insert(2, {"label": t("nav.inbox"), "href": "/inbox", "count": await unread_count(actor.id)})
+    items.insert(2, {"label": t("nav.inbox"), "href": "/inbox", "count": await _unread(request, actor)})
     for item in items:
         if item.get("key") == "admission":
-            from core.admission.service import inbox_count
-
-            item["count"] = await inbox_count(actor)
+            item["count"] = await _admission_count(actor, hooks)
     for answer in await hooks.collect("menu_items", user=actor):
         items.extend(answer)
     return items
 
 
 async def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
-    """A full page or, for an htmx request, the same template (partials check ``htmx``)."""
+    """A full page or, for an htmx request, the same template (partials check ``htmx``);
+    an htmx partial gets no navigation (it swaps part of a page that has one)."""
     context.setdefault("actor", await load_actor(request))
-    context.setdefault("nav", await navigation(request))
+    if "nav" not in context:
+        context["nav"] = [] if htmx_partial(request) else await navigation(request)
     context.setdefault("current_path", request.url.path)
     if context["actor"] is not None:
         # The rules the pages cite, from the deployment's plugins (never written in core).

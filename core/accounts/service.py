@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import Any
 
 import msgspec
 from argon2 import PasswordHasher
@@ -199,18 +200,44 @@ _ACTOR_COLUMNS = (
 
 async def actor_for_session(token: str | None) -> Actor | None:
     """The actor of a live session token, in one query; ``None`` if absent or expired."""
+    return (await session_with_state(token))[0]
+
+
+class SessionRead(msgspec.Struct, frozen=True):
+    """What one request reads with its session, in one query: the deployment state and
+    the user's unread inbox count (the navigation's badge)."""
+
+    deployment: Any  # core.system.service.DeploymentState
+    unread: int = 0
+
+
+def _unread_column():
+    from piccolo.querystring import QueryString
+
+    from core.inbox.tables import InboxMessage
+
+    return QueryString(
+        f'(SELECT COUNT(*) FROM {InboxMessage._meta.tablename} m WHERE m."user" = '
+        f'"{UserSession._meta.tablename}"."user" AND m.read_at IS NULL)').as_alias("unread")
+
+
+async def session_with_state(token: str | None) -> tuple[Actor | None, SessionRead | None]:
+    """The actor of a live session token with ``SessionRead``, in one query; ``(None,
+    None)`` if the token is absent, unknown or expired (or the user deactivated)."""
+    from core.system import service as system
+
     if not token:
-        return None
+        return None, None
     row = (
-        await UserSession.select(*_ACTOR_COLUMNS)
+        await UserSession.select(*_ACTOR_COLUMNS, *system.state_columns(), _unread_column())
         .where((UserSession.token_hash == _token_hash(token)) & (UserSession.expires_at > _now()))
         .first()
         .output(load_json=True, nested=True)
     )
     if row is None or not row["user"]["active"]:
-        return None
+        return None, None
     u = row["user"]
-    return Actor(
+    actor = Actor(
         id=u["id"],
         username=u["username"],
         display_name=u["display_name"],
@@ -222,6 +249,7 @@ async def actor_for_session(token: str | None) -> Actor | None:
         region_path=u["region"]["path"],
         region_name=u["region"]["name"],
     )
+    return actor, SessionRead(deployment=system.state_from(row), unread=int(row["unread"] or 0))
 
 
 async def logout(token: str | None) -> None:

@@ -29,20 +29,39 @@ async def record(
 ) -> None:
     """Append one audit event. Must run inside the change's write transaction, so the
     event and the change commit or roll back together."""
+    await record_many(actor, [Entry(action, record_type, record_id, before=before, after=after,
+                                    institution_id=institution_id)])
+
+
+class Entry(msgspec.Struct):
+    """One audit event of a batch (``record_many``)."""
+
+    action: str
+    record_type: str
+    record_id: int | None
+    before: Any = None
+    after: Any = None
+    institution_id: int | None = None
+
+
+async def record_many(actor: Actor, entries: list[Entry]) -> None:
+    """Append the audit events of a batch of changes by ``actor`` in one write, inside
+    the changes' write transaction (as ``record``)."""
     if engine().current_transaction.get() is None:
         raise RuntimeError("audit.record must be called inside the change's transaction")
-    await AuditEvent.insert(
+    if not entries:
+        return
+    await AuditEvent.insert(*(
         AuditEvent(
             actor_id=actor.id or None,
             actor_name=actor.username,
-            action=action,
-            record_type=record_type,
-            record_id=record_id,
-            institution_id=institution_id,
-            before=_jsonable(before),
-            after=_jsonable(after),
-        )
-    )
+            action=e.action,
+            record_type=e.record_type,
+            record_id=e.record_id,
+            institution_id=e.institution_id,
+            before=_jsonable(e.before),
+            after=_jsonable(e.after),
+        ) for e in entries))
 
 
 class AuditFilter(msgspec.Struct):

@@ -49,7 +49,6 @@ from core.grading.service import CaseGrade, grade_cases
 from core.grading.service import choices as grading_choices
 from core.lifecycle import service as lifecycle
 from core.obligations import service as obligations
-from core.obligations.tables import Obligation
 from core.people.service import check_operators, record_findings
 from core.plugins import HookView
 from core.qc.indicators import indicators_for
@@ -206,7 +205,8 @@ async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], tod
     for entry, found in zip(plan, await check_operators(
             institution_id, [(e["case"], e["project"], e["grade"], staff) for e in plan]), strict=True):
         entry["unauthorised"] = found
-    return problems, {"institution_id": institution_id, "plan": plan, "staff": staff, "indicators": indicators}
+    return problems, {"institution_id": institution_id, "plan": plan, "staff": staff, "indicators": indicators,
+                      "secret": pseudonym_secret()}
 
 
 async def _use_refusals(hooks: HookView, institution_id: int, items: list[CaseInput],
@@ -282,74 +282,157 @@ async def record_cases(actor: Actor, hooks: HookView, items: list[CaseInput], *,
 
 
 async def _write_batch(actor: Actor, hooks: HookView, ctx: dict, source: str, day: dt.date) -> list[CaseResult]:
+    """The write of a checked batch, each table written once for the whole batch: the
+    cases, their reporting obligations, their deliveries, one update of the cases'
+    report fields, the audit events; then the filings (NAT-11)."""
     institution_id = ctx["institution_id"]
-    staff = ctx["staff"]
-    from core.outbox import service as outbox
-
-    secret = pseudonym_secret()
-    results: list[CaseResult] = []
-    first_cases: dict[int, dt.date] = {}
-    added: dict[int, int] = {}
+    created: dict[int, CaseResult] = {}
     async with write_transaction():
         awaiting = await _lock_projects(ctx["plan"])
-        for entry in ctx["plan"]:
-            case: CaseInput = entry["case"]
-            before = entry["existing"]
-            if before is not None:
-                results.append(CaseResult(case_id=case.case_id, id=before["id"], status="unchanged",
-                                          report_due_on=before["report_due_on"], report_rule=before["report_rule"],
-                                          delivery_id=before["delivery_id"]))
-                continue
-            project = entry["project"]
-            grade = entry["grade"]
-            tech_class = case_class(project, grade)
-            values = dict(
-                institution=institution_id, project=project["id"], department=project["department"],
-                external_id=case.case_id, dedupe_key=f"{institution_id}:{case.case_id}", content_hash=entry["digest"],
-                technology_code=project["technology_code"], technology_name=project["technology_name"],
-                tech_class=tech_class, patient_key=rules.pseudonym(secret, institution_id, case.patient_key),
-                admitted_on=case.admitted_on, operated_on=case.operated_on, discharged_on=case.discharged_on,
-                operators=[staff[o]["id"] for o in case.operators], assistants=[staff[a]["id"] for a in case.assistants],
-                indication=case.indication.strip(), outcome=case.outcome, complication=case.complication,
-                complications=case.complications.strip(), adverse_event=case.adverse_event,
-                adverse_events=case.adverse_events.strip(), follow_up=case.follow_up.strip(),
-                qc_values=rules.normalise_qc(case.qc_values, ctx["indicators"][project["id"]]),
-                consent=case.consent, source=source, recorded_by=actor.username[:100],
-                operation_code=grade.operation_code, operation_name=grade.operation_name,
-                surgery_level=grade.surgery_level, grading_edition=grade.edition_id, scope_rule=grade.scope_rule,
-                scope_reason=grade.scope_reason,
-            )
-            rows = await CaseRecord.insert(CaseRecord(**values)).returning(CaseRecord.id)
-            case_id = rows[0]["id"]
-            await record_findings(case_id, institution_id, case, project, entry["unauthorised"])
-            report = await _open_report(actor, hooks, project, case, case_id, day, tech_class)
-            delivery_ids: list[int] = []
-            if report["rule"]:
-                # To every platform that takes cases, national and provincial (NAT-36, NAT-37).
-                delivery_ids = await outbox.enqueue_everywhere(
-                    actor, hooks, kind="case", subject_type="case", subject_id=case_id,
-                    institution_id=institution_id, payload=_payload(values, project, case_id, staff, case))
-            delivery_id = delivery_ids[0] if delivery_ids else None
-            # Reported (and on time or late) only when every platform's receipt has come
-            # back: ``on_receipt`` below, called by the outbox.
-            update = {CaseRecord.report_rule: report["rule"], CaseRecord.report_due_on: report["due_on"],
-                      CaseRecord.reported_on: None, CaseRecord.report_late: False,
-                      CaseRecord.delivery_id: delivery_id}
-            await CaseRecord.update(update).where(CaseRecord.id == case_id)
-            await audit.record(actor, "case.record", "case", case_id, after={
-                "case_id": case.case_id, "project": project["id"], "technology_code": project["technology_code"],
-                "operated_on": case.operated_on, "discharged_on": case.discharged_on, "source": source,
-                "report_rule": report["rule"], "report_due_on": report["due_on"]}, institution_id=institution_id)
-            results.append(CaseResult(case_id=case.case_id, id=case_id, status="created",
-                                      report_due_on=report["due_on"], report_rule=report["rule"],
-                                      delivery_id=delivery_id, delivery_ids=delivery_ids))
-            if tech_class == "restricted":
-                added[project["id"]] = added.get(project["id"], 0) + 1
-                if awaiting.get(project["id"]):
-                    earliest = first_cases.get(project["id"], case.operated_on)
-                    first_cases[project["id"]] = min(earliest, case.operated_on)
+        new = [(index, entry) for index, entry in enumerate(ctx["plan"]) if entry["existing"] is None]
+        values = [_case_values(actor, ctx, entry, source) for _, entry in new]
+        ids = await _insert_cases(values)
+        for (_, entry), case_id in zip(new, ids, strict=True):  # NAT-20 findings, stored with the case
+            await record_findings(case_id, institution_id, entry["case"], entry["project"], entry["unauthorised"])
+        reports = await _open_reports(actor, hooks, [entry for _, entry in new], ids)
+        deliveries = await _enqueue_cases(actor, hooks, ctx, [entry for _, entry in new], values, ids, reports)
+        await _set_reports(ids, reports, deliveries)
+        await audit.record_many(actor, [
+            audit.Entry("case.record", "case", case_id, institution_id=institution_id, after={
+                "case_id": entry["case"].case_id, "project": entry["project"]["id"],
+                "technology_code": entry["project"]["technology_code"], "operated_on": entry["case"].operated_on,
+                "discharged_on": entry["case"].discharged_on, "source": source, "report_rule": report["rule"],
+                "report_due_on": report["due_on"]})
+            for (_, entry), case_id, report in zip(new, ids, reports, strict=True)])
+        for (index, entry), case_id, report, queued in zip(new, ids, reports, deliveries, strict=True):
+            created[index] = CaseResult(case_id=entry["case"].case_id, id=case_id, status="created",
+                                        report_due_on=report["due_on"], report_rule=report["rule"],
+                                        delivery_id=queued[0] if queued else None, delivery_ids=queued)
+        first_cases, added = _filing_counts([entry for _, entry in new], awaiting)
         await _filings(actor, hooks, institution_id, first_cases, added, day)
-    return results
+    return [created.get(index) or _unchanged(entry) for index, entry in enumerate(ctx["plan"])]
+
+
+def _unchanged(entry: dict) -> CaseResult:
+    before = entry["existing"]
+    return CaseResult(case_id=entry["case"].case_id, id=before["id"], status="unchanged",
+                      report_due_on=before["report_due_on"], report_rule=before["report_rule"],
+                      delivery_id=before["delivery_id"])
+
+
+def _case_values(actor: Actor, ctx: dict, entry: dict, source: str) -> dict:
+    """The ``case_record`` row of a checked case (its report fields are set after)."""
+    institution_id, staff = ctx["institution_id"], ctx["staff"]
+    case: CaseInput = entry["case"]
+    project, grade = entry["project"], entry["grade"]
+    return dict(
+        institution=institution_id, project=project["id"], department=project["department"],
+        external_id=case.case_id, dedupe_key=f"{institution_id}:{case.case_id}", content_hash=entry["digest"],
+        technology_code=project["technology_code"], technology_name=project["technology_name"],
+        tech_class=case_class(project, grade),
+        patient_key=rules.pseudonym(ctx["secret"], institution_id, case.patient_key),
+        admitted_on=case.admitted_on, operated_on=case.operated_on, discharged_on=case.discharged_on,
+        operators=[staff[o]["id"] for o in case.operators], assistants=[staff[a]["id"] for a in case.assistants],
+        indication=case.indication.strip(), outcome=case.outcome, complication=case.complication,
+        complications=case.complications.strip(), adverse_event=case.adverse_event,
+        adverse_events=case.adverse_events.strip(), follow_up=case.follow_up.strip(),
+        qc_values=rules.normalise_qc(case.qc_values, ctx["indicators"][project["id"]]),
+        consent=case.consent, source=source, recorded_by=actor.username[:100],
+        operation_code=grade.operation_code, operation_name=grade.operation_name,
+        surgery_level=grade.surgery_level, grading_edition=grade.edition_id, scope_rule=grade.scope_rule,
+        scope_reason=grade.scope_reason,
+    )
+
+
+async def _insert_cases(values: list[dict]) -> list[int]:
+    """One insert of the batch's cases; their ids in the order of ``values``."""
+    if not values:
+        return []
+    rows = await CaseRecord.insert(*(CaseRecord(**v) for v in values)).returning(CaseRecord.id, CaseRecord.dedupe_key)
+    by_key = {r["dedupe_key"]: r["id"] for r in rows}
+    return [by_key[v["dedupe_key"]] for v in values]
+
+
+async def _open_reports(actor: Actor, hooks: HookView, entries: list[dict], ids: list[int]) -> list[dict]:
+    """Each case's reporting obligation from the province's rule (e.g. event ``discharge``
+    or ``case_performed``), for the whole batch at once: the earliest-due ``case_report``."""
+    events = []
+    for entry, case_id in zip(entries, ids, strict=True):
+        project, case = entry["project"], entry["case"]
+        event = dict(institution_id=project["institution"], subject_type="case", subject_id=case_id,
+                     subject_label=f"{project['technology_name'] or project['title']} 病例 {case.case_id}",
+                     technology_class=case_class(project, entry["grade"]), technology_code=project["technology_code"])
+        events.append(obligations.DomainEvent(kind="discharge", occurred_on=case.discharged_on, **event))
+        events.append(obligations.DomainEvent(kind="case_performed", occurred_on=case.operated_on, **event))
+    opened = await obligations.on_events(actor, hooks, events) if events else []
+    out = []
+    for k in range(len(entries)):
+        reports = sorted((r for r in opened[2 * k] + opened[2 * k + 1] if r["kind"] == "case_report"),
+                         key=lambda r: r["due_on"])
+        out.append({"rule": reports[0]["rule_id"], "due_on": reports[0]["due_on"]} if reports
+                   else {"rule": "", "due_on": None})
+    return out
+
+
+async def _enqueue_cases(actor: Actor, hooks: HookView, ctx: dict, entries: list[dict], values: list[dict],
+                         ids: list[int], reports: list[dict]) -> list[list[int]]:
+    """Queue every case with a reporting rule to every platform that takes cases (NAT-36,
+    NAT-37), one write per platform; the delivery ids per case, in channel order (none
+    without a rule or a channel)."""
+    from core.outbox import service as outbox
+    from core.outbox.channels import channels_for
+
+    due = [k for k, report in enumerate(reports) if report["rule"]]
+    out: list[list[int]] = [[] for _ in entries]
+    # To every platform that takes cases, national and provincial (NAT-36, NAT-37).
+    for channel in channels_for(hooks, "case") if due else []:
+        queued = await outbox.enqueue_many(actor, channel=channel, kind="case", items=[
+            outbox.Queued(subject_type="case", subject_id=ids[k], institution_id=ctx["institution_id"],
+                          payload=_payload(values[k], entries[k]["project"], ids[k], ctx["staff"], entries[k]["case"]))
+            for k in due])
+        for k, delivery_id in zip(due, queued, strict=True):
+            out[k].append(delivery_id)
+    return out
+
+
+async def _set_reports(ids: list[int], reports: list[dict], deliveries: list[list[int]]) -> None:
+    """One UPDATE of the new cases' report fields (``delivery_id``: the first platform's).
+    Reported (and on time or late) only when every platform's receipt has come back:
+    ``on_receipt`` below, called by the outbox."""
+    from core.db import is_sqlite
+
+    if not ids:
+        return
+    date = "{}" if is_sqlite() else "CAST({} AS DATE)"
+    rule_sql, due_sql, delivery_sql, args_rule, args_due = [], [], [], [], []
+    for case_id, report, queued in zip(ids, reports, deliveries, strict=True):
+        delivery_id = queued[0] if queued else None
+        rule_sql.append(f"WHEN {int(case_id)} THEN {{}}")
+        args_rule.append(report["rule"])
+        due_sql.append(f"WHEN {int(case_id)} THEN {date}")
+        due = report["due_on"]
+        args_due.append(due.isoformat() if due is not None and is_sqlite() else due)
+        delivery_sql.append(f"WHEN {int(case_id)} THEN {int(delivery_id) if delivery_id else 'NULL'}")
+    table = CaseRecord._meta.tablename
+    await CaseRecord.raw(
+        f"UPDATE {table} SET report_rule = CASE id {' '.join(rule_sql)} END, "
+        f"report_due_on = CASE id {' '.join(due_sql)} END, delivery_id = CASE id {' '.join(delivery_sql)} END, "
+        f"reported_on = NULL, report_late = {{}} WHERE id IN ({', '.join(str(int(i)) for i in ids)})",
+        *args_rule, *args_due, False)
+
+
+def _filing_counts(entries: list[dict], awaiting: dict[int, bool]) -> tuple[dict[int, dt.date], dict[int, int]]:
+    """Per restricted project: the earliest operation date when it still awaits its first
+    case (NAT-11), and how many of the batch's cases it adds."""
+    first_cases: dict[int, dt.date] = {}
+    added: dict[int, int] = {}
+    for entry in entries:
+        project, case = entry["project"], entry["case"]
+        if case_class(project, entry["grade"]) == "restricted":
+            added[project["id"]] = added.get(project["id"], 0) + 1
+            if awaiting.get(project["id"]):
+                first_cases[project["id"]] = min(first_cases.get(project["id"], case.operated_on), case.operated_on)
+    return first_cases, added
 
 
 async def _lock_projects(plan: list[dict]) -> dict[int, bool]:
@@ -366,26 +449,6 @@ async def _lock_projects(plan: list[dict]) -> dict[int, bool]:
     if not is_sqlite():
         query = query.lock_rows()
     return {r["id"]: bool(r["awaiting_first_case"]) for r in await query}
-
-
-async def _open_report(actor: Actor, hooks: HookView, project: dict, case: CaseInput, case_id: int,
-                       day: dt.date, tech_class: str) -> dict:
-    """The case's reporting obligation from the province's rule, fulfilled by this report:
-    e.g. event ``discharge`` or ``case_performed``."""
-    event = dict(institution_id=project["institution"], subject_type="case", subject_id=case_id,
-                 subject_label=f"{project['technology_name'] or project['title']} 病例 {case.case_id}",
-                 technology_class=tech_class, technology_code=project["technology_code"])
-    ids = await obligations.on_event(actor, hooks, obligations.DomainEvent(
-        kind="discharge", occurred_on=case.discharged_on, **event))
-    ids += await obligations.on_event(actor, hooks, obligations.DomainEvent(
-        kind="case_performed", occurred_on=case.operated_on, **event))
-    if not ids:
-        return {"rule": "", "due_on": None, "late": False}
-    rows = await Obligation.select(Obligation.rule_id, Obligation.due_on).where(
-        (Obligation.id.is_in(ids)) & (Obligation.kind == "case_report")).order_by(Obligation.due_on)
-    if not rows:
-        return {"rule": "", "due_on": None, "late": False}
-    return {"rule": rows[0]["rule_id"], "due_on": rows[0]["due_on"], "late": False}
 
 
 async def report_deliveries(case_ids: list[int]) -> dict[int, list[dict]]:
@@ -799,10 +862,9 @@ async def get_import(actor: Actor, job_id: int) -> dict:
 
 
 async def institution_ids_in_scope(actor: Actor) -> list[int] | None:
-    clause = institution_scope(actor)
-    if clause is None:
-        return None
-    return [r["id"] for r in await Institution.select(Institution.id).where(clause)]
+    from core.tenancy.service import visible_institution_ids
+
+    return await visible_institution_ids(actor)
 
 
 async def require(actor: Actor, institution_id: int) -> None:

@@ -105,11 +105,18 @@ def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-async def institution_rows(institution_id: int) -> list[dict]:
-    """The institution's open work as rows of the UNION (``part`` says which)."""
+async def institution_rows(institution_id: int, memo: dict | None = None) -> list[dict]:
+    """The institution's open work as rows of the UNION (``part`` says which). With
+    ``memo`` (a request's ``HookView.memo``) read once per request: the to-do list and
+    the navigation's admission badge share it."""
     from core.admission.tables import Project
 
+    key = f"institution_rows:{institution_id}"
+    if memo is not None and key in memo:
+        return memo[key]
     rows = await Project.raw(_institution_sql(institution_id))
+    if memo is not None:
+        memo[key] = rows
     for row in rows:
         if isinstance(row["steps"], str):
             row["steps"] = json.loads(row["steps"])
@@ -124,19 +131,37 @@ def _state(due_on: dt.date | None, today: dt.date, soon_until: dt.date) -> str:
     return "overdue" if due_on < today else "due_soon" if due_on <= soon_until else "open"
 
 
+def _parts(rows: list[dict]) -> dict[str, list[dict]]:
+    parts: dict[str, list[dict]] = {"project": [], "vote": [], "panel": [], "report": [], "summary": []}
+    for row in rows:
+        parts[row["part"]].append(row)
+    return parts
+
+
+def _admission_work(actor: Actor, parts: dict[str, list[dict]]) -> tuple[list, dict[int, dict]]:
+    """The admission work items waiting on ``actor`` (with their step), and the projects by id."""
+    from core.admission import service as admission
+
+    projects = [r | {"current_step": r["step"], "lead.display_name": r["lead_name"]} for r in parts["project"]]
+    votes = [r | {"voter": r["who"]} for r in parts["vote"]]
+    panels = [r | {"expert": r["who"]} for r in parts["panel"]]
+    return admission.work_items(actor, projects, votes, panels), {r["id"]: r for r in projects}
+
+
+def admission_items(actor: Actor, rows: list[dict]) -> list:
+    """What waits for ``actor`` in admission (``core.admission.service.inbox``'s items), from
+    the institution's rows: the navigation's badge."""
+    return [item for item, _ in _admission_work(actor, _parts(rows))[0]]
+
+
 def _institution_tasks(actor: Actor, rows: list[dict], cal, today: dt.date, soon: dt.date) -> list[Task]:
     from core.admission import service as admission
     from core.qc.schemas import ReportStatus
 
-    parts: dict[str, list[dict]] = {"project": [], "vote": [], "panel": [], "report": [], "summary": []}
-    for row in rows:
-        parts[row["part"]].append(row)
-    projects = [r | {"current_step": r["step"], "lead.display_name": r["lead_name"]} for r in parts["project"]]
-    by_id = {r["id"]: r for r in projects}
+    parts = _parts(rows)
+    work, by_id = _admission_work(actor, parts)
     tasks = []
-    votes = [r | {"voter": r["who"]} for r in parts["vote"]]
-    panels = [r | {"expert": r["who"]} for r in parts["panel"]]
-    for item, step in admission.work_items(actor, projects, votes, panels):
+    for item, step in work:
         row = by_id[item.project_id]
         due = row["ethics_due"] if row["lead"] == actor.id and row["status"] == "admitted" else (
             admission.publicity_ends(cal, row["since"], step))
@@ -167,7 +192,8 @@ async def for_actor(actor: Actor, hooks: HookView, today: dt.date | None = None,
     cal, today, soon = await obligations.read_context(hooks, today or clock.today())
     tasks: list[Task] = []
     if actor.institution_id is not None:
-        tasks += _institution_tasks(actor, await institution_rows(actor.institution_id), cal, today, soon)
+        rows = await institution_rows(actor.institution_id, hooks.memo)
+        tasks += _institution_tasks(actor, rows, cal, today, soon)
     for o in await obligations.open_for(actor, hooks, today, limit=limit):
         tasks.append(Task(key=f"obligation-{o['id']}", source="obligation", title=o["title"],
                           action=o["subject_label"] or o["kind_label"], link=f"/obligations/{o['id']}",

@@ -68,14 +68,30 @@ async def admin_overrides() -> list[Override]:
     return [Override(day=r["day"], working=r["working"], note=r["note"], source="notice") for r in rows]
 
 
+# Work calendars kept in the process, by (switched-off plugins, notices' signature): a
+# request that read the signature with its session (``core.system.service.state_columns``)
+# builds no calendar and reads no notice until a notice or a plugin switch changes it.
+_CALENDARS: dict[tuple[int, frozenset[str], str], WorkCalendar] = {}
+
+
 async def work_calendar(hooks: HookView) -> WorkCalendar:
     """The calendar every deadline of this deployment is computed with: official
     data, then plugin adjustments, then the admin's notices (which win).
 
-    Built once per ``HookView`` (one request or job run); a notice change forgets it."""
+    Built once per ``HookView`` (one request or job run), or once per process while the
+    notices' signature the view carries (``memo["calendar_key"]``) stays the same."""
     cal = hooks.memo.get("work_calendar")
+    if cal is not None:
+        return cal
+    key = hooks.memo.get("calendar_key")
+    cal = _CALENDARS.get((id(hooks.host), hooks.disabled, key)) if key else None
     if cal is None:
-        cal = hooks.memo["work_calendar"] = WorkCalendar([*await plugin_overrides(hooks), *await admin_overrides()])
+        cal = WorkCalendar([*await plugin_overrides(hooks), *await admin_overrides()])
+        if key:
+            if len(_CALENDARS) > 32:
+                _CALENDARS.clear()
+            _CALENDARS[(id(hooks.host), hooks.disabled, key)] = cal
+    hooks.memo["work_calendar"] = cal
     return cal
 
 

@@ -181,50 +181,73 @@ async def on_event(actor: Actor, hooks: HookView, event: DomainEvent) -> list[in
     existing obligations and creates nothing. Each creation is audited in the same
     transaction. The institution must lie in the actor's scope (``NotFound``).
     """
-    if not event.kind.strip() or not event.subject_type.strip():
-        raise DomainError(Problem("事件类型与事件对象不能为空", "kind"))
-    await require_institution(actor, event.institution_id)
+    return [row["id"] for row in (await on_events(actor, hooks, [event]))[0]]
+
+
+def _planned(cal: WorkCalendar, deployment_rules: list[DeadlineRule], event: DomainEvent) -> list[tuple]:
+    """(rule, occurrence, due date) of every obligation ``event`` starts."""
+    planned = []
+    for rule in deployment_rules:
+        if rule.applies_to(event.kind, event.technology_class, event.technology_code, event.extra):
+            for occurrence, due in rules.occurrences(cal, rule, event.occurred_on, event.technology_class):
+                planned.append((rule, occurrence, due))
+    return planned
+
+
+def _obligation_values(rule: DeadlineRule, event: DomainEvent, occurrence: str, due, key: str,
+                       exemption: rules.Exemption | None) -> dict:
+    title = f"{occurrence}年 {rule.title}" if occurrence else rule.title
+    values = dict(
+        dedupe_key=key, rule_id=rule.id, rule_plugin=rule.plugin, kind=rule.obligation, title=title,
+        article=rule.article, setting_note=rule.note, role=event.role or rule.role,
+        institution=event.institution_id, assignee=event.assignee_id, subject_type=event.subject_type,
+        subject_id=event.subject_id, subject_label=event.subject_label, event_kind=event.kind,
+        event_on=event.occurred_on, occurrence=occurrence, technology_code=event.technology_code,
+        technology_class=event.technology_class, due_on=due.date, provisional=due.provisional,
+        unknown_years=",".join(str(y) for y in due.unknown_years),
+    )
+    if exemption is not None:
+        # A plugin's exemption (grandfathering): recorded, shown with its evidence, never due.
+        values.update(status="exempt", closed_at=dt.datetime.now(dt.UTC), **rules.exemption_columns(exemption))
+    return values
+
+
+async def on_events(actor: Actor, hooks: HookView, events: list[DomainEvent]) -> list[list[dict]]:
+    """``on_event`` for a batch of events (a batch of cases): the context read once, one
+    read of the obligations that already exist, one insert, one audit write. Returns,
+    per event, its obligations (``id``, ``kind``, ``rule_id``, ``due_on``), created or found."""
+    for event in events:
+        if not event.kind.strip() or not event.subject_type.strip():
+            raise DomainError(Problem("事件类型与事件对象不能为空", "kind"))
+    for institution_id in sorted({e.institution_id for e in events}):
+        await require_institution(actor, institution_id)
     cal = await work_calendar(hooks)
     deployment_rules = await deadline_rules(hooks)
-    matched = [r for r in deployment_rules
-               if r.applies_to(event.kind, event.technology_class, event.technology_code, event.extra)]
-    planned = []
-    for rule in matched:
-        for occurrence, due in rules.occurrences(cal, rule, event.occurred_on, event.technology_class):
-            planned.append((rule, occurrence, due))
-    ids: list[int] = []
-    if not planned:
-        return ids
+    planned = [_planned(cal, deployment_rules, event) for event in events]
+    if not any(planned):
+        return [[] for _ in events]
     exemptions = exemptions_of(hooks, deployment_rules)
-    licence = ""
-    if any(e.institutions for e in exemptions):
-        licence = (await _licences([event.institution_id])).get(event.institution_id, "")
+    licences = await _licences([e.institution_id for e in events]) if any(e.institutions for e in exemptions) else {}
+    keys = [[dedupe_key(rule, event, occ) for rule, occ, _ in plan]
+            for event, plan in zip(events, planned, strict=True)]
+    columns = (Obligation.id, Obligation.dedupe_key, Obligation.kind, Obligation.rule_id, Obligation.due_on)
     async with write_transaction():
-        for rule, occurrence, due in planned:
-            key = dedupe_key(rule, event, occurrence)
-            existing = await Obligation.select(Obligation.id).where(Obligation.dedupe_key == key).first()
-            if existing:
-                ids.append(existing["id"])
-                continue
-            title = f"{occurrence}年 {rule.title}" if occurrence else rule.title
-            values = dict(
-                dedupe_key=key, rule_id=rule.id, rule_plugin=rule.plugin, kind=rule.obligation, title=title,
-                article=rule.article, setting_note=rule.note, role=event.role or rule.role,
-                institution=event.institution_id, assignee=event.assignee_id, subject_type=event.subject_type,
-                subject_id=event.subject_id, subject_label=event.subject_label, event_kind=event.kind,
-                event_on=event.occurred_on, occurrence=occurrence, technology_code=event.technology_code,
-                technology_class=event.technology_class, due_on=due.date, provisional=due.provisional,
-                unknown_years=",".join(str(y) for y in due.unknown_years),
-            )
-            exemption = rules.exemption_for(exemptions, rule, event.technology_code, licence, event.occurred_on)
-            if exemption is not None:
-                # A plugin's exemption (grandfathering): recorded, shown with its evidence, never due.
-                values.update(status="exempt", closed_at=dt.datetime.now(dt.UTC), **rules.exemption_columns(exemption))
-            rows = await Obligation.insert(Obligation(**values)).returning(Obligation.id)
-            ids.append(rows[0]["id"])
-            await audit.record(actor, "obligation.create", "obligation", rows[0]["id"],
-                               after=_snapshot(values), institution_id=event.institution_id)
-    return ids
+        found = {r["dedupe_key"]: r for r in await Obligation.select(*columns).where(
+            Obligation.dedupe_key.is_in(sorted({k for ks in keys for k in ks})))}
+        new: dict[str, dict] = {}
+        for event, plan, event_keys in zip(events, planned, keys, strict=True):
+            for (rule, occurrence, due), key in zip(plan, event_keys, strict=True):
+                if key not in found and key not in new:
+                    exemption = rules.exemption_for(exemptions, rule, event.technology_code,
+                                                    licences.get(event.institution_id, ""), event.occurred_on)
+                    new[key] = _obligation_values(rule, event, occurrence, due, key, exemption)
+        if new:
+            for row in await Obligation.insert(*(Obligation(**v) for v in new.values())).returning(*columns):
+                found[row["dedupe_key"]] = row
+            await audit.record_many(actor, [
+                audit.Entry("obligation.create", "obligation", found[key]["id"], after=_snapshot(values),
+                            institution_id=values["institution"]) for key, values in new.items()])
+    return [[found[k] for k in event_keys] for event_keys in keys]
 
 
 async def fulfil(actor: Actor, hooks: HookView, *, subject_type: str, subject_id: int, kind: str,

@@ -164,6 +164,24 @@ async def enqueue(
     sent and packaged in the channel's material order. Returns the delivery id;
     its ``Idempotency-Key`` is fixed now and reused by every retry.
     """
+    return (await enqueue_many(actor, channel=channel, kind=kind, items=[
+        Queued(subject_type=subject_type, subject_id=subject_id, institution_id=institution_id, payload=payload,
+               attachments=list(attachments))]))[0]
+
+
+class Queued(msgspec.Struct):
+    """One delivery of a batch (``enqueue_many``)."""
+
+    subject_type: str
+    subject_id: int
+    institution_id: int
+    payload: dict
+    attachments: list = []
+
+
+async def enqueue_many(actor: Actor, *, channel: Channel | str, kind: str, items: list[Queued]) -> list[int]:
+    """``enqueue`` for a batch of records of one kind through one channel (a batch of
+    cases): one insert, one audit write; the delivery ids in the order of ``items``."""
     if engine().current_transaction.get() is None:
         raise RuntimeError("outbox.enqueue must be called inside the change's write transaction")
     if kind not in KINDS:
@@ -174,24 +192,29 @@ async def enqueue(
         key, name = channel.key, channel.name
     else:
         key, name = str(channel), ""
-    if not isinstance(payload, dict):
-        raise TypeError("payload must be a dict")
-    payload = msgspec.json.decode(msgspec.json.encode(payload))
-    files = [describe(a if isinstance(a, Attachment) else msgspec.convert(a, Attachment)) for a in attachments]
-    rows = await Delivery.insert(
-        Delivery(
-            channel=key, channel_name=name, kind=kind, subject_type=subject_type, subject_id=subject_id,
-            institution_id=institution_id, payload=payload, attachments=msgspec.to_builtins(files),
-            idempotency_key=uuid.uuid4().hex, status=DeliveryStatus.queued, next_attempt_at=now_utc(),
-            created_by=actor.username,
-        )
-    ).returning(Delivery.id)
-    delivery_id = rows[0]["id"]
-    await audit.record(actor, "outbox.enqueue", "delivery", delivery_id,
-                       after={"channel": key, "kind": kind, "subject_type": subject_type, "subject_id": subject_id,
-                              "attachments": len(files)},
-                       institution_id=institution_id)
-    return delivery_id
+    if not items:
+        return []
+    rows, files_of = [], []
+    for item in items:
+        if not isinstance(item.payload, dict):
+            raise TypeError("payload must be a dict")
+        files = [describe(a if isinstance(a, Attachment) else msgspec.convert(a, Attachment)) for a in item.attachments]
+        files_of.append(files)
+        rows.append(Delivery(
+            channel=key, channel_name=name, kind=kind, subject_type=item.subject_type, subject_id=item.subject_id,
+            institution_id=item.institution_id, payload=msgspec.json.decode(msgspec.json.encode(item.payload)),
+            attachments=msgspec.to_builtins(files), idempotency_key=uuid.uuid4().hex,
+            status=DeliveryStatus.queued, next_attempt_at=now_utc(), created_by=actor.username))
+    inserted = await Delivery.insert(*rows).returning(Delivery.id, Delivery.idempotency_key)
+    by_key = {r["idempotency_key"]: r["id"] for r in inserted}
+    ids = [by_key[row.idempotency_key] for row in rows]
+    await audit.record_many(actor, [
+        audit.Entry("outbox.enqueue", "delivery", delivery_id,
+                    after={"channel": key, "kind": kind, "subject_type": item.subject_type,
+                           "subject_id": item.subject_id, "attachments": len(files)},
+                    institution_id=item.institution_id)
+        for delivery_id, item, files in zip(ids, items, files_of, strict=True)])
+    return ids
 
 
 async def enqueue_everywhere(

@@ -24,8 +24,8 @@ from core.supervision import rules
 from core.supervision.detectors import Finding, Scope, registered
 from core.supervision.rules import WarningStatus
 from core.supervision.tables import RiskWarning, WarningEntry
-from core.tenancy.service import institution_scope, visible_institution_ids
-from core.tenancy.tables import Institution, Region
+from core.tenancy.service import visible_institution_ids
+from core.tenancy.tables import Region
 
 RECORDS_KEPT = 20  # records behind one warning, linked from it (the latest first)
 ANSWERERS = ("medical_affairs", "hospital_head")
@@ -204,9 +204,8 @@ async def listing(actor: Actor, *, status: str = "", rule_key: str = "", institu
     institution's users their own, each only where its role is in the rule's audience;
     open ones first. ``status``: a status, or ``open`` for every open one."""
     query = RiskWarning.select(*_LIST_COLUMNS).order_by(RiskWarning.id, ascending=False)
-    clause = institution_scope(actor)
-    if clause is not None:
-        ids = [r["id"] for r in await Institution.select(Institution.id).where(clause)]
+    ids = await visible_institution_ids(actor)
+    if ids is not None:
         query = query.where(RiskWarning.institution.is_in(ids or [-1]))
     if status == "open":
         query = query.where(RiskWarning.status.is_in(list(rules.OPEN)))

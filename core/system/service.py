@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import socket
 
+import msgspec
+
 from core.accounts.schemas import Actor
 from core.audit import service as audit
 from core.db import write_transaction
@@ -17,6 +19,53 @@ from core.system.tables import JobHeartbeat, PluginSwitch
 async def disabled_plugins() -> frozenset[str]:
     rows = await PluginSwitch.select(PluginSwitch.name).where(PluginSwitch.enabled == False)  # noqa: E712
     return frozenset(r["name"] for r in rows)
+
+
+# ---------------------------------------------------------------- deployment state, read with the session
+
+
+class DeploymentState(msgspec.Struct, frozen=True):
+    """What every request needs about the deployment, read in the same query as the
+    session (``state_columns``): the switched-off plugins (so a switch reaches every
+    worker at its next request) and a signature of the admin's holiday notices (the work
+    calendar built from them is kept in the process until the signature changes)."""
+
+    disabled: frozenset[str]
+    calendar_key: str
+
+
+def _state_sql() -> dict[str, str]:
+    """The deployment state as scalar sub-queries, by alias."""
+    from core.db import is_sqlite
+    from core.holidays.tables import HolidayOverride
+
+    names = "group_concat(name, ',')" if is_sqlite() else "string_agg(name, ',')"
+    return {
+        "state_disabled": f"(SELECT {names} FROM {PluginSwitch._meta.tablename} WHERE NOT enabled)",
+        # Notices are replaced by delete + insert, never updated: the count, the last id or
+        # the last entry time changes (SQLite may reuse the ids of deleted rows).
+        "state_calendar": f"(SELECT COUNT(*) || ':' || COALESCE(MAX(id), 0) || ':' || "
+                          f"COALESCE(CAST(MAX(entered_at) AS VARCHAR(40)), '') FROM {HolidayOverride._meta.tablename})",
+    }
+
+
+def state_columns() -> list:
+    """The deployment state as columns to add to another SELECT (the session's)."""
+    from piccolo.querystring import QueryString
+
+    return [QueryString(sql).as_alias(alias) for alias, sql in _state_sql().items()]
+
+
+def state_from(row: dict) -> DeploymentState:
+    names = row.get("state_disabled") or ""
+    return DeploymentState(disabled=frozenset(n for n in names.split(",") if n),
+                           calendar_key=str(row.get("state_calendar") or ""))
+
+
+async def deployment_state() -> DeploymentState:
+    """The deployment state alone (a request without a session): one query."""
+    sql = "SELECT " + ", ".join(f"{q} AS {alias}" for alias, q in _state_sql().items())
+    return state_from((await PluginSwitch.raw(sql))[0])
 
 
 async def set_plugin_enabled(actor: Actor, host: PluginHost, name: str, enabled: bool) -> None:

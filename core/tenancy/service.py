@@ -32,10 +32,13 @@ def institution_scope(actor: Actor) -> Any | None:
 
 
 async def visible_institution_ids(actor: Actor) -> list[int] | None:
-    """Ids of the institutions in the actor's scope; ``None`` for all."""
+    """Ids of the institutions in the actor's scope; ``None`` for all. A hospital user's
+    is its own institution (its user row's foreign key): no query."""
     clause = institution_scope(actor)
     if clause is None:
         return None
+    if actor.institution_id is not None:
+        return [actor.institution_id]
     return [r["id"] for r in await Institution.select(Institution.id).where(clause)]
 
 
