@@ -210,12 +210,62 @@ async def qc_history(hooks: HookView, today: dt.date) -> list[str]:
     return []
 
 
+FILING_PROJECTS = [  # title, the filing's status (the QC technology's filing stays open)
+    ("演示：备案已提交的限制类技术", "submitted"),
+    ("演示：备案被退回的限制类技术", "returned"),
+    ("演示：已完成备案的限制类技术", "completed"),
+]
+# A stand-in for each scanned material the demo uploads (a one-page PDF).
+DEMO_PDF = b"%PDF-1.4\n% demo\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+async def filings(hooks: HookView, today: dt.date) -> list[str]:
+    """A filing in each status after open (NAT-11): submitted to the licence-issuing
+    department, returned by it for a material, completed — each opened by its project's
+    first case, assembled and submitted by medical affairs."""
+    from core.admission import service as admission
+    from core.catalog import service as catalog
+    from core.filing import service as filing
+    from core.filing.tables import Filing
+
+    ma, regulator = await _actor("medaffairs_a"), await _actor("regulator_city1")
+    start = today - dt.timedelta(days=40)
+    choices = await catalog.choices(hooks, classes=("restricted",), on=start)
+    used = {r["technology_id"] for r in await Project.select(Project.technology_id)}
+    free = [c for c in choices if c.id not in used]
+    for index, (title, status) in enumerate(FILING_PROJECTS):
+        if await Project.exists().where(Project.title == title) or index >= len(free):
+            continue
+        project_id = await _project(hooks, title, "temporary", start, technology_id=free[index].id)
+        await admission.submit(await _actor("clinician_a"), hooks, project_id, today=start)
+        await _advance(hooks, project_id, start, "admitted")
+        first_case = start + dt.timedelta(days=5)
+        filing_id = await filing.on_first_case(ma, hooks, project_id=project_id, case_date=first_case,
+                                               info="首例：手术顺利，术后恢复良好", today=first_case)
+        row = await Filing.select().where(Filing.id == filing_id).first().output(load_json=True)
+        await filing.save_details(ma, hooks, filing_id, filing.FilingDetails(
+            version=row["version"], self_assessment="对照管理规范逐项自评：人员、设备、设施、质控均符合要求。",
+            assessment_basis="specification", assessment_reference=row["assessment_reference"] or "相关技术临床应用管理规范",
+            form={"phone": "0431-88888888", "contact": "赵医务"}, physicians=row["physicians"]))
+        for m in (await filing.filing_view(ma, hooks, filing_id)).materials:
+            await filing.upload_material(ma, hooks, filing_id, m.key, f"{m.title[:40]}.pdf", DEMO_PDF + m.key.encode())
+        submitted = first_case + dt.timedelta(days=7)
+        await filing.submit(ma, hooks, filing_id, today=submitted)
+        if status == "returned":
+            await filing.return_filing(regulator, hooks, filing_id, "技术负责人资质证明不清晰，请补充清晰扫描件",
+                                       today=submitted + dt.timedelta(days=3))
+        elif status == "completed":
+            await filing.complete(regulator, hooks, filing_id, completed_on=submitted + dt.timedelta(days=5),
+                                  today=submitted + dt.timedelta(days=5))
+    return []
+
+
 async def load(hooks: HookView) -> list[str]:
     """Everything above that is missing; one line per thing made (or why it could not be)."""
     today = clock.today()
     lines: list[str] = []
     steps: list[tuple[str, Callable[[HookView, dt.date], Awaitable[list[str]]]]] = [
-        ("准入各步骤的项目", step_projects), ("两年质控数据", qc_history)]
+        ("准入各步骤的项目", step_projects), ("两年质控数据", qc_history), ("各状态的备案", filings)]
     for label, build in steps:
         try:
             lines += await build(hooks, today)
@@ -233,6 +283,13 @@ async def summary() -> list[str]:
 
     lines = [f"演示项目：{title}" for title, _, _ in STEP_PROJECTS
              if await Project.exists().where(Project.title == title)]
+    from core.filing.service import STATUS_LABELS
+    from core.filing.tables import Filing
+
+    for title, _ in FILING_PROJECTS:
+        found = await Filing.select(Filing.status).where(Filing.project.title == title).first()
+        if found is not None:
+            lines.append(f"演示备案：{title}（{STATUS_LABELS.get(found['status'], '')}）")
     project = await Project.select(Project.id).where(Project.title == QC_PROJECT).first()
     if project is not None:
         rows = await CaseRecord.select(CaseRecord.voided, CaseRecord.version).where(CaseRecord.project == project["id"])

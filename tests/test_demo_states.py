@@ -64,3 +64,11 @@ async def test_the_demo_states_are_made_once(built):
     before = await Project.count()
     assert await demo_states.load(built["hooks"]) == built["lines"]  # the same summary, nothing new
     assert await Project.count() == before
+
+
+@pytest.mark.rule("NAT-11")
+async def test_filings_stand_in_each_status(built):
+    statuses = {r["project.title"]: r["status"] for r in await Filing.select(Filing.status, Filing.project.title)}
+    for title, status in demo_states.FILING_PROJECTS:
+        assert statuses.get(title) == status, (title, statuses.get(title))
+    assert statuses[demo_states.QC_PROJECT] == "open"
