@@ -215,8 +215,13 @@ FILING_PROJECTS = [  # title, the filing's status (the QC technology's filing st
     ("演示：备案被退回的限制类技术", "returned"),
     ("演示：已完成备案的限制类技术", "completed"),
 ]
-# A stand-in for each scanned material the demo uploads (a one-page PDF).
-DEMO_PDF = b"%PDF-1.4\n% demo\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _material_pdf(title: str) -> bytes:
+    """A one-page PDF standing in for a scanned material, saying what it stands for."""
+    from weasyprint import HTML
+
+    return HTML(string=f"<h1>{title}</h1><p>演示材料：实际备案时上传加盖公章的扫描件。</p>").write_pdf()
 
 
 async def filings(hooks: HookView, today: dt.date) -> list[str]:
@@ -248,7 +253,7 @@ async def filings(hooks: HookView, today: dt.date) -> list[str]:
             assessment_basis="specification", assessment_reference=row["assessment_reference"] or "相关技术临床应用管理规范",
             form={"phone": "0431-88888888", "contact": "赵医务"}, physicians=row["physicians"]))
         for m in (await filing.filing_view(ma, hooks, filing_id)).materials:
-            await filing.upload_material(ma, hooks, filing_id, m.key, f"{m.title[:40]}.pdf", DEMO_PDF + m.key.encode())
+            await filing.upload_material(ma, hooks, filing_id, m.key, f"{m.title[:40]}.pdf", _material_pdf(m.title))
         submitted = first_case + dt.timedelta(days=7)
         await filing.submit(ma, hooks, filing_id, today=submitted)
         if status == "returned":
