@@ -299,6 +299,9 @@ async def test_nat39_every_point_lost_links_to_its_record_and_the_institution_an
     region = await credit.region_scores(await region_actor("regulator_city1"), hooks, 2026)
     assert deployment["hospital_a"] in {s.institution_id for s in region}
     assert deployment["hospital_b"] not in {s.institution_id for s in region}
+    for listed in region:  # the region's grouped counts agree with each breakdown, item by item
+        detail = await credit.score(await region_actor("regulator_city1"), hooks, listed.institution_id, 2026)
+        assert [i.earned for i in listed.items] == [i.earned for i in detail.items] and listed.total == detail.total
     history = await credit.history(ma, hooks, deployment["hospital_a"], 2026)
     assert [s.year for s in history] == [2026, 2025, 2024]
     rows = credit.export_rows(history)

@@ -116,9 +116,8 @@ async def _warnings(item: CreditItem, institution_id: int, year: int, today: dt.
         & (RiskWarning.raised_on <= end)).order_by(RiskWarning.id).output(load_json=True)
     losses, lost = [], 0.0
     for w in rows:
-        factor = SEVERITY_FACTOR.get(w["severity"], 1.0)
         answered = w["status"] == rules.WarningStatus.closed and w["answered_at"] is not None
-        points = item.per_item * factor * (0.5 if answered else 1.0)
+        points = warning_loss(item, w["severity"], answered)
         how = "机构答复后已关闭，减半" if answered else rules.STATUS_LABELS.get(w["status"], w["status"])
         lost += points
         losses.append(Loss(_r(points), f"{w['title']}（{w['rule_id']}，{rules.SEVERITY_LABELS.get(w['severity'], '')}，"
@@ -150,6 +149,66 @@ async def _stops(item: CreditItem, institution_id: int, year: int, today: dt.dat
 MEASURES = {"obligations_on_time": _obligations, "warnings": _warnings, "stops": _stops}
 
 
+def warning_loss(item: CreditItem, severity: str, answered: bool) -> float:
+    """The points one warning loses: ``per_item`` × its severity's factor, halved when it was
+    closed after the institution's answer."""
+    return item.per_item * SEVERITY_FACTOR.get(severity, 1.0) * (0.5 if answered else 1.0)
+
+
+async def _region_counts(ids: list[int], year: int, today: dt.date) -> dict[str, dict]:
+    """Per institution, in three grouped queries: obligations by kind (on time / late),
+    warning losses by severity and answer, suspensions and stops — what ``score`` counts
+    record by record, for a whole region at once."""
+    from core.lifecycle.tables import UseEvent
+    from core.obligations.tables import Obligation
+
+    start, end = _year(year)
+    inst = f"({', '.join(str(int(i)) for i in ids) or '-1'})"
+    args = [start.isoformat(), end.isoformat()] if _sqlite() else [start, end]
+    today_arg = today.isoformat() if _sqlite() else today
+    obligations: dict[tuple[int, str], list[int]] = {}
+    for r in await Obligation.raw(f"""
+        SELECT o.institution AS institution, o.kind AS kind,
+               SUM(CASE WHEN o.status = 'done' AND NOT o.done_late THEN 1 ELSE 0 END) AS on_time,
+               SUM(CASE WHEN (o.status = 'done' AND o.done_late) OR (o.status = 'open' AND o.due_on < {{}})
+                        THEN 1 ELSE 0 END) AS late
+        FROM obligation o WHERE o.institution IN {inst} AND o.due_on >= {{}} AND o.due_on <= {{}}
+        GROUP BY o.institution, o.kind""", today_arg, *args):
+        obligations[(r["institution"], r["kind"])] = [int(r["on_time"] or 0), int(r["late"] or 0)]
+    warnings: dict[int, list[tuple[str, bool, int]]] = {}
+    for r in await RiskWarning.raw(f"""
+        SELECT w.institution AS institution, w.severity AS severity,
+               CASE WHEN w.status = 'closed' AND w.answered_at IS NOT NULL THEN 1 ELSE 0 END AS answered,
+               COUNT(*) AS n
+        FROM risk_warning w WHERE w.institution IN {inst} AND w.raised_on >= {{}} AND w.raised_on <= {{}}
+        GROUP BY w.institution, w.severity, answered""", *args):
+        warnings.setdefault(r["institution"], []).append((r["severity"], bool(r["answered"]), int(r["n"])))
+    stops = {r["institution"]: int(r["n"]) for r in await UseEvent.raw(f"""
+        SELECT e.institution AS institution, COUNT(*) AS n FROM technology_use_event e
+        WHERE e.institution IN {inst} AND e.action IN ('stop', 'suspend', 'region_suspend')
+          AND e.event_on >= {{}} AND e.event_on <= {{}} GROUP BY e.institution""", *args)}
+    return {"obligations": obligations, "warnings": warnings, "stops": stops}
+
+
+def _earned(item: CreditItem, institution_id: int, counts: dict[str, dict]) -> float:
+    """An item's points from the grouped counts, by the same arithmetic as its breakdown."""
+    if item.measure == "obligations_on_time":
+        on_time = sum(counts["obligations"].get((institution_id, k), [0, 0])[0] for k in item.kinds)
+        late = sum(counts["obligations"].get((institution_id, k), [0, 0])[1] for k in item.kinds)
+        return item.points if not on_time + late else item.points * on_time / (on_time + late)
+    if item.measure == "warnings":
+        lost = sum(warning_loss(item, severity, answered) * n
+                   for severity, answered, n in counts["warnings"].get(institution_id, []))
+        return max(0.0, item.points - lost)
+    return max(0.0, item.points - item.per_item * counts["stops"].get(institution_id, 0))
+
+
+def _sqlite() -> bool:
+    from core.db import is_sqlite
+
+    return is_sqlite()
+
+
 async def score(actor: Actor, hooks: HookView, institution_id: int, year: int,
                 today: dt.date | None = None) -> Score:
     """The institution's score of ``year`` with every item's breakdown; another tenant's
@@ -167,16 +226,27 @@ async def history(actor: Actor, hooks: HookView, institution_id: int, year: int)
 
 
 async def region_scores(actor: Actor, hooks: HookView, year: int) -> list[Score]:
-    """Every institution of the actor's region with its score of ``year``, lowest first."""
+    """Every institution of the actor's region with its score of ``year``, lowest first: the
+    items' points from grouped counts (a few queries for 1,000 institutions); the breakdown
+    with every record is ``score``'s, on the institution's page."""
     if not (actor.is_admin or actor.region_path):
         raise NotFound("未找到")
     from core.tenancy.tables import Institution
 
     ids = await visible_institution_ids(actor)
-    query = Institution.select(Institution.id).where(Institution.active == True)  # noqa: E712
+    query = Institution.select(Institution.id, Institution.name).where(Institution.active == True)  # noqa: E712
     if ids is not None:
         query = query.where(Institution.id.is_in(ids or [-1]))
-    scores = [await score(actor, hooks, r["id"], year) for r in await query]
+    institutions = await query
+    items = items_in_force(hooks)
+    counts = await _region_counts([r["id"] for r in institutions], year, clock.today())
+    scores = []
+    for r in institutions:
+        parts = tuple(ItemScore(i.key, i.title, i.rule, i.description, i.points, _r(_earned(i, r["id"], counts)), "")
+                      for i in items)
+        scores.append(Score(institution_id=r["id"], institution_name=r["name"], year=year,
+                            total=_r(sum(p.earned for p in parts)), maximum=_r(sum(i.points for i in items)),
+                            items=parts))
     return sorted(scores, key=lambda s: (s.total - s.maximum, s.institution_name))
 
 
