@@ -403,7 +403,7 @@ def warning_rules() -> list[WarningRule] | None:
         key          str   stable id, e.g. "late_report"; the first answer for a key wins
                            (the built-in national plugin answers last, so a province
                            replaces the national wording and rule id of a key)
-        detector     str   what core looks for (``core.supervision.detectors.DETECTORS``):
+        detector     str   what core looks for (``core.supervision.detectors.DETECTORS``): unreported_cases,
                            late_report, unfiled_cases, prohibited_technology,
                            filing_annotation, stopped_technology, unauthorised_operator,
                            learning_curve (CUSUM alarm on a new technology's early cases)

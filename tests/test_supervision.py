@@ -119,6 +119,25 @@ async def test_nat41_late_and_unfiled_cases_raise_warnings_citing_the_deployment
     assert (henan["late_report"], henan["unfiled_cases"]) == ("HN-3", "HN-4.3")
 
 
+@pytest.mark.rule("JL-38")
+@pytest.mark.rule("NAT-41")
+async def test_jl38_a_case_past_its_deadline_with_no_receipt_is_unreported_until_received(deployment, world):
+    """Discharged 2026-03-16, due 2026-04-07 (JL-38), never received by 2026-05-20: the
+    unreported warning (JL-38); once the platform's receipt is recorded it is no longer
+    found (and the case counts as reported late instead)."""
+    hooks = world["hooks"]
+    project = await admitted(hooks, tech_index=12)
+    [case] = await cases_record(hooks, project)
+    await supervision.evaluate(hooks, TODAY)
+    [w] = [w for w in await _warnings(rule_key="unreported_cases", institution=deployment["hospital_a"])
+           if any(r["id"] == case.id for r in w["records"])]
+    assert (w["rule_id"], w["severity"]) == ("JL-38", "serious") and "2026-04-07" in w["detail"]
+    await receive(hooks, case.delivery_id, TODAY)
+    await supervision.evaluate(hooks, TODAY)
+    after = await _warnings(id=w["id"])
+    assert not after[0]["still_detected"] or after[0]["count"] < w["count"]
+
+
 @pytest.mark.rule("JL-12")
 @pytest.mark.rule("NAT-41")
 async def test_jl12_operator_outside_the_filed_physicians_warning_life(deployment, world):

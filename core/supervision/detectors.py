@@ -153,6 +153,34 @@ async def late_reports(scope: Scope) -> list[Finding]:
     return _grouped(rows, lambda r: f"{r['code']} {r['technology']}：{r['n']} 例病例晚于时限报送")
 
 
+# ---------------------------------------------------------------- cases never reported (NAT-41 (5)(6))
+
+
+def _unreported_where(scope: Scope) -> tuple[str, list]:
+    day = scope.today.isoformat() if _sqlite() else scope.today
+    return (f"c.report_due_on < {{}} AND c.reported_on IS NULL AND NOT c.voided {_in(scope, 'c.institution')}",
+            [day])
+
+
+async def _unreported_records(finding: Finding, limit: int) -> list[Record]:
+    where, args = _unreported_where(Scope((finding.institution_id,), clock.today()))
+    return await _case_records(f"AND c.technology_code = {{}} AND {where}", finding, limit, _code(finding), *args)
+
+
+@detector("unreported_cases", "病例已过报送时限仍未被权威平台接收（未报送）", _unreported_records)
+async def unreported_cases(scope: Scope) -> list[Finding]:
+    """Cases whose reporting deadline has passed with no receipt from the platform: not
+    reported at all, where ``late_report`` counts those reported after the deadline."""
+    where, args = _unreported_where(scope)
+    rows = await _raw(f"""
+        SELECT c.institution AS institution, c.technology_code AS code, MAX(c.technology_name) AS technology,
+               COUNT(*) AS n, MIN(c.report_due_on) AS last_on
+        FROM case_record c WHERE {where}
+        GROUP BY c.institution, c.technology_code""", *args)
+    return _grouped(rows, lambda r: f"{r['code']} {r['technology']}：{r['n']} 例病例已过报送时限仍未报送"
+                                    f"（最早应于 {_date(r['last_on'])} 前报送）")
+
+
 # ---------------------------------------------------------------- cases without a completed filing (NAT-11)
 
 

@@ -53,6 +53,9 @@ WARNINGS = [
     {"key": "late_report", "detector": "late_report", "rule": "JL-38", "title": "病例未在出院后15个工作日内报送",
      "description": "限制类技术病例未在患者出院后15个工作日内报送至国家和省级信息平台（第三十八条）",
      "audience": ["regulator", "qc_center", "medical_affairs"], "severity": "warning"},
+    {"key": "unreported_cases", "detector": "unreported_cases", "rule": "JL-38", "title": "病例逾期未报送",
+     "description": "限制类技术病例出院后15个工作日内未报送至国家和省级信息平台（第三十八条）",
+     "audience": ["regulator", "qc_center", "medical_affairs"], "severity": "serious"},
     {"key": "unauthorised_operator", "detector": "unauthorised_operator", "rule": "JL-12",
      "title": "术者不在备案的医师名单内",
      "description": "限制类技术病例的术者不在该技术备案时报送的本机构开展该技术医师名单（第十二条（六））内，"
