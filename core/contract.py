@@ -392,6 +392,19 @@ class LifecyclePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     conditions_change: Labelled = Labelled()
 
 
+class BodyPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The institution's technology-management body as the province restates it (``core.body``):
+    ``rule`` cited for the body (NAT-15 nationally); ``posts``: the member posts the province
+    requires (keys of ``core.body.rules.POSTS``, e.g. "head", "medical_affairs", "pharmacy"),
+    with ``posts_rule``; ``small_rule``: the rule that lets other institutions set up a
+    working group or designate staff ("" when the province says nothing)."""
+
+    rule: str = "NAT-15"
+    posts: tuple[str, ...] = ()
+    posts_rule: str = ""
+    small_rule: str = ""
+
+
 class ProvincePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The deployment's policy (``province_policy``, merged)."""
 
@@ -399,6 +412,7 @@ class ProvincePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     cases: CasesPolicy = CasesPolicy()
     lifecycle: LifecyclePolicy = LifecyclePolicy()
     consistency: Labelled = Labelled(text="备案与副本备注一致性核查")
+    body: BodyPolicy = BodyPolicy()
 
 
 class PersonCheck(msgspec.Struct, frozen=True):
@@ -902,7 +916,7 @@ __all__ = [
     "DemoRegion", "Exemption", "Offset", "Recurrence", "RuleRef", "RulesInForce", "Scope",
     "DisclosureField", "DocumentStep", "EthicsStep", "FieldSpec", "FilingFormSpec", "FilingStep", "FormField",
     "FormSpec", "Grade", "InstitutionInfo", "Material", "MenuItem", "PanelStep", "PersonInfo", "Problem",
-    "ProjectInfo", "PublicityStep", "CaseTechnology", "RestrictedScope", "QcIndicator", "QcTechnologyInfo",
+    "ProjectInfo", "PublicityStep", "BodyPolicy", "CaseTechnology", "RestrictedScope", "QcIndicator", "QcTechnologyInfo",
     "ReviewStep", "Section", "Step", "StepBase",
     "TechnologyInfo", "WARNING_AUDIENCE", "WARNING_SEVERITIES", "WarningRule", "CREDIT_MEASURES", "CreditItem", "convert",
 ]

@@ -119,11 +119,13 @@ async def load(hooks: HookView) -> list[tuple[str, str, str]]:
         if username in PERSONS:
             row = await User.select(User.id).where(User.username == username).first()
             await person.set_person(SYSTEM, row["id"], **PERSONS[username])
+    from core.body import demo as body_demo
     from core.grading import demo as grading_demo
     from core.people import demo as people_demo
 
     await grading_demo.load(tenants["A"]["institution"])
     await people_demo.load()
+    await body_demo.load(tenants["A"]["institution"])
     return logins
 
 

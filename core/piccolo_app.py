@@ -16,6 +16,7 @@ from core.admission.tables import (
 )
 from core.apitokens.tables import ApiToken
 from core.audit.tables import AuditEvent
+from core.body.tables import Body, BodyDecision, BodyMeeting, BodyMember
 from core.cases.tables import CaseImport, CaseRecord, CaseVersion
 from core.catalog.tables import (
     CatalogEdition,
@@ -59,6 +60,7 @@ TABLES += [RiskWarning, WarningEntry, WarningRun, CreditAnswer]
 TABLES += [GradingEdition, GradingOperation]
 TABLES += [Evaluation, EvaluationFile, DataRequest, PanelExpert, Sitting, SittingVote]
 TABLES += [Certificate, Authorisation, AuthorisationEvent, OperatorFinding]
+TABLES += [Body, BodyMember, BodyMeeting, BodyDecision]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",

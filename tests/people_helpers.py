@@ -113,3 +113,20 @@ async def people_route(dep: dict, institution_id: int) -> dict:
         auth = await Authorisation.select(Authorisation.id).where(Authorisation.user == user["id"]).first()
     return {"user_id": user["id"], "certificate_id": cert["id"], "authorisation_id": auth["id"],
             "institution_id": institution_id}
+
+
+async def body_route(dep: dict, institution_id: int) -> dict:
+    """The tenancy matrix: an institution with a committee, a member and a meeting."""
+    from core.accounts.schemas import SYSTEM
+    from core.body import service as body
+    from core.body.tables import Body, BodyMember
+
+    if not await Body.exists().where(Body.institution == institution_id):
+        await body.save_body(SYSTEM, institution_id, body.BodyInput(
+            kind="committee", name="医疗技术临床应用管理委员会", established_on=dt.date(2026, 1, 1)))
+    row = await Body.select(Body.id).where(Body.institution == institution_id).first()
+    member = await BodyMember.select(BodyMember.id).where(BodyMember.body == row["id"]).first()
+    if member is None:
+        await body.add_member(SYSTEM, institution_id, body.MemberInput(name="租户委员", post="member"))
+        member = await BodyMember.select(BodyMember.id).where(BodyMember.body == row["id"]).first()
+    return {"institution_id": institution_id, "member_id": member["id"]}

@@ -274,6 +274,15 @@ TENANT_ROUTES: dict[str, Route] = {
                                                     form={"answer": "越权报送的临床资料说明"}),
     "/evaluations/requests/{request_id:int}/files/{attachment_id:int}": Route(ev.request_route,
                                                                               reader="medaffairs_a"),
+    # 医疗技术临床应用管理组织 (core/body): read by the institution and its region, kept by medical affairs.
+    "/body/{institution_id:int}": Route(people_h.body_route, reader="clinician_a", regulators=True, form={
+        "version": "1", "kind": "committee", "name": "越权改名", "established_on": "2026-01-01"}),
+    "/body/{institution_id:int}/systems": Route(people_h.body_route, reader="clinician_a", regulators=True),
+    "/body/{institution_id:int}/members": Route(people_h.body_route, reader="medaffairs_a", form={
+        "name": "越权委员", "post": "member"}),
+    "/body/{institution_id:int}/members/{member_id:int}/leave": Route(people_h.body_route, reader="medaffairs_a"),
+    "/body/{institution_id:int}/meetings": Route(people_h.body_route, reader="medaffairs_a", form={
+        "held_on": "2026-03-01", "topic": "越权会议", "system_0": "other", "decision_0": "越权决定"}),
     # 医师档案与授权 (core/people): the physician's archive, certificates, authorisations.
     "/people/institution/{institution_id:int}": Route(people_h.people_route, reader="medaffairs_a",
                                                       regulators=True),

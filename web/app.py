@@ -138,6 +138,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
     from web.api.cases import ROUTES as CASES_API
     from web.api.catalog import ROUTES as CATALOG_API
     from web.apitokens.controllers import ApiTokenController
+    from web.body.controllers import BodyController
     from web.calendar.controllers import CalendarAdminController
     from web.cases.controllers import CaseController
     from web.catalog.controllers import CatalogAdminController, CatalogController
@@ -195,6 +196,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
             CaseController,
             GradingController,
             PeopleController,
+            BodyController,
             PublicGradingController,
             *CASES_API,
             ApiTokenController,

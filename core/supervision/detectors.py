@@ -67,7 +67,7 @@ class Detector(msgspec.Struct, frozen=True):
 
 DETECTORS: dict[str, Detector] = {}
 # Modules of other areas that register detectors (imported when the rules are read).
-DETECTOR_MODULES: list[str] = ["core.supervision.cusum", "core.people.detectors"]
+DETECTOR_MODULES: list[str] = ["core.supervision.cusum", "core.people.detectors", "core.body.detectors"]
 
 
 def detector(name: str, description: str, records: Records | None = None) -> Callable[[Find], Find]:

@@ -32,6 +32,10 @@ POLICY = {
         "assessment_rule": "HN-2.2a",
         "assessment_note": "技术目录未载明该技术的管理规范：如无相应技术规范，以相关专业专家共识为准（HN-2.2a）。",
     },
+    # HN-1 (一)(一): a body under the quality committee (or working group), with medical affairs,
+    # quality, pharmacy, nursing, infection control and equipment departments taking part.
+    "body": {"rule": "HN-1", "posts": ["medical_affairs", "quality", "pharmacy", "nursing", "infection", "equipment"],
+             "posts_rule": "HN-1"},
     "cases": {
         "rules": ["NAT-37", "HN-3"],
         "his_rule": "HN-3",

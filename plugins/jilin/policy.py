@@ -32,6 +32,12 @@ POLICY = {
         "physicians_rule": "JL-12",
         "physicians_heading": "本机构开展限制类技术医师名单（JL-12（六）：每名医师的医师资格证书、医师执业证书）",
     },
+    # JL-16: the body's members — heads of medical affairs, quality, pharmacy, nursing,
+    # infection control and equipment, senior clinical, management and ethics staff — headed
+    # by the institution's head; other institutions a working group or designated staff.
+    "body": {"rule": "JL-16", "posts": ["head", "medical_affairs", "quality", "pharmacy", "nursing", "infection",
+                                         "equipment", "clinical", "management", "ethics"],
+             "posts_rule": "JL-16", "small_rule": "JL-16"},
     "cases": {
         "rules": ["NAT-37", "JL-38"],
         "his_rule": "JL-38",

@@ -125,6 +125,11 @@ WARNINGS = [
      "title": "术者未获授权开展限制类技术",
      "description": "限制类技术病例的术者不在该技术备案的医师名单内（第二十条：手术授权动态管理）",
      "audience": ["regulator", "qc_center", "medical_affairs"], "severity": "warning"},
+    {"key": "no_management_body", "detector": "no_management_body", "rule": "NAT-41",
+     "title": "未设立医疗技术临床应用管理专门组织",
+     "description": "二级以上医院未设医疗技术临床应用管理专门组织，或其他医疗机构未设工作小组、未指定专（兼）职人员"
+                    "（第十五条；第四十一条（一））",
+     "audience": ["regulator", "qc_center", "medical_affairs", "hospital_head"], "severity": "warning"},
     {"key": "operator_without_authorisation", "detector": "operator_without_authorisation", "rule": "NAT-20",
      "title": "术者在手术日期无有效授权",
      "description": "病例的术者在手术日期没有该限制类技术或该级别手术的有效授权（第二十条：手术授权动态管理）",

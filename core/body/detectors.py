@@ -1,0 +1,36 @@
+"""The supervision detector for NAT-41 (1): an institution without a technology-management
+body (or, of grade 2 and above, with only a working group or designated staff)."""
+
+from __future__ import annotations
+
+from core.body import rules
+from core.supervision.detectors import Finding, Record, Scope, detector
+
+
+async def _records(finding: Finding, limit: int) -> list[Record]:
+    return [Record(type="institution", id=finding.institution_id, label="本机构医疗技术临床应用管理组织",
+                   href=f"/body/{finding.institution_id}")]
+
+
+@detector("no_management_body", "未设立医疗技术临床应用管理专门组织（二级以上医院须设委员会）", _records)
+async def no_management_body(scope: Scope) -> list[Finding]:
+    from core.body.tables import Body
+    from core.tenancy.tables import Institution
+
+    query = Institution.select(Institution.id, Institution.grade).where(Institution.active == True)  # noqa: E712
+    if scope.institution_ids is not None:
+        query = query.where(Institution.id.is_in(list(scope.institution_ids) or [-1]))
+    institutions = await query
+    bodies = {b["institution"]: b["kind"] for b in await Body.select(Body.institution, Body.kind).where(
+        Body.institution.is_in([i["id"] for i in institutions] or [-1]))}
+    found = []
+    for i in institutions:
+        kind = bodies.get(i["id"])
+        if kind is None:
+            detail = "未设立医疗技术临床应用管理专门组织，也未指定专（兼）职人员"
+        elif rules.grade_two_or_above(i["grade"]) and kind != "committee":
+            detail = f"{i['grade']}医院仅设{rules.KINDS[kind]}，应设立管理委员会"
+        else:
+            continue
+        found.append(Finding(institution_id=i["id"], fingerprint="body", detail=detail, fact_on=scope.today))
+    return found
