@@ -56,7 +56,7 @@ class MeetingInput(msgspec.Struct, kw_only=True):
 
 
 def may_manage(actor: Actor, institution_id: int) -> bool:
-    """Medical affairs runs the body day to day (JL-16 / the national measure); the admin too."""
+    """Medical affairs runs the body day to day (the national measure, NAT-15); the admin too."""
     return actor.is_admin or (actor.has("medical_affairs") and actor.institution_id == institution_id)
 
 

@@ -24,7 +24,7 @@ class Body(Table, tablename="management_body"):
 
 
 class BodyMember(Table, tablename="management_body_member"):
-    """A member and their post (JL-16 names the posts); ``left_on`` once they leave."""
+    """A member and their post (the province's plugin names the posts); ``left_on`` once they leave."""
 
     body = ForeignKey(Body, index=True)
     user = ForeignKey(User, null=True, default=None)
