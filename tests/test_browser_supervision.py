@@ -4,9 +4,10 @@ city runs 重新检测 and sees the warning, the hospital's medical affairs expl
 PDF, the regulator reads the answer and closes it; the hospital's credit score (NAT-39)
 shows the points lost, linked to the warning and to the case, and the hospital answers it.
 
-The authorisation data of the "people" area has not landed: the operator is checked against
-the filing's physician list (the ``unauthorised_operator`` detector), which is what JL-12
-asks the filing to name."""
+Two warnings name the case: the operator is not on the filing's physician list (JL-12, the
+``unauthorised_operator`` detector) and holds no authorisation for the technology on the
+operation date (JL-21, the people area's ``operator_without_authorisation``); the walk
+answers and closes the first."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.browser
 @pytest.mark.rule("JL-12")
 @pytest.mark.rule("NAT-41")
 @pytest.mark.rule("NAT-39")
+@pytest.mark.rule("JL-21")
 async def test_jl12_regulator_sees_unauthorised_operator_hospital_explains_regulator_closes(deployment, page_as):
     hooks = deployment["host"].view()
     project = await admitted(hooks, tech_index=10)
@@ -36,6 +38,14 @@ async def test_jl12_regulator_sees_unauthorised_operator_hospital_explains_regul
         await regulator.click("#evaluate-form button")
         await regulator.wait_for_url("**/warnings?evaluated=*")
         assert "检测完成" in await regulator.inner_text("#evaluated")
+        # The operator holds no authorisation for it either (the people area's authorisations):
+        # the JL-21 warning lists the case too.
+        authorisation = regulator.locator("#warnings tr[data-rule=operator_without_authorisation]").first
+        assert "JL-21" in await authorisation.inner_text()
+        await authorisation.locator("a").first.click()
+        await regulator.wait_for_url("**/warnings/*")
+        assert await regulator.locator(f"#warning-records a[href='/cases/{case.id}']").count() == 1
+        await regulator.go_back()
         row = regulator.locator("#warnings tr[data-rule=unauthorised_operator]").first
         assert "JL-12" in await row.inner_text() and "术者不在备案的医师名单内" in await row.inner_text()
         await row.locator("a").first.click()
