@@ -157,6 +157,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
         AnalyticsController,
         CreditController,
         CusumController,
+        OpenDataController,
         WarningController,
     )
     from web.tenancy.controllers import DepartmentController, InstitutionController
@@ -205,6 +206,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
             CreditController,
             AnalyticsController,
             CusumController,
+            OpenDataController,
             healthz,
             emblem,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),

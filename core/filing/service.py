@@ -1085,6 +1085,11 @@ async def _with_use(rows: list[dict]) -> None:
         r["use"] = found[keys[r["id"]]]
 
 
+async def public_all() -> list[dict]:
+    """Every completed filing as the public lists show it (the open data, NAT-40)."""
+    return await _public_rows(None)
+
+
 async def public_regions() -> list[dict]:
     """Regions (with depth) and technologies that have completed filings, for the index."""
     from core.tenancy.service import region_tree

@@ -15,7 +15,7 @@ from core.errors import DomainError, NotFound
 from core.exports import table_xlsx
 from core.messages import t
 from core.plugins import HookView
-from core.supervision import credit, cusum, funnel, rules, service
+from core.supervision import credit, cusum, funnel, opendata, rules, service
 from web.context import login_required, roles_required
 from web.forms import form_version
 from web.render import page
@@ -234,3 +234,28 @@ class CusumController(Controller):
         found = await cusum.for_project(actor, project_id, clock.today())
         return await page(request, "supervision/cusum.html", project_id=project_id, series=found,
                           charts=[cusum.svg(s) for s in found], first=cusum.FIRST_CASES, alarm=cusum.ALARM)
+
+
+class OpenDataController(Controller):
+    """开放数据: the public lists of filed institutions as CSV and JSON (anonymous, NAT-40)."""
+
+    path = "/open-data"
+
+    @get("/")
+    async def index(self, request: Request) -> Template:
+        from web.context import load_actor
+
+        return Template(template_name="supervision/open_data.html", context={
+            "actor": await load_actor(request), "nav": [], "current_path": request.url.path,
+            "fields": opendata.FIELDS, "version": opendata.SCHEMA_VERSION})
+
+    @get("/filings.json")
+    async def filings_json(self) -> Response:
+        return Response(await opendata.as_json(), media_type="application/json",
+                        headers={"Cache-Control": "public, max-age=300"})
+
+    @get("/filings.csv")
+    async def filings_csv(self) -> Response:
+        return Response(await opendata.as_csv(), media_type="text/csv; charset=utf-8",
+                        headers={"Cache-Control": "public, max-age=300",
+                                 "Content-Disposition": 'attachment; filename="filings.csv"'})
