@@ -1,5 +1,5 @@
 """The public lists of filed institutions as open data (NAT-40, NAT-24; a province's own
-rules, e.g. JL-41 / HN-2.3, come with its ``disclosure_fields``): one record per completed
+rules come with its ``disclosure_fields``): one record per completed
 filing, the same rows the public pages show, as CSV and JSON at stable URLs, schema
 documented in ``docs/open-data.md`` and at ``/open-data``.
 
