@@ -91,6 +91,7 @@ async def _raise(rule: RuleInForce, finding: Finding, today: dt.date) -> int:
     rows = await RiskWarning.insert(RiskWarning(
         institution=finding.institution_id, rule_key=rule.key, detector=rule.detector, rule_id=rule.rule,
         title=rule.title, description=rule.description, severity=rule.severity, audience=list(rule.audience),
+        audience_key=audience_key(rule.audience),
         fingerprint=finding.fingerprint[:120], technology_code=finding.technology_code,
         technology_name=finding.technology_name, detail=finding.detail, count=finding.count,
         records=[{"type": r.type, "id": r.id, "label": r.label, "href": r.href} for r in records],
@@ -171,6 +172,11 @@ async def evaluate_for(actor: Actor, hooks: HookView, today: dt.date | None = No
 # ---------------------------------------------------------------- reading
 
 
+def audience_key(roles) -> str:
+    """``",regulator,medical_affairs,"``: what ``listing`` matches a reader's roles against."""
+    return "," + ",".join(roles) + "," if roles else ""
+
+
 def _sees(actor: Actor, row: dict) -> bool:
     """Whether the actor is in the warning's audience (its tenancy is checked apart)."""
     if actor.is_admin:
@@ -202,24 +208,39 @@ async def listing(actor: Actor, *, status: str = "", rule_key: str = "", institu
                   year: int | None = None, limit: int = 500) -> list[dict]:
     """The warnings the actor sees: a regulator or the QC centre its region's, an
     institution's users their own, each only where its role is in the rule's audience;
-    open ones first. ``status``: a status, or ``open`` for every open one."""
-    query = RiskWarning.select(*_LIST_COLUMNS).order_by(RiskWarning.id, ascending=False)
+    open ones first, newest first, at most ``limit``. ``status``: a status, or ``open``
+    for every open one. Filtered and limited in SQL (the region may hold thousands)."""
+    conditions = []
     ids = await visible_institution_ids(actor)
     if ids is not None:
-        query = query.where(RiskWarning.institution.is_in(ids or [-1]))
-    if status == "open":
-        query = query.where(RiskWarning.status.is_in(list(rules.OPEN)))
-    elif status:
-        query = query.where(RiskWarning.status == status)
+        conditions.append(RiskWarning.institution.is_in(ids or [-1]))
+    if not actor.is_admin:
+        roles = [r for r in actor.roles if r.isidentifier()] or ["-"]
+        seen_by = RiskWarning.audience_key.like(f"%,{roles[0]},%")
+        for role in roles[1:]:
+            seen_by = seen_by | RiskWarning.audience_key.like(f"%,{role},%")
+        conditions.append(seen_by)
     if rule_key:
-        query = query.where(RiskWarning.rule_key == rule_key)
+        conditions.append(RiskWarning.rule_key == rule_key)
     if institution_id is not None:
-        query = query.where(RiskWarning.institution == institution_id)
+        conditions.append(RiskWarning.institution == institution_id)
     if year is not None:
-        query = query.where((RiskWarning.raised_on >= dt.date(year, 1, 1)) & (RiskWarning.raised_on <= dt.date(year, 12, 31)))
-    rows = [r for r in await query.output(load_json=True) if _sees(actor, r)]
-    rows.sort(key=lambda r: (r["status"] not in rules.OPEN, -r["id"]))
-    return [_decorate(r, actor) for r in rows[:limit]]
+        conditions.append((RiskWarning.raised_on >= dt.date(year, 1, 1))
+                          & (RiskWarning.raised_on <= dt.date(year, 12, 31)))
+
+    async def fetch(state, n: int) -> list[dict]:
+        query = RiskWarning.select(*_LIST_COLUMNS).where(state).order_by(RiskWarning.id, ascending=False)
+        for condition in conditions:  # piccolo's where() changes the query: one query per call
+            query = query.where(condition)
+        return await query.limit(n).output(load_json=True)
+
+    if status and status != "open":
+        rows = await fetch(RiskWarning.status == status, limit)
+    else:
+        rows = await fetch(RiskWarning.status.is_in(list(rules.OPEN)), limit)
+        if status != "open" and len(rows) < limit:
+            rows += await fetch(RiskWarning.status == WarningStatus.closed, limit - len(rows))
+    return [_decorate(r, actor) for r in rows]
 
 
 async def open_count(actor: Actor) -> int:

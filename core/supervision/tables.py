@@ -21,6 +21,8 @@ class RiskWarning(Table, tablename="risk_warning"):
     description = Text(default="")
     severity = Varchar(length=12, default="warning")
     audience = JSON(default=[])
+    # The same roles as ",regulator,medical_affairs,", so the lists filter by role in SQL.
+    audience_key = Varchar(length=200, default="", index=True)
     fingerprint = Varchar(length=120, index=True)
     technology_code = Varchar(length=40, default="")
     technology_name = Varchar(length=200, default="")
