@@ -325,3 +325,46 @@ async def test_nat39_every_point_lost_links_to_its_record_and_the_institution_an
     assert [s.year for s in history] == [2026, 2025, 2024]
     rows = credit.export_rows(history)
     assert any(r[9] == f"/warnings/{closed['id']}" for r in rows)
+
+
+@pytest.mark.rule("JL-12")
+@pytest.mark.rule("HN-4.3")
+async def test_jl12_hn43_a_licence_annotation_that_disagrees_with_the_filing_is_a_warning(deployment, world):
+    """The department records a 备注三 that differs from the completed filing: the Jilin
+    rule (JL-12) raises it for the regulator only; correcting the annotation clears it."""
+    hooks = world["hooks"]
+    project = await admitted(hooks, tech_index=14)
+    filing_id = await completed_filing(hooks, project)
+    regulator = await region_actor("regulator_city1")
+    await filing.record_annotation(regulator, hooks, filing_id, "某技术（误写）", today=TODAY)
+    await supervision.evaluate(hooks, TODAY)
+    [w] = await _warnings(rule_key="filing_annotation", fingerprint=f"filing:{filing_id}")
+    assert (w["rule_id"], w["severity"]) == ("JL-12", "notice") and "副本备注与备案不一致" in w["detail"]
+    assert w["records"][0]["href"] == f"/filings/{filing_id}"
+    assert w["id"] in {x["id"] for x in await supervision.listing(regulator)}
+    assert w["id"] not in {x["id"] for x in await supervision.listing(await actor("medaffairs_a"))}  # audience
+    from core.filing.tables import Filing
+
+    expected = (await Filing.select(Filing.annotation_expected).where(Filing.id == filing_id).first())[
+        "annotation_expected"]
+    await filing.record_annotation(regulator, hooks, filing_id, expected, today=TODAY)
+    await supervision.evaluate(hooks, TODAY)
+    assert not (await _warnings(id=w["id"]))[0]["still_detected"]
+
+
+@pytest.mark.rule("NAT-9")
+async def test_nat9_cases_of_a_technology_the_catalogue_in_force_prohibits_are_a_serious_warning(deployment, world):
+    """A generated case of J03 (基因治疗技术, prohibited by the national list in force) recorded
+    at hospital A as a restricted technology: the NAT-9 warning names it."""
+    from core.cases.tables import CaseRecord
+
+    day = dt.date(2026, 3, 2)
+    await CaseRecord.insert(CaseRecord(
+        institution=deployment["hospital_a"], external_id="NAT9-1", dedupe_key=f"{deployment['hospital_a']}:NAT9-1",
+        content_hash="x", technology_code="J03", technology_name="基因治疗技术", tech_class="restricted",
+        patient_key="p", admitted_on=day, operated_on=day, discharged_on=day, source="demo"))
+    await supervision.evaluate(world["hooks"], TODAY)
+    [w] = await _warnings(rule_key="prohibited_technology", fingerprint="code:J03",
+                          institution=deployment["hospital_a"])
+    assert (w["rule_id"], w["severity"], w["count"]) == ("NAT-9", "serious", 1)
+    assert "禁止类" in w["detail"] and w["records"][0]["label"].startswith("病例 NAT9-1")
