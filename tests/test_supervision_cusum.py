@@ -33,7 +33,9 @@ async def test_nat22_an_alarm_on_early_cases_raises_the_learning_curve_warning(d
         for _ in range(5):
             await cases_record(hooks, project, complication=True, complications="术后出血")
         found = await cusum.for_project(await actor("medaffairs_a"), project, TODAY)
-        mine = next(s for s in found if s.operator_name and s.alarm_at)
+        team = next(s for s in found if s.operator_id == cusum.TEAM)
+        mine = next(s for s in found if s.operator_id != cusum.TEAM)
+        assert team.operator_name == "全团队" and team.alarm_at == 4
         assert mine.alarm_at == 4 and len(mine.values) == 5 and mine.p0 == cusum.DEFAULT_P0
         await supervision.evaluate(hooks, TODAY)
         [w] = await RiskWarning.select().where(
@@ -41,6 +43,8 @@ async def test_nat22_an_alarm_on_early_cases_raises_the_learning_curve_warning(d
             & (RiskWarning.fingerprint == f"cusum:{project}:{mine.operator_id}")).output(load_json=True)
         assert w["rule_id"] == "NAT-22" and w["records"][0]["href"] == f"/analytics/cusum/{project}"
         assert w["records"][1]["href"].startswith("/cases/")
+        [whole] = await RiskWarning.select().where(RiskWarning.fingerprint == f"cusum:{project}:{cusum.TEAM}")
+        assert "全团队的前 5 例中" in whole["detail"]
         with pytest.raises(NotFound):  # another tenant's project
             await cusum.for_project(await actor("medaffairs_b"), project, TODAY)
         page = await (await login_as("regulator_city1")).get(f"/analytics/cusum/{project}")

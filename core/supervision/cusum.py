@@ -1,6 +1,6 @@
 """CUSUM charts of a newly admitted technology's early cases (learning curve, 学习曲线):
-per operator (the lead and each team member who operates), the first ``FIRST_CASES``
-cases in order, a Bernoulli log-likelihood-ratio CUSUM of complications (Steinberg's
+per operator (the lead and each team member who operates) and for the team as a whole,
+the first ``FIRST_CASES`` cases in order, a Bernoulli log-likelihood-ratio CUSUM of complications (Steinberg's
 risk-unadjusted form): acceptable rate ``p0`` = the rate of the technology's cases in the
 province's other institutions (``DEFAULT_P0`` while they have fewer than ``MIN_OTHERS``
 cases; kept within 1%–50%), unacceptable ``p1`` = twice the odds; the sum rises by
@@ -29,6 +29,7 @@ ODDS_RATIO = 2.0
 ALARM = 2.5
 DEFAULT_P0 = 0.05  # the acceptable rate while other institutions have too few cases to tell
 MIN_OTHERS = 50
+TEAM = 0  # the series of the project's team: its first cases whoever operated
 MONITORED_YEARS = 2  # projects admitted within this many years (HOSP-17's longest monitoring period)
 
 
@@ -114,12 +115,15 @@ async def series(institution_ids: tuple[int, ...] | None, today: dt.date, *, pro
     rates = await _rates(sorted({c["technology_code"] for c in cases if c["technology_code"]}))
     early: dict[tuple[int, int], list[dict]] = {}
     for c in cases:
+        team = early.setdefault((c["project"], TEAM), [])
+        if len(team) < FIRST_CASES:
+            team.append(c)
         for op in c["operators"] or []:
             got = early.setdefault((c["project"], int(op)), [])
             if len(got) < FIRST_CASES:
                 got.append(c)
     names = {u["id"]: u["display_name"] for u in await User.select(User.id, User.display_name).where(
-        User.id.is_in(sorted({op for _, op in early}) or [-1]))}
+        User.id.is_in(sorted({op for _, op in early}) or [-1]))} | {TEAM: "全团队"}
     out = []
     for (pid, op), got in sorted(early.items()):
         p = projects[pid]
@@ -151,7 +155,8 @@ async def _records(finding: Finding, limit: int) -> list[Record]:
 async def learning_curve(scope: Scope) -> list[Finding]:
     return [Finding(institution_id=s.institution_id, fingerprint=f"cusum:{s.project_id}:{s.operator_id}",
                     technology_code=s.technology_code, technology_name=s.project_title, fact_on=scope.today,
-                    detail=f"{s.project_title}：术者{s.operator_name}的前 {len(s.values)} 例中，第 {s.alarm_at} 例时"
+                    detail=f"{s.project_title}：{'全团队' if s.operator_id == TEAM else '术者' + s.operator_name}"
+                           f"的前 {len(s.values)} 例中，第 {s.alarm_at} 例时"
                            f"CUSUM 达到报警线 {ALARM:g}（可接受并发症率 {s.p0 * 100:.1f}%）")
             for s in await series(scope.institution_ids, scope.today) if s.alarm_at is not None]
 

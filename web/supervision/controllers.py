@@ -224,7 +224,7 @@ class CusumController(Controller):
         for s in found:
             entry = projects.setdefault(s.project_id, {"id": s.project_id, "title": s.project_title,
                                                        "code": s.technology_code, "operators": 0, "alarms": 0})
-            entry["operators"] += 1
+            entry["operators"] += s.operator_id != cusum.TEAM
             entry["alarms"] += s.alarm_at is not None
         return await page(request, "supervision/cusum_index.html", projects=list(projects.values()),
                           first=cusum.FIRST_CASES, alarm=cusum.ALARM)
