@@ -224,15 +224,16 @@ async def test_hosp15_a_plugins_follow_up_deadline_is_opened_at_discharge_and_me
 async def test_nat37_a_voided_case_counts_nowhere_not_in_the_filing_total_nor_the_warnings(deployment, login_as):
     """Issue 11 point 3: the void took the case out of QC but left it in its filing's
     cumulative count and in the regulator's unfiled-case warning."""
-    from core.cases.service import warnings
     from core.filing.tables import Filing
+    from core.supervision.detectors import Scope, unfiled_cases
 
     hooks = deployment["host"].view()
     fresh = await admitted(hooks, tech_index=17)
-    regulator = await actor("admin")  # the whole deployment's warnings
 
-    def unfiled(rows: list[dict]) -> int:
-        return sum(r["n"] for r in rows if r["kind"] == "unfiled" and r["code"] == code)
+    async def unfiled() -> int:
+        """The unfiled-cases warning's count for this technology (the supervision detector)."""
+        found = await unfiled_cases(Scope(None, clock.today(), hooks))
+        return sum(f.count for f in found if f.technology_code == code)
 
     first = await recorded(deployment, fresh, days_ago=5)
     second = await recorded(deployment, fresh, days_ago=4)
@@ -240,11 +241,11 @@ async def test_nat37_a_voided_case_counts_nowhere_not_in_the_filing_total_nor_th
             )["technology_code"]
     filing = await Filing.select(Filing.id, Filing.case_count).where(Filing.project == fresh).first()
     assert filing["case_count"] == 2
-    assert unfiled(await warnings(regulator, hooks, limit=500)) == 2
+    assert await unfiled() == 2
     ma = await login_as("medaffairs_a")
     assert (await ma.post(f"/cases/{second.id}/void", data={"reason": "重复登记"})).status_code == 303
     assert (await Filing.select(Filing.case_count).where(Filing.id == filing["id"]).first())["case_count"] == 1
-    assert unfiled(await warnings(regulator, hooks, limit=500)) == 1
+    assert await unfiled() == 1
     event = await AuditEvent.select().where((AuditEvent.action == "filing.cases")
                                             & (AuditEvent.record_id == filing["id"])).order_by(
         AuditEvent.id, ascending=False).first().output(load_json=True)
