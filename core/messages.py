@@ -213,6 +213,7 @@ MESSAGES: dict[str, str] = {
     "nav.grading": "手术分级目录",
     "nav.people": "医师档案与授权",
     "nav.body": "技术管理组织与制度",
+    "nav.training": "规范化培训",
     "nav.my_archive": "我的技术档案",
     "nav.cases_region": "辖区病例",
     "cases.region_intro": "辖区内医疗机构报送的病例（只读）。患者以匿名编号显示（NAT-45）。",
@@ -349,7 +350,7 @@ AUDIT_AREAS: dict[str, str] = {
     "ical": "日历订阅", "inbox": "站内消息", "institution": "医疗机构", "obligation": "待办时限",
     "outbox": "报送", "plugin": "插件", "qc_report": "质控年报", "qc_summary": "质控总结",
     "region": "行政区划", "user": "用户", "technology_use": "技术使用状态", "region_suspension": "辖区暂停", "warning": "风险预警", "credit": "信誉评分",
-    "grading": "手术分级管理目录", "people": "医师档案与授权", "body": "医疗技术临床应用管理组织",
+    "grading": "手术分级管理目录", "people": "医师档案与授权", "body": "医疗技术临床应用管理组织", "training": "规范化培训",
 }
 AUDIT_VERBS: dict[str, str] = {
     "create": "新建", "update": "修改", "delete": "删除", "rename": "重命名", "switch": "开关",
@@ -370,7 +371,7 @@ RECORD_TYPES: dict[str, str] = {
     "user": "用户", "institution": "医疗机构", "department": "科室", "region": "行政区划",
     "plugin": "插件", "admission_project": "新技术项目", "admission_round": "年度申报",
     "filing": "备案", "case": "病例", "case_import": "病例导入", "obligation": "待办时限",
-    "grading_edition": "手术分级管理目录", "physician": "医师档案", "management_body": "医疗技术临床应用管理组织",
+    "grading_edition": "手术分级管理目录", "physician": "医师档案", "management_body": "医疗技术临床应用管理组织", "training_course": "培训项目",
     "delivery": "报送", "catalog_edition": "目录版本", "holiday_notice": "放假安排",
     "api_token": "接口令牌", "attachment": "附件", "inbox_message": "站内消息",
     "qc_annual_report": "质控年报", "qc_summary": "质控总结",
@@ -420,6 +421,8 @@ AUDIT_SENTENCES: dict[str, str] = {
     "people.reinstate": "恢复了医师授权", "people.revoke": "取消了医师授权",
     "body.save": "设立或修改了医疗技术临床应用管理组织", "body.member_add": "登记了管理组织委员",
     "body.member_leave": "登记了管理组织委员离任", "body.meeting": "登记了管理组织会议及决定",
+    "training.create": "登记了培训项目", "training.file": "登记了培训基地备案", "training.publish": "登记了公布培训计划",
+    "training.enrol": "登记了参培医师", "training.exam": "登记了考核结果", "training.report": "登记了报送考核结果",
 }
 
 

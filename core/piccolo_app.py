@@ -45,6 +45,7 @@ from core.storage.tables import Attachment
 from core.supervision.tables import CreditAnswer, RiskWarning, WarningEntry, WarningRun
 from core.system.tables import JobHeartbeat, PluginSwitch
 from core.tenancy.tables import Department, Institution, Region
+from core.training.tables import Trainee, TrainingCourse
 
 TABLES = [Region, Institution, Department, User, UserSession, LoginAttempt, AuditEvent, PluginSwitch,
           HolidayOverride]
@@ -61,6 +62,7 @@ TABLES += [GradingEdition, GradingOperation]
 TABLES += [Evaluation, EvaluationFile, DataRequest, PanelExpert, Sitting, SittingVote]
 TABLES += [Certificate, Authorisation, AuthorisationEvent, OperatorFinding]
 TABLES += [Body, BodyMember, BodyMeeting, BodyDecision]
+TABLES += [TrainingCourse, Trainee]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",

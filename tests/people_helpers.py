@@ -130,3 +130,31 @@ async def body_route(dep: dict, institution_id: int) -> dict:
         await body.add_member(SYSTEM, institution_id, body.MemberInput(name="租户委员", post="member"))
         member = await BodyMember.select(BodyMember.id).where(BodyMember.body == row["id"]).first()
     return {"institution_id": institution_id, "member_id": member["id"]}
+
+
+async def training_route(dep: dict, institution_id: int) -> dict:
+    """The tenancy matrix: a course of the institution (as training base) with a trainee."""
+    from core.accounts.schemas import SYSTEM
+    from core.admission.tables import Project
+    from core.training import service as training
+    from core.training.tables import Trainee, TrainingCourse
+
+    row = await TrainingCourse.select(TrainingCourse.id).where(TrainingCourse.institution == institution_id).first()
+    if row is None:
+        project = await Project.select(Project.technology_code).where(
+            (Project.institution == institution_id) & (Project.status == "admitted")
+            & (Project.tech_class == "restricted")).first()
+        if project is None:
+            from tests.test_tenancy import filing_of
+
+            await filing_of(dep, institution_id)  # admits a restricted project there
+            project = await Project.select(Project.technology_code).where(
+                (Project.institution == institution_id) & (Project.status == "admitted")
+                & (Project.tech_class == "restricted")).first()
+        course_id = await training.create_course(SYSTEM, dep["host"].view(), institution_id, training.CourseInput(
+            technology_key=project["technology_code"], title="租户隔离培训", places=5, plan="培训方案、师资、课程、考核方案",
+            enrolment_notice_on=dt.date(2026, 3, 2), starts_on=dt.date(2026, 4, 6)))
+        await training.enrol(SYSTEM, course_id, "参培医师甲", "某医院")
+        row = {"id": course_id}
+    trainee = await Trainee.select(Trainee.id).where(Trainee.course == row["id"]).first()
+    return {"institution_id": institution_id, "course_id": row["id"], "trainee_id": trainee["id"]}

@@ -283,6 +283,21 @@ TENANT_ROUTES: dict[str, Route] = {
     "/body/{institution_id:int}/members/{member_id:int}/leave": Route(people_h.body_route, reader="medaffairs_a"),
     "/body/{institution_id:int}/meetings": Route(people_h.body_route, reader="medaffairs_a", form={
         "held_on": "2026-03-01", "topic": "越权会议", "system_0": "other", "decision_0": "越权决定"}),
+    # 规范化培训 (core/training): an institution's courses as training base.
+    "/training/institution/{institution_id:int}": Route(people_h.training_route, reader="medaffairs_a",
+                                                        regulators=True, form={
+        "technology_key": "G01", "title": "越权培训", "places": "3", "plan": "越权的培训方案内容十个字以上",
+        "enrolment_notice_on": "2026-03-02", "starts_on": "2026-04-06"}),
+    "/training/{course_id:int}": Route(people_h.training_route, reader="medaffairs_a", regulators=True),
+    "/training/{course_id:int}/file": Route(people_h.training_route, reader="medaffairs_a", form={"on": "2026-03-01"}),
+    "/training/{course_id:int}/publish": Route(people_h.training_route, reader="medaffairs_a",
+                                               form={"on": "2026-03-01"}),
+    "/training/{course_id:int}/trainees": Route(people_h.training_route, reader="medaffairs_a",
+                                                form={"name": "越权医师"}),
+    "/training/{course_id:int}/exam": Route(people_h.training_route, reader="medaffairs_a",
+                                            form={"held_on": "2026-05-01"}),
+    "/training/{course_id:int}/report": Route(people_h.training_route, reader="medaffairs_a",
+                                              form={"on": "2026-05-02"}),
     # 医师档案与授权 (core/people): the physician's archive, certificates, authorisations.
     "/people/institution/{institution_id:int}": Route(people_h.people_route, reader="medaffairs_a",
                                                       regulators=True),

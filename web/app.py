@@ -161,6 +161,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
         WarningController,
     )
     from web.tenancy.controllers import DepartmentController, InstitutionController
+    from web.training.controllers import TrainingController
 
     settings = get_settings()
     host = host or PluginHost(settings.plugins)
@@ -198,6 +199,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
             GradingController,
             PeopleController,
             BodyController,
+            TrainingController,
             PublicGradingController,
             *CASES_API,
             ApiTokenController,

@@ -94,6 +94,10 @@ def demo(scale: int, case_count: int, years: int) -> None:
 
         for line in await demo_states.load(hooks):
             click.echo(line)
+        from core.training import demo as training_demo
+
+        for line in await training_demo.load(hooks):
+            click.echo(line)
         if scale > 0:
             from core import demo_scale
 

@@ -40,6 +40,7 @@ def core_menu(actor: Actor) -> list[dict]:
     if actor.has("medical_affairs", "hospital_head", *REGION_ROLES) or actor.is_admin:
         items.append({"label": t("nav.people"), "href": "/people"})
         items.append({"label": t("nav.body"), "href": "/body"})
+        items.append({"label": t("nav.training"), "href": "/training"})
     elif actor.has("clinician", "dept_head") and actor.institution_id:
         items.append({"label": t("nav.my_archive"), "href": f"/people/{actor.id}"})
     if actor.has("medical_affairs", "admin"):

@@ -1,0 +1,42 @@
+"""Training bases' courses (规范化培训) and trainees with their exams (NAT-26, NAT-29, NAT-33).
+Only ``core.training.service`` writes them; the deadlines are the plugins' rules."""
+
+from piccolo.columns import Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from core.accounts.tables import User
+from core.tenancy.tables import Institution
+
+
+class TrainingCourse(Table, tablename="training_course"):
+    """A course of an institution acting as training base for a restricted technology: its
+    first enrolment notice and start (planned dates the deadline rules count from), its
+    filing with the provincial commission, the published plan, the exam and its report."""
+
+    institution = ForeignKey(Institution, index=True)
+    technology_key = Varchar(length=40)
+    technology_name = Varchar(length=200, default="")
+    title = Varchar(length=200)
+    places = Integer(default=0)
+    plan = Text(default="")  # 培训方案、师资、课程设置、考核方案
+    enrolment_notice_on = Date()
+    starts_on = Date()
+    base_filed_on = Date(null=True, default=None)
+    plan_published_on = Date(null=True, default=None)
+    exam_on = Date(null=True, default=None)
+    results_reported_on = Date(null=True, default=None)
+    created_by = Varchar(length=100, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Trainee(Table, tablename="training_trainee"):
+    """A physician enrolled in a course (from any institution) with the process and final
+    exam results (NAT-33: 过程考核、结业考核)."""
+
+    course = ForeignKey(TrainingCourse, index=True)
+    name = Varchar(length=60)
+    home_institution = Varchar(length=200, default="")
+    user = ForeignKey(User, null=True, default=None)
+    process_result = Varchar(length=10, default="")  # pass / fail / ""
+    final_result = Varchar(length=10, default="")

@@ -1,0 +1,128 @@
+"""规范化培训 pages (NAT-26, NAT-29, NAT-33): an institution's training courses as a base —
+registration (its enrolment notice and start feed the deadline rules), filing with the
+provincial commission, the published plan, trainees, exams and the report of results —
+and the database of trained physicians the provincial QC centre reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Response, Template
+
+from core.accounts.roles import HOSPITAL_ROLES, REGION_ROLES
+from core.accounts.schemas import Actor
+from core.errors import DomainError
+from core.people.service import technologies
+from core.plugins import HookView
+from core.tenancy.service import list_institutions
+from core.training import service as training
+from web.context import roles_required
+from web.render import page
+
+readers = [roles_required("medical_affairs", "hospital_head", *REGION_ROLES, "admin")]
+
+
+def _date(text: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(text or "").strip())
+    except ValueError:
+        return None
+
+
+class TrainingController(Controller):
+    path = "/training"
+    guards = readers
+
+    @get("/")
+    async def index(self, request: Request, actor: Actor) -> Response:
+        if actor.institution_id is not None and actor.has(*HOSPITAL_ROLES):
+            return Redirect(f"/training/institution/{actor.institution_id}", status_code=303)
+        return await page(request, "training/choose.html", institutions=await list_institutions(actor),
+                          trained=await training.trained(actor))
+
+    async def _institution(self, request: Request, actor: Actor, institution_id: int, *, errors=(),
+                           typed: dict | None = None, status: int = 200) -> Template:
+        manage = training.may_manage(actor, institution_id)
+        return await page(request, "training/index.html", status_code=status,
+                          courses=await training.courses(actor, institution_id), institution_id=institution_id,
+                          may_manage=manage, technologies=await technologies(institution_id) if manage else [],
+                          trained=await training.trained(actor) if actor.institution_id == institution_id else [],
+                          errors=list(errors), typed=typed or {})
+
+    @get("/institution/{institution_id:int}")
+    async def institution(self, request: Request, actor: Actor, institution_id: int) -> Template:
+        return await self._institution(request, actor, institution_id)
+
+    @post("/institution/{institution_id:int}")
+    async def create(self, request: Request, actor: Actor, hooks: HookView, institution_id: int) -> Response:
+        form = await request.form()
+        typed = {k: str(form.get(k, "")).strip() for k in ("technology_key", "title", "places", "plan",
+                                                            "enrolment_notice_on", "starts_on")}
+        try:
+            course_id = await training.create_course(actor, hooks, institution_id, training.CourseInput(
+                technology_key=typed["technology_key"], title=typed["title"],
+                places=int(typed["places"]) if typed["places"].isdigit() else 0, plan=typed["plan"],
+                enrolment_notice_on=_date(typed["enrolment_notice_on"]), starts_on=_date(typed["starts_on"])))
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            return await self._institution(request, actor, institution_id, errors=exc.problems, typed=typed,
+                                           status=422)
+        return Redirect(f"/training/{course_id}", status_code=303)
+
+    async def _course(self, request: Request, actor: Actor, course_id: int, *, errors=(), saved: str = "",
+                      status: int = 200) -> Template:
+        return await page(request, "training/course.html", status_code=status,
+                          course=await training.course(actor, course_id), errors=list(errors), saved=saved,
+                          results=training.RESULTS)
+
+    @get("/{course_id:int}")
+    async def show(self, request: Request, actor: Actor, course_id: int, saved: str = "") -> Template:
+        return await self._course(request, actor, course_id, saved=saved)
+
+    async def _act(self, request: Request, actor: Actor, course_id: int, action, saved: str) -> Response:
+        try:
+            await action()
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            return await self._course(request, actor, course_id, errors=exc.problems, status=422)
+        return Redirect(f"/training/{course_id}?saved={saved}", status_code=303)
+
+    @post("/{course_id:int}/file")
+    async def file(self, request: Request, actor: Actor, hooks: HookView, course_id: int) -> Response:
+        form = await request.form()
+        return await self._act(request, actor, course_id, lambda: training.file_base(
+            actor, hooks, course_id, _date(form.get("on"))), "file")
+
+    @post("/{course_id:int}/publish")
+    async def publish(self, request: Request, actor: Actor, hooks: HookView, course_id: int) -> Response:
+        form = await request.form()
+        return await self._act(request, actor, course_id, lambda: training.publish_plan(
+            actor, hooks, course_id, _date(form.get("on"))), "publish")
+
+    @post("/{course_id:int}/trainees")
+    async def enrol(self, request: Request, actor: Actor, course_id: int) -> Response:
+        form = await request.form()
+        return await self._act(request, actor, course_id, lambda: training.enrol(
+            actor, course_id, str(form.get("name", "")), str(form.get("home_institution", ""))), "enrol")
+
+    @post("/{course_id:int}/exam")
+    async def exam(self, request: Request, actor: Actor, hooks: HookView, course_id: int) -> Response:
+        """Process and final exam results of every trainee (NAT-33)."""
+        form = await request.form()
+        results = {}
+        for key in form:
+            if key.startswith("process_") and key[8:].isdigit():
+                trainee = int(key[8:])
+                results[trainee] = (str(form.get(key, "")), str(form.get(f"final_{trainee}", "")))
+        return await self._act(request, actor, course_id, lambda: training.record_exam(
+            actor, hooks, course_id, _date(form.get("held_on")), results), "exam")
+
+    @post("/{course_id:int}/report")
+    async def report(self, request: Request, actor: Actor, hooks: HookView, course_id: int) -> Response:
+        form = await request.form()
+        return await self._act(request, actor, course_id, lambda: training.report_results(
+            actor, hooks, course_id, _date(form.get("on"))), "report")
