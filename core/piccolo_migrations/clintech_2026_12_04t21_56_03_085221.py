@@ -53,7 +53,7 @@ class User(Table, tablename="app_user", schema=None):
     )
 
 
-ID = "2026-12-04T21:46:28:208349"
+ID = "2026-12-04T21:56:03:085221"
 VERSION = "1.38.0"
 DESCRIPTION = "Training courses and trainees with exam results"
 
