@@ -13,6 +13,7 @@ XLSX through ``core.exports``.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -50,6 +51,16 @@ class Sort(msgspec.Struct, frozen=True):
 class ExportColumn(msgspec.Struct, frozen=True):
     label: str
     value: Callable[[dict], Any]
+
+
+def field(label: str, key: str) -> ExportColumn:
+    """An export column showing a row's ``key`` as it is."""
+    return ExportColumn(label, operator.itemgetter(key))
+
+
+def attribute(label: str, name: str) -> ExportColumn:
+    """An export column showing an attribute of a row that ``decorate`` made a struct."""
+    return ExportColumn(label, operator.attrgetter(name))
 
 
 class ListSpec(msgspec.Struct, frozen=True, kw_only=True):

@@ -263,16 +263,16 @@ def project_list(actor: Actor) -> tuple[listing.ListSpec, Any]:
                                 clause=lambda yes: (Project.lead == actor.id) if yes else (Project.lead != actor.id))),
         sorts=(listing.Sort("title", "项目", Project.title), listing.Sort("admitted_on", "准入日期", Project.admitted_on),
                listing.Sort("updated_at", "最近更新", Project.updated_at), listing.Sort("id", "申报顺序", Project.id)),
-        export=(listing.ExportColumn("项目", lambda r: r["title"]),
-                listing.ExportColumn("技术编码", lambda r: r["technology_code"]),
+        export=(listing.field("项目", "title"),
+                listing.field("技术编码", "technology_code"),
                 listing.ExportColumn("技术名称", lambda r: r["technology_name"] or "目录外技术"),
                 listing.ExportColumn("类别", lambda r: CLASS_LABELS.get(r["tech_class"], "")),
-                listing.ExportColumn("科室", lambda r: r["department.name"]),
-                listing.ExportColumn("负责人", lambda r: r["lead.display_name"]),
+                listing.field("科室", "department.name"),
+                listing.field("负责人", "lead.display_name"),
                 listing.ExportColumn("途径", lambda r: PATH_LABELS.get(r["path"], "")),
                 listing.ExportColumn("状态", lambda r: STATUS_LABELS.get(r["status"], "")),
-                listing.ExportColumn("当前步骤", lambda r: r["step_title"]),
-                listing.ExportColumn("准入日期", lambda r: r["admitted_on"])),
+                listing.field("当前步骤", "step_title"),
+                listing.field("准入日期", "admitted_on")),
         decorate=_with_step)
     return spec, scope
 

@@ -990,17 +990,17 @@ def _desk_decorator(actor: Actor, cal: Any, day: dt.date):
 def _filing_spec(*, title: str, decorate, institutions: bool) -> listing.ListSpec:
     """A filing list (the hospital's, the regulator's desk): search by technology,
     filter by status, sort, page and export."""
-    export = (listing.ExportColumn("技术编码", lambda r: r["technology_code"]),
-              listing.ExportColumn("技术名称", lambda r: r["technology_name"]),
-              listing.ExportColumn("首例日期", lambda r: r["first_case_on"]),
-              listing.ExportColumn("提交日期", lambda r: r["submitted_on"]),
-              listing.ExportColumn("完成期限", lambda r: r["completion_due_on"]),
-              listing.ExportColumn("累计例数", lambda r: r["case_count"]),
-              listing.ExportColumn("状态", lambda r: r["status_label"]))
+    export = (listing.field("技术编码", "technology_code"),
+              listing.field("技术名称", "technology_name"),
+              listing.field("首例日期", "first_case_on"),
+              listing.field("提交日期", "submitted_on"),
+              listing.field("完成期限", "completion_due_on"),
+              listing.field("累计例数", "case_count"),
+              listing.field("状态", "status_label"))
     search = (Filing.technology_code, Filing.technology_name)
     if institutions:
         export = (*export, listing.ExportColumn("临床应用状态", lambda r: r["use"].label))
-        export = (listing.ExportColumn("医疗机构", lambda r: r["institution.name"]), *export)
+        export = (listing.field("医疗机构", "institution.name"), *export)
         search = (*search, Filing.institution.name)
     return listing.ListSpec(
         table=Filing, columns=(*Filing.all_columns(exclude=[Filing.form, Filing.physicians]), *_COLUMNS),
