@@ -3,7 +3,6 @@ attendance and decisions, recorded by medical affairs; the institution's systems
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -12,21 +11,16 @@ from litestar.response import Redirect, Response, Template
 from core.accounts.roles import HOSPITAL_ROLES, REGION_ROLES
 from core.accounts.schemas import Actor
 from core.body import service as body
-from core.errors import DomainError, Problem
+from core.errors import DomainError
 from core.plugins import HookView
 from core.tenancy.service import list_institutions
 from web.context import roles_required
+from web.forms import form_date
 from web.render import page
 
 readers = [roles_required(*HOSPITAL_ROLES, *REGION_ROLES, "admin")]
 DECISION_ROWS = 3
 
-
-def _date(text: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(str(text or "").strip())
-    except ValueError:
-        return None
 
 
 class BodyController(Controller):
@@ -72,7 +66,7 @@ class BodyController(Controller):
         return await self._act(request, actor, hooks, institution_id, "body", typed, lambda: body.save_body(
             actor, institution_id, body.BodyInput(
                 version=int(typed["version"]) if typed["version"].isdigit() else 0, kind=typed["kind"],
-                name=typed["name"], established_on=_date(typed["established_on"]), document=typed["document"])),
+                name=typed["name"], established_on=form_date(typed["established_on"], "established_on"), document=typed["document"])),
             "body")
 
     @post("/{institution_id:int}/members")
@@ -81,7 +75,7 @@ class BodyController(Controller):
         typed = {k: str(form.get(k, "")).strip() for k in ("name", "post", "title", "joined_on")}
         return await self._act(request, actor, hooks, institution_id, "member", typed, lambda: body.add_member(
             actor, institution_id, body.MemberInput(name=typed["name"], post=typed["post"], title=typed["title"],
-                                                    joined_on=_date(typed["joined_on"]))), "member")
+                                                    joined_on=form_date(typed["joined_on"], "joined_on"))), "member")
 
     @post("/{institution_id:int}/members/{member_id:int}/leave")
     async def leave(self, request: Request, actor: Actor, hooks: HookView, institution_id: int,
@@ -98,14 +92,10 @@ class BodyController(Controller):
         decisions = [(str(form.get(f"system_{i}", "")).strip(), str(form.get(f"decision_{i}", "")).strip())
                      for i in range(DECISION_ROWS)]
         typed["decisions"] = decisions
-        problems = [] if typed["held_on"] == "" or _date(typed["held_on"]) else [
-            Problem("请填写日期，如 2026-03-01", "held_on", "NAT-15")]
 
         async def record() -> None:
-            if problems:
-                raise DomainError(problems)
             await body.record_meeting(actor, institution_id, body.MeetingInput(
-                held_on=_date(typed["held_on"]), topic=typed["topic"], attendees=typed["attendees"],
+                held_on=form_date(typed["held_on"], "held_on"), topic=typed["topic"], attendees=typed["attendees"],
                 minutes=typed["minutes"], decisions=decisions))
 
         return await self._act(request, actor, hooks, institution_id, "meeting", typed, record, "meeting")

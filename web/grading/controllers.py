@@ -4,7 +4,6 @@ export, and its public disclosure (NAT-24)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import urllib.parse
 
 from litestar import Controller, Request, get, post
@@ -19,17 +18,12 @@ from core.grading import files
 from core.grading import service as grading
 from core.tenancy.service import list_institutions
 from web.context import load_actor, roles_required
+from web.forms import form_date
 from web.render import page
 
 readers = [roles_required(*HOSPITAL_ROLES, *REGION_ROLES, "admin")]
 FORM_FIELDS = ("effective_on", "basis")
 
-
-def _date(text: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        return None
 
 
 def _listed(problems: list[Problem]) -> list[Problem]:
@@ -82,7 +76,7 @@ class GradingController(Controller):
             content = await upload.read() if hasattr(upload, "read") else b""
             rows = files.read_rows(filename, content)
             await grading.import_catalogue(actor, institution_id, rows, filename=filename,
-                                           effective_on=_date(typed["effective_on"]), basis=typed["basis"])
+                                           effective_on=form_date(typed["effective_on"], "effective_on"), basis=typed["basis"])
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
@@ -99,7 +93,7 @@ class GradingController(Controller):
         typed = {k: str(form.get(k, "")).strip() for k in (*FORM_FIELDS, "code", "name", "level", "action")}
         try:
             await grading.edit_operation(actor, institution_id, code=typed["code"], name=typed["name"],
-                                         level=typed["level"], effective_on=_date(typed["effective_on"]),
+                                         level=typed["level"], effective_on=form_date(typed["effective_on"], "effective_on"),
                                          basis=typed["basis"], remove=typed["action"] == "remove")
         except DomainError as exc:
             if exc.status_code == 404:

@@ -18,26 +18,22 @@ from core.people import rules
 from core.people import service as people
 from core.tenancy.service import list_institutions
 from web.context import roles_required
+from web.forms import form_date
 from web.render import page
 
 readers = [roles_required(*HOSPITAL_ROLES, *REGION_ROLES, "admin")]
 
 
-def _date(text: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(str(text or "").strip())
-    except ValueError:
-        return None
-
 
 def _dates(form: Any, names: tuple[str, ...], problems: list[Problem]) -> dict[str, dt.date | None]:
     """Typed dates; a text that is not a date is a problem on its field (an empty one is None)."""
-    out = {}
+    out: dict[str, dt.date | None] = {}
     for name in names:
-        text = str(form.get(name, "") or "").strip()
-        out[name] = _date(text)
-        if text and out[name] is None:
-            problems.append(Problem("请填写日期，如 2026-03-01", name))
+        try:
+            out[name] = form_date(form.get(name), name)
+        except DomainError as exc:
+            problems.extend(exc.problems)
+            out[name] = None
     return out
 
 

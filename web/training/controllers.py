@@ -5,9 +5,6 @@ and the database of trained physicians the provincial QC centre reads."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
@@ -19,16 +16,11 @@ from core.plugins import HookView
 from core.tenancy.service import list_institutions
 from core.training import service as training
 from web.context import roles_required
+from web.forms import form_date
 from web.render import page
 
 readers = [roles_required("medical_affairs", "hospital_head", *REGION_ROLES, "admin")]
 
-
-def _date(text: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(str(text or "").strip())
-    except ValueError:
-        return None
 
 
 class TrainingController(Controller):
@@ -64,7 +56,8 @@ class TrainingController(Controller):
             course_id = await training.create_course(actor, hooks, institution_id, training.CourseInput(
                 technology_key=typed["technology_key"], title=typed["title"],
                 places=int(typed["places"]) if typed["places"].isdigit() else 0, plan=typed["plan"],
-                enrolment_notice_on=_date(typed["enrolment_notice_on"]), starts_on=_date(typed["starts_on"])))
+                enrolment_notice_on=form_date(typed["enrolment_notice_on"], "enrolment_notice_on"),
+                starts_on=form_date(typed["starts_on"], "starts_on")))
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
@@ -95,13 +88,13 @@ class TrainingController(Controller):
     async def file(self, request: Request, actor: Actor, hooks: HookView, course_id: int) -> Response:
         form = await request.form()
         return await self._act(request, actor, course_id, lambda: training.file_base(
-            actor, hooks, course_id, _date(form.get("on"))), "file")
+            actor, hooks, course_id, form_date(form.get("on"), "on")), "file")
 
     @post("/{course_id:int}/publish")
     async def publish(self, request: Request, actor: Actor, hooks: HookView, course_id: int) -> Response:
         form = await request.form()
         return await self._act(request, actor, course_id, lambda: training.publish_plan(
-            actor, hooks, course_id, _date(form.get("on"))), "publish")
+            actor, hooks, course_id, form_date(form.get("on"), "on")), "publish")
 
     @post("/{course_id:int}/trainees")
     async def enrol(self, request: Request, actor: Actor, course_id: int) -> Response:
@@ -119,10 +112,10 @@ class TrainingController(Controller):
                 trainee = int(key[8:])
                 results[trainee] = (str(form.get(key, "")), str(form.get(f"final_{trainee}", "")))
         return await self._act(request, actor, course_id, lambda: training.record_exam(
-            actor, hooks, course_id, _date(form.get("held_on")), results), "exam")
+            actor, hooks, course_id, form_date(form.get("held_on"), "held_on"), results), "exam")
 
     @post("/{course_id:int}/report")
     async def report(self, request: Request, actor: Actor, hooks: HookView, course_id: int) -> Response:
         form = await request.form()
         return await self._act(request, actor, course_id, lambda: training.report_results(
-            actor, hooks, course_id, _date(form.get("on"))), "report")
+            actor, hooks, course_id, form_date(form.get("on"), "on")), "report")
