@@ -380,6 +380,7 @@ async def check_operators(institution_id: int, items: list[tuple[Any, dict | Non
         return [[] for _ in items]
     ids = sorted({staff[o]["id"] for case, _, _, staff in items for o in case.operators if o in staff})
     held = await _authorisations(institution_id, ids)
+    uses: dict[tuple[str, dt.date], bool] = {}
     out = []
     for case, project, grade, staff in items:
         found: list[tuple[int, Problem]] = []
@@ -388,7 +389,9 @@ async def check_operators(institution_id: int, items: list[tuple[Any, dict | Non
             label = f"{project['technology_code'] or ''} {project['technology_name'] or project['title']}".strip()
             in_use = True
             if grade.restricted:
-                in_use = (await lifecycle.state(institution_id, key, case.operated_on)).in_use
+                if (key, case.operated_on) not in uses:  # one state read per technology and day of a batch
+                    uses[(key, case.operated_on)] = (await lifecycle.state(institution_id, key, case.operated_on)).in_use
+                in_use = uses[(key, case.operated_on)]
             for login in case.operators:
                 user = staff.get(login)
                 if user is None:
