@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.case_helpers import case_route
 
 CSS = (Path(__file__).resolve().parent.parent / "web" / "static" / "app.css").read_text(encoding="utf-8")
@@ -63,3 +65,24 @@ async def test_the_deployments_name_and_emblem_come_from_settings(deployment, lo
     served = await anon.get("/site/emblem")
     assert served.status_code == 200 and served.headers["content-type"] == "image/png"
     assert served.content.startswith(b"\x89PNG")
+
+
+@pytest.mark.browser
+async def test_browser_at_390px_the_menu_folds_and_opens_and_nothing_overflows(deployment, page_as):
+    page = await page_as("medaffairs_a")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.goto("/cases")
+    side = page.locator("nav.side")
+    assert not await side.is_visible()  # folded behind the 菜单 button
+    await page.locator("label.menu-button").click()
+    assert await side.is_visible()
+    await side.locator('a[href="/filings"]').click()
+    await page.wait_for_url("**/filings")
+    assert not await page.locator("nav.side").is_visible()  # folded again on the next page
+    # The page itself never scrolls sideways (wide tables scroll inside their own box).
+    for path in ("/", "/cases", "/filings", "/admission", "/outbox"):
+        await page.goto(path)
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 392, (path, width)
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    assert await page.locator("nav.side").is_visible()
