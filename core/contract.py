@@ -405,6 +405,14 @@ class BodyPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     small_rule: str = ""
 
 
+class AuthorisationPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Physicians' authorisations (``core.people``): ``exam_rule`` — the province's rule that
+    makes examination results part of every grant's basis (NAT-20 names ability and
+    training only); "" when the province adds nothing."""
+
+    exam_rule: str = ""
+
+
 class ProvincePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The deployment's policy (``province_policy``, merged)."""
 
@@ -413,6 +421,7 @@ class ProvincePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     lifecycle: LifecyclePolicy = LifecyclePolicy()
     consistency: Labelled = Labelled(text="备案与副本备注一致性核查")
     body: BodyPolicy = BodyPolicy()
+    authorisation: AuthorisationPolicy = AuthorisationPolicy()
 
 
 class PersonCheck(msgspec.Struct, frozen=True):
@@ -916,7 +925,7 @@ __all__ = [
     "DemoRegion", "Exemption", "Offset", "Recurrence", "RuleRef", "RulesInForce", "Scope",
     "DisclosureField", "DocumentStep", "EthicsStep", "FieldSpec", "FilingFormSpec", "FilingStep", "FormField",
     "FormSpec", "Grade", "InstitutionInfo", "Material", "MenuItem", "PanelStep", "PersonInfo", "Problem",
-    "ProjectInfo", "PublicityStep", "BodyPolicy", "CaseTechnology", "RestrictedScope", "QcIndicator", "QcTechnologyInfo",
+    "ProjectInfo", "PublicityStep", "AuthorisationPolicy", "BodyPolicy", "CaseTechnology", "RestrictedScope", "QcIndicator", "QcTechnologyInfo",
     "ReviewStep", "Section", "Step", "StepBase",
     "TechnologyInfo", "WARNING_AUDIENCE", "WARNING_SEVERITIES", "WarningRule", "CREDIT_MEASURES", "CreditItem", "convert",
 ]

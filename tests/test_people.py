@@ -281,3 +281,17 @@ async def test_jl12_a_filing_blocked_by_a_missing_certificate_links_to_the_physi
     page = await (await login_as("medaffairs_a")).get(f"/filings/{filing_id}")
     assert "医师新来医生缺少证书" in page.text
     assert f'href="/people/{newcomer}#certificates"' in page.text
+
+
+@pytest.mark.rule("JL-21")
+async def test_jl21_in_jilin_a_grant_rests_on_examination_results_too(deployment):
+    from core.plugins import PluginHost
+
+    newcomer = await _physician("people_newcomer", "新来医生")
+    data = people.GrantInput(scope="level", level=2, valid_from=D(2026, 1, 5), valid_until=D(2027, 1, 4),
+                             ability="独立完成二级手术30例", training="院内培训", decision="管委会会议")
+    with pytest.raises(DomainError) as exc:
+        await people.grant(await actor("medaffairs_a"), newcomer, data, hooks=deployment["host"].view())
+    assert [(p.field, p.rule) for p in exc.value.problems] == [("exam", "JL-21")]
+    # Nationally (NAT-20: ability and training) the same grant stands.
+    assert await people.grant(await actor("medaffairs_a"), newcomer, data, hooks=PluginHost(("henan",)).view())

@@ -276,8 +276,10 @@ async def technologies(institution_id: int) -> list[dict]:
     return list(seen.values())
 
 
-async def grant(actor: Actor, user_id: int, data: GrantInput, today: dt.date | None = None) -> int:
-    """The management body grants an authorisation (NAT-20); medical affairs records it."""
+async def grant(actor: Actor, user_id: int, data: GrantInput, today: dt.date | None = None,
+                hooks: Any = None) -> int:
+    """The management body grants an authorisation (NAT-20); medical affairs records it. A
+    province may make the examination results part of the basis (``authorisation.exam_rule``)."""
     person = await physician(actor, user_id)
     institution_id = person["institution"]
     if not may_manage(actor, institution_id):
@@ -291,6 +293,12 @@ async def grant(actor: Actor, user_id: int, data: GrantInput, today: dt.date | N
         problems.append(Problem("只能就本机构已准入的限制类技术授权", "technology_key", "NAT-20"))
     if not person["active"]:
         problems.append(Problem("该医师账号已停用", "user", "NAT-20"))
+    if hooks is not None:
+        from core.policy import policy
+
+        exam_rule = policy(hooks).authorisation.exam_rule
+        if exam_rule and len(data.exam.strip()) < 2:
+            problems.append(Problem("请填写考核结果（授权须依据专业能力、培训情况和考核结果）", "exam", exam_rule))
     if problems:
         raise DomainError(problems)
     assert data.valid_from is not None and data.valid_until is not None

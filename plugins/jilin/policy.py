@@ -38,6 +38,8 @@ POLICY = {
     "body": {"rule": "JL-16", "posts": ["head", "medical_affairs", "quality", "pharmacy", "nursing", "infection",
                                          "equipment", "clinical", "management", "ethics"],
              "posts_rule": "JL-16", "small_rule": "JL-16"},
+    # JL-21: surgery privileges follow the physician's ability, training AND examination results.
+    "authorisation": {"exam_rule": "JL-21"},
     "cases": {
         "rules": ["NAT-37", "JL-38"],
         "his_rule": "JL-38",

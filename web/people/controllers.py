@@ -16,6 +16,7 @@ from core.accounts.schemas import Actor
 from core.errors import DomainError, Problem
 from core.people import rules
 from core.people import service as people
+from core.plugins import HookView
 from core.tenancy.service import list_institutions
 from web.context import roles_required
 from web.forms import form_date
@@ -108,7 +109,7 @@ class PeopleController(Controller):
         return Redirect(f"/people/{user_id}?saved=certificate_removed#certificates", status_code=303)
 
     @post("/{user_id:int}/authorisations")
-    async def grant(self, request: Request, actor: Actor, user_id: int) -> Response:
+    async def grant(self, request: Request, actor: Actor, hooks: HookView, user_id: int) -> Response:
         """The management body's grant (NAT-20), recorded by medical affairs."""
         form = await request.form()
         typed = {k: str(form.get(k, "")).strip() for k in ("scope", "technology_key", "level", "valid_from",
@@ -123,7 +124,7 @@ class PeopleController(Controller):
                 scope=typed["scope"], technology_key=typed["technology_key"],
                 level=int(typed["level"]) if typed["level"] in ("1", "2", "3", "4") else None,
                 valid_from=days["valid_from"], valid_until=days["valid_until"], ability=typed["ability"],
-                training=typed["training"], exam=typed["exam"], decision=typed["decision"]))
+                training=typed["training"], exam=typed["exam"], decision=typed["decision"]), hooks=hooks)
         except DomainError as exc:
             if exc.status_code == 404:
                 raise
