@@ -53,11 +53,15 @@ def visible_text(html: str) -> str:
     return entities.unescape(re.sub(r"<[^>]+>", " ", html))
 
 
-def screen_problems(path: str, html: str) -> list[str]:
+def text_problems(path: str, text: str) -> list[str]:
+    """Code words, raw ids or JSON in the text a person reads on ``path``."""
     if path.startswith(TECHNICAL):
         return []
-    text = visible_text(html)
     return [f"{path}: {m.group(0)!r}" for pattern in (CODE, RAW) for m in pattern.finditer(text)]
+
+
+def screen_problems(path: str, html: str) -> list[str]:
+    return text_problems(path, visible_text(html))
 
 
 def menu_links(html: str) -> list[str]:
@@ -138,3 +142,26 @@ async def test_another_citys_regulator_does_not_see_the_case(deployment, login_a
     other = await login_as("regulator_city2")
     assert (await other.get(f"/cases/{case['case_id']}")).status_code == 404
     assert f'href="/cases/{case["case_id"]}"' not in (await other.get("/cases")).text
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("username", DEMO_USERS)
+async def test_browser_every_menu_item_reads_as_chinese_for_every_demo_user(deployment, page_as, username):
+    """In Chromium, as each demo user: every menu item opens (no 4xx/5xx) and what the
+    page shows (``innerText``, what CSS leaves visible) has no code word, raw id or JSON."""
+    await case_route(deployment, deployment["hospital_a"])
+    page = await page_as(username)
+    await page.goto("/")
+    links = await page.eval_on_selector_all("nav.side a", "els => els.map(e => e.getAttribute('href'))")
+    failures, on_screen = [], []
+    for link in ["/", *dict.fromkeys(links)]:
+        if link.startswith(SKIP):
+            continue
+        response = await page.goto(link)
+        if response is None or response.status >= 400:
+            failures.append((link, response.status if response else None))
+            continue
+        if "text/html" in (response.headers.get("content-type") or ""):
+            on_screen += text_problems(link, await page.locator("main").inner_text())
+    assert failures == [], f"{username}: {failures}"
+    assert sorted(set(on_screen)) == [], f"{username}: {sorted(set(on_screen))[:30]}"
