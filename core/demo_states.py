@@ -136,13 +136,39 @@ def _month_days(first: dt.date, months: int) -> list[dt.date]:
     return out
 
 
-async def _receive(hooks: HookView, case_id: int, on: dt.date | None) -> None:
+async def _unreachable(hooks: HookView, delivery: dict) -> None:
+    """Send the delivery once to a platform address nothing answers on: a real attempt that
+    fails with its reason and a later retry (which, with no endpoint configured, packages it)."""
+    import os
+
+    from core.outbox import channels
+    from core.outbox import service as outbox
+
+    channel = channels.channel(hooks, delivery["channel"])
+    if channel is None or not channel.setting:
+        return
+    before = os.environ.get(channel.setting)
+    os.environ[channel.setting] = "http://127.0.0.1:9/unreachable"  # the discard port: connection refused
+    try:
+        await outbox.deliver_due(hooks, delivery_ids=[delivery["id"]])
+    finally:
+        if before is None:
+            os.environ.pop(channel.setting, None)
+        else:
+            os.environ[channel.setting] = before
+
+
+async def _receive(hooks: HookView, case_id: int, on: dt.date | None, *, fail: bool = False) -> None:
     """The platforms' receipts for a case on ``on`` (medical affairs uploads the package and
-    records the receipt); ``None``: packaged, the upload still to do."""
+    records the receipt); ``None``: packaged, the upload still to do; ``fail``: the platform
+    could not be reached."""
     from core.cases.service import report_deliveries
     from core.outbox import service as outbox
 
     for d in (await report_deliveries([case_id]))[case_id]:
+        if fail:
+            await _unreachable(hooks, d)
+            continue
         await outbox.deliver_due(hooks, delivery_ids=[d["id"]])
         if on is not None:
             await outbox.confirm_manual(SYSTEM, d["id"], f"演示回执-{d['id']}", hooks=hooks,
@@ -163,7 +189,8 @@ def _case(project_id: int, n: int, operated: dt.date) -> dict:
 
 async def qc_history(hooks: HookView, today: dt.date) -> list[str]:
     """A restricted technology admitted two years ago with two cases a month since: most
-    reported on time, every seventh late, the last month's packaged and waiting for upload;
+    reported on time, every seventh late, the last month's one packaged and waiting for
+    upload, the other failed (its platform unreachable);
     one case corrected and one voided (NAT-37); its filing opened by the first case (NAT-11)."""
     import msgspec
 
@@ -200,7 +227,8 @@ async def qc_history(hooks: HookView, today: dt.date) -> list[str]:
         for k, result in enumerate(results):
             recorded.append(result.id)
             late = (n - 1 + k) % 7 == 0
-            await _receive(hooks, result.id, None if last_month else day + dt.timedelta(days=40 if late else 3))
+            await _receive(hooks, result.id, None if last_month else day + dt.timedelta(days=40 if late else 3),
+                           fail=last_month and k == 1)
     row = await CaseRecord.select().where(CaseRecord.id == recorded[3]).first().output(load_json=True)
     await corrections.correct(ma, hooks, recorded[3], corrections.Correction(
         admitted_on=row["admitted_on"], operated_on=row["operated_on"], discharged_on=row["discharged_on"],

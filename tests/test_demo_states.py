@@ -54,7 +54,7 @@ async def test_two_years_of_cases_with_a_correction_a_void_a_filing_and_every_re
     assert any(r["report_late"] for r in rows) and any(r["reported_on"] and not r["report_late"] for r in rows)
     states = Counter(d["status"] for d in await Delivery.select(Delivery.status).where(
         (Delivery.subject_type == "case") & Delivery.subject_id.is_in([r["id"] for r in rows])))
-    assert states["accepted"] > 0 and states["package_ready"] > 0
+    assert states["accepted"] > 0 and states["package_ready"] > 0 and states["failed"] > 0
     filing = await Filing.select(Filing.status, Filing.case_count).where(Filing.project == project["id"]).first()
     assert filing["status"] == "open" and filing["case_count"] == len(rows) - 1  # the voided one counts nowhere
     assert await RiskWarning.select(RiskWarning.id).where(RiskWarning.institution == rows[0]["institution"])
