@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
+from piccolo.query.methods.count import Count
 
 from core.db import is_sqlite
 from core.errors import Problem
@@ -215,7 +216,8 @@ def _ordered(spec: ListSpec, params: ListParams, query: Any) -> Any:
 async def fetch(spec: ListSpec, params: ListParams, scope: Any) -> ListPage:
     """One page of the list within ``scope`` (the caller's tenancy where-clause; ``None``
     only for an actor who sees every row)."""
-    query, count = spec.table.select(*spec.columns), spec.table.count()
+    # The Count query by hand: a table with a column named ``count`` hides the classmethod.
+    query, count = spec.table.select(*spec.columns), Count(table=spec.table)
     for clause in _clauses(spec, params, scope):
         query, count = query.where(clause), count.where(clause)
     total = await count

@@ -115,6 +115,7 @@ LISTS = [  # (user, page, its table's marker, the header of its first export col
     ("regulator_city1", "/filings/desk", 'id="desk"', "医疗机构"),
     ("medaffairs_a", "/outbox", 'id="outbox-table"', "编号"),
     ("admin", "/admin/users", 'id="user-list"', "用户名"),
+    ("regulator_city1", "/warnings", 'id="warnings"', "编号"),
 ]
 
 
@@ -153,3 +154,16 @@ async def test_the_desk_puts_waiting_filings_first_and_filters_by_status(deploym
     assert page.status_code == 200
     statuses = re.findall(r'<span class="tag">([^<]+)</span>', page.text.split('id="desk"', 1)[1].split("</table>")[0])
     assert statuses and set(statuses) == {STATUS_LABELS["open"]}
+
+
+async def test_the_warning_list_shows_open_ones_by_default_and_keeps_all_across_pages(deployment, many, login_as):
+    from core.supervision import service as supervision
+
+    await supervision.evaluate(deployment["host"].view())
+    city1 = await login_as("regulator_city1")
+    default = await city1.get("/warnings")
+    assert '<option value="open" selected>' in default.text
+    everything = await city1.get("/warnings?status=all&sort=raised_on")
+    assert '<option value="all" selected>' in everything.text
+    for link in re.findall(r'<a class="sort" href="([^"]+)"', everything.text):
+        assert "status=all" in link.replace("&amp;", "&")  # sorting keeps the chosen state

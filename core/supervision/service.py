@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from piccolo.query import OrderByRaw
+
 from core import clock
+from core import listing as listing_
 from core.accounts.roles import HOSPITAL_ROLES
 from core.accounts.schemas import SYSTEM, Actor
 from core.accounts.tables import User
@@ -204,12 +207,9 @@ _LIST_COLUMNS = (RiskWarning.id, RiskWarning.institution, RiskWarning.institutio
                  RiskWarning.escalated_to, RiskWarning.closed_at, RiskWarning.answered_at)
 
 
-async def listing(actor: Actor, *, status: str = "", rule_key: str = "", institution_id: int | None = None,
-                  year: int | None = None, limit: int = 500) -> list[dict]:
-    """The warnings the actor sees: a regulator or the QC centre its region's, an
-    institution's users their own, each only where its role is in the rule's audience;
-    open ones first, newest first, at most ``limit``. ``status``: a status, or ``open``
-    for every open one. Filtered and limited in SQL (the region may hold thousands)."""
+async def _visibility(actor: Actor) -> list[Any]:
+    """Where-clauses for the warnings ``actor`` sees: its region's or institution's, and
+    only where one of its roles is in the rule's audience."""
     conditions = []
     ids = await visible_institution_ids(actor)
     if ids is not None:
@@ -220,6 +220,61 @@ async def listing(actor: Actor, *, status: str = "", rule_key: str = "", institu
         for role in roles[1:]:
             seen_by = seen_by | RiskWarning.audience_key.like(f"%,{role},%")
         conditions.append(seen_by)
+    return conditions
+
+
+# Open warnings first (then newest first): what still waits for someone.
+_OPEN_FIRST = OrderByRaw("CASE WHEN status IN ({}) THEN 1 ELSE 0 END".format(
+    ", ".join(f"'{s}'" for s in sorted(rules.OPEN))))
+
+
+async def warning_list(actor: Actor, hooks: HookView) -> tuple[listing_.ListSpec, Any]:
+    """The warnings page as a list (issue 11 point 11): search, filter by state, rule and
+    date, sort, pages, XLSX export — within what ``actor`` sees. (spec, scope)"""
+    conditions = await _visibility(actor)
+    scope = None
+    for condition in conditions:
+        scope = condition if scope is None else scope & condition
+    states = (("open", "全部待处理"), ("all", "全部"), *rules.STATUS_LABELS.items())
+
+    def by_state(value: str) -> Any:
+        if value == "open":
+            return RiskWarning.status.is_in(sorted(rules.OPEN))
+        return RiskWarning.id.is_not_null() if value == "all" else RiskWarning.status == value
+
+    async def decorate(rows: list[dict]) -> list[dict]:
+        return [_decorate(r, actor) for r in rows]
+
+    spec = listing_.ListSpec(
+        table=RiskWarning, columns=(*_LIST_COLUMNS, RiskWarning.answer, RiskWarning.close_note), title="风险预警",
+        search=(RiskWarning.institution.name, RiskWarning.title, RiskWarning.technology_code,
+                RiskWarning.technology_name, RiskWarning.detail), search_hint="医疗机构、预警、技术或情况",
+        filters=(listing_.Filter(key="status", label="状态", choices=states, clause=by_state),
+                 listing_.Filter(key="rule", label="预警", column=RiskWarning.rule_key,
+                                 choices=tuple((r.key, f"{r.title}（{r.rule}）") for r in rules_in_force(hooks))),
+                 listing_.Filter(key="since", label="预警日期起", column=RiskWarning.raised_on, kind="since"),
+                 listing_.Filter(key="until", label="预警日期止", column=RiskWarning.raised_on, kind="until")),
+        sorts=(listing_.Sort("open", "待处理优先", _OPEN_FIRST), listing_.Sort("raised_on", "预警日期", RiskWarning.raised_on),
+               listing_.Sort("count", "涉及数量", RiskWarning.count), listing_.Sort("id", "编号", RiskWarning.id)),
+        default_sort="-open",
+        export=(listing_.field("编号", "id"), listing_.field("医疗机构", "institution.name"),
+                listing_.field("预警", "title"), listing_.field("依据", "rule_id"),
+                listing_.field("严重程度", "severity_label"),
+                listing_.ExportColumn("技术", lambda r: f"{r['technology_code']} {r['technology_name']}".strip()),
+                listing_.field("情况", "detail"), listing_.field("涉及数量", "count"), listing_.field("预警日期", "raised_on"),
+                listing_.field("状态", "status_label"), listing_.field("仍检出", "still_detected"),
+                listing_.field("机构答复", "answer"), listing_.field("处理意见", "close_note")),
+        decorate=decorate)
+    return spec, scope
+
+
+async def listing(actor: Actor, *, status: str = "", rule_key: str = "", institution_id: int | None = None,
+                  year: int | None = None, limit: int = 500) -> list[dict]:
+    """The warnings the actor sees: a regulator or the QC centre its region's, an
+    institution's users their own, each only where its role is in the rule's audience;
+    open ones first, newest first, at most ``limit``. ``status``: a status, or ``open``
+    for every open one. Filtered and limited in SQL (the region may hold thousands)."""
+    conditions = await _visibility(actor)
     if rule_key:
         conditions.append(RiskWarning.rule_key == rule_key)
     if institution_id is not None:

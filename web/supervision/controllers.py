@@ -18,6 +18,7 @@ from core.plugins import HookView
 from core.supervision import credit, cusum, funnel, opendata, rules, service
 from web.context import login_required, roles_required
 from web.forms import form_version
+from web.listing import answer
 from web.render import page
 
 NOTICES = {"answered": "warnings.answered", "closed": "warnings.closed", "escalated": "warnings.escalated"}
@@ -33,12 +34,13 @@ class WarningController(Controller):
     guards = [login_required]
 
     @get("/")
-    async def index(self, request: Request, actor: Actor, hooks: HookView, status: str = "open", rule: str = "",
-                    evaluated: str = "") -> Template:
-        filters = _filters(status, rule)
-        return await page(request, "supervision/index.html", warnings=await service.listing(actor, **filters),
-                          filters=filters, statuses=rules.STATUS_LABELS, rules_in_force=service.rules_in_force(hooks),
-                          evaluated=evaluated)
+    async def index(self, request: Request, actor: Actor, hooks: HookView, evaluated: str = "") -> Response:
+        """The warnings: search, filters (open ones by default), sort, pages; ``?format=xlsx``
+        exports every matching one (issue 11 point 11)."""
+        warnings = await answer(request, *await service.warning_list(actor, hooks), "warnings", status="open")
+        if isinstance(warnings, Response):
+            return warnings
+        return await page(request, "supervision/index.html", warnings=warnings, evaluated=evaluated)
 
     @get("/rules")
     async def rules_page(self, request: Request, hooks: HookView) -> Template:
