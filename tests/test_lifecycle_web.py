@@ -118,8 +118,18 @@ async def test_nat25_stop_form_shows_articles_records_the_committee_and_only_med
     page = (await medaffairs.get(url)).text
     assert 'data-use="stopped"' in page and "医疗技术临床应用管理委员会（周院长等）" in page and meeting in page
     assert "JL-26" in page and re.search(r"已报告：[^<]+", page)
-    desk = (await login_as("regulator_city1")).get("/lifecycle/desk")
-    assert "发生与技术直接相关的严重不良后果" in (await desk).text
+    city = await login_as("regulator_city1")
+    assert "发生与技术直接相关的严重不良后果" in (await city.get("/lifecycle/desk")).text
+    # Everyone told can open what they were told about.
+    from core.accounts.tables import User
+    from core.inbox.tables import InboxMessage
+
+    for username, client in (("regulator_city1", city), ("medaffairs_a", medaffairs)):
+        user = await User.select(User.id).where(User.username == username).first()
+        notice = await InboxMessage.select().where((InboxMessage.user == user["id"])
+                                                   & InboxMessage.title.like("%停止%")).order_by(
+            InboxMessage.id, ascending=False).first()
+        assert notice["link"] == url and (await client.get(notice["link"])).status_code == 200
     r = await medaffairs.post("/cases", data={
         "technology_code": f"P{project}", "case_id": "ZY-STOPPED-1", "patient_key": "PK-STOP-1", **today(),
         "operators": ["clinician_a"], "consent": "on"})

@@ -361,8 +361,16 @@ async def _notify(user_ids: list[int], title: str, link: str) -> None:
         await inbox.deliver(sorted(set(user_ids)), title, "", link=link, source="lifecycle")
 
 
-def _link(key: str) -> str:
-    return f"/lifecycle/{key}"
+def _link(institution_id: int, key: str) -> str:
+    """The technology's page in the institution: its people and its regulators read it."""
+    return f"/lifecycle/institutions/{institution_id}/{key}"
+
+
+async def _tell(inst: dict, tech: dict, title: str) -> None:
+    """The institution's people concerned and the department that issued its licence."""
+    link = _link(inst["id"], tech["key"])
+    await _notify(await _hospital_people(inst["id"], tech), title, link)
+    await _notify(await _users(regions=[inst["licence_region"]], role="regulator"), title, link)
 
 
 def _hospital(actor: Actor) -> int:
@@ -427,11 +435,12 @@ async def stop(actor: Actor, hooks: HookView, *, technology_key: str, trigger: s
         title = f"{inst['name']}停止{tech['name']}临床应用：{found.text}（{rule}）"
         if to_department:
             await _notify(await _users(regions=[inst["licence_region"]], role="regulator"), title,
-                          f"/lifecycle/desk#use-{event['use_id']}")
+                          _link(institution_id, key))
         if to_province and province:
             await _notify(await _users(regions=[province["id"]], role="regulator"), title,
-                          f"/lifecycle/desk#use-{event['use_id']}")
-        await _notify(await _hospital_people(institution_id, tech), f"{tech['name']}已停止临床应用（{rule}）", _link(key))
+                          _link(institution_id, key))
+        await _notify(await _hospital_people(institution_id, tech), f"{tech['name']}已停止临床应用（{rule}）",
+                      _link(institution_id, key))
     return event["id"]
 
 
@@ -510,9 +519,7 @@ async def suspend(actor: Actor, hooks: HookView, *, technology_key: str, reason:
             {"action": "suspend", "by": level, "event_on": on, "rule": rule, "reason": reason.strip(),
              "document": document.strip()[:200]}, current or None, version)
         title = f"{inst['name']} {tech['name']}暂停临床应用（{rule}）"
-        await _notify(await _hospital_people(institution_id, tech), title, _link(key))
-        await _notify(await _users(regions=[inst["licence_region"]], role="regulator"), title,
-                      f"/lifecycle/desk#use-{event['use_id']}")
+        await _tell(inst, tech, title)
     return event["id"]
 
 
@@ -536,9 +543,7 @@ async def lift(actor: Actor, hooks: HookView, *, technology_key: str, reason: st
             {"action": "lift", "by": level, "event_on": on or day, "rule": current["rule"], "reason": reason.strip(),
              "document": document.strip()[:200]}, current or None, version)
         title = f"{inst['name']} {tech['name']}已解除暂停"
-        await _notify(await _hospital_people(institution_id, tech), title, _link(key))
-        await _notify(await _users(regions=[inst["licence_region"]], role="regulator"), title,
-                      f"/lifecycle/desk#use-{event['use_id']}")
+        await _tell(inst, tech, title)
     return event["id"]
 
 
@@ -570,9 +575,7 @@ async def resume(actor: Actor, hooks: HookView, *, technology_key: str, basis: s
              "reason": f"{RESUMPTION[basis]}：{reason.strip()}", "document": document.strip()[:200],
              "committee": committee.strip()[:300], "meeting_on": meeting_on}, current or None, version)
         title = f"{inst['name']} {tech['name']}恢复临床应用（{RESUMPTION[basis]}）"
-        await _notify(await _hospital_people(institution_id, tech), title, _link(key))
-        await _notify(await _users(regions=[inst["licence_region"]], role="regulator"), title,
-                      f"/lifecycle/desk#use-{event['use_id']}")
+        await _tell(inst, tech, title)
     return event["id"]
 
 
@@ -714,7 +717,7 @@ async def _region_events(actor: Actor, affected: list[dict], key: str, name: str
         await audit.record(actor, f"technology_use.{action}", "region_suspension", suspension_id,
                            after={"technology": key, "event": events[0]["id"], "rule": rule},
                            institution_id=inst["id"])
-        await _notify(people.get(inst["id"], []), title, _link(key))
+        await _notify(people.get(inst["id"], []), title, _link(inst["id"], key))
 
 
 async def lift_region(actor: Actor, hooks: HookView, suspension_id: int, *, reason: str, document: str = "",
