@@ -27,13 +27,16 @@ class CaseRecord(Table, tablename="case_record"):
     the hospital's own case id, on which recording is idempotent.
     """
 
-    institution = ForeignKey(Institution, index=True)
-    project = ForeignKey(Project, index=True)
-    department = ForeignKey(Department, index=True)
+    # No single-column indexes on institution, project, department, technology_code: the
+    # composite (column, operated_on) indexes of the initial migration serve every lookup
+    # by that column (its leftmost part) and each case insert maintains four fewer indexes.
+    institution = ForeignKey(Institution)
+    project = ForeignKey(Project)
+    department = ForeignKey(Department)
     external_id = Varchar(length=80)
     dedupe_key = Varchar(length=120, unique=True)
     content_hash = Varchar(length=64)
-    technology_code = Varchar(length=40, default="", index=True)
+    technology_code = Varchar(length=40, default="")
     technology_name = Varchar(length=200, default="")
     tech_class = Varchar(length=20, default="routine")
     patient_key = Varchar(length=64)
