@@ -383,13 +383,19 @@ class LifecyclePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     - ``region_suspension``: the rule under which a region's regulator suspends a
       technology for every institution of its region, and how the page says it;
     - ``conditions_change``: the rule that makes an institution whose key staff,
-      equipment or conditions changed re-file or stop, and its text (empty: none).
+      equipment or conditions changed re-file or stop, and its text (empty: none);
+    - ``first_use``: the province's restatement of NAT-21 (a technology new to the
+      institution is argued by it before first use), named beside NAT-21;
+    - ``evaluation``: its restatement of NAT-22 (the institution evaluates the technologies
+      it uses and stops those with serious problems), named beside NAT-22.
     """
 
     ethics: Labelled = Labelled()
     stop: Labelled = Labelled()
     region_suspension: Labelled = Labelled(rule="NAT-25", text="暂停该项医疗技术在本地区的临床应用")
     conditions_change: Labelled = Labelled()
+    first_use: Labelled = Labelled()
+    evaluation: Labelled = Labelled()
 
 
 class BodyPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

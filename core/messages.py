@@ -42,6 +42,7 @@ MESSAGES: dict[str, str] = {
     "nav.filings": "限制类技术备案",
     "nav.evaluations": "技术评估",
     "nav.evaluation_requests": "评估资料调取",
+    "nav.periodic_evaluation": "院内技术评估",
     "nav.filing_desk": "备案工作台",
     "nav.lifecycle": "技术使用状态",
     "nav.lifecycle_desk": "技术暂停与停止",

@@ -29,6 +29,7 @@ from core.evaluation.tables import (
     Evaluation,
     EvaluationFile,
     PanelExpert,
+    PeriodicReview,
     Sitting,
     SittingVote,
 )
@@ -59,7 +60,7 @@ TABLES += [JobHeartbeat, CaseVersion]
 TABLES += [TechnologyUse, UseEvent, RegionSuspension]
 TABLES += [RiskWarning, WarningEntry, WarningRun, CreditAnswer]
 TABLES += [GradingEdition, GradingOperation]
-TABLES += [Evaluation, EvaluationFile, DataRequest, PanelExpert, Sitting, SittingVote]
+TABLES += [Evaluation, EvaluationFile, DataRequest, PanelExpert, Sitting, SittingVote, PeriodicReview]
 TABLES += [Certificate, Authorisation, AuthorisationEvent, OperatorFinding]
 TABLES += [Body, BodyMember, BodyMeeting, BodyDecision]
 TABLES += [TrainingCourse, Trainee]

@@ -46,7 +46,7 @@ async def test_hook_grades_and_steps_of_hospital_b_differ_while_hospital_a_keeps
     a_project = await start(hooks, "clinician_a", valid_form())
     b_row = await Project.select().where(Project.id == b_project).first().output(load_json=True)
     a_row = await Project.select().where(Project.id == a_project).first().output(load_json=True)
-    assert [s["key"] for s in b_row["steps"]] == ["formal", "ethics", "approval", "university"]
+    assert [s["key"] for s in b_row["steps"]] == ["formal", "ethics", "argue", "approval", "university"]
     assert not any(s["kind"] == "publicity" for s in b_row["steps"])
     assert b_row["current_step"] == "formal" and a_row["current_step"] == "department"
     assert [s["kind"] for s in a_row["steps"]][2] == "panel"  # A: the default temporary path

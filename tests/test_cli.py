@@ -68,6 +68,7 @@ def test_demo_twice_creates_no_duplicates_and_prints_the_logins(cli_env):
     first = clintech(cli_env, "demo")
     assert first.returncode == 0, first.stderr
     assert "demo-pass-2026" in first.stdout
+    assert "评估进行中：" in first.stdout and "未能创建评估演示数据" not in first.stdout  # seed 003, issue 10
     for username in DEMO_USERS:
         assert username in first.stdout
     after_first = usernames(cli_env)

@@ -266,6 +266,17 @@ async def test_eval8_a_valid_restricted_conclusion_enters_the_catalogue_from_its
                                              & (Delivery.subject_id == evaluation_id)).first().output(load_json=True)
     assert (delivery["channel"], delivery["kind"]) == ("national_commission", "evaluation")
     assert delivery["payload"]["outcome"] == "restricted" and delivery["payload"]["catalogue_edition"] == row["edition_uid"]
+    # Without an endpoint it becomes a package the department itself uploads and confirms.
+    from core.outbox import service as outbox
+
+    await outbox.deliver_due(hooks, delivery_ids=[delivery["id"]])
+    name, package = await outbox.package_for(regulator, hooks, delivery["id"])
+    assert package[:2] == b"PK"
+    for username in ("regulator_city1", "medaffairs_a"):
+        with pytest.raises(NotFound):
+            await outbox.package_for(await actor(username), hooks, delivery["id"])
+    await outbox.confirm_manual(regulator, delivery["id"], "GW-2026-001", hooks=hooks)
+    assert (await Delivery.select(Delivery.status).where(Delivery.id == delivery["id"]).first())["status"] == "accepted"
     # Audited, and no further sitting once concluded.
     actions = {a["action"] for a in await AuditEvent.select(AuditEvent.action).where(
         AuditEvent.record_type.is_in(["evaluation", "catalog_edition"]))}

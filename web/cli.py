@@ -98,6 +98,10 @@ def demo(scale: int, case_count: int, years: int) -> None:
 
         for line in await training_demo.load(hooks):
             click.echo(line)
+        from core.evaluation import demo as evaluation_demo
+
+        for line in await evaluation_demo.load(hooks):
+            click.echo(line)
         if scale > 0:
             from core import demo_scale
 

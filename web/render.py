@@ -63,6 +63,7 @@ def core_menu(actor: Actor) -> list[dict]:
         items.append({"label": t("nav.evaluations"), "href": "/evaluations"})
     elif actor.has("medical_affairs", "hospital_head") and actor.institution_id:
         items.append({"label": t("nav.evaluation_requests"), "href": "/evaluations"})
+        items.append({"label": t("nav.periodic_evaluation"), "href": "/evaluations/periodic"})
     if actor.has(*REGION_ROLES):
         items.append({"label": t("nav.institutions"), "href": "/institutions"})
     if actor.is_admin:

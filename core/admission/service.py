@@ -50,6 +50,7 @@ from core.errors import Conflict, DomainError, Forbidden, NotFound, Problem
 from core.holidays.service import work_calendar
 from core.messages import t
 from core.plugins import HookView
+from core.policy import policy
 from core.storage import service as storage
 from core.tenancy.tables import Institution
 
@@ -633,6 +634,8 @@ async def submit(actor: Actor, hooks: HookView, project_id: int, raw: dict[str, 
         values[Project.status] = ProjectStatus.in_review
         if fresh["status"] == ProjectStatus.draft:
             steps = steps_for(hooks, project_info(fresh, day), inst)
+            # NAT-21: no path to admission (the first use in this institution) without its argumentation.
+            _require(rules.check_first_use_argued(steps, policy(hooks).lifecycle.first_use.rule))
             values[Project.steps] = [msgspec.to_builtins(s) for s in steps]
             revision, index, decision = 1, 0, "submit"
             if fresh["path"] == "round":

@@ -158,3 +158,29 @@ def new_class(outcome: str, current_class: str) -> str:
 def qc_lines(text: str) -> list[str]:
     """QC indicators typed one per line (or separated by ；)."""
     return [p.strip() for p in text.replace("；", "\n").replace(";", "\n").splitlines() if p.strip()]
+
+
+# NAT-22: what the institution's own evaluation concludes.
+REVIEW_RESULTS = {"continue": "继续开展", "adjust": "调整管理要求后继续开展（目录、管理要求或医师权限）",
+                  "stop": "停止临床应用"}
+
+
+def check_review(*, reviewed_on: dt.date | None, today: dt.date, committee: str, findings: str, result: str,
+                 adjustments: str) -> list[Problem]:
+    """NAT-22: the management committee's evaluation — when, who, what it found, and its
+    result; an adjustment says what is adjusted (the catalogue, the management
+    requirements, physicians' privileges)."""
+    problems: list[Problem] = []
+    if reviewed_on is None:
+        problems.append(Problem("请填写评估（会议）日期", "reviewed_on", "NAT-22"))
+    elif reviewed_on > today:
+        problems.append(Problem("评估日期不能晚于今天", "reviewed_on", "NAT-22"))
+    if len(committee.strip()) < 2:
+        problems.append(Problem("请填写作出评估结论的管理委员会（参会人员）", "committee", "NAT-22"))
+    if len(findings.strip()) < 10:
+        problems.append(Problem("请写明评估发现（质量安全情况和技术保证能力，至少10字）", "findings", "NAT-22"))
+    if result not in REVIEW_RESULTS:
+        problems.append(Problem("请选择评估结果：继续开展、调整或停止", "result", "NAT-22"))
+    elif result == "adjust" and len(adjustments.strip()) < 4:
+        problems.append(Problem("请写明调整的内容（管理目录、管理要求或医师技术权限）", "adjustments", "NAT-22"))
+    return problems

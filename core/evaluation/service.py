@@ -486,7 +486,7 @@ async def _conclude(actor: Actor, hooks: HookView, row: dict, data: SittingInput
                             data.recommendation.strip(), link="/obligations", source=f"evaluation:{row['id']}")
     channel = next(iter(channels_for(hooks, "evaluation")), None)
     if channel is not None:
-        await outbox.enqueue(actor, channel=channel, kind="evaluation", subject_type="evaluation",
+        await outbox.enqueue(actor, channel=channel, kind="evaluation", subject_type=outbox.REGION_SUBJECT,
                              subject_id=row["id"], institution_id=0, payload={
                                  "region": region["name"], "department": tenancy.department_name(region),
                                  "technology": {"code": code, "name": row["technology_name"],

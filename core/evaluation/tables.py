@@ -98,3 +98,22 @@ class SittingVote(Table):
     expert = ForeignKey(PanelExpert, index=True)
     vote = Varchar(length=20)  # agree / disagree / recuse
     opinion = Text(default="")
+
+
+class PeriodicReview(Table):
+    """The institution's own evaluation of a technology it uses (院内医疗技术临床应用评估,
+    NAT-22): its management committee's findings and result — continue, adjust the
+    management requirements, or stop (then through ``core.lifecycle``)."""
+
+    institution = ForeignKey(Institution, index=True)
+    technology_key = Varchar(length=40, index=True)  # core.lifecycle's key: the code, or P<project id>
+    technology_name = Varchar(length=200)
+    project = Integer(null=True, default=None)
+    reviewed_on = Date()
+    committee = Varchar(length=300)
+    findings = Text()
+    result = Varchar(length=20)  # continue / adjust / stop
+    adjustments = Text(default="")
+    use_event = Integer(null=True, default=None)  # the lifecycle history row of a stop
+    recorded_by = ForeignKey(User)
+    at = Timestamptz(default=TimestamptzNow())

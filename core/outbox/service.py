@@ -78,6 +78,9 @@ MANAGERS = ("admin", "medical_affairs", "regulator")
 # ``annotation.mode == "push"``). Regulators of the licence-issuing region see and handle
 # them; the institution's medical affairs does not.
 DESK_SUBJECTS = ("licence_annotation",)
+# A region's own delivery, not an institution's: a provincial evaluation's report to the
+# national commission (EVAL-10), seen and handled by the regulators of that region.
+REGION_SUBJECT = "evaluation"
 PAGE_SIZE = 50
 
 
@@ -259,15 +262,22 @@ async def delivery_status(subject_type: str, subject_id: int) -> list[DeliveryVi
 async def _scope(actor: Actor) -> Any | None:
     """Deliveries the actor may see: all for the admin; their institution's own for medical
     affairs; the filing department's own (``DESK_SUBJECTS``) about institutions whose
-    licence its region issued, for a regulator; ``False``-like clause for anyone else."""
+    licence its region issued, and its own evaluations' reports (``REGION_SUBJECT``), for a
+    regulator; ``False``-like clause for anyone else."""
     if actor.is_admin:
         return None
     if actor.has("medical_affairs") and actor.institution_id is not None:
         return (Delivery.institution_id == actor.institution_id) & Delivery.subject_type.not_in(list(DESK_SUBJECTS))
     if actor.has("regulator") and actor.region_id is not None:
+        from core.evaluation.tables import Evaluation
+
         ids = [r["id"] for r in await Institution.select(Institution.id).where(
             Institution.licence_region == actor.region_id)]
-        return Delivery.subject_type.is_in(list(DESK_SUBJECTS)) & Delivery.institution_id.is_in(ids or [-1])
+        # EVAL-10: the department's own report of its evaluations to the national commission.
+        evaluations = [r["id"] for r in await Evaluation.select(Evaluation.id).where(
+            Evaluation.region == actor.region_id)]
+        return ((Delivery.subject_type.is_in(list(DESK_SUBJECTS)) & Delivery.institution_id.is_in(ids or [-1]))
+                | ((Delivery.subject_type == REGION_SUBJECT) & Delivery.subject_id.is_in(evaluations or [-1])))
     return Delivery.id == -1
 
 

@@ -43,7 +43,10 @@ POLICY = {
     "consistency": {"rule": "HN-4.3", "text": "限制类技术系统备案与副本备注信息一致性核查"},
     # HN-4.2: key staff, equipment or conditions changed → re-file or stop.
     "lifecycle": {"conditions_change": {"rule": "HN-4.2", "text": "从事该项医疗技术的主要专业技术人员或关键设备、设施及其他辅助条件"
-                                                                 "发生变化的，要及时严格按照程序进行重新备案或停止临床应用"}},
+                                                                 "发生变化的，要及时严格按照程序进行重新备案或停止临床应用"},
+                  # HN-4.1: first use argued by the quality-and-safety committee, reviewed by ethics.
+                  "first_use": {"rule": "HN-4.1", "text": "属医疗机构首次应用的医疗技术，由本机构医疗质量与安全委员会审定、"
+                                                          "医学伦理委员会审查，通过论证的方可开展临床应用"}},
 }
 
 

@@ -51,6 +51,13 @@ POLICY = {
         "stop": {"rule": "JL-26", "text": "应当立即停止该项医疗技术的临床应用"},
         "region_suspension": {"rule": "JL-26", "text": "省卫生健康委核查确属医疗技术本身存在问题的，暂停该项医疗技术在本地区的临床应用，"
                                                        "并向国家卫生健康委报告"},
+        # JL-22: first use in the institution only after its own argumentation; JL-23: the
+        # institution's evaluation of restricted technologies, stop at once on serious problems.
+        "first_use": {"rule": "JL-22", "text": "对已证明安全有效，但属本机构首次应用的医疗技术，应当组织开展本机构技术能力和"
+                                                "安全保障能力论证，通过论证的方可开展医疗技术临床应用"},
+        "evaluation": {"rule": "JL-23", "text": "对限制类技术的质量安全和技术保证能力进行重点评估，并根据评估结果及时调整本机构医疗技术"
+                                                "临床应用管理目录和有关管理要求；存在严重质量安全问题或者不再符合有关技术管理要求的，"
+                                                "立即停止该项技术的临床应用"},
     },
 }
 

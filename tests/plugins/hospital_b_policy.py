@@ -16,6 +16,8 @@ STEPS = [
     {"key": "formal", "title": "医务科形式审查", "kind": "review", "role": "medical_affairs", "rule": "HOSP-8",
      "written_reply": True},
     {"key": "ethics", "title": "伦理委员会审查", "kind": "ethics", "role": "ethics", "rule": "HOSP-7"},
+    # NAT-21: every workflow argues the technology in the institution before it admits it.
+    {"key": "argue", "title": "科室论证", "kind": "argumentation", "role": "dept_head", "rule": "NAT-21"},
     {"key": "approval", "title": "分管院长审批", "kind": "approval", "role": "hospital_head", "rule": "HOSP-10",
      "admits": True},
     {"key": "university", "title": "报大学备案", "kind": "filing", "role": "medical_affairs", "rule": "HOSP-11"},

@@ -14,7 +14,7 @@ from core import clock
 from core.accounts.schemas import Actor
 from core.catalog import service as catalog
 from core.errors import DomainError, NotFound
-from core.evaluation import rules
+from core.evaluation import periodic, rules
 from core.evaluation import service as evaluation
 from core.plugins import HookView
 from web.context import login_required
@@ -46,7 +46,7 @@ async def _upload(form, key: str = "file") -> tuple[str, bytes]:
 def _labels() -> dict:
     return {"triggers": rules.TRIGGERS, "domains": rules.DOMAINS, "file_kinds": rules.FILE_KINDS,
             "fields": rules.FIELDS, "votes": rules.VOTES, "outcomes": rules.OUTCOMES,
-            "outcome_short": rules.OUTCOME_SHORT, "status": rules.STATUS_LABELS}
+            "outcome_short": rules.OUTCOME_SHORT, "status": rules.STATUS_LABELS, "results": rules.REVIEW_RESULTS}
 
 
 class EvaluationController(Controller):
@@ -167,6 +167,36 @@ class EvaluationController(Controller):
             qc_indicators=str(form.get("qc_indicators", "")))
         return await self._act(request, actor, evaluation_id, lambda: evaluation.record_sitting(
             actor, hooks, evaluation_id, _int(form.get("version")) or 0, data), "sitting", typed)
+
+    # ------------------------------------------------------------ the institution's own evaluation (NAT-22)
+
+    async def _periodic(self, request: Request, actor: Actor, errors=(), typed=None, status: int = 200,
+                        ok: str = "") -> Template:
+        return await page(request, "evaluation/periodic.html", status_code=status,
+                          technologies=await periodic.technologies(actor), reviews=await periodic.reviews(actor),
+                          can_write=actor.has("medical_affairs"), errors=list(errors), typed=typed or {}, ok=ok,
+                          L=_labels(), today=clock.today())
+
+    @get("/periodic")
+    async def periodic_page(self, request: Request, actor: Actor, ok: str = "") -> Template:
+        return await self._periodic(request, actor, ok=ok[:20])
+
+    @post("/periodic")
+    async def periodic_record(self, request: Request, actor: Actor, hooks: HookView) -> Response:
+        """NAT-22: the management committee's evaluation of a technology in use and its result."""
+        form = await request.form()
+        typed = {k: str(form.get(k, "")) for k in ("technology_key", "reviewed_on", "committee", "findings", "result",
+                                                    "adjustments")}
+        data = periodic.ReviewInput(technology_key=typed["technology_key"], reviewed_on=_date(typed["reviewed_on"]),
+                                    committee=typed["committee"], findings=typed["findings"], result=typed["result"],
+                                    adjustments=typed["adjustments"])
+        try:
+            await periodic.record(actor, hooks, data)
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            return await self._periodic(request, actor, exc.problems, typed, exc.status_code)
+        return Redirect(f"/evaluations/periodic?ok={typed['result'][:10]}", status_code=303)
 
     # ------------------------------------------------------------ an institution's data request (EVAL-6)
 

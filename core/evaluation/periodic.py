@@ -1,0 +1,134 @@
+"""The institution's own evaluation of the technologies it uses (院内医疗技术临床应用评估,
+NAT-22 and the province's restatement of it, ``policy.lifecycle.evaluation``): the only writer of ``PeriodicReview``.
+
+Medical affairs records its management committee's evaluation of a technology in use —
+when, who, what was found — and the result: continue; adjust the management
+requirements (catalogue, requirements, physicians' privileges, written down and told to
+the people concerned); or stop, which stops it at once through ``core.lifecycle`` (trigger
+"evaluation"), so every way a case comes in refuses it from then on. The page also shows,
+for each technology, the institution's own argumentation before its first use (NAT-21).
+
+Tenancy: medical affairs and the hospital head of the institution read; medical affairs
+writes; anyone else gets ``NotFound``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from core import clock
+from core.accounts.schemas import Actor
+from core.admission import service as admission
+from core.admission.rules import ARGUING_KINDS
+from core.admission.tables import Project, StepDecision
+from core.audit import service as audit
+from core.db import write_transaction
+from core.errors import DomainError, NotFound, Problem
+from core.evaluation import rules
+from core.evaluation.tables import PeriodicReview
+from core.inbox import service as inbox
+from core.lifecycle import service as lifecycle
+from core.plugins import HookView
+from core.policy import policy
+
+READERS = ("medical_affairs", "hospital_head")
+
+
+def _institution(actor: Actor) -> int:
+    if actor.institution_id is None or not actor.has(*READERS):
+        raise NotFound("未找到")
+    return actor.institution_id
+
+
+async def technologies(actor: Actor) -> list[dict]:
+    """The institution's admitted technologies with their state of use, their last
+    evaluation and the argumentation that preceded their first use (NAT-21)."""
+    institution_id = _institution(actor)
+    projects = await Project.select(Project.id, Project.title, Project.technology_code, Project.technology_name,
+                                    Project.tech_class, Project.admitted_on, Project.steps, Project.lead).where(
+        (Project.institution == institution_id) & (Project.status == "admitted")).order_by(
+        Project.id).output(load_json=True)
+    keys = {p["id"]: lifecycle.technology_key(p["technology_code"], p["id"]) for p in projects}
+    states = await lifecycle.states(institution_id, list(set(keys.values())))
+    arguing = {(p["id"], s["key"]) for p in projects for s in p["steps"] or [] if s.get("kind") in ARGUING_KINDS}
+    argued: dict[int, dict] = {}
+    for row in await StepDecision.select(StepDecision.project, StepDecision.step, StepDecision.step_title,
+                                         StepDecision.at).where(
+            StepDecision.project.is_in([p["id"] for p in projects] or [-1]) & (StepDecision.decision == "approve")
+    ).order_by(StepDecision.id):
+        if (row["project"], row["step"]) in arguing:
+            argued[row["project"]] = row
+    last = {}
+    for review in await PeriodicReview.select().where(PeriodicReview.institution == institution_id).order_by(
+            PeriodicReview.id):
+        last[review["technology_key"]] = review
+    out = []
+    for p in projects:
+        key = keys[p["id"]]
+        out.append(p | {"key": key, "name": p["technology_name"] or p["title"], "state": states.get(key),
+                        "argued": argued.get(p["id"]), "last_review": last.get(key)})
+    return out
+
+
+async def reviews(actor: Actor) -> list[dict]:
+    """The institution's evaluations, newest first."""
+    institution_id = _institution(actor)
+    return await PeriodicReview.select(*PeriodicReview.all_columns(), PeriodicReview.recorded_by.display_name).where(
+        PeriodicReview.institution == institution_id).order_by(PeriodicReview.id, ascending=False)
+
+
+class ReviewInput(msgspec.Struct):
+    technology_key: str
+    reviewed_on: dt.date | None
+    committee: str
+    findings: str
+    result: str
+    adjustments: str = ""
+
+
+async def record(actor: Actor, hooks: HookView, data: ReviewInput, today: dt.date | None = None) -> int:
+    """Record the management committee's evaluation of a technology in use (NAT-22) and act
+    on its result: continue, adjust (recorded, the lead and medical affairs told), or stop
+    at once through ``core.lifecycle``. Returns the review's id."""
+    institution_id = _institution(actor)
+    if not actor.has("medical_affairs"):
+        raise NotFound("未找到")
+    day = today or clock.today()
+    key = data.technology_key.strip().upper()
+    tech = next((t for t in await technologies(actor) if t["key"] == key), None)
+    if tech is None:
+        raise NotFound("本机构未开展该技术")
+    province = policy(hooks).lifecycle.evaluation.rule
+    named = "、".join(r for r in ("NAT-22", province) if r)
+    problems = rules.check_review(reviewed_on=data.reviewed_on, today=day, committee=data.committee,
+                                  findings=data.findings, result=data.result, adjustments=data.adjustments)
+    state = tech["state"]
+    if state is not None and not state.in_use:
+        problems.append(Problem(f"该技术当前为「{state.label}」，不在使用中：已停止的技术经重新评估恢复，请在技术使用状态页办理（{named}）",
+                                "technology_key", "NAT-22"))
+    if problems:
+        raise DomainError(problems)
+    async with write_transaction():
+        rows = await PeriodicReview.insert(PeriodicReview(
+            institution=institution_id, technology_key=key, technology_name=tech["name"][:200], project=tech["id"],
+            reviewed_on=data.reviewed_on, committee=data.committee.strip()[:300], findings=data.findings.strip(),
+            result=data.result, adjustments=data.adjustments.strip(), recorded_by=actor.id)).returning(PeriodicReview.id)
+        review_id = rows[0]["id"]
+        event_id = None
+        if data.result == "stop":
+            event_id = await lifecycle.stop(actor, hooks, technology_key=key, trigger="evaluation",
+                                            reason=f"院内医疗技术临床应用评估（{named}）：{data.findings.strip()}",
+                                            committee=data.committee, meeting_on=data.reviewed_on, today=day)
+            await PeriodicReview.update({PeriodicReview.use_event: event_id}).where(PeriodicReview.id == review_id)
+        elif data.result == "adjust":
+            people = sorted(set(await admission.users_with(institution_id, "medical_affairs")) | {tech["lead"]})
+            await inbox.deliver(people, f"【院内技术评估】{tech['name']}：调整管理要求（{named}）",
+                                data.adjustments.strip(), link="/evaluations/periodic",
+                                source=f"periodic_review:{review_id}")
+        await audit.record(actor, "evaluation.periodic", "periodic_review", review_id,
+                           after={"technology_key": key, "result": data.result, "reviewed_on": data.reviewed_on,
+                                  "committee": data.committee.strip(), "adjustments": data.adjustments.strip(),
+                                  "use_event": event_id, "rule": named}, institution_id=institution_id)
+    return review_id
