@@ -1,13 +1,50 @@
 #!/usr/bin/env bash
-# The whole suite, on SQLite and then on PostgreSQL (its own database per run).
+# The whole suite on SQLite and on PostgreSQL. The two halves run at the same time (each its
+# own process, temporary directory and database, so they share nothing but the machine);
+# each half's output goes to its own log and is printed whole, one after the other, with a
+# summary line per half. The exit status is 0 only when both halves pass.
+#   CLINTECH_TEST_SERIAL=1 scripts/test.sh   runs them one after the other instead.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && command -v pg_ctlcluster >/dev/null; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start 2>/dev/null || true
 fi
+logs="$(mktemp -d "${TMPDIR:-/tmp}/clintech-test-XXXXXX")"
+trap 'rm -rf "$logs"' EXIT
+
+half() {  # half NAME DB ARGS…: one half, its output in $logs/NAME.log, its status in $logs/NAME.rc
+  local name=$1 db=$2; shift 2
+  local start=$SECONDS
+  CLINTECH_TEST_DB=$db .venv/bin/pytest "$@" >"$logs/$name.log" 2>&1
+  echo $? >"$logs/$name.rc"
+  echo $((SECONDS - start)) >"$logs/$name.secs"
+}
+
+if [ "${CLINTECH_TEST_SERIAL:-0}" = "1" ]; then
+  half sqlite sqlite "$@"
+  half postgres postgres "$@"
+else
+  half sqlite sqlite "$@" &
+  sqlite_pid=$!
+  half postgres postgres "$@" &
+  postgres_pid=$!
+  trap 'kill $sqlite_pid $postgres_pid 2>/dev/null; rm -rf "$logs"' INT TERM
+  wait $sqlite_pid $postgres_pid
+fi
+
 status=0
-echo "== SQLite =="
-CLINTECH_TEST_DB=sqlite .venv/bin/pytest "$@" || status=$?
-echo "== PostgreSQL =="
-CLINTECH_TEST_DB=postgres .venv/bin/pytest "$@" || status=$?
+for name in sqlite postgres; do
+  title=$([ "$name" = sqlite ] && echo "SQLite" || echo "PostgreSQL")
+  echo "== $title =="
+  cat "$logs/$name.log"
+  rc=$(cat "$logs/$name.rc" 2>/dev/null || echo 1)
+  [ "$rc" = "0" ] || status=1
+done
+echo "== summary =="
+for name in sqlite postgres; do
+  title=$([ "$name" = sqlite ] && echo "SQLite" || echo "PostgreSQL")
+  rc=$(cat "$logs/$name.rc" 2>/dev/null || echo 1)
+  printf '%-11s %s (%ss): %s\n' "$title" "$([ "$rc" = 0 ] && echo passed || echo FAILED)" \
+    "$(cat "$logs/$name.secs" 2>/dev/null || echo ?)" "$(grep -E '(passed|failed|error)' "$logs/$name.log" | tail -1)"
+done
 exit $status

@@ -5,6 +5,7 @@ on the test kit — exactly as a plugin author runs it, with the project's venv:
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -25,14 +26,18 @@ def test_a_generated_plugin_installs_and_its_tests_pass(tmp_path):
     new = _run(BIN / "clintech", "plugin", "new", "demo_province", cwd=tmp_path)
     assert new.returncode == 0, new.stderr
     assert "pip install -e ./demo_province" in new.stdout
-    try:
-        install = _run(BIN / "pip", "install", "-q", "-e", "./demo_province", cwd=tmp_path)
-        assert install.returncode == 0, install.stderr[-2000:]
-        tests = _run(BIN / "pytest", "-p", "no:cacheprovider", "demo_province", cwd=tmp_path)
-        assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
-        assert "4 passed" in tests.stdout, tests.stdout[-2000:]
-    finally:
-        _run(BIN / "pip", "uninstall", "-q", "-y", "demo-province", cwd=tmp_path)
+    # The project's one venv: ``make test`` runs the SQLite and PostgreSQL halves at once, so
+    # the two installs of demo_province take turns (an exclusive lock beside the venv).
+    with open(BIN.parent / ".clintech-plugin-new.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            install = _run(BIN / "pip", "install", "-q", "-e", "./demo_province", cwd=tmp_path)
+            assert install.returncode == 0, install.stderr[-2000:]
+            tests = _run(BIN / "pytest", "-p", "no:cacheprovider", "demo_province", cwd=tmp_path)
+            assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
+            assert "4 passed" in tests.stdout, tests.stdout[-2000:]
+        finally:
+            _run(BIN / "pip", "uninstall", "-q", "-y", "demo-province", cwd=tmp_path)
 
 
 def test_plugin_new_refuses_a_bad_name_and_an_existing_folder(tmp_path):
