@@ -664,6 +664,10 @@ class DeadlineRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     when        facts the event must carry (``{"filed": False}``); only those its event has
     replaces    the rules (``RuleRef``) this one supersedes in the deployment (a province rule over NAT-29)
     note        shown next to the rule (e.g. a window that is a deployment setting)
+    consequence what core enforces while an obligation of the rule is overdue (open past its
+                due date): ``"no_use"`` — the institution may not use the technology (cases,
+                first case and filing refused naming the rule) until it is done, exempt or
+                waived (a province's "不得再开展"); ``""`` (default): none
     plugin      set by core: the plugin that supplied it"""
 
     id: str
@@ -678,6 +682,7 @@ class DeadlineRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     when: dict[str, Any] = {}
     replaces: tuple[RuleRef, ...] = ()
     note: str = ""
+    consequence: str = ""
     plugin: str = ""
 
     @property

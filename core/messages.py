@@ -135,6 +135,8 @@ MESSAGES: dict[str, str] = {
     "obligation.exempt.evidence": "豁免依据",
     "obligation.exempt.by": "依据插件",
     "obligation.exempt.article": "出处",
+    "obligation.consequence.no_use": "逾期未办的，不得再开展该项技术的临床应用（系统据此拒绝登记病例、首例与备案）",
+    "lifecycle.refusal.overdue": "「{name}」的“{title}”已逾期（应于 {due} 前完成，{rule}），依规不得再开展该项技术的临床应用；办结该事项后方可继续",
     "obligation.exempt.before": "适用于此日前已开展的",
     "admin.in_force.title": "规则施行日期（过渡期事项由此起算）",
     "admin.in_force.unset": "未设置：请在部署环境中设置",

@@ -135,6 +135,66 @@ async def test_jl42_the_filing_submitted_meets_the_transitional_obligation(deplo
         await forget_filing_obligations()
 
 
+@pytest.mark.rule("JL-42")
+async def test_jl42_an_institution_that_does_not_file_in_time_may_not_use_the_technology(deployment, monkeypatch):
+    """JL-42 (seed 001 第四十二条): 不按照规定备案的，不得再开展该项医疗技术临床应用. The Jilin
+    rule declares the consequence (``consequence = "no_use"``); core.lifecycle refuses the
+    technology's cases from the day after the due date while the obligation stays open —
+    and lets them through again once it is done."""
+    from core.accounts.schemas import SYSTEM
+    from core.cases import service as cases
+    from core.errors import DomainError
+    from core.lifecycle import service as lifecycle
+    from core.obligations import service as obligations
+    from tests.case_helpers import case_input
+
+    hooks = deployment["host"].view()
+    project_id = await _unfiled_project(hooks)
+    monkeypatch.setenv(SETTING, EFFECTIVE.isoformat())
+    await transitions.fire(hooks, today=EFFECTIVE)
+    due = (await _of(project_id))[("JL-42", "filing")]["due_on"]
+    assert due == D("2026-03-05")
+    project = await Project.select().where(Project.id == project_id).first()
+    key = lifecycle.technology_key(project["technology_code"], project_id)
+    # Within the two months: allowed.
+    assert await lifecycle.use_refusal(project["institution"], key, due, hooks=hooks) is None
+    # After them, still not filed: refused, naming JL-42 and the due date.
+    refusal = await lifecycle.use_refusal(project["institution"], key, due + dt.timedelta(days=1), hooks=hooks)
+    assert refusal is not None and refusal.rule == "JL-42" and refusal.status == "overdue"
+    assert "2026-03-05" in refusal.message and "不得再开展" in refusal.message
+    clinician = await actor(JILIN_USERS["clinician"])
+    late = case_input(project_id, admitted_on="2026-03-09", operated_on="2026-03-10", discharged_on="2026-03-12")
+    with pytest.raises(DomainError) as exc:
+        await cases.record_cases(clinician, hooks, [late], today=D("2026-03-13"))
+    assert "JL-42" in {p.rule for p in exc.value.problems}
+    # A case performed before the deadline is still recorded (it was legitimately performed).
+    early = case_input(project_id, admitted_on="2026-02-01", operated_on="2026-02-02", discharged_on="2026-02-04")
+    [ok] = await cases.record_cases(clinician, hooks, [early], today=D("2026-03-13"))
+    assert ok.status == "created"
+    # Without the plugin's rule (another deployment), nothing is refused: the bar is Jilin's.
+    assert await lifecycle.use_refusal(project["institution"], key, D("2026-03-10"),
+                                       hooks=PluginHost(("hospital_default",)).view()) is None
+    # Filed (the obligation done): the technology may be used again.
+    await obligations.fulfil(SYSTEM, hooks, subject_type="project", subject_id=project_id, kind="filing",
+                             done_on=D("2026-03-20"))
+    assert await lifecycle.use_refusal(project["institution"], key, D("2026-03-21"), hooks=hooks) is None
+
+
+@pytest.mark.rule("JL-42")
+def test_an_unknown_consequence_is_refused_at_load_naming_the_plugin(deployment):
+    from core.obligations import rules as deadline_rules
+    from core.obligations import service as obligations
+
+    bad = {"id": "XX-1", "event": "first_case", "obligation": "filing", "title": "t", "article": "a",
+           "role": "medical_affairs", "offset": {"amount": 1, "unit": "weeks"}, "consequence": "close_hospital"}
+    with pytest.raises(deadline_rules.DeadlineRuleError, match="close_hospital") as exc:
+        deadline_rules.check_rules([("some_province", [bad])])
+    assert "some_province" in str(exc.value)
+    jilin = {r.key: r for r in obligations.rules_of(deployment["host"].view())}
+    assert jilin[("JL-42", "filing")].consequence == "no_use"
+    assert jilin[("JL-42", "self_assessment")].consequence == ""
+
+
 # ---------------------------------------------------------------- a third province: 3 months after listing
 
 EDITIONS = """

@@ -111,7 +111,7 @@ async def _own_rows(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], d
 
 
 async def use_refusals(queries: Iterable[UseQuery | tuple], hooks: HookView | None = None) -> dict[tuple, Refusal]:
-    """For many (institution, technology, date[, project]) at once — four queries in all —
+    """For many (institution, technology, date[, project]) at once — five queries in all —
     the refusals, keyed by ``(institution_id, technology_key, on_date)`` as given; an
     allowed item is absent. Tuples are read as ``UseQuery`` fields in order."""
     items = [q if isinstance(q, UseQuery) else UseQuery(*q) for q in queries]
@@ -124,6 +124,7 @@ async def use_refusals(queries: Iterable[UseQuery | tuple], hooks: HookView | No
     suspensions = await _suspensions(q.technology_key for q in items)
     projects = await _projects(items)
     today = clock.today()
+    bars = await _overdue_bars(items, hooks, today)
     found: dict[tuple, Refusal] = {}
     for q in items:
         project = projects.get(("id", q.project_id)) if q.project_id else None
@@ -138,9 +139,35 @@ async def use_refusals(queries: Iterable[UseQuery | tuple], hooks: HookView | No
                 q.institution_id, q.technology_key, own.get((q.institution_id, q.technology_key)),
                 _covering(suspensions, q.technology_key, paths.get(q.institution_id, "/")), q.on_date or today)
             refusal = rules.refusal(current, name, policy)
+        if refusal is None:
+            refusal = _overdue_refusal(bars, q, name, today)
         if refusal is not None:
             found[(q.institution_id, q.technology_key, q.on_date)] = refusal
     return found
+
+
+async def _overdue_bars(items: list[UseQuery], hooks: HookView | None, today: dt.date) -> list[dict]:
+    """Overdue obligations whose rule bars the technology's use (``consequence = "no_use"``,
+    e.g. a province's transitional filing: 逾期不备案的不得再开展), for the queries' institutions."""
+    from core.obligations import service as obligations
+
+    until = max(q.on_date or today for q in items)
+    return await obligations.overdue_bars(hooks, (q.institution_id for q in items),
+                                          (q.technology_key for q in items), until)
+
+
+def _overdue_refusal(bars: list[dict], q: UseQuery, name: str, today: dt.date) -> Refusal | None:
+    """The first obligation overdue on the query's date that bars the technology's use."""
+    from core.messages import t
+
+    day = q.on_date or today
+    bar = next((b for b in bars if b["institution"] == q.institution_id
+                and b["technology_code"].upper() == q.technology_key and b["due_on"] < day), None)
+    if bar is None:
+        return None
+    return Refusal(rule=bar["rule_id"], status="overdue", message=t(
+        "lifecycle.refusal.overdue", name=name, title=bar["title"], due=bar["due_on"].isoformat(),
+        rule=bar["rule_id"]))
 
 
 async def _projects(items: list[UseQuery]) -> dict[Any, dict]:

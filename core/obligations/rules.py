@@ -55,6 +55,11 @@ OBLIGATIONS = ("filing", "filing_completion", "case_report", "training_base_fili
                "exam_results", "ethics_proof", "publicity", "qc_annual_report", "self_assessment",
                "physician_application", "case_follow_up", "evaluation_data", "evaluation_compliance")
 
+# What core enforces while an obligation is overdue, when its rule says so
+# (``DeadlineRule.consequence``): "no_use" — the technology may not be used (core.lifecycle
+# refuses cases, first case and filing naming the rule) until the obligation is closed.
+CONSEQUENCES = ("", "no_use")
+
 # Derived statuses, in the order dashboards show them. "exempt": a plugin's exemption
 # (grandfathering) covers it, with the evidence shown; "waived": waived by hand.
 STATUSES = ("overdue", "due_soon", "open", "done_late", "done_on_time", "exempt", "waived")
@@ -119,6 +124,8 @@ def check_rule(plugin: str, raw: Any, index: int = 0) -> tuple[DeadlineRule | No
             bad("replaces", f"未知事项类型 {ref.obligation!r}（{ref.id}）")
     if rule.role not in ROLES:
         bad("role", f"未知角色 {rule.role!r}（可用：{', '.join(ROLES)}）")
+    if rule.consequence not in CONSEQUENCES:
+        bad("consequence", f"未知的逾期后果 {rule.consequence!r}（可用：{', '.join(c for c in CONSEQUENCES if c)}）")
     for cls in rule.scope.classes:
         if cls not in CLASSES:
             bad("scope.classes", f"未知技术类别 {cls!r}（可用：{', '.join(CLASSES)}）")

@@ -21,6 +21,7 @@ Example, from a filing workflow::
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -140,6 +141,27 @@ async def _licences(institution_ids) -> dict[int, str]:
 async def deadline_rules(hooks: HookView) -> list[DeadlineRule]:
     """``rules_of`` for async callers."""
     return rules_of(hooks)
+
+
+async def overdue_bars(hooks: HookView | None, institution_ids: Iterable[int], codes: Iterable[str],
+                       until: dt.date) -> list[dict]:
+    """Open obligations of the given institutions and technology codes, due before ``until``,
+    whose rule declares the consequence "no_use" (``DeadlineRule.consequence``): while one is
+    overdue the institution may not use the technology (core.lifecycle asks this). One
+    query; ``[]`` without hooks or without such rules. Each row: institution,
+    technology_code, rule_id, title, due_on."""
+    if hooks is None:
+        return []
+    barring = {r.key for r in rules_of(hooks) if r.consequence == "no_use"}
+    institutions, wanted = sorted(set(institution_ids)), sorted({c for c in codes if c})
+    if not barring or not institutions or not wanted:
+        return []
+    rows = await Obligation.select(Obligation.institution, Obligation.technology_code, Obligation.rule_id,
+                                   Obligation.kind, Obligation.title, Obligation.due_on).where(
+        (Obligation.status == "open") & (Obligation.due_on < until) & Obligation.institution.is_in(institutions)
+        & Obligation.technology_code.is_in(wanted) & Obligation.rule_id.is_in(sorted({k[0] for k in barring}))
+    ).order_by(Obligation.due_on)
+    return [r for r in rows if (r["rule_id"], r["kind"]) in barring]
 
 
 def kind_label(kind: str) -> str:
