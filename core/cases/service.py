@@ -407,12 +407,13 @@ async def _set_reports(ids: list[int], reports: list[dict], deliveries: list[lis
     rule_sql, due_sql, delivery_sql, args_rule, args_due = [], [], [], [], []
     for case_id, report, queued in zip(ids, reports, deliveries, strict=True):
         delivery_id = queued[0] if queued else None
+        # A typed NULL: PostgreSQL reads a CASE of bare NULLs as text (a batch with no platform).
         rule_sql.append(f"WHEN {int(case_id)} THEN {{}}")
         args_rule.append(report["rule"])
         due_sql.append(f"WHEN {int(case_id)} THEN {date}")
         due = report["due_on"]
         args_due.append(due.isoformat() if due is not None and is_sqlite() else due)
-        delivery_sql.append(f"WHEN {int(case_id)} THEN {int(delivery_id) if delivery_id else 'NULL'}")
+        delivery_sql.append(f"WHEN {int(case_id)} THEN {int(delivery_id) if delivery_id else 'CAST(NULL AS INTEGER)'}")
     table = CaseRecord._meta.tablename
     await CaseRecord.raw(
         f"UPDATE {table} SET report_rule = CASE id {' '.join(rule_sql)} END, "
