@@ -259,11 +259,19 @@ class WorkCalendar:
         """
         if (end - start).days > MAX_COUNT * 2:
             raise ValueError("日期区间过长")
-        count, day = 0, start
-        while day < end:
-            day += dt.timedelta(days=1)
-            count += self.is_working_day(day)
-        return count
+        # Remembered per calendar: a calendar is kept in the process while its notices stay
+        # the same, and every page counts the days left of the same obligations again.
+        memo = self.__dict__.setdefault("_between", {})
+        found = memo.get((start, end))
+        if found is None:
+            found, day = 0, start
+            while day < end:
+                day += dt.timedelta(days=1)
+                found += self.is_working_day(day)
+            if len(memo) > 20_000:
+                memo.clear()
+            memo[(start, end)] = found
+        return found
 
     def unknown_years_between(self, start: dt.date, end: dt.date) -> tuple[int, ...]:
         """The years between the two dates (inclusive) whose holidays are unknown."""

@@ -107,7 +107,8 @@ async def _admission_count(actor: Actor, hooks) -> int:
 
     if actor.institution_id is None or not actor.has(*INBOX_ROLES):
         return 0
-    return len(todo.admission_items(actor, await todo.institution_rows(actor.institution_id, hooks.memo)))
+    rows = await todo.institution_rows(actor.institution_id, hooks.memo)
+    return len(todo.admission_items(actor, rows, hooks.memo))
 
 
 async def navigation(request: Request) -> list[dict]:

@@ -49,7 +49,7 @@ from core.grading.service import CaseGrade, grade_cases
 from core.grading.service import choices as grading_choices
 from core.lifecycle import service as lifecycle
 from core.obligations import service as obligations
-from core.people.service import check_operators, record_findings
+from core.people.service import check_operators, record_findings_many
 from core.plugins import HookView
 from core.qc.indicators import indicators_for
 from core.tenancy.service import institution_scope, require_institution
@@ -292,8 +292,9 @@ async def _write_batch(actor: Actor, hooks: HookView, ctx: dict, source: str, da
         new = [(index, entry) for index, entry in enumerate(ctx["plan"]) if entry["existing"] is None]
         values = [_case_values(actor, ctx, entry, source) for _, entry in new]
         ids = await _insert_cases(values)
-        for (_, entry), case_id in zip(new, ids, strict=True):  # NAT-20 findings, stored with the case
-            await record_findings(case_id, institution_id, entry["case"], entry["project"], entry["unauthorised"])
+        await record_findings_many([  # NAT-20 findings, stored with their cases
+            (case_id, institution_id, entry["case"], entry["project"], entry["unauthorised"])
+            for (_, entry), case_id in zip(new, ids, strict=True)])
         reports = await _open_reports(actor, hooks, [entry for _, entry in new], ids)
         deliveries = await _enqueue_cases(actor, hooks, ctx, [entry for _, entry in new], values, ids, reports)
         await _set_reports(ids, reports, deliveries)

@@ -138,8 +138,20 @@ def _parts(rows: list[dict]) -> dict[str, list[dict]]:
     return parts
 
 
-def _admission_work(actor: Actor, parts: dict[str, list[dict]]) -> tuple[list, dict[int, dict]]:
-    """The admission work items waiting on ``actor`` (with their step), and the projects by id."""
+def _admission_work(actor: Actor, parts: dict[str, list[dict]], memo: dict | None = None
+                    ) -> tuple[list, dict[int, dict]]:
+    """The admission work items waiting on ``actor`` (with their step), and the projects by
+    id; with ``memo`` (the request's) worked out once per request (badge and to-do list)."""
+    key = f"admission_work:{actor.id}"
+    if memo is not None and key in memo:
+        return memo[key]
+    found = _work_of(actor, parts)
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
+def _work_of(actor: Actor, parts: dict[str, list[dict]]) -> tuple[list, dict[int, dict]]:
     from core.admission import service as admission
 
     projects = [r | {"current_step": r["step"], "lead.display_name": r["lead_name"]} for r in parts["project"]]
@@ -148,18 +160,19 @@ def _admission_work(actor: Actor, parts: dict[str, list[dict]]) -> tuple[list, d
     return admission.work_items(actor, projects, votes, panels), {r["id"]: r for r in projects}
 
 
-def admission_items(actor: Actor, rows: list[dict]) -> list:
+def admission_items(actor: Actor, rows: list[dict], memo: dict | None = None) -> list:
     """What waits for ``actor`` in admission (``core.admission.service.inbox``'s items), from
     the institution's rows: the navigation's badge."""
-    return [item for item, _ in _admission_work(actor, _parts(rows))[0]]
+    return [item for item, _ in _admission_work(actor, _parts(rows), memo)[0]]
 
 
-def _institution_tasks(actor: Actor, rows: list[dict], cal, today: dt.date, soon: dt.date) -> list[Task]:
+def _institution_tasks(actor: Actor, rows: list[dict], cal, today: dt.date, soon: dt.date,
+                       memo: dict | None = None) -> list[Task]:
     from core.admission import service as admission
     from core.qc.schemas import ReportStatus
 
     parts = _parts(rows)
-    work, by_id = _admission_work(actor, parts)
+    work, by_id = _admission_work(actor, parts, memo)
     tasks = []
     for item, step in work:
         row = by_id[item.project_id]
@@ -193,7 +206,7 @@ async def for_actor(actor: Actor, hooks: HookView, today: dt.date | None = None,
     tasks: list[Task] = []
     if actor.institution_id is not None:
         rows = await institution_rows(actor.institution_id, hooks.memo)
-        tasks += _institution_tasks(actor, rows, cal, today, soon)
+        tasks += _institution_tasks(actor, rows, cal, today, soon, hooks.memo)
     for o in await obligations.open_for(actor, hooks, today, limit=limit):
         tasks.append(Task(key=f"obligation-{o['id']}", source="obligation", title=o["title"],
                           action=o["subject_label"] or o["kind_label"], link=f"/obligations/{o['id']}",

@@ -416,11 +416,18 @@ async def record_findings(case_id: int, institution_id: int, case: Any, project:
                           findings: list[tuple[int, Problem]]) -> None:
     """Inside the case's write: each finding stored with the case (shown on it, in the
     operator's archive and to the regulator)."""
-    for user_id, p in findings:
-        await OperatorFinding.insert(OperatorFinding(
-            record=case_id, institution=institution_id, user=user_id, operated_on=case.operated_on,
-            technology_code=project["technology_code"] or f"P{project['id']}", rule=p.rule or "NAT-20",
-            message=p.message))
+    await record_findings_many([(case_id, institution_id, case, project, findings)])
+
+
+async def record_findings_many(cases: list[tuple[int, int, Any, dict, list[tuple[int, Problem]]]]) -> None:
+    """``record_findings`` for a batch of cases (case id, institution, case, project,
+    findings): one insert."""
+    rows = [OperatorFinding(record=case_id, institution=institution_id, user=user_id, operated_on=case.operated_on,
+                            technology_code=project["technology_code"] or f"P{project['id']}", rule=p.rule or "NAT-20",
+                            message=p.message)
+            for case_id, institution_id, case, project, findings in cases for user_id, p in findings]
+    if rows:
+        await OperatorFinding.insert(*rows)
 
 
 async def case_findings(case_id: int) -> list[dict]:
