@@ -205,3 +205,126 @@ async def test_nat25_a_stop_report_is_on_the_licence_departments_to_do_list_unti
     await filing.cancel(city, hooks, filing_id, "safety", "接停止报告，注销备案")
     assert not [t for t in await todo.for_actor(city, hooks) if t.source == "stop_report"]
     await release_obligations()
+
+
+def _xlsx(rows: list[list[str]]) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    from core.cases.spreadsheet import COLUMNS
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append([h for h, _, _ in COLUMNS] + ["质控:并发症发生率"])
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.rule("NAT-41")
+@pytest.mark.rule("NAT-25")
+async def test_nat41_a_case_inside_a_lifted_department_suspension_stays_refused_everywhere(
+        deployment, anon, login_as):
+    """A suspension by the licence department, later lifted, still refuses what was
+    performed while it ran — page, spreadsheet, HIS API (the whole batch) and the first
+    case — naming the rule; what was performed after the lifting is accepted."""
+    from core.cases.tables import CaseRecord
+    from core.filing.tables import Filing
+    from tests.filing_helpers import actor, region_actor
+    from tests.test_cases_web import _row
+
+    hooks = deployment["host"].view()
+    project_id = await admitted(hooks, tech_index=18)
+    key = await key_of(project_id)
+    day = clock.today()
+    started, lifted = day - dt.timedelta(days=10), day - dt.timedelta(days=3)
+    city = await region_actor("regulator_city1")
+    await lifecycle.suspend(city, hooks, technology_key=key, reason="飞行检查发现质控缺陷，责令整改",
+                            institution_id=deployment["hospital_a"], on=started)
+    await lifecycle.lift(city, hooks, technology_key=key, reason="整改到位", institution_id=deployment["hospital_a"],
+                         on=lifted)
+    inside = (day - dt.timedelta(days=8)).isoformat()
+    inside_out = (day - dt.timedelta(days=6)).isoformat()
+    after = (day - dt.timedelta(days=2)).isoformat()
+
+    # The first case performed inside the period opens no filing.
+    ma = await actor("medaffairs_a")
+    from core.errors import DomainError
+
+    with pytest.raises(DomainError) as exc:
+        await filing.on_first_case(ma, hooks, project_id=project_id, case_date=dt.date.fromisoformat(inside))
+    assert "NAT-41" in {p.rule for p in exc.value.problems}
+    assert "期间" in exc.value.problems[0].message
+    assert not await Filing.exists().where(Filing.project == project_id)
+
+    # The case page.
+    medaffairs = await login_as("medaffairs_a")
+    r = await medaffairs.post("/cases", data={
+        "technology_code": f"P{project_id}", "case_id": "ZY-LIFTED-1", "patient_key": "PK-LIFT-1",
+        "admitted_on": (day - dt.timedelta(days=9)).isoformat(), "operated_on": inside, "discharged_on": inside_out,
+        "operators": ["clinician_a"], "consent": "on"})
+    assert r.status_code == 422 and "NAT-41" in r.text and "期间" in r.text
+    # The spreadsheet (XLSX): the whole file refused, naming the rule.
+    clinician = await login_as("clinician_a")
+    response = await clinician.post(
+        "/cases/upload", data={"technology_code": f"P{project_id}"},
+        files={"file": ("病例.xlsx", _xlsx([_row("UP-LIFT-1", after, day.isoformat(), patient="PK-L1"),
+                                            _row("UP-LIFT-2", inside, inside_out, patient="PK-L2")]),
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")})
+    assert response.status_code == 303
+    job = await clinician.get(response.headers["location"])
+    assert "文件未导入" in job.text and "NAT-41" in job.text
+    # The HIS API: 422, the whole batch refused, the refused case named.
+    _, token = await token_for(deployment["hospital_a"])
+    good = case(project_id, admitted_on=lifted.isoformat(), operated_on=after, discharged_on=day.isoformat())
+    bad = case(project_id, admitted_on=started.isoformat(), operated_on=inside, discharged_on=inside_out)
+    response = await anon.post("/api/v1/cases", json={"cases": [good, bad]},
+                               headers={"Authorization": f"Bearer {token}"}, csrf=False)
+    assert response.status_code == 422, response.text
+    assert "NAT-41" in response.text and "cases[1]" in response.text and "cases[0]" not in response.text
+    assert not await CaseRecord.exists().where(CaseRecord.external_id.is_in(
+        [good["case_id"], bad["case_id"], "UP-LIFT-1", "UP-LIFT-2", "ZY-LIFTED-1"]))
+    # What was performed after the lifting is accepted.
+    response = await anon.post("/api/v1/cases", json={"cases": [good]},
+                               headers={"Authorization": f"Bearer {token}"}, csrf=False)
+    assert response.status_code == 200, response.text
+    await release_obligations()
+
+
+@pytest.mark.rule("NAT-22")
+@pytest.mark.rule("NAT-25")
+async def test_nat22_a_case_inside_a_lifted_institution_suspension_or_a_resumed_stop_stays_refused(deployment):
+    """The institution's own suspension, and a stop followed by a resumption, leave their
+    periods refused for cases performed inside them."""
+    from core.cases import service as cases
+    from core.errors import DomainError
+    from tests.case_helpers import case_input
+    from tests.filing_helpers import actor
+
+    hooks = deployment["host"].view()
+    project_id = await admitted(hooks, tech_index=19, tech_class="routine")
+    key = await key_of(project_id)
+    day = clock.today()
+    ma = await actor("medaffairs_a")
+    await lifecycle.suspend(ma, hooks, technology_key=key, reason="主要设备检修", on=day - dt.timedelta(days=20))
+    await lifecycle.lift(ma, hooks, technology_key=key, reason="设备检修完毕", on=day - dt.timedelta(days=15))
+    await lifecycle.stop(ma, hooks, technology_key=key, trigger="safety", reason="发生严重不良后果",
+                         committee="医疗技术临床应用管理委员会", meeting_on=day - dt.timedelta(days=10),
+                         on=day - dt.timedelta(days=10))
+    await lifecycle.resume(ma, hooks, technology_key=key, basis="re_evaluation", reason="重新评估符合要求",
+                           committee="医疗技术临床应用管理委员会", meeting_on=day - dt.timedelta(days=5),
+                           on=day - dt.timedelta(days=5))
+    refused = {d: await lifecycle.use_refusal(deployment["hospital_a"], key, day - dt.timedelta(days=d), hooks=hooks)
+               for d in (21, 18, 12, 8, 3)}
+    assert refused[21] is None and refused[3] is None
+    assert refused[18].rule == "NAT-22" and refused[18].status == "suspended"
+    assert refused[12] is None and refused[8].status == "stopped"
+    with pytest.raises(DomainError) as exc:
+        op = (day - dt.timedelta(days=7)).isoformat()
+        await cases.record_cases(ma, hooks, [case_input(project_id, admitted_on=op, operated_on=op,
+                                                        discharged_on=(day - dt.timedelta(days=6)).isoformat())])
+    assert "停止临床应用" in exc.value.problems[0].message and "期间" in exc.value.problems[0].message
+    await release_obligations()

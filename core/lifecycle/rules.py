@@ -36,22 +36,53 @@ def covers(suspension: dict, on: dt.date | None) -> bool:
     return suspension["started_on"] <= on and (suspension["lifted_on"] is None or on < suspension["lifted_on"])
 
 
+# History rows (``UseEvent.action``) of the institution's own restrictions and their ends;
+# a region's suspension keeps its own period in ``region_suspension``.
+OWN_ACTIONS = ("stop", "suspend", "lift", "cancel", "withdraw", "resume", "refile")
+
+
+def own_periods(events: list[dict]) -> list[dict]:
+    """The past periods in which the institution's use was restricted by itself or its
+    licence department, from its history rows (oldest first): each ``{"status", "by",
+    "since", "until", "rule", "reason", "document"}``, ``until`` exclusive. The period
+    still running is the ``TechnologyUse`` row itself and is not returned."""
+    periods: list[dict] = []
+    current: dict | None = None
+    for e in events:
+        if e["action"] not in OWN_ACTIONS:
+            continue
+        if current is not None:
+            periods.append(current | {"until": e["event_on"]})
+            current = None
+        if e["status_after"] and e["status_after"] != UseStatus.in_use:
+            current = {"status": e["status_after"], "by": e["by"], "since": e["event_on"], "rule": e["rule"],
+                       "reason": e["reason"], "document": e["document"], "trigger": e.get("trigger", "")}
+    return [p for p in periods if p["since"] < p["until"]]
+
+
 def effective_state(institution_id: int, key: str, own: dict | None, suspensions: list[dict],
-                    on: dt.date | None = None) -> UseState:
+                    on: dt.date | None = None, past: list[dict] = ()) -> UseState:
     """The state of use on ``on`` (``None``: now). A stop or a cancelled filing outranks a
     region's suspension, which outranks the institution's or its department's own.
 
     ``own`` is the ``TechnologyUse`` row (or ``None``: 在用); ``suspensions`` the regions'
-    suspensions of this technology covering the institution's region."""
+    suspensions of this technology covering the institution's region; ``past`` the
+    institution's own restrictions that have ended (``own_periods``): a case performed
+    inside one of them stays refused after the suspension is lifted or the use resumed."""
     restricted = own is not None and own["status"] != UseStatus.in_use and (
         on is None or own["since"] is None or own["since"] <= on)
+    if not restricted and on is not None:
+        ended = next((p for p in past if p["since"] <= on < p["until"]), None)
+        if ended is not None:
+            own, restricted = ended, True
     if restricted and own["status"] in (UseStatus.stopped, UseStatus.cancelled):
         return _from_own(institution_id, key, own)
     region = next((s for s in sorted(suspensions, key=lambda s: s["started_on"]) if covers(s, on)), None)
     if region is not None:
         return UseState(institution_id, key, UseStatus.suspended, STATUS_LABELS[UseStatus.suspended], Level.region,
                         region.get("region.department") or region.get("region.name") or LEVEL_LABELS[Level.region],
-                        region["rule"], region["started_on"], region["reason"], region["document"], region["id"])
+                        region["rule"], region["started_on"], region["reason"], region["document"], region["id"],
+                        until=region["lifted_on"] if on is not None else None)
     if restricted:
         return _from_own(institution_id, key, own)
     return UseState(institution_id, key)
@@ -60,7 +91,8 @@ def effective_state(institution_id: int, key: str, own: dict | None, suspensions
 def _from_own(institution_id: int, key: str, own: dict) -> UseState:
     status = UseStatus(own["status"])
     return UseState(institution_id, key, status, STATUS_LABELS[status], own["by"],
-                    LEVEL_LABELS.get(own["by"], ""), own["rule"], own["since"], own["reason"], own["document"])
+                    LEVEL_LABELS.get(own["by"], ""), own["rule"], own["since"], own["reason"], own["document"],
+                    until=own.get("until"))
 
 
 def _ids(*rules: str) -> str:
@@ -72,6 +104,13 @@ def refusal(state: UseState, name: str, policy: LifecyclePolicy) -> Refusal | No
     if state.status == UseStatus.in_use:
         return None
     since = f"自{state.since}起" if state.since else ""
+    if state.until is not None:
+        # A restriction that has ended still refuses what was performed inside it.
+        what = "暂停临床应用" if state.status == UseStatus.suspended else (
+            "停止临床应用" if state.status == UseStatus.stopped else "备案注销")
+        rule = state.rule or "NAT-25"
+        return Refusal(rule, f"「{name}」在{state.since}至{state.until}期间处于{what}状态（{state.by_label}，{_ids(rule)}），"
+                             f"该期间开展的病例不得登记：{state.reason}", state.status)
     if state.status == UseStatus.suspended:
         # NAT-25 (4) / NAT-41: a suspension by a regulator (the province's rule named by its plugin).
         rule = state.rule or "NAT-25"

@@ -102,6 +102,7 @@ class UseState(msgspec.Struct, frozen=True):
     reason: str = ""
     document: str = ""
     suspension_id: int | None = None  # a region's suspension covering it
+    until: dt.date | None = None  # the restriction ended then (a date asked about lies inside it)
 
     @property
     def in_use(self) -> bool:

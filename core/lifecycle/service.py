@@ -110,8 +110,25 @@ async def _own_rows(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], d
     return {(r["institution"], r["technology_key"]): r for r in rows}
 
 
+async def _past_periods(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], list[dict]]:
+    """The institution's own restrictions that have ended (``rules.own_periods``), by
+    (institution, technology) — one query."""
+    pairs = set(pairs)
+    rows = await UseEvent.select(UseEvent.institution, UseEvent.technology_key, UseEvent.action,
+                                 UseEvent.status_after, UseEvent.by, UseEvent.event_on, UseEvent.rule,
+                                 UseEvent.trigger, UseEvent.reason, UseEvent.document).where(
+        UseEvent.institution.is_in(sorted({i for i, _ in pairs}) or [-1])
+        & UseEvent.technology_key.is_in(sorted({k for _, k in pairs}) or ["-"])
+        & UseEvent.action.is_in(list(rules.OWN_ACTIONS))).order_by(UseEvent.id)
+    grouped: dict[tuple[int, str], list[dict]] = {}
+    for r in rows:
+        if (r["institution"], r["technology_key"]) in pairs:
+            grouped.setdefault((r["institution"], r["technology_key"]), []).append(r)
+    return {pair: rules.own_periods(events) for pair, events in grouped.items()}
+
+
 async def use_refusals(queries: Iterable[UseQuery | tuple], hooks: HookView | None = None) -> dict[tuple, Refusal]:
-    """For many (institution, technology, date[, project]) at once — five queries in all —
+    """For many (institution, technology, date[, project]) at once — a few queries in all —
     the refusals, keyed by ``(institution_id, technology_key, on_date)`` as given; an
     allowed item is absent. Tuples are read as ``UseQuery`` fields in order."""
     items = [q if isinstance(q, UseQuery) else UseQuery(*q) for q in queries]
@@ -122,6 +139,7 @@ async def use_refusals(queries: Iterable[UseQuery | tuple], hooks: HookView | No
     paths = await _region_paths(q.institution_id for q in items)
     own = await _own_rows((q.institution_id, q.technology_key) for q in items)
     suspensions = await _suspensions(q.technology_key for q in items)
+    past = await _past_periods((q.institution_id, q.technology_key) for q in items)
     projects = await _projects(items)
     today = clock.today()
     bars = await _overdue_bars(items, hooks, today)
@@ -137,7 +155,8 @@ async def use_refusals(queries: Iterable[UseQuery | tuple], hooks: HookView | No
         if refusal is None:
             current = rules.effective_state(
                 q.institution_id, q.technology_key, own.get((q.institution_id, q.technology_key)),
-                _covering(suspensions, q.technology_key, paths.get(q.institution_id, "/")), q.on_date or today)
+                _covering(suspensions, q.technology_key, paths.get(q.institution_id, "/")), q.on_date or today,
+                past.get((q.institution_id, q.technology_key), []))
             refusal = rules.refusal(current, name, policy)
         if refusal is None:
             refusal = _overdue_refusal(bars, q, name, today)
@@ -205,8 +224,9 @@ async def state(institution_id: int, technology_key: str, on_date: dt.date | Non
     key = technology_key.strip().upper()
     paths = await _region_paths([institution_id])
     own = (await _own_rows([(institution_id, key)])).get((institution_id, key))
+    past = (await _past_periods([(institution_id, key)])).get((institution_id, key), []) if on_date else []
     return rules.effective_state(institution_id, key, own, _covering(await _suspensions([key]), key,
-                                                                       paths.get(institution_id, "/")), on_date)
+                                                                       paths.get(institution_id, "/")), on_date, past)
 
 
 async def states(institution_id: int, keys: Iterable[str] | None = None) -> dict[str, UseState]:
