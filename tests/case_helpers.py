@@ -118,7 +118,7 @@ async def case_route(dep: dict, institution_id: int) -> dict:
     return _records[key]
 
 
-async def _admitted_b(hooks) -> int:
+async def _admitted_b(hooks, title: str | None = None) -> int:
     """A routine project admitted in hospital B, with reviewers made for it (the demo gives
     B only a clinician and medical affairs)."""
     from core.accounts import service as accounts
@@ -137,7 +137,7 @@ async def _admitted_b(hooks) -> int:
                 department=dept if role == "dept_head" else None, password="demo-pass-2026"))
         users[role] = name
     del Department
-    return await admitted(hooks, users, tech_class="routine")
+    return await admitted(hooks, users, tech_class="routine", title=title)
 
 
 async def case_id_route(dep: dict, institution_id: int) -> dict:

@@ -301,3 +301,75 @@ async def test_eval8_strengthened_management_names_the_revised_specification_or_
     [entry] = await catalog.search(hooks, catalog.CatalogQuery(q="强化管理测试技术"), on=EFFECTIVE)
     assert entry.tech_class == "routine" and entry.specification == "术者须具备5年以上相关专业经验"
     assert [q.name for q in entry.qc_indicators] == ["术后30天并发症发生率", "术后30天死亡率"]
+
+
+@pytest.mark.rule("EVAL-8")
+@pytest.mark.rule("NAT-25")
+@pytest.mark.rule("NAT-9")
+async def test_eval8_prohibited_stops_every_institution_using_it_from_the_date_of_effect(deployment, hooks):
+    """EVAL-8 (一): a valid "prohibited" conclusion stops the technology in every
+    institution of the province that uses it, through core.lifecycle, with the conclusion
+    as the document; each institution and its licence department are told; from the date
+    of effect every way in refuses its cases, and it never resumes."""
+    from core.accounts.tables import User
+    from core.lifecycle import service as lifecycle
+    from core.lifecycle.tables import UseEvent
+    from tests.case_helpers import _admitted_b
+
+    regulator = await actor("regulator_province")
+    name = "经皮测试禁止技术"
+    project_a = await admitted(hooks, tech_class="routine", title=name, today=dt.date(2026, 3, 2))
+    project_b = await _admitted_b(hooks, title=name)
+    evaluation_id = await evaluation.start(regulator, hooks, start_input(name), TODAY)
+    experts = await seated(hooks, evaluation_id)
+    assert await evaluation.record_sitting(regulator, hooks, evaluation_id, await version(evaluation_id),
+                                           sitting(experts, agree=6, outcome="prohibited"), TODAY) is True
+    institutions = {deployment["hospital_a"]: f"P{project_a}", deployment["hospital_b"]: f"P{project_b}"}
+    for institution_id, key in institutions.items():
+        assert await lifecycle.use_refusal(institution_id, key, EFFECTIVE - dt.timedelta(days=1), hooks=hooks) is None
+        refusal = await lifecycle.use_refusal(institution_id, key, EFFECTIVE, hooks=hooks)
+        assert refusal.rule == "EVAL-8" and "禁止类" in refusal.message and "NAT-9" in refusal.message
+        state = await lifecycle.state(institution_id, key)
+        assert (state.status, state.by, state.since) == ("stopped", "region", EFFECTIVE)
+        event = await UseEvent.select().where((UseEvent.institution == institution_id)
+                                              & (UseEvent.technology_key == key)).first()
+        assert (event["action"], event["trigger"], event["rule"]) == ("stop", "prohibited", "EVAL-8")
+        assert f"评估{evaluation_id}号" in event["document"]
+        assert await AuditEvent.exists().where((AuditEvent.action == "technology_use.stop")
+                                               & (AuditEvent.institution_id == institution_id))
+    # Each institution's medical affairs and its licence department are told, with a link to the page.
+    for username, institution_id in (("medaffairs_a", deployment["hospital_a"]),
+                                     ("medaffairs_b", deployment["hospital_b"]), ("regulator_city1", None)):
+        user = await User.select(User.id).where(User.username == username).first()
+        link = f"/lifecycle/institutions/{institution_id or deployment['hospital_a']}/"
+        assert await InboxMessage.exists().where((InboxMessage.user == user["id"]) & InboxMessage.title.like(
+            "%禁止类技术%") & InboxMessage.link.like(f"{link}%")), username
+    # Never resumed (NAT-9).
+    with pytest.raises(DomainError) as exc:
+        await lifecycle.resume(await actor("medaffairs_a"), hooks, technology_key=institutions[deployment["hospital_a"]],
+                               basis="re_evaluation", reason="重新评估", committee="管理委员会",
+                               meeting_on=dt.date(2026, 12, 1))
+    assert "NAT-9" in rules_of(exc.value)
+
+
+@pytest.mark.rule("EVAL-9")
+async def test_eval9_strengthened_management_obliges_each_institution_using_it(deployment, hooks):
+    from tests.case_helpers import _admitted_b
+
+    regulator = await actor("regulator_province")
+    name = "经皮测试强化技术"
+    await admitted(hooks, tech_class="routine", title=name, today=dt.date(2026, 3, 2))
+    await _admitted_b(hooks, title=name)
+    evaluation_id = await evaluation.start(regulator, hooks, start_input(name), TODAY)
+    experts = await seated(hooks, evaluation_id)
+    await evaluation.record_sitting(regulator, hooks, evaluation_id, await version(evaluation_id), sitting(
+        experts, agree=7, outcome="strengthened", qc_indicators="术后30天并发症发生率"), TODAY)
+    found = await Obligation.select(Obligation.institution, Obligation.rule_id, Obligation.kind).where(
+        (Obligation.subject_type == "evaluation") & (Obligation.subject_id == evaluation_id))
+    assert sorted((o["institution"], o["rule_id"], o["kind"]) for o in found) == [
+        (deployment["hospital_a"], "EVAL-9", "evaluation_compliance"),
+        (deployment["hospital_b"], "EVAL-9", "evaluation_compliance")]
+    # Strengthened management stops nothing.
+    from core.lifecycle.tables import UseEvent
+
+    assert not await UseEvent.exists().where(UseEvent.technology_name == name)

@@ -474,11 +474,25 @@ async def _conclude(actor: Actor, hooks: HookView, row: dict, data: SittingInput
         Evaluation.recommendation: data.recommendation.strip(), Evaluation.effective_on: data.effective_on,
         Evaluation.edition_uid: edition_uid, Evaluation.concluded_on: data.held_on,
     })
-    concerned = await institutions_using(row)
+    uses = await uses_in_scope(row)
+    concerned = sorted({i for i, _ in uses})
+    if data.outcome == "prohibited":
+        # EVAL-8 (一) → NAT-25 (1): every institution of the region using it stops from the
+        # date of effect, with this conclusion as the document (core.lifecycle).
+        from core.lifecycle import service as lifecycle
+
+        await lifecycle.stop_prohibited(
+            actor, hooks, uses, on=data.effective_on, rule="EVAL-8",
+            reason=f"{tenancy.department_name(region)}医疗技术临床应用情况评估结论：{rules.OUTCOMES['prohibited']}；"
+                   f"{data.recommendation.strip()}",
+            document=f"医疗技术临床应用情况评估结论（评估{row['id']}号，第{number}次论证会议，{data.held_on.isoformat()}）")
     for institution_id in concerned:
         await obligations.on_event(actor, hooks, obligations.DomainEvent(
             kind="evaluation_measure", occurred_on=data.effective_on, institution_id=institution_id,
             subject_type="evaluation", subject_id=row["id"],
+            # One measure, one obligation per institution concerned (EVAL-9): the institution
+            # is part of the obligation's identity, or only the first would be obliged.
+            occurrence=f"institution-{institution_id}",
             subject_label=f"{row['technology_name']}（{label}，{data.effective_on.isoformat()}起施行）",
             technology_code=code, technology_class=tech_class))
         await inbox.deliver(await _answerers(institution_id),
@@ -504,12 +518,20 @@ async def _conclude(actor: Actor, hooks: HookView, row: dict, data: SittingInput
 async def institutions_using(row: dict) -> list[int]:
     """Institutions of the evaluation's region that admitted the technology (EVAL-9: they
     must comply with the measure)."""
+    return sorted({i for i, _ in await uses_in_scope(row)})
+
+
+async def uses_in_scope(row: dict) -> list[tuple[int, str]]:
+    """(institution, technology key of ``core.lifecycle``) of every admitted project of the
+    evaluated technology in the evaluation's region."""
+    from core.lifecycle.rules import technology_key
+
     # A catalogue technology by its code; one outside the lists by its name (a project's
     # title names a technology outside the lists).
     match = (Project.technology_name == row["technology_name"]) | (Project.title == row["technology_name"])
     if row["technology_code"]:
         match = match | (Project.technology_code == row["technology_code"])
-    rows = await Project.select(Project.institution).where(
+    rows = await Project.select(Project.id, Project.institution, Project.technology_code).where(
         match & (Project.status == "admitted")
-        & Project.institution.region.path.like(f"{row['region.path']}%"))
-    return sorted({r["institution"] for r in rows})
+        & Project.institution.region.path.like(f"{row['region.path']}%")).order_by(Project.id)
+    return sorted({(r["institution"], technology_key(r["technology_code"], r["id"])) for r in rows})

@@ -92,7 +92,7 @@ def _from_own(institution_id: int, key: str, own: dict) -> UseState:
     status = UseStatus(own["status"])
     return UseState(institution_id, key, status, STATUS_LABELS[status], own["by"],
                     LEVEL_LABELS.get(own["by"], ""), own["rule"], own["since"], own["reason"], own["document"],
-                    until=own.get("until"))
+                    until=own.get("until"), trigger=own.get("trigger") or "")
 
 
 def _ids(*rules: str) -> str:
@@ -118,6 +118,10 @@ def refusal(state: UseState, name: str, policy: LifecyclePolicy) -> Refusal | No
                              f"{state.reason}", state.status)
     also = (policy.stop.rule,) if policy.stop.rule and policy.stop.rule != state.rule else ()
     rule = state.rule or "NAT-25"
+    if state.trigger == "prohibited":
+        # NAT-25 (1) / EVAL-8 (一): listed as prohibited — never resumed (NAT-9).
+        return Refusal(rule, f"「{name}」{since}已被列为禁止类技术，在本机构停止临床应用（{_ids(rule, 'NAT-9', *also)}），"
+                             f"不得开展或登记病例：{state.reason}", state.status, also)
     what = "已停止临床应用" if state.status == UseStatus.stopped else "的备案已被注销"
     return Refusal(rule, f"「{name}」{since}在本机构{what}（{_ids(rule, *also)}），不得开展或登记病例；"
                          f"恢复须经重新评估或重新备案", state.status, also)

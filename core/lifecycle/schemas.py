@@ -103,6 +103,7 @@ class UseState(msgspec.Struct, frozen=True):
     document: str = ""
     suspension_id: int | None = None  # a region's suspension covering it
     until: dt.date | None = None  # the restriction ended then (a date asked about lies inside it)
+    trigger: str = ""  # a stop's trigger (TRIGGERS), e.g. "prohibited"
 
     @property
     def in_use(self) -> bool:

@@ -100,6 +100,14 @@ async def _suspensions(keys: Iterable[str]) -> list[dict]:
         RegionSuspension.technology_key.is_in(keys or ["-"]))
 
 
+def _in_force(own: dict | None, today: dt.date) -> dict | None:
+    """The use row as it stands today: a restriction recorded to start later (a measure's
+    date of effect) does not show yet."""
+    if own is not None and own["status"] != UseStatus.in_use and own["since"] is not None and own["since"] > today:
+        return None
+    return own
+
+
 def _covering(suspensions: list[dict], key: str, path: str) -> list[dict]:
     return [s for s in suspensions if s["technology_key"] == key and path.startswith(s["region.path"] or "/")]
 
@@ -223,7 +231,7 @@ async def state(institution_id: int, technology_key: str, on_date: dt.date | Non
     e.g. for physicians' authorisations, which a stop or suspension suspends."""
     key = technology_key.strip().upper()
     paths = await _region_paths([institution_id])
-    own = (await _own_rows([(institution_id, key)])).get((institution_id, key))
+    own = _in_force((await _own_rows([(institution_id, key)])).get((institution_id, key)), on_date or clock.today())
     past = (await _past_periods([(institution_id, key)])).get((institution_id, key), []) if on_date else []
     return rules.effective_state(institution_id, key, own, _covering(await _suspensions([key]), key,
                                                                        paths.get(institution_id, "/")), on_date, past)
@@ -243,7 +251,9 @@ async def states(institution_id: int, keys: Iterable[str] | None = None) -> dict
     own = await _own_rows((institution_id, k) for k in keys)
     suspensions = await _suspensions(keys)
     path = paths.get(institution_id, "/")
-    return {k: rules.effective_state(institution_id, k, own.get((institution_id, k)), _covering(suspensions, k, path))
+    today = clock.today()
+    return {k: rules.effective_state(institution_id, k, _in_force(own.get((institution_id, k)), today),
+                                     _covering(suspensions, k, path))
             for k in keys}
 
 
@@ -256,7 +266,9 @@ async def states_many(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str],
     paths = await _region_paths(i for i, _ in pairs)
     own = await _own_rows(pairs)
     suspensions = await _suspensions(k for _, k in pairs)
-    return {(i, k): rules.effective_state(i, k, own.get((i, k)), _covering(suspensions, k, paths.get(i, "/")))
+    today = clock.today()
+    return {(i, k): rules.effective_state(i, k, _in_force(own.get((i, k)), today),
+                                          _covering(suspensions, k, paths.get(i, "/")))
             for i, k in pairs}
 
 
@@ -489,6 +501,33 @@ async def stop(actor: Actor, hooks: HookView, *, technology_key: str, trigger: s
         await _notify(await _hospital_people(institution_id, tech), f"{tech['name']}已停止临床应用（{rule}）",
                       _link(institution_id, key))
     return event["id"]
+
+
+async def stop_prohibited(actor: Actor, hooks: HookView, uses: list[tuple[int, str]], *, on: dt.date, rule: str,
+                          reason: str, document: str, link: str = "") -> list[int]:
+    """A measure listed the technology as prohibited (EVAL-8 (一)): each institution of
+    ``uses`` (institution id, technology key) stops it from ``on`` — NAT-25 (1), recorded
+    by the regulator with the measure as its document, so every way in refuses cases
+    performed from then on and it never resumes (NAT-9). Each institution's people and its
+    licence department are told. A use already stopped as prohibited is left alone. Runs in
+    the caller's write transaction (the evaluation's conclusion); returns the history ids."""
+    _regulator(actor)
+    ids = []
+    for institution_id, key in uses:
+        key = key.strip().upper()
+        tech = await _technology(institution_id, key)
+        current = await _current(institution_id, key)
+        if current is not None and current["status"] == UseStatus.stopped and current["trigger"] == "prohibited":
+            continue
+        inst = await _institution(institution_id)
+        event = await _write(actor, tech, institution_id, {
+            "status": UseStatus.stopped, "by": Level.region, "since": on, "rule": rule, "trigger": "prohibited",
+            "reason": reason[:2000], "document": document[:200]},
+            {"action": "stop", "by": Level.region, "event_on": on, "rule": rule, "trigger": "prohibited",
+             "reason": reason[:2000], "document": document[:200]}, current)
+        ids.append(event["id"])
+        await _tell(inst, tech, f"{tech['name']}被列为禁止类技术，{inst['name']}自{on}起停止临床应用（{rule}）")
+    return ids
 
 
 async def _hospital_people(institution_id: int, tech: dict) -> list[int]:
