@@ -357,3 +357,106 @@ async def test_jl26_a_province_suspension_and_its_lifting_are_reported_to_the_na
     city_id = await lifecycle.suspend_region(city, hooks, technology_key=key, reason="市级核查期间暂停", today=TODAY)
     assert not await Delivery.exists().where((Delivery.subject_type == "region_suspension")
                                              & (Delivery.subject_id == city_id))
+
+
+async def _henan_completed_filing(hooks, project_id: int, ma, regulator) -> int:
+    from core.filing.tables import Filing
+    from tests.filing_helpers import PDF
+
+    filing_id = await filing.on_first_case(ma, hooks, project_id=project_id, case_date=dt.date(2026, 3, 9),
+                                           info="首例：手术顺利", today=dt.date(2026, 3, 9))
+    row = await Filing.select().where(Filing.id == filing_id).first().output(load_json=True)
+    await filing.save_details(ma, hooks, filing_id, filing.FilingDetails(
+        version=row["version"], self_assessment="对照管理规范逐项自评：人员、设备、设施均符合要求。",
+        assessment_basis="consensus", assessment_reference="相关专业专家共识（2025版）",
+        form={"phone": "0371-88888888"}, physicians=row["physicians"]))
+    for m in (await filing.filing_view(ma, hooks, filing_id)).materials:
+        await filing.upload_material(ma, hooks, filing_id, m.key, f"{m.key}.pdf", PDF + m.key.encode())
+    await filing.submit(ma, hooks, filing_id, today=dt.date(2026, 3, 20))
+    await filing.complete(regulator, hooks, filing_id, completed_on=dt.date(2026, 3, 20), today=dt.date(2026, 3, 20))
+    return filing_id
+
+
+@pytest.mark.rule("HN-4.2")
+async def test_hn42_henan_staff_change_refiles_suspended_until_the_department_completes_it(deployment):
+    """HN-4.2 end to end through the Henan plugin's policy: key staff changed → the
+    institution files again; its use is suspended (HN-4.2) while the new filing is
+    prepared; it cannot lift that by hand; the licence department's completion of the new
+    filing resumes it and retires the old filing from the licence copy and public list."""
+    from core.filing.tables import Filing
+    from tests.filing_helpers import HENAN_USERS, PDF, henan_world
+
+    world = await henan_world()
+    hooks = world["host"].view()
+    project_id = await admitted(hooks, HENAN_USERS, tech_index=4)
+    key = await key_of(project_id)
+    ma = await actor(HENAN_USERS["medical_affairs"])
+    department = await region_actor(HENAN_USERS["regulator"])
+    old_id = await _henan_completed_filing(hooks, project_id, ma, department)
+    old = await Filing.select().where(Filing.id == old_id).first()
+
+    event_id, new_id = await lifecycle.refile(ma, hooks, technology_key=key, reason="技术负责人调离，由副主任医师接任")
+    state = await lifecycle.state(ma.institution_id, key)
+    assert (state.status, state.rule, state.by) == ("suspended", "HN-4.2", "institution")
+    from core import clock
+
+    refusal = await lifecycle.use_refusal(ma.institution_id, key, clock.today(), hooks=hooks)
+    assert refusal.rule == "HN-4.2"
+    new = await Filing.select().where(Filing.id == new_id).first()
+    assert (new["status"], new["first_case_on"], new["case_count"]) == ("open", old["first_case_on"], old["case_count"])
+    assert "HN-4.2" in new["first_case_info"]
+    assert await AuditEvent.exists().where((AuditEvent.action == "filing.refile") & (AuditEvent.record_id == new_id))
+    assert await AuditEvent.exists().where(AuditEvent.action == "technology_use.refile")
+    with pytest.raises(DomainError) as exc:  # never lifted by hand: re-file or stop
+        await lifecycle.lift(ma, hooks, technology_key=key, reason="已有人接任")
+    assert "HN-4.2" in rules_of(exc.value)
+    with pytest.raises(DomainError):  # one re-filing at a time
+        await lifecycle.refile(ma, hooks, technology_key=key, reason="又有变化")
+
+    row = await Filing.select().where(Filing.id == new_id).first().output(load_json=True)
+    await filing.save_details(ma, hooks, new_id, filing.FilingDetails(
+        version=row["version"], self_assessment="新任技术负责人资质符合要求，设备设施未变。",
+        assessment_basis="consensus", assessment_reference="相关专业专家共识（2025版）",
+        form={"phone": "0371-88888888"}, physicians=row["physicians"]))
+    for m in (await filing.filing_view(ma, hooks, new_id)).materials:
+        await filing.upload_material(ma, hooks, new_id, m.key, f"new-{m.key}.pdf", PDF + b"new" + m.key.encode())
+    await filing.submit(ma, hooks, new_id)
+    await filing.complete(department, hooks, new_id)
+    assert (await lifecycle.state(ma.institution_id, key)).status == "in_use"
+    statuses = {r["id"]: r["status"] for r in await Filing.select(Filing.id, Filing.status).where(
+        Filing.project == project_id)}
+    assert statuses == {old_id: "withdrawn", new_id: "completed"}
+    public = [r for r in await filing.public_all() if r["project"] == project_id]
+    assert [r["id"] for r in public] == [new_id]
+    last = await UseEvent.select().where((UseEvent.institution == ma.institution_id) & (
+        UseEvent.technology_key == key)).order_by(UseEvent.id, ascending=False).first()
+    assert last["action"] == "lift" and f"备案{new_id}号" in last["reason"]
+    assert event_id
+
+
+@pytest.mark.rule("HN-4.2")
+async def test_hn42_henan_institution_that_cannot_refile_stops_and_the_draft_closes(deployment):
+    from core.filing.tables import Filing
+    from tests.filing_helpers import HENAN_USERS, henan_world
+
+    world = await henan_world()
+    hooks = world["host"].view()
+    project_id = await admitted(hooks, HENAN_USERS, tech_index=6)
+    key = await key_of(project_id)
+    ma = await actor(HENAN_USERS["medical_affairs"])
+    department = await region_actor(HENAN_USERS["regulator"])
+    await _henan_completed_filing(hooks, project_id, ma, department)
+    _, new_id = await lifecycle.refile(ma, hooks, technology_key=key, reason="关键设备报废，暂无替代设备")
+    await lifecycle.stop(ma, hooks, technology_key=key, trigger="conditions", reason="设备无法更新，停止开展",
+                         committee="医疗技术临床应用管理委员会", meeting_on=MEETING)
+    assert (await lifecycle.state(ma.institution_id, key)).status == "stopped"
+    assert (await Filing.select(Filing.status).where(Filing.id == new_id).first())["status"] == "withdrawn"
+
+
+@pytest.mark.rule("NAT-25")
+async def test_nat25_a_province_without_a_refiling_rule_stops_instead(deployment, hooks):
+    project_id = await admitted(hooks, tech_index=20)
+    with pytest.raises(DomainError) as exc:
+        await lifecycle.refile(await actor("medaffairs_a"), hooks, technology_key=await key_of(project_id),
+                               reason="人员变化")
+    assert "NAT-25" in rules_of(exc.value)

@@ -16,6 +16,7 @@ from core.filing import service as filing
 from core.lifecycle import service as lifecycle
 from core.lifecycle.tables import RegionSuspension
 from tests.case_helpers import admitted, case, release_obligations, token_for
+from tests.test_filing_web import henan_app, henan_login  # noqa: F401  (fixtures: a Henan deployment's app)
 
 
 @pytest.fixture(scope="module")
@@ -328,3 +329,43 @@ async def test_nat22_a_case_inside_a_lifted_institution_suspension_or_a_resumed_
                                                         discharged_on=(day - dt.timedelta(days=6)).isoformat())])
     assert "停止临床应用" in exc.value.problems[0].message and "期间" in exc.value.problems[0].message
     await release_obligations()
+
+
+@pytest.mark.rule("HN-4.2")
+async def test_hn42_henan_page_refiles_and_the_department_completion_resumes(henan_app, henan_login):
+    from core.filing.tables import Filing
+    from tests.filing_helpers import HENAN_USERS, actor, region_actor
+    from tests.test_lifecycle import _henan_completed_filing
+
+    hooks = henan_app["host"].view()
+    project_id = await admitted(hooks, HENAN_USERS, tech_index=8)
+    key = await key_of(project_id)
+    ma = await actor(HENAN_USERS["medical_affairs"])
+    department = await region_actor(HENAN_USERS["regulator"])
+    await _henan_completed_filing(hooks, project_id, ma, department)
+    client = await henan_login(HENAN_USERS["medical_affairs"])
+    url = f"/lifecycle/institutions/{ma.institution_id}/{key}"
+    page = (await client.get(url)).text
+    assert 'id="refile"' in page and "HN-4.2" in page and "重新备案" in page
+    r = await client.post(url, data={"action": "refile", "reason": ""})
+    assert r.status_code == 422 and "请填写人员、设备或条件的变化情况" in r.text
+    r = await client.post(url, data={"action": "refile", "reason": "技术负责人调离，由副主任医师接任"})
+    assert r.status_code == 303, r.text
+    page = (await client.get(r.headers["location"])).text
+    new = await Filing.select().where((Filing.project == project_id) & (Filing.status == "open")).first()
+    assert 'id="refiling"' in page and f'href="/filings/{new["id"]}"' in page and 'data-use="suspended"' in page
+    assert 'id="lift"' not in page and 'id="refile"' not in page and 'id="stop"' in page
+    assert (await client.get(f"/filings/{new['id']}")).status_code == 200
+    # The department completes the re-filing: the technology is in use again.
+    from tests.filing_helpers import PDF
+
+    row = await Filing.select().where(Filing.id == new["id"]).first().output(load_json=True)
+    await filing.save_details(ma, hooks, new["id"], filing.FilingDetails(
+        version=row["version"], self_assessment="新任技术负责人资质符合要求。", assessment_basis="consensus",
+        assessment_reference="相关专业专家共识（2025版）", form={"phone": "0371-88888888"}, physicians=row["physicians"]))
+    for m in (await filing.filing_view(ma, hooks, new["id"])).materials:
+        await filing.upload_material(ma, hooks, new["id"], m.key, f"n-{m.key}.pdf", PDF + b"n" + m.key.encode())
+    await filing.submit(ma, hooks, new["id"])
+    await filing.complete(department, hooks, new["id"])
+    page = (await client.get(url)).text
+    assert 'data-use="in_use"' in page and "重新备案已完成" in page

@@ -322,6 +322,77 @@ async def on_first_case(actor: Actor, hooks: HookView, *, project_id: int, case_
     return filing_id
 
 
+async def completed_filing(project_id: int) -> dict | None:
+    """The project's latest completed filing (the one on the licence copy), or ``None``."""
+    return await Filing.select().where((Filing.project == project_id) & (Filing.status == FilingStatus.completed)
+                                       ).order_by(Filing.id, ascending=False).first().output(load_json=True)
+
+
+async def open_refiling(actor: Actor, project_id: int, *, rule: str, reason: str) -> int:
+    """The institution files its technology again because its key staff, equipment or
+    conditions changed (the province's ``lifecycle.conditions_change`` rule, e.g. Henan's
+    重新备案): a new filing opens with the completed one's first case, count, people and
+    form, for the changed materials to be uploaded and submitted. The completed filing
+    stays on the licence copy until the new one is completed (``complete``). In the
+    caller's write transaction (``core.lifecycle.service.refile``). Returns its id."""
+    old = await completed_filing(project_id)
+    if old is None:
+        raise DomainError(Problem("该技术尚未完成备案，无需重新备案：请在条件恢复后解除暂停，或停止临床应用", None, rule))
+    rows = await Filing.insert(Filing(
+        institution=old["institution"], project=project_id, technology_ref=old["technology_ref"],
+        technology_code=old["technology_code"], technology_name=old["technology_name"],
+        specification=old["specification"], lead=old["lead"], first_case_on=old["first_case_on"],
+        first_case_info=f"重新备案（{rule}）：{reason}"[:2000], case_count=old["case_count"],
+        physicians=old["physicians"], assessment_basis=old["assessment_basis"],
+        assessment_reference=old["assessment_reference"], self_assessment=old["self_assessment"], form=old["form"],
+    )).returning(Filing.id)
+    filing_id = rows[0]["id"]
+    await audit.record(actor, "filing.refile", "filing", filing_id, after=_snapshot(await _row(filing_id)) | {
+        "replaces": old["id"], "rule": rule, "reason": reason}, institution_id=old["institution"])
+    return filing_id
+
+
+async def abandon_refiling(actor: Actor, project_id: int, *, on: dt.date, reason: str) -> None:
+    """The institution stopped instead of filing again: a re-filing not yet completed is
+    closed (withdrawn, saying why; the department's completion clock waived). In the
+    caller's write transaction (``core.lifecycle.service.stop``)."""
+    rows = await Filing.select().where((Filing.project == project_id) & Filing.status.is_in(
+        [FilingStatus.open, FilingStatus.returned, FilingStatus.submitted]) & Filing.first_case_info.like("重新备案%"))
+    for row in rows:
+        sub = await _open_submission(row["id"])
+        await Filing.update({Filing.status: FilingStatus.withdrawn, Filing.closed_on: on,
+                             Filing.close_reason: reason[:2000], Filing.version: Filing.version + 1}).where(
+            Filing.id == row["id"])
+        if sub:
+            await FilingSubmission.update({FilingSubmission.outcome: "withdrawn", FilingSubmission.outcome_on: on,
+                                           FilingSubmission.outcome_reason: reason}).where(
+                FilingSubmission.id == sub["id"])
+            if sub["completion_obligation_id"]:
+                try:  # the department's clock stops with the re-filing; nothing to do if it already ran out
+                    await obligations.waive(SYSTEM, sub["completion_obligation_id"], reason[:1000])
+                except DomainError:
+                    pass
+        await audit.record(actor, "filing.refiling_abandoned", "filing", row["id"], before={"status": row["status"]},
+                           after={"status": FilingStatus.withdrawn, "reason": reason}, institution_id=row["institution"])
+
+
+async def _supersede(actor: Actor, row: dict, on: dt.date) -> None:
+    """A re-filing was completed: the filing it replaces leaves the licence copy and the
+    public lists (closed as withdrawn, saying why); the use suspended for the re-filing
+    resumes (``core.lifecycle.on_refiled``). In the caller's transaction."""
+    older = await Filing.select().where((Filing.project == row["project"]) & (Filing.id != row["id"])
+                                        & (Filing.status == FilingStatus.completed))
+    for old in older:
+        await Filing.update({Filing.status: FilingStatus.withdrawn, Filing.closed_on: on,
+                             Filing.close_reason: f"已重新备案（备案{row['id']}号于{on}完成）",
+                             Filing.version: Filing.version + 1}).where(Filing.id == old["id"])
+        await audit.record(actor, "filing.superseded", "filing", old["id"], before={"status": old["status"]},
+                           after={"status": FilingStatus.withdrawn, "by": row["id"], "on": on},
+                           institution_id=old["institution"])
+    if older:
+        await lifecycle.on_refiled(actor, row, on=on)
+
+
 async def add_cases(actor: Actor, filing_id: int, count: int = 1) -> None:
     """Add performed cases to the cumulative count the disclosure shows (NAT-24, NAT-40);
     for the case record (issue 6)."""
@@ -881,6 +952,7 @@ async def complete(actor: Actor, hooks: HookView, filing_id: int, completed_on: 
                 await obligations.fulfil(actor, hooks, subject_type="filing_submission", subject_id=sub["id"],
                                          kind="filing_completion", done_on=completed_on)
         fresh = await _row(filing_id)
+        await _supersede(actor, fresh, completed_on)
         push = await _push_annotation(actor, hooks, fresh, policy, text, completed_on, "complete",
                                       sub["id"] if sub else None)
         await _audit(actor, "complete", row, filing_id, annotation=text, push=push, reported_up=not push_mode)

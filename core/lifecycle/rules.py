@@ -177,11 +177,19 @@ def check_suspend(*, status: str, reason: str) -> list[Problem]:
     return problems + _text(reason, "reason", "暂停理由")
 
 
-def check_lift(*, status: str, by: str, level: str, reason: str) -> list[Problem]:
-    """Only who suspended lifts it: the institution its own, the department its own."""
+REFILE = "refile"  # the trigger of a suspension while the institution files again
+
+
+def check_lift(*, status: str, by: str, level: str, reason: str, trigger: str = "", rule: str = "") -> list[Problem]:
+    """Only who suspended lifts it: the institution its own, the department its own. A
+    suspension while the institution files again (the province's conditions-change rule)
+    ends with that filing's completion, or the institution stops — never by hand."""
     problems: list[Problem] = []
     if status != UseStatus.suspended:
         problems.append(Problem("该技术当前未被暂停", None))
+    elif trigger == REFILE:
+        problems.append(Problem(f"该技术因人员、设备或条件变化正在重新备案：重新备案完成后自动恢复；不能按要求重新备案的，"
+                                f"应停止临床应用（{rule}）", None, rule or None))
     elif by != level:
         problems.append(Problem(f"该暂停由{LEVEL_LABELS.get(by, by)}作出，只能由其解除", None))
     return problems + _text(reason, "reason", "解除暂停的理由")

@@ -286,7 +286,7 @@ async def history(institution_id: int, technology_key: str) -> list[dict]:
     return rows
 
 
-ACTION_LABELS = {"stop": "停止临床应用", "suspend": "暂停", "lift": "解除暂停", "region_suspend": "辖区暂停",
+ACTION_LABELS = {"stop": "停止临床应用", "suspend": "暂停", "refile": "暂停并重新备案", "lift": "解除暂停", "region_suspend": "辖区暂停",
                  "region_lift": "辖区解除暂停", "cancel": "注销备案", "withdraw": "撤销备案", "resume": "恢复临床应用"}
 
 
@@ -486,6 +486,11 @@ async def stop(actor: Actor, hooks: HookView, *, technology_key: str, trigger: s
             {"action": "stop", "by": Level.institution, "event_on": on, "rule": rule, "trigger": trigger,
              "reason": reason.strip(), "document": document.strip()[:200], "committee": committee.strip()[:300],
              "meeting_on": meeting_on, "reported_to": "、".join(recipients)[:300]}, current, version)
+        if current is not None and current["trigger"] == rules.REFILE and tech["project"]:
+            from core.filing import service as filing
+
+            await filing.abandon_refiling(actor, tech["project"], on=on,
+                                          reason=f"已停止临床应用，不再重新备案（{current['rule']}）")
         delivery = None
         if recipients and tech["tech_class"] == "restricted":
             delivery = await _stop_report(actor, hooks, inst, tech, found, event, recipients)
@@ -609,6 +614,68 @@ async def suspend(actor: Actor, hooks: HookView, *, technology_key: str, reason:
     return event["id"]
 
 
+async def refile(actor: Actor, hooks: HookView, *, technology_key: str, reason: str, on: dt.date | None = None,
+                 version: int | None = None, today: dt.date | None = None) -> tuple[int, int]:
+    """The institution's key staff, equipment or conditions changed and it files again —
+    the province's ``lifecycle.conditions_change`` rule (Henan HN-4.2: 重新备案或停止临床应用;
+    a province without such a rule stops under NAT-25 (2)). The use is suspended from
+    ``on`` while the new filing (``core.filing.service.open_refiling``) is prepared,
+    submitted and completed by the licence department, whose completion resumes it
+    (``on_refiled``); the alternative is ``stop``. Everyone concerned is told. Returns
+    (history id, new filing id). Actor: medical affairs of the institution."""
+    from core.filing import service as filing
+
+    institution_id = _hospital(actor)
+    rule = _policy(hooks).conditions_change.rule
+    if not rule:
+        raise DomainError(Problem("本省未规定人员、设备或条件变化后的重新备案程序：不能满足技术管理规范要求的，应停止临床应用",
+                                  None, "NAT-25"))
+    day = today or clock.today()
+    on = on or day
+    key = technology_key.strip().upper()
+    tech = await _technology(institution_id, key)
+    current = await _current(institution_id, key)
+    status = (current or {}).get("status", UseStatus.in_use)
+    problems = rules._text(reason, "reason", "人员、设备或条件的变化情况")
+    if status != UseStatus.in_use and not (status == UseStatus.suspended and current["by"] == Level.institution
+                                           and current["trigger"] != rules.REFILE):
+        problems.append(Problem(f"该技术当前为「{STATUS_LABELS[UseStatus(status)]}」，不能办理重新备案", None, rule))
+    if tech["tech_class"] != "restricted" or not tech["project"]:
+        problems.append(Problem("只有已备案的限制类技术需要重新备案", None, rule))
+    if on > day:
+        problems.append(Problem("日期不能晚于今天", "on"))
+    _check(problems)
+    inst = await _institution(institution_id)
+    text = f"主要专业技术人员或关键设备、设施及其他辅助条件发生变化，重新备案：{reason.strip()}"
+    async with write_transaction():
+        filing_id = await filing.open_refiling(actor, tech["project"], rule=rule, reason=reason.strip())
+        event = await _write(actor, tech, institution_id, {
+            "status": UseStatus.suspended, "by": Level.institution, "since": on, "rule": rule,
+            "trigger": rules.REFILE, "reason": text[:2000], "document": f"重新备案（备案{filing_id}号）"},
+            {"action": "refile", "by": Level.institution, "event_on": on, "rule": rule, "trigger": rules.REFILE,
+             "reason": text[:2000], "document": f"重新备案（备案{filing_id}号）"}, current, version)
+        await _tell(inst, tech, f"{inst['name']} {tech['name']}人员、设备或条件变化，暂停临床应用并重新备案（{rule}）")
+    return event["id"], filing_id
+
+
+async def on_refiled(actor: Actor, filing: dict, *, on: dt.date) -> None:
+    """The licence department completed the institution's re-filing: the use suspended for
+    it resumes from ``on`` (history row, audit event, everyone told). In the filing's
+    write transaction (``core.filing.service.complete``)."""
+    key = rules.technology_key(filing["technology_code"], filing["project"])
+    current = await _current(filing["institution"], key)
+    if current is None or current["status"] != UseStatus.suspended or current["trigger"] != rules.REFILE:
+        return
+    tech = await _technology(filing["institution"], key)
+    reason = f"重新备案已完成（备案{filing['id']}号，{on}），恢复临床应用"
+    await _write(actor, tech, filing["institution"], {
+        "status": UseStatus.in_use, "by": "", "since": on, "rule": current["rule"], "trigger": "", "reason": reason,
+        "document": f"备案{filing['id']}号"},
+        {"action": "lift", "by": Level.department, "event_on": on, "rule": current["rule"], "reason": reason,
+         "document": f"备案{filing['id']}号"}, current)
+    await _tell(await _institution(filing["institution"]), tech, f"{tech['name']}重新备案已完成，恢复临床应用（{current['rule']}）")
+
+
 async def lift(actor: Actor, hooks: HookView, *, technology_key: str, reason: str, institution_id: int | None = None,
                document: str = "", on: dt.date | None = None, version: int | None = None,
                today: dt.date | None = None) -> int:
@@ -620,7 +687,7 @@ async def lift(actor: Actor, hooks: HookView, *, technology_key: str, reason: st
     tech = await _technology(institution_id, key)
     current = await _current(institution_id, key) or {}
     _check(rules.check_lift(status=current.get("status", UseStatus.in_use), by=current.get("by", ""), level=level,
-                            reason=reason))
+                            reason=reason, trigger=current.get("trigger", ""), rule=current.get("rule", "")))
     inst = await _institution(institution_id)
     async with write_transaction():
         event = await _write(actor, tech, institution_id, {
@@ -920,7 +987,12 @@ async def technology_view(actor: Actor, hooks: HookView, institution_id: int, te
         "may": {
             "stop": hospital and own_status in (UseStatus.in_use, UseStatus.suspended),
             "suspend": bool(level) and own_status == UseStatus.in_use,
-            "lift": bool(level) and own_status == UseStatus.suspended and own.get("by") == level,
+            "lift": bool(level) and own_status == UseStatus.suspended and own.get("by") == level
+            and own.get("trigger") != rules.REFILE,
+            "refile": hospital and bool(_policy(hooks).conditions_change.rule) and tech["tech_class"] == "restricted"
+            and bool(filing) and filing["status"] == "completed" and (
+                own_status == UseStatus.in_use or own_status == UseStatus.suspended
+                and own.get("by") == Level.institution and own.get("trigger") != rules.REFILE),
             "resume": hospital and own_status in (UseStatus.stopped, UseStatus.cancelled)
             and own.get("trigger") != "prohibited",
         },
