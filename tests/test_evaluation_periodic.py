@@ -59,11 +59,12 @@ async def test_nat22_continue_and_adjust_keep_it_in_use_stop_stops_it_through_th
     with pytest.raises(DomainError) as exc:
         await periodic.record(ma, hooks, review(key, "adjust", findings="短", reviewed_on=TODAY + dt.timedelta(days=1)),
                               TODAY)
-    assert {p.field for p in exc.value.problems} == {"findings", "reviewed_on", "adjustments"}
+    assert {p.field for p in exc.value.problems} == {"findings", "reviewed_on", "adjustments", "adjustment_kinds"}
     assert {p.rule for p in exc.value.problems} == {"NAT-22"}
 
     await periodic.record(ma, hooks, review(key, "continue"), TODAY)
-    await periodic.record(ma, hooks, review(key, "adjust", adjustments="收紧适应证；术者须具备副主任医师以上职称"), TODAY)
+    await periodic.record(ma, hooks, review(key, "adjust", adjustments="收紧适应证；术者须具备副主任医师以上职称",
+                                            adjustment_kinds=["requirements"]), TODAY)
     assert (await lifecycle.state(deployment["hospital_a"], key)).in_use
     stop_id = await periodic.record(ma, hooks, review(key, "stop", findings="发生2例非操作因素导致的严重不良事件，存在严重质量安全问题"),
                                     TODAY)
@@ -112,7 +113,7 @@ async def test_nat22_the_page_records_an_evaluation(deployment, hooks, login_as)
     refused = await ma.post("/evaluations/periodic", data={"technology_key": key, "reviewed_on": TODAY.isoformat(),
                                                           "committee": "管委会", "findings": "运行平稳，质控指标达标，继续开展",
                                                           "result": "adjust"})
-    assert refused.status_code == 422 and "请写明调整的内容" in refused.text and "运行平稳，质控指标达标" in refused.text
+    assert refused.status_code == 422 and "请写明调整的内容" in refused.text and "请选择调整的事项" in refused.text and "运行平稳，质控指标达标" in refused.text
     done = await ma.post("/evaluations/periodic", data={"technology_key": key, "reviewed_on": TODAY.isoformat(),
                                                        "committee": "管委会", "findings": "运行平稳，质控指标达标，继续开展",
                                                        "result": "continue"})
@@ -195,3 +196,54 @@ async def test_nat21_a_technology_admitted_elsewhere_is_not_used_here_without_it
     assert not any(p.field.endswith("technology_code") for p in own), own
     problems, _ = await cases.check_cases(await actor("clinician_a"), hooks, [item], dt.date(2026, 3, 20))
     assert any(p.rule == "HOSP-3" and "须准入后方可开展" in p.message for p in problems), problems
+
+
+@pytest.mark.rule("NAT-22")
+@pytest.mark.rule("JL-23")
+async def test_nat22_adjust_is_recorded_on_the_technologys_page_and_flags_its_authorisations(
+        deployment, hooks, login_as):
+    """"Adjust" (NAT-22, JL-23: 调整管理目录、管理要求和医师相关技术临床应用权限) is a recorded
+    outcome: what is adjusted and how, on the technology's history and page; adjusting the
+    physicians' privileges flags each active authorisation of the technology for review
+    (each physician told) until the authorisation is acted on."""
+    from core.accounts.tables import User
+    from core.inbox.tables import InboxMessage
+    from core.lifecycle.tables import UseEvent
+    from core.people import service as people
+
+    project_id = await admitted(hooks, tech_index=21, today=dt.date(2026, 3, 2))
+    key = await key_of(project_id)
+    ma = await actor("medaffairs_a")
+    clinician = await User.select(User.id).where(User.username == "clinician_a").first()
+    authorisation_id = await people.grant(ma, clinician["id"], people.GrantInput(
+        scope="technology", technology_key=key, valid_from=dt.date(2026, 3, 5), valid_until=dt.date(2028, 3, 4),
+        ability="独立完成该技术20例", training="完成规范化培训", exam="考核合格", decision="管理委员会2026-03-04会议"),
+        today=dt.date(2026, 3, 5), hooks=hooks)
+    review_id = await periodic.record(ma, hooks, review(
+        key, "adjust", adjustment_kinds=["requirements", "privileges"],
+        adjustments="适应证限于70岁以下患者；术者须具备副主任医师以上职称"), TODAY)
+    row = await PeriodicReview.select().where(PeriodicReview.id == review_id).first().output(load_json=True)
+    assert row["adjustment_kinds"] == ["requirements", "privileges"]
+    assert [a["id"] for a in row["flagged_authorisations"]] == [authorisation_id]
+    event = await UseEvent.select().where(UseEvent.id == row["use_event"]).first()
+    assert (event["action"], event["status_after"]) == ("adjust", "in_use") and "70岁以下" in event["reason"]
+    assert "JL-23" in event["rule"] and (await lifecycle.state(deployment["hospital_a"], key)).in_use
+    assert await AuditEvent.exists().where(AuditEvent.action == "technology_use.adjust")
+    url = f"/lifecycle/institutions/{deployment['hospital_a']}/{key}"
+    assert await InboxMessage.exists().where((InboxMessage.user == clinician["id"]) & (InboxMessage.link == url)
+                                             & InboxMessage.title.like("%权限须依据评估结果复核%"))
+    client = await login_as("medaffairs_a")
+    page = (await client.get(url)).text
+    assert 'id="adjustments"' in page and "适应证限于70岁以下患者" in page and "医师相关技术临床应用权限" in page
+    assert f'data-authorisation="{authorisation_id}"' in page and 'data-pending="1"' in page
+    assert f'href="/people/{clinician["id"]}"' in page
+    assert (await client.get(f"/people/{clinician['id']}")).status_code == 200
+    # Medical affairs acts on the authorisation: the flag shows it reviewed.
+    from core.people.tables import Authorisation
+
+    version = (await Authorisation.select(Authorisation.version).where(Authorisation.id == authorisation_id).first())[
+        "version"]
+    await people.act(ma, clinician["id"], authorisation_id, people.ActInput(
+        action="suspend", version=version, on=TODAY, reason="依据院内评估：职称未达副主任医师", decision="管理委员会2026-05-11会议"))
+    page = (await client.get(url)).text
+    assert 'data-pending="1"' not in page and f"已于{TODAY}调整授权" in page

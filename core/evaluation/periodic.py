@@ -72,6 +72,38 @@ async def technologies(actor: Actor) -> list[dict]:
     return out
 
 
+async def _authorisations(institution_id: int, key: str) -> list[dict]:
+    """The physicians' active authorisations for the technology in the institution (read
+    from ``core.people``): an adjustment of privileges flags each for review."""
+    from core.people.tables import Authorisation
+
+    rows = await Authorisation.select(Authorisation.id, Authorisation.user, Authorisation.user.display_name).where(
+        (Authorisation.institution == institution_id) & (Authorisation.scope == "technology")
+        & (Authorisation.technology_key == key) & (Authorisation.status == "active")).order_by(Authorisation.id)
+    return [{"id": r["id"], "user_id": r["user"], "name": r["user.display_name"]} for r in rows]
+
+
+async def adjustments(institution_id: int, key: str) -> list[dict]:
+    """The "adjust" results of the institution's evaluations of a technology, newest first,
+    each with the authorisations it flagged and whether each was acted on since (a grant,
+    renewal, suspension or revocation recorded on or after the evaluation) — for the
+    technology's page."""
+    from core.people.tables import AuthorisationEvent
+
+    rows = await PeriodicReview.select().where((PeriodicReview.institution == institution_id) & (
+        PeriodicReview.technology_key == key) & (PeriodicReview.result == "adjust")).order_by(
+        PeriodicReview.id, ascending=False).output(load_json=True)
+    ids = sorted({a["id"] for r in rows for a in r["flagged_authorisations"] or []})
+    acted = await AuthorisationEvent.select(AuthorisationEvent.authorisation, AuthorisationEvent.on).where(
+        AuthorisationEvent.authorisation.is_in(ids or [-1]))
+    for r in rows:
+        r["kind_labels"] = [rules.ADJUSTMENT_KINDS[k] for k in r["adjustment_kinds"] or [] if k in rules.ADJUSTMENT_KINDS]
+        for a in r["flagged_authorisations"] or []:
+            a["reviewed_on"] = max((e["on"] for e in acted if e["authorisation"] == a["id"]
+                                    and e["on"] >= r["reviewed_on"]), default=None)
+    return rows
+
+
 async def reviews(actor: Actor) -> list[dict]:
     """The institution's evaluations, newest first."""
     institution_id = _institution(actor)
@@ -86,6 +118,7 @@ class ReviewInput(msgspec.Struct):
     findings: str
     result: str
     adjustments: str = ""
+    adjustment_kinds: list[str] = []
 
 
 async def record(actor: Actor, hooks: HookView, data: ReviewInput, today: dt.date | None = None) -> int:
@@ -103,7 +136,8 @@ async def record(actor: Actor, hooks: HookView, data: ReviewInput, today: dt.dat
     province = policy(hooks).lifecycle.evaluation.rule
     named = "、".join(r for r in ("NAT-22", province) if r)
     problems = rules.check_review(reviewed_on=data.reviewed_on, today=day, committee=data.committee,
-                                  findings=data.findings, result=data.result, adjustments=data.adjustments)
+                                  findings=data.findings, result=data.result, adjustments=data.adjustments,
+                                  kinds=data.adjustment_kinds)
     state = tech["state"]
     if state is not None and not state.in_use:
         problems.append(Problem(f"该技术当前为「{state.label}」，不在使用中：已停止的技术经重新评估恢复，请在技术使用状态页办理（{named}）",
@@ -123,12 +157,28 @@ async def record(actor: Actor, hooks: HookView, data: ReviewInput, today: dt.dat
                                             committee=data.committee, meeting_on=data.reviewed_on, today=day)
             await PeriodicReview.update({PeriodicReview.use_event: event_id}).where(PeriodicReview.id == review_id)
         elif data.result == "adjust":
+            kinds = [k for k in rules.ADJUSTMENT_KINDS if k in data.adjustment_kinds]
+            flagged = await _authorisations(institution_id, key) if "privileges" in kinds else []
+            what = "；".join(rules.ADJUSTMENT_KINDS[k] for k in kinds)
+            event_id = await lifecycle.record_adjustment(
+                actor, technology_key=key, rule=named, on=data.reviewed_on,
+                reason=f"院内评估调整（{what}）：{data.adjustments.strip()}", committee=data.committee,
+                document=f"院内医疗技术临床应用评估记录{review_id}号")
+            await PeriodicReview.update({PeriodicReview.use_event: event_id, PeriodicReview.adjustment_kinds: kinds,
+                                         PeriodicReview.flagged_authorisations: flagged}).where(
+                PeriodicReview.id == review_id)
+            link = f"/lifecycle/institutions/{institution_id}/{key}"
             people = sorted(set(await admission.users_with(institution_id, "medical_affairs")) | {tech["lead"]})
-            await inbox.deliver(people, f"【院内技术评估】{tech['name']}：调整管理要求（{named}）",
-                                data.adjustments.strip(), link="/evaluations/periodic",
-                                source=f"periodic_review:{review_id}")
+            await inbox.deliver(people, f"【院内技术评估】{tech['name']}：调整{what}（{named}）",
+                                data.adjustments.strip(), link=link, source=f"periodic_review:{review_id}")
+            if flagged:
+                # NAT-22 / JL-23: 及时调整本机构医师相关技术临床应用权限 — each authorised physician told.
+                await inbox.deliver(sorted({a["user_id"] for a in flagged}),
+                                    f"【院内技术评估】{tech['name']}：您的技术临床应用权限须依据评估结果复核（{named}）",
+                                    data.adjustments.strip(), link=link, source=f"periodic_review:{review_id}")
         await audit.record(actor, "evaluation.periodic", "periodic_review", review_id,
                            after={"technology_key": key, "result": data.result, "reviewed_on": data.reviewed_on,
                                   "committee": data.committee.strip(), "adjustments": data.adjustments.strip(),
+                                  "adjustment_kinds": data.adjustment_kinds if data.result == "adjust" else [],
                                   "use_event": event_id, "rule": named}, institution_id=institution_id)
     return review_id

@@ -165,8 +165,16 @@ REVIEW_RESULTS = {"continue": "继续开展", "adjust": "调整管理要求后�
                   "stop": "停止临床应用"}
 
 
+# NAT-22 (seed 001 第二十三条, seed 004 四（二）): what an "adjust" result adjusts.
+ADJUSTMENT_KINDS = {
+    "catalogue": "本机构医疗技术临床应用管理目录（技术分级、类别或开展范围）",
+    "requirements": "有关管理要求（适应证、开展条件、质控指标等）",
+    "privileges": "医师相关技术临床应用权限",
+}
+
+
 def check_review(*, reviewed_on: dt.date | None, today: dt.date, committee: str, findings: str, result: str,
-                 adjustments: str) -> list[Problem]:
+                 adjustments: str, kinds: list[str] = ()) -> list[Problem]:
     """NAT-22: the management committee's evaluation — when, who, what it found, and its
     result; an adjustment says what is adjusted (the catalogue, the management
     requirements, physicians' privileges)."""
@@ -181,6 +189,9 @@ def check_review(*, reviewed_on: dt.date | None, today: dt.date, committee: str,
         problems.append(Problem("请写明评估发现（质量安全情况和技术保证能力，至少10字）", "findings", "NAT-22"))
     if result not in REVIEW_RESULTS:
         problems.append(Problem("请选择评估结果：继续开展、调整或停止", "result", "NAT-22"))
-    elif result == "adjust" and len(adjustments.strip()) < 4:
-        problems.append(Problem("请写明调整的内容（管理目录、管理要求或医师技术权限）", "adjustments", "NAT-22"))
+    elif result == "adjust":
+        if not kinds or any(k not in ADJUSTMENT_KINDS for k in kinds):
+            problems.append(Problem("请选择调整的事项：管理目录、管理要求或医师技术权限", "adjustment_kinds", "NAT-22"))
+        if len(adjustments.strip()) < 4:
+            problems.append(Problem("请写明调整的内容（改变了什么：范围、人员、适应证等）", "adjustments", "NAT-22"))
     return problems

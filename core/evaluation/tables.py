@@ -114,6 +114,10 @@ class PeriodicReview(Table):
     findings = Text()
     result = Varchar(length=20)  # continue / adjust / stop
     adjustments = Text(default="")
-    use_event = Integer(null=True, default=None)  # the lifecycle history row of a stop
+    # "adjust": what is adjusted (core.evaluation.rules.ADJUSTMENT_KINDS) and, when it is
+    # the physicians' privileges, the authorisations of the technology flagged for review.
+    adjustment_kinds = JSON(default=[])
+    flagged_authorisations = JSON(default=[])  # [{id, user_id, name}]
+    use_event = Integer(null=True, default=None)  # the lifecycle history row of a stop or an adjustment
     recorded_by = ForeignKey(User)
     at = Timestamptz(default=TimestamptzNow())

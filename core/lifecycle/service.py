@@ -286,7 +286,7 @@ async def history(institution_id: int, technology_key: str) -> list[dict]:
     return rows
 
 
-ACTION_LABELS = {"stop": "停止临床应用", "suspend": "暂停", "refile": "暂停并重新备案", "lift": "解除暂停", "region_suspend": "辖区暂停",
+ACTION_LABELS = {"stop": "停止临床应用", "suspend": "暂停", "refile": "暂停并重新备案", "adjust": "评估调整", "lift": "解除暂停", "region_suspend": "辖区暂停",
                  "region_lift": "辖区解除暂停", "cancel": "注销备案", "withdraw": "撤销备案", "resume": "恢复临床应用"}
 
 
@@ -658,6 +658,27 @@ async def refile(actor: Actor, hooks: HookView, *, technology_key: str, reason: 
     return event["id"], filing_id
 
 
+async def record_adjustment(actor: Actor, *, technology_key: str, rule: str, on: dt.date, reason: str, committee: str,
+                            document: str) -> int:
+    """The institution's evaluation adjusted how a technology is used (NAT-22: catalogue,
+    requirements, physicians' privileges) — its use stays as it is; the adjustment joins
+    the technology's history with its committee and document. In the caller's write
+    transaction (``core.evaluation.periodic``); returns the history id."""
+    institution_id = _hospital(actor)
+    key = technology_key.strip().upper()
+    tech = await _technology(institution_id, key)
+    current = await _current(institution_id, key)
+    status = (current or {}).get("status", UseStatus.in_use)
+    rows = await UseEvent.insert(UseEvent(
+        institution=institution_id, technology_key=key, technology_name=tech["name"], action="adjust",
+        status_before=status, status_after=status, by=Level.institution, actor_id=actor.id or None,
+        actor_name=actor.display_name, event_on=on, rule=rule[:20], reason=reason[:2000], document=document[:200],
+        committee=committee.strip()[:300], meeting_on=on)).returning(UseEvent.id)
+    await audit.record(actor, "technology_use.adjust", "technology_use_event", rows[0]["id"], after={
+        "technology": key, "rule": rule, "reason": reason, "document": document}, institution_id=institution_id)
+    return rows[0]["id"]
+
+
 async def on_refiled(actor: Actor, filing: dict, *, on: dt.date) -> None:
     """The licence department completed the institution's re-filing: the use suspended for
     it resumes from ``on`` (history row, audit event, everyone told). In the filing's
@@ -981,7 +1002,9 @@ async def technology_view(actor: Actor, hooks: HookView, institution_id: int, te
     department = actor.has("regulator") and actor.region_id == inst["licence_region"]
     level = Level.institution if hospital else Level.department if department else ""
     refusal = (await use_refusals([UseQuery(institution_id, key, None, tech["project"])], hooks)).values()
-    return {
+    from core.evaluation import periodic
+
+    return {"adjustments": await periodic.adjustments(institution_id, key),
         "institution": inst, "technology": tech, "state": current, "own": own, "events": events, "filing": filing,
         "refusal": next(iter(refusal), None), "version": own.get("version"),
         "may": {

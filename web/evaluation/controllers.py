@@ -46,7 +46,8 @@ async def _upload(form, key: str = "file") -> tuple[str, bytes]:
 def _labels() -> dict:
     return {"triggers": rules.TRIGGERS, "domains": rules.DOMAINS, "file_kinds": rules.FILE_KINDS,
             "fields": rules.FIELDS, "votes": rules.VOTES, "outcomes": rules.OUTCOMES,
-            "outcome_short": rules.OUTCOME_SHORT, "status": rules.STATUS_LABELS, "results": rules.REVIEW_RESULTS}
+            "outcome_short": rules.OUTCOME_SHORT, "status": rules.STATUS_LABELS, "results": rules.REVIEW_RESULTS,
+            "adjustment_kinds": rules.ADJUSTMENT_KINDS}
 
 
 class EvaluationController(Controller):
@@ -187,9 +188,11 @@ class EvaluationController(Controller):
         form = await request.form()
         typed = {k: str(form.get(k, "")) for k in ("technology_key", "reviewed_on", "committee", "findings", "result",
                                                     "adjustments")}
+        kinds = [str(k) for k in form.getall("adjustment_kinds")] if "adjustment_kinds" in form else []
+        typed["adjustment_kinds"] = kinds
         data = periodic.ReviewInput(technology_key=typed["technology_key"], reviewed_on=_date(typed["reviewed_on"]),
                                     committee=typed["committee"], findings=typed["findings"], result=typed["result"],
-                                    adjustments=typed["adjustments"])
+                                    adjustments=typed["adjustments"], adjustment_kinds=kinds)
         try:
             await periodic.record(actor, hooks, data)
         except DomainError as exc:
