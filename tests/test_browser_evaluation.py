@@ -25,7 +25,7 @@ async def submit(page, selector: str) -> None:
         await page.click(selector)
 
 
-async def record_sitting(page, votes: list[tuple[str, str]]) -> None:
+async def record_sitting(page, votes: list[tuple[str, str]], outcome: str = "restricted") -> None:
     rows = page.locator("#sitting-form tbody tr[data-expert]")
     assert await rows.count() == 7
     for i, (vote, opinion) in enumerate(votes):
@@ -33,7 +33,7 @@ async def record_sitting(page, votes: list[tuple[str, str]]) -> None:
         await row.locator(f"input[type=radio][value={vote}]").check()
         if opinion:
             await row.locator("input[name^=opinion_]").fill(opinion)
-    await page.check("#sitting-form input[name=outcome][value=restricted]")
+    await page.check(f"#sitting-form input[name=outcome][value={outcome}]")
     await page.fill("#sitting-form textarea[name=recommendation]", "技术难度大、风险高，建议列入省级限制类技术目录严格管理")
     await page.fill("#sitting-form input[name=effective_on]", EFFECTIVE.isoformat())
     await submit(page, "#sitting-form button.primary")
@@ -92,3 +92,56 @@ async def test_a_seven_expert_panel_with_one_recusal_concludes_restricted_and_th
         assert await catalogue_codes(page, "BX01") == ["BX01"]
         row = await page.locator("#catalog-table tbody tr[data-code=BX01]").inner_text()
         assert "浏览器测试介入技术" in row and "限制类" in row
+
+
+@pytest.mark.rule("EVAL-8")
+@pytest.mark.rule("NAT-25")
+async def test_a_prohibited_conclusion_stops_the_hospital_which_is_told_and_finds_it_on_its_page(
+        deployment, page_as):
+    """EVAL-8 (一) walked in Chromium: the province concludes "prohibited" for a technology
+    hospital A uses; hospital A's medical affairs opens the notice, whose link shows the
+    technology stopped as prohibited from the date of effect with the conclusion as its
+    document; the licence department's desk lists it; no dead link on the way."""
+    from tests.case_helpers import admitted, release_obligations
+    from tests.test_browser_lifecycle import dead_links
+
+    name = "浏览器禁止测试技术"
+    project_id = await admitted(deployment["host"].view(), tech_class="routine", title=name,
+                                today=dt.date(2026, 3, 2))
+    dead: list[str] = []
+    try:
+        with clock.frozen(TODAY):
+            page = await page_as("regulator_province")
+            await page.goto("/evaluations")
+            await page.select_option("#start-form select[name=technology]", "outside")
+            await page.fill("#start-form input[name=technology_name]", name)
+            await page.select_option("#start-form select[name=domain]", "medical")
+            await page.select_option("#start-form select[name=trigger]", "4")
+            await page.fill("#start-form textarea[name=situation]", "国际上已淘汰该技术，国内有新的循证医学证据证明存在安全问题")
+            await submit(page, "#start-form button.primary")
+            for i, field in enumerate(FIELDS):
+                await page.fill(f"#panel-form input[name=name_{i}]", f"专家{i + 1}")
+                await page.select_option(f"#panel-form select[name=field_{i}]", field)
+            await submit(page, "#panel-form button")
+            await record_sitting(page, [("agree", "")] * 6 + [("disagree", "建议继续观察")], outcome="prohibited")
+            assert await page.locator("#status").get_attribute("data-status") == "concluded"
+            dead += await dead_links(page)
+        with clock.frozen(EFFECTIVE):
+            ma = await page_as("medaffairs_a")
+            await ma.goto("/inbox")
+            notice = ma.locator("#inbox li", has_text=name).filter(has_text="禁止类技术").first.locator("a")
+            async with ma.expect_navigation():
+                await notice.click()
+            assert f"P{project_id}" in ma.url
+            state = await ma.locator("#use-state").inner_text()
+            assert "停止" in state and "禁止类技术" in state and "EVAL-8" in state
+            assert await ma.locator("#resume").count() == 0  # never resumed (NAT-9)
+            assert "评估" in await ma.locator("#history tr[data-action=stop]").inner_text()
+            dead += await dead_links(ma)
+            city = await page_as("regulator_city1")
+            await city.goto("/lifecycle/desk")
+            assert name in await city.content()
+            dead += await dead_links(city)
+        assert dead == []
+    finally:
+        await release_obligations()

@@ -79,3 +79,138 @@ async def test_jl26_province_suspends_cases_are_refused_public_list_says_so_unti
         assert "在用" in await public.locator("#public-list").inner_text()
     finally:
         await release_obligations()
+
+
+async def dead_links(page) -> list[str]:
+    """Every in-portal link of the page that does not open (status 400 or more) for the
+    same user: a walk must find none."""
+    hrefs = await page.eval_on_selector_all("a[href^='/']", "els => els.map(e => e.getAttribute('href'))")
+    dead = []
+    for href in sorted(set(hrefs)):
+        if "logout" in href:
+            continue
+        response = await page.request.get(href)
+        if response.status >= 400:
+            dead.append(f"{page.url} → {href}: {response.status}")
+    return dead
+
+
+@pytest.mark.rule("NAT-25")
+@pytest.mark.rule("HOSP-20")
+@pytest.mark.rule("NAT-11")
+async def test_walk_stop_cancel_resume_as_every_role_without_a_dead_link(deployment, page_as, live_server):
+    """A walk of one stop as every role it touches: medical affairs stops a restricted
+    technology from its page (trigger, committee, meeting date); the licence department
+    cancels the filing from its desk's stop report; the hospital head (the management
+    committee's chair) and the province read it; the public list says so; medical affairs
+    resumes by filing again and the next first case opens a new filing. Each page's
+    links all open; no page claims a state that did not happen."""
+    hooks = deployment["host"].view()
+    project_id = await admitted(hooks, tech_index=22)
+    dead: list[str] = []
+    try:
+        filing_id = await completed_filing(hooks, project_id)
+        row = await Filing.select().where(Filing.id == filing_id).first()
+        code, a = row["technology_code"], deployment["hospital_a"]
+        url = f"/lifecycle/institutions/{a}/{code}"
+
+        ma = await page_as("medaffairs_a")
+        await ma.goto("/lifecycle/")
+        await ma.click(f"a[href='{url}']")
+        await ma.wait_for_url(f"**{url}")
+        assert await ma.locator("#stop").count() == 1
+        dead += await dead_links(ma)
+        await ma.check("#stop input[name=trigger][value=conditions]")
+        await ma.fill("#stop input[name=committee]", "医疗技术临床应用管理委员会（院长等7人）")
+        await ma.fill("#stop input[name=meeting_on]", clock.today().isoformat())
+        await ma.fill("#stop textarea[name=reason]", "技术负责人调离，不能满足管理规范要求")
+        async with ma.expect_navigation():
+            await ma.click("#stop button[type=submit]")
+        assert "已停止该技术的临床应用" in await ma.locator("#notice").inner_text()
+        assert await ma.locator("#use-state [data-use=stopped]").count() == 1
+        assert await ma.locator("#history tr[data-action=stop]").count() == 1
+        dead += await dead_links(ma)
+
+        head = await page_as("head_a")
+        await head.goto(url)
+        assert await head.locator("#use-state [data-use=stopped]").count() == 1
+        assert await head.locator("#stop").count() == 0 and await head.locator("#resume").count() == 0
+        dead += await dead_links(head)
+        await head.goto("/evaluations/periodic")
+        dead += await dead_links(head)
+
+        city = await page_as("regulator_city1")
+        await city.goto("/lifecycle/desk")
+        dead += await dead_links(city)
+        await city.goto(url)
+        dead += await dead_links(city)
+        await city.goto(f"/filings/{filing_id}")
+        assert await city.locator("#stop-report").count() == 1
+        async with city.expect_navigation():
+            await city.click("form[action$='/cancel'] button[type=submit]")
+        dead += await dead_links(city)
+
+        province = await page_as("regulator_province")
+        for path in ("/lifecycle/desk", url, "/evaluations"):
+            await province.goto(path)
+            dead += await dead_links(province)
+
+        public = await page_as()
+        await public.goto(f"/public/filings/technology/{code}")
+        dead += await dead_links(public)
+        await public.goto("/lifecycle/")
+        assert "/login" in public.url  # no page for the public, no error
+
+        await ma.goto(url)
+        assert await ma.locator("#use-state [data-use=cancelled]").count() == 1
+        await ma.fill("#resume input[name=committee]", "医疗技术临床应用管理委员会")
+        await ma.fill("#resume input[name=meeting_on]", clock.today().isoformat())
+        await ma.fill("#resume textarea[name=reason]", "新任技术负责人到岗，经评估符合规范，重新备案")
+        async with ma.expect_navigation():
+            await ma.click("#resume button[type=submit]")
+        assert await ma.locator("#use-state [data-use=in_use]").count() == 1
+        dead += await dead_links(ma)
+        # The next first case opens a new filing (NAT-11): the workflow does not end here.
+        await record_case(ma, project_id, "BROWSER-WALK-1")
+        await ma.wait_for_url("**/cases/*?saved=1")
+        assert await Filing.count().where((Filing.project == project_id) & (Filing.status == "open")) == 1
+        assert dead == []
+    finally:
+        await release_obligations()
+
+
+@pytest.mark.rule("NAT-22")
+async def test_walk_periodic_adjust_reaches_the_technologys_page(deployment, page_as):
+    """Medical affairs records an "adjust" evaluation in Chromium: a missing choice of what
+    is adjusted is said in Chinese with the typing kept; once recorded, the evaluation's
+    link opens the technology's page, which shows the adjustment; no dead link."""
+    hooks = deployment["host"].view()
+    project_id = await admitted(hooks, tech_index=24)
+    dead: list[str] = []
+    try:
+        row = await Filing.select().where(Filing.id == await completed_filing(hooks, project_id)).first()
+        code = row["technology_code"]
+        ma = await page_as("medaffairs_a")
+        await ma.goto("/evaluations/periodic")
+        await ma.select_option("#review-form select[name=technology_key]", code)
+        await ma.fill("#review-form input[name=committee]", "医疗技术临床应用管理委员会")
+        await ma.fill("#review-form textarea[name=findings]", "近一年并发症率上升，部分病例适应证把握偏宽")
+        await ma.check("#review-form input[name=result][value=adjust]")
+        await ma.fill("#review-form textarea[name=adjustments]", "适应证限于70岁以下患者")
+        async with ma.expect_navigation():
+            await ma.click("#review-form button.primary")
+        assert "请选择调整的事项" in await ma.content()
+        assert await ma.input_value("#review-form textarea[name=adjustments]") == "适应证限于70岁以下患者"
+        await ma.check("#review-form input[name=adjustment_kinds][value=requirements]")
+        async with ma.expect_navigation():
+            await ma.click("#review-form button.primary")
+        assert "调整已记入" in await ma.locator("#ok").inner_text()
+        dead += await dead_links(ma)
+        async with ma.expect_navigation():
+            await ma.click("#reviews a:has-text('使用状态页') >> nth=0")
+        assert "适应证限于70岁以下患者" in await ma.locator("#adjustments").inner_text()
+        assert await ma.locator("#use-state [data-use=in_use]").count() == 1
+        dead += await dead_links(ma)
+        assert dead == []
+    finally:
+        await release_obligations()
