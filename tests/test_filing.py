@@ -454,17 +454,30 @@ async def test_nat40_jl41_public_list_and_nat24_disclosure_show_completed_filing
     _, rows = await filing.public_by_region(deployment["province"])
     assert filing_id not in [r["id"] for r in rows]  # not yet completed
     await filing.complete(regulator, hooks, filing_id, completed_on=SUBMIT_DAY, today=SUBMIT_DAY)
-    await filing.add_cases(await actor("medaffairs_a"), filing_id, 4)
+    # The cumulative count is the technology's case records in the institution, voided ones
+    # aside (core.cases.counts): five more recorded, a sixth voided.
+    from core.cases import counts
+    from core.cases.tables import CaseRecord
+
+    before = await counts.cumulative_cases(deployment["hospital_a"], row["technology_code"])
+    for n in range(6):
+        await CaseRecord.insert(CaseRecord(
+            institution=deployment["hospital_a"], project=row["project"], external_id=f"PUB-{filing_id}-{n}",
+            dedupe_key=f"{deployment['hospital_a']}:PUB-{filing_id}-{n}", content_hash="x",
+            technology_code=row["technology_code"], technology_name=row["technology_name"], tech_class="restricted",
+            patient_key="p", admitted_on=SUBMIT_DAY, operated_on=SUBMIT_DAY, discharged_on=SUBMIT_DAY,
+            voided=n == 5, source="demo"))
+    expected = before + 5
     for region in (deployment["province"], deployment["city1"]):
         _, rows = await filing.public_by_region(region)
         mine = [r for r in rows if r["id"] == filing_id]
-        assert mine and mine[0]["case_count"] == 5 and mine[0]["filed_on"] == SUBMIT_DAY
+        assert mine and mine[0]["case_count"] == expected and mine[0]["filed_on"] == SUBMIT_DAY
     _, rows = await filing.public_by_region(deployment["city2"])
     assert filing_id not in [r["id"] for r in rows]
     name, rows = await filing.public_by_technology(row["technology_code"])
     assert name == row["technology_name"] and filing_id in [r["id"] for r in rows]
     inst, rows = await filing.institution_disclosure(deployment["hospital_a"])
-    assert any(r["technology_name"] == row["technology_name"] and r["case_count"] == 5 for r in rows)
+    assert any(r["technology_name"] == row["technology_name"] and r["case_count"] == expected for r in rows)
     fields = filing.disclosure_fields(hooks)
     assert [f["key"] for f in fields][:4] == ["institution", "technology", "filed_on", "case_count"]
     assert {f["rule"] for f in fields} >= {"JL-41", "JL-25"}  # JL-25: name, filing date, case count

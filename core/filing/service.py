@@ -418,9 +418,22 @@ async def void_case(actor: Actor, filing_id: int) -> None:
 
 
 async def _labelled(rows: list[dict]) -> list[dict]:
+    await _with_cumulative(rows)
     for r in rows:
         r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
     return rows
+
+
+async def _with_cumulative(rows: list[dict]) -> None:
+    """Each filing row's ``case_count``: the technology's cumulative cases in the
+    institution by the one definition (``core.cases.counts``, NAT-24, NAT-40) — voided
+    cases excluded, corrections applied — in one query for the whole list."""
+    from core.cases import counts
+
+    keys = {r["id"]: (r["institution"], lifecycle.technology_key(r["technology_code"], r["project"])) for r in rows}
+    found = await counts.cumulative_cases_many(keys.values())
+    for r in rows:
+        r["case_count"] = found.get(keys[r["id"]], 0)
 
 
 def hospital_list(actor: Actor) -> tuple[listing.ListSpec, Any]:
@@ -1049,6 +1062,7 @@ async def _desk_scope(actor: Actor) -> Any:
 def _desk_decorator(actor: Actor, cal: Any, day: dt.date):
     async def decorate(rows: list[dict]) -> list[dict]:
         await _with_use(rows)  # the technology's state of use in the institution (core.lifecycle)
+        await _with_cumulative(rows)
         for r in rows:
             r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
             r["may_act"] = actor.has("regulator") and r["institution.licence_region"] == actor.region_id
@@ -1121,7 +1135,8 @@ async def consistency(actor: Actor, hooks: HookView, today: dt.date | None = Non
         if r["status"] in closed and r["annotation_expected"] != r["annotation_recorded"]:
             r["problem"] = "副本未备注" if not r["annotation_recorded"] else "副本备注与备案不一致"
             mismatched.append(r)
-        elif r["status"] in (FilingStatus.open, FilingStatus.submitted, FilingStatus.returned) and r["case_count"] > 0:
+        elif r["status"] in (FilingStatus.open, FilingStatus.submitted, FilingStatus.returned) and (
+                r["first_case_on"] is not None):  # a filing opens on its first case (NAT-11)
             r["problem"] = "已开展病例但未完成备案" + ("（已逾期未提交）" if r["overdue_open"] else "")
             unfiled.append(r)
     return {"mismatched": mismatched, "unfiled": unfiled}
@@ -1141,6 +1156,7 @@ async def _public_rows(where: Any | None) -> list[dict]:
         query = query.where(where)
     rows = await query
     await _with_use(rows)
+    await _with_cumulative(rows)
     for r in rows:
         r["filed_on"] = r["completed_on"]
         r["filing_department"] = department_name({"name": r["institution.licence_region.name"],
@@ -1187,21 +1203,81 @@ async def public_by_technology(code: str) -> tuple[str, list[dict]]:
     return rows[0]["technology_name"], rows
 
 
+_DISCLOSED = (FilingStatus.open, FilingStatus.submitted, FilingStatus.returned, FilingStatus.completed,
+              FilingStatus.withdrawal_requested)
+
+
+async def _disclosure_rows(institution_ids: list[int] | None) -> list[dict]:
+    """The restricted-technology lists of the institutions (``None``: every active one), in
+    five queries whatever their number: completed filings, filings under way, and admitted
+    restricted technologies not yet performed — each with its filing date, its cumulative
+    case count by the one definition (``core.cases.counts``) and its state of use."""
+    active = Institution.select(Institution.id).where(Institution.active == True)  # noqa: E712
+    if institution_ids is not None:
+        active = active.where(Institution.id.is_in(list(institution_ids) or [-1]))
+    ids = [r["id"] for r in await active]
+    rows = await Filing.select(Filing.id, Filing.institution, Filing.project, Filing.technology_code,
+                               Filing.technology_name, Filing.completed_on, Filing.status).where(
+        Filing.institution.is_in(ids or [-1]) & Filing.status.is_in(list(_DISCLOSED))).order_by(Filing.id)
+    keys = {(r["institution"], lifecycle.technology_key(r["technology_code"], r["project"])) for r in rows}
+    admitted = await Project.select(Project.id, Project.institution, Project.technology_code,
+                                    Project.technology_name).where(
+        Project.institution.is_in(ids or [-1]) & (Project.tech_class == "restricted")
+        & (Project.status == "admitted")).order_by(Project.id)
+    for p in admitted:
+        key = (p["institution"], lifecycle.technology_key(p["technology_code"], p["id"]))
+        if key not in keys:  # admitted, no case yet (the first case opens the filing, NAT-11)
+            keys.add(key)
+            rows.append({"id": -p["id"], "institution": p["institution"], "project": p["id"],
+                         "technology_code": p["technology_code"], "technology_name": p["technology_name"],
+                         "completed_on": None, "status": "admitted"})
+    await _with_use(rows)
+    await _with_cumulative(rows)
+    for r in rows:
+        r["filed_on"] = r["completed_on"]
+        r["status_label"] = ("已备案" if r["status"] == FilingStatus.completed else
+                             "已准入，尚未开展" if r["status"] == "admitted" else "备案办理中")
+    rows.sort(key=lambda r: (r["institution"], r["status"] != FilingStatus.completed, r["technology_code"],
+                             r["technology_name"]))
+    return rows
+
+
 async def institution_disclosure(institution_id: int) -> tuple[dict, list[dict]]:
-    """NAT-24: an institution's restricted technologies with filing date and cumulative
-    case count — completed filings, plus admitted ones still being filed."""
+    """NAT-24 (院务公开; a province's own id comes with its ``disclosure_fields``): the
+    institution's restricted-technology list with filing dates and cumulative case counts
+    (``_disclosure_rows``). Anonymous; an unknown or inactive institution is ``NotFound``."""
     inst = await Institution.select(Institution.id, Institution.name, Institution.grade,
                                     Institution.region.name).where(
         (Institution.id == institution_id) & (Institution.active == True)).first()  # noqa: E712
     if inst is None:
         raise NotFound("未找到该医疗机构")
-    rows = await Filing.select(Filing.id, Filing.institution, Filing.project, Filing.technology_code,
-                               Filing.technology_name, Filing.completed_on, Filing.case_count, Filing.status).where(
-        (Filing.institution == institution_id) & Filing.status.is_in(
-            [FilingStatus.open, FilingStatus.submitted, FilingStatus.returned, FilingStatus.completed,
-             FilingStatus.withdrawal_requested])).order_by(Filing.technology_code)
-    await _with_use(rows)
+    return inst, await _disclosure_rows([institution_id])
+
+
+async def disclosures_all(institution_ids: list[int] | None = None) -> list[dict]:
+    """Every active institution's restricted-technology list (the open data of NAT-24), with
+    the institution's name and region."""
+    rows = await _disclosure_rows(institution_ids)
+    names = {r["id"]: r for r in await Institution.select(Institution.id, Institution.name, Institution.region.name)
+             .where(Institution.id.is_in(sorted({r["institution"] for r in rows}) or [-1]))}
     for r in rows:
-        r["filed_on"] = r["completed_on"]
-        r["status_label"] = "已备案" if r["status"] == FilingStatus.completed else "备案办理中"
-    return inst, rows
+        r["institution.name"] = names[r["institution"]]["name"]
+        r["institution.region.name"] = names[r["institution"]]["region.name"]
+    return rows
+
+
+async def grading_disclosure(institution_id: int) -> dict | None:
+    """The surgery-grading catalogue in force (NAT-24), as the institution's public page
+    summarises it: edition, effective date, operations per level; the catalogue itself is
+    ``core.grading``'s public page."""
+    from core.grading import service as grading
+    from core.grading.tables import GradingOperation
+
+    edition = await grading.edition_in_force(institution_id)
+    if edition is None:
+        return None
+    levels = {r["level"]: int(r["n"]) for r in await GradingOperation.raw(
+        "SELECT level, COUNT(*) AS n FROM grading_operation WHERE edition = {} GROUP BY level", edition["id"])}
+    return {"number": edition["number"], "effective_on": edition["effective_on"],
+            "operation_count": sum(levels.values()), "levels": [(lvl, levels.get(lvl, 0)) for lvl in (1, 2, 3, 4)],
+            "href": f"/public/grading/{institution_id}"}

@@ -190,6 +190,33 @@ async def figures(actor: Actor, flt: Filter | None = None, *, rank: bool | None 
     return out
 
 
+async def cumulative(actor: Actor, technology_code: str) -> list[dict]:
+    """The technology's cumulative cases (累计开展例数, whatever the page's period) per
+    institution of the actor's QC level that has any — the number the institution's public
+    page (NAT-24) and its annual report show, by the one definition
+    (``core.cases.counts``). A hospital user gets its own institution's row."""
+    from core.cases import counts
+    from core.tenancy.tables import Institution
+
+    key = technology_code.strip().upper()
+    if not key:
+        return []
+    if actor.institution_id is not None:
+        ids: list[int] | None = [actor.institution_id]
+    elif actor.is_admin or (actor.region_path and actor.has(*REGION_QC)):
+        ids = await cases.institution_ids_in_scope(actor)
+    else:
+        return []
+    if ids is None:
+        ids = [r["id"] for r in await Institution.select(Institution.id)]
+    found = await counts.cumulative_cases_many([(i, key) for i in ids])
+    shown = [i for i in ids if found[(i, key)] or i == actor.institution_id]
+    names = {r["id"]: r["name"] for r in await Institution.select(Institution.id, Institution.name).where(
+        Institution.id.is_in(shown or [-1]))}
+    return sorted(({"institution": i, "name": names.get(i, ""), "cases": found[(i, key)]} for i in shown),
+                  key=lambda r: (-r["cases"], r["name"]))
+
+
 def ranked(rows: list[dict]) -> list[dict]:
     """Institutions ranked: best timeliness first, then lowest complication rate."""
     rows = sorted(rows, key=lambda r: (-(r["timeliness"] if r["timeliness"] is not None else -1),
@@ -341,7 +368,16 @@ async def prefill(actor: Actor, hooks: HookView | None, project: dict, year: int
                    institution_id=project["institution"])
     data = await figures(system, flt, rank=False)
     total = data["total"]
+    from core.cases import counts
+    from core.lifecycle.rules import technology_key
+
+    # The technology's cumulative cases in the institution up to the period's end, by the
+    # one definition the public page (NAT-24) and the QC pages show.
+    cumulative = await counts.cumulative_cases(project["institution"],
+                                               technology_key(project["technology_code"], project["id"]),
+                                               until=dt.date(year - 1, 12, 31))
     return {
+        "cumulative_cases": cumulative, "cumulative_until": dt.date(year - 1, 12, 31).isoformat(),
         "period": f"{since.isoformat()} 至 {dt.date(year - 1, 12, 31).isoformat()}",
         "cases": total["cases"], "complications": total["complications"],
         "complication_rate": total["complication_rate"], "adverse_events": total["adverse_events"],

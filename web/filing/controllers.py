@@ -210,7 +210,7 @@ class PublicFilingController(Controller):
     async def by_region(self, request: Request, region_id: int) -> Template:
         region, rows = await service.public_by_region(region_id)
         return await self._page(request, "filing/public_list.html", heading=f"{region['name']}限制类技术备案机构名单",
-                                rows=rows)
+                                rows=rows, open_data=f"/open-data/regions/{region_id}/filings")
 
     @get("/filings/technology/{code:str}")
     async def by_technology(self, request: Request, code: str) -> Template:
@@ -220,4 +220,5 @@ class PublicFilingController(Controller):
     @get("/institutions/{institution_id:int}")
     async def disclosure(self, request: Request, institution_id: int) -> Template:
         inst, rows = await service.institution_disclosure(institution_id)
-        return await self._page(request, "filing/public_institution.html", institution=inst, rows=rows)
+        return await self._page(request, "filing/public_institution.html", institution=inst, rows=rows,
+                                grading=await service.grading_disclosure(institution_id))

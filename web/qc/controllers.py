@@ -76,7 +76,7 @@ class QcController(Controller):
         data = await qc.figures(actor, flt)
         name = data["technologies"][0]["name"] if data["technologies"] else code
         return await page(request, "qc/index.html", data=data, charts=_charts(data, f"{code} {name}"), flt=flt,
-                          technology={"code": code, "name": name},
+                          technology={"code": code, "name": name}, cumulative=await qc.cumulative(actor, code),
                           indicators=await qc.indicator_figures(actor, hooks, flt), since=since, until=until,
                           period=_period(since, until, period), periods=qc.PERIODS)
 

@@ -238,8 +238,19 @@ class CusumController(Controller):
                           charts=[cusum.svg(s) for s in found], first=cusum.FIRST_CASES, alarm=cusum.ALARM)
 
 
+def _open_json(body: bytes) -> Response:
+    return Response(body, media_type="application/json", headers={"Cache-Control": "public, max-age=300"})
+
+
+def _open_csv(body: bytes, name: str) -> Response:
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=300",
+                             "Content-Disposition": f'attachment; filename="{name}"'})
+
+
 class OpenDataController(Controller):
-    """开放数据: the public lists of filed institutions as CSV and JSON (anonymous, NAT-40)."""
+    """开放数据 (anonymous): the departments' lists of filed institutions (NAT-40) and the
+    institutions' own disclosure (NAT-24) as CSV and JSON at stable URLs."""
 
     path = "/open-data"
 
@@ -249,15 +260,41 @@ class OpenDataController(Controller):
 
         return Template(template_name="supervision/open_data.html", context={
             "actor": await load_actor(request), "nav": [], "current_path": request.url.path,
-            "fields": opendata.FIELDS, "version": opendata.SCHEMA_VERSION})
+            "fields": opendata.FIELDS, "disclosure_fields": opendata.DISCLOSURE_FIELDS,
+            "version": opendata.SCHEMA_VERSION})
 
     @get("/filings.json")
     async def filings_json(self) -> Response:
-        return Response(await opendata.as_json(), media_type="application/json",
-                        headers={"Cache-Control": "public, max-age=300"})
+        return _open_json(await opendata.as_json())
 
     @get("/filings.csv")
     async def filings_csv(self) -> Response:
-        return Response(await opendata.as_csv(), media_type="text/csv; charset=utf-8",
-                        headers={"Cache-Control": "public, max-age=300",
-                                 "Content-Disposition": 'attachment; filename="filings.csv"'})
+        return _open_csv(await opendata.as_csv(), "filings.csv")
+
+    @get("/regions/{region_id:int}/filings.json")
+    async def region_json(self, region_id: int) -> Response:
+        return _open_json(opendata.json_bytes(opendata.FIELDS, await opendata.records(region_id)))
+
+    @get("/regions/{region_id:int}/filings.csv")
+    async def region_csv(self, region_id: int) -> Response:
+        return _open_csv(opendata.csv_of(opendata.FIELDS, await opendata.records(region_id)),
+                         f"filings-region-{region_id}.csv")
+
+    @get("/disclosures.json")
+    async def disclosures_json(self) -> Response:
+        return _open_json(opendata.json_bytes(opendata.DISCLOSURE_FIELDS, await opendata.disclosure_records()))
+
+    @get("/disclosures.csv")
+    async def disclosures_csv(self) -> Response:
+        return _open_csv(opendata.csv_of(opendata.DISCLOSURE_FIELDS, await opendata.disclosure_records()),
+                         "disclosures.csv")
+
+    @get("/institutions/{institution_id:int}/disclosure.json")
+    async def institution_json(self, institution_id: int) -> Response:
+        return _open_json(opendata.json_bytes(opendata.DISCLOSURE_FIELDS,
+                                              await opendata.disclosure_records(institution_id)))
+
+    @get("/institutions/{institution_id:int}/disclosure.csv")
+    async def institution_csv(self, institution_id: int) -> Response:
+        return _open_csv(opendata.csv_of(opendata.DISCLOSURE_FIELDS, await opendata.disclosure_records(institution_id)),
+                         f"disclosure-{institution_id}.csv")
