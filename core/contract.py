@@ -531,7 +531,7 @@ class WarningRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     severity: Annotated[str, msgspec.Meta(pattern="^(" + "|".join(WARNING_SEVERITIES) + ")$")] = "warning"
 
 
-CREDIT_MEASURES = ("obligations_on_time", "warnings", "stops")
+CREDIT_MEASURES = ("obligations_on_time", "warnings", "stops", "disclosure")
 
 
 class CreditItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -543,7 +543,11 @@ class CreditItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
       ``points``; each late or overdue one loses its part, linked;
     - ``warnings``: each risk warning raised in the year loses ``per_item`` (× 2 serious,
       × 0.5 notice; halved when closed after the institution's answer), linked;
-    - ``stops``: each suspension or stop of a technology in the year loses ``per_item``.
+    - ``stops``: each suspension or stop of a technology in the year loses ``per_item``;
+    - ``disclosure``: an institution performing restricted technologies discloses its
+      surgery-grading catalogue with its restricted list (院务公开, NAT-24): none in force at
+      the year's end (or today) loses ``per_item``; one in force only after the year's
+      restricted work began loses half of it; linked to the public page and the catalogue.
     """
 
     key: Annotated[str, msgspec.Meta(pattern="^[a-z][a-z0-9_]{1,39}$")]

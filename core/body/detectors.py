@@ -34,3 +34,29 @@ async def no_management_body(scope: Scope) -> list[Finding]:
             continue
         found.append(Finding(institution_id=i["id"], fingerprint="body", detail=detail, fact_on=scope.today))
     return found
+
+
+async def _rules_records(finding: Finding, limit: int) -> list[Record]:
+    return [Record(type="institution", id=finding.institution_id, label="本机构管理制度（管理组织的决定）",
+                   href=f"/body/{finding.institution_id}/systems")]
+
+
+@detector("no_management_rules", "未建立医疗技术临床应用管理相关规章制度（管理组织无“制定管理制度”的决定记录）",
+          _rules_records)
+async def no_management_rules(scope: Scope) -> list[Finding]:
+    """NAT-41 (2): the institution's management rules are a decision of its body on the
+    duty ``rules`` (制定本机构医疗技术临床应用管理制度, NAT-15), recorded with the meeting
+    that made it; an active institution with no such decision on record is a finding (one
+    without a body at all has none either)."""
+    from core.body.tables import BodyDecision
+    from core.tenancy.tables import Institution
+
+    query = Institution.select(Institution.id).where(Institution.active == True)  # noqa: E712
+    if scope.institution_ids is not None:
+        query = query.where(Institution.id.is_in(list(scope.institution_ids) or [-1]))
+    ids = [i["id"] for i in await query]
+    decided = {r["institution"] for r in await BodyDecision.select(BodyDecision.institution).where(
+        (BodyDecision.system == "rules") & BodyDecision.institution.is_in(ids or [-1])).distinct()}
+    return [Finding(institution_id=i, fingerprint="rules", fact_on=scope.today,
+                    detail="管理组织尚无制定本机构医疗技术临床应用管理制度的决定记录")
+            for i in ids if i not in decided]

@@ -2,7 +2,8 @@
 a province's rule, e.g. its link to the social credit system, comes with its
 ``credit_items``). No source publishes a formula: ours is the plugins' items and weights,
 measured by core on the institution's own records, and every point lost names the record
-behind it (an obligation done late, a warning, a suspension), linked.
+behind it (an obligation done late, a warning, a suspension, the public page lacking the
+surgery-grading catalogue), linked.
 
 Computed when read (a few grouped queries per institution and year), so a score always
 agrees with the records; the institution's answers are kept (``CreditAnswer``)."""
@@ -10,6 +11,7 @@ agrees with the records; the institution's answers are kept (``CreditAnswer``)."
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import msgspec
 
@@ -146,7 +148,81 @@ async def _stops(item: CreditItem, institution_id: int, year: int, today: dt.dat
                      f"本年度技术暂停或停止 {len(rows)} 次，每次扣 {item.per_item:g} 分", tuple(losses))
 
 
-MEASURES = {"obligations_on_time": _obligations, "warnings": _warnings, "stops": _stops}
+def _checked_on(year: int, today: dt.date) -> dt.date:
+    """The day a year's disclosure is judged on: its last day, or today in the year itself."""
+    return min(dt.date(year, 12, 31), today)
+
+
+async def _restricted_since(ids: list[int], until: dt.date) -> dict[int, dt.date]:
+    """Per institution, the first day of its restricted work on record up to ``until``: its
+    first completed filing or its first restricted case (voided ones aside)."""
+    from core.filing.tables import Filing
+
+    inst = f"({', '.join(str(int(i)) for i in ids) or '-1'})"
+    day = until.isoformat() if _sqlite() else until
+    rows = await RiskWarning.raw(f"""
+        SELECT x.institution AS institution, MIN(x.since) AS since FROM (
+            SELECT f.institution AS institution, MIN(f.completed_on) AS since FROM {Filing._meta.tablename} f
+            WHERE f.status = 'completed' AND f.institution IN {inst} AND f.completed_on <= {{}}
+            GROUP BY f.institution
+            UNION ALL
+            SELECT c.institution AS institution, MIN(c.operated_on) AS since FROM case_record c
+            WHERE c.tech_class = 'restricted' AND NOT c.voided AND c.institution IN {inst} AND c.operated_on <= {{}}
+            GROUP BY c.institution) x
+        GROUP BY x.institution""", day, day)
+    return {r["institution"]: _as_date(r["since"]) for r in rows if r["since"] is not None}
+
+
+async def _catalogue_since(ids: list[int]) -> dict[int, dt.date]:
+    """Per institution, the day its first surgery-grading catalogue came into force (an
+    edition in force stays so until a later one replaces it)."""
+    from core.grading.tables import GradingEdition
+
+    rows = await GradingEdition.raw(f"""
+        SELECT g.institution AS institution, MIN(g.effective_on) AS since FROM {GradingEdition._meta.tablename} g
+        WHERE g.institution IN ({', '.join(str(int(i)) for i in ids) or '-1'}) GROUP BY g.institution""")
+    return {r["institution"]: _as_date(r["since"]) for r in rows if r["since"] is not None}
+
+
+def _as_date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def _disclosure_loss(item: CreditItem, year: int, checked: dt.date, started: dt.date | None,
+                     catalogue: dt.date | None) -> tuple[float, str]:
+    """The points the year's disclosure loses and why (NAT-24): nothing without restricted
+    work; ``per_item`` with no catalogue in force on the day checked; half of it when the
+    catalogue came into force after the year's restricted work began."""
+    if started is None:
+        return 0.0, ""
+    due = max(started, dt.date(year, 1, 1))
+    if catalogue is None or catalogue > checked:
+        return min(item.points, item.per_item), (f"自 {started} 起开展限制类技术，截至 {checked} 院务公开仍无现行的"
+                                                 f"手术分级管理目录")
+    if catalogue > due:
+        return min(item.points, item.per_item / 2), (f"本年度自 {due} 起开展限制类技术，手术分级管理目录 {catalogue} "
+                                                     f"起才施行并公开（逾期公开）")
+    return 0.0, ""
+
+
+async def _disclosure(item: CreditItem, institution_id: int, year: int, today: dt.date) -> ItemScore:
+    checked = _checked_on(year, today)
+    started = (await _restricted_since([institution_id], checked)).get(institution_id)
+    catalogue = (await _catalogue_since([institution_id])).get(institution_id)
+    lost, why = _disclosure_loss(item, year, checked, started, catalogue)
+    if started is None:
+        basis = f"截至 {checked} 未开展限制类技术，无需公开限制类技术临床应用情况，不扣分"
+    elif not lost:
+        basis = f"限制类技术目录、临床应用情况由本平台公开；手术分级管理目录 {catalogue} 起公开，按时"
+    else:
+        basis = f"缺少或逾期公开手术分级管理目录扣 {lost:g} 分（缺少扣 {item.per_item:g} 分，逾期公开减半）"
+    losses = (Loss(_r(lost), f"{why}（{item.rule}）", f"/public/institutions/{institution_id}",
+                   (("手术分级管理目录", f"/grading/{institution_id}"),)),) if lost else ()
+    return ItemScore(item.key, item.title, item.rule, item.description, item.points, _r(item.points - lost),
+                     basis, losses)
+
+
+MEASURES = {"obligations_on_time": _obligations, "warnings": _warnings, "stops": _stops, "disclosure": _disclosure}
 
 
 def warning_loss(item: CreditItem, severity: str, answered: bool) -> float:
@@ -155,7 +231,7 @@ def warning_loss(item: CreditItem, severity: str, answered: bool) -> float:
     return item.per_item * SEVERITY_FACTOR.get(severity, 1.0) * (0.5 if answered else 1.0)
 
 
-async def _region_counts(ids: list[int], year: int, today: dt.date) -> dict[str, dict]:
+async def _region_counts(ids: list[int], year: int, today: dt.date) -> dict[str, Any]:
     """Per institution, in three grouped queries: obligations by kind (on time / late),
     warning losses by severity and answer, suspensions and stops — what ``score`` counts
     record by record, for a whole region at once."""
@@ -187,10 +263,12 @@ async def _region_counts(ids: list[int], year: int, today: dt.date) -> dict[str,
         SELECT e.institution AS institution, COUNT(*) AS n FROM technology_use_event e
         WHERE e.institution IN {inst} AND e.action IN ('stop', 'suspend', 'region_suspend')
           AND e.event_on >= {{}} AND e.event_on <= {{}} GROUP BY e.institution""", *args)}
-    return {"obligations": obligations, "warnings": warnings, "stops": stops}
+    checked = _checked_on(year, today)
+    return {"obligations": obligations, "warnings": warnings, "stops": stops,
+            "disclosure": (checked, await _restricted_since(ids, checked), await _catalogue_since(ids))}
 
 
-def _earned(item: CreditItem, institution_id: int, counts: dict[str, dict]) -> float:
+def _earned(item: CreditItem, institution_id: int, counts: dict[str, Any], year: int = 0) -> float:
     """An item's points from the grouped counts, by the same arithmetic as its breakdown."""
     if item.measure == "obligations_on_time":
         on_time = sum(counts["obligations"].get((institution_id, k), [0, 0])[0] for k in item.kinds)
@@ -200,6 +278,10 @@ def _earned(item: CreditItem, institution_id: int, counts: dict[str, dict]) -> f
         lost = sum(warning_loss(item, severity, answered) * n
                    for severity, answered, n in counts["warnings"].get(institution_id, []))
         return max(0.0, item.points - lost)
+    if item.measure == "disclosure":
+        checked, started, catalogue = counts["disclosure"]
+        return item.points - _disclosure_loss(item, year, checked, started.get(institution_id),
+                                              catalogue.get(institution_id))[0]
     return max(0.0, item.points - item.per_item * counts["stops"].get(institution_id, 0))
 
 
@@ -242,7 +324,7 @@ async def region_scores(actor: Actor, hooks: HookView, year: int) -> list[Score]
     counts = await _region_counts([r["id"] for r in institutions], year, clock.today())
     scores = []
     for r in institutions:
-        parts = tuple(ItemScore(i.key, i.title, i.rule, i.description, i.points, _r(_earned(i, r["id"], counts)), "")
+        parts = tuple(ItemScore(i.key, i.title, i.rule, i.description, i.points, _r(_earned(i, r["id"], counts, year)), "")
                       for i in items)
         scores.append(Score(institution_id=r["id"], institution_name=r["name"], year=year,
                             total=_r(sum(p.earned for p in parts)), maximum=_r(sum(i.points for i in items)),

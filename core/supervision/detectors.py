@@ -260,40 +260,55 @@ async def prohibited_technology(scope: Scope) -> list[Finding]:
 
 # ---------------------------------------------------------------- stopped technologies still in use (NAT-25)
 
-USE_LABELS = {"suspended": "暂停", "stopped": "停止", "cancelled": "注销备案"}
+USE_LABELS = {"suspended": "暂停", "stopped": "停止", "cancelled": "注销备案", "region_suspended": "辖区暂停"}
 
 
 def _stopped_sql(scope: Scope) -> str:
     """Cases performed on or after the day the institution's use of the technology was
     suspended, stopped or its filing cancelled (``core.lifecycle``'s state of use: a case
-    recorded before the stop was entered, or a stop entered with an earlier date)."""
-    from core.lifecycle.tables import TechnologyUse
+    recorded before the stop was entered, or a stop entered with an earlier date) — and
+    cases performed while a region's suspension of the technology covered the institution
+    (NAT-25 (4): the provincial department suspends it in its whole region), from its start
+    until it was lifted. A case may appear under both: count it once (``DISTINCT``)."""
+    from core.lifecycle.tables import RegionSuspension, TechnologyUse
+    from core.tenancy.tables import Institution, Region
 
-    where = _in(scope, "u.institution")
+    key_match = """((c.technology_code <> '' AND UPPER(c.technology_code) = {key})
+              OR (c.technology_code = '' AND 'P' || CAST(c.project AS TEXT) = {key}))"""
     return f"""
         SELECT c.id, c.institution, c.technology_code, c.technology_name, c.operated_on,
                u.technology_key AS use_key, u.since AS stopped_on, u.status AS use_status
         FROM {TechnologyUse._meta.tablename} u
-        JOIN case_record c ON c.institution = u.institution
-         AND ((c.technology_code <> '' AND UPPER(c.technology_code) = u.technology_key)
-              OR (c.technology_code = '' AND 'P' || CAST(c.project AS TEXT) = u.technology_key))
+        JOIN case_record c ON c.institution = u.institution AND {key_match.format(key='u.technology_key')}
         WHERE u.status <> 'in_use' AND u.since IS NOT NULL AND c.operated_on >= u.since
-          AND NOT c.voided {where}"""
+          AND NOT c.voided {_in(scope, 'u.institution')}
+        UNION ALL
+        SELECT c.id, c.institution, c.technology_code, c.technology_name, c.operated_on,
+               s.technology_key AS use_key, s.started_on AS stopped_on, 'region_suspended' AS use_status
+        FROM {RegionSuspension._meta.tablename} s
+        JOIN {Region._meta.tablename} sr ON sr.id = s.region
+        JOIN {Region._meta.tablename} ir ON ir.path LIKE sr.path || '%'
+        JOIN {Institution._meta.tablename} i ON i.region = ir.id
+        JOIN case_record c ON c.institution = i.id AND {key_match.format(key='s.technology_key')}
+        WHERE c.operated_on >= s.started_on AND (s.lifted_on IS NULL OR c.operated_on < s.lifted_on)
+          AND NOT c.voided {_in(scope, 'i.id')}"""
 
 
 async def _stopped_records(finding: Finding, limit: int) -> list[Record]:
     key = finding.fingerprint.split(":", 1)[1]
-    rows = await _raw(f"SELECT x.id AS id FROM ({_stopped_sql(Scope((finding.institution_id,), clock.today()))}) x "
+    rows = await _raw(f"SELECT DISTINCT x.id AS id, x.operated_on AS operated_on "
+                      f"FROM ({_stopped_sql(Scope((finding.institution_id,), clock.today()))}) x "
                       f"WHERE x.use_key = {{}} ORDER BY x.operated_on DESC LIMIT {int(limit)}", key)
     return await _case_records(f"AND c.id IN ({', '.join(str(r['id']) for r in rows) or '-1'})", finding, limit)
 
 
-@detector("stopped_technology", "技术已暂停、停止或注销备案后仍有病例（按院内技术使用状态）", _stopped_records)
+@detector("stopped_technology", "技术已暂停、停止或注销备案后（含辖区暂停期间）仍有病例（按院内技术使用状态及辖区暂停）",
+          _stopped_records)
 async def stopped_technology(scope: Scope) -> list[Finding]:
     rows = await _raw(f"""
         SELECT x.institution AS institution, x.use_key AS use_key, MAX(x.technology_code) AS code,
-               MAX(x.technology_name) AS technology, COUNT(*) AS n, MAX(x.operated_on) AS last_on,
-               MIN(x.stopped_on) AS stopped_on, MAX(x.use_status) AS use_status
+               MAX(x.technology_name) AS technology, COUNT(DISTINCT x.id) AS n, MAX(x.operated_on) AS last_on,
+               MIN(x.stopped_on) AS stopped_on, MIN(x.use_status) AS use_status
         FROM ({_stopped_sql(scope)}) x GROUP BY x.institution, x.use_key""")
     return [Finding(institution_id=r["institution"], fingerprint=f"use:{r['use_key']}", count=int(r["n"]),
                     technology_code=r["code"] or "", technology_name=r["technology"] or "",
@@ -379,6 +394,110 @@ async def filing_annotation(scope: Scope) -> list[Finding]:
                     detail=f"{r['technology_code']} {r['technology_name']}：" + (
                         "副本未备注" if not r["annotation_recorded"] else "副本备注与备案不一致"))
             for r in await query]
+
+
+# ---------------------------------------------------------------- disclosure (NAT-24; NAT-41 (7))
+
+
+async def _disclosure_records(finding: Finding, limit: int) -> list[Record]:
+    i = finding.institution_id
+    return [Record(type="institution", id=i, label="本机构院务公开页面", href=f"/public/institutions/{i}"),
+            Record(type="grading", id=i, label="本机构手术分级管理目录", href=f"/grading/{i}")]
+
+
+@detector("disclosure_incomplete", "开展限制类技术的医疗机构，院务公开缺少手术分级管理目录（无现行版本）",
+          _disclosure_records)
+async def disclosure_incomplete(scope: Scope) -> list[Finding]:
+    """NAT-24: an institution that performs restricted technologies discloses its
+    restricted list, its surgery-grading catalogue and each technology's use. The portal
+    publishes the list and the counts itself (``/public/institutions/<id>``); what the
+    institution can leave out is the catalogue — none in force today means its 院务公开
+    lacks it (NAT-41 (7): 未将相关信息纳入院务公开范围向社会公开). Institutions with a
+    completed filing or a restricted case (voided ones aside) are looked at."""
+    from core.filing.tables import Filing
+    from core.grading.tables import GradingEdition
+
+    day = scope.today.isoformat() if _sqlite() else scope.today
+    rows = await _raw(f"""
+        SELECT x.institution AS institution, MIN(x.since) AS since FROM (
+            SELECT f.institution AS institution, f.completed_on AS since FROM {Filing._meta.tablename} f
+            WHERE f.status = 'completed' {_in(scope, 'f.institution')}
+            UNION ALL
+            SELECT c.institution AS institution, MIN(c.operated_on) AS since FROM case_record c
+            WHERE c.tech_class = 'restricted' AND NOT c.voided {_in(scope, 'c.institution')}
+            GROUP BY c.institution) x
+        WHERE NOT EXISTS (SELECT 1 FROM {GradingEdition._meta.tablename} g
+                          WHERE g.institution = x.institution AND g.effective_on <= {{}})
+        GROUP BY x.institution""", day)
+    return [Finding(institution_id=r["institution"], fingerprint="grading", fact_on=_date(r["since"]),
+                    detail=f"自 {_date(r['since'])} 起开展限制类技术，院务公开尚无现行的手术分级管理目录")
+            for r in rows]
+
+
+# ---------------------------------------------------------------- standardised training (NAT-26; NAT-41 (8))
+
+
+def _restricted_operators_sql(scope: Scope) -> tuple[str, list]:
+    """The operators of the institutions' restricted cases of this and last year (voided
+    ones aside)."""
+    since = dt.date(scope.today.year - 1, 1, 1)
+    return f"""
+        SELECT c.institution AS institution, CAST(c.operators AS TEXT) AS operators, COUNT(*) AS n
+        FROM case_record c
+        WHERE c.tech_class = 'restricted' AND NOT c.voided AND c.operated_on >= {{}} {_in(scope, 'c.institution')}
+        GROUP BY c.institution, CAST(c.operators AS TEXT)""", [since.isoformat() if _sqlite() else since]
+
+
+async def _trained(user_ids: set[int]) -> set[int]:
+    """Those with a standardised-training record: a training certificate in their archive
+    (``physician_certificate`` of kind ``training``, not removed) or a passed final exam
+    of a training base's course (``training_trainee``)."""
+    from core.people.tables import Certificate
+    from core.training.tables import Trainee
+
+    ids = sorted(user_ids) or [-1]
+    found = {r["user"] for r in await Certificate.select(Certificate.user).where(
+        Certificate.user.is_in(ids) & (Certificate.kind == "training") & (Certificate.removed == 0))}
+    found |= {r["user"] for r in await Trainee.select(Trainee.user).where(
+        Trainee.user.is_in(ids) & (Trainee.final_result == "pass"))}
+    return found
+
+
+async def _untrained(scope: Scope) -> dict[int, dict[int, int]]:
+    """Per institution: untrained operator id → number of restricted cases they operated."""
+    sql, args = _restricted_operators_sql(scope)
+    per: dict[int, dict[int, int]] = {}
+    for r in await _raw(sql, *args):
+        operators = msgspec.json.decode(r["operators"]) if isinstance(r["operators"], str | bytes) else r["operators"]
+        for o in operators or []:
+            if str(o).isdigit():
+                per.setdefault(r["institution"], {}).setdefault(int(o), 0)
+                per[r["institution"]][int(o)] += int(r["n"])
+    trained = await _trained({o for ops in per.values() for o in ops})
+    return {i: {o: n for o, n in ops.items() if o not in trained} for i, ops in per.items()
+            if any(o not in trained for o in ops)}
+
+
+async def _untrained_records(finding: Finding, limit: int) -> list[Record]:
+    from core.accounts.tables import User
+
+    ops = (await _untrained(Scope((finding.institution_id,), clock.today()))).get(finding.institution_id, {})
+    users = await User.select(User.id, User.display_name).where(User.id.is_in(sorted(ops)[:limit] or [-1]))
+    return [Record(type="person", id=u["id"], label=f"{u['display_name']}（{ops[u['id']]} 例限制类技术病例）",
+                   href=f"/people/{u['id']}") for u in users]
+
+
+@detector("untrained_operators", "限制类技术病例的术者没有规范化培训记录（证书档案或培训基地结业考核合格）",
+          _untrained_records)
+async def untrained_operators(scope: Scope) -> list[Finding]:
+    """NAT-26: physicians performing restricted technologies take standardised training;
+    NAT-41 (8) names the institution that does not safeguard it. The portal sees who
+    operated and whose training is on record: per institution, the operators of this and
+    last year's restricted cases with no training record."""
+    found = await _untrained(scope)
+    return [Finding(institution_id=i, fingerprint="training", count=len(ops), fact_on=scope.today,
+                    detail=f"{len(ops)} 名医师开展了限制类技术（共 {sum(ops.values())} 例），但没有规范化培训记录")
+            for i, ops in sorted(found.items())]
 
 
 def _sqlite() -> bool:

@@ -74,6 +74,10 @@ WARNINGS = [
      "title": "术者无有效授权开展限制类技术",
      "description": "风险知识库预警：病例的术者在手术日期没有医院对该技术或该级别手术的有效授权（三）",
      "audience": ["regulator", "qc_center", "medical_affairs"], "severity": "serious"},
+    {"key": "disclosure_incomplete", "detector": "disclosure_incomplete", "rule": "HN-2.3",
+     "title": "院务公开缺少手术分级管理目录",
+     "description": "医疗机构应公开限制类技术目录、手术分级管理目录和限制类技术临床应用情况（二（三）1）：开展限制类技术但没有现行的手术分级管理目录",
+     "audience": ["regulator", "qc_center", "medical_affairs", "hospital_head"], "severity": "warning"},
     {"key": "filing_annotation", "detector": "filing_annotation", "rule": "HN-4.3",
      "title": "系统备案与副本备注信息不一致",
      "description": "定期核查系统备案信息与执业许可证副本备注信息是否一致（四（三））",
@@ -83,7 +87,7 @@ WARNINGS = [
 
 @hookimpl
 def warning_rules():
-    """HN-3 and HN-4.3 as warnings."""
+    """HN-3, HN-4.3 and HN-2.3 as warnings."""
     return WARNINGS
 
 

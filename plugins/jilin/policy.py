@@ -80,6 +80,16 @@ WARNINGS = [
      "title": "术者在手术日期无有效授权",
      "description": "病例的术者在手术日期没有医院按专业能力、培训情况和考核结果授予的该技术或该级别手术权限（第二十一条）",
      "audience": ["regulator", "qc_center", "medical_affairs"], "severity": "warning"},
+    {"key": "disclosure_incomplete", "detector": "disclosure_incomplete", "rule": "JL-25",
+     "title": "院务公开缺少手术分级管理目录",
+     "description": "开展限制类技术的医疗机构没有现行的手术分级管理目录：限制类技术目录、手术分级管理目录和限制类技术临床应用情况"
+                    "应当纳入本机构院务公开范围（第二十五条）",
+     "audience": ["regulator", "qc_center", "medical_affairs", "hospital_head"], "severity": "warning"},
+    {"key": "untrained_operators", "detector": "untrained_operators", "rule": "JL-27",
+     "title": "开展限制类技术的医师无规范化培训记录",
+     "description": "拟开展限制类技术的医师应当按照相关技术临床应用管理规范要求接受规范化培训（第二十七条）：术者没有培训证书"
+                    "或培训基地结业考核合格记录",
+     "audience": ["regulator", "qc_center", "medical_affairs"], "severity": "warning"},
     {"key": "filing_annotation", "detector": "filing_annotation", "rule": "JL-12",
      "title": "备案未在副本及“备注三”登记",
      "description": "备案已完成，执业许可证副本备注栏及医疗机构电子化注册系统“备注三”未登记或不一致（第十二条）",
@@ -89,10 +99,14 @@ WARNINGS = [
 
 @hookimpl
 def credit_items():
-    """JL-40 (credit scoring linked to the social credit system) measures JL-38's deadline."""
+    """JL-40 (credit scoring linked to the social credit system) measures JL-38's deadline and
+    JL-25's disclosure."""
     return [{"key": "case_reporting", "title": "病例出院后15个工作日内报送", "rule": "JL-38",
              "measure": "obligations_on_time", "points": 30, "kinds": ["case_report"],
-             "description": "第四十条信誉评分：到期的病例报送（出院后15个工作日内，第三十八条）按时完成的比例"}]
+             "description": "第四十条信誉评分：到期的病例报送（出院后15个工作日内，第三十八条）按时完成的比例"},
+            {"key": "disclosure", "title": "院务公开", "rule": "JL-25", "measure": "disclosure", "points": 10,
+             "per_item": 10, "description": "第四十条信誉评分：限制类技术目录、手术分级管理目录和限制类技术临床应用情况纳入院务公开"
+                                            "（第二十五条）；年末（本年度为今日）无现行手术分级管理目录扣10分，开展限制类技术后才公开的扣5分"}]
 
 
 @hookimpl

@@ -138,6 +138,18 @@ WARNINGS = [
      "title": "备案未在执业许可证副本备注",
      "description": "备案已完成（或已撤销、注销），执业许可证副本备注未登记或与备案不一致（第十一条）",
      "audience": ["regulator"], "severity": "notice"},
+    {"key": "no_management_rules", "detector": "no_management_rules", "rule": "NAT-41",
+     "title": "未建立医疗技术临床应用管理规章制度",
+     "description": "管理组织没有制定本机构医疗技术临床应用管理制度的决定记录（第十五条；第四十一条（二））",
+     "audience": ["regulator", "qc_center", "medical_affairs", "hospital_head"], "severity": "warning"},
+    {"key": "disclosure_incomplete", "detector": "disclosure_incomplete", "rule": "NAT-41",
+     "title": "院务公开缺少手术分级管理目录",
+     "description": "开展限制类技术的医疗机构没有现行的手术分级管理目录，院务公开不完整（第二十四条；第四十一条（七））",
+     "audience": ["regulator", "qc_center", "medical_affairs", "hospital_head"], "severity": "warning"},
+    {"key": "untrained_operators", "detector": "untrained_operators", "rule": "NAT-41",
+     "title": "开展限制类技术的医师无规范化培训记录",
+     "description": "限制类技术病例的术者没有规范化培训证书或培训基地结业考核合格记录（第二十六条；第四十一条（八））",
+     "audience": ["regulator", "qc_center", "medical_affairs"], "severity": "warning"},
     {"key": "learning_curve", "detector": "learning_curve", "rule": "NAT-22", "title": "新技术学习曲线报警",
      "description": "新准入技术早期病例（每名术者前30例）的并发症CUSUM越过报警线：作为技术评估（第二十二条）"
                     "和医师授权（第二十条）的依据",
@@ -152,18 +164,22 @@ def warning_rules():
 
 
 # The credit score's items and weights (NAT-39 gives no formula: these are this portal's,
-# shown with every score). 100 points: reporting, filing and QC reports on time, warnings, stops.
+# shown with every score). 100 points: reporting, filing and QC reports on time, warnings, stops,
+# disclosure (NAT-24).
 CREDIT = [
     {"key": "case_reporting", "title": "病例按时报送", "rule": "NAT-37", "measure": "obligations_on_time",
      "points": 30, "kinds": ["case_report"], "description": "到期的逐例报送事项中按时完成的比例（按权威平台回执日计）"},
     {"key": "filing", "title": "备案及时完整", "rule": "NAT-11", "measure": "obligations_on_time",
-     "points": 20, "kinds": ["filing"], "description": "首例之日起15个工作日内提交完整备案材料的比例"},
+     "points": 15, "kinds": ["filing"], "description": "首例之日起15个工作日内提交完整备案材料的比例"},
     {"key": "qc_report", "title": "质控年报按时提交", "rule": "NAT-39", "measure": "obligations_on_time",
      "points": 10, "kinds": ["qc_annual_report"], "description": "到期的质量控制情况年报表按时提交的比例"},
     {"key": "warnings", "title": "风险预警", "rule": "NAT-41", "measure": "warnings", "points": 30, "per_item": 5,
      "description": "本年度产生的风险预警，每条扣5分（严重×2、提示×0.5；机构答复后关闭的减半）"},
-    {"key": "stops", "title": "技术暂停或停止", "rule": "NAT-25", "measure": "stops", "points": 10, "per_item": 5,
+    {"key": "stops", "title": "技术暂停或停止", "rule": "NAT-25", "measure": "stops", "points": 5, "per_item": 5,
      "description": "本年度技术被暂停或停止临床应用的次数，每次扣5分"},
+    {"key": "disclosure", "title": "院务公开", "rule": "NAT-24", "measure": "disclosure", "points": 10, "per_item": 10,
+     "description": "开展限制类技术的机构公开限制类技术目录、手术分级管理目录和临床应用情况：年末（本年度为今日）无现行手术分级"
+                    "管理目录扣10分，开展限制类技术后才公开的扣5分"},
 ]
 
 
