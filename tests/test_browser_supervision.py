@@ -102,3 +102,49 @@ async def test_jl12_regulator_sees_unauthorised_operator_hospital_explains_regul
         assert "申请复核" in await regulator.inner_text("#credit-answers")
     finally:
         await release_obligations()
+
+
+@pytest.mark.rule("NAT-24")
+@pytest.mark.rule("JL-25")
+async def test_nat24_jl25_anonymous_disclosure_page_and_the_qc_page_show_the_same_cumulative_count(
+        deployment, page_as):
+    """In Chromium: an anonymous visitor opens hospital A's 院务公开 page — its restricted
+    technology with filing date and cumulative cases (a voided case left out), the
+    grading catalogue one click away; medical affairs' QC page of the technology shows the
+    same cumulative count whatever the period chosen."""
+    import datetime as dt
+
+    from core.cases import corrections
+    from core.filing.tables import Filing
+    from core.grading import service as grading
+    from core.grading.tables import GradingEdition
+    from tests.admission_helpers import actor
+
+    hooks = deployment["host"].view()
+    a = deployment["hospital_a"]
+    project = await admitted(hooks, tech_index=11)
+    filing_id = await completed_filing(hooks, project)
+    recorded = [c for _ in range(3) for c in await cases_record(hooks, project, operators=["clinician_a"])]
+    await corrections.void(await actor("medaffairs_a"), hooks, recorded[0].id, "重复登记，作废此病例")
+    if await grading.edition_in_force(a) is None:
+        await GradingEdition.insert(GradingEdition(uid=f"{a}:browser", institution=a, number=99,
+                                                   effective_on=dt.date(2026, 1, 1), basis="管理委员会审定"))
+    code = (await Filing.select(Filing.technology_code).where(Filing.id == filing_id).first())["technology_code"]
+    try:
+        public = await page_as(None)
+        await public.goto(f"/public/institutions/{a}")
+        row = public.locator(f"#disclosure tr[data-technology='{code}']")
+        cells = await row.locator("td").all_inner_texts()
+        assert cells[1] == "2026-03-20" and cells[2] == "2" and cells[3] == "已备案"
+        assert await public.get_attribute("#open-data-link", "href") == f"/open-data/institutions/{a}/disclosure.csv"
+        await shot(public, "sup-04-disclosure")
+        await public.click("#grading-link")
+        await public.wait_for_url(f"**/public/grading/{a}")
+        assert await public.locator("h1:has-text('手术分级管理目录')").count() == 1
+
+        hospital = await page_as("medaffairs_a")
+        for query in ("", "?since=2026-03-10&until=2026-03-10"):
+            await hospital.goto(f"/qc/technology/{code}{query}")
+            assert await hospital.inner_text(f"#qc-cumulative tr[data-institution='{a}'] td.num") == "2"
+    finally:
+        await release_obligations()
