@@ -387,7 +387,10 @@ class LifecyclePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     - ``first_use``: the province's restatement of NAT-21 (a technology new to the
       institution is argued by it before first use), named beside NAT-21;
     - ``evaluation``: its restatement of NAT-22 (the institution evaluates the technologies
-      it uses and stops those with serious problems), named beside NAT-22.
+      it uses and stops those with serious problems), named beside NAT-22;
+    - ``first_use_ethics``: the province also requires the ethics committee's review before
+      a first use (a workflow without an ethics step before it admits is refused, naming
+      ``first_use``'s rule).
     """
 
     ethics: Labelled = Labelled()
@@ -396,6 +399,7 @@ class LifecyclePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     conditions_change: Labelled = Labelled()
     first_use: Labelled = Labelled()
     evaluation: Labelled = Labelled()
+    first_use_ethics: bool = False
 
 
 class BodyPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

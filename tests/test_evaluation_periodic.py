@@ -247,3 +247,30 @@ async def test_nat22_adjust_is_recorded_on_the_technologys_page_and_flags_its_au
         action="suspend", version=version, on=TODAY, reason="依据院内评估：职称未达副主任医师", decision="管理委员会2026-05-11会议"))
     page = (await client.get(url)).text
     assert 'data-pending="1"' not in page and f"已于{TODAY}调整授权" in page
+
+
+@pytest.mark.rule("HN-4.1")
+@pytest.mark.rule("NAT-21")
+def test_hn41_henan_first_use_is_argued_and_reviewed_by_ethics_before_admission(deployment):
+    """HN-4.1 (seed 004 四（一）): in Henan a first use is argued by the institution and
+    reviewed by its ethics committee before it is admitted: a workflow that argues but has
+    no ethics review before its admitting step is refused naming HN-4.1; the default
+    hospital workflow's paths all satisfy it; a province without the requirement does not
+    ask for it."""
+    argue = ArgumentationStep(key="dept", title="科室论证", role="dept_head")
+    ethics = EthicsStep(key="ethics", title="伦理审查", role="ethics")
+    admit = ApprovalStep(key="approve", title="院长审批", role="hospital_head", admits=True)
+    henan = PluginHost(("henan", "hospital_default")).view()
+    from core.policy import policy
+
+    lifecycle_policy = policy(henan).lifecycle
+    assert lifecycle_policy.first_use.rule == "HN-4.1" and lifecycle_policy.first_use_ethics
+    refused = admission_rules.check_first_use_argued([argue, admit, ethics], "HN-4.1", True)
+    assert [p.rule for p in refused] == ["HN-4.1"] and "医学伦理委员会审查" in refused[0].message
+    assert admission_rules.check_first_use_argued([argue, ethics, admit], "HN-4.1", True) == []
+    assert admission_rules.check_first_use_argued([argue, admit], "JL-22", False) == []
+    for path in ("round", "temporary"):
+        for tech_class in ("routine", "restricted"):
+            info = admission.project_info({"institution": deployment["hospital_a"], "path": path,
+                                           "tech_class": tech_class, "grade": "三级"})
+            assert admission_rules.check_first_use_argued(admission.steps_for(henan, info), "HN-4.1", True) == []

@@ -170,17 +170,24 @@ def check_considerations(considerations: dict[str, str], required: list[tuple[st
 ARGUING_KINDS = ("argumentation", "panel")
 
 
-def check_first_use_argued(steps: list[Step], province_rule: str = "") -> list[Problem]:
+def check_first_use_argued(steps: list[Step], province_rule: str = "", ethics: bool = False) -> list[Problem]:
     """NAT-21 (seed 002 第二十一条; 001 第二十二条, 004 四(一)): a technology proven elsewhere
     but new to the institution is used only after the institution's own argumentation of
     its technical and safety capability. Every admission is a first use in the institution,
     so the workflow a hospital plugin supplies must argue (a department argumentation or
     an expert panel) before the step that admits; a workflow that does not is refused."""
     admitting = next((i for i, s in enumerate(steps) if s.admits), len(steps))
-    if any(s.kind in ARGUING_KINDS for s in steps[:admitting]):
-        return []
     rules_named = "、".join(r for r in ("NAT-21", province_rule) if r)
-    return [Problem(f"本机构的准入流程在准予准入前没有论证步骤（科室论证或专家论证）：首次在本机构应用的医疗技术须经本机构"
+    problems: list[Problem] = []
+    if ethics and not any(s.kind == "ethics" for s in steps[:admitting]):
+        # A province may add the ethics committee's review to the first-use argumentation
+        # (its policy's ``lifecycle.first_use_ethics``, e.g. Henan: 医学伦理委员会审查).
+        problems.append(Problem(f"本机构的准入流程在准予准入前没有医学伦理委员会审查：首次在本机构应用的医疗技术须经本机构"
+                                f"医学伦理委员会审查，通过论证的方可开展（{rules_named}）。请联系系统管理员调整准入流程",
+                                None, province_rule or "NAT-21"))
+    if any(s.kind in ARGUING_KINDS for s in steps[:admitting]):
+        return problems
+    return problems + [Problem(f"本机构的准入流程在准予准入前没有论证步骤（科室论证或专家论证）：首次在本机构应用的医疗技术须经本机构"
                     f"技术能力和安全保障能力论证，通过论证的方可开展（{rules_named}）。请联系系统管理员调整准入流程",
                     None, "NAT-21")]
 

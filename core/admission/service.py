@@ -635,7 +635,9 @@ async def submit(actor: Actor, hooks: HookView, project_id: int, raw: dict[str, 
         if fresh["status"] == ProjectStatus.draft:
             steps = steps_for(hooks, project_info(fresh, day), inst)
             # NAT-21: no path to admission (the first use in this institution) without its argumentation.
-            _require(rules.check_first_use_argued(steps, policy(hooks).lifecycle.first_use.rule))
+            lifecycle_policy = policy(hooks).lifecycle
+            _require(rules.check_first_use_argued(steps, lifecycle_policy.first_use.rule,
+                                                  lifecycle_policy.first_use_ethics))
             values[Project.steps] = [msgspec.to_builtins(s) for s in steps]
             revision, index, decision = 1, 0, "submit"
             if fresh["path"] == "round":

@@ -46,7 +46,9 @@ POLICY = {
                                                                  "发生变化的，要及时严格按照程序进行重新备案或停止临床应用"},
                   # HN-4.1: first use argued by the quality-and-safety committee, reviewed by ethics.
                   "first_use": {"rule": "HN-4.1", "text": "属医疗机构首次应用的医疗技术，由本机构医疗质量与安全委员会审定、"
-                                                          "医学伦理委员会审查，通过论证的方可开展临床应用"}},
+                                                          "医学伦理委员会审查，通过论证的方可开展临床应用"},
+                  # HN-4.1: ... 医学伦理委员会审查 — the workflow reviews ethics before it admits.
+                  "first_use_ethics": True},
 }
 
 
