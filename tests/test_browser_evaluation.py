@@ -126,6 +126,11 @@ async def test_a_prohibited_conclusion_stops_the_hospital_which_is_told_and_find
             await record_sitting(page, [("agree", "")] * 6 + [("disagree", "建议继续观察")], outcome="prohibited")
             assert await page.locator("#status").get_attribute("data-status") == "concluded"
             dead += await dead_links(page)
+            # Before its date of effect the hospital sees it decided, not yet in force.
+            early = await page_as("medaffairs_a")
+            await early.goto(f"/lifecycle/institutions/{deployment['hospital_a']}/P{project_id}")
+            assert await early.locator("#use-state [data-use=in_use]").count() == 1
+            assert EFFECTIVE.isoformat() in await early.locator("#pending-restriction").inner_text()
         with clock.frozen(EFFECTIVE):
             ma = await page_as("medaffairs_a")
             await ma.goto("/inbox")

@@ -274,3 +274,33 @@ def test_hn41_henan_first_use_is_argued_and_reviewed_by_ethics_before_admission(
             info = admission.project_info({"institution": deployment["hospital_a"], "path": path,
                                            "tech_class": tech_class, "grade": "三级"})
             assert admission_rules.check_first_use_argued(admission.steps_for(henan, info), "HN-4.1", True) == []
+
+
+@pytest.mark.rule("NAT-22")
+async def test_nat22_a_flagged_authorisation_reviewed_and_kept_is_no_longer_pending(deployment, hooks, login_as):
+    """A privilege review that keeps the authorisation as it is ends too: medical affairs
+    records its opinion on the technology's page (a Chinese message when missing)."""
+    from core.accounts.tables import User
+    from core.people import service as people
+
+    project_id = await admitted(hooks, tech_index=25, today=dt.date(2026, 3, 2))
+    key = await key_of(project_id)
+    ma = await actor("medaffairs_a")
+    user = await User.select(User.id).where(User.username == "depthead_a").first()
+    authorisation_id = await people.grant(ma, user["id"], people.GrantInput(
+        scope="technology", technology_key=key, valid_from=dt.date(2026, 3, 5), valid_until=dt.date(2028, 3, 4),
+        ability="独立完成该技术30例", training="完成规范化培训", exam="考核合格", decision="管理委员会2026-03-04会议"),
+        today=dt.date(2026, 3, 5), hooks=hooks)
+    review_id = await periodic.record(ma, hooks, review(key, "adjust", adjustment_kinds=["privileges"],
+                                                        adjustments="术者须具备副主任医师以上职称"), TODAY)
+    client = await login_as("medaffairs_a")
+    url = f"/lifecycle/institutions/{deployment['hospital_a']}/{key}"
+    data = {"action": "keep_authorisation", "review": str(review_id), "authorisation": str(authorisation_id)}
+    r = await client.post(url, data=data | {"note": ""})
+    assert r.status_code == 422 and "请写明复核意见" in r.text and 'data-pending="1"' in r.text
+    assert (await (await login_as("medaffairs_b")).post(url, data=data | {"note": "越权"})).status_code == 404
+    r = await client.post(url, data=data | {"note": "主任医师，符合调整后的要求"})
+    assert r.status_code == 303, r.text
+    page = (await client.get(url)).text
+    assert 'data-pending="1"' not in page and "维持授权（" in page and "主任医师，符合调整后的要求" in page
+    assert await AuditEvent.exists().where(AuditEvent.action == "evaluation.periodic_authorisation_kept")

@@ -101,7 +101,38 @@ async def adjustments(institution_id: int, key: str) -> list[dict]:
         for a in r["flagged_authorisations"] or []:
             a["reviewed_on"] = max((e["on"] for e in acted if e["authorisation"] == a["id"]
                                     and e["on"] >= r["reviewed_on"]), default=None)
+            if a["reviewed_on"] is None and a.get("kept_on"):
+                a["reviewed_on"] = dt.date.fromisoformat(a["kept_on"])
     return rows
+
+
+async def keep_authorisation(actor: Actor, review_id: int, authorisation_id: int, note: str) -> None:
+    """Medical affairs reviewed a flagged authorisation and keeps it as it is (NAT-22: the
+    privileges were reviewed; a change is made on the physician's page instead) — the
+    review is recorded with who, when and why; audited."""
+    institution_id = _institution(actor)
+    if not actor.has("medical_affairs"):
+        raise NotFound("未找到")
+    row = await PeriodicReview.select().where((PeriodicReview.id == review_id) & (
+        PeriodicReview.institution == institution_id)).first().output(load_json=True)
+    flagged = (row or {}).get("flagged_authorisations") or []
+    item = next((a for a in flagged if a["id"] == authorisation_id), None)
+    if item is None:
+        raise NotFound("未找到该授权")
+    problems = []
+    if item.get("kept_on"):
+        problems.append(Problem("该授权已复核", None, "NAT-22"))
+    if len((note or "").strip()) < 2:
+        problems.append(Problem("请写明复核意见（如：资质符合调整后的要求，维持授权）", "note", "NAT-22"))
+    if problems:
+        raise DomainError(problems)
+    item |= {"kept_on": clock.today().isoformat(), "kept_by": actor.display_name, "note": note.strip()[:500]}
+    async with write_transaction():
+        await PeriodicReview.update({PeriodicReview.flagged_authorisations: flagged}).where(
+            PeriodicReview.id == review_id)
+        await audit.record(actor, "evaluation.periodic_authorisation_kept", "periodic_review", review_id,
+                           after={"authorisation": authorisation_id, "note": note.strip(), "rule": "NAT-22"},
+                           institution_id=institution_id)
 
 
 async def reviews(actor: Actor) -> list[dict]:

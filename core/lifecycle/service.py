@@ -1004,7 +1004,9 @@ async def technology_view(actor: Actor, hooks: HookView, institution_id: int, te
     refusal = (await use_refusals([UseQuery(institution_id, key, None, tech["project"])], hooks)).values()
     from core.evaluation import periodic
 
-    return {"adjustments": await periodic.adjustments(institution_id, key),
+    pending = own if own and own.get("status") != UseStatus.in_use and own.get("since") and \
+        own["since"] > clock.today() else None
+    return {"adjustments": await periodic.adjustments(institution_id, key), "pending": pending,
         "institution": inst, "technology": tech, "state": current, "own": own, "events": events, "filing": filing,
         "refusal": next(iter(refusal), None), "version": own.get("version"),
         "may": {

@@ -18,7 +18,7 @@ from web.forms import form_date, form_int
 from web.render import page
 
 READERS = (*service.HOSPITAL_READERS, *service.DESK_READERS, "admin")
-NOTICES = {"stop": "已停止该技术的临床应用", "refile": "已暂停临床应用并开启重新备案：请在备案页上传变化后的材料并提交", "suspend": "已暂停该技术的临床应用", "lift": "已解除暂停",
+NOTICES = {"keep_authorisation": "已记录复核意见：维持该医师授权", "stop": "已停止该技术的临床应用", "refile": "已暂停临床应用并开启重新备案：请在备案页上传变化后的材料并提交", "suspend": "已暂停该技术的临床应用", "lift": "已解除暂停",
            "resume": "已恢复该技术的临床应用", "region_suspend": "已在本辖区暂停该技术", "region_lift": "已解除本辖区的暂停"}
 
 
@@ -67,6 +67,11 @@ class LifecycleController(Controller):
                                      meeting_on=form_date(typed.get("meeting_on"), "meeting_on"), **common)
             elif action == "refile":
                 await service.refile(actor, hooks, technology_key=key, reason=typed.get("reason", ""), version=version)
+            elif action == "keep_authorisation":
+                from core.evaluation import periodic
+
+                await periodic.keep_authorisation(actor, form_int(form, "review") or 0,
+                                                  form_int(form, "authorisation") or 0, typed.get("note", ""))
             elif action == "suspend":
                 await service.suspend(actor, hooks, institution_id=institution_id, **common)
             elif action == "lift":
