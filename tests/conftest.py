@@ -54,11 +54,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # ---------------------------------------------------------------- deployment fixtures
 
 def _kit_installed() -> bool:
-    """The kit comes in through pytest's pytest11 entry point; a venv installed before it
-    existed (pip install -e . not re-run) loads it from here instead."""
+    """The kit comes in through pytest's pytest11 entry point (``clintech_testkit``); a venv
+    installed before it existed (pip install -e . not re-run) loads it from here instead."""
     from importlib.metadata import entry_points
 
     return any(ep.name == "clintech" for ep in entry_points(group="pytest11"))
 
 
-pytest_plugins = ([] if _kit_installed() else ["core.testing.pytest_plugin"]) + ["tests.fixtures"]
+pytest_plugins = ([] if _kit_installed() else ["clintech_testkit"]) + ["tests.fixtures"]

@@ -181,6 +181,51 @@ async def test_jl42_an_institution_that_does_not_file_in_time_may_not_use_the_te
 
 
 @pytest.mark.rule("JL-42")
+async def test_jl42_the_obligation_page_shows_the_consequence_and_when_it_applies(deployment, monkeypatch, login_as):
+    """The page of an obligation whose rule declares ``consequence = "no_use"`` says what
+    happens when it is overdue (逾期后果, before the due date too), and once it is overdue
+    says that the technology may no longer be used, naming the rule — on the detail page,
+    in the hospital's list and on the regulator's list of overdue obligations. Obligations
+    of a rule without a consequence show none."""
+    from core import clock
+
+    hooks = deployment["host"].view()
+    project_id = await _unfiled_project(hooks)
+    monkeypatch.setenv(SETTING, EFFECTIVE.isoformat())
+    await transitions.fire(hooks, today=EFFECTIVE)
+    mine = await _of(project_id)
+    filing, assessment = mine[("JL-42", "filing")], mine[("JL-43", "physician_application")]
+    assert filing["due_on"] == D("2026-03-05")
+    ma = await login_as("medaffairs_a")
+    with clock.frozen(filing["due_on"]):  # due today: not overdue yet, the consequence stated
+        before = (await ma.get(f"/obligations/{filing['id']}")).text
+    assert 'id="consequence"' in before and "不得再开展该项技术的临床应用" in before
+    assert 'id="consequence-applies"' not in before
+    with clock.frozen(filing["due_on"] + dt.timedelta(days=1)):  # the day after: overdue, the bar applies
+        after = (await ma.get(f"/obligations/{filing['id']}")).text
+        listed = (await ma.get("/obligations")).text
+        desk = (await (await login_as("regulator_city1")).get("/obligations")).text
+        other = (await ma.get(f"/obligations/{assessment['id']}")).text
+    alert = after.split('id="consequence-applies"')[1].split("</p>")[0]
+    assert "JL-42" in alert and "不得再开展" in alert
+    row = listed.split(f'data-obligation="{filing["id"]}"')[1].split("</tr>")[0]
+    assert 'data-consequence="no_use"' in row and "不得再开展" in row
+    overdue = desk.split('id="institutions-overdue"')[1].split("</section>")[0]
+    assert 'data-consequence="no_use"' in overdue.split(f'data-obligation="{filing["id"]}"')[1].split("</tr>")[0]
+    # JL-43 (the physicians' applications) declares no consequence: nothing is said on its page.
+    assert 'id="consequence"' not in other and 'id="consequence-applies"' not in other
+    # Done, the bar no longer applies (the consequence of the rule is still stated).
+    from core.accounts.schemas import SYSTEM
+    from core.obligations import service as obligations
+
+    await obligations.fulfil(SYSTEM, hooks, subject_type="project", subject_id=project_id, kind="filing",
+                             done_on=filing["due_on"] + dt.timedelta(days=2))
+    with clock.frozen(filing["due_on"] + dt.timedelta(days=3)):
+        done = (await ma.get(f"/obligations/{filing['id']}")).text
+    assert 'id="consequence"' in done and 'id="consequence-applies"' not in done
+
+
+@pytest.mark.rule("JL-42")
 def test_an_unknown_consequence_is_refused_at_load_naming_the_plugin(deployment):
     from core.obligations import rules as deadline_rules
     from core.obligations import service as obligations

@@ -164,6 +164,24 @@ async def overdue_bars(hooks: HookView | None, institution_ids: Iterable[int], c
     return [r for r in rows if (r["rule_id"], r["kind"]) in barring]
 
 
+def consequences(hooks: HookView) -> dict[tuple[str, str], str]:
+    """(rule id, obligation kind) -> the consequence its rule declares for being overdue
+    (``DeadlineRule.consequence``, e.g. "no_use"), for the rules that declare one."""
+    return {r.key: r.consequence for r in rules_of(hooks) if r.consequence}
+
+
+def with_consequence(row: dict, declared: dict[tuple[str, str], str], today: dt.date) -> dict:
+    """Add what the obligation's rule says happens when it is overdue: ``consequence``
+    (the key), ``consequence_text`` (Chinese, shown beside the rule) and
+    ``consequence_applies`` (the obligation is open past its due date, so core enforces it
+    now — for "no_use", core.lifecycle refuses the technology's use)."""
+    consequence = declared.get((row["rule_id"], row["kind"]), "")
+    row["consequence"] = consequence
+    row["consequence_text"] = t(f"obligation.consequence.{consequence}") if consequence else ""
+    row["consequence_applies"] = bool(consequence) and row["status"] == "open" and row["due_on"] < today
+    return row
+
+
 def kind_label(kind: str) -> str:
     """The obligation kind in Chinese (a kind no message names shows itself)."""
     return t(f"obligation.kind.{kind}") if f"obligation.kind.{kind}" in MESSAGES else kind
@@ -534,7 +552,8 @@ async def open_for(actor: Actor, hooks: HookView, today: dt.date | None = None, 
     for clause in (visibility(actor), _own_work(actor)):
         if clause is not None:
             query = query.where(clause)
-    return [decorate(r, cal, today, soon) for r in await query]
+    declared = consequences(hooks)
+    return [with_consequence(decorate(r, cal, today, soon), declared, today) for r in await query]
 
 
 async def institutions_overdue(actor: Actor, hooks: HookView, today: dt.date | None = None,
@@ -551,7 +570,8 @@ async def institutions_overdue(actor: Actor, hooks: HookView, today: dt.date | N
     clause = visibility(actor)
     if clause is not None:
         query = query.where(clause)
-    return [decorate(r, cal, today, soon) for r in await query]
+    declared = consequences(hooks)
+    return [with_consequence(decorate(r, cal, today, soon), declared, today) for r in await query]
 
 
 async def exempt_for(actor: Actor, hooks: HookView, today: dt.date | None = None, limit: int = 50) -> list[dict]:
@@ -589,7 +609,7 @@ async def get(actor: Actor, hooks: HookView, obligation_id: int, today: dt.date 
     row["may_waive"] = row["status"] == "open" and (
         actor.has(*WAIVERS) or (actor.has("regulator") and row["role"] == "regulator"))
     row["may_complete"] = may_complete(actor, row)
-    return row
+    return with_consequence(row, consequences(hooks), today)
 
 
 async def status_counts(actor: Actor, hooks: HookView, today: dt.date | None = None) -> list[dict]:

@@ -6,8 +6,9 @@ its pytest configuration (``clintech_plugins = "my_province"``). See docs/plugin
 
 This module holds what the fixtures are made of, importable by tests directly:
 ``PortalClient`` (an httpx client that sends the CSRF token like htmx does), the demo
-password, and ``Databases`` (the migrated demo database built once per plugin set and
-copied for each test module).
+password, ``Databases`` (the migrated demo database built once per plugin set and
+copied for each test module) and ``admitted_project`` (an institution already using a
+technology, for tests of transitional rules).
 """
 
 from __future__ import annotations
@@ -221,3 +222,34 @@ class Databases:
             await self._admin(*(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in names))
         else:
             await self.engine.close_readers()
+
+
+# ---------------------------------------------------------------- records a plugin's tests start from
+
+
+async def admitted_project(licence_no: str, code: str, *, admitted_on: dt.date, name: str = "",
+                           tech_class: str = "restricted") -> int:
+    """An admitted project (准入项目) of the institution with ``licence_no`` for the
+    technology ``code``, admitted on ``admitted_on``: core's record of an institution
+    already using a technology, which transitional rules look for (``rules_effective``,
+    ``technology_listed``). Its lead is one of the institution's physicians (a user with a
+    department), in that department. Returns the project's id."""
+    from core.accounts.tables import User
+    from core.admission.schemas import EthicsStatus, ProjectStatus
+    from core.admission.tables import Project
+    from core.tenancy.tables import Institution
+
+    institution = await Institution.select(Institution.id).where(Institution.licence_no == licence_no).first()
+    if institution is None:
+        raise LookupError(f"no institution with licence no. {licence_no!r} in this database")
+    lead = await User.select(User.id, User.department).where(
+        (User.institution == institution["id"]) & User.department.is_not_null()).order_by(User.id).first()
+    if lead is None:
+        raise LookupError(f"institution {licence_no!r} has no physician with a department")
+    rows = await Project.insert(Project(
+        institution=institution["id"], department=lead["department"], lead=lead["id"],
+        title=name or f"{code}临床应用", path="temporary", technology_code=code, technology_name=name or code,
+        tech_class=tech_class, status=ProjectStatus.admitted, ethics_status=EthicsStatus.approved,
+        admitted_on=admitted_on,
+    )).returning(Project.id)
+    return rows[0]["id"]

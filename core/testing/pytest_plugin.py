@@ -1,4 +1,5 @@
-"""pytest plugin of the portal (entry point ``pytest11: clintech``): a plugin's own tests get
+"""pytest plugin of the portal (registered by ``clintech_testkit``, the ``pytest11: clintech``
+entry point, once pytest has read the project's conftest): a plugin's own tests get
 a migrated database with the demo data of the plugins they choose, clients logged in as
 any demo user, and a fixed today — without the portal's own ``tests/`` package.
 
@@ -52,6 +53,8 @@ _state: dict = {}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    # The same settings as clintech_testkit declares (for a venv whose entry point still
+    # names this module; declaring them twice is harmless).
     parser.addini("clintech_plugins", "ClinTech test kit: the plugins of the deployment under test "
                   "(comma-separated); setting it turns the kit on", default="")
     parser.addini("clintech_today", "ClinTech test kit: the fixed today (ISO date, or 'real')",
