@@ -11,6 +11,7 @@ from core import clock
 from core.filing.tables import Filing
 from tests.case_helpers import admitted, case, release_obligations, token_for
 from tests.supervision_helpers import completed_filing
+from tests.test_browser_filing_henan import henan_page, henan_server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -211,6 +212,72 @@ async def test_walk_periodic_adjust_reaches_the_technologys_page(deployment, pag
         assert "适应证限于70岁以下患者" in await ma.locator("#adjustments").inner_text()
         assert await ma.locator("#use-state [data-use=in_use]").count() == 1
         dead += await dead_links(ma)
+        assert dead == []
+    finally:
+        await release_obligations()
+
+
+@pytest.mark.rule("HN-4.2")
+async def test_walk_henan_staff_change_refiles_and_resumes(henan_server, henan_page):
+    """HN-4.2 in Chromium on a Henan deployment: medical affairs records the staff change on
+    the technology's page, which suspends it and opens the re-filing it links to; the
+    department's desk and the public list say it is suspended; once the department has
+    completed the new filing the page says 在用 again. Henan's rule ids only; no dead link."""
+    from core.filing import service as filing
+    from tests.filing_helpers import HENAN_USERS, PDF, actor, region_actor
+    from tests.test_browser_filing_henan import NOT_HENAN
+    from tests.test_lifecycle import _henan_completed_filing
+
+    hooks = henan_server["host"].view()
+    project_id = await admitted(hooks, HENAN_USERS, tech_index=10)
+    ma_actor = await actor(HENAN_USERS["medical_affairs"])
+    department = await region_actor(HENAN_USERS["regulator"])
+    dead: list[str] = []
+    try:
+        old_id = await _henan_completed_filing(hooks, project_id, ma_actor, department)
+        code = (await Filing.select(Filing.technology_code).where(Filing.id == old_id).first())["technology_code"]
+        url = f"/lifecycle/institutions/{ma_actor.institution_id}/{code}"
+        ma = await henan_page(HENAN_USERS["medical_affairs"])
+        await ma.goto(url)
+        assert "HN-4.2" in await ma.locator("#refile").inner_text()
+        await ma.fill("#refile textarea[name=reason]", "技术负责人调离，由副主任医师接任")
+        async with ma.expect_navigation():
+            await ma.click("#refile button[type=submit]")
+        assert "开启重新备案" in await ma.locator("#notice").inner_text()
+        assert await ma.locator("#use-state [data-use=suspended]").count() == 1
+        assert await ma.locator("#lift").count() == 0
+        dead += await dead_links(ma)
+        assert not NOT_HENAN.search(await ma.locator("main").inner_text())
+        async with ma.expect_navigation():
+            await ma.click("#refiling a")
+        new_id = int(ma.url.rstrip("/").rsplit("/", 1)[1].split("?")[0])
+        assert new_id != old_id
+        dead += await dead_links(ma)
+
+        desk = await henan_page(HENAN_USERS["regulator"])
+        await desk.goto("/lifecycle/desk")
+        assert "技术负责人调离" in await desk.content()
+        dead += await dead_links(desk)
+        public = await henan_page()
+        await public.goto(f"/public/filings/technology/{code}")
+        listed = await public.locator("#public-list").inner_text()
+        assert "暂停" in listed and "HN-4.2" in listed
+        dead += await dead_links(public)
+
+        row = await Filing.select().where(Filing.id == new_id).first().output(load_json=True)
+        await filing.save_details(ma_actor, hooks, new_id, filing.FilingDetails(
+            version=row["version"], self_assessment="新任技术负责人资质符合要求。", assessment_basis="consensus",
+            assessment_reference="相关专业专家共识（2025版）", form={"phone": "0371-88888888"},
+            physicians=row["physicians"]))
+        for m in (await filing.filing_view(ma_actor, hooks, new_id)).materials:
+            await filing.upload_material(ma_actor, hooks, new_id, m.key, f"w-{m.key}.pdf", PDF + b"w" + m.key.encode())
+        await filing.submit(ma_actor, hooks, new_id)
+        await filing.complete(department, hooks, new_id)
+        await ma.goto(url)
+        assert await ma.locator("#use-state [data-use=in_use]").count() == 1
+        assert "重新备案已完成" in await ma.locator("#history").inner_text()
+        await public.goto(f"/public/filings/technology/{code}")
+        assert "在用" in await public.locator("#public-list").inner_text()
         assert dead == []
     finally:
         await release_obligations()
