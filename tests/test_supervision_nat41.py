@@ -201,3 +201,82 @@ def test_every_credit_item_the_issue_names_is_in_force_with_its_measure():
             "qc_report": ("obligations_on_time", ("qc_annual_report",)),
             "warnings": ("warnings", ()), "stops": ("stops", ()), "disclosure": ("disclosure", ())}
         assert sum(i.points for i in items.values()) == 100
+
+
+@pytest.mark.rule("HN-2.3")
+@pytest.mark.rule("JL-25")
+@pytest.mark.rule("JL-27")
+@pytest.mark.rule("NAT-41")
+def test_hook_each_province_words_the_new_nat41_warnings_with_its_own_rule():
+    """The detectors name no province; each deployment's rules cite its own ids."""
+    from core.plugins import PluginHost
+
+    def cited(*plugins: str) -> dict[str, str]:
+        rules = {r.key: r.rule for r in supervision.rules_in_force(PluginHost(plugins).view())}
+        return {k: rules[k] for k in ("no_management_rules", "disclosure_incomplete", "untrained_operators")}
+
+    assert cited("hospital_default") == {"no_management_rules": "NAT-41", "disclosure_incomplete": "NAT-41",
+                                         "untrained_operators": "NAT-41"}
+    assert cited("jilin", "hospital_default") == {"no_management_rules": "NAT-41", "disclosure_incomplete": "JL-25",
+                                                  "untrained_operators": "JL-27"}
+    assert cited("henan", "hospital_default") == {"no_management_rules": "NAT-41", "disclosure_incomplete": "HN-2.3",
+                                                  "untrained_operators": "NAT-41"}
+
+
+@pytest.mark.rule("NAT-39")
+@pytest.mark.rule("JL-40")
+async def test_nat39_each_item_the_issue_names_explains_its_losses_with_links(deployment, world):
+    """Reporting (a case report done late), filing (one overdue), the QC report (late), a
+    stop, a warning and disclosure: each loses points in its own item, each loss linked to
+    the record behind it (the obligation and its case, filing or project; the warning; the
+    technology's page; the public page)."""
+    from core.lifecycle.tables import UseEvent
+    from core.obligations.tables import Obligation
+
+    hooks = world["hooks"]
+    inst = await _institution(deployment, "评分明细医院")
+    case_id = await _case(inst, await _restricted_code(hooks, 28), dt.date(2026, 3, 2))
+    made = {}
+    for kind, subject, done in (("case_report", "case", dt.date(2026, 4, 10)), ("filing", "filing", None),
+                                ("qc_annual_report", "project", dt.date(2026, 2, 10))):
+        sid = case_id if subject == "case" else 4242
+        rows = await Obligation.insert(Obligation(
+            dedupe_key=f"credit-test:{inst}:{kind}", rule_id="NAT-37", kind=kind, title=f"测试{kind}",
+            institution=inst, subject_type=subject, subject_id=sid, subject_label="测试", event_kind="test",
+            event_on=dt.date(2026, 1, 5), due_on=dt.date(2026, 1, 31), status="done" if done else "open",
+            done_on=done, done_late=bool(done))).returning(Obligation.id)
+        made[kind] = (rows[0]["id"], subject, sid)
+    await UseEvent.insert(UseEvent(institution=inst, technology_key="X9", technology_name="测试技术", action="stop",
+                                   event_on=dt.date(2026, 3, 5), rule="NAT-25", reason="测试停止"))
+    await supervision.evaluate(hooks, TODAY, institution_ids=[inst])
+    score = await credit.score(await region_actor("regulator_city1"), hooks, inst, 2026, today=TODAY)
+    items = {i.key: i for i in score.items}
+    bases = {"case": "/cases/", "filing": "/filings/", "project": "/admission/projects/"}
+    for key, kind in (("case_reporting", "case_report"), ("filing", "filing"), ("qc_report", "qc_annual_report")):
+        obligation_id, subject, sid = made[kind]
+        [loss] = items[key].losses
+        assert items[key].earned == 0 and loss.href == f"/obligations/{obligation_id}"
+        assert loss.also[0][1] == f"{bases[subject]}{sid}"
+    assert [loss.href for loss in items["stops"].losses] == [f"/lifecycle/institutions/{inst}/X9"]
+    assert all(loss.href.startswith("/warnings/") for loss in items["warnings"].losses) and items["warnings"].losses
+    assert [loss.href for loss in items["disclosure"].losses] == [f"/public/institutions/{inst}"]
+    assert score.total == round(sum(i.earned for i in score.items), 1)
+
+
+@pytest.mark.rule("NAT-41")
+async def test_nat41_the_rules_page_maps_each_of_the_eight_violations_to_its_warnings(deployment, login_as):
+    """Every one of the eight items is listed; each detectable one names the warnings in
+    force that find it (Jilin's ids where Jilin words them); the ones records cannot prove
+    say why."""
+    import re
+
+    from core.supervision import rules
+
+    assert len(rules.NAT41_ITEMS) == 8
+    page = (await (await login_as("regulator_city1")).get("/warnings/rules")).text
+    rows = dict(re.findall(r'<tr data-item="(\d)">(.*?)</tr>', re.search(
+        r'id="nat41-coverage".*?</table>', page, re.S).group(0), re.S))
+    assert sorted(rows) == [str(n) for n in range(1, 9)]
+    assert "JL-25" in rows["7"] and "JL-27" in rows["8"] and "NAT-41" in rows["2"] and "JL-38" in rows["6"]
+    assert "无法由数据检出" not in "".join(rows.values())
+    assert "综合判断" in rows["3"] and "不实信息" in rows["5"]

@@ -99,8 +99,9 @@ async def _obligations(item: CreditItem, institution_id: int, year: int, today: 
     losses = []
     for o in late:
         how = f"逾期完成（{o['done_on']}）" if o["status"] == "done" else "已逾期未完成"
-        also = ((f"病例 #{o['subject_id']}", f"/cases/{o['subject_id']}"),) if o["subject_type"] == "case" else (
-            (f"备案 #{o['subject_id']}", f"/filings/{o['subject_id']}"),) if o["subject_type"] == "filing" else ()
+        links = {"case": ("病例", "/cases/"), "filing": ("备案", "/filings/"), "project": ("项目", "/admission/projects/")}
+        label, base = links.get(o["subject_type"], ("", ""))
+        also = ((f"{label} #{o['subject_id']}", f"{base}{o['subject_id']}"),) if base else ()
         losses.append(Loss(_r(each), f"{o['title']}：{o['subject_label'] or ''} 应于 {o['due_on']} 前完成，{how}"
                                      f"（{o['rule_id']}）", f"/obligations/{o['id']}", also))
     earned = item.points * len(on_time) / counted

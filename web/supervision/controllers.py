@@ -44,8 +44,14 @@ class WarningController(Controller):
 
     @get("/rules")
     async def rules_page(self, request: Request, hooks: HookView) -> Template:
-        return await page(request, "supervision/rules.html", rules_in_force=service.rules_in_force(hooks),
-                          severities=rules.SEVERITY_LABELS)
+        in_force = service.rules_in_force(hooks)
+        by_detector: dict[str, list] = {}
+        for r in in_force:
+            by_detector.setdefault(r.detector, []).append(r)
+        coverage = [{"number": number, "text": text, "rules": [r for d in detectors for r in by_detector.get(d, [])],
+                     "note": note} for number, text, detectors, note in rules.NAT41_ITEMS]
+        return await page(request, "supervision/rules.html", rules_in_force=in_force,
+                          severities=rules.SEVERITY_LABELS, coverage=coverage)
 
     @get("/export.xlsx")
     async def export(self, actor: Actor, status: str = "", rule: str = "") -> Response:
