@@ -85,6 +85,11 @@ async def test_browser_funnel_marks_the_outlier_and_drills_to_its_cases(generate
     await page.select_option("#funnel-filters select[name=code]", CODE)
     await page.click("#funnel-filters button")
     await page.locator("#funnel-chart svg circle.outlier").wait_for()
+    # The plot marks exactly one institution, the generated outlier (25% against 7.86%), by name.
+    assert await page.locator("#funnel-chart svg circle.outlier").count() == 1
+    outlier = page.locator("#funnel-chart svg circle.outlier")
+    assert await outlier.get_attribute("data-institution") == str(generated["outlier"])
+    assert (await outlier.locator("title").text_content()).startswith("漏斗测试医院7：50/200，25.0%")
     row = page.locator(f"#funnel-table tr[data-institution='{generated['outlier']}']")
     assert await row.get_attribute("data-flag") == "high998"
     assert "高于99.8%控制限" in await row.inner_text() and "25.0%" in await row.inner_text()
