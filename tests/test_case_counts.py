@@ -101,3 +101,17 @@ async def test_until_counts_cases_operated_up_to_that_day(deployment, counted):
     inst, code = deployment["hospital_a"], counted["code"]
     assert await counts.cumulative_cases(inst, code, until=dt.date(2026, 3, 9)) == 1
     assert await counts.cumulative_cases(inst, code, until=dt.date(2026, 3, 8)) == 0
+
+
+@pytest.mark.rule("NAT-24")
+async def test_a_technology_outside_the_catalogue_is_counted_by_its_project_key(deployment):
+    """A technology outside every list has no code: its key is "P<project id>" (as the
+    lifecycle keys it), and only that project's cases count."""
+    hooks = deployment["host"].view()
+    project = await admitted(hooks, tech_class="routine")
+    await cases.record_cases(await actor("clinician_a"), hooks, [case_input(project, qc_values={}) for _ in range(2)],
+                             today=REPORTED)
+    assert await counts.cumulative_cases(deployment["hospital_a"], f"P{project}") == 2
+    assert await counts.cumulative_cases(deployment["hospital_a"], f"p{project}") == 2
+    assert await counts.cumulative_cases(deployment["hospital_b"], f"P{project}") == 0
+    await release_obligations()

@@ -101,6 +101,8 @@ async def test_institutions_disclosure_and_a_regions_list_as_open_data(deploymen
         assert str(filing_id) not in {r[0] for r in csv.reader(io.StringIO(city2.content.decode("utf-8-sig")))}
         assert (await anon.get("/open-data/regions/999999/filings.json")).status_code == 404
         assert (await anon.get("/open-data/institutions/999999/disclosure.csv")).status_code == 404
+        index = (await anon.get("/public/filings")).text  # the index leads to every 院务公开 page
+        assert re.search(rf'id="institutions".*?href="/public/institutions/{a}"', index, re.S)
         page = (await anon.get(f"/public/institutions/{a}")).text
         assert f'href="/open-data/institutions/{a}/disclosure.csv"' in page
         assert f'href="/open-data/regions/{deployment["city1"]}/filings.csv"' in (

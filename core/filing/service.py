@@ -1254,6 +1254,19 @@ async def institution_disclosure(institution_id: int) -> tuple[dict, list[dict]]
     return inst, await _disclosure_rows([institution_id])
 
 
+async def disclosing_institutions() -> list[dict]:
+    """Active institutions with a restricted-technology list to disclose (NAT-24): a filing
+    completed or under way, or an admitted restricted technology — the index of their
+    院务公开 pages, by name."""
+    filed = Filing.select(Filing.institution).where(Filing.status.is_in(list(_DISCLOSED)))
+    admitted = Project.select(Project.institution).where((Project.tech_class == "restricted")
+                                                         & (Project.status == "admitted"))
+    ids = {r["institution"] for r in await filed.distinct()} | {r["institution"] for r in await admitted.distinct()}
+    return await Institution.select(Institution.id, Institution.name, Institution.region.name).where(
+        Institution.id.is_in(sorted(ids) or [-1]) & (Institution.active == True)  # noqa: E712
+    ).order_by(Institution.name)
+
+
 async def disclosures_all(institution_ids: list[int] | None = None) -> list[dict]:
     """Every active institution's restricted-technology list (the open data of NAT-24), with
     the institution's name and region."""

@@ -204,7 +204,8 @@ class PublicFilingController(Controller):
     @get("/filings")
     async def index(self, request: Request) -> Template:
         regions, techs = await service.public_regions()
-        return await self._page(request, "filing/public_index.html", regions=regions, techs=techs)
+        return await self._page(request, "filing/public_index.html", regions=regions, techs=techs,
+                                institutions=await service.disclosing_institutions())
 
     @get("/filings/region/{region_id:int}")
     async def by_region(self, request: Request, region_id: int) -> Template:
