@@ -27,7 +27,9 @@ class Filing(Table):
     lead = ForeignKey(User, null=True)
     first_case_on = Date()
     first_case_info = Text(default="")
-    case_count = Integer(default=1)  # cumulative cases (NAT-24, NAT-40); the case record adds to it
+    # The cases counted on this filing (its audit trail: the first case, those added, voids taken
+    # off). Pages and open data show core.cases.counts instead (NAT-24, NAT-40): one definition.
+    case_count = Integer(default=1)
     # The hospital's obligation (NAT-11): 15 working days from the first case.
     obligation_id = Integer(null=True, default=None)
     due_on = Date(null=True, default=None)
