@@ -34,6 +34,7 @@ import msgspec
 
 from core.accounts.schemas import Actor
 from core.cases.rules import CaseInput
+from core.catalog.schemas import StaffRequirement
 from core.errors import Problem
 
 HOOK_API_VERSION = "2.0"
@@ -52,7 +53,10 @@ class InstitutionInfo(msgspec.Struct, frozen=True):
 
 
 class PersonInfo(msgspec.Struct, frozen=True):
-    """The project lead as the rules see them (HOSP-5), for ``validate_project``."""
+    """The project lead as the rules see them (HOSP-5), for ``validate_project``:
+    ``qualifications`` the certificate names in force (as medical affairs keeps them),
+    ``title`` the professional title, ``years_in_practice`` whole years since the issue of
+    the lead's practice certificate (None when none is recorded with its date)."""
 
     id: int
     display_name: str
@@ -63,13 +67,16 @@ class PersonInfo(msgspec.Struct, frozen=True):
     years_as_resident: int = 0
     visiting: bool = False
     qualifications: tuple[str, ...] = ()
+    years_in_practice: int | None = None
 
 
 class ProjectInfo(msgspec.Struct, frozen=True):
     """A project as plugins see it (never a database row): ``admission_steps``,
     ``application_form``, ``grades``, ``validate_project``. ``path`` is "round" (the
     yearly round, HOSP-4) or "temporary" (HOSP-12); ``tech_class`` prohibited,
-    restricted or routine."""
+    restricted or routine. ``technology_lead``: the catalogue's requirements of the lead
+    from the technology's specification (HOSP-5), None when the catalogue states none;
+    ``technology_requirements`` (older plugins) are its certificate and title names."""
 
     id: int | None
     institution_id: int
@@ -83,6 +90,7 @@ class ProjectInfo(msgspec.Struct, frozen=True):
     technology_name: str = ""
     technology_specification: str = ""
     technology_requirements: tuple[str, ...] = ()
+    technology_lead: StaffRequirement | None = None
     grade: str = ""
     form: dict[str, Any] = {}
     has_evidence_files: bool = False
@@ -416,11 +424,31 @@ class BodyPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class AuthorisationPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Physicians' authorisations (``core.people``): ``exam_rule`` — the province's rule that
-    makes examination results part of every grant's basis (NAT-20 names ability and
-    training only); "" when the province adds nothing."""
+    """Physicians' authorisations (``core.people``):
+
+    - ``exam_rule``: the province's rule that makes examination results part of every
+      grant's basis (NAT-20 names ability and training only); "" when it adds nothing;
+    - ``training_rule`` / ``training_text``: the province's rule that a physician performing
+      a restricted technology has passed its standardised training, as the province's
+      database of trained physicians shows it — a technology grant without such a record is
+      refused naming it; "" when the province requires no such record (the records found
+      are still shown in the grant's basis);
+    - ``transfer_rule`` / ``transfer_text``: the province's rule under which a physician
+      moving in from another province is reviewed by the provincial QC centre, passing
+      counting as training; "" when the province has no such review (no page offers it);
+    - ``transitional_rule`` / ``transitional_text``: the province's rule under which, when its
+      rules take effect, physicians already qualified apply to their institution, which
+      reviews them and reports the list to the licence-issuing department, which publicises
+      it and reports it to the QC centre (the listed physicians join its database); the
+      application fulfils the rule's ``physician_application`` obligation; "" when none."""
 
     exam_rule: str = ""
+    training_rule: str = ""
+    training_text: str = ""
+    transfer_rule: str = ""
+    transfer_text: str = ""
+    transitional_rule: str = ""
+    transitional_text: str = ""
 
 
 class ProvincePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -945,6 +973,6 @@ __all__ = [
     "DisclosureField", "DocumentStep", "EthicsStep", "FieldSpec", "FilingFormSpec", "FilingStep", "FormField",
     "FormSpec", "Grade", "InstitutionInfo", "Material", "MenuItem", "PanelStep", "PersonInfo", "Problem",
     "ProjectInfo", "PublicityStep", "AuthorisationPolicy", "BodyPolicy", "CaseTechnology", "RestrictedScope", "QcIndicator", "QcTechnologyInfo",
-    "ReviewStep", "Section", "Step", "StepBase",
+    "ReviewStep", "Section", "StaffRequirement", "Step", "StepBase",
     "TechnologyInfo", "WARNING_AUDIENCE", "WARNING_SEVERITIES", "WarningRule", "CREDIT_MEASURES", "CreditItem", "convert",
 ]

@@ -202,6 +202,9 @@ MESSAGES: dict[str, str] = {
     "catalog.date_unknown": "来源文件未载明",
     "catalog.replaced_by": "由新版本替代：",
     "catalog.no_qc": "来源文件未列出该技术的质控指标。",
+    "cases.declare_unauthorised": "如实报送未获授权术者的病例（术者在手术日期无该限制类技术授权，手术确已实施：记录在案并向监管部门提示风险，NAT-20）",
+    "catalog.lead": "技术负责人资质要求（管理规范）",
+    "catalog.no_lead": "未声明：本系统目录数据未载明该技术管理规范对技术负责人的资质要求（来源文件未收录规范原文），准入时无可核对项",
     "catalog.import_none": "已启用的插件中没有需要管理员导入的目录。",
     "catalog.import_help": "上传 XLSX 或 CSV 文件（不超过 {mb} MB，使用模板表头）。逐行校验，任何一行有误则整个文件不导入。",
     "catalog.import_failed": "文件未导入，请按以下提示修改后重新上传：",
@@ -429,6 +432,9 @@ AUDIT_SENTENCES: dict[str, str] = {
     "body.member_leave": "登记了管理组织委员离任", "body.meeting": "登记了管理组织会议及决定",
     "training.create": "登记了培训项目", "training.file": "登记了培训基地备案", "training.publish": "登记了公布培训计划",
     "training.enrol": "登记了参培医师", "training.exam": "登记了考核结果", "training.report": "登记了报送考核结果",
+    "training.review_submit": "申请了外省调入医师评议", "training.review_decide": "登记了外省调入医师评议结果",
+    "training.transitional_apply": "提出了开展限制类技术的过渡期申请", "training.transitional_review": "登记了过渡期申请的评议",
+    "training.transitional_list": "登记了过渡期医师名单公示并报省质控中心",
 }
 
 

@@ -46,7 +46,7 @@ from core.storage.tables import Attachment
 from core.supervision.tables import CreditAnswer, RiskWarning, WarningEntry, WarningRun
 from core.system.tables import JobHeartbeat, PluginSwitch
 from core.tenancy.tables import Department, Institution, Region
-from core.training.tables import Trainee, TrainingCourse
+from core.training.tables import Trainee, TrainingCourse, TrainingReview
 
 TABLES = [Region, Institution, Department, User, UserSession, LoginAttempt, AuditEvent, PluginSwitch,
           HolidayOverride]
@@ -63,7 +63,7 @@ TABLES += [GradingEdition, GradingOperation]
 TABLES += [Evaluation, EvaluationFile, DataRequest, PanelExpert, Sitting, SittingVote, PeriodicReview]
 TABLES += [Certificate, Authorisation, AuthorisationEvent, OperatorFinding]
 TABLES += [Body, BodyMember, BodyMeeting, BodyDecision]
-TABLES += [TrainingCourse, Trainee]
+TABLES += [TrainingCourse, Trainee, TrainingReview]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",

@@ -158,3 +158,52 @@ async def training_route(dep: dict, institution_id: int) -> dict:
         row = {"id": course_id}
     trainee = await Trainee.select(Trainee.id).where(Trainee.course == row["id"]).first()
     return {"institution_id": institution_id, "course_id": row["id"], "trainee_id": trainee["id"]}
+
+
+async def _review_of(dep: dict, institution_id: int, kind: str) -> dict:
+    """A training review (JL-43: transfer or transitional) of the institution's physician."""
+    from core.accounts.tables import User
+    from core.training.tables import TrainingReview
+
+    doctor = "clinician_a" if institution_id == dep["hospital_a"] else "clinician_b"
+    user = await User.select(User.id).where(User.username == doctor).first()
+    row = await TrainingReview.select(TrainingReview.id).where(
+        (TrainingReview.user == user["id"]) & (TrainingReview.kind == kind)
+        & (TrainingReview.technology_key == "TENANCY")).first()
+    if row is None:
+        rows = await TrainingReview.insert(TrainingReview(
+            institution=institution_id, user=user["id"], kind=kind, technology_key="TENANCY",
+            technology_name="租户隔离测试技术", rule="JL-43", origin="外省某医院", materials="租户隔离测试材料",
+            submitted_on=dt.date(2026, 3, 2), status="submitted" if kind == "transfer" else "reviewed",
+            reviewed_on=None if kind == "transfer" else dt.date(2026, 3, 3))).returning(TrainingReview.id)
+        row = rows[0]
+    return {"user_id": user["id"], "review_id": row["id"]}
+
+
+async def transfer_review_route(dep: dict, institution_id: int) -> dict:
+    """The tenancy matrix: a physician's review as moving in from another province (JL-43)."""
+    return await _review_of(dep, institution_id, "transfer")
+
+
+async def transitional_review_route(dep: dict, institution_id: int) -> dict:
+    """The tenancy matrix: a physician's transitional application, reviewed by its institution (JL-43)."""
+    return await _review_of(dep, institution_id, "transitional")
+
+
+async def trained_for(hooks: HookView, username: str, technology_key: str, on: dt.date = GRADED_FROM) -> None:
+    """Put the physician in the province's database of trained physicians for the technology
+    (JL-27) the way a province allows without a course: a review that counts as training
+    (JL-43), applied for by their institution and passed by the QC centre (here the admin)."""
+    from core.accounts.schemas import SYSTEM
+    from core.accounts.tables import User
+    from core.training import service as training
+    from core.training.tables import TrainingReview
+
+    user = await User.select(User.id).where(User.username == username).first()
+    if await TrainingReview.exists().where((TrainingReview.user == user["id"]) & (TrainingReview.status == "passed")
+                                           & (TrainingReview.technology_key == technology_key)):
+        return
+    review_id = await training.submit_review(SYSTEM, hooks, user["id"], training.ReviewInput(
+        technology_key=technology_key, origin="外省某三级医院（测试）", materials="已核对外省规范化培训证书及开展病例（测试）"),
+        today=on)
+    await training.decide_review(SYSTEM, review_id, True, "评议合格（测试）", on)

@@ -210,11 +210,13 @@ async def test_nat22_adjust_is_recorded_on_the_technologys_page_and_flags_its_au
     from core.inbox.tables import InboxMessage
     from core.lifecycle.tables import UseEvent
     from core.people import service as people
+    from tests.people_helpers import trained_for
 
     project_id = await admitted(hooks, tech_index=21, today=dt.date(2026, 3, 2))
     key = await key_of(project_id)
     ma = await actor("medaffairs_a")
     clinician = await User.select(User.id).where(User.username == "clinician_a").first()
+    await trained_for(hooks, "clinician_a", key, dt.date(2026, 3, 4))  # JL-27: in the QC centre's database
     authorisation_id = await people.grant(ma, clinician["id"], people.GrantInput(
         scope="technology", technology_key=key, valid_from=dt.date(2026, 3, 5), valid_until=dt.date(2028, 3, 4),
         ability="独立完成该技术20例", training="完成规范化培训", exam="考核合格", decision="管理委员会2026-03-04会议"),

@@ -100,15 +100,22 @@ async def world(deployment):
 
 
 @pytest.mark.rule("NAT-20")
-async def test_nat20_an_authorised_operators_case_has_no_finding_an_unauthorised_ones_is_recorded_and_warned(world):
+async def test_nat20_an_authorised_operators_case_is_accepted_an_unauthorised_ones_refused_unless_declared_then_warned(world):
     hooks, project = world["hooks"], world["project"]
     clinician = await actor("clinician_a")
     [ok] = await cases.record_cases(clinician, hooks, [case_input(project, operation_code="43.41")], today=REPORTED)
     assert not await OperatorFinding.exists().where(OperatorFinding.record == ok.id)
     await _physician("people_newcomer", "新来医生")  # no authorisation at all
-    [warned] = await cases.record_cases(clinician, hooks, [case_input(
-        project, operation_code="43.41", operators=["people_newcomer"], assistants=[])], today=REPORTED)
-    # Recorded and reported all the same (NAT-37: every case performed is reported) ...
+    unauthorised = case_input(project, operation_code="43.41", operators=["people_newcomer"], assistants=[])
+    # Refused at entry: no authorisation for the restricted technology on the operation date.
+    with pytest.raises(DomainError) as exc:
+        await cases.record_cases(clinician, hooks, [unauthorised], today=REPORTED)
+    assert [(p.field, p.rule) for p in exc.value.problems] == [("items[0].operators", "NAT-20")]
+    assert "无该技术授权" in str(exc.value) and "如实报送" in str(exc.value)
+    assert not await CaseRecord.exists().where(CaseRecord.external_id == unauthorised.case_id)
+    # Declared as really performed so: recorded and reported all the same (NAT-37: every case
+    # performed is reported) ...
+    [warned] = await cases.record_cases(clinician, hooks, [unauthorised], today=REPORTED, declare_unauthorised=True)
     assert warned.report_rule == "JL-38"
     findings = await OperatorFinding.select().where(OperatorFinding.record == warned.id)
     assert sorted(f["message"][:20] for f in findings) and {f["rule"] for f in findings} == {"NAT-20"}
@@ -140,7 +147,10 @@ async def test_jl21_suspend_reinstate_renew_revoke_with_history_and_the_operatio
     assert not await OperatorFinding.exists().where(OperatorFinding.record == before.id)
     april = case_input(project, operation_code="43.41", operators=["depthead_a"], assistants=[],
                        admitted_on="2026-04-13", operated_on="2026-04-14", discharged_on="2026-04-20")
-    [during] = await cases.record_cases(clinician, hooks, [april], today=D(2026, 4, 21))
+    with pytest.raises(DomainError) as exc:  # suspended on the operation date: refused at entry
+        await cases.record_cases(clinician, hooks, [april], today=D(2026, 4, 21))
+    assert "该技术授权暂停" in str(exc.value) and {p.rule for p in exc.value.problems} == {"NAT-20"}
+    [during] = await cases.record_cases(clinician, hooks, [april], today=D(2026, 4, 21), declare_unauthorised=True)
     findings = await OperatorFinding.select(OperatorFinding.message).where(OperatorFinding.record == during.id)
     assert [f["message"] for f in findings if "暂停" in f["message"]]
     await people.act(medical, depthead["id"], auth_id, people.ActInput(

@@ -289,6 +289,11 @@ TENANT_ROUTES: dict[str, Route] = {
         "technology_key": "G01", "title": "越权培训", "places": "3", "plan": "越权的培训方案内容十个字以上",
         "enrolment_notice_on": "2026-03-02", "starts_on": "2026-04-06"}),
     "/training/{course_id:int}": Route(people_h.training_route, reader="medaffairs_a", regulators=True),
+    # JL-43: the QC centre decides a transfer review, the licensing department lists a transitional one.
+    "/training/reviews/{review_id:int}": Route(people_h.transfer_review_route, reader="qccenter", form={
+        "result": "pass", "on": "2026-03-05", "opinion": "越权评议"}),
+    "/training/reviews/{review_id:int}/list": Route(people_h.transitional_review_route, reader="regulator_city1",
+                                                    form={"on": "2026-03-05"}),
     "/training/{course_id:int}/file": Route(people_h.training_route, reader="medaffairs_a", form={"on": "2026-03-01"}),
     "/training/{course_id:int}/publish": Route(people_h.training_route, reader="medaffairs_a",
                                                form={"on": "2026-03-01"}),
@@ -310,6 +315,13 @@ TENANT_ROUTES: dict[str, Route] = {
     "/people/{user_id:int}/authorisations": Route(people_h.people_route, reader="medaffairs_a", form={
         "scope": "level", "level": "4", "valid_from": "2026-01-01", "valid_until": "2027-01-01",
         "ability": "越权", "training": "越权", "decision": "越权"}),
+    "/people/{user_id:int}/reviews": Route(people_h.people_route, reader="medaffairs_a", form={
+        "technology_key": "G01", "origin": "外省越权", "materials": "越权提交的审核情况说明文字"}),
+    "/people/{user_id:int}/applications": Route(people_h.people_route, reader="clinician_a", form={
+        "technology_key": "G01", "conditions": "越权提交的已具备条件说明文字"}),
+    "/people/{user_id:int}/applications/{review_id:int}": Route(
+        people_h.transitional_review_route, reader="medaffairs_a", form={
+            "result": "pass", "on": "2026-03-05", "opinion": "越权评议"}),
     "/people/{user_id:int}/authorisations/{authorisation_id:int}": Route(
         people_h.people_route, reader="medaffairs_a", form={"action": "revoke", "version": "1", "reason": "越权",
                                                            "decision": "越权"}),

@@ -80,22 +80,26 @@ async def institution_info(institution_id: int) -> InstitutionInfo:
 
 
 async def person_info(user_id: int, today: dt.date | None = None) -> PersonInfo:
+    from core.people.service import practice_since
+
     row = await User.select().where(User.id == user_id).first().output(load_json=True)
     if row is None:
         raise NotFound("未找到该人员")
+    since = await practice_since(user_id)
     return PersonInfo(
         id=row["id"], display_name=row["display_name"], title=row["title"], roles=tuple(row["roles"] or ()),
         institution_id=row["institution"], resident_since=row["resident_since"],
         years_as_resident=rules.years_between(row["resident_since"], _today(today)),
         visiting=bool(row["visiting"]), qualifications=tuple(row["qualifications"] or ()),
+        years_in_practice=rules.years_between(since, _today(today)) if since else None,
     )
 
 
 def project_info(row: dict, today: dt.date | None = None, technology: Any = None,
                  has_evidence_files: bool = False) -> ProjectInfo:
     """The struct plugins receive for a project row (from ``_load``) or a new one."""
-    requirements = tuple(getattr(technology, "qualifications", ()) or getattr(technology, "lead_requirements", ())
-                         or ())
+    lead = getattr(technology, "lead", None)
+    requirements = tuple(lead.certificates) + tuple(lead.titles) if lead else ()
     return ProjectInfo(
         id=row.get("id"), institution_id=row["institution"], department_id=row.get("department"),
         department_subject=row.get("department.subject") or "", title=row.get("title") or "",
@@ -103,7 +107,7 @@ def project_info(row: dict, today: dt.date | None = None, technology: Any = None
         outside_lists=bool(row.get("outside_lists")), technology_code=row.get("technology_code") or "",
         technology_name=row.get("technology_name") or "",
         technology_specification=getattr(technology, "specification", "") or "",
-        technology_requirements=requirements, grade=row.get("grade") or "", form=dict(row.get("form") or {}),
+        technology_requirements=requirements, technology_lead=lead, grade=row.get("grade") or "", form=dict(row.get("form") or {}),
         has_evidence_files=has_evidence_files, today=today,
     )
 

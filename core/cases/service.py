@@ -49,7 +49,7 @@ from core.grading.service import CaseGrade, grade_cases
 from core.grading.service import choices as grading_choices
 from core.lifecycle import service as lifecycle
 from core.obligations import service as obligations
-from core.people.service import check_operators, record_findings_many
+from core.people.service import authorised_technologies, check_operators, record_findings_many
 from core.plugins import HookView
 from core.qc.indicators import indicators_for
 from core.tenancy.service import institution_scope, require_institution
@@ -60,6 +60,9 @@ PHYSICIAN_ROLES = ("clinician", "dept_head")
 RECORDERS = ("clinician", "dept_head", "qc_officer", "medical_affairs", "his")
 MAX_BATCH = 1000
 SOURCES = ("page", "api", "upload")
+# NAT-20: what a refused unauthorised operator's case may do next.
+UNAUTHORISED_HINT = ("未获授权的医师不得开展该限制类技术；如授权漏登，请医务处在医师档案中补登；如该手术确已实施，"
+                     "请勾选“如实报送未获授权术者的病例”后报送，病例将记录在案并向监管部门提示风险")
 
 
 class CaseResult(msgspec.Struct):
@@ -139,9 +142,16 @@ def _content(case: CaseInput) -> CaseInput:
 
 
 async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], today: dt.date | None = None,
-                      *, label: str = "items") -> tuple[list[Problem], dict]:
+                      *, label: str = "items", declare_unauthorised: bool = False) -> tuple[list[Problem], dict]:
     """Every problem of a batch (each field named ``items[i].field``) and, when there is
-    none, what recording needs. Reads only; the page uses it to check as one types."""
+    none, what recording needs. Reads only; the page uses it to check as one types.
+
+    NAT-20 (JL-21, HN-3): an operator without a valid authorisation for the restricted
+    technology on the operation date — of a technology whose physicians the institution
+    authorises here (``authorised_technologies``) — refuses the case at entry, unless the recorder
+    declares that it was really performed so (``declare_unauthorised``): a performed case
+    is never kept from the report (NAT-37), it is recorded with the finding and warned to
+    the regulator. A missing surgery-level authorisation is a finding (warning) only."""
     day = _today(today)
     institution_id = await _recorder(actor)
     problems: list[Problem] = []
@@ -205,6 +215,15 @@ async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], tod
     for entry, found in zip(plan, await check_operators(
             institution_id, [(e["case"], e["project"], e["grade"], staff) for e in plan]), strict=True):
         entry["unauthorised"] = found
+    if not declare_unauthorised and any(entry["unauthorised"] for entry in plan):
+        kept = await authorised_technologies(institution_id)
+        for index, entry in enumerate(plan):
+            project = entry["project"]
+            if project is None or lifecycle.technology_key(project["technology_code"], project["id"]) not in kept:
+                continue
+            refused = [p for _, p in entry["unauthorised"] if p.field == "operators"]
+            problems += rules.prefix([Problem(f"{p.message}。{UNAUTHORISED_HINT}", p.field, p.rule) for p in refused],
+                                     f"{label}[{index}]")
     return problems, {"institution_id": institution_id, "plan": plan, "staff": staff, "indicators": indicators,
                       "secret": pseudonym_secret()}
 
@@ -256,7 +275,8 @@ def _is_race(exc: Exception) -> bool:
 
 
 async def record_cases(actor: Actor, hooks: HookView, items: list[CaseInput], *, source: str = "api",
-                       today: dt.date | None = None, label: str = "items") -> list[CaseResult]:
+                       today: dt.date | None = None, label: str = "items",
+                       declare_unauthorised: bool = False) -> list[CaseResult]:
     """Record a batch of cases, all or nothing (see the module docstring). Returns one
     result per item, in order. ``DomainError`` lists every problem of every item.
 
@@ -269,7 +289,8 @@ async def record_cases(actor: Actor, hooks: HookView, items: list[CaseInput], *,
 
     day = _today(today)
     for attempt in range(1, RACE_RETRIES + 1):
-        problems, ctx = await check_cases(actor, hooks, items, day, label=label)
+        problems, ctx = await check_cases(actor, hooks, items, day, label=label,
+                                          declare_unauthorised=declare_unauthorised)
         if problems:
             raise DomainError(problems)
         try:
@@ -787,8 +808,10 @@ async def form_context(actor: Actor, hooks: HookView, code: str | None = None) -
 # ---------------------------------------------------------------- spreadsheet import
 
 
-async def start_import(actor: Actor, code: str, filename: str, rows: list[dict]) -> int:
-    """Queue an upload's parsed rows (``{"row": n, "values": {...}}``) for ``run_import``."""
+async def start_import(actor: Actor, code: str, filename: str, rows: list[dict],
+                       declare_unauthorised: bool = False) -> int:
+    """Queue an upload's parsed rows (``{"row": n, "values": {...}}``) for ``run_import``;
+    ``declare_unauthorised``: the recorder declared unauthorised operators' cases (NAT-20)."""
     institution_id = await _recorder(actor)
     projects = by_code(await admitted_projects(institution_id))
     if code not in projects:
@@ -798,9 +821,11 @@ async def start_import(actor: Actor, code: str, filename: str, rows: list[dict])
     async with write_transaction():
         created = await CaseImport.insert(CaseImport(
             institution=institution_id, project=projects[code]["id"], user=actor.id or None,
-            filename=filename[:200], total=len(rows), rows=rows)).returning(CaseImport.id)
+            filename=filename[:200], total=len(rows), rows=rows,
+            declare_unauthorised=declare_unauthorised)).returning(CaseImport.id)
         await audit.record(actor, "case.import_start", "case_import", created[0]["id"],
-                           after={"filename": filename, "rows": len(rows)}, institution_id=institution_id)
+                           after={"filename": filename, "rows": len(rows),
+                                  "declare_unauthorised": declare_unauthorised}, institution_id=institution_id)
     return created[0]["id"]
 
 
@@ -823,7 +848,8 @@ async def run_import(actor: Actor, hooks: HookView, job_id: int, today: dt.date 
         if index % chunk == 0:
             await CaseImport.update({CaseImport.checked: index}).where(CaseImport.id == job_id)
     if items:
-        found, _ = await check_cases(actor, hooks, [c for _, c in items], today)
+        found, _ = await check_cases(actor, hooks, [c for _, c in items], today,
+                                     declare_unauthorised=bool(job.get("declare_unauthorised")))
         rows_of = [r for r, _ in items]
         for p in found:
             index = int(p.field.split("]")[0].split("[")[1]) if p.field and p.field.startswith("items[") else None
@@ -833,7 +859,8 @@ async def run_import(actor: Actor, hooks: HookView, job_id: int, today: dt.date 
     imported = 0
     if not problems:
         try:
-            results = await record_cases(actor, hooks, [c for _, c in items], source="upload", today=today)
+            results = await record_cases(actor, hooks, [c for _, c in items], source="upload", today=today,
+                                         declare_unauthorised=bool(job.get("declare_unauthorised")))
             imported = sum(1 for r in results if r.status == "created")
         except DomainError as exc:
             problems = list(exc.problems)

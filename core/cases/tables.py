@@ -109,4 +109,5 @@ class CaseImport(Table):
     imported = Integer(default=0)
     problems = JSON(default=[])
     rows = JSON(default=[])  # the parsed rows while the job runs; emptied afterwards
+    declare_unauthorised = Boolean(default=False)  # NAT-20: unauthorised operators' cases declared
     created_at = Timestamptz(default=TimestamptzNow())

@@ -6,12 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
+
 from core.catalog.schemas import (
     CLASS_LABELS,
     CLASSES,
     SCOPE_LABELS,
     SCOPES,
     QCIndicator,
+    StaffRequirement,
     TechnologyEntry,
 )
 from core.errors import Problem
@@ -110,7 +113,10 @@ def validate_entry(raw: dict, *, default_class: str = "", seen: set[str] | None 
                                           definition=str(item.get("definition") or "")))
         else:
             problems.append(Problem(f"第 {i} 个质控指标缺少名称", "qc_indicators"))
-    unknown = set(raw) - {"code", "name", "class", "surgery_levels", "specification", "qc_indicators", "note"}
+    lead, lead_problem = parse_lead(raw.get("lead"))
+    if lead_problem:
+        problems.append(lead_problem)
+    unknown = set(raw) - {"code", "name", "class", "surgery_levels", "specification", "qc_indicators", "note", "lead"}
     if unknown:
         problems.append(Problem(f"未知字段：{'、'.join(sorted(unknown))}", sorted(unknown)[0]))
     if problems:
@@ -119,7 +125,27 @@ def validate_entry(raw: dict, *, default_class: str = "", seen: set[str] | None 
         seen.add(code)
     return TechnologyEntry(code=code, name=name, tech_class=tech_class, surgery_levels=levels,
                            specification=str(raw.get("specification") or "").strip(),
-                           qc_indicators=tuple(indicators), note=str(raw.get("note") or "").strip()), []
+                           qc_indicators=tuple(indicators), note=str(raw.get("note") or "").strip(), lead=lead), []
+
+
+def parse_lead(value: Any) -> tuple[StaffRequirement | None, Problem | None]:
+    """A technology's ``lead`` table (HOSP-5: the specification's requirements of its lead):
+    ``certificates``, ``titles``, ``min_years``, ``source``; None when absent or empty."""
+    if value is None or value == {}:
+        return None, None
+    if not isinstance(value, dict):
+        return None, Problem("「技术负责人资质要求」应为表（certificates、titles、min_years、source）", "lead")
+    try:
+        lead = msgspec.convert(value, StaffRequirement)
+    except msgspec.ValidationError as exc:
+        return None, Problem(f"「技术负责人资质要求」格式不正确：{exc}", "lead")
+    if lead.min_years < 0 or lead.min_years > 60:
+        return None, Problem("「技术负责人资质要求」的年限应为 0–60 年", "lead")
+    if not (lead.certificates or lead.titles or lead.min_years):
+        return None, None
+    if not lead.source.strip():
+        return None, Problem("「技术负责人资质要求」须注明出处（source：管理规范及条款）", "lead")
+    return lead, None
 
 
 def validate_scope(value: Any) -> tuple[str | None, Problem | None]:

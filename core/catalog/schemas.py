@@ -21,8 +21,53 @@ class QCIndicator(msgspec.Struct, frozen=True):
     definition: str = ""
 
 
+class StaffRequirement(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a technology's management specification (管理规范) requires of the physician who
+    leads it (HOSP-5: 该项限制类技术临床应用管理规范中对于人员资质及培训的相关硬性要求), as
+    catalogue data (``[technology.lead]`` in a plugin's data file):
+
+    - ``certificates``: certificate names the lead must hold in force (e.g. a
+      specification's training certificate), as medical affairs records them;
+    - ``titles``: professional titles of which the lead must hold one (e.g. 副主任医师);
+    - ``min_years``: whole years of clinical practice, counted from the issue date of the
+      lead's practice certificate (医师执业证书);
+    - ``source``: where the requirement is written (the specification and its article).
+
+    Ship only what a source states: a technology whose specification's text is not in the
+    data has no ``lead`` (None), and the pages say no requirement is declared."""
+
+    certificates: tuple[str, ...] = ()
+    titles: tuple[str, ...] = ()
+    min_years: int = 0
+    source: str = ""
+
+    def unmet(self, *, qualifications: tuple[str, ...] | list[str], title: str,
+              years_in_practice: int | None) -> list[str]:
+        """What the lead lacks, in Chinese (empty when every requirement is met): read
+        against the lead's real certificates in force, title and years of practice."""
+        missing = [c for c in self.certificates if c not in qualifications]
+        if self.titles and title not in self.titles and not set(self.titles) & set(qualifications):
+            missing.append(f"{'或'.join(self.titles)}职称（当前：{title or '未登记'}）")
+        if self.min_years:
+            if years_in_practice is None:
+                missing.append(f"临床工作满{self.min_years}年（未登记医师执业证书的发证日期，无法核对）")
+            elif years_in_practice < self.min_years:
+                missing.append(f"临床工作满{self.min_years}年（当前 {years_in_practice} 年）")
+        return missing
+
+    def describe(self) -> str:
+        """The requirement in one Chinese line."""
+        parts = [f"持有{'、'.join(self.certificates)}"] if self.certificates else []
+        if self.titles:
+            parts.append(f"具有{'或'.join(self.titles)}职称")
+        if self.min_years:
+            parts.append(f"临床工作满{self.min_years}年")
+        return "；".join(parts) + (f"（{self.source}）" if self.source else "")
+
+
 class TechnologyEntry(msgspec.Struct, frozen=True):
-    """One technology (技术) of an edition, as a data file gives it."""
+    """One technology (技术) of an edition, as a data file gives it. ``lead``: its
+    specification's requirements of the technology lead (HOSP-5), None when not stated."""
 
     code: str
     name: str
@@ -31,6 +76,7 @@ class TechnologyEntry(msgspec.Struct, frozen=True):
     specification: str = ""
     qc_indicators: tuple[QCIndicator, ...] = ()
     note: str = ""
+    lead: StaffRequirement | None = None
 
 
 class CatalogEdition(msgspec.Struct, frozen=True):
@@ -62,6 +108,9 @@ class CatalogEdition(msgspec.Struct, frozen=True):
         """The edition without where it came from: what must match across plugins."""
         data = msgspec.to_builtins(self)
         data.pop("file", None)
+        for entry in data.get("entries") or ():
+            if entry.get("lead") is None:
+                entry.pop("lead", None)  # editions without lead requirements keep their hash
         return data
 
 
@@ -100,6 +149,7 @@ class TechnologyRef(msgspec.Struct, frozen=True):
     specification: str = ""
     qc_indicators: tuple[QCIndicator, ...] = ()
     note: str = ""
+    lead: StaffRequirement | None = None
     current: bool = True
     available: bool = True
 

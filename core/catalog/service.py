@@ -39,6 +39,7 @@ from core.catalog.schemas import (
     CatalogEdition,
     ImportSlot,
     QCIndicator,
+    StaffRequirement,
     TechnologyEntry,
     TechnologyRef,
 )
@@ -140,7 +141,8 @@ def _tech_values(edition_id: int, uid: str, scope: str, position: int, entry: Te
         "uid": f"{uid}#{entry.code}", "edition": edition_id, "code": entry.code, "name": entry.name,
         "tech_class": entry.tech_class, "scope": scope, "surgery_levels": list(entry.surgery_levels),
         "specification": entry.specification, "qc_indicators": msgspec.to_builtins(entry.qc_indicators),
-        "note": entry.note, "position": position, "withdrawn": False,
+        "note": entry.note, "lead": msgspec.to_builtins(entry.lead) if entry.lead else {},
+        "position": position, "withdrawn": False,
     }
 
 
@@ -344,6 +346,7 @@ def _ref(row: dict, edition: dict, *, on: dt.date, available: bool) -> Technolog
         effective_on=edition["effective_on"], superseded_on=edition["superseded_on"],
         surgery_levels=tuple(row["surgery_levels"] or ()), specification=row["specification"],
         qc_indicators=tuple(msgspec.convert(row["qc_indicators"] or [], list[QCIndicator])), note=row["note"],
+        lead=msgspec.convert(row["lead"], StaffRequirement) if row.get("lead") else None,
         current=rules.is_current(edition["effective_on"], edition["superseded_on"], on),
         available=available and not row["withdrawn"])
 

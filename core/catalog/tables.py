@@ -57,6 +57,7 @@ class CatalogTechnology(Table):
     specification = Text(default="")
     qc_indicators = JSON(default=[])
     note = Text(default="")
+    lead = JSON(default={})  # the specification's requirements of the lead (HOSP-5); {} when not stated
     position = Integer(default=0)
     withdrawn = Boolean(default=False)  # dropped from a later version of the same edition file
 

@@ -20,6 +20,9 @@ CERTIFICATES = {
                    ("training", "消化内镜诊疗技术规范化培训合格证", "2020-06-30", "2030-06-29")],
     "clinician_b": [("qualification", "医师资格证", "2016-07-01", None)],
 }
+# Made-up 医师执业证书编码 of the practice certificates: how the training base's trainees are
+# found in the QC centre's database of trained physicians (core.training.demo).
+PRACTICE_NUMBERS = {"clinician_a": "DEMO-110220160301", "depthead_a": "DEMO-110220060301"}
 LEVELS = {"depthead_a": 4, "clinician_a": 2}
 GRANTED_ON = dt.date(2026, 1, 5)
 
@@ -32,7 +35,8 @@ async def load() -> None:
             continue
         for kind, name, issued, expires in certificates:
             await people.add_certificate(SYSTEM, user["id"], people.CertificateInput(
-                kind=kind, name=name, issued_on=dt.date.fromisoformat(issued),
+                kind=kind, name=name, number=PRACTICE_NUMBERS.get(username, "") if kind == "practice" else "",
+                issued_on=dt.date.fromisoformat(issued),
                 expires_on=dt.date.fromisoformat(expires) if expires else None))
     for username, level in LEVELS.items():
         user = await User.select(User.id).where(User.username == username).first()

@@ -128,7 +128,9 @@ def operator_problems(name: str, authorisations: Iterable[Mapping], *, day: dt.d
                       technology_in_use: bool = True) -> list[Problem]:
     """NAT-20: the operator of a case holds, on the operation date, a valid authorisation
     for the restricted technology and one for the operation's level (level n covers 1…n).
-    ``authorisations``: rows with ``scope``, ``technology_key``, ``level``, ``events``."""
+    ``authorisations``: rows with ``scope``, ``technology_key``, ``level``, ``events``.
+    A missing technology authorisation is on field ``operators`` (refused at entry unless
+    declared, core.cases); a missing level one on ``operation_code`` (a warning only)."""
     problems = []
     if restricted:
         held = [a for a in authorisations if a["scope"] == "technology" and a["technology_key"] == technology_key]
@@ -143,5 +145,5 @@ def operator_problems(name: str, authorisations: Iterable[Mapping], *, day: dt.d
         held = [a for a in authorisations if a["scope"] == "level" and (a["level"] or 0) >= level]
         if not any(status_on(a["events"], day)[0] == "active" for a in held):
             problems.append(Problem(f"术者{name}在手术日期（{day}）无{LEVEL_LABELS[level]}手术授权",
-                                    "operators", "NAT-20"))
+                                    "operation_code", "NAT-20"))
     return problems

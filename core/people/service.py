@@ -154,6 +154,15 @@ async def sync_qualifications(user_id: int, day: dt.date | None = None) -> list[
     return names
 
 
+async def practice_since(user_id: int) -> dt.date | None:
+    """The issue date of the physician's earliest practice certificate (医师执业证书) on
+    record, not removed: what HOSP-5 counts the years of clinical practice from."""
+    rows = await Certificate.select(Certificate.issued_on).where(
+        (Certificate.user == user_id) & (Certificate.kind == "practice") & (Certificate.removed == 0)
+        & Certificate.issued_on.is_not_null())
+    return min((r["issued_on"] for r in rows), default=None)
+
+
 async def certificates(user_id: int) -> list[dict]:
     rows = await Certificate.select().where(Certificate.user == user_id).order_by(Certificate.kind).order_by(
         Certificate.id)
@@ -231,7 +240,8 @@ async def _authorisations(institution_id: int, user_ids: list[int]) -> list[dict
     rows = await Authorisation.select().where(
         (Authorisation.institution == institution_id) & Authorisation.user.is_in(user_ids)).order_by(Authorisation.id)
     events = await AuthorisationEvent.select().where(
-        AuthorisationEvent.authorisation.is_in([r["id"] for r in rows] or [-1])).order_by(AuthorisationEvent.id)
+        AuthorisationEvent.authorisation.is_in([r["id"] for r in rows] or [-1])).order_by(
+        AuthorisationEvent.id).output(load_json=True)
     for r in rows:
         r["events"] = [e for e in events if e["authorisation"] == r["id"]]
     return rows
@@ -293,12 +303,23 @@ async def grant(actor: Actor, user_id: int, data: GrantInput, today: dt.date | N
         problems.append(Problem("只能就本机构已准入的限制类技术授权", "technology_key", "NAT-20"))
     if not person["active"]:
         problems.append(Problem("该医师账号已停用", "user", "NAT-20"))
+    # The province's database of trained physicians and their exams (JL-27, NAT-33), read at
+    # the grant: shown in its basis; where the province requires it, no record, no grant.
+    from core.training.service import records_of
+
+    evidence = await records_of(user_id, institution_id, key) if data.scope == "technology" and key else []
     if hooks is not None:
         from core.policy import policy
 
-        exam_rule = policy(hooks).authorisation.exam_rule
-        if exam_rule and len(data.exam.strip()) < 2:
-            problems.append(Problem("请填写考核结果（授权须依据专业能力、培训情况和考核结果）", "exam", exam_rule))
+        rules_of = policy(hooks).authorisation
+        if rules_of.exam_rule and len(data.exam.strip()) < 2:
+            problems.append(Problem("请填写考核结果（授权须依据专业能力、培训情况和考核结果）", "exam",
+                                    rules_of.exam_rule))
+        if rules_of.training_rule and data.scope == "technology" and key in names and not evidence:
+            problems.append(Problem(
+                f"省质控中心培训数据库中没有该医师「{names[key]}」规范化培训合格的记录（结业考核合格并已报送、"
+                f"外省调入评议合格，或过渡期名单已报省质控中心），不能授予该限制类技术权限：{rules_of.training_text}", "training",
+                rules_of.training_rule))
     if problems:
         raise DomainError(problems)
     assert data.valid_from is not None and data.valid_until is not None
@@ -317,10 +338,13 @@ async def grant(actor: Actor, user_id: int, data: GrantInput, today: dt.date | N
         await AuthorisationEvent.insert(AuthorisationEvent(
             authorisation=auth_id, action="grant", on=data.valid_from, valid_until=data.valid_until,
             ability=data.ability.strip(), training=data.training.strip(), exam=data.exam.strip(),
-            decision=data.decision.strip(), actor=actor.display_name[:100]))
+            decision=data.decision.strip(), evidence=[{"kind": e["kind"], "on": e["on"].isoformat() if e["on"] else "",
+                                                        "text": e["text"]} for e in evidence],
+            actor=actor.display_name[:100]))
         await audit.record(actor, "people.grant", "physician", user_id, after={
             "authorisation": auth_id, "scope": data.scope, "technology_key": key, "level": data.level,
-            "valid_from": data.valid_from, "valid_until": data.valid_until, "decision": data.decision.strip()},
+            "valid_from": data.valid_from, "valid_until": data.valid_until, "decision": data.decision.strip(),
+            "evidence": [e["text"] for e in evidence]},
             institution_id=institution_id)
     return auth_id
 
@@ -412,6 +436,16 @@ async def check_operators(institution_id: int, items: list[tuple[Any, dict | Non
     return out
 
 
+async def authorised_technologies(institution_id: int) -> set[str]:
+    """The technologies whose physicians the institution authorises here (at least one
+    technology authorisation recorded, whatever its state): for these an operator without a
+    valid authorisation is refused at entry (NAT-20); for the others the portal cannot tell
+    whether the register is kept elsewhere, and the operator is a finding (warning) only."""
+    rows = await Authorisation.select(Authorisation.technology_key).where(
+        (Authorisation.institution == institution_id) & (Authorisation.scope == "technology")).distinct()
+    return {r["technology_key"] for r in rows}
+
+
 async def record_findings(case_id: int, institution_id: int, case: Any, project: dict,
                           findings: list[tuple[int, Problem]]) -> None:
     """Inside the case's write: each finding stored with the case (shown on it, in the
@@ -461,6 +495,8 @@ async def archive(actor: Actor, user_id: int) -> dict:
     """One physician's technology archive (NAT-19): person, certificates,
     authorisations with history, cases performed, complications and adverse events,
     operator findings, training and examinations."""
+    from core.training import service as training
+
     person = await physician(actor, user_id)
     inst = person["institution"]
     cases = await performed(user_id, inst)
@@ -483,5 +519,10 @@ async def archive(actor: Actor, user_id: int) -> dict:
         + [{"on": e["on"], "what": a["label"], "text": e["training"]} for a in auths for e in a["events"]
            if e["training"]],
         "exams": exams, "may_manage": may_manage(actor, inst),
+        "trained_records": await training.records_of(user_id, inst),
+        "reviews": [r for r in await training.reviews(actor, user_id=user_id) if r["kind"] == "transfer"],
+        "applications": [r for r in await training.reviews(actor, user_id=user_id) if r["kind"] == "transitional"],
+        "is_self": actor.id == user_id,
         "technologies": await technologies(inst) if may_manage(actor, inst) else [],
+        "technologies_self": await technologies(inst) if actor.id == user_id else [],
     }

@@ -146,7 +146,14 @@ def validate_project(project, person):
     """HOSP-5 (the lead), HOSP-6 (evidence), HOSP-14 (indicator targets)."""
     problems = []
     if project.tech_class == "restricted":
-        missing = [q for q in project.technology_requirements if q not in person.qualifications]
+        # HOSP-5: the specification's requirements of the lead, as the catalogue carries them,
+        # read against the lead's certificates in force, title and years of practice. A
+        # technology whose catalogue entry states none has nothing to check (the page says so).
+        if project.technology_lead is not None:
+            missing = project.technology_lead.unmet(qualifications=person.qualifications, title=person.title,
+                                                    years_in_practice=person.years_in_practice)
+        else:
+            missing = [q for q in project.technology_requirements if q not in person.qualifications]
         if missing:
             problems.append(Problem(
                 f"项目负责人不符合该限制类技术管理规范的人员资质要求：缺少{'、'.join(missing)}", "lead", "HOSP-5"))

@@ -39,7 +39,22 @@ POLICY = {
                                          "equipment", "clinical", "management", "ethics"],
              "posts_rule": "JL-16", "small_rule": "JL-16"},
     # JL-21: surgery privileges follow the physician's ability, training AND examination results.
-    "authorisation": {"exam_rule": "JL-21"},
+    # JL-27: physicians who will perform a restricted technology take its standardised training;
+    # the provincial QC centre keeps the database of them. JL-43 (second paragraph): a physician
+    # moving in from another province is reviewed by the QC centre, passing counts as training.
+    "authorisation": {
+        "exam_rule": "JL-21",
+        "training_rule": "JL-27",
+        "training_text": "拟开展限制类技术的医师应当按照相关技术临床应用管理规范要求接受规范化培训；"
+                         "省医疗机构质量监测评价中心建立数据库，统一管理开展限制类技术临床应用医师（第二十七条）",
+        "transitional_rule": "JL-43",
+        "transitional_text": "自本细则施行之日起2个月内，已具备开展限制类医疗技术条件的医师应当向所在医疗机构提出申请，"
+                             "由医疗机构组织评议后将名单报给核发其《医疗机构执业许可证》的卫生健康行政部门。"
+                             "卫生健康行政部门向社会公示无异后，报省医疗机构质量监测评价中心（第四十三条）",
+        "transfer_rule": "JL-43",
+        "transfer_text": "外省医师调入省内医疗机构的，拟开展限制类医疗技术的，应由调入医疗机构审核后向省医疗机构质量监测评价中心申请，"
+                         "由省医疗机构质量监测评价中心组织评议，评议合格的视同规范化培训合格（第四十三条）",
+    },
     "cases": {
         "rules": ["NAT-37", "JL-38"],
         "his_rule": "JL-38",

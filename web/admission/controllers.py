@@ -116,9 +116,15 @@ class AdmissionController(Controller):
 
             use = await lifecycle.summary(view.project["institution"], lifecycle.technology_key(
                 view.project["technology_code"], project_id), project_id, hooks)
+        lead_requirement = None
+        if view.project["tech_class"] == "restricted" and view.project.get("technology_ref"):
+            from core.admission import links
+
+            cited = await links.cited(view.project["technology_ref"])
+            lead_requirement = {"lead": getattr(cited, "lead", None)}
         return await page(
             request, "admission/project.html", status_code=status, errors=list(errors), values=values,
-            table_rows=table_rows, experts=await service.experts(actor) if view.can.panel else [],
+            lead_requirement=lead_requirement, table_rows=table_rows, experts=await service.experts(actor) if view.can.panel else [],
             versions=await service.versions(actor, project_id), L=LABELS, notice=notice,
             deliveries=deliveries, use=use, **view.context(),
         )

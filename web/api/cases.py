@@ -60,6 +60,10 @@ class CaseBatch(msgspec.Struct):
     """A batch of 1 to 1000 cases, recorded all or nothing."""
 
     cases: Annotated[list[CaseIn], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+    declare_unauthorised: Annotated[bool, msgspec.Meta(description=(
+        "NAT-20: a case whose operator had no valid authorisation for the restricted technology on the "
+        "operation date is refused (422) unless this is true — it then is recorded and reported with the "
+        "finding, and the regulator is warned"))] = False
 
 
 class CaseOut(msgspec.Struct):
@@ -132,7 +136,8 @@ async def post_cases(token_actor: Actor, hooks: HookView, data: CaseBatch) -> Ba
     malformed one 400; a missing, unknown or revoked token 401.
     """
     items = [msgspec.convert(msgspec.to_builtins(c), CaseInput) for c in data.cases]
-    results = await cases.record_cases(token_actor, hooks, items, source="api", label="cases")
+    results = await cases.record_cases(token_actor, hooks, items, source="api", label="cases",
+                                       declare_unauthorised=data.declare_unauthorised)
     return BatchOut(created=sum(r.status == "created" for r in results),
                     unchanged=sum(r.status == "unchanged" for r in results),
                     results=[msgspec.convert(msgspec.to_builtins(r), CaseOut) for r in results])

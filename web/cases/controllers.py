@@ -95,9 +95,11 @@ class CaseController(Controller):
             raise NotFound("未找到")  # readers (the hospital head, regulators) do not record
         form = await request.form()
         case, problems, typed = case_from_form(form)
+        typed["declare_unauthorised"] = form.get("declare_unauthorised") in ("on", "1", "true")
         if case is not None:
             try:
-                results = await service.record_cases(actor, hooks, [case], source="page", label="case")
+                results = await service.record_cases(actor, hooks, [case], source="page", label="case",
+                                                     declare_unauthorised=typed["declare_unauthorised"])
             except DomainError as exc:
                 problems = [Problem(p.message, (p.field or "").removeprefix("case[0].") or None, p.rule)
                             for p in exc.problems]
@@ -199,7 +201,8 @@ class CaseController(Controller):
             # Parsed in a worker thread (at most two at a time): other users do not wait.
             rows = await anyio.to_thread.run_sync(spreadsheet.read_rows, upload.filename or "", await upload.read(),
                                                   limiter=_parse_limiter())
-            job_id = await service.start_import(actor, code, upload.filename or "", rows)
+            job_id = await service.start_import(actor, code, upload.filename or "", rows,
+                                                declare_unauthorised=form.get("declare_unauthorised") in ("on", "1"))
         except DomainError as exc:
             return await self._index(request, actor, hooks, code=code, errors=exc.problems,
                                      typed={"technology_code": code}, status=422)

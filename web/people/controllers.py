@@ -13,7 +13,7 @@ from litestar.response import Redirect, Response, Template
 from core import clock
 from core.accounts.roles import HOSPITAL_ROLES, REGION_ROLES
 from core.accounts.schemas import Actor
-from core.errors import DomainError, Problem
+from core.errors import DomainError, NotFound, Problem
 from core.people import rules
 from core.people import service as people
 from core.plugins import HookView
@@ -153,3 +153,57 @@ class PeopleController(Controller):
             return await self._archive(request, actor, user_id, errors=exc.problems, typed=typed,
                                        form=f"act-{authorisation_id}", status=exc.status_code)
         return Redirect(f"/people/{user_id}?saved={typed['action']}#authorisations", status_code=303)
+
+    @post("/{user_id:int}/reviews")
+    async def review(self, request: Request, actor: Actor, hooks: HookView, user_id: int) -> Response:
+        """The receiving institution applies for the provincial QC centre's review of a physician
+        moving in from another province (the province's ``authorisation.transfer_rule``)."""
+        from core.training import service as training
+
+        form = await request.form()
+        typed = {k: str(form.get(k, "")).strip() for k in ("technology_key", "origin", "materials")}
+        try:
+            await training.submit_review(actor, hooks, user_id, training.ReviewInput(**typed))
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            return await self._archive(request, actor, user_id, errors=exc.problems, typed=typed, form="review",
+                                       status=422)
+        return Redirect(f"/people/{user_id}?saved=review#training", status_code=303)
+
+    @post("/{user_id:int}/applications")
+    async def apply(self, request: Request, actor: Actor, hooks: HookView, user_id: int) -> Response:
+        """A physician already qualified when the province's rules took effect applies to their
+        own institution (the province's ``authorisation.transitional_rule``)."""
+        from core.training import service as training
+
+        if actor.id != user_id:
+            raise NotFound("未找到")
+        form = await request.form()
+        typed = {k: str(form.get(k, "")).strip() for k in ("technology_key", "conditions")}
+        try:
+            await training.apply_transitional(actor, hooks, typed["technology_key"], typed["conditions"])
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            return await self._archive(request, actor, user_id, errors=exc.problems, typed=typed, form="transitional",
+                                       status=422)
+        return Redirect(f"/people/{user_id}?saved=application#training", status_code=303)
+
+    @post("/{user_id:int}/applications/{review_id:int}")
+    async def review_application(self, request: Request, actor: Actor, user_id: int, review_id: int) -> Response:
+        """The institution's review (组织评议) of a transitional application."""
+        from core.training import service as training
+
+        form = await request.form()
+        try:
+            rows = [r for r in await training.reviews(actor, user_id=user_id) if r["id"] == review_id]
+            if not rows:
+                raise NotFound("未找到该申请")
+            await training.review_transitional(actor, review_id, str(form.get("result", "")) == "pass",
+                                               str(form.get("opinion", "")), form_date(form.get("on"), "on"))
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            return await self._archive(request, actor, user_id, errors=exc.problems, form="transitional", status=422)
+        return Redirect(f"/people/{user_id}?saved=application_review#training", status_code=303)

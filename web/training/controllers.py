@@ -8,6 +8,7 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
+from core import clock
 from core.accounts.roles import HOSPITAL_ROLES, REGION_ROLES
 from core.accounts.schemas import Actor
 from core.errors import DomainError
@@ -31,8 +32,25 @@ class TrainingController(Controller):
     async def index(self, request: Request, actor: Actor) -> Response:
         if actor.institution_id is not None and actor.has(*HOSPITAL_ROLES):
             return Redirect(f"/training/institution/{actor.institution_id}", status_code=303)
-        return await page(request, "training/choose.html", institutions=await list_institutions(actor),
-                          trained=await training.trained(actor))
+        return await self._choose(request, actor)
+
+    async def _choose(self, request: Request, actor: Actor, *, errors=(), status: int = 200) -> Template:
+        return await page(request, "training/choose.html", status_code=status,
+                          institutions=await list_institutions(actor), trained=await training.trained(actor),
+                          reviews=await training.reviews(actor), errors=list(errors), today=clock.today())
+
+    @post("/reviews/{review_id:int}")
+    async def decide(self, request: Request, actor: Actor, review_id: int) -> Response:
+        """The provincial QC centre's review of a physician moving in from another province."""
+        form = await request.form()
+        try:
+            await training.decide_review(actor, review_id, str(form.get("result", "")) == "pass",
+                                         str(form.get("opinion", "")), form_date(form.get("on"), "on"))
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            return await self._choose(request, actor, errors=exc.problems, status=422)
+        return Redirect("/training/?saved=review#reviews", status_code=303)
 
     async def _institution(self, request: Request, actor: Actor, institution_id: int, *, errors=(),
                            typed: dict | None = None, status: int = 200) -> Template:
@@ -100,7 +118,8 @@ class TrainingController(Controller):
     async def enrol(self, request: Request, actor: Actor, course_id: int) -> Response:
         form = await request.form()
         return await self._act(request, actor, course_id, lambda: training.enrol(
-            actor, course_id, str(form.get("name", "")), str(form.get("home_institution", ""))), "enrol")
+            actor, course_id, str(form.get("name", "")), str(form.get("home_institution", "")),
+            str(form.get("practice_no", ""))), "enrol")
 
     @post("/{course_id:int}/exam")
     async def exam(self, request: Request, actor: Actor, hooks: HookView, course_id: int) -> Response:
@@ -119,3 +138,16 @@ class TrainingController(Controller):
         form = await request.form()
         return await self._act(request, actor, course_id, lambda: training.report_results(
             actor, hooks, course_id, form_date(form.get("on"), "on")), "report")
+
+    @post("/reviews/{review_id:int}/list")
+    async def list_application(self, request: Request, actor: Actor, review_id: int) -> Response:
+        """The licence-issuing department publicised the transitional list without objection and
+        reported it to the provincial QC centre."""
+        form = await request.form()
+        try:
+            await training.list_transitional(actor, review_id, form_date(form.get("on"), "on"))
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            return await self._choose(request, actor, errors=exc.problems, status=422)
+        return Redirect("/training/?saved=list#reviews", status_code=303)
