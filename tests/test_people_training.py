@@ -394,3 +394,35 @@ async def test_jl43_physicians_already_qualified_apply_the_institution_reviews_t
         await training.apply_transitional(await actor("people_veteran"), PluginHost(("henan", "hospital_default")).view(),
                                           "S6", "条件说明文字足够长的一段")
     assert exc.value.status_code == 404
+
+
+# ---------------------------------------------------------------- NAT-20: a case that came in anyway
+
+
+@pytest.mark.rule("NAT-20")
+async def test_nat20_a_revocation_effective_before_recorded_cases_warns_them(world):
+    """Accepted at entry (authorised then); the body later revokes with effect before the
+    operation date: the case came in anyway — a finding on it (the regulator's warning)."""
+    from core.cases import service as cases
+    from core.people.tables import OperatorFinding
+    from tests.case_helpers import REPORTED, case_input
+    from tests.people_helpers import trained_for
+
+    hooks = world["hooks"]
+    await _physician("people_revoked", "被取消医生")
+    doctor = (await User.select(User.id).where(User.username == "people_revoked").first())["id"]
+    await trained_for(hooks, "people_revoked", "S6")
+    medical = await actor("medaffairs_a")
+    auth_id = await people.grant(medical, doctor, _grant(), hooks=hooks)
+    await people.grant(medical, doctor, people.GrantInput(
+        scope="level", level=4, valid_from=D(2026, 1, 5), valid_until=D(2028, 1, 4), ability="四级手术50例",
+        training="院内培训", exam="考核合格", decision="管委会会议"), hooks=hooks)
+    [case] = await cases.record_cases(await actor("clinician_a"), hooks, [case_input(
+        world["project"], operation_code="43.41", operators=["people_revoked"], assistants=[])], today=REPORTED)
+    assert not await OperatorFinding.exists().where(OperatorFinding.record == case.id)
+    await people.act(medical, doctor, auth_id, people.ActInput(
+        action="revoke", version=1, on=D(2026, 3, 8), reason="核查发现资质材料不实", decision="管委会临时会议"))
+    [finding] = await OperatorFinding.select().where(OperatorFinding.record == case.id)
+    assert finding["rule"] == "NAT-20" and "该技术授权已取消" in finding["message"]
+    # Acting again adds nothing twice.
+    assert await people.recheck_cases(world["a"], doctor, "被取消医生", D(2026, 3, 8)) == 0

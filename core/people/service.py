@@ -12,9 +12,13 @@ events) and ``case_operator_finding``.
 * A stopped or suspended technology (core.lifecycle) suspends its authorisations for as
   long as it is not in use: read, never written, so lifting it restores them.
 * Every case's operators are checked against their authorisations on the operation date
-  (``check_operators``, called by core.cases): a case performed is still recorded and
+  (``check_operators``, called by core.cases): for a technology the institution authorises
+  here, an operator without a valid authorisation refuses the case at entry unless the
+  recorder declares it really performed so; a case performed is then still recorded and
   reported (NAT-37: every case reported), and each operator without a valid authorisation
-  is a finding on the case, in the archive and for the regulator's risk warnings.
+  is a finding on the case, in the archive and for the regulator's risk warnings. A later
+  suspension or revocation effective before recorded cases adds their findings
+  (``recheck_cases``): those cases came in anyway.
 * Certificates (资格证、执业证、职称证, training certificates) are kept by medical affairs
   with their expiry; the qualification names the filing and admission rules read follow
   the certificates in force (``sync_qualifications``).
@@ -394,9 +398,45 @@ async def act(actor: Actor, user_id: int, authorisation_id: int, data: ActInput)
             "authorisation": authorisation_id, "status": row["status"], "valid_until": row["valid_until"]}, after={
             "authorisation": authorisation_id, "status": status, "on": on, "valid_until": data.valid_until,
             "reason": data.reason.strip(), "decision": data.decision.strip()}, institution_id=person["institution"])
+        if data.action in ("suspend", "revoke"):
+            await recheck_cases(person["institution"], user_id, person["display_name"], on)
 
 
 # ---------------------------------------------------------------- cases' operators (core.cases calls these)
+
+
+async def recheck_cases(institution_id: int, user_id: int, name: str, since: dt.date) -> int:
+    """Inside the caller's transaction: after a suspension or revocation effective ``since``
+    (NAT-20), the physician's cases already recorded with an operation date from then on are
+    checked again; each operator problem they did not have becomes a finding (the case came in
+    anyway: the regulator is warned). Returns the findings added."""
+    from core.cases.tables import CaseRecord
+    from core.lifecycle.rules import technology_key
+
+    cases = [c for c in await performed(user_id, institution_id, limit=5000) if c["operated_on"] >= since]
+    if not cases:
+        return 0
+    projects = {r["id"]: r["project"] for r in await CaseRecord.select(CaseRecord.id, CaseRecord.project).where(
+        CaseRecord.id.is_in([c["id"] for c in cases]))}
+    held = await _authorisations(institution_id, [user_id])
+    known = {(f["record"], f["message"]) for f in await OperatorFinding.select(
+        OperatorFinding.record, OperatorFinding.message).where(
+        (OperatorFinding.user == user_id) & OperatorFinding.record.is_in([c["id"] for c in cases]))}
+    rows = []
+    for c in cases:
+        label = f"{c['technology_code'] or ''} {c['technology_name'] or ''}".strip()
+        for p in rules.operator_problems(name, held, day=c["operated_on"],
+                                         technology_key=technology_key(c["technology_code"], projects[c["id"]]),
+                                         technology_label=label, restricted=c["tech_class"] == "restricted",
+                                         level=c["surgery_level"]):
+            if (c["id"], p.message) not in known:
+                rows.append(OperatorFinding(record=c["id"], institution=institution_id, user=user_id,
+                                            operated_on=c["operated_on"],
+                                            technology_code=c["technology_code"] or f"P{projects[c['id']]}",
+                                            rule=p.rule or "NAT-20", message=p.message))
+    if rows:
+        await OperatorFinding.insert(*rows)
+    return len(rows)
 
 
 async def check_operators(institution_id: int, items: list[tuple[Any, dict | None, Any, dict]]
