@@ -284,11 +284,13 @@ async def test_nat22_a_flagged_authorisation_reviewed_and_kept_is_no_longer_pend
     records its opinion on the technology's page (a Chinese message when missing)."""
     from core.accounts.tables import User
     from core.people import service as people
+    from tests.people_helpers import trained_for
 
     project_id = await admitted(hooks, tech_index=25, today=dt.date(2026, 3, 2))
     key = await key_of(project_id)
     ma = await actor("medaffairs_a")
     user = await User.select(User.id).where(User.username == "depthead_a").first()
+    await trained_for(hooks, "depthead_a", key, dt.date(2026, 3, 4))  # JL-27: in the QC centre's database
     authorisation_id = await people.grant(ma, user["id"], people.GrantInput(
         scope="technology", technology_key=key, valid_from=dt.date(2026, 3, 5), valid_until=dt.date(2028, 3, 4),
         ability="独立完成该技术30例", training="完成规范化培训", exam="考核合格", decision="管理委员会2026-03-04会议"),
