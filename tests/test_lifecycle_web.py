@@ -369,3 +369,39 @@ async def test_hn42_henan_page_refiles_and_the_department_completion_resumes(hen
     await filing.complete(department, hooks, new["id"])
     page = (await client.get(url)).text
     assert 'data-use="in_use"' in page and "重新备案已完成" in page
+
+
+async def test_every_lifecycle_and_evaluation_page_as_every_role_opens_and_its_links_open(deployment, login_as, anon):
+    """A crawl two links deep from the lifecycle and evaluation pages, with the demo's
+    stopped, suspended and in-progress states, as every role they touch and the public:
+    no page errs, and no link leads to a page that is not there."""
+    from core.evaluation import demo as evaluation_demo
+    from core.lifecycle import demo as lifecycle_demo
+
+    hooks = deployment["host"].view()
+    await lifecycle_demo.load(hooks)
+    await evaluation_demo.load(hooks)
+    areas = ("/lifecycle", "/evaluations", "/public/filings")
+    broken = []
+    for user in ("medaffairs_a", "head_a", "clinician_a", "depthead_a", "regulator_city1", "regulator_province",
+                 "qccenter", "admin", "medaffairs_b", None):
+        client = await login_as(user) if user else anon
+        depth = {p: 0 for p in ("/lifecycle/", "/lifecycle/desk", "/evaluations", "/evaluations/periodic",
+                                "/public/filings")}
+        todo, seen = list(depth), set()
+        while todo:
+            path = todo.pop()
+            if path in seen:
+                continue
+            seen.add(path)
+            response = await client.get(path)
+            if response.status_code >= 500 or (response.status_code == 404 and depth[path] > 0):
+                broken.append((user, path, response.status_code))
+            if response.status_code == 200 and depth[path] < 2 and path.startswith(areas):
+                for href in re.findall(r'href="(/[^"#?]*)', response.text):
+                    if "logout" in href or href.startswith("/static") or href.endswith((".pdf", ".xlsx", ".zip")):
+                        continue
+                    if href not in depth:
+                        depth[href] = depth[path] + 1
+                        todo.append(href)
+    assert broken == []
