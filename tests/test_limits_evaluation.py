@@ -61,5 +61,7 @@ def test_nat22_a_review_dated_today_passes_tomorrow_does_not():
     assert fields() == set()
     assert fields(reviewed_on=DAY + dt.timedelta(days=1)) == {"reviewed_on"}
     assert fields(committee="管") == {"committee"}
-    assert fields(result="adjust", adjustments="收紧") == {"adjustments"}
-    assert fields(result="adjust", adjustments="收紧适应") == set()
+    assert fields(result="adjust", adjustments="收紧", kinds=["requirements"]) == {"adjustments"}
+    assert fields(result="adjust", adjustments="收紧适应", kinds=["requirements"]) == set()
+    assert fields(result="adjust", adjustments="收紧适应") == {"adjustment_kinds"}
+    assert fields(result="adjust", adjustments="收紧适应", kinds=["scope"]) == {"adjustment_kinds"}
