@@ -286,3 +286,38 @@ async def test_committee_training_and_archive_pages_as_medical_affairs_qc_centre
     assert (await hospital_b.goto(f"/training/institution/{a}")).status == 404
     assert (await hospital_b.goto(f"/people/{doctor['id']}")).status == 404
     assert (await hospital_b.goto(f"/body/{b}")).status == 200
+
+
+@pytest.mark.rule("JL-43")
+async def test_jl43_in_chromium_medical_affairs_applies_the_qc_centre_reviews_and_the_grant_stands(deployment, page_as):
+    """A physician moving in from another province: the receiving institution's medical
+    affairs applies on the archive, the provincial QC centre passes the review on its training
+    page, and the technology grant then stands (passing counts as training, JL-27)."""
+    from core.accounts.tables import User
+
+    hooks = deployment["host"].view()
+    await admitted_code(hooks, "S6")
+    doctor = await User.select(User.id).where(User.username == "depthead_a").first()
+    try:
+        medical = await page_as("medaffairs_a")
+        await medical.goto(f"/people/{doctor['id']}")
+        form = medical.locator("#review-form")
+        await form.locator("select[name=technology_key]").select_option("S6")
+        await form.locator("input[name=origin]").fill("辽宁省某三级医院")
+        await form.locator("input[name=materials]").fill("已核对其辽宁省规范化培训合格证及近三年开展该技术的病例")
+        await form.locator("button[type=submit]").click()
+        await medical.locator("#people-saved").wait_for()
+        assert "待省质控中心评议" in await medical.locator("#reviews").inner_text()
+        qc = await page_as("qccenter")
+        await qc.goto("/training/")
+        row = qc.locator("#reviews tr[data-status=submitted]", has_text="李主任")
+        await row.locator("input[name=opinion]").fill("培训经历与技术能力符合规范要求")
+        await row.locator("button[type=submit]").click()
+        await qc.wait_for_url("**/training/?saved=review*")
+        assert "外省调入医师评议合格" in await qc.locator("#trained").inner_text()
+        await medical.goto(f"/people/{doctor['id']}")
+        assert "视同规范化培训合格" in await medical.locator("#trained-records").inner_text()
+        await _grant(medical, doctor["id"], technology="S6")
+        assert await medical.locator('#authorisations [data-evidence="review"]').count() == 1
+    finally:
+        await release_obligations()

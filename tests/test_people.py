@@ -305,3 +305,37 @@ async def test_jl21_in_jilin_a_grant_rests_on_examination_results_too(deployment
     assert [(p.field, p.rule) for p in exc.value.problems] == [("exam", "JL-21")]
     # Nationally (NAT-20: ability and training) the same grant stands.
     assert await people.grant(await actor("medaffairs_a"), newcomer, data, hooks=PluginHost(("henan",)).view())
+
+
+@pytest.mark.rule("NAT-20")
+async def test_nat20_the_api_and_the_spreadsheet_refuse_an_unauthorised_operator_unless_declared(world, anon):
+    """The hospital's other entry paths decide as the page does: refused naming NAT-20;
+    declared as really performed, recorded (and warned)."""
+    from core.cases.rules import OUTCOMES
+    from tests.case_helpers import case, token_for
+
+    await _physician("people_newcomer", "新来医生")
+    _, token = await token_for(world["a"])
+    bearer = {"Authorization": f"Bearer {token}"}
+    item = case(world["project"], operation_code="43.41", operators=["people_newcomer"], assistants=[])
+    refused = await anon.post("/api/v1/cases", json={"cases": [item]}, headers=bearer)
+    assert refused.status_code == 422
+    assert [(p["field"], p["rule"]) for p in refused.json()["problems"]] == [("cases[0].operators", "NAT-20")]
+    declared = await anon.post("/api/v1/cases", json={"cases": [item], "declare_unauthorised": True}, headers=bearer)
+    assert declared.status_code == 200 and declared.json()["created"] == 1
+    assert await OperatorFinding.exists().where(OperatorFinding.record == declared.json()["results"][0]["id"])
+    clinician = await actor("clinician_a")
+    values = {"医院病例号": "XLSX-UNAUTH", "患者匿名编号": "PK-XLSX-UNAUTH", "入院日期": "2026-03-09",
+              "手术日期": "2026-03-10", "出院日期": "2026-03-16", "术者工号": "people_newcomer", "助手工号": "",
+              "适应症": "胃早癌", "转归": OUTCOMES["improved"], "有无并发症": "否", "并发症情况": "",
+              "有无不良事件": "否", "不良事件情况": "", "随访情况": "术后30天随访无异常", "已签署知情同意书": "是",
+              "质控:并发症发生率": "否", "手术编码": "43.41"}
+    code = f"P{world['project']}"
+    job = await cases.start_import(clinician, code, "unauthorised.xlsx", [{"row": 2, "values": values}])
+    failed = await cases.run_import(clinician, world["hooks"], job, today=REPORTED)
+    assert failed["status"] == "failed" and {p["rule"] for p in failed["problems"]} == {"NAT-20"}
+    assert failed["problems"][0]["message"].startswith("第 2 行：")
+    job = await cases.start_import(clinician, code, "unauthorised.xlsx", [{"row": 2, "values": values}],
+                                   declare_unauthorised=True)
+    done = await cases.run_import(clinician, world["hooks"], job, today=REPORTED)
+    assert done["status"] == "done" and done["imported"] == 1
