@@ -415,12 +415,15 @@ class BodyPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ``rule`` cited for the body (NAT-15 nationally); ``posts``: the member posts the province
     requires (keys of ``core.body.rules.POSTS``, e.g. "head", "medical_affairs", "pharmacy"),
     with ``posts_rule``; ``small_rule``: the rule that lets other institutions set up a
-    working group or designate staff ("" when the province says nothing)."""
+    working group or designate staff ("" when the province says nothing); ``systems_rule``:
+    the province's restatement of NAT-16 (the institution's systems: catalogue, surgery
+    grading, authorisation, QC, archives, evaluation), named beside it on the systems page."""
 
     rule: str = "NAT-15"
     posts: tuple[str, ...] = ()
     posts_rule: str = ""
     small_rule: str = ""
+    systems_rule: str = ""
 
 
 class AuthorisationPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -428,6 +431,8 @@ class AuthorisationPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
 
     - ``exam_rule``: the province's rule that makes examination results part of every
       grant's basis (NAT-20 names ability and training only); "" when it adds nothing;
+    - ``archive_rule``: the province's restatement of NAT-19 (each physician's technology
+      archive, the basis of authorisation changes), named beside it on the archive;
     - ``training_rule`` / ``training_text``: the province's rule that a physician performing
       a restricted technology has passed its standardised training, as the province's
       database of trained physicians shows it — a technology grant without such a record is
@@ -443,6 +448,7 @@ class AuthorisationPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
       application fulfils the rule's ``physician_application`` obligation; "" when none."""
 
     exam_rule: str = ""
+    archive_rule: str = ""
     training_rule: str = ""
     training_text: str = ""
     transfer_rule: str = ""

@@ -83,3 +83,16 @@ async def test_nat15_meetings_record_attendance_and_decisions_and_the_systems_pa
     assert "meeting-form" not in (await reader.get(f"/body/{a}")).text
     assert (await reader.post(f"/body/{a}/members", data={"name": "某人", "post": "member"})).status_code == 404
     assert (await (await login_as("medaffairs_b")).get(f"/body/{a}")).status_code == 404
+
+
+@pytest.mark.rule("NAT-16")
+@pytest.mark.rule("JL-17")
+@pytest.mark.rule("HN-1")
+async def test_jl17_hn1_the_systems_page_names_the_provinces_restatement_of_nat16(deployment, login_as):
+    """JL-17 (Jilin 第十七条) and HN-1 (Henan 一（一）) restate NAT-16's six systems; the
+    systems page names the deployment's beside NAT-16, nationally NAT-16 alone."""
+    assert policy(PluginHost(("jilin",)).view()).body.systems_rule == "JL-17"
+    assert policy(PluginHost(("henan",)).view()).body.systems_rule == "HN-1"
+    assert policy(PluginHost(()).view()).body.systems_rule == ""
+    page = await (await login_as("medaffairs_a")).get(f"/body/{deployment['hospital_a']}/systems")
+    assert page.status_code == 200 and "（NAT-16、JL-17）" in page.text

@@ -236,7 +236,8 @@ async def test_jl20_the_archive_page_and_pdf_show_authorisations_cases_and_incid
     client = await login_as("medaffairs_a")
     page = await client.get(f"/people/{clinician_a['id']}")
     assert page.status_code == 200
-    for text in ("S6", "四级及以下手术", "技术开展情况", "培训及考核", "省级培训基地培训6个月", "结业考核合格"):
+    for text in ("S6", "四级及以下手术", "技术开展情况", "培训及考核", "省级培训基地培训6个月", "结业考核合格",
+                 "（NAT-19、JL-20）"):  # Jilin's 第二十条 restates NAT-19
         assert text in page.text, text
     pdf = await client.get(f"/people/{clinician_a['id']}/archive.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")

@@ -35,7 +35,9 @@ POLICY = {
     # HN-1 (一)(一): a body under the quality committee (or working group), with medical affairs,
     # quality, pharmacy, nursing, infection control and equipment departments taking part.
     "body": {"rule": "HN-1", "posts": ["medical_affairs", "quality", "pharmacy", "nursing", "infection", "equipment"],
-             "posts_rule": "HN-1"},
+             "posts_rule": "HN-1",
+             # HN-1 (一)(一): 落实医疗技术目录管理、手术分级管理、医师授权、质量控制、档案管理、动态评估等管理制度.
+             "systems_rule": "HN-1"},
     "cases": {
         "rules": ["NAT-37", "HN-3"],
         "his_rule": "HN-3",

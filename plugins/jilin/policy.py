@@ -37,13 +37,18 @@ POLICY = {
     # by the institution's head; other institutions a working group or designated staff.
     "body": {"rule": "JL-16", "posts": ["head", "medical_affairs", "quality", "pharmacy", "nursing", "infection",
                                          "equipment", "clinical", "management", "ethics"],
-             "posts_rule": "JL-16", "small_rule": "JL-16"},
+             "posts_rule": "JL-16", "small_rule": "JL-16",
+             # JL-17: 目录管理、手术分级、医师授权、质量控制、档案管理、动态评估等制度 (as NAT-16).
+             "systems_rule": "JL-17"},
     # JL-21: surgery privileges follow the physician's ability, training AND examination results.
     # JL-27: physicians who will perform a restricted technology take its standardised training;
     # the provincial QC centre keeps the database of them. JL-43 (second paragraph): a physician
     # moving in from another province is reviewed by the QC centre, passing counts as training.
     "authorisation": {
         "exam_rule": "JL-21",
+        # JL-20: each physician's technology archive (授权、开展、差错事故、培训及考核), the basis of
+        # capability assessment and authorisation changes.
+        "archive_rule": "JL-20",
         "training_rule": "JL-27",
         "training_text": "拟开展限制类技术的医师应当按照相关技术临床应用管理规范要求接受规范化培训；"
                          "省医疗机构质量监测评价中心建立数据库，统一管理开展限制类技术临床应用医师（第二十七条）",
