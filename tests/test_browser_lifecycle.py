@@ -218,7 +218,7 @@ async def test_walk_periodic_adjust_reaches_the_technologys_page(deployment, pag
 
 
 @pytest.mark.rule("HN-4.2")
-async def test_walk_henan_staff_change_refiles_and_resumes(henan_server, henan_page):
+async def test_walk_henan_staff_change_refiles_and_resumes(henan_server, henan_page):  # noqa: F811
     """HN-4.2 in Chromium on a Henan deployment: medical affairs records the staff change on
     the technology's page, which suspends it and opens the re-filing it links to; the
     department's desk and the public list say it is suspended; once the department has

@@ -332,7 +332,7 @@ async def test_nat22_a_case_inside_a_lifted_institution_suspension_or_a_resumed_
 
 
 @pytest.mark.rule("HN-4.2")
-async def test_hn42_henan_page_refiles_and_the_department_completion_resumes(henan_app, henan_login):
+async def test_hn42_henan_page_refiles_and_the_department_completion_resumes(henan_app, henan_login):  # noqa: F811
     from core.filing.tables import Filing
     from tests.filing_helpers import HENAN_USERS, actor, region_actor
     from tests.test_lifecycle import _henan_completed_filing
