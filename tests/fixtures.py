@@ -134,19 +134,34 @@ async def browser():
         await browser.close()
 
 
+# Cookies of a login through the form, per live server (one per module and database) and
+# user: the next fresh context of that user starts with them instead of filling the form
+# again (a session the server no longer knows falls back to the form).
+_LOGGED_IN: dict[tuple[str, str], dict] = {}
+
+
 async def open_pages(browser, base_url: str, contexts: list):
-    """A factory of fresh browser contexts on ``base_url``, logged in through the form."""
+    """A factory of fresh browser contexts on ``base_url``, each logged in as the user
+    given and on the home page: through the login form the first time in a module, then
+    with that login's session cookies in a context of its own."""
 
     async def make(username: str | None = None):
-        context = await browser.new_context(base_url=base_url, locale="zh-CN")
+        state = _LOGGED_IN.get((base_url, username)) if username else None
+        context = await browser.new_context(base_url=base_url, locale="zh-CN", storage_state=state)
         contexts.append(context)
         page = await context.new_page()
+        if username and state is not None:
+            await page.goto("/")
+            if page.url == f"{base_url}/":
+                return page
+            await context.clear_cookies()  # the session ended (e.g. the user was disabled)
         if username:
             await page.goto("/login")
             await page.fill("input[name=username]", username)
             await page.fill("input[name=password]", DEMO_PASSWORD)
             await page.click("button[type=submit]")
             await page.wait_for_url(f"{base_url}/")
+            _LOGGED_IN[(base_url, username)] = await context.storage_state()
         return page
 
     return make

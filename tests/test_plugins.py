@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import functools
 import html
 import os
 import re
@@ -77,13 +78,15 @@ def contract_host(*names: str) -> PluginHost:
 # ---------------------------------------------------------------- the contract is complete
 
 
-def _test_function_names() -> set[str]:
+@functools.cache
+def _test_function_names() -> frozenset[str]:
+    """The test functions of tests/ (read once per run: every hook's test below asks)."""
     names = set()
     for path in TESTS.rglob("test_*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
                 names.add(node.name)
-    return names
+    return frozenset(names)
 
 
 @pytest.mark.parametrize("hook", sorted(n for n in dir(PluginHost(()).pm.hook) if not n.startswith("_")))

@@ -152,8 +152,19 @@ def _fixture(**kwargs):
     return pytest_asyncio.fixture(loop_scope="session", **kwargs)
 
 
+@_fixture(scope="session")
+async def _clintech_databases():
+    """The run's databases; the tests' connection pool closes on the session's loop at the end."""
+    _require_kit()
+    databases = _state.get("databases")
+    if databases is None:
+        databases = _state["databases"] = testing.Databases()
+    yield databases
+    await databases.close_pool()
+
+
 @_fixture(scope="module")
-async def clintech_deployment(request: pytest.FixtureRequest) -> dict:
+async def clintech_deployment(request: pytest.FixtureRequest, _clintech_databases) -> dict:
     """This module's own copy of the migrated demo database of its plugins."""
     _require_kit()
     from core.accounts.tables import User
@@ -161,9 +172,7 @@ async def clintech_deployment(request: pytest.FixtureRequest) -> dict:
 
     marker = request.node.get_closest_marker("clintech_plugins")
     plugins = tuple(marker.args) if marker else _state["plugins"]
-    databases = _state.get("databases")
-    if databases is None:
-        databases = _state["databases"] = testing.Databases()
+    databases = _clintech_databases
     await databases.reset(plugins)
     users = {u["username"]: u for u in await User.select(User.id, User.username, User.institution, User.region)}
     return {
