@@ -373,3 +373,29 @@ async def test_eval9_strengthened_management_obliges_each_institution_using_it(d
     from core.lifecycle.tables import UseEvent
 
     assert not await UseEvent.exists().where(UseEvent.technology_name == name)
+
+
+@pytest.mark.rule("EVAL-8")
+@pytest.mark.rule("NAT-9")
+async def test_eval8_before_the_prohibition_takes_effect_the_institution_may_stop_at_once(deployment, hooks):
+    """A prohibition decided for a later date leaves the institution free to stop now (its
+    own decision recorded); the use stays marked prohibited, so it never resumes."""
+    from core.lifecycle import service as lifecycle
+
+    regulator = await actor("regulator_province")
+    name = "经皮测试提前停止技术"
+    project_id = await admitted(hooks, tech_class="routine", title=name, today=dt.date(2026, 3, 2))
+    evaluation_id = await evaluation.start(regulator, hooks, start_input(name), TODAY)
+    experts = await seated(hooks, evaluation_id)
+    await evaluation.record_sitting(regulator, hooks, evaluation_id, await version(evaluation_id),
+                                    sitting(experts, agree=7, outcome="prohibited"), TODAY)
+    ma = await actor("medaffairs_a")
+    key = f"P{project_id}"
+    await lifecycle.stop(ma, hooks, technology_key=key, trigger="efficacy", reason="评估结论已公布，提前停止开展",
+                         committee="医疗技术临床应用管理委员会", meeting_on=TODAY, on=TODAY, today=TODAY)
+    refusal = await lifecycle.use_refusal(deployment["hospital_a"], key, TODAY + dt.timedelta(days=1), hooks=hooks)
+    assert refusal is not None and refusal.status == "stopped"
+    with pytest.raises(DomainError) as exc:
+        await lifecycle.resume(ma, hooks, technology_key=key, basis="re_evaluation", reason="重新评估",
+                               committee="管理委员会", meeting_on=TODAY, today=TODAY)
+    assert "NAT-9" in rules_of(exc.value)

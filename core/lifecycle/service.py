@@ -467,7 +467,12 @@ async def stop(actor: Actor, hooks: HookView, *, technology_key: str, trigger: s
     key = technology_key.strip().upper()
     tech = await _technology(institution_id, key)
     current = await _current(institution_id, key)
-    _check(rules.check_stop(status=(current or {}).get("status", UseStatus.in_use), trigger=trigger, reason=reason,
+    # A prohibition decided for a later date (EVAL-8) does not keep the institution from
+    # stopping now; the use stays marked prohibited, so it never resumes (NAT-9).
+    prohibited_later = current is not None and current["trigger"] == "prohibited" and current["since"] is not None \
+        and current["since"] > day
+    _check(rules.check_stop(status=UseStatus.in_use if prohibited_later else (current or {}).get(
+                                "status", UseStatus.in_use), trigger=trigger, reason=reason,
                             committee=committee, meeting_on=meeting_on, today=day)
            + ([Problem("停止日期不能晚于今天", "on")] if on > day else []))
     found = TRIGGER_BY_KEY[trigger]
@@ -481,7 +486,8 @@ async def stop(actor: Actor, hooks: HookView, *, technology_key: str, trigger: s
     rule = found.rule if found.rule != "NAT-25" or not policy.stop.rule else policy.stop.rule
     async with write_transaction():
         event = await _write(actor, tech, institution_id, {
-            "status": UseStatus.stopped, "by": Level.institution, "since": on, "rule": rule, "trigger": trigger,
+            "status": UseStatus.stopped, "by": Level.institution, "since": on, "rule": rule,
+            "trigger": "prohibited" if prohibited_later else trigger,
             "reason": reason.strip(), "document": document.strip()[:200]},
             {"action": "stop", "by": Level.institution, "event_on": on, "rule": rule, "trigger": trigger,
              "reason": reason.strip(), "document": document.strip()[:200], "committee": committee.strip()[:300],
@@ -998,6 +1004,9 @@ async def technology_view(actor: Actor, hooks: HookView, institution_id: int, te
         (Filing.institution == institution_id) & (Filing.project == tech["project"])).order_by(
         Filing.id, ascending=False).first() if tech["project"] else None
     own_status = own.get("status", UseStatus.in_use)
+    # A prohibition decided for a later date: the institution may still stop it now.
+    stop_status = UseStatus.in_use if own.get("trigger") == "prohibited" and own.get("since") and \
+        own["since"] > clock.today() else own_status
     hospital = actor.has("medical_affairs") and actor.institution_id == institution_id
     department = actor.has("regulator") and actor.region_id == inst["licence_region"]
     level = Level.institution if hospital else Level.department if department else ""
@@ -1010,7 +1019,7 @@ async def technology_view(actor: Actor, hooks: HookView, institution_id: int, te
         "institution": inst, "technology": tech, "state": current, "own": own, "events": events, "filing": filing,
         "refusal": next(iter(refusal), None), "version": own.get("version"),
         "may": {
-            "stop": hospital and own_status in (UseStatus.in_use, UseStatus.suspended),
+            "stop": hospital and stop_status in (UseStatus.in_use, UseStatus.suspended),
             "suspend": bool(level) and own_status == UseStatus.in_use,
             "lift": bool(level) and own_status == UseStatus.suspended and own.get("by") == level
             and own.get("trigger") != rules.REFILE,
