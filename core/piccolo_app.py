@@ -38,10 +38,10 @@ from core.grading.tables import GradingEdition, GradingOperation
 from core.holidays.tables import HolidayOverride
 from core.inbox.tables import InboxAddress, InboxMessage
 from core.lifecycle.tables import RegionSuspension, TechnologyUse, UseEvent
-from core.obligations.tables import CalendarFeed, Obligation, ObligationReminder
+from core.obligations.tables import CalendarFeed, Obligation, ObligationReminder, ObligationSummary
 from core.outbox.tables import Delivery, DeliveryAttempt
 from core.people.tables import Authorisation, AuthorisationEvent, Certificate, OperatorFinding
-from core.qc.tables import QcAnnualReport, QcSummary
+from core.qc.tables import CaseIndicatorSummary, CaseSummary, QcAnnualReport, QcSummary
 from core.storage.tables import Attachment
 from core.supervision.tables import CreditAnswer, RiskWarning, WarningEntry, WarningRun
 from core.system.tables import JobHeartbeat, PluginSwitch
@@ -64,6 +64,7 @@ TABLES += [Evaluation, EvaluationFile, DataRequest, PanelExpert, Sitting, Sittin
 TABLES += [Certificate, Authorisation, AuthorisationEvent, OperatorFinding]
 TABLES += [Body, BodyMember, BodyMeeting, BodyDecision]
 TABLES += [TrainingCourse, Trainee, TrainingReview]
+TABLES += [CaseSummary, CaseIndicatorSummary, ObligationSummary]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",

@@ -612,15 +612,18 @@ async def get(actor: Actor, hooks: HookView, obligation_id: int, today: dt.date 
     return with_consequence(row, consequences(hooks), today)
 
 
-async def status_counts(actor: Actor, hooks: HookView, today: dt.date | None = None) -> list[dict]:
+async def status_counts(actor: Actor, hooks: HookView, today: dt.date | None = None, *,
+                        from_rows: bool = False) -> list[dict]:
     """Per institution in the actor's view, how many obligations are in each status —
-    in ONE grouped query, whatever the number of institutions.
+    in ONE grouped query, whatever the number of institutions, on the summary table
+    ``obligation_summary`` (kept by triggers in every write's transaction; with
+    ``from_rows``, on the obligations themselves).
 
     Returns ``[{"institution": id, "name": str, "counts": {status: n}, "total": n}]``
     ordered by name.
     """
     cal, today, soon = await read_context(hooks, today)
-    if is_sqlite():
+    if is_sqlite() or not from_rows:
         today_p, soon_p = today.isoformat(), soon.isoformat()
     else:
         today_p, soon_p = today, soon
@@ -641,15 +644,23 @@ async def status_counts(actor: Actor, hooks: HookView, today: dt.date | None = N
     # Group on the raw columns of the covering index (institution, status, due_on,
     # done_late) first, name the institutions afterwards, and derive the state here: the
     # per-row CASE and the join per obligation cost more than the index scan itself.
-    sql = f"""
-        SELECT g.institution AS institution, i.name AS name, g.status AS status, g.done_late AS done_late,
-               g.overdue AS overdue, g.soon AS soon, g.n AS n
-        FROM (SELECT o.institution AS institution, o.status AS status, o.done_late AS done_late,
+    # The summary's ``due`` is the ISO due date of an open obligation, "" otherwise.
+    inner = f"""SELECT o.institution AS institution, o.status AS status, o.done_late AS done_late,
+                     (o.due <> '' AND o.due < {{}}) AS overdue, (o.due <> '' AND o.due <= {{}}) AS soon,
+                     SUM(o.n) AS n
+              FROM obligation_summary o
+              {where}
+              GROUP BY 1, 2, 3, 4, 5""" if not from_rows else f"""
+              SELECT o.institution AS institution, o.status AS status, o.done_late AS done_late,
                      o.due_on < {{}} AS overdue, o.due_on <= {{}} AS soon, COUNT(*) AS n
               FROM obligation o
               {where}
-              GROUP BY 1, 2, 3, 4, 5) g
-        JOIN institution i ON i.id = g.institution
+              GROUP BY 1, 2, 3, 4, 5"""
+    sql = f"""
+        SELECT g.institution AS institution, i.name AS name, g.status AS status, g.done_late AS done_late,
+               g.overdue AS overdue, g.soon AS soon, g.n AS n
+        FROM ({inner}) g
+        JOIN institution i ON i.id = g.institution WHERE g.n <> 0
     """
     out: dict[int, dict] = {}
     for row in await Obligation.raw(sql, *args):

@@ -76,3 +76,16 @@ class CalendarFeed(Table):
     user = ForeignKey(User, unique=True)
     token_hash = Varchar(length=64, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ObligationSummary(Table, tablename="obligation_summary"):
+    """How many obligations per institution × status (× ``done_late``; × due date for open
+    ones, whose state — overdue, due soon, open — depends on the day; ``due`` "" otherwise).
+    Kept by database triggers on ``obligation`` in the transaction of every write (see
+    ``core.qc.tables.CaseSummary``); the regulator's dashboard counts read it."""
+
+    institution = Integer()
+    status = Varchar(length=10)
+    done_late = Boolean(default=False)
+    due = Varchar(length=10, default="")
+    n = Integer(default=0)

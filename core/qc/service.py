@@ -71,10 +71,28 @@ class Filter:
         self.until = until
 
 
-async def _where(actor: Actor, flt: Filter) -> tuple[str, list[Any]] | None:
-    """The SQL condition (on ``case_record c`` joined to ``institution i``, ``region r``)
-    for the actor's QC level and the filter; None when the actor sees no cases."""
-    parts: list[str] = ["NOT c.voided"]  # a case voided by medical affairs counts nowhere (NAT-37)
+def summary_months(flt: Filter) -> tuple[str | None, str | None] | None:
+    """The filter's period as months (YYYY-MM, None for open) when it is made of whole
+    calendar months — the summary tables can answer it; None when it is not (explicit
+    dates mid-month: the page reads the case rows)."""
+    since = until = None
+    if flt.since is not None:
+        if flt.since.day != 1:
+            return None
+        since = f"{flt.since:%Y-%m}"
+    if flt.until is not None:
+        if (flt.until + dt.timedelta(days=1)).day != 1:
+            return None
+        until = f"{flt.until:%Y-%m}"
+    return since, until
+
+
+async def _where(actor: Actor, flt: Filter, summary: bool = False) -> tuple[str, list[Any]] | None:
+    """The SQL condition (on ``case_record c`` joined to ``institution i``, ``region r``;
+    with ``summary``, on the summary table ``s`` by month, see ``summary_months``) for the
+    actor's QC level and the filter; None when the actor sees no cases."""
+    # A case voided by medical affairs counts nowhere (NAT-37; the summaries leave it out).
+    parts: list[str] = [] if summary else ["NOT c.voided"]
     args: list[Any] = []
     if actor.is_admin:
         pass
@@ -115,13 +133,23 @@ async def _where(actor: Actor, flt: Filter) -> tuple[str, list[Any]] | None:
     if flt.project_id is not None:
         parts.append("c.project = {}")
         args.append(flt.project_id)
-    if flt.since is not None:
-        parts.append("c.operated_on >= {}")
-        args.append(_p(flt.since))
-    if flt.until is not None:
-        parts.append("c.operated_on <= {}")
-        args.append(_p(flt.until))
-    return (" AND ".join(parts) or "1 = 1"), args
+    if summary:
+        since, until = summary_months(flt) or (None, None)
+        if since is not None:
+            parts.append("c.month >= {}")
+            args.append(since)
+        if until is not None:
+            parts.append("c.month <= {}")
+            args.append(until)
+    else:
+        if flt.since is not None:
+            parts.append("c.operated_on >= {}")
+            args.append(_p(flt.since))
+        if flt.until is not None:
+            parts.append("c.operated_on <= {}")
+            args.append(_p(flt.until))
+    where = " AND ".join(parts) or "1 = 1"
+    return (where.replace("c.", "s.") if summary else where), args
 
 
 def _measures(today: dt.date) -> str:
@@ -151,40 +179,64 @@ def _rates(row: dict) -> dict:
     return row
 
 
-async def _grouped(where: str, args: list, keys: str, group: str, order: str) -> list[dict]:
+def _summary_measures(today: dt.date) -> str:
+    """``_measures`` from ``case_summary`` (``core.qc.tables.CaseSummary``): the reports
+    due are those received plus the pending ones whose due date has passed."""
+    day = today.isoformat()
+    return f"""SUM(s.cases) AS cases, SUM(s.complications) AS complications,
+       SUM(s.adverse_events) AS adverse_events,
+       SUM(s.reported) + SUM(CASE WHEN s.due <> '' AND s.due < '{day}' THEN s.pending ELSE 0 END) AS reports,
+       SUM(s.on_time) AS on_time"""
+_SUMMARY_FROM = "FROM case_summary s JOIN institution i ON i.id = s.institution JOIN region r ON r.id = i.region"
+
+
+async def _grouped_rows(where: str, args: list, keys: str, group: str, order: str, summary: bool = False) -> list[dict]:
     from core.cases.tables import CaseRecord
 
-    sql = f"SELECT {keys}, {_measures(clock.today())} {_FROM} WHERE {where} GROUP BY {group} ORDER BY {order}"
+    if summary:
+        keys, group = keys.replace("c.", "s.").replace("s.operated_on", "s.month"), group.replace("c.", "s.")
+        sql = (f"SELECT {keys}, {_summary_measures(clock.today())} {_SUMMARY_FROM} WHERE {where} "
+               f"GROUP BY {group} HAVING SUM(s.cases) > 0 ORDER BY {order}")
+    else:
+        sql = f"SELECT {keys}, {_measures(clock.today())} {_FROM} WHERE {where} GROUP BY {group} ORDER BY {order}"
     return [_rates(dict(r)) for r in await CaseRecord.raw(sql, *args)]
 
 
-async def figures(actor: Actor, flt: Filter | None = None, *, rank: bool | None = None) -> dict:
+async def figures(actor: Actor, flt: Filter | None = None, *, rank: bool | None = None,
+                  from_cases: bool = False) -> dict:
     """Totals, per technology, per department, per month — and, for regulators and the QC
     centre (or ``rank=True``), per institution ranked by timeliness and complication rate.
-    Four grouped queries at most (the total is the months' sum)."""
+    Four grouped queries at most (the total is the months' sum), on the summary table
+    ``case_summary`` when the period is whole months (the default windows are), else — or
+    with ``from_cases`` — on the case rows themselves."""
     flt = flt or Filter()
-    scoped = await _where(actor, flt)
+    summary = not from_cases and summary_months(flt) is not None
+    scoped = await _where(actor, flt, summary)
     empty = _rates({"cases": 0})
     if scoped is None:
         return {"total": empty, "technologies": [], "departments": [], "months": [], "institutions": []}
     where, args = scoped
-    month = _month_expr()
-    months = await _grouped(where, args, f"{month} AS month", month, "month")
+    month = "s.month" if summary else _month_expr()
+
+    def grouped(keys: str, group: str, order: str):
+        return _grouped_rows(where, args, keys, group, order, summary=summary)
+
+    months = await grouped(f"{month} AS month", month, "month")
     # The total is the sum of the months (every case has an operation date): one query fewer.
     keys = ("cases", "complications", "adverse_events", "reports", "on_time")
     total = _rates({k: sum(m[k] for m in months) for k in keys}) if months else empty
     out = {
         "total": total,
-        "technologies": await _grouped(where, args, "c.technology_code AS code, MAX(c.technology_name) AS name",
+        "technologies": await grouped("c.technology_code AS code, MAX(c.technology_name) AS name",
                                        "c.technology_code", "cases DESC"),
-        "departments": await _grouped(
-            where, args, "c.department AS department, MAX(i.name) AS institution_name, "
+        "departments": await grouped(
+            "c.department AS department, MAX(i.name) AS institution_name, "
             "(SELECT d.name FROM department d WHERE d.id = c.department) AS name", "c.department", "cases DESC"),
         "months": months,
         "institutions": [],
     }
     if rank if rank is not None else bool(actor.region_path or actor.is_admin):
-        rows = await _grouped(where, args, "c.institution AS institution, MAX(i.name) AS name", "c.institution",
+        rows = await grouped("c.institution AS institution, MAX(i.name) AS name", "c.institution",
                               "cases DESC")
         out["institutions"] = ranked(rows)
     return out
@@ -246,17 +298,48 @@ async def _project_for(actor: Actor, flt: Filter) -> dict | None:
     return await query.first().output(load_json=True)
 
 
-async def indicator_figures(actor: Actor, hooks: HookView | None, flt: Filter) -> list[dict]:
+async def _indicator_sums(where: str, args: list, indicators: list[Indicator]) -> dict[str, dict]:
+    """Per indicator name, from ``case_indicator_summary``: how many cases recorded it, how
+    many "1", the numeric sum and count — ONE grouped query."""
+    from core.cases.tables import CaseRecord
+
+    names = ", ".join("{}" for _ in indicators)
+    sql = (f"SELECT s.name AS name, SUM(s.recorded) AS recorded, SUM(s.ones) AS ones, "
+           f"SUM(s.number_sum) AS number_sum, SUM(s.number_count) AS number_count "
+           f"FROM case_indicator_summary s JOIN institution i ON i.id = s.institution "
+           f"JOIN region r ON r.id = i.region WHERE {where} AND s.name IN ({names}) GROUP BY s.name")
+    return {r["name"]: r for r in await CaseRecord.raw(sql, *args, *(ind.name for ind in indicators))}
+
+
+async def indicator_figures(actor: Actor, hooks: HookView | None, flt: Filter, *,
+                            from_cases: bool = False) -> list[dict]:
     """Each QC indicator of the technology against its target (HOSP-14): rates as the share
-    of cases where it happened (%), numbers as the mean — ONE aggregated query."""
+    of cases where it happened (%), numbers as the mean — ONE aggregated query, on the
+    summary table ``case_indicator_summary`` when the period is whole months (else, or
+    with ``from_cases``, on the case rows)."""
     project = await _project_for(actor, flt)
     if project is None:
         return []
     indicators: list[Indicator] = await indicators_for(hooks, project)
-    scoped = await _where(actor, flt)
+    summary = not from_cases and summary_months(flt) is not None
+    scoped = await _where(actor, flt, summary)
     if not indicators or scoped is None:
         return []
     where, args = scoped
+    if summary:
+        sums = await _indicator_sums(where, args, indicators)
+        row = {}
+        for k, ind in enumerate(indicators):
+            found = sums.get(ind.name) or {}
+            row[f"n{k}"] = found.get("recorded")
+            if ind.kind == "rate":
+                row[f"v{k}"] = found.get("ones")
+            elif ind.kind == "number":
+                count = int(found.get("number_count") or 0)
+                row[f"v{k}"] = float(found["number_sum"]) / count if count else None
+            else:
+                row[f"v{k}"] = found.get("recorded")
+        return _indicator_rows(indicators, row)
     selects, params = [], []
     for k, ind in enumerate(indicators):
         value = "json_extract(c.qc_values, {})" if is_sqlite() else "(c.qc_values::jsonb ->> {})"
@@ -276,7 +359,10 @@ async def indicator_figures(actor: Actor, hooks: HookView | None, flt: Filter) -
     from core.cases.tables import CaseRecord
 
     sql = f"SELECT {', '.join(selects)} {_FROM} WHERE {where}"
-    row = (await CaseRecord.raw(sql, *params, *args))[0]
+    return _indicator_rows(indicators, (await CaseRecord.raw(sql, *params, *args))[0])
+
+
+def _indicator_rows(indicators: list[Indicator], row: dict) -> list[dict]:
     out = []
     for k, ind in enumerate(indicators):
         n = int(row[f"n{k}"] or 0)
