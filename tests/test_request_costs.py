@@ -94,3 +94,43 @@ async def test_an_htmx_partial_builds_no_navigation(login_as):
     # A history restore swaps the whole page: it gets the navigation.
     restored = await client.get("/obligations", headers={"hx-request": "true", "hx-history-restore-request": "true"})
     assert 'class="side"' in restored.text
+
+
+@pytest.mark.parametrize("username", ["medaffairs_a", "head_a", "clinician_a", "depthead_a", "medaffairs_b"])
+async def test_a_hospital_dashboard_runs_at_most_three_queries(login_as, username):
+    """Issue 15: the session (with the deployment state, the unread count and the
+    departments card), the institution's work (with its obligation counts and warnings),
+    the user's open obligations — whatever the user's hospital role. Counted, not timed."""
+    client = await login_as(username)
+    assert (await client.get("/")).status_code == 200  # the process has read its work calendar
+    with count_queries() as counted:
+        page = await client.get("/")
+    assert page.status_code == 200 and "工作台" in page.text
+    assert counted[0] <= 3, counted[0]
+
+
+async def test_the_hospital_dashboard_reads_what_the_separate_queries_read(deployment):
+    """The obligation counts and open warnings that came with the institution's rows equal
+    ``status_counts`` on the obligations themselves and the warnings list."""
+    import msgspec
+
+    from core import clock
+    from core.dashboard import todo
+    from core.tenancy.tables import Institution
+    from core.obligations import service as obligations
+    from core.supervision import service as supervision
+
+    hooks = deployment["host"].view()
+    for username in ("medaffairs_a", "head_a", "medaffairs_b", "clinician_a"):
+        who = await actor(username)
+        name = (await Institution.select(Institution.name).where(Institution.id == who.institution_id).first())["name"]
+        who = msgspec.structs.replace(who, institution_name=name)  # as the session reads it
+        rows = await todo.institution_rows(who.institution_id, None, who.roles)
+        _, today, soon = await obligations.read_context(hooks, clock.today())
+        if who.has(*obligations.INSTITUTION_WIDE):
+            counts = todo.obligation_counts(who, rows, today, soon)
+            assert counts == await obligations.status_counts(who, hooks, today, from_rows=True)
+            assert counts or username != "medaffairs_a"  # hospital A has obligations
+        listed = await supervision.listing(who, status="open", limit=todo.WARNING_LIMIT)
+        assert [(w["id"], w["may_answer"], w["may_decide"], w["status_label"]) for w in listed] == [
+            (w["id"], w["may_answer"], w["may_decide"], w["status_label"]) for w in todo.institution_warnings(who, rows)]

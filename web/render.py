@@ -107,7 +107,7 @@ async def _admission_count(actor: Actor, hooks) -> int:
 
     if actor.institution_id is None or not actor.has(*INBOX_ROLES):
         return 0
-    rows = await todo.institution_rows(actor.institution_id, hooks.memo)
+    rows = await todo.institution_rows(actor.institution_id, hooks.memo, actor.roles)
     return len(todo.admission_items(actor, rows, hooks.memo))
 
 

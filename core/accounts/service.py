@@ -209,6 +209,18 @@ class SessionRead(msgspec.Struct, frozen=True):
 
     deployment: Any  # core.system.service.DeploymentState
     unread: int = 0
+    departments: int = 0  # the active departments of the user's institution (the dashboard's card)
+
+
+def _departments_column():
+    from piccolo.querystring import QueryString
+
+    from core.tenancy.tables import Department
+
+    return QueryString(
+        f'(SELECT COUNT(*) FROM {Department._meta.tablename} d JOIN {User._meta.tablename} u '
+        f'ON u.institution = d.institution WHERE u.id = "{UserSession._meta.tablename}"."user" '
+        f'AND d.active)').as_alias("departments")
 
 
 def _unread_column():
@@ -229,7 +241,7 @@ async def session_with_state(token: str | None) -> tuple[Actor | None, SessionRe
     if not token:
         return None, None
     row = (
-        await UserSession.select(*_ACTOR_COLUMNS, *system.state_columns(), _unread_column())
+        await UserSession.select(*_ACTOR_COLUMNS, *system.state_columns(), _unread_column(), _departments_column())
         .where((UserSession.token_hash == _token_hash(token)) & (UserSession.expires_at > _now()))
         .first()
         .output(load_json=True, nested=True)
@@ -249,7 +261,8 @@ async def session_with_state(token: str | None) -> tuple[Actor | None, SessionRe
         region_path=u["region"]["path"],
         region_name=u["region"]["name"],
     )
-    return actor, SessionRead(deployment=system.state_from(row), unread=int(row["unread"] or 0))
+    return actor, SessionRead(deployment=system.state_from(row), unread=int(row["unread"] or 0),
+                              departments=int(row["departments"] or 0))
 
 
 async def logout(token: str | None) -> None:

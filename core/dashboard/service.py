@@ -10,17 +10,23 @@ from core.tenancy.service import institution_scope
 from core.tenancy.tables import Department, Institution, Region
 
 
-async def summary(actor: Actor, hooks=None) -> dict:
+async def summary(actor: Actor, hooks=None, departments: int | None = None) -> dict:
     """The actor's to-do list (``core.dashboard.todo``, with ``hooks``) and counts within
     its tenant; for those who oversee several, the obligation counts per status per
-    institution (one grouped query). The audit feed has its own page (``recent_activity``)."""
+    institution (one grouped query; a hospital's come with its to-do rows). The audit feed
+    has its own page (``recent_activity``). ``departments``: the institution's active
+    departments when the session already read them (``SessionRead.departments``)."""
     out: dict = {"cards": [], "todo": [], "obligation_counts": []}
     if hooks is not None:
         from core.dashboard import todo
         from core.obligations import service as obligations
 
         out["todo"] = await todo.for_actor(actor, hooks)
-        if actor.is_admin or actor.region_path or actor.has(*obligations.INSTITUTION_WIDE):
+        if actor.institution_id is not None and actor.has(*obligations.INSTITUTION_WIDE):
+            _, today, soon = await obligations.read_context(hooks)
+            rows = await todo.institution_rows(actor.institution_id, hooks.memo, actor.roles)
+            out["obligation_counts"] = todo.obligation_counts(actor, rows, today, soon)
+        elif actor.is_admin or actor.region_path or actor.has(*obligations.INSTITUTION_WIDE):
             out["obligation_counts"] = await obligations.status_counts(actor, hooks)
     scope = institution_scope(actor)
     if actor.is_admin:
@@ -32,7 +38,7 @@ async def summary(actor: Actor, hooks=None) -> dict:
         return out
     if actor.institution_id is not None:
         out["cards"] = [
-            {"label": "本机构科室", "value": await Department.count().where(
+            {"label": "本机构科室", "value": departments if departments is not None else await Department.count().where(
                 (Department.institution == actor.institution_id) & (Department.active == True)),  # noqa: E712
              "href": f"/institutions/{actor.institution_id}"},
         ]

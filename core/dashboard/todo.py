@@ -61,8 +61,20 @@ class Task(msgspec.Struct, kw_only=True):
         return STATE_LABELS[self.state]
 
 
-def _institution_sql(institution_id: int) -> str:
-    """The one UNION ALL query of an institution's open work (15 columns a row)."""
+# Who reads the institution's obligation counts (core.obligations.service.INSTITUTION_WIDE)
+# and may answer its warnings (core.supervision.service.ANSWERERS).
+_COUNT_READERS = ("medical_affairs", "hospital_head")
+
+
+def _roles_key(roles: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(r for r in roles if r.isidentifier()))
+
+
+def _institution_sql(institution_id: int, roles: tuple[str, ...] = ()) -> str:
+    """The one UNION ALL query of an institution's open work (15 columns a row); with the
+    reader's ``roles``, also the institution's obligation counts (``obligation_summary``,
+    for medical affairs and the hospital head) and the open risk warnings whose audience
+    holds one of the roles — the dashboard's figures in this one query."""
     from core.accounts.tables import User
     from core.admission.tables import PanelMember, Project, Vote
     from core.qc.tables import QcAnnualReport, QcSummary
@@ -96,7 +108,47 @@ def _institution_sql(institution_id: int) -> str:
                NULL, p.department
         FROM {QcSummary._meta.tablename} s JOIN {p} p ON p.id = s.project
         WHERE s.institution = {inst} AND s.status = 'submitted'
+    """ + _counts_sql(inst, roles) + _warnings_sql(inst, roles)
+
+
+def _counts_sql(inst: int, roles: tuple[str, ...]) -> str:
+    """The institution's rows of ``obligation_summary``: n as ``revision``, the due date of
+    an open one as ``lead_name``, done_late ('1'/'0') as ``ethics_status``."""
+    if not set(roles) & set(_COUNT_READERS):
+        return ""
+    return f"""
+        UNION ALL
+        SELECT 'count', NULL, NULL, NULL, o.n, NULL, NULL, o.status, NULL, NULL, o.due,
+               CASE WHEN o.done_late THEN '1' ELSE '0' END, NULL, NULL, NULL
+        FROM obligation_summary o WHERE o.institution = {inst} AND o.n <> 0
     """
+
+
+def _warnings_sql(inst: int, roles: tuple[str, ...]) -> str:
+    """Open risk warnings of the institution whose audience holds one of ``roles``
+    (``core.supervision.service.listing``'s visibility, newest first, at most 50): detail as
+    ``lead_name``, the rule id as ``ethics_status``, raised_on as ``since``."""
+    from core.supervision import rules as warning_rules
+    from core.supervision.tables import RiskWarning
+
+    if not roles:
+        return ""
+    seen_by = " OR ".join(f"w.audience_key LIKE '%,{r},%'" for r in roles)
+    states = ", ".join(f"'{s}'" for s in sorted(warning_rules.OPEN))
+    # The limit in a sub-select of ids: a UNION member of bare NULLs takes the other
+    # members' column types (PostgreSQL types a sub-select's NULL as text).
+    table = RiskWarning._meta.tablename
+    return f"""
+        UNION ALL
+        SELECT 'warning', w.id, NULL, NULL, NULL, NULL, w.title, w.status, NULL, NULL, w.detail, w.rule_id, NULL,
+               w.raised_on, NULL
+        FROM {table} w
+        WHERE w.id IN (SELECT x.id FROM {table} x WHERE x.institution = {inst} AND x.status IN ({states})
+                       AND ({seen_by.replace("w.", "x.")}) ORDER BY x.id DESC LIMIT {WARNING_LIMIT})
+    """
+
+
+WARNING_LIMIT = 50
 
 
 def _date(value: Any) -> dt.date | None:
@@ -105,16 +157,19 @@ def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-async def institution_rows(institution_id: int, memo: dict | None = None) -> list[dict]:
-    """The institution's open work as rows of the UNION (``part`` says which). With
-    ``memo`` (a request's ``HookView.memo``) read once per request: the to-do list and
+async def institution_rows(institution_id: int, memo: dict | None = None, roles: tuple[str, ...] = ()
+                           ) -> list[dict]:
+    """The institution's open work as rows of the UNION (``part`` says which), with what
+    the reader's ``roles`` see of its counts and warnings. With ``memo`` (a request's
+    ``HookView.memo``) read once per request: the to-do list, the dashboard's counts and
     the navigation's admission badge share it."""
     from core.admission.tables import Project
 
-    key = f"institution_rows:{institution_id}"
+    roles = _roles_key(roles)
+    key = f"institution_rows:{institution_id}:{','.join(roles)}"
     if memo is not None and key in memo:
         return memo[key]
-    rows = await Project.raw(_institution_sql(institution_id))
+    rows = await Project.raw(_institution_sql(institution_id, roles))
     if memo is not None:
         memo[key] = rows
     for row in rows:
@@ -132,7 +187,8 @@ def _state(due_on: dt.date | None, today: dt.date, soon_until: dt.date) -> str:
 
 
 def _parts(rows: list[dict]) -> dict[str, list[dict]]:
-    parts: dict[str, list[dict]] = {"project": [], "vote": [], "panel": [], "report": [], "summary": []}
+    parts: dict[str, list[dict]] = {"project": [], "vote": [], "panel": [], "report": [], "summary": [],
+                                    "count": [], "warning": []}
     for row in rows:
         parts[row["part"]].append(row)
     return parts
@@ -204,9 +260,11 @@ async def for_actor(actor: Actor, hooks: HookView, today: dt.date | None = None,
 
     cal, today, soon = await obligations.read_context(hooks, today or clock.today())
     tasks: list[Task] = []
+    warnings = None
     if actor.institution_id is not None:
-        rows = await institution_rows(actor.institution_id, hooks.memo)
+        rows = await institution_rows(actor.institution_id, hooks.memo, actor.roles)
         tasks += _institution_tasks(actor, rows, cal, today, soon, hooks.memo)
+        warnings = institution_warnings(actor, rows)
     for o in await obligations.open_for(actor, hooks, today, limit=limit):
         tasks.append(Task(key=f"obligation-{o['id']}", source="obligation", title=o["title"],
                           action=o["subject_label"] or o["kind_label"], link=f"/obligations/{o['id']}",
@@ -221,7 +279,9 @@ async def for_actor(actor: Actor, hooks: HookView, today: dt.date | None = None,
                           institution=o["institution_name"]))
     from core.supervision import service as supervision
 
-    for w in await supervision.listing(actor, status="open", limit=limit):
+    if warnings is None:
+        warnings = await supervision.listing(actor, status="open", limit=limit)
+    for w in warnings[:limit]:
         # The institution answers a warning it has not answered yet; the regulator decides.
         if (w["may_answer"] and w["status"] in ("raised", "seen")) or w["may_decide"]:
             verb = "请答复" if w["may_answer"] else "待处理"
@@ -238,3 +298,28 @@ async def for_actor(actor: Actor, hooks: HookView, today: dt.date | None = None,
                           since=u["since"], rule=u["rule"], institution=u["institution.name"]))
     tasks.sort(key=lambda t: (STATE_ORDER[t.state], t.due_on or dt.date.max, t.since or dt.date.max, t.key))
     return tasks[:limit]
+
+
+def institution_warnings(actor: Actor, rows: list[dict]) -> list[dict]:
+    """The institution's open warnings ``actor`` sees (its roles in their audience), from
+    the institution's rows, decorated as ``core.supervision.service.listing`` does."""
+    from core.supervision import service as supervision
+
+    return [supervision.decorate({
+        "id": r["id"], "institution": actor.institution_id, "institution.name": actor.institution_name or "",
+        "title": r["title"], "status": r["status"], "severity": "", "detail": r["lead_name"] or "",
+        "rule_id": r["ethics_status"] or "", "raised_on": _date(r["since"])}, actor)
+        for r in sorted(_parts(rows)["warning"], key=lambda r: r["id"], reverse=True)]
+
+
+def obligation_counts(actor: Actor, rows: list[dict], today: dt.date, soon: dt.date) -> list[dict]:
+    """``core.obligations.service.status_counts`` for the actor's own institution, from the
+    institution's rows (its ``obligation_summary`` rows came with them)."""
+    from core.obligations import service as obligations
+
+    groups = [{"institution": actor.institution_id, "name": actor.institution_name or "", "status": r["status"],
+               "done_late": r["ethics_status"] == "1", "n": int(r["revision"] or 0),
+               "overdue": bool(r["lead_name"]) and r["lead_name"] < today.isoformat(),
+               "soon": bool(r["lead_name"]) and r["lead_name"] <= soon.isoformat()}
+              for r in _parts(rows)["count"]]
+    return obligations.counts_of(groups)

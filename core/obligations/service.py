@@ -662,8 +662,14 @@ async def status_counts(actor: Actor, hooks: HookView, today: dt.date | None = N
         FROM ({inner}) g
         JOIN institution i ON i.id = g.institution WHERE g.n <> 0
     """
+    return counts_of(await Obligation.raw(sql, *args))
+
+
+def counts_of(groups: list[dict]) -> list[dict]:
+    """``status_counts``' answer from its groups (institution, name, status, done_late,
+    overdue, soon, n)."""
     out: dict[int, dict] = {}
-    for row in await Obligation.raw(sql, *args):
+    for row in groups:
         entry = out.setdefault(row["institution"], {"institution": row["institution"], "name": row["name"],
                                                     "counts": {s: 0 for s in rules.STATUSES}, "total": 0})
         entry["counts"][_count_state(row)] += row["n"]

@@ -200,6 +200,9 @@ def _decorate(row: dict, actor: Actor) -> dict:
     return row
 
 
+decorate = _decorate  # for the to-do list, which reads an institution's warnings with its other work
+
+
 _LIST_COLUMNS = (RiskWarning.id, RiskWarning.institution, RiskWarning.institution.name, RiskWarning.rule_key,
                  RiskWarning.rule_id, RiskWarning.title, RiskWarning.severity, RiskWarning.audience,
                  RiskWarning.technology_code, RiskWarning.technology_name, RiskWarning.detail, RiskWarning.count,

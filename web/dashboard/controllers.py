@@ -8,7 +8,7 @@ from litestar.response import Template
 from core.accounts.schemas import Actor
 from core.audit import service as audit
 from core.dashboard import service as dashboard
-from web.context import load_hooks, login_required
+from web.context import load_hooks, load_session, login_required
 from web.render import page
 
 
@@ -18,7 +18,9 @@ class DashboardController(Controller):
 
     @get("/")
     async def index(self, request: Request, actor: Actor) -> Template:
-        summary = await dashboard.summary(actor, await load_hooks(request))
+        read = await load_session(request)
+        summary = await dashboard.summary(actor, await load_hooks(request),
+                                          departments=read.departments if read is not None else None)
         return await page(request, "dashboard/index.html", summary=summary)
 
     @get("/activity")
