@@ -116,9 +116,9 @@ async def test_the_hospital_dashboard_reads_what_the_separate_queries_read(deplo
 
     from core import clock
     from core.dashboard import todo
-    from core.tenancy.tables import Institution
     from core.obligations import service as obligations
     from core.supervision import service as supervision
+    from core.tenancy.tables import Institution
 
     hooks = deployment["host"].view()
     for username in ("medaffairs_a", "head_a", "medaffairs_b", "clinician_a"):

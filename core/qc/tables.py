@@ -1,7 +1,16 @@
 """The annual QC report (质量控制情况年报表, HOSP-17) and the summary after the monitoring
 period (总结报告, HOSP-19). Only ``core.qc.service`` writes them."""
 
-from piccolo.columns import JSON, Date, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSON,
+    Date,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
