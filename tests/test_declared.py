@@ -120,3 +120,33 @@ def test_the_settings_guard_would_catch_a_direct_read():
     code = 'import os\na = os.getenv("CLINTECH_X")\nb = os.environ.get("DATABASE_URL", "")\nc = os.environ["CLINTECH_Y"]\n' \
            'os.environ["CLINTECH_JOBS"] = "inline"\nd = os.environ.get(name)\n'
     assert [n for _, n in _setting_reads(ast.parse(code))] == ["CLINTECH_X", "DATABASE_URL", "CLINTECH_Y"]
+
+
+# Status columns still plain text (issue 9 §5 asks for an enum per area): converting each
+# needs its area's enum, labels and a migration. Listed so that no new one joins them and a
+# converted one must leave the list (the test fails either way).
+PLAIN_STATUSES = {("obligation", "status"), ("case_import", "status"), ("region_suspension", "status"),
+                  ("risk_warning", "status"), ("evaluation", "status"), ("data_request", "status"),
+                  ("physician_authorisation", "status"), ("training_review", "status")}
+
+
+def test_status_columns_declare_their_area_enum_and_its_labels_are_chinese():
+    import enum
+
+    from core.piccolo_app import APP_CONFIG
+
+    plain, labelled = set(), []
+    for table in APP_CONFIG.table_classes:
+        for column in table._meta.columns:
+            name = column._meta.name
+            if name != "status" and not name.endswith("_status") or name == "http_status":
+                continue
+            choices = column._meta.choices
+            if choices is None:
+                plain.add((table._meta.tablename, name))
+                continue
+            assert issubclass(choices, enum.StrEnum), (table._meta.tablename, name)
+            if isinstance(getattr(choices, "label", None), property):
+                labelled += [(member, member.label) for member in choices]
+    assert plain == PLAIN_STATUSES
+    assert labelled and all(re.search(r"[\u4e00-\u9fff]", label) for _, label in labelled), labelled

@@ -113,3 +113,20 @@ async def test_initial_migration_indexes_exist(deployment):
         key = [c.strip() for c in target[target.index("(") + 1 : target.index(")")].split(",")]
         indexes = await _db_indexes(table)
         assert indexes.get(index_name, (None,))[0] == key, f"{index_name} missing or not on {key}"
+
+
+def test_every_migration_says_what_it_changes_and_the_script_passes_the_words_as_one_argument():
+    """Issue 9 §5: piccolo's CLI reads ``--desc VALUE`` as a flag, which once described eight
+    migrations as "True"; scripts/new_migration.sh passes ``--desc=…`` as one argument, and
+    every migration has words of its own."""
+    from pathlib import Path
+
+    import core.piccolo_migrations as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        description = str(getattr(module, "DESCRIPTION", "")).strip()
+        assert description not in ("", "True", "False") and len(description) >= 5, (info.name, description)
+    script = (Path(__file__).resolve().parent.parent / "scripts" / "new_migration.sh").read_text(encoding="utf-8")
+    commands = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
+    assert '"--desc=$desc"' in commands and "--desc " not in commands
