@@ -5,6 +5,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from core.accounts.tables import User
+from core.obligations.schemas import ObligationStatus
 from core.tenancy.tables import Institution
 
 
@@ -40,7 +41,7 @@ class Obligation(Table):
     due_on = Date(index=True)
     provisional = Boolean(default=False)  # CAL-4: crosses a year whose holidays are unknown
     unknown_years = Varchar(length=60, default="")
-    status = Varchar(length=10, default="open", index=True)  # open / done / waived / exempt
+    status = Varchar(length=10, default=ObligationStatus.open, choices=ObligationStatus, index=True)
     done_on = Date(null=True, default=None)
     done_late = Boolean(default=False)
     # Waived by hand (status "waived"), or the note of a completion: why, and who.
