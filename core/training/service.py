@@ -414,6 +414,17 @@ TRANSITIONAL_STATUS = {"submitted": "待本机构组织评议", "reviewed": "本
                        "failed": "本机构评议未通过", "listed": "公示无异议，已报省质控中心"}
 
 
+async def may_act_on(actor: Actor, review_id: int, kind: str) -> None:
+    """NotFound unless the actor may decide (a transfer review: the QC centre of its province)
+    or list (a transitional one: the licence-issuing department) the review."""
+    row = await TrainingReview.select(TrainingReview.institution).where(
+        (TrainingReview.id == review_id) & (TrainingReview.kind == kind)).first()
+    allowed = row is not None and (await _may_review(actor, row["institution"]) if kind == "transfer"
+                                   else await _licensing(actor, row["institution"]))
+    if not allowed:
+        raise NotFound("未找到该评议申请")
+
+
 async def decide_review(actor: Actor, review_id: int, passed: bool, opinion: str, on: dt.date | None) -> None:
     """The provincial QC centre's review: passing counts as standardised training."""
     row = await TrainingReview.select().where(

@@ -43,6 +43,7 @@ class TrainingController(Controller):
     async def decide(self, request: Request, actor: Actor, review_id: int) -> Response:
         """The provincial QC centre's review of a physician moving in from another province."""
         form = await request.form()
+        await training.may_act_on(actor, review_id, "transfer")  # a foreign review: 404, whatever the form
         try:
             await training.decide_review(actor, review_id, str(form.get("result", "")) == "pass",
                                          str(form.get("opinion", "")), form_date(form.get("on"), "on"))
@@ -144,6 +145,7 @@ class TrainingController(Controller):
         """The licence-issuing department publicised the transitional list without objection and
         reported it to the provincial QC centre."""
         form = await request.form()
+        await training.may_act_on(actor, review_id, "transitional")  # a foreign review: 404, whatever the form
         try:
             await training.list_transitional(actor, review_id, form_date(form.get("on"), "on"))
         except DomainError as exc:
