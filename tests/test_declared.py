@@ -127,7 +127,8 @@ def test_the_settings_guard_would_catch_a_direct_read():
 # converted one must leave the list (the test fails either way).
 PLAIN_STATUSES = {("case_import", "status"), ("region_suspension", "status"),
                   ("risk_warning", "status"), ("evaluation", "status"), ("data_request", "status"),
-                  ("physician_authorisation", "status"), ("training_review", "status")}
+                  ("physician_authorisation", "status"), ("training_review", "status"),
+                  ("obligation_summary", "status")}  # issue 15's summary of obligations by their status
 
 
 def test_status_columns_declare_their_area_enum_and_its_labels_are_chinese():
