@@ -134,3 +134,35 @@ async def test_the_hospital_dashboard_reads_what_the_separate_queries_read(deplo
         listed = await supervision.listing(who, status="open", limit=todo.WARNING_LIMIT)
         assert [(w["id"], w["may_answer"], w["may_decide"], w["status_label"]) for w in listed] == [
             (w["id"], w["may_answer"], w["may_decide"], w["status_label"]) for w in todo.institution_warnings(who, rows)]
+
+
+async def test_insert_many_stores_what_piccolos_insert_stores(deployment):
+    """``core.db.insert_many`` (the batch writes' insert) against piccolo's own insert of
+    the same values: JSON (and a JSON NULL), dates, booleans, text and the defaults of the
+    columns left out read back the same."""
+    from core.db import insert_many, write_transaction
+    from core.obligations.tables import Obligation
+
+    values = dict(dedupe_key="", rule_id="TEST-1", kind="case_report", title="批量写入", role="medical_affairs",
+                  institution=deployment["hospital_a"], subject_type="case", subject_id=1, subject_label="标签",
+                  event_on=dt.date(2026, 5, 1), due_on=dt.date(2026, 5, 22), provisional=True)
+    async with write_transaction():
+        piccolo = await Obligation.insert(Obligation(**(values | {"dedupe_key": "test:piccolo"}))).returning(
+            Obligation.id)
+        ours = await insert_many(Obligation, [values | {"dedupe_key": "test:ours"}], returning=("id",))
+    columns = [c for c in Obligation._meta.columns if c._meta.name not in ("id", "dedupe_key", "created_at")]
+    a = await Obligation.select(*columns).where(Obligation.id == piccolo[0]["id"]).first()
+    b = await Obligation.select(*columns).where(Obligation.id == ours[0]["id"]).first()
+    assert a == b
+    async with write_transaction():
+        from core.audit import service as audit
+
+        await audit.record_many(await actor("medaffairs_a"), [
+            audit.Entry("test.insert", "case", 1, before=None, after={"日期": dt.date(2026, 5, 1), "n": [1, 2]})])
+    from core.audit.tables import AuditEvent
+
+    row = await AuditEvent.select(AuditEvent.before, AuditEvent.after).where(AuditEvent.action == "test.insert").first(
+        ).output(load_json=True)
+    assert row == {"before": None, "after": {"日期": "2026-05-01", "n": [1, 2]}}
+    # … a SQL NULL, not the JSON text "null" (as piccolo writes None).
+    assert await AuditEvent.count().where((AuditEvent.action == "test.insert") & AuditEvent.before.is_null()) == 1

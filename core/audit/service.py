@@ -51,8 +51,10 @@ async def record_many(actor: Actor, entries: list[Entry]) -> None:
         raise RuntimeError("audit.record must be called inside the change's transaction")
     if not entries:
         return
-    await AuditEvent.insert(*(
-        AuditEvent(
+    from core.db import insert_many
+
+    await insert_many(AuditEvent, [
+        dict(
             actor_id=actor.id or None,
             actor_name=actor.username,
             action=e.action,
@@ -61,7 +63,7 @@ async def record_many(actor: Actor, entries: list[Entry]) -> None:
             institution_id=e.institution_id,
             before=_jsonable(e.before),
             after=_jsonable(e.after),
-        ) for e in entries))
+        ) for e in entries])
 
 
 class AuditFilter(msgspec.Struct):

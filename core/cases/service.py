@@ -370,7 +370,9 @@ async def _insert_cases(values: list[dict]) -> list[int]:
     """One insert of the batch's cases; their ids in the order of ``values``."""
     if not values:
         return []
-    rows = await CaseRecord.insert(*(CaseRecord(**v) for v in values)).returning(CaseRecord.id, CaseRecord.dedupe_key)
+    from core.db import insert_many
+
+    rows = await insert_many(CaseRecord, values, returning=("id", "dedupe_key"))
     by_key = {r["dedupe_key"]: r["id"] for r in rows}
     return [by_key[v["dedupe_key"]] for v in values]
 

@@ -282,7 +282,10 @@ async def on_events(actor: Actor, hooks: HookView, events: list[DomainEvent]) ->
                                                     licences.get(event.institution_id, ""), event.occurred_on)
                     new[key] = _obligation_values(rule, event, occurrence, due, key, exemption)
         if new:
-            for row in await Obligation.insert(*(Obligation(**v) for v in new.values())).returning(*columns):
+            from core.db import insert_many
+
+            for row in await insert_many(Obligation, list(new.values()),
+                                         returning=tuple(c._meta.db_column_name for c in columns)):
                 found[row["dedupe_key"]] = row
             await audit.record_many(actor, [
                 audit.Entry("obligation.create", "obligation", found[key]["id"], after=_snapshot(values),

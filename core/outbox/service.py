@@ -203,14 +203,16 @@ async def enqueue_many(actor: Actor, *, channel: Channel | str, kind: str, items
             raise TypeError("payload must be a dict")
         files = [describe(a if isinstance(a, Attachment) else msgspec.convert(a, Attachment)) for a in item.attachments]
         files_of.append(files)
-        rows.append(Delivery(
+        rows.append(dict(
             channel=key, channel_name=name, kind=kind, subject_type=item.subject_type, subject_id=item.subject_id,
             institution_id=item.institution_id, payload=msgspec.json.decode(msgspec.json.encode(item.payload)),
             attachments=msgspec.to_builtins(files), idempotency_key=uuid.uuid4().hex,
             status=DeliveryStatus.queued, next_attempt_at=now_utc(), created_by=actor.username))
-    inserted = await Delivery.insert(*rows).returning(Delivery.id, Delivery.idempotency_key)
+    from core.db import insert_many
+
+    inserted = await insert_many(Delivery, rows, returning=("id", "idempotency_key"))
     by_key = {r["idempotency_key"]: r["id"] for r in inserted}
-    ids = [by_key[row.idempotency_key] for row in rows]
+    ids = [by_key[row["idempotency_key"]] for row in rows]
     await audit.record_many(actor, [
         audit.Entry("outbox.enqueue", "delivery", delivery_id,
                     after={"channel": key, "kind": kind, "subject_type": item.subject_type,

@@ -496,12 +496,13 @@ async def record_findings(case_id: int, institution_id: int, case: Any, project:
 async def record_findings_many(cases: list[tuple[int, int, Any, dict, list[tuple[int, Problem]]]]) -> None:
     """``record_findings`` for a batch of cases (case id, institution, case, project,
     findings): one insert."""
-    rows = [OperatorFinding(record=case_id, institution=institution_id, user=user_id, operated_on=case.operated_on,
-                            technology_code=project["technology_code"] or f"P{project['id']}", rule=p.rule or "NAT-20",
-                            message=p.message)
-            for case_id, institution_id, case, project, findings in cases for user_id, p in findings]
-    if rows:
-        await OperatorFinding.insert(*rows)
+    from core.db import insert_many
+
+    await insert_many(OperatorFinding, [
+        dict(record=case_id, institution=institution_id, user=user_id, operated_on=case.operated_on,
+             technology_code=project["technology_code"] or f"P{project['id']}", rule=p.rule or "NAT-20",
+             message=p.message)
+        for case_id, institution_id, case, project, findings in cases for user_id, p in findings])
 
 
 async def case_findings(case_id: int) -> list[dict]:
