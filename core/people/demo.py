@@ -22,7 +22,7 @@ CERTIFICATES = {
 }
 # Made-up 医师执业证书编码 of the practice certificates: how the training base's trainees are
 # found in the QC centre's database of trained physicians (core.training.demo).
-PRACTICE_NUMBERS = {"clinician_a": "DEMO-110220160301", "depthead_a": "DEMO-110220060301"}
+PRACTICE_NUMBERS = {"clinician_a": "110220160301901", "depthead_a": "110220060301902"}
 LEVELS = {"depthead_a": 4, "clinician_a": 2}
 GRANTED_ON = dt.date(2026, 1, 5)
 
