@@ -146,7 +146,7 @@ async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], tod
     """Every problem of a batch (each field named ``items[i].field``) and, when there is
     none, what recording needs. Reads only; the page uses it to check as one types.
 
-    NAT-20 (JL-21, HN-3): an operator without a valid authorisation for the restricted
+    NAT-20 (and the provinces' restatements): an operator without a valid authorisation for the restricted
     technology on the operation date — of a technology whose physicians the institution
     authorises here (``authorised_technologies``) — refuses the case at entry, unless the recorder
     declares that it was really performed so (``declare_unauthorised``): a performed case

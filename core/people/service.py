@@ -307,7 +307,7 @@ async def grant(actor: Actor, user_id: int, data: GrantInput, today: dt.date | N
         problems.append(Problem("只能就本机构已准入的限制类技术授权", "technology_key", "NAT-20"))
     if not person["active"]:
         problems.append(Problem("该医师账号已停用", "user", "NAT-20"))
-    # The province's database of trained physicians and their exams (JL-27, NAT-33), read at
+    # The province's database of trained physicians and their exams (NAT-26, NAT-33), read at
     # the grant: shown in its basis; where the province requires it, no record, no grant.
     from core.training.service import records_of
 

@@ -59,7 +59,7 @@ class AuthorisationEvent(Table, tablename="physician_authorisation_event"):
     decision = Text(default="")  # the management body's meeting or document
     reason = Text(default="")
     # What the province's database of trained physicians and the exams held at the grant
-    # (JL-27, NAT-33): ``[{"kind", "on", "text"}]``, read when the grant was made.
+    # (NAT-26, NAT-33; the province's training rule): ``[{"kind", "on", "text"}]``, read when the grant was made.
     evidence = JSON(default=[])
     actor = Varchar(length=100, default="")
     created_at = Timestamptz(default=TimestamptzNow())

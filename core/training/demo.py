@@ -2,8 +2,9 @@
 physicians in one of its restricted technologies in use — a course filed with the province,
 its plan published, three trainees examined (two passed, one of them its own 李主任), the
 results reported, so the QC centre's database of trained physicians has entries; 李主任 is
-then authorised for the technology on that record (JL-27), 张医生 is not, and in Jilin
-张医生's review as a physician from another province awaits the QC centre (JL-43).
+then authorised for the technology on that record (the province's training rule), 张医生 is
+not, and where the province reviews physicians moving in from another province, 张医生's
+review awaits the QC centre.
 Made-up data, idempotent."""
 
 from __future__ import annotations
@@ -58,9 +59,9 @@ async def load(hooks: HookView) -> list[str]:
 
 
 async def _authorised(hooks: HookView, institution_id: int, key: str, today: dt.date) -> list[str]:
-    """李主任, trained at the base (in the QC centre's database: JL-27), is authorised for the
+    """李主任, trained at the base (in the QC centre's database), is authorised for the
     technology; 张医生 is not (a case of his for it is refused at entry, NAT-20). Where the
-    province reviews physicians moving in from another province (JL-43), 张医生's review
+    province reviews physicians moving in from another province (transfer_rule), 张医生's review
     awaits the QC centre."""
     from core.accounts.tables import User
     from core.people import service as people
@@ -78,7 +79,7 @@ async def _authorised(hooks: HookView, institution_id: int, key: str, today: dt.
     rule, _ = training.transfer_rule(hooks)
     if rule:
         await training.submit_review(SYSTEM, hooks, doctor["id"], training.ReviewInput(
-            technology_key=key, origin="演示数据：辽宁省某三级医院",
+            technology_key=key, origin="演示数据：外省某三级医院",
             materials="演示数据：已核对其外省规范化培训证书及近三年开展该技术的病例"))
         lines.append(f"外省调入医师评议（{rule}）：张医生 {key} 待省质控中心评议")
     return lines

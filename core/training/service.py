@@ -144,7 +144,7 @@ async def publish_plan(actor: Actor, hooks: Any, course_id: int, on: dt.date | N
 
 async def enrol(actor: Actor, course_id: int, name: str, home_institution: str, practice_no: str = "") -> int:
     """A trainee enrols (NAT-26) with their 医师执业证书编码: how the province's database
-    of trained physicians (JL-27) finds them at their own institution."""
+    of trained physicians finds them at their own institution."""
     row = await _course(actor, course_id, manage=True)
     if len(name.strip()) < 2:
         raise DomainError(Problem("请填写参培医师姓名", "name", "NAT-26"))
@@ -229,9 +229,9 @@ async def course(actor: Actor, course_id: int) -> dict:
 
 
 async def trained(actor: Actor) -> list[dict]:
-    """The database of trained physicians (JL-27): trainees who passed the final exam of a
+    """The database of trained physicians (the province's training rule): trainees who passed the final exam of a
     course whose results were reported, of the bases in the actor's scope (the QC centre:
-    its province), and physicians whose review counts as training (JL-43 transfer reviews
+    its province), and physicians whose review counts as training (transfer reviews
     passed), of the institutions in the actor's scope."""
     from core.tenancy.service import visible_institution_ids
 
@@ -270,10 +270,10 @@ async def _province_path(institution_id: int) -> str:
 
 
 async def records_of(user_id: int, institution_id: int, technology_key: str | None = None) -> list[dict]:
-    """The province's database entries of one physician (JL-27), what a grant reads: final
+    """The province's database entries of one physician, what a grant reads: final
     exams passed at a base of the physician's province whose results were reported (matched by
     the number of a practice certificate medical affairs recorded for them, or by account), and
-    reviews passed that count as training (JL-43). ``{"kind", "on", "technology_key", "text"}``."""
+    reviews passed that count as training. ``{"kind", "on", "technology_key", "text"}``."""
     from core.people.tables import Certificate
 
     province = await _province_path(institution_id)
@@ -312,7 +312,7 @@ async def records_of(user_id: int, institution_id: int, technology_key: str | No
     return sorted(out, key=lambda r: r["on"] or dt.date.min)
 
 
-# ---------------------------------------------------------------- reviews that count as training (JL-43)
+# ---------------------------------------------------------------- reviews that count as training (authorisation.transfer_rule, transitional_rule)
 
 
 def transfer_rule(hooks: Any) -> tuple[str, str]:

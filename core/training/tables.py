@@ -39,7 +39,7 @@ class Trainee(Table, tablename="training_trainee"):
     home_institution = Varchar(length=200, default="")
     user = ForeignKey(User, null=True, default=None)
     # The trainee's 医师执业证书编码: how the province's database of trained physicians
-    # (JL-27) finds the physician at any institution (their practice certificate's number).
+    # finds the physician at any institution (their practice certificate's number).
     practice_no = Varchar(length=40, default="")
     process_result = Varchar(length=10, default="")  # pass / fail / ""
     final_result = Varchar(length=10, default="")
