@@ -203,7 +203,7 @@ async def record(actor: Actor, hooks: HookView, data: ReviewInput, today: dt.dat
             await inbox.deliver(people, f"【院内技术评估】{tech['name']}：调整{what}（{named}）",
                                 data.adjustments.strip(), link=link, source=f"periodic_review:{review_id}")
             if flagged:
-                # NAT-22 / JL-23: 及时调整本机构医师相关技术临床应用权限 — each authorised physician told.
+                # NAT-22 (and the province's lifecycle.evaluation rule): 及时调整本机构医师相关技术临床应用权限 — each authorised physician told.
                 await inbox.deliver(sorted({a["user_id"] for a in flagged}),
                                     f"【院内技术评估】{tech['name']}：您的技术临床应用权限须依据评估结果复核（{named}）",
                                     data.adjustments.strip(), link=link, source=f"periodic_review:{review_id}")

@@ -623,7 +623,7 @@ async def suspend(actor: Actor, hooks: HookView, *, technology_key: str, reason:
 async def refile(actor: Actor, hooks: HookView, *, technology_key: str, reason: str, on: dt.date | None = None,
                  version: int | None = None, today: dt.date | None = None) -> tuple[int, int]:
     """The institution's key staff, equipment or conditions changed and it files again —
-    the province's ``lifecycle.conditions_change`` rule (Henan HN-4.2: 重新备案或停止临床应用;
+    the province's ``lifecycle.conditions_change`` rule (e.g. 重新备案或停止临床应用;
     a province without such a rule stops under NAT-25 (2)). The use is suspended from
     ``on`` while the new filing (``core.filing.service.open_refiling``) is prepared,
     submitted and completed by the licence department, whose completion resumes it
