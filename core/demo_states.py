@@ -30,7 +30,12 @@ STEP_PROJECTS = [  # title, path, stop at the step of this kind ("" = submitted 
     ("演示：院内公示中的项目", "round", "publicity"),
     ("演示：退回修改的项目", "round", "returned"),
     ("演示：已准入的项目", "temporary", "admitted"),
+    ("演示：未通过准入的项目", "round", "rejected"),
+    ("演示：申请人撤回的项目", "round", "withdrawn"),
 ]
+# Admitted on the yearly path's promise of the ethics approval within 3 months (HOSP-7),
+# which never came: its admission is cancelled (ProjectStatus.cancelled).
+LAPSED_PROJECT = "演示：伦理证明逾期、准入已取消的项目"
 QC_PROJECT = "演示：两年质控数据的限制类技术"
 CONSIDERATIONS = {"planned": "已对开展条件逐项梳理", "cultivate": "拟作为重点技术培育", "equipment": "现有设备满足，无需新购",
                   "fees": "按现行收费标准，无新增收费"}
@@ -115,7 +120,16 @@ async def step_projects(hooks: HookView, today: dt.date) -> list[str]:
         project_id = await _project(hooks, title, path, today)
         if until is not None:
             await admission.submit(await _actor("clinician_a"), hooks, project_id, today=today)
-        if until == "returned":
+        if until == "rejected":
+            row = await _row(project_id)
+            await admission.decide(await _actor("depthead_a"), hooks, project_id, admission.Decision(
+                version=row["version"], decision="reject", reason="本科室暂不具备开展条件，论证不同意",
+                considerations=CONSIDERATIONS), today)
+        elif until == "withdrawn":
+            row = await _row(project_id)
+            await admission.withdraw(await _actor("clinician_a"), project_id, row["version"],
+                                     "拟与外科联合申报，本申请撤回")
+        elif until == "returned":
             row = await _row(project_id)
             await admission.decide(await _actor("depthead_a"), hooks, project_id, admission.Decision(
                 version=row["version"], decision="return", reason="请补充国内外开展情况与质控指标的具体参数",
@@ -125,7 +139,25 @@ async def step_projects(hooks: HookView, today: dt.date) -> list[str]:
             if until == "panel":  # the panel assembled, the expert's score still awaited
                 await admission.assemble_panel(await _actor("medaffairs_a"), hooks, project_id, row["version"],
                                                [(await _actor("expert_a")).id])
+    if not await Project.exists().where(Project.title == LAPSED_PROJECT):
+        await lapsed_project(hooks, today)
     return lines
+
+
+async def lapsed_project(hooks: HookView, today: dt.date) -> None:
+    """HOSP-7: medical affairs let the application go ahead without the ethics approval;
+    admitted four months ago, the approval never came, and the admission is cancelled."""
+    from core.admission import service as admission
+
+    start = today - dt.timedelta(days=125)
+    project_id = await _project(hooks, LAPSED_PROJECT, "temporary", start)
+    await admission.submit(await _actor("clinician_a"), hooks, project_id, today=start)
+    row = await _advance(hooks, project_id, start, "ethics")
+    if row["status"] == "in_review":
+        await admission.proceed_without_ethics(await _actor("medaffairs_a"), hooks, project_id, row["version"],
+                                               "伦理委员会本月例会延期，医务处准予先行申报", today=start)
+        await _advance(hooks, project_id, start, "admitted")
+    await admission.cancel_lapsed(hooks, today)
 
 
 def _month_days(first: dt.date, months: int) -> list[dt.date]:
@@ -242,6 +274,9 @@ FILING_PROJECTS = [  # title, the filing's status (the QC technology's filing st
     ("演示：备案已提交的限制类技术", "submitted"),
     ("演示：备案被退回的限制类技术", "returned"),
     ("演示：已完成备案的限制类技术", "completed"),
+    ("演示：申请撤销备案中的限制类技术", "withdrawal_requested"),
+    ("演示：已撤销备案的限制类技术", "withdrawn"),
+    ("演示：已注销备案的限制类技术", "cancelled"),
 ]
 
 
@@ -287,9 +322,18 @@ async def filings(hooks: HookView, today: dt.date) -> list[str]:
         if status == "returned":
             await filing.return_filing(regulator, hooks, filing_id, "技术负责人资质证明不清晰，请补充清晰扫描件",
                                        today=submitted + dt.timedelta(days=3))
-        elif status == "completed":
-            await filing.complete(regulator, hooks, filing_id, completed_on=submitted + dt.timedelta(days=5),
-                                  today=submitted + dt.timedelta(days=5))
+        elif status in ("completed", "withdrawal_requested", "withdrawn", "cancelled"):
+            completed = submitted + dt.timedelta(days=5)
+            await filing.complete(regulator, hooks, filing_id, completed_on=completed, today=completed)
+            if status in ("withdrawal_requested", "withdrawn"):
+                await filing.request_withdrawal(ma, hooks, filing_id, "该技术拟调整至合作医院开展，申请撤销本院备案",
+                                                today=completed + dt.timedelta(days=10))
+            if status == "withdrawn":
+                await filing.confirm_withdrawal(regulator, hooks, filing_id, today=completed + dt.timedelta(days=12))
+            elif status == "cancelled":
+                await filing.cancel(regulator, hooks, filing_id, "conditions",
+                                    "技术负责人调离，关键设备停用，医疗机构已报告停止临床应用",
+                                    today=completed + dt.timedelta(days=15))
     return []
 
 
@@ -310,11 +354,25 @@ async def load(hooks: HookView) -> list[str]:
     return lines + await summary()
 
 
+async def everything(hooks: HookView) -> list[str]:
+    """What ``clintech demo`` adds after ``core.demo.load``, in its order: the technologies
+    stopped and suspended, the states above, the training base and the evaluation in
+    progress (one place, so the CLI and the tests that crawl every state build the same)."""
+    from core.evaluation import demo as evaluation_demo
+    from core.lifecycle import demo as lifecycle_demo
+    from core.training import demo as training_demo
+
+    lines: list[str] = []
+    for build in (lifecycle_demo.load, load, training_demo.load, evaluation_demo.load):
+        lines += await build(hooks)
+    return lines
+
+
 async def summary() -> list[str]:
     """What the demo states are (the same lines on every run)."""
     from core.cases.tables import CaseRecord
 
-    lines = [f"演示项目：{title}" for title, _, _ in STEP_PROJECTS
+    lines = [f"演示项目：{title}" for title in [t for t, _, _ in STEP_PROJECTS] + [LAPSED_PROJECT]
              if await Project.exists().where(Project.title == title)]
     from core.filing.service import STATUS_LABELS
     from core.filing.tables import Filing

@@ -37,6 +37,9 @@ async def test_projects_stand_at_each_step_of_admission(built):
     assert kind["演示：院内公示中的项目"] == "publicity" and rows["演示：院内公示中的项目"]["status"] == "in_review"
     assert rows["演示：退回修改的项目"]["status"] == "returned"
     assert rows["演示：已准入的项目"]["status"] == "admitted"
+    assert rows["演示：未通过准入的项目"]["status"] == "rejected"
+    assert rows["演示：申请人撤回的项目"]["status"] == "withdrawn"
+    assert rows[demo_states.LAPSED_PROJECT]["status"] == "cancelled"  # HOSP-7: the ethics approval never came
     assert any("演示：院内公示中的项目" in line for line in built["lines"])
 
 
@@ -72,3 +75,16 @@ async def test_filings_stand_in_each_status(built):
     for title, status in demo_states.FILING_PROJECTS:
         assert statuses.get(title) == status, (title, statuses.get(title))
     assert statuses[demo_states.QC_PROJECT] == "open"
+
+
+async def test_every_status_of_projects_filings_and_report_deliveries_is_shown(built):
+    """Against the status enums themselves: a status added later without a demo record fails here."""
+    from core.admission.schemas import ProjectStatus
+    from core.filing.schemas import FilingStatus
+
+    projects = {r["status"] for r in await Project.select(Project.status).where(
+        Project.title.like(f"{demo_states.PREFIX}%"))}
+    assert projects == {str(s) for s in ProjectStatus}
+    assert {r["status"] for r in await Filing.select(Filing.status)} == {str(s) for s in FilingStatus}
+    deliveries = {r["status"] for r in await Delivery.select(Delivery.status)}
+    assert {"accepted", "failed", "package_ready"} <= deliveries  # delivered, failed, packaged for upload

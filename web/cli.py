@@ -86,21 +86,9 @@ def demo(scale: int, case_count: int, years: int) -> None:
         await _migrate()
         hooks = host.view(await system.disabled_plugins())
         logins = await demo_data.load(hooks)
-        from core.lifecycle import demo as lifecycle_demo
-
-        for line in await lifecycle_demo.load(hooks):
-            click.echo(line)
         from core import demo_states
 
-        for line in await demo_states.load(hooks):
-            click.echo(line)
-        from core.training import demo as training_demo
-
-        for line in await training_demo.load(hooks):
-            click.echo(line)
-        from core.evaluation import demo as evaluation_demo
-
-        for line in await evaluation_demo.load(hooks):
+        for line in await demo_states.everything(hooks):
             click.echo(line)
         if scale > 0:
             from core import demo_scale
