@@ -386,6 +386,8 @@ RECORD_TYPES: dict[str, str] = {
     "qc_annual_report": "质控年报", "qc_summary": "质控总结",
     "licence_annotation": "备案信息推送（副本备注）",
     "technology_use": "技术使用状态", "region_suspension": "辖区暂停决定", "technology_stop": "停止报告", "risk_warning": "风险预警", "credit_answer": "信誉评分说明",
+    "evaluation": "技术评估", "evaluation_request": "评估资料调取", "periodic_review": "定期评估",
+    "catalog_hospital_routine": "本院常规类技术目录", "login_attempt": "登录尝试",
 }
 
 

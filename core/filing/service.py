@@ -557,6 +557,12 @@ async def filing_view(actor: Actor, hooks: HookView, filing_id: int, today: dt.d
     problems = [] if read_only else await _problems(hooks, row, materials, spec, by_material)
     submissions = await FilingSubmission.select().where(FilingSubmission.filing == filing_id).order_by(
         FilingSubmission.number).output(load_json=True)
+    from core.audit.service import with_names
+
+    # Who submitted, by name (the login name is what is stored).
+    for s, named in zip(submissions, await with_names([{"actor_name": s["submitted_by"], "action": "",
+                                                         "record_type": ""} for s in submissions]), strict=True):
+        s["submitted_by"] = named["who"]
     cal = (await obligations.read_context(hooks, day))[0]
     # Read-only while the province's plugin is off: nothing can be done that needs its rules.
     hospital = actor.institution_id == row["institution"] and actor.has("medical_affairs") and not read_only

@@ -612,6 +612,11 @@ async def get(actor: Actor, hooks: HookView, obligation_id: int, today: dt.date 
     row["may_waive"] = row["status"] == "open" and (
         actor.has(*WAIVERS) or (actor.has("regulator") and row["role"] == "regulator"))
     row["may_complete"] = may_complete(actor, row)
+    from core.audit.service import with_names
+
+    # Who waived or completed it, by name (the login name is what is stored).
+    row["waived_by_name"] = (await with_names([{"actor_name": row.get("waived_by") or "", "action": "",
+                                                "record_type": ""}]))[0]["who"] if row.get("waived_by") else ""
     return with_consequence(row, consequences(hooks), today)
 
 

@@ -114,6 +114,7 @@ class DeliveryView(msgspec.Struct):
     confirmable: bool
     attention: bool
     institution_name: str = ""
+    created_by_name: str = ""  # the person's name ("系统" for the system), never the login name
 
     @property
     def when(self) -> dict[str, str]:
@@ -386,7 +387,12 @@ async def get_delivery(actor: Actor, delivery_id: int) -> tuple[DeliveryView, li
     )
     for attempt in attempts:
         attempt["at_text"] = local_time(attempt["at"])
-    return _view(row, names.get(row["institution_id"], "")), attempts
+    from core.audit.service import with_names
+
+    view = _view(row, names.get(row["institution_id"], ""))
+    view.created_by_name = (await with_names([{"actor_name": row["created_by"], "action": "", "record_type": ""}]))[0][
+        "who"]
+    return view, attempts
 
 
 async def _institution(institution_id: int) -> dict | None:

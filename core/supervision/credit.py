@@ -101,7 +101,7 @@ async def _obligations(item: CreditItem, institution_id: int, year: int, today: 
         how = f"逾期完成（{o['done_on']}）" if o["status"] == "done" else "已逾期未完成"
         links = {"case": ("病例", "/cases/"), "filing": ("备案", "/filings/"), "project": ("项目", "/admission/projects/")}
         label, base = links.get(o["subject_type"], ("", ""))
-        also = ((f"{label} #{o['subject_id']}", f"{base}{o['subject_id']}"),) if base else ()
+        also = ((f"查看{label}", f"{base}{o['subject_id']}"),) if base else ()
         losses.append(Loss(_r(each), f"{o['title']}：{o['subject_label'] or ''} 应于 {o['due_on']} 前完成，{how}"
                                      f"（{o['rule_id']}）", f"/obligations/{o['id']}", also))
     earned = item.points * len(on_time) / counted

@@ -372,7 +372,7 @@ async def unauthorised_operator(scope: Scope) -> list[Finding]:
 
 async def _filing_records(finding: Finding, limit: int) -> list[Record]:
     filing_id = int(finding.fingerprint.split(":", 1)[1])
-    return [Record(type="filing", id=filing_id, label=f"备案 #{filing_id}（{finding.technology_code} "
+    return [Record(type="filing", id=filing_id, label=f"备案（{finding.technology_code} "
                                                        f"{finding.technology_name}）", href=f"/filings/{filing_id}")]
 
 
