@@ -109,3 +109,32 @@ async def test_regulator_reads_a_case_of_the_region_and_a_user_opens_their_accou
     await page.wait_for_url("**/account")
     assert "当前会话" in await page.locator("#sessions").inner_text()
     await shot(page, "account")
+
+
+async def test_saving_the_application_in_the_browser_keeps_the_typed_rows_and_no_more(deployment, page_as):
+    """Issue 11 point 15, as a person does it: type one team member, save the draft again and
+    again in Chromium — the form offers the same blank rows each time and stores exactly the
+    typed one (the browser sends the blank rows too)."""
+    from core.admission import service
+    from core.admission.tables import Project
+
+    clinician = await actor("clinician_a")
+    project_id = await service.create_project(clinician, deployment["host"].view(), service.NewProject(
+        title="浏览器表格行测试", path="temporary", outside_lists=True))
+    page = await page_as("clinician_a")
+    await page.goto(f"/admission/projects/{project_id}")
+    names = page.locator("input[name^='team__'][name$='__name']")
+    offered = await names.count()  # blank rows to type into, nothing stored yet
+    assert offered >= 1
+    await names.nth(0).fill("张医生")
+    await page.locator("input[name='team__0__title']").fill("主治医师")
+    for _ in range(3):
+        await page.get_by_role("button", name="保存草稿").click()
+        await page.wait_for_url(f"**/admission/projects/{project_id}*")
+        await page.locator("p.alert.ok").wait_for()
+        assert await names.nth(0).input_value() == "张医生"
+        assert await names.count() == 1 + offered  # the one typed row plus the same blanks, not more
+    form = (await Project.select(Project.form).where(Project.id == project_id).first().output(load_json=True))["form"]
+    assert [(r["name"], r.get("title")) for r in form["team"]] == [("张医生", "主治医师")]
+    assert form["evidence"] == [] and form["products"] == []
+    await shot(page, "form-rows-saved")

@@ -27,6 +27,29 @@ async def test_healthz_reports_database_plugins_and_calendar_years(deployment, a
     assert "missing_years" in body["calendar"]
 
 
+async def test_healthz_reports_the_job_runners_last_heartbeat_and_its_age(deployment, anon):
+    """Issue 11 point 1: a runner that stopped beating ten minutes ago shows as ten
+    minutes old (``jobs.age_seconds``), with who beat and where; no heartbeat, no age."""
+    import datetime as dt
+
+    from core.system.tables import JobHeartbeat
+
+    await JobHeartbeat.delete(force=True)
+    empty = (await anon.get("/healthz")).json()["jobs"]
+    assert empty["last_heartbeat"] is None and empty["age_seconds"] is None
+    before = dt.datetime.now(dt.UTC)
+    beat = before.replace(microsecond=0) - dt.timedelta(minutes=10)
+    await JobHeartbeat.insert(JobHeartbeat(runner="worker", host="jobs-host-2", beat_at=beat, results={}))
+    try:
+        jobs = (await anon.get("/healthz")).json()["jobs"]
+        waited = (dt.datetime.now(dt.UTC) - before).total_seconds()
+        assert jobs["runner"] == "worker" and jobs["host"] == "jobs-host-2"
+        assert dt.datetime.fromisoformat(jobs["last_heartbeat"]) == beat
+        assert 600 <= jobs["age_seconds"] <= 600 + waited + 1
+    finally:
+        await JobHeartbeat.delete(force=True)
+
+
 async def test_healthz_shows_a_switched_off_plugin_at_once(deployment, anon, login_as):
     admin = await login_as("admin")
     await admin.post("/admin/plugins/jilin", data={"enabled": "0"})

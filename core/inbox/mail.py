@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import smtplib
 from email.message import EmailMessage
+from email.utils import format_datetime
 
 import msgspec
 
@@ -19,6 +21,10 @@ class Mailer(msgspec.Struct, frozen=True):
     def _send(self, to: str, subject: str, body: str) -> None:
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, to, subject
+        from core.timefmt import SHANGHAI
+
+        # Sent at, in Beijing time (+0800), as every time the portal shows (issue 11 point 5).
+        message["Date"] = format_datetime(dt.datetime.now(SHANGHAI).replace(microsecond=0))
         message.set_content(body)
         with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
             smtp.send_message(message)
