@@ -136,3 +136,71 @@ async def test_every_menu_item_and_every_link_on_it_opens_and_reads_as_chinese(e
     assert len(seen) > len(menu)  # links beyond the menu were followed
     assert failures == [], f"{username}: {failures}"
     assert sorted(set(on_screen)) == [], f"{username}: {sorted(set(on_screen))[:40]}"
+
+
+# ---------------------------------------------------------------- a busy day, role by role
+
+
+async def todo(page) -> dict[str, str]:
+    """The to-do list of the logged-in user: task key → the row's text."""
+    await page.goto("/")
+    rows = await page.locator("#todo tr[data-task]").all()
+    return {await r.get_attribute("data-task"): " ".join((await r.inner_text()).split()) for r in rows}
+
+
+def task_about(tasks: dict[str, str], *words: str) -> str:
+    found = [key for key, text in tasks.items() if all(w in text for w in words)]
+    assert len(found) == 1, (words, tasks)
+    return found[0]
+
+
+async def open_task(page, key: str) -> None:
+    await page.locator(f"#todo tr[data-task='{key}'] a").click()
+    await page.wait_for_load_state()
+
+
+@pytest.mark.rule("HOSP-4")
+@pytest.mark.rule("HOSP-21")
+async def test_a_busy_day_the_application_moves_from_to_do_to_to_do(every_state, page_as):
+    """Issue 11 points 10 and 4: on the demo's busy day the department head finds the
+    argumentation on the to-do list, decides it from there, and it leaves that list for the
+    ethics committee's; the member votes from the to-do and it moves on again."""
+    title = "演示：待科室论证的项目"
+    head = await page_as("depthead_a")
+    key = task_about(await todo(head), title, "科室专项论证")
+    await open_task(head, key)
+    form = head.locator("#decide-form")
+    for area in await form.locator("textarea[name^='c_']").all():
+        await area.fill("已结合本科室条件逐项论证")
+    await form.locator("input[name=decision][value=approve]").check()
+    await form.locator("textarea[name=reason]").fill("科室论证同意")
+    await form.locator("button.primary").click()
+    await head.wait_for_load_state()
+    assert key not in await todo(head)
+    ethics = await page_as("ethics_a")
+    key = task_about(await todo(ethics), title)
+    await open_task(ethics, key)
+    vote = ethics.locator("#vote-form")
+    await vote.locator("input[name=vote][value=approve]").check()
+    await vote.locator("button.primary").click()
+    await ethics.wait_for_load_state()
+    assert key not in await todo(ethics)
+
+
+@pytest.mark.rule("NAT-11")
+async def test_a_busy_day_returned_filings_and_withdrawal_requests_wait_on_the_to_do(every_state, page_as):
+    """Issue 11 point 10: nothing tracks a returned filing or a withdrawal request with a
+    deadline, so each must still be on the to-do of whoever acts — medical affairs
+    resubmits the returned filing, the licence-issuing department decides the withdrawal
+    (and the task clears)."""
+    medical = await page_as("medaffairs_a")
+    key = task_about(await todo(medical), "按退回意见补正后重新提交", "技术负责人资质证明不清晰")
+    await open_task(medical, key)
+    assert await medical.locator("#submit").count() == 1  # the resubmission is there to do
+    regulator = await page_as("regulator_city1")
+    key = task_about(await todo(regulator), "确认撤销备案", "拟调整至合作医院开展")
+    await open_task(regulator, key)
+    await regulator.get_by_role("button", name="确认撤销并修改备注三").click()
+    await regulator.wait_for_load_state()
+    assert "已撤销" in await regulator.locator("#status").inner_text()
+    assert key not in await todo(regulator)

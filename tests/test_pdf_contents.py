@@ -82,3 +82,13 @@ async def test_a_public_list_cites_each_rule_once(deployment, anon):
     for cited in found:
         rules = [r.strip() for r in cited.split("、") if r.strip()]
         assert len(rules) == len(set(rules)), cited
+
+
+async def test_a_title_is_said_once_even_when_a_name_matches_its_kind(deployment, login_as):
+    """"S1 S1": the management body named 医疗技术临床应用管理委员会 — its kind's own label
+    — had its heading read the name twice (name, then the kind as a badge)."""
+    page = await (await login_as("medaffairs_a")).get(f"/body/{deployment['hospital_a']}")
+    assert page.status_code == 200
+    heading = re.search(r"<h2>(医疗技术临床应用管理委员会.*?)</h2>", page.text, re.S)
+    assert heading, "the demo's committee"
+    assert flat(re.sub(r"<[^>]+>", " ", heading.group(1))).count("医疗技术临床应用管理委员会") == 1

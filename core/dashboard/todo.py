@@ -31,6 +31,7 @@ from core.plugins import HookView
 SOURCE_LABELS = {
     "admission": "新技术准入", "report": "质量控制年报", "summary": "监测期总结",
     "obligation": "时限事项", "overdue": "辖区逾期", "warning": "风险预警", "stop_report": "技术停止报告",
+    "filing": "限制类技术备案",
 }
 STATE_LABELS = {"overdue": "已逾期", "due_soon": "即将到期", "open": "未到期", "none": "无时限"}
 STATE_ORDER = {"overdue": 0, "due_soon": 1, "open": 2, "none": 3}
@@ -288,6 +289,14 @@ async def for_actor(actor: Actor, hooks: HookView, today: dt.date | None = None,
             tasks.append(Task(key=f"warning-{w['id']}", source="warning", title=w["title"],
                               action=f"{verb}：{w['detail']}（{w['status_label']}）", link=f"/warnings/{w['id']}",
                               since=w["raised_on"], rule=w["rule_id"], institution=w["institution.name"]))
+    from core.filing import service as filing
+
+    for f in await filing.waiting_on(actor):
+        # NAT-11: a returned filing waits on medical affairs, a withdrawal request on the regulator.
+        tasks.append(Task(key=f"filing-{f['id']}", source="filing",
+                          title=f"{f['technology_code']} {f['technology_name']}", action=f["action"],
+                          link=f"/filings/{f['id']}", since=f["since"], rule="NAT-11",
+                          institution=f["institution.name"]))
     from core.lifecycle import service as lifecycle
 
     for u in await lifecycle.awaiting_cancellation(actor):

@@ -67,6 +67,7 @@ from core.policy import policy as province_policy
 from core.storage import service as storage
 from core.tenancy.service import department_name, institution_scope, require_institution
 from core.tenancy.tables import Institution, Region
+from core.timefmt import local_date
 
 MOVED_ON = "该备案已由他人处理或已有更新，请刷新页面后查看最新状态"
 HOSPITAL_READERS = ("medical_affairs", "hospital_head")
@@ -1047,6 +1048,28 @@ async def cancel(actor: Actor, hooks: HookView, filing_id: int, ground: str, rea
     await _close(actor, hooks, row, status=FilingStatus.cancelled, how="注销", on=on or _today(today),
                  reason=reason.strip(),
                  ground=ground)
+
+
+async def waiting_on(actor: Actor) -> list[dict]:
+    """Filings waiting on ``actor`` that no deadline tracks (the to-do list, issue 11 point
+    10; a submitted filing's completion has its own obligation): medical affairs resubmits
+    a returned filing, the licence-issuing department decides a withdrawal request (NAT-11).
+    Each row: id, technology, institution name, status, since (date), what to do."""
+    if actor.has("medical_affairs") and actor.institution_id is not None:
+        where = (Filing.institution == actor.institution_id) & (Filing.status == FilingStatus.returned)
+    elif actor.has("regulator") and actor.region_id is not None:
+        where = ((Filing.institution.licence_region == actor.region_id)
+                 & (Filing.status == FilingStatus.withdrawal_requested))
+    else:
+        return []
+    rows = await Filing.select(Filing.id, Filing.technology_code, Filing.technology_name, Filing.status,
+                               Filing.return_reason, Filing.close_reason, Filing.updated_at,
+                               Filing.institution.name).where(where).order_by(Filing.updated_at)
+    for r in rows:
+        r["since"] = local_date(r["updated_at"])
+        r["action"] = (f"按退回意见补正后重新提交：{r['return_reason']}" if r["status"] == FilingStatus.returned
+                       else f"确认撤销备案（医疗机构申请：{r['close_reason'] or '未写明理由'}）")
+    return rows
 
 
 # The desk puts what waits for the regulator first (NAT-11): submitted, then withdrawal requests.
