@@ -123,6 +123,8 @@ MESSAGES: dict[str, str] = {
     "nav.obligations": "待办时限",
     "nav.inbox": "站内消息",
     "obligation.title": "待办时限",
+    "obligation.go": "前往办理",
+    "obligation.see": "查看相关记录",
     "obligation.none": "当前没有待办的时限事项",
     "obligation.status.open": "未到期",
     "obligation.status.due_soon": "即将到期",

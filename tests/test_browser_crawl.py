@@ -204,3 +204,23 @@ async def test_a_busy_day_returned_filings_and_withdrawal_requests_wait_on_the_t
     await regulator.wait_for_load_state()
     assert "已撤销" in await regulator.locator("#status").inner_text()
     assert key not in await todo(regulator)
+
+
+@pytest.mark.rule("HOSP-17")
+@pytest.mark.rule("JL-38")
+async def test_a_busy_day_an_obligation_on_the_to_do_leads_to_where_it_is_done(every_state, page_as):
+    """Issue 11 points 10 and 4: from the to-do, an obligation's page leads on to the page
+    where the work is done — the lead's overdue annual QC report to the reports to fill,
+    medical affairs' case report (JL-38) to the case — not to a dead end."""
+    lead = await page_as("clinician_a")
+    key = task_about(await todo(lead), "2025年", "质量控制情况年报表", "演示：两年质控数据的限制类技术")
+    await open_task(lead, key)
+    await lead.locator("#obligation-go").click()
+    await lead.wait_for_url("**/qc/reports")
+    assert "演示：两年质控数据的限制类技术" in await lead.locator("main").inner_text()
+    medical = await page_as("medaffairs_a")
+    key = task_about(await todo(medical), "限制类技术病例逐例报送", "DEMO-QC-047")
+    await open_task(medical, key)
+    await medical.locator("#obligation-go").click()
+    await medical.wait_for_url("**/cases/*")
+    assert "DEMO-QC-047" in await medical.locator("main").inner_text()

@@ -617,7 +617,30 @@ async def get(actor: Actor, hooks: HookView, obligation_id: int, today: dt.date 
     # Who waived or completed it, by name (the login name is what is stored).
     row["waived_by_name"] = (await with_names([{"actor_name": row.get("waived_by") or "", "action": "",
                                                 "record_type": ""}]))[0]["who"] if row.get("waived_by") else ""
+    row["subject_href"] = await subject_href(row)
     return with_consequence(row, consequences(hooks), today)
+
+
+# Where the work of an obligation is done, by its subject (issue 11 point 10: the to-do
+# leads to the obligation, the obligation to the page where it is fulfilled).
+_SUBJECT_PAGES = {"case": "/cases/{}", "filing": "/filings/{}", "project": "/admission/projects/{}",
+                  "evaluation": "/evaluations/{}", "evaluation_request": "/evaluations/requests/{}",
+                  "training_course": "/training/{}"}
+
+
+async def subject_href(row: dict) -> str:
+    """The page where ``row``'s obligation is fulfilled, or "" when it has none of its own."""
+    if row.get("kind") == "qc_annual_report":
+        return "/qc/reports"  # the year's report is opened and filled there
+    subject, subject_id = row.get("subject_type") or "", row.get("subject_id")
+    if subject == "filing_submission" and subject_id is not None:
+        from core.filing.tables import FilingSubmission
+
+        found = await FilingSubmission.select(FilingSubmission.filing).where(
+            FilingSubmission.id == subject_id).first()
+        return f"/filings/{found['filing']}" if found else ""
+    page = _SUBJECT_PAGES.get(subject)
+    return page.format(subject_id) if page and subject_id is not None else ""
 
 
 async def status_counts(actor: Actor, hooks: HookView, today: dt.date | None = None, *,
