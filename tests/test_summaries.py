@@ -285,3 +285,28 @@ async def test_a_mid_month_period_reads_the_case_rows(generated):
     assert qc.summary_months(flt) is None
     who = await actor("medaffairs_a")
     assert _normal(await qc.figures(who, flt)) == _normal(await qc.figures(who, flt, from_cases=True))
+
+
+async def test_cumulative_cases_from_the_summary_equal_the_case_rows(generated):
+    """``core.cases.counts`` (the one definition of cumulative cases) reads the summary:
+    the same numbers as counting the case rows, for the whole history and up to a day —
+    a month's end or mid-month — after the corrections and voids above."""
+    from core.cases import counts
+
+    _, projects, _, _ = generated
+    rows = await CaseRecord.select(CaseRecord.institution, CaseRecord.technology_code, CaseRecord.project)
+    pairs = sorted({(r["institution"], counts.technology_key(r["technology_code"], r["project"])) for r in rows
+                    if r["institution"] is not None})
+    pairs += [(pairs[0][0], f"P{projects[1]}"), (pairs[0][0], "NO-SUCH")]
+    for until in (None, dt.date(2026, 3, 31), dt.date(2026, 4, 17), dt.date(2026, 5, 1)):
+        wanted = sorted({(int(i), k.strip().upper()) for i, k in pairs})
+        match, args = counts._match(wanted)
+        expected = {pair: 0 for pair in wanted}
+        institutions = ", ".join(str(i) for i in sorted({i for i, _ in wanted}))
+        between = (dt.date(2000, 1, 1), until) if until else None
+        for r in await counts._from_rows(institutions, match, args, between):
+            pair = (r["institution"], counts.technology_key(r["code"], r["project"]))
+            if pair in expected:
+                expected[pair] += int(r["n"])
+        assert await counts.cumulative_cases_many(pairs, until) == expected, until
+        assert any(expected.values())
