@@ -110,8 +110,26 @@ async def test_a_hospital_dashboard_runs_at_most_three_queries(login_as, usernam
 
 
 async def test_the_hospital_dashboard_reads_what_the_separate_queries_read(deployment):
-    """The obligation counts and open warnings that came with the institution's rows equal
-    ``status_counts`` on the obligations themselves and the warnings list."""
+    """The obligation counts, open warnings and returned filings that came with the
+    institution's rows equal ``status_counts`` on the obligations themselves, the warnings
+    list and ``filing.waiting_on``."""
+    from core.filing.tables import Filing
+
+    hooks = deployment["host"].view()
+    # A returned filing of hospital A (NAT-11: it waits on medical affairs), set directly.
+    returned = await Filing.select(Filing.id, Filing.status, Filing.return_reason).where(
+        Filing.institution == deployment["hospital_a"]).first()
+    assert returned is not None
+    await Filing.update({Filing.status: "returned", Filing.return_reason: "备案表缺少法定代表人签字"}).where(
+        Filing.id == returned["id"])
+    try:
+        await _compare_dashboard_reads(hooks)
+    finally:
+        await Filing.update({Filing.status: returned["status"], Filing.return_reason: returned["return_reason"]}
+                            ).where(Filing.id == returned["id"])
+
+
+async def _compare_dashboard_reads(hooks) -> None:
     import msgspec
 
     from core import clock
@@ -120,7 +138,6 @@ async def test_the_hospital_dashboard_reads_what_the_separate_queries_read(deplo
     from core.supervision import service as supervision
     from core.tenancy.tables import Institution
 
-    hooks = deployment["host"].view()
     for username in ("medaffairs_a", "head_a", "medaffairs_b", "clinician_a"):
         who = await actor(username)
         name = (await Institution.select(Institution.name).where(Institution.id == who.institution_id).first())["name"]
@@ -131,6 +148,12 @@ async def test_the_hospital_dashboard_reads_what_the_separate_queries_read(deplo
             counts = todo.obligation_counts(who, rows, today, soon)
             assert counts == await obligations.status_counts(who, hooks, today, from_rows=True)
             assert counts or username != "medaffairs_a"  # hospital A has obligations
+        from core.filing import service as filing
+
+        keys = ("id", "technology_code", "technology_name", "status", "since", "institution.name", "action")
+        assert [{k: f[k] for k in keys} for f in todo.institution_filings(who, rows)] == [
+            {k: f[k] for k in keys} for f in (await filing.waiting_on(who) if who.has("medical_affairs") else [])]
+        assert todo.institution_filings(who, rows) or username != "medaffairs_a"  # the demo's returned filing
         listed = await supervision.listing(who, status="open", limit=todo.WARNING_LIMIT)
         assert [(w["id"], w["may_answer"], w["may_decide"], w["status_label"]) for w in listed] == [
             (w["id"], w["may_answer"], w["may_decide"], w["status_label"]) for w in todo.institution_warnings(who, rows)]

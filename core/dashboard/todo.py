@@ -109,7 +109,27 @@ def _institution_sql(institution_id: int, roles: tuple[str, ...] = ()) -> str:
                NULL, p.department
         FROM {QcSummary._meta.tablename} s JOIN {p} p ON p.id = s.project
         WHERE s.institution = {inst} AND s.status = 'submitted'
-    """ + _counts_sql(inst, roles) + _warnings_sql(inst, roles)
+    """ + _counts_sql(inst, roles) + _warnings_sql(inst, roles) + _filings_sql(inst, roles)
+
+
+def _filings_sql(inst: int, roles: tuple[str, ...]) -> str:
+    """For medical affairs: the institution's returned filings (``core.filing.service.
+    waiting_on``'s rows): the code as ``title``, the name as ``lead_name``, the return
+    reason as ``ethics_status``, the Beijing day of the last change as ``since``."""
+    from core.db import is_sqlite
+    from core.filing.schemas import FilingStatus
+    from core.filing.tables import Filing
+
+    if "medical_affairs" not in roles:
+        return ""
+    day = ("date(f.updated_at, '+8 hours')" if is_sqlite()
+           else "CAST(f.updated_at AT TIME ZONE 'Asia/Shanghai' AS DATE)")
+    return f"""
+        UNION ALL
+        SELECT 'filing', f.id, NULL, NULL, NULL, NULL, f.technology_code, f.status, NULL, NULL, f.technology_name,
+               f.return_reason, NULL, {day}, NULL
+        FROM {Filing._meta.tablename} f WHERE f.institution = {inst} AND f.status = '{FilingStatus.returned.value}'
+    """
 
 
 def _counts_sql(inst: int, roles: tuple[str, ...]) -> str:
@@ -189,7 +209,7 @@ def _state(due_on: dt.date | None, today: dt.date, soon_until: dt.date) -> str:
 
 def _parts(rows: list[dict]) -> dict[str, list[dict]]:
     parts: dict[str, list[dict]] = {"project": [], "vote": [], "panel": [], "report": [], "summary": [],
-                                    "count": [], "warning": []}
+                                    "count": [], "warning": [], "filing": []}
     for row in rows:
         parts[row["part"]].append(row)
     return parts
@@ -291,7 +311,8 @@ async def for_actor(actor: Actor, hooks: HookView, today: dt.date | None = None,
                               since=w["raised_on"], rule=w["rule_id"], institution=w["institution.name"]))
     from core.filing import service as filing
 
-    for f in await filing.waiting_on(actor):
+    waiting = institution_filings(actor, rows) if actor.institution_id is not None else await filing.waiting_on(actor)
+    for f in waiting:
         # NAT-11: a returned filing waits on medical affairs, a withdrawal request on the regulator.
         tasks.append(Task(key=f"filing-{f['id']}", source="filing",
                           title=f"{f['technology_code']} {f['technology_name']}", action=f["action"],
@@ -332,3 +353,14 @@ def obligation_counts(actor: Actor, rows: list[dict], today: dt.date, soon: dt.d
                "soon": bool(r["lead_name"]) and r["lead_name"] <= soon.isoformat()}
               for r in _parts(rows)["count"]]
     return obligations.counts_of(groups)
+
+
+def institution_filings(actor: Actor, rows: list[dict]) -> list[dict]:
+    """``core.filing.service.waiting_on`` for a hospital user, from the institution's rows
+    (medical affairs resubmits a returned filing, NAT-11)."""
+    if not actor.has("medical_affairs"):
+        return []
+    return [{"id": r["id"], "technology_code": r["title"], "technology_name": r["lead_name"], "status": r["status"],
+             "since": _date(r["since"]), "institution.name": actor.institution_name or "",
+             "action": f"按退回意见补正后重新提交：{r['ethics_status'] or ''}"}
+            for r in sorted(_parts(rows)["filing"], key=lambda r: (str(r["since"]), r["id"]))]
