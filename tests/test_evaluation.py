@@ -399,3 +399,66 @@ async def test_eval8_before_the_prohibition_takes_effect_the_institution_may_sto
         await lifecycle.resume(ma, hooks, technology_key=key, basis="re_evaluation", reason="重新评估",
                                committee="管理委员会", meeting_on=TODAY, today=TODAY)
     assert "NAT-9" in rules_of(exc.value)
+
+
+@pytest.mark.rule("EVAL-8")
+@pytest.mark.rule("NAT-11")
+async def test_eval8_restricted_from_the_date_of_effect_the_first_case_opens_the_filing(deployment, hooks):
+    """EVAL-8 (二) acts on the institutions already using the technology: a routine project
+    concluded restricted from D counts as restricted from D — a case before D is routine and
+    opens nothing, the first case on or after D opens the filing with NAT-11's deadline (and
+    later ones count in it); the project and the technology's page say so; audited."""
+    from core.admission.tables import Project, StepDecision
+    from core.cases import service as cases
+    from core.cases.tables import CaseRecord
+    from core.filing import service as filing
+    from core.filing.tables import Filing
+    from tests.case_helpers import case_input
+
+    regulator = await actor("regulator_province")
+    name = "经皮测试升级限制技术"
+    project_id = await admitted(hooks, tech_class="routine", title=name, today=dt.date(2026, 3, 2))
+    evaluation_id = await evaluation.start(regulator, hooks, start_input(name), TODAY)
+    experts = await seated(hooks, evaluation_id)
+    assert await evaluation.record_sitting(regulator, hooks, evaluation_id, await version(evaluation_id),
+                                           sitting(experts, agree=6), TODAY) is True
+    project = await Project.select().where(Project.id == project_id).first()
+    assert (project["tech_class"], project["restricted_from"], project["awaiting_first_case"]) == (
+        "routine", EFFECTIVE, True)
+    assert await AuditEvent.exists().where((AuditEvent.action == "admission.restricted_from")
+                                           & (AuditEvent.record_id == str(project_id)))
+    assert await StepDecision.exists().where((StepDecision.project == project_id)
+                                             & (StepDecision.decision == "restricted_from"))
+    clinician, later = await actor("clinician_a"), dt.date(2026, 6, 12)
+
+    def dated(day: dt.date):
+        return case_input(project_id, admitted_on=(day - dt.timedelta(days=1)).isoformat(), operated_on=day.isoformat(),
+                          discharged_on=(day + dt.timedelta(days=3)).isoformat())
+
+    # Before D: routine, no filing.
+    [before] = await cases.record_cases(clinician, hooks, [dated(EFFECTIVE - dt.timedelta(days=1))], today=later)
+    assert (await CaseRecord.select(CaseRecord.tech_class).where(CaseRecord.id == before.id).first())[
+        "tech_class"] == "routine"
+    assert not await Filing.exists().where(Filing.project == project_id)
+    # Medical affairs cannot open the filing with a case before D either.
+    with pytest.raises(DomainError) as exc:
+        await filing.on_first_case(await actor("medaffairs_a"), hooks, project_id=project_id,
+                                   case_date=EFFECTIVE - dt.timedelta(days=2), today=later)
+    assert rules_of(exc.value) == {"EVAL-8"}
+    # On D: restricted, the first case opens the filing with its deadline (NAT-11).
+    [first] = await cases.record_cases(clinician, hooks, [dated(EFFECTIVE)], today=later)
+    assert (await CaseRecord.select(CaseRecord.tech_class).where(CaseRecord.id == first.id).first())[
+        "tech_class"] == "restricted"
+    row = await Filing.select().where(Filing.project == project_id).first()
+    assert (row["first_case_on"], row["case_count"]) == (EFFECTIVE, 1)
+    # The usual deadline: the deployment's rule for NAT-11 (this deployment's province restates it).
+    obligation = await Obligation.select().where(Obligation.id == row["obligation_id"]).first()
+    assert (obligation["kind"], obligation["rule_id"], obligation["due_on"]) == ("filing", row["due_rule"], row["due_on"])
+    assert row["due_rule"] in ("NAT-11", "JL-12") and row["due_on"] > EFFECTIVE
+    assert not (await Project.select(Project.awaiting_first_case).where(Project.id == project_id).first())[
+        "awaiting_first_case"]
+    # A later case counts in that filing; a case before D recorded afterwards still does not.
+    await cases.record_cases(clinician, hooks, [dated(EFFECTIVE + dt.timedelta(days=3)),
+                                                dated(EFFECTIVE - dt.timedelta(days=5))], today=later)
+    assert (await Filing.select(Filing.case_count).where(Filing.id == row["id"]).first())["case_count"] == 2
+    assert await Filing.count().where(Filing.project == project_id) == 1

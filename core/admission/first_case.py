@@ -64,3 +64,35 @@ async def await_first_case_again(actor: Actor, project_id: int, *, reason: str) 
         await audit.record(actor, "admission.await_first_case", "admission_project", project_id,
                            before={"awaiting_first_case": row["awaiting_first_case"]},
                            after={"awaiting_first_case": True, "reason": reason}, institution_id=row["institution"])
+
+
+async def restrict_from(actor: Actor, project_ids: list[int], on: dt.date, *, reason: str,
+                        document: str) -> list[int]:
+    """EVAL-8: a provincial evaluation concluded the technology restricted from ``on``. Each
+    admitted routine project of it counts as restricted from that date (cases operated
+    before it stay routine) and waits for its first case on or after it, which opens the
+    filing (NAT-11). Called by the regulator's conclusion (``core.evaluation``) in its
+    transaction, so no institution tenancy here: the caller chose the projects in its
+    region. A project already restricted, or restricted from an earlier date, is left as
+    it is. Timeline entry and audit event per project; returns the projects changed."""
+    rows = await Project.select(*Project.all_columns(exclude=[Project.form, Project.steps])).where(
+        Project.id.is_in(sorted(set(project_ids)) or [-1]) & (Project.status == ProjectStatus.admitted)
+        & (Project.tech_class == "routine")).order_by(Project.id)
+    changed = []
+    async with write_transaction():
+        for row in rows:
+            if row["restricted_from"] is not None and row["restricted_from"] <= on:
+                continue
+            await Project.update({
+                Project.restricted_from: on, Project.awaiting_first_case: True,
+                Project.version: Project.version + 1, Project.updated_at: _now(),
+            }).where(Project.id == row["id"])
+            await record_entry(row, actor, None, "restricted_from", reason=reason,
+                               details={"restricted_from": on, "document": document, "rule": "EVAL-8"})
+            await audit.record(actor, "admission.restricted_from", "admission_project", row["id"],
+                               before={"restricted_from": row["restricted_from"],
+                                       "awaiting_first_case": row["awaiting_first_case"]},
+                               after={"restricted_from": on, "awaiting_first_case": True, "rule": "EVAL-8",
+                                      "document": document}, institution_id=row["institution"])
+            changed.append(row["id"])
+    return changed

@@ -23,6 +23,17 @@ def years_between(start: dt.date | None, today: dt.date) -> int:
     return years
 
 
+def class_on(project: dict, on: dt.date | None) -> str:
+    """The class a project's technology counts in on ``on`` (a case's operation date): its
+    admitted class, or "restricted" from the date a provincial evaluation concluded a
+    routine technology restricted (EVAL-8, ``Project.restricted_from``); cases before that
+    date stay routine."""
+    start = project.get("restricted_from")
+    if start is not None and project.get("tech_class") == "routine" and on is not None and on >= start:
+        return "restricted"
+    return project.get("tech_class") or "routine"
+
+
 # ---------------------------------------------------------------- form fields
 
 

@@ -124,6 +124,7 @@ DECISION_LABELS = {
     "publicity_closed": "公示期满", "document": "印发准入文件", "filing": "报学校备案",
     "cancel": "取消准入", "admitted": "准予准入", "first_case": "登记首例病例（开启限制类技术备案）",
     "not_passed": "伦理审查未通过（未达三分之二）",
+    "restricted_from": "评估结论：按限制类技术管理（EVAL-8）",
 }
 VOTE_LABELS = {"approve": "同意", "reject": "不同意", "recuse": "回避"}
 

@@ -52,6 +52,9 @@ class Project(Table, tablename="admission_project"):
     admitted_on = Date(null=True, default=None)
     monitoring_until = Date(null=True, default=None)
     awaiting_first_case = Boolean(default=False)
+    # EVAL-8: a routine technology concluded restricted counts as restricted from this date
+    # (core.admission.first_case.restrict_from); cases before it stay routine.
+    restricted_from = Date(null=True, default=None)
     document_no = Varchar(length=60, default="")
     document_on = Date(null=True, default=None)
     university_filed_on = Date(null=True, default=None)

@@ -37,6 +37,7 @@ import msgspec
 from core import clock, listing
 from core.accounts.schemas import Actor
 from core.accounts.tables import User
+from core.admission.rules import class_on
 from core.admission.tables import Project
 from core.audit import service as audit
 from core.cases import rules
@@ -98,8 +99,8 @@ async def admitted_projects(institution_id: int) -> list[dict]:
     return await Project.select(
         Project.id, Project.institution, Project.department, Project.lead, Project.title, Project.technology_code,
         Project.technology_name, Project.technology_ref, Project.tech_class, Project.admitted_on,
-        Project.monitoring_until, Project.awaiting_first_case, Project.form, Project.status,
-        Project.department.name,
+        Project.monitoring_until, Project.awaiting_first_case, Project.restricted_from, Project.form,
+        Project.status, Project.department.name,
     ).where((Project.institution == institution_id) & (Project.status == "admitted")).order_by(
         Project.id).output(load_json=True)
 
@@ -241,12 +242,17 @@ async def _use_refusals(hooks: HookView, institution_id: int, items: list[CaseIn
     return await lifecycle.use_refusals(queries, hooks)
 
 
-def case_class(project: dict, grade: CaseGrade) -> str:
-    """The class a case counts in: its project's, except a restricted technology's case
-    that the province takes out by its operation's level (the plugins' ``restricted_scope``)."""
-    if project["tech_class"] == "restricted" and not grade.restricted:
+def case_class(project: dict, grade: CaseGrade, on: dt.date | None = None) -> str:
+    """The class a case operated on ``on`` counts in: its project's on that date — a
+    routine technology concluded restricted by a provincial evaluation counts as restricted
+    from the conclusion's date of effect (EVAL-8, ``core.admission.rules.class_on``), so
+    its first case on or after it opens the filing (NAT-11) — except a restricted
+    technology's case that the province takes out by its operation's level (the plugins'
+    ``restricted_scope``)."""
+    tech_class = class_on(project, on)
+    if tech_class == "restricted" and not grade.restricted:
         return "routine"
-    return project["tech_class"]
+    return tech_class
 
 
 def _delegate(actor: Actor, institution_id: int) -> Actor:
@@ -351,7 +357,7 @@ def _case_values(actor: Actor, ctx: dict, entry: dict, source: str) -> dict:
         institution=institution_id, project=project["id"], department=project["department"],
         external_id=case.case_id, dedupe_key=f"{institution_id}:{case.case_id}", content_hash=entry["digest"],
         technology_code=project["technology_code"], technology_name=project["technology_name"],
-        tech_class=case_class(project, grade),
+        tech_class=case_class(project, grade, case.operated_on),
         patient_key=rules.pseudonym(ctx["secret"], institution_id, case.patient_key),
         admitted_on=case.admitted_on, operated_on=case.operated_on, discharged_on=case.discharged_on,
         operators=[staff[o]["id"] for o in case.operators], assistants=[staff[a]["id"] for a in case.assistants],
@@ -385,7 +391,7 @@ async def _open_reports(actor: Actor, hooks: HookView, entries: list[dict], ids:
         project, case = entry["project"], entry["case"]
         event = dict(institution_id=project["institution"], subject_type="case", subject_id=case_id,
                      subject_label=f"{project['technology_name'] or project['title']} 病例 {case.case_id}",
-                     technology_class=case_class(project, entry["grade"]), technology_code=project["technology_code"])
+                     technology_class=case_class(project, entry["grade"], case.operated_on), technology_code=project["technology_code"])
         events.append(obligations.DomainEvent(kind="discharge", occurred_on=case.discharged_on, **event))
         events.append(obligations.DomainEvent(kind="case_performed", occurred_on=case.operated_on, **event))
     opened = await obligations.on_events(actor, hooks, events) if events else []
@@ -453,7 +459,7 @@ def _filing_counts(entries: list[dict], awaiting: dict[int, bool]) -> tuple[dict
     added: dict[int, int] = {}
     for entry in entries:
         project, case = entry["project"], entry["case"]
-        if case_class(project, entry["grade"]) == "restricted":
+        if case_class(project, entry["grade"], case.operated_on) == "restricted":
             added[project["id"]] = added.get(project["id"], 0) + 1
             if awaiting.get(project["id"]):
                 first_cases[project["id"]] = min(first_cases.get(project["id"], case.operated_on), case.operated_on)
@@ -466,8 +472,8 @@ async def _lock_projects(plan: list[dict]) -> dict[int, bool]:
     still waits for its first case — as committed now, not as read before the write."""
     from core.db import is_sqlite
 
-    ids = sorted({e["project"]["id"] for e in plan
-                  if e["existing"] is None and e["project"]["tech_class"] == "restricted"})
+    ids = sorted({e["project"]["id"] for e in plan if e["existing"] is None
+                  and class_on(e["project"], e["case"].operated_on) == "restricted"})
     if not ids:
         return {}
     query = Project.select(Project.id, Project.awaiting_first_case).where(Project.id.is_in(ids)).order_by(Project.id)

@@ -486,6 +486,17 @@ async def _conclude(actor: Actor, hooks: HookView, row: dict, data: SittingInput
             reason=f"{tenancy.department_name(region)}医疗技术临床应用情况评估结论：{rules.OUTCOMES['prohibited']}；"
                    f"{data.recommendation.strip()}",
             document=f"医疗技术临床应用情况评估结论（评估{row['id']}号，第{number}次论证会议，{data.held_on.isoformat()}）")
+    if data.outcome == "restricted" and tech_class == "restricted":
+        # EVAL-8 (二): from the date of effect each institution's routine project of it counts
+        # as restricted — its first case on or after that date opens the filing (NAT-11);
+        # earlier cases stay routine (core.admission.rules.class_on).
+        from core.admission import first_case
+
+        await first_case.restrict_from(
+            actor, [p["id"] for p in await projects_in_scope(row)], data.effective_on,
+            reason=f"{tenancy.department_name(region)}医疗技术临床应用情况评估结论：{rules.OUTCOMES['restricted']}；"
+                   f"{data.recommendation.strip()}",
+            document=f"医疗技术临床应用情况评估结论（评估{row['id']}号，第{number}次论证会议，{data.held_on.isoformat()}）")
     for institution_id in concerned:
         await obligations.on_event(actor, hooks, obligations.DomainEvent(
             kind="evaluation_measure", occurred_on=data.effective_on, institution_id=institution_id,
@@ -526,12 +537,18 @@ async def uses_in_scope(row: dict) -> list[tuple[int, str]]:
     evaluated technology in the evaluation's region."""
     from core.lifecycle.rules import technology_key
 
+    rows = await projects_in_scope(row)
+    return sorted({(r["institution"], technology_key(r["technology_code"], r["id"])) for r in rows})
+
+
+async def projects_in_scope(row: dict) -> list[dict]:
+    """Every admitted project (id, institution, technology code) of the evaluated
+    technology in the evaluation's region."""
     # A catalogue technology by its code; one outside the lists by its name (a project's
     # title names a technology outside the lists).
     match = (Project.technology_name == row["technology_name"]) | (Project.title == row["technology_name"])
     if row["technology_code"]:
         match = match | (Project.technology_code == row["technology_code"])
-    rows = await Project.select(Project.id, Project.institution, Project.technology_code).where(
+    return await Project.select(Project.id, Project.institution, Project.technology_code).where(
         match & (Project.status == "admitted")
         & Project.institution.region.path.like(f"{row['region.path']}%")).order_by(Project.id)
-    return sorted({(r["institution"], technology_key(r["technology_code"], r["id"])) for r in rows})

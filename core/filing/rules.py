@@ -52,10 +52,15 @@ def is_late(submitted_on: dt.date, due_on: dt.date | None) -> bool:
 
 
 def check_first_case(*, tech_class: str, status: str, awaiting: bool, case_date: dt.date | None,
-                     admitted_on: dt.date | None, today: dt.date) -> list[Problem]:
-    """NAT-11: a filing opens with the first case of an admitted restricted technology."""
+                     admitted_on: dt.date | None, today: dt.date,
+                     restricted_from: dt.date | None = None) -> list[Problem]:
+    """NAT-11: a filing opens with the first case of an admitted restricted technology
+    (``tech_class``: its class on the case date; EVAL-8's ``restricted_from``)."""
     problems = []
-    if tech_class != "restricted":
+    if tech_class != "restricted" and restricted_from is not None and case_date is not None:
+        problems.append(Problem(f"该技术自{restricted_from.isoformat()}起按限制类技术管理（EVAL-8），"
+                                "此前开展的病例不开启备案，请填写该日期及以后的首例病例", "case_date", "EVAL-8"))
+    elif tech_class != "restricted":
         problems.append(Problem("仅限制类技术需要备案（NAT-11）", "project_id", "NAT-11"))
     if status != "admitted":
         problems.append(Problem("该项目尚未准入，不能登记首例病例", "project_id", "NAT-11"))

@@ -275,9 +275,13 @@ async def on_first_case(actor: Actor, hooks: HookView, *, project_id: int, case_
         raise NotFound("未找到该项目")
     day = _today(today)
     project = await admission.get_project(actor, project_id)
-    _check(rules.check_first_case(tech_class=project["tech_class"], status=project["status"],
+    # EVAL-8: a routine technology concluded restricted needs filing from the date of effect.
+    from core.admission.rules import class_on
+
+    _check(rules.check_first_case(tech_class=class_on(project, case_date), status=project["status"],
                                   awaiting=bool(project["awaiting_first_case"]), case_date=case_date,
-                                  admitted_on=project["admitted_on"], today=day))
+                                  admitted_on=project["admitted_on"], today=day,
+                                  restricted_from=project.get("restricted_from")))
     # NAT-13 (ethics approval on record) and NAT-25 (not stopped, suspended or cancelled):
     # a first case, and so a new filing, only of a technology in use.
     refusal = await lifecycle.use_refusal(project["institution"], lifecycle.technology_key(

@@ -242,6 +242,7 @@ async def grade_cases(hooks: Any, institution_id: int, items: list[tuple[Any, di
     the operation date (NAT-16) and whether it counts as restricted (the project's class,
     unless the province limits the technology by level: ``restricted_scope``).
     Returns one ``CaseGrade`` and one list of problems per item (field ``operation_code``)."""
+    from core.admission.rules import class_on
     from core.contract import CaseTechnology
 
     rows = await editions(institution_id)
@@ -276,11 +277,13 @@ async def grade_cases(hooks: Any, institution_id: int, items: list[tuple[Any, di
                 grade = CaseGrade(operation_code=code, operation_name=operation["name"],
                                   surgery_level=operation["level"], edition_id=edition["id"])
         if project is not None:
-            grade.restricted = project["tech_class"] == "restricted"
+            # EVAL-8: a technology concluded restricted counts so from its date of effect.
+            tech_class = class_on(project, case.operated_on)
+            grade.restricted = tech_class == "restricted"
             if grade.restricted and not own:
                 answer = hooks.call("restricted_scope", technology=CaseTechnology(
                     code=project["technology_code"] or "", name=project["technology_name"] or "",
-                    tech_class=project["tech_class"],
+                    tech_class=tech_class,
                     surgery_levels=levels.get(str(project.get("technology_ref")), ()),
                     surgery_level=grade.surgery_level, operation_code=grade.operation_code))
                 if answer is not None:

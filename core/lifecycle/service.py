@@ -326,7 +326,7 @@ async def _technology(institution_id: int, key: str) -> dict:
     project — name, class, project id — or the use row; else ``NotFound``."""
     key = key.strip().upper()
     query = Project.select(Project.id, Project.technology_code, Project.technology_name, Project.title,
-                           Project.tech_class, Project.lead, Project.department).where(
+                           Project.tech_class, Project.restricted_from, Project.lead, Project.department).where(
         (Project.institution == institution_id) & Project.status.is_in(["admitted", "cancelled"]))
     if key[:1] == "P" and key[1:].isdigit():
         query = query.where(Project.id == int(key[1:]))
@@ -334,7 +334,11 @@ async def _technology(institution_id: int, key: str) -> dict:
         query = query.where(Project.technology_code == key)
     project = await query.order_by(Project.id, ascending=False).first()
     if project is not None:
-        return {"key": key, "name": project["technology_name"] or project["title"], "tech_class": project["tech_class"],
+        from core.admission.rules import class_on
+
+        # EVAL-8: a technology concluded restricted is managed as restricted from its date of effect.
+        return {"key": key, "name": project["technology_name"] or project["title"],
+                "tech_class": class_on(project, clock.today()), "restricted_from": project["restricted_from"],
                 "project": project["id"], "lead": project["lead"], "department": project["department"]}
     row = await TechnologyUse.select().where(TechnologyUse.uid == f"{institution_id}:{key}").first()
     if row is None:
