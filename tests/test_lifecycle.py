@@ -460,3 +460,56 @@ async def test_nat25_a_province_without_a_refiling_rule_stops_instead(deployment
         await lifecycle.refile(await actor("medaffairs_a"), hooks, technology_key=await key_of(project_id),
                                reason="人员变化")
     assert "NAT-25" in rules_of(exc.value)
+
+
+async def annual_reports(project_id: int) -> dict[str, str]:
+    from core.obligations.tables import Obligation
+
+    rows = await Obligation.select(Obligation.occurrence, Obligation.status).where(
+        (Obligation.subject_type == "project") & (Obligation.subject_id == project_id)
+        & (Obligation.kind == "qc_annual_report"))
+    return {r["occurrence"]: r["status"] for r in rows}
+
+
+@pytest.mark.rule("HOSP-17")
+@pytest.mark.rule("NAT-25")
+async def test_hosp17_no_annual_report_owed_for_years_after_a_stop_and_owed_again_after_resumption(deployment, hooks):
+    """A technology stopped in 2026 still reports 2026 (the report filed in January 2027);
+    the report of 2027 (January 2028) is no longer owed — closed with the stop's rule, audited.
+    Resumed in 2027, it is used in 2027 again: that report is owed again."""
+    from core.obligations.tables import Obligation
+
+    project_id = await admitted(hooks, tech_index=14)
+    key = await key_of(project_id)
+    assert await annual_reports(project_id) == {"2027": "open", "2028": "open"}
+    ma = await actor("medaffairs_a")
+    await lifecycle.stop(ma, hooks, technology_key=key, trigger="conditions", reason="关键设备故障停用",
+                         committee="医疗技术临床应用管理委员会", meeting_on=MEETING, today=TODAY)
+    assert await annual_reports(project_id) == {"2027": "open", "2028": "waived"}
+    closed = await Obligation.select().where((Obligation.subject_id == project_id) & (Obligation.occurrence == "2028")
+                                             & (Obligation.kind == "qc_annual_report")).first()
+    assert "JL-26" in closed["waived_reason"] and TODAY.isoformat() in closed["waived_reason"]
+    assert await AuditEvent.exists().where((AuditEvent.action == "obligation.waive")
+                                           & (AuditEvent.record_id == str(closed["id"])))
+    later = dt.date(2027, 2, 1)
+    await lifecycle.resume(ma, hooks, technology_key=key, basis="re_evaluation", reason="设备更换后重新评估合格",
+                           committee="医疗技术临床应用管理委员会", meeting_on=later, on=later, today=later)
+    assert await annual_reports(project_id) == {"2027": "open", "2028": "open"}
+    assert await AuditEvent.exists().where((AuditEvent.action == "obligation.reopen")
+                                           & (AuditEvent.record_id == str(closed["id"])))
+
+
+@pytest.mark.rule("HOSP-17")
+@pytest.mark.rule("NAT-25")
+async def test_hosp17_no_annual_report_owed_for_years_after_the_filing_is_cancelled(deployment, hooks):
+    """注销: the licence department cancels the filing in 2026 — 2026 still reports, 2027 does not."""
+    from core.filing.tables import Filing
+
+    project_id = await admitted(hooks, tech_index=15)
+    ma = await actor("medaffairs_a")
+    first = dt.date(2026, 3, 9)
+    filing_id = await filing.on_first_case(ma, hooks, project_id=project_id, case_date=first, today=first)
+    await Filing.update({Filing.status: "completed", Filing.completed_on: first}).where(Filing.id == filing_id)
+    await filing.cancel(await region_actor("regulator_city1"), hooks, filing_id, "conditions",
+                        "核查发现人员条件不再满足规范，注销备案", today=TODAY)
+    assert await annual_reports(project_id) == {"2027": "open", "2028": "waived"}

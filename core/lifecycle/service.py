@@ -414,7 +414,25 @@ async def _write(actor: Actor, tech: dict, institution_id: int, values: dict, ev
                            "technology": tech["key"], "event": rows[0]["id"]} | {
                            k: event[k] for k in ("committee", "meeting_on", "suspension", "delivery_id", "reported_to")
                            if event.get(k)}, institution_id=institution_id)
+    await _annual_reports(actor, tech, before, after)
     return event | {"id": rows[0]["id"], "use_id": after["id"]}
+
+
+async def _annual_reports(actor: Actor, tech: dict, before: dict | None, after: dict) -> None:
+    """HOSP-17's annual QC reports follow the use: a stop or a withdrawn / cancelled filing
+    (注销) closes the reports of the years after it (the year it was used still reports);
+    a resumption reopens those of the years it is used again (``core.obligations``)."""
+    from core.obligations import service as obligations
+
+    if not tech.get("project"):
+        return
+    if after["status"] in (UseStatus.stopped, UseStatus.cancelled) and after["since"] is not None:
+        await obligations.close_annual_reports(actor, tech["project"], after["since"], rule=after["rule"] or "NAT-25",
+                                               reason=after["reason"] or "")
+    elif (after["status"] == UseStatus.in_use and before is not None
+          and before["status"] in (UseStatus.stopped, UseStatus.cancelled)):
+        await obligations.reopen_annual_reports(actor, tech["project"], after["since"] or clock.today(),
+                                                reason=after["reason"] or "恢复临床应用")
 
 
 async def _notify(user_ids: list[int], title: str, link: str) -> None:

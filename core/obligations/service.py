@@ -355,6 +355,62 @@ async def waive(actor: Actor, obligation_id: int, reason: str) -> None:
                            institution_id=row["institution"])
 
 
+# The waiver note of annual QC reports closed by a stop or a cancelled filing (below): a
+# resumption reopens exactly these.
+ANNUAL_CLOSED = "技术已停止临床应用或备案已注销"
+
+
+def _annual_period(row: dict) -> dt.date | None:
+    """The first day of the year an annual QC report covers: the report filed in January
+    of its occurrence year reports the year before (HOSP-17)."""
+    occurrence = row["occurrence"] or ""
+    return dt.date(int(occurrence) - 1, 1, 1) if occurrence.isdigit() else None
+
+
+async def close_annual_reports(actor: Actor, project_id: int, since: dt.date, *, rule: str, reason: str) -> list[int]:
+    """HOSP-17: a project's technology stopped, or its filing withdrawn or cancelled (注销),
+    from ``since`` reports no year that began on or after that date — it was not applied
+    in it (NAT-25); the year in which it was still used keeps its report. Its open annual
+    QC report obligations for those later years are waived with the reason and the rule
+    that stopped it; audited. In the caller's transaction. Returns the ids closed."""
+    rows = await Obligation.select().where(
+        (Obligation.subject_type == "project") & (Obligation.subject_id == project_id)
+        & (Obligation.kind == "qc_annual_report") & (Obligation.status == "open"))
+    closed = [r for r in rows if (start := _annual_period(r)) is not None and since <= start]
+    note = f"{ANNUAL_CLOSED}（自{since.isoformat()}起，{rule}）：{reason}"[:1000]
+    async with write_transaction():
+        for row in closed:
+            await Obligation.update({
+                Obligation.status: "waived", Obligation.waived_reason: note, Obligation.waived_by: "system",
+                Obligation.closed_at: dt.datetime.now(dt.UTC),
+            }).where((Obligation.id == row["id"]) & (Obligation.status == "open"))
+            await audit.record(actor, "obligation.waive", "obligation", row["id"], before=_snapshot(row),
+                               after={"status": "waived", "waived_reason": note, "waived_by": "system",
+                                      "rule": "HOSP-17", "because": rule}, institution_id=row["institution"])
+    return [r["id"] for r in closed]
+
+
+async def reopen_annual_reports(actor: Actor, project_id: int, on: dt.date, *, reason: str) -> list[int]:
+    """HOSP-17: a technology resumed on ``on`` reports again every year it is used from
+    then on: the annual QC reports its stop or cancellation closed (``close_annual_reports``)
+    for a year ending on or after ``on`` open again. In the caller's transaction; audited."""
+    rows = await Obligation.select().where(
+        (Obligation.subject_type == "project") & (Obligation.subject_id == project_id)
+        & (Obligation.kind == "qc_annual_report") & (Obligation.status == "waived")
+        & Obligation.waived_reason.like(f"{ANNUAL_CLOSED}%"))
+    again = [r for r in rows if (start := _annual_period(r)) is not None and on <= dt.date(start.year, 12, 31)]
+    async with write_transaction():
+        for row in again:
+            await Obligation.update({
+                Obligation.status: "open", Obligation.waived_reason: "", Obligation.waived_by: "",
+                Obligation.closed_at: None,
+            }).where((Obligation.id == row["id"]) & (Obligation.status == "waived"))
+            await audit.record(actor, "obligation.reopen", "obligation", row["id"], before=_snapshot(row),
+                               after={"status": "open", "rule": "HOSP-17", "reason": reason[:1000]},
+                               institution_id=row["institution"])
+    return [r["id"] for r in again]
+
+
 def may_complete(actor: Actor, row: dict) -> bool:
     """Whether ``actor`` may mark an open obligation of a kind no workflow closes as done:
     the person assigned, or medical affairs / the hospital head of its institution."""
