@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -403,7 +404,7 @@ async def test_eval8_before_the_prohibition_takes_effect_the_institution_may_sto
 
 @pytest.mark.rule("EVAL-8")
 @pytest.mark.rule("NAT-11")
-async def test_eval8_restricted_from_the_date_of_effect_the_first_case_opens_the_filing(deployment, hooks):
+async def test_eval8_restricted_from_the_date_of_effect_the_first_case_opens_the_filing(deployment, hooks, login_as):
     """EVAL-8 (二) acts on the institutions already using the technology: a routine project
     concluded restricted from D counts as restricted from D — a case before D is routine and
     opens nothing, the first case on or after D opens the filing with NAT-11's deadline (and
@@ -429,6 +430,13 @@ async def test_eval8_restricted_from_the_date_of_effect_the_first_case_opens_the
                                            & (AuditEvent.record_id == str(project_id)))
     assert await StepDecision.exists().where((StepDecision.project == project_id)
                                              & (StepDecision.decision == "restricted_from"))
+    # The project's and the technology's pages say from when.
+    client = await login_as("medaffairs_a")
+    for url in (f"/admission/projects/{project_id}", f"/lifecycle/institutions/{deployment['hospital_a']}/P{project_id}"):
+        page = await client.get(url)
+        assert page.status_code == 200
+        shown = re.search(r'id="restricted-from">([^<]*)<', page.text)
+        assert shown and EFFECTIVE.isoformat() in shown.group(1) and "EVAL-8" in shown.group(1), url
     clinician, later = await actor("clinician_a"), dt.date(2026, 6, 12)
 
     def dated(day: dt.date):
