@@ -427,7 +427,7 @@ async def test_eval8_restricted_from_the_date_of_effect_the_first_case_opens_the
     assert (project["tech_class"], project["restricted_from"], project["awaiting_first_case"]) == (
         "routine", EFFECTIVE, True)
     assert await AuditEvent.exists().where((AuditEvent.action == "admission.restricted_from")
-                                           & (AuditEvent.record_id == str(project_id)))
+                                           & (AuditEvent.record_id == project_id))
     assert await StepDecision.exists().where((StepDecision.project == project_id)
                                              & (StepDecision.decision == "restricted_from"))
     # The project's and the technology's pages say from when.

@@ -490,13 +490,13 @@ async def test_hosp17_no_annual_report_owed_for_years_after_a_stop_and_owed_agai
                                              & (Obligation.kind == "qc_annual_report")).first()
     assert "JL-26" in closed["waived_reason"] and TODAY.isoformat() in closed["waived_reason"]
     assert await AuditEvent.exists().where((AuditEvent.action == "obligation.waive")
-                                           & (AuditEvent.record_id == str(closed["id"])))
+                                           & (AuditEvent.record_id == closed["id"]))
     later = dt.date(2027, 2, 1)
     await lifecycle.resume(ma, hooks, technology_key=key, basis="re_evaluation", reason="设备更换后重新评估合格",
                            committee="医疗技术临床应用管理委员会", meeting_on=later, on=later, today=later)
     assert await annual_reports(project_id) == {"2027": "open", "2028": "open"}
     assert await AuditEvent.exists().where((AuditEvent.action == "obligation.reopen")
-                                           & (AuditEvent.record_id == str(closed["id"])))
+                                           & (AuditEvent.record_id == closed["id"]))
 
 
 @pytest.mark.rule("HOSP-17")
