@@ -197,6 +197,7 @@ async def systems(actor: Actor, hooks: Any, institution_id: int) -> dict:
     from core.accounts.tables import User
     from core.admission.tables import Project
     from core.grading import service as grading
+    from core.people.schemas import AuthorisationStatus
     from core.people.tables import Authorisation, Certificate
     from core.qc.tables import QcAnnualReport
 
@@ -209,7 +210,7 @@ async def systems(actor: Actor, hooks: Any, institution_id: int) -> dict:
     admitted = await Project.count().where((Project.institution == institution_id) & (Project.status == "admitted"))
     edition = await grading.edition_in_force(institution_id)
     authorised = await Authorisation.select(Authorisation.user).where(
-        (Authorisation.institution == institution_id) & (Authorisation.status == "active")).distinct()
+        (Authorisation.institution == institution_id) & (Authorisation.status == AuthorisationStatus.active)).distinct()
     certified = await Certificate.select(Certificate.user).where(
         (Certificate.institution == institution_id) & (Certificate.removed == 0)).distinct()
     physicians = [u for u in await User.select(User.id, User.roles).where(

@@ -1,14 +1,33 @@
-"""Read models of cases (what the case pages show), typed."""
+"""Read models of cases (what the case pages show), typed, and the status of a spreadsheet import."""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 if TYPE_CHECKING:
     from core.outbox.service import DeliveryView
+
+
+class ImportStatus(enum.StrEnum):
+    """A spreadsheet upload's progress (``CaseImport.status``): queued, checked row by row,
+    then every row imported (done) or none, with the rows' problems (failed)."""
+
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+    @property
+    def label(self) -> str:
+        return IMPORT_STATUS_LABELS[self]
+
+
+IMPORT_STATUS_LABELS = {ImportStatus.queued: "等待校验", ImportStatus.running: "正在校验", ImportStatus.done: "导入完成",
+                        ImportStatus.failed: "文件未导入"}
 
 
 class ReportState(msgspec.Struct, frozen=True):

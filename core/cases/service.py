@@ -42,7 +42,7 @@ from core.admission.tables import Project
 from core.audit import service as audit
 from core.cases import rules
 from core.cases.rules import CaseInput, Indicator
-from core.cases.schemas import CasePage, ChannelReport, ReportState
+from core.cases.schemas import CasePage, ChannelReport, ImportStatus, ReportState
 from core.cases.tables import CaseImport, CaseRecord
 from core.db import write_transaction
 from core.errors import DomainError, NotFound, Problem
@@ -844,7 +844,7 @@ async def run_import(actor: Actor, hooks: HookView, job_id: int, today: dt.date 
     from core.cases.spreadsheet import row_to_case
 
     job = await _import(actor, job_id)
-    await CaseImport.update({CaseImport.status: "running"}).where(CaseImport.id == job_id)
+    await CaseImport.update({CaseImport.status: ImportStatus.running}).where(CaseImport.id == job_id)
     code = f"P{job['project']}"
     items, problems = [], []
     for index, entry in enumerate(job["rows"], start=1):
@@ -872,7 +872,7 @@ async def run_import(actor: Actor, hooks: HookView, job_id: int, today: dt.date 
             imported = sum(1 for r in results if r.status == "created")
         except DomainError as exc:
             problems = list(exc.problems)
-    status = "failed" if problems else "done"
+    status = ImportStatus.failed if problems else ImportStatus.done
     await CaseImport.update({
         CaseImport.status: status, CaseImport.checked: job["total"], CaseImport.imported: imported,
         CaseImport.problems: [msgspec.to_builtins(p) for p in problems][:500], CaseImport.rows: [],

@@ -16,6 +16,7 @@ from piccolo.table import Table
 
 from core.accounts.tables import User
 from core.admission.tables import Project
+from core.cases.schemas import ImportStatus
 from core.tenancy.tables import Department, Institution
 
 
@@ -103,7 +104,7 @@ class CaseImport(Table):
     project = ForeignKey(Project)
     user = ForeignKey(User, null=True)
     filename = Varchar(length=200, default="")
-    status = Varchar(length=12, default="queued")  # queued / running / done / failed
+    status = Varchar(length=12, default=ImportStatus.queued, choices=ImportStatus)
     total = Integer(default=0)
     checked = Integer(default=0)
     imported = Integer(default=0)

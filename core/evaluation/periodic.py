@@ -75,11 +75,12 @@ async def technologies(actor: Actor) -> list[dict]:
 async def _authorisations(institution_id: int, key: str) -> list[dict]:
     """The physicians' active authorisations for the technology in the institution (read
     from ``core.people``): an adjustment of privileges flags each for review."""
+    from core.people.schemas import AuthorisationStatus
     from core.people.tables import Authorisation
 
     rows = await Authorisation.select(Authorisation.id, Authorisation.user, Authorisation.user.display_name).where(
         (Authorisation.institution == institution_id) & (Authorisation.scope == "technology")
-        & (Authorisation.technology_key == key) & (Authorisation.status == "active")).order_by(Authorisation.id)
+        & (Authorisation.technology_key == key) & (Authorisation.status == AuthorisationStatus.active)).order_by(Authorisation.id)
     return [{"id": r["id"], "user_id": r["user"], "name": r["user.display_name"]} for r in rows]
 
 

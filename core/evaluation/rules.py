@@ -4,21 +4,8 @@ each returns problems naming its RULES.md id."""
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
 from core.errors import Problem
-
-
-class EvaluationStatus(enum.StrEnum):
-    """Where an evaluation stands (``Evaluation.status``)."""
-
-    investigating = "investigating"  # EVAL-6: literature, guidelines, consensus, clinical data
-    panel = "panel"  # EVAL-7: the panel is seated and sits until a valid conclusion
-    concluded = "concluded"  # EVAL-7/8: a valid conclusion and its measure
-
-
-STATUS_LABELS = {EvaluationStatus.investigating: "调查研究", EvaluationStatus.panel: "专家论证",
-                 EvaluationStatus.concluded: "已形成评估结论"}
 
 # EVAL-5: the situations in which an evaluation is started (第五条 (一)–(八)).
 TRIGGERS: dict[int, str] = {

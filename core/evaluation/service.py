@@ -34,7 +34,7 @@ from core.catalog.schemas import QCIndicator, TechnologyEntry
 from core.db import write_transaction
 from core.errors import DomainError, NotFound, Problem
 from core.evaluation import rules
-from core.evaluation.rules import EvaluationStatus
+from core.evaluation.schemas import DataRequestStatus, EvaluationStatus
 from core.evaluation.tables import (
     DataRequest,
     Evaluation,
@@ -303,7 +303,7 @@ async def request_view(actor: Actor, request_id: int) -> RequestPage:
 
     obligation = await Obligation.select(Obligation.id, Obligation.due_on, Obligation.status, Obligation.rule_id).where(
         (Obligation.subject_type == "evaluation_request") & (Obligation.subject_id == request_id)).first()
-    can = (req["status"] == "open" and actor.institution_id == req["institution"] and actor.has("medical_affairs")
+    can = (req["status"] == DataRequestStatus.open and actor.institution_id == req["institution"] and actor.has("medical_affairs")
            and evaluation["status"] != EvaluationStatus.concluded)
     return RequestPage(request=req, evaluation=evaluation, files=await storage.list_for("evaluation_request", [request_id]),
                        can_answer=can, obligation=obligation)
@@ -327,7 +327,7 @@ async def answer_request(actor: Actor, hooks: HookView, request_id: int, answer:
     if actor.institution_id != req["institution"] or not actor.has("medical_affairs"):
         raise NotFound("未找到该资料调取")
     problems = []
-    if req["status"] != "open":
+    if req["status"] != DataRequestStatus.open:
         problems.append(Problem("该资料调取已答复", "answer"))
     if evaluation["status"] == EvaluationStatus.concluded:
         problems.append(Problem("该评估已形成结论，不再接收资料", "answer"))
@@ -338,16 +338,16 @@ async def answer_request(actor: Actor, hooks: HookView, request_id: int, answer:
     _require(problems)
     async with write_transaction():
         taken = await DataRequest.update({
-            DataRequest.status: "answered", DataRequest.answer: answer.strip(), DataRequest.answered_by: actor.id,
+            DataRequest.status: DataRequestStatus.answered, DataRequest.answer: answer.strip(), DataRequest.answered_by: actor.id,
             DataRequest.answered_at: dt.datetime.now(dt.UTC)}).where(
-            (DataRequest.id == request_id) & (DataRequest.status == "open")).returning(DataRequest.id)
+            (DataRequest.id == request_id) & (DataRequest.status == DataRequestStatus.open)).returning(DataRequest.id)
         if not taken:
             raise DomainError(Problem("该资料调取已答复", "answer"))
         for name, content in files:
             await storage.store(actor, institution_id=req["institution"], owner_type="evaluation_request",
                                 owner_id=request_id, filename=name, data=content, kind="evaluation_data")
         await audit.record(actor, "evaluation.data_answer", "evaluation_request", request_id,
-                           before={"status": "open"}, after={"status": "answered", "files": len(files)},
+                           before={"status": DataRequestStatus.open}, after={"status": DataRequestStatus.answered, "files": len(files)},
                            institution_id=req["institution"])
         await obligations.fulfil(actor, hooks, subject_type="evaluation_request", subject_id=request_id,
                                  kind="evaluation_data", done_on=day)

@@ -7,6 +7,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from core.accounts.tables import User
+from core.evaluation.schemas import DataRequestStatus, EvaluationStatus
 from core.tenancy.tables import Institution, Region
 
 
@@ -21,7 +22,7 @@ class Evaluation(Table):
     current_class = Varchar(length=20, default="routine")
     trigger = Integer()  # EVAL-5 (1)–(8)
     situation = Text(default="")
-    status = Varchar(length=20, default="investigating", index=True)  # investigating / panel / concluded
+    status = Varchar(length=20, default=EvaluationStatus.investigating, choices=EvaluationStatus, index=True)
     outcome = Varchar(length=20, default="")  # EVAL-8: prohibited / restricted / strengthened
     recommendation = Text(default="")
     effective_on = Date(null=True, default=None)
@@ -55,7 +56,7 @@ class DataRequest(Table):
     question = Text()
     requested_on = Date()
     requested_by = ForeignKey(User)
-    status = Varchar(length=20, default="open", index=True)  # open / answered
+    status = Varchar(length=20, default=DataRequestStatus.open, choices=DataRequestStatus, index=True)
     answer = Text(default="")
     answered_by = ForeignKey(User, null=True, default=None)
     answered_at = Timestamptz(null=True, default=None)

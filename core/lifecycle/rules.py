@@ -14,6 +14,7 @@ from core.lifecycle.schemas import (
     TRIGGER_BY_KEY,
     Level,
     Refusal,
+    SuspensionStatus,
     UseState,
     UseStatus,
 )
@@ -32,7 +33,7 @@ def technology_key(code: str | None, project_id: int | None) -> str:
 def covers(suspension: dict, on: dt.date | None) -> bool:
     """A region's suspension applies on ``on`` (``None``: now) — from its start until lifted."""
     if on is None:
-        return suspension["status"] == "active"
+        return suspension["status"] == SuspensionStatus.active
     return suspension["started_on"] <= on and (suspension["lifted_on"] is None or on < suspension["lifted_on"])
 
 

@@ -25,6 +25,21 @@ STATUS_LABELS = {UseStatus.in_use: "在用", UseStatus.suspended: "暂停", UseS
                  UseStatus.cancelled: "注销备案"}
 
 
+class SuspensionStatus(enum.StrEnum):
+    """A region's suspension of a technology (``RegionSuspension.status``): active until
+    its regulator lifts it."""
+
+    active = "active"
+    lifted = "lifted"
+
+    @property
+    def label(self) -> str:
+        return SUSPENSION_LABELS[self]
+
+
+SUSPENSION_LABELS = {SuspensionStatus.active: "暂停中", SuspensionStatus.lifted: "已解除"}
+
+
 class Level(enum.StrEnum):
     """Who restricted the use: the institution itself, the department that issued its
     licence (发证机关), or the regulator of a region (e.g. the province) for all of it."""

@@ -47,6 +47,7 @@ from core.lifecycle.schemas import (
     TRIGGER_BY_KEY,
     Level,
     Refusal,
+    SuspensionStatus,
     UseState,
     UseStatus,
 )
@@ -297,14 +298,14 @@ async def region_suspensions(actor: Actor, *, active_only: bool = False) -> list
                                     RegionSuspension.region.path, RegionSuspension.region.department).order_by(
         RegionSuspension.id, ascending=False)
     if active_only:
-        query = query.where(RegionSuspension.status == "active")
+        query = query.where(RegionSuspension.status == SuspensionStatus.active)
     rows = await query
     path = await _actor_path(actor)
     if path is not None:
         rows = [r for r in rows if path.startswith(r["region.path"]) or r["region.path"].startswith(path)]
     for r in rows:
         r["department"] = department_name({"name": r["region.name"], "department": r["region.department"]})
-        r["may_lift"] = r["status"] == "active" and actor.has("regulator") and actor.region_id == r["region"]
+        r["may_lift"] = r["status"] == SuspensionStatus.active and actor.has("regulator") and actor.region_id == r["region"]
     return rows
 
 
@@ -856,7 +857,7 @@ async def suspend_region(actor: Actor, hooks: HookView, *, technology_key: str, 
     if on > day:
         problems.append(Problem("暂停日期不能晚于今天", "on"))
     region = await Region.select().where(Region.id == actor.region_id).first()
-    active = [s for s in await _suspensions([key]) if s["status"] == "active"
+    active = [s for s in await _suspensions([key]) if s["status"] == SuspensionStatus.active
               and (region["path"].startswith(s["region.path"]) or s["region.path"].startswith(region["path"]))]
     if active:
         problems.append(Problem(f"该技术在本辖区已处于暂停状态（{active[0]['region.name']}）", "technology_key"))
@@ -866,7 +867,7 @@ async def suspend_region(actor: Actor, hooks: HookView, *, technology_key: str, 
     affected = await _users_in_region(region["path"], key)
     async with write_transaction():
         rows = await RegionSuspension.insert(RegionSuspension(
-            region=region["id"], technology_key=key, technology_name=name, status="active", rule=rule,
+            region=region["id"], technology_key=key, technology_name=name, status=SuspensionStatus.active, rule=rule,
             reason=reason.strip(), document=document.strip()[:200], started_on=on, started_by=actor.display_name,
         )).returning(RegionSuspension.id)
         suspension_id = rows[0]["id"]
@@ -940,25 +941,25 @@ async def lift_region(actor: Actor, hooks: HookView, suspension_id: int, *, reas
         raise Forbidden(Problem(f"该暂停由{department_name({'name': row['region.name'], 'department': row['region.department']})}"
                                 "作出，只能由其解除", None, row["rule"]))
     problems = rules._text(reason, "reason", "解除暂停的理由")
-    if row["status"] != "active":
+    if row["status"] != SuspensionStatus.active:
         problems.append(Problem("该暂停已解除", None))
     if on > day or on < row["started_on"]:
         problems.append(Problem("解除日期应在暂停日期与今天之间", "on"))
     _check(problems)
     affected = await _users_in_region(row["region.path"], row["technology_key"])
     async with write_transaction():
-        condition = (RegionSuspension.id == suspension_id) & (RegionSuspension.status == "active")
+        condition = (RegionSuspension.id == suspension_id) & (RegionSuspension.status == SuspensionStatus.active)
         if version is not None:
             condition = condition & (RegionSuspension.version == int(version))
         taken = await RegionSuspension.update({
-            RegionSuspension.status: "lifted", RegionSuspension.lifted_on: on,
+            RegionSuspension.status: SuspensionStatus.lifted, RegionSuspension.lifted_on: on,
             RegionSuspension.lifted_by: actor.display_name, RegionSuspension.lift_reason: reason.strip(),
             RegionSuspension.lift_document: document.strip()[:200],
             RegionSuspension.version: RegionSuspension.version + 1}).where(condition).returning(RegionSuspension.id)
         if not taken:
             raise Conflict(Problem(MOVED_ON, "version"))
         await audit.record(actor, "region_suspension.lift", "region_suspension", suspension_id,
-                           before={"status": "active"}, after={"status": "lifted", "lifted_on": on,
+                           before={"status": SuspensionStatus.active}, after={"status": SuspensionStatus.lifted, "lifted_on": on,
                                                                "reason": reason.strip(), "document": document.strip()})
         dept = department_name({"name": row["region.name"], "department": row["region.department"]})
         await _region_events(actor, affected, row["technology_key"], row["technology_name"], "region_lift", on,
@@ -1096,7 +1097,7 @@ async def desk(actor: Actor, hooks: HookView) -> dict:
 
     for s in suspensions:
         s["institutions"] = [i for i in await _users_in_region(s["region.path"], s["technology_key"])
-                             if i["id"] in insts] if s["status"] == "active" else []
+                             if i["id"] in insts] if s["status"] == SuspensionStatus.active else []
         s["deliveries"] = await outbox.delivery_status("region_suspension", s["id"])
     from core.catalog import service as catalog
 

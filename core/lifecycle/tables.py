@@ -5,7 +5,7 @@ from piccolo.columns import Date, ForeignKey, Integer, Text, Timestamptz, Varcha
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from core.lifecycle.schemas import UseStatus
+from core.lifecycle.schemas import SuspensionStatus, UseStatus
 from core.tenancy.tables import Institution, Region
 
 
@@ -64,7 +64,7 @@ class RegionSuspension(Table, tablename="region_suspension"):
     region = ForeignKey(Region, index=True)
     technology_key = Varchar(length=40, index=True)
     technology_name = Varchar(length=200, default="")
-    status = Varchar(length=10, default="active", index=True)  # active / lifted
+    status = Varchar(length=10, default=SuspensionStatus.active, choices=SuspensionStatus, index=True)
     rule = Varchar(length=20, default="")
     reason = Text(default="")
     document = Varchar(length=200, default="")

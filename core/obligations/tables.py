@@ -86,7 +86,7 @@ class ObligationSummary(Table, tablename="obligation_summary"):
     ``core.qc.tables.CaseSummary``); the regulator's dashboard counts read it."""
 
     institution = Integer()
-    status = Varchar(length=10)
+    status = Varchar(length=10, choices=ObligationStatus)
     done_late = Boolean(default=False)
     due = Varchar(length=10, default="")
     n = Integer(default=0)

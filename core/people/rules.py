@@ -7,18 +7,17 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from core.errors import Problem
+from core.people.schemas import STATUS_LABELS, AuthorisationStatus
 
 CERTIFICATE_KINDS = {"qualification": "医师资格证书", "practice": "医师执业证书", "title": "专业技术职称证书",
                      "training": "培训合格证书", "other": "其他证书"}
 # The names the filing and admission rules read (plugins name them, e.g. 医师资格证).
 DEFAULT_NAMES = {"qualification": "医师资格证", "practice": "医师执业证", "title": "", "training": "", "other": ""}
 ACTIONS = {"grant": "授予", "renew": "延续", "suspend": "暂停", "reinstate": "恢复", "revoke": "取消"}
-STATUS_LABELS = {"active": "有效", "suspended": "暂停", "revoked": "已取消", "expired": "已过期",
-                 "not_yet": "尚未生效", "technology": "技术暂停或停止，授权随之暂停"}
 LEVEL_LABELS = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 # Which transitions each status allows (NAT-20: granted and revoked dynamically).
-ALLOWED = {"active": {"renew", "suspend", "revoke"}, "suspended": {"reinstate", "revoke", "renew"},
-           "revoked": set()}
+ALLOWED = {AuthorisationStatus.active: {"renew", "suspend", "revoke"},
+           AuthorisationStatus.suspended: {"reinstate", "revoke", "renew"}, AuthorisationStatus.revoked: set()}
 MAX_YEARS = 10
 
 
@@ -34,16 +33,16 @@ def status_on(events: Iterable[Mapping], day: dt.date) -> tuple[str, dt.date | N
         if action in ("grant", "renew"):
             until = e.get("valid_until") or until
             if status == "none":
-                status = "active"  # a renewal keeps a suspension; nothing revives a revocation
-        elif action == "suspend" and status == "active":
-            status = "suspended"
-        elif action == "reinstate" and status == "suspended":
-            status = "active"
+                status = AuthorisationStatus.active  # a renewal keeps a suspension; nothing revives a revocation
+        elif action == "suspend" and status == AuthorisationStatus.active:
+            status = AuthorisationStatus.suspended
+        elif action == "reinstate" and status == AuthorisationStatus.suspended:
+            status = AuthorisationStatus.active
         elif action == "revoke":
-            status = "revoked"
+            status = AuthorisationStatus.revoked
     if status == "none":
         return "not_yet", None
-    if status == "active" and until is not None and day > until:
+    if status == AuthorisationStatus.active and until is not None and day > until:
         return "expired", until
     return status, until
 
@@ -135,7 +134,7 @@ def operator_problems(name: str, authorisations: Iterable[Mapping], *, day: dt.d
     if restricted:
         held = [a for a in authorisations if a["scope"] == "technology" and a["technology_key"] == technology_key]
         states = [status_on(a["events"], day)[0] for a in held]
-        if "active" not in states:
+        if AuthorisationStatus.active not in states:
             why = "无该技术授权" if not held else f"该技术授权{STATUS_LABELS.get(states[-1], states[-1])}"
             problems.append(Problem(f"术者{name}在手术日期（{day}）{why}：{technology_label}", "operators", "NAT-20"))
         elif not technology_in_use:
@@ -143,7 +142,7 @@ def operator_problems(name: str, authorisations: Iterable[Mapping], *, day: dt.d
                                     "operators", "NAT-20"))
     if level:
         held = [a for a in authorisations if a["scope"] == "level" and (a["level"] or 0) >= level]
-        if not any(status_on(a["events"], day)[0] == "active" for a in held):
+        if not any(status_on(a["events"], day)[0] == AuthorisationStatus.active for a in held):
             problems.append(Problem(f"术者{name}在手术日期（{day}）无{LEVEL_LABELS[level]}手术授权",
                                     "operation_code", "NAT-20"))
     return problems

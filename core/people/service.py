@@ -38,6 +38,7 @@ from core.audit import service as audit
 from core.db import is_sqlite, write_transaction
 from core.errors import Conflict, DomainError, NotFound, Problem
 from core.people import rules
+from core.people.schemas import AuthorisationStatus
 from core.people.tables import Authorisation, AuthorisationEvent, Certificate, OperatorFinding
 
 PHYSICIAN_ROLES = ("clinician", "dept_head")
@@ -138,7 +139,7 @@ async def physicians(actor: Actor, institution_id: int) -> list[dict]:
     soon = today + dt.timedelta(days=90)
     for u in users:
         mine = [a for a in held if a["user"] == u["id"]]
-        u["active"] = [a for a in mine if rules.status_on(a["events"], today)[0] == "active"]
+        u["active"] = [a for a in mine if rules.status_on(a["events"], today)[0] == AuthorisationStatus.active]
         u["expiring"] = [c for c in certs if c["user"] == u["id"] and c["expires_on"] and c["expires_on"] <= soon]
     return users
 
@@ -263,7 +264,7 @@ async def authorisations(user_id: int, institution_id: int, today: dt.date | Non
     for r in rows:
         status, until = rules.status_on(r["events"], day)
         use = uses.get(r["technology_key"]) if r["scope"] == "technology" else None
-        r["state"] = "technology" if status == "active" and use is not None and not use.in_use else status
+        r["state"] = "technology" if status == AuthorisationStatus.active and use is not None and not use.in_use else status
         r["state_label"] = rules.STATUS_LABELS[r["state"]]
         if r["state"] == "technology":
             r["state_label"] = f"技术{use.label}（{use.rule}），授权随之暂停"
@@ -330,14 +331,14 @@ async def grant(actor: Actor, user_id: int, data: GrantInput, today: dt.date | N
     async with write_transaction():
         existing = await Authorisation.select(Authorisation.id).where(
             (Authorisation.user == user_id) & (Authorisation.scope == "technology")
-            & (Authorisation.technology_key == key) & (Authorisation.status != "revoked")
+            & (Authorisation.technology_key == key) & (Authorisation.status != AuthorisationStatus.revoked)
         ).first() if data.scope == "technology" else None
         if existing is not None:
             raise DomainError(Problem("该医师已有该技术的授权，请在原授权上延续、暂停或恢复", "technology_key", "NAT-20"))
         rows = await Authorisation.insert(Authorisation(
             institution=institution_id, user=user_id, scope=data.scope, technology_key=key,
             technology_name=names.get(key, "")[:200], level=data.level if data.scope == "level" else None,
-            status="active", valid_from=data.valid_from, valid_until=data.valid_until)).returning(Authorisation.id)
+            status=AuthorisationStatus.active, valid_from=data.valid_from, valid_until=data.valid_until)).returning(Authorisation.id)
         auth_id = rows[0]["id"]
         await AuthorisationEvent.insert(AuthorisationEvent(
             authorisation=auth_id, action="grant", on=data.valid_from, valid_until=data.valid_until,
@@ -380,7 +381,8 @@ async def act(actor: Actor, user_id: int, authorisation_id: int, data: ActInput)
     problems += rules.decision_problems(data.decision)
     if problems:
         raise DomainError(problems)
-    status = {"suspend": "suspended", "reinstate": "active", "revoke": "revoked"}.get(data.action, row["status"])
+    status = {"suspend": AuthorisationStatus.suspended, "reinstate": AuthorisationStatus.active,
+              "revoke": AuthorisationStatus.revoked}.get(data.action, row["status"])
     async with write_transaction():
         values: dict[Any, Any] = {Authorisation.status: status, Authorisation.version: Authorisation.version + 1,
                                   Authorisation.updated_at: dt.datetime.now(dt.UTC)}

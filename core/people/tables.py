@@ -6,6 +6,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from core.accounts.tables import User
+from core.people.schemas import AuthorisationStatus
 from core.tenancy.tables import Institution
 
 
@@ -38,7 +39,7 @@ class Authorisation(Table, tablename="physician_authorisation"):
     technology_key = Varchar(length=40, default="")
     technology_name = Varchar(length=200, default="")
     level = Integer(null=True, default=None)
-    status = Varchar(length=12, default="active")  # active / suspended / revoked
+    status = Varchar(length=12, default=AuthorisationStatus.active, choices=AuthorisationStatus)
     valid_from = Date()
     valid_until = Date()
     version = Integer(default=1)

@@ -4,6 +4,7 @@ from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, Text, Time
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from core.supervision.rules import WarningStatus
 from core.tenancy.tables import Institution
 
 
@@ -33,8 +34,8 @@ class RiskWarning(Table, tablename="risk_warning"):
     raised_on = Date()
     still_detected = Boolean(default=True)
     last_checked_on = Date(null=True, default=None)
-    # raised / seen / explained / corrected / escalated / closed (core.supervision.rules)
-    status = Varchar(length=12, default="raised", index=True)
+    # core.supervision.rules: the warning's life, raised → … → closed
+    status = Varchar(length=12, default=WarningStatus.raised, choices=WarningStatus, index=True)
     seen_at = Timestamptz(null=True, default=None)
     answer = Text(default="")
     answered_at = Timestamptz(null=True, default=None)

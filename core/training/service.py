@@ -27,6 +27,7 @@ from core.audit import service as audit
 from core.db import write_transaction
 from core.errors import DomainError, NotFound, Problem
 from core.obligations import service as obligations
+from core.training.schemas import ReviewStatus
 from core.training.tables import Trainee, TrainingCourse, TrainingReview
 
 RESULTS = {"pass": "合格", "fail": "不合格", "": "未考核"}
@@ -246,7 +247,7 @@ async def trained(actor: Actor) -> list[dict]:
     reviews = TrainingReview.select(
         TrainingReview.user.display_name, TrainingReview.institution.name, TrainingReview.technology_key,
         TrainingReview.technology_name, TrainingReview.reviewed_on, TrainingReview.listed_on, TrainingReview.rule,
-        TrainingReview.kind).where(TrainingReview.status.is_in(["passed", "listed"]))
+        TrainingReview.kind).where(TrainingReview.status.is_in([ReviewStatus.passed, ReviewStatus.listed]))
     if ids is not None:
         reviews = reviews.where(TrainingReview.institution.is_in(ids or [-1]))
     for r in await reviews.order_by(TrainingReview.reviewed_on, ascending=False):
@@ -295,14 +296,14 @@ async def records_of(user_id: int, institution_id: int, technology_key: str | No
                     f"结业考核合格（{r['course.exam_on']}），考核结果已于 {r['course.results_reported_on']} "
                     f"报省医疗机构质量监测评价中心"} for r in await query]
     reviews = TrainingReview.select().where((TrainingReview.user == user_id) & (TrainingReview.kind == "transfer")
-                                            & (TrainingReview.status == "passed"))
+                                            & (TrainingReview.status == ReviewStatus.passed))
     if technology_key:
         reviews = reviews.where(TrainingReview.technology_key == technology_key)
     for r in await reviews:
         out.append({"kind": "review", "on": r["reviewed_on"], "technology_key": r["technology_key"],
                     "text": f"外省调入医师经省医疗机构质量监测评价中心评议合格（{r['reviewed_on']}），视同规范化培训合格"
                             f"（{r['rule']}）：{r['opinion']}"})
-    listed = TrainingReview.select().where((TrainingReview.user == user_id) & (TrainingReview.status == "listed"))
+    listed = TrainingReview.select().where((TrainingReview.user == user_id) & (TrainingReview.status == ReviewStatus.listed))
     if technology_key:
         listed = listed.where(TrainingReview.technology_key == technology_key)
     for r in await listed:
@@ -351,7 +352,7 @@ async def submit_review(actor: Actor, hooks: Any, user_id: int, data: ReviewInpu
         problems.append(Problem("请填写本机构审核的情况（培训经历、开展该技术的情况等，至少10个字）", "materials", rule))
     if await TrainingReview.exists().where((TrainingReview.user == user_id) & (TrainingReview.technology_key == key)
                                            & (TrainingReview.kind == "transfer")
-                                           & TrainingReview.status.is_in(["submitted", "passed"])):
+                                           & TrainingReview.status.is_in([ReviewStatus.submitted, ReviewStatus.passed])):
         problems.append(Problem("该医师该技术已有待评议或评议合格的申请", "technology_key", rule))
     if problems:
         raise DomainError(problems)
@@ -398,20 +399,17 @@ async def reviews(actor: Actor, *, user_id: int | None = None) -> list[dict]:
 
     for r in rows:
         r["kind_label"] = REVIEW_KINDS[r["kind"]]
-        r["status_label"] = (TRANSITIONAL_STATUS if r["kind"] == "transitional" else REVIEW_STATUS)[r["status"]]
-        r["may_decide"] = (r["kind"] == "transfer" and r["status"] == "submitted"
+        r["status_label"] = ReviewStatus(r["status"]).label_for(r["kind"])
+        r["may_decide"] = (r["kind"] == "transfer" and r["status"] == ReviewStatus.submitted
                            and await _may_review(actor, r["institution"]))
-        r["may_review"] = r["kind"] == "transitional" and r["status"] == "submitted" and may_manage(
+        r["may_review"] = r["kind"] == "transitional" and r["status"] == ReviewStatus.submitted and may_manage(
             actor, r["institution"])
-        r["may_list"] = (r["kind"] == "transitional" and r["status"] == "reviewed"
+        r["may_list"] = (r["kind"] == "transitional" and r["status"] == ReviewStatus.reviewed
                          and await _licensing(actor, r["institution"]))
     return rows
 
 
 REVIEW_KINDS = {"transfer": "外省调入医师评议", "transitional": "过渡期医师申请"}
-REVIEW_STATUS = {"submitted": "待省质控中心评议", "passed": "评议合格（视同规范化培训合格）", "failed": "评议不合格"}
-TRANSITIONAL_STATUS = {"submitted": "待本机构组织评议", "reviewed": "本机构评议通过，名单已报卫生健康行政部门",
-                       "failed": "本机构评议未通过", "listed": "公示无异议，已报省质控中心"}
 
 
 async def may_act_on(actor: Actor, review_id: int, kind: str) -> None:
@@ -432,8 +430,9 @@ async def decide_review(actor: Actor, review_id: int, passed: bool, opinion: str
     if row is None or not await _may_review(actor, row["institution"]):
         raise NotFound("未找到该评议申请")
     problems = []
-    if row["status"] != "submitted":
-        problems.append(Problem(f"该申请已评议（{REVIEW_STATUS[row['status']]}）", "status", row["rule"]))
+    if row["status"] != ReviewStatus.submitted:
+        problems.append(Problem(f"该申请已评议（{ReviewStatus(row['status']).label_for('transfer')}）", "status",
+                                row["rule"]))
     if len(opinion.strip()) < 2:
         problems.append(Problem("请填写评议意见", "opinion", row["rule"]))
     if on is None:
@@ -444,9 +443,9 @@ async def decide_review(actor: Actor, review_id: int, passed: bool, opinion: str
         raise DomainError(problems)
     async with write_transaction():
         done = await TrainingReview.update({
-            TrainingReview.status: "passed" if passed else "failed", TrainingReview.reviewed_on: on,
+            TrainingReview.status: ReviewStatus.passed if passed else ReviewStatus.failed, TrainingReview.reviewed_on: on,
             TrainingReview.reviewer: actor.display_name[:100], TrainingReview.opinion: opinion.strip()}).where(
-            (TrainingReview.id == review_id) & (TrainingReview.status == "submitted")).returning(TrainingReview.id)
+            (TrainingReview.id == review_id) & (TrainingReview.status == ReviewStatus.submitted)).returning(TrainingReview.id)
         if not done:
             raise DomainError(Problem("该申请已被他人评议，请刷新", "status", row["rule"]))
         await audit.record(actor, "training.review_decide", "physician", row["user"], after={
@@ -502,7 +501,8 @@ async def apply_transitional(actor: Actor, hooks: Any, technology_key: str, cond
         problems.append(Problem("请填写已具备的条件（培训经历、开展该技术的病例数等，至少10个字）", "conditions", rule))
     if await TrainingReview.exists().where(
             (TrainingReview.user == actor.id) & (TrainingReview.technology_key == key)
-            & (TrainingReview.kind == "transitional") & TrainingReview.status.is_in(["submitted", "reviewed", "listed"])):
+            & (TrainingReview.kind == "transitional") & TrainingReview.status.is_in(
+                [ReviewStatus.submitted, ReviewStatus.reviewed, ReviewStatus.listed])):
         problems.append(Problem("已就该技术提出申请", "technology_key", rule))
     if problems:
         raise DomainError(problems)
@@ -534,12 +534,13 @@ async def review_transitional(actor: Actor, review_id: int, passed: bool, opinio
         (TrainingReview.id == review_id) & (TrainingReview.kind == "transitional")).first()
     if row is None or not may_manage(actor, row["institution"]):
         raise NotFound("未找到该申请")
-    problems = _decision_problems(row, "submitted", opinion, on, row["submitted_on"])
+    problems = _decision_problems(row, ReviewStatus.submitted, opinion, on, row["submitted_on"])
     if problems:
         raise DomainError(problems)
-    await _set(actor, row, "submitted", {TrainingReview.status: "reviewed" if passed else "failed",
-                                         TrainingReview.reviewed_on: on, TrainingReview.reviewer: actor.display_name[:100],
-                                         TrainingReview.opinion: opinion.strip()}, "training.transitional_review",
+    await _set(actor, row, ReviewStatus.submitted,
+               {TrainingReview.status: ReviewStatus.reviewed if passed else ReviewStatus.failed,
+                TrainingReview.reviewed_on: on, TrainingReview.reviewer: actor.display_name[:100],
+                TrainingReview.opinion: opinion.strip()}, "training.transitional_review",
                {"passed": passed, "on": on, "opinion": opinion.strip()})
 
 
@@ -550,11 +551,12 @@ async def list_transitional(actor: Actor, review_id: int, on: dt.date | None) ->
         (TrainingReview.id == review_id) & (TrainingReview.kind == "transitional")).first()
     if row is None or not await _licensing(actor, row["institution"]):
         raise NotFound("未找到该申请")
-    problems = _decision_problems(row, "reviewed", "公示", on, row["reviewed_on"])
+    problems = _decision_problems(row, ReviewStatus.reviewed, "公示", on, row["reviewed_on"])
     if problems:
         raise DomainError(problems)
-    await _set(actor, row, "reviewed", {TrainingReview.status: "listed", TrainingReview.listed_on: on,
-                                        TrainingReview.lister: actor.display_name[:100]}, "training.transitional_list",
+    await _set(actor, row, ReviewStatus.reviewed, {TrainingReview.status: ReviewStatus.listed, TrainingReview.listed_on: on,
+                                                   TrainingReview.lister: actor.display_name[:100]},
+               "training.transitional_list",
                {"on": on})
 
 
@@ -562,7 +564,7 @@ def _decision_problems(row: dict, expected: str, opinion: str, on: dt.date | Non
                        ) -> list[Problem]:
     problems = []
     if row["status"] != expected:
-        problems.append(Problem(f"该申请当前状态为「{TRANSITIONAL_STATUS[row['status']]}」，不能办理", "status", row["rule"]))
+        problems.append(Problem(f"该申请当前状态为「{ReviewStatus(row['status']).label_for('transitional')}」，不能办理", "status", row["rule"]))
     if len(opinion.strip()) < 2:
         problems.append(Problem("请填写评议意见", "opinion", row["rule"]))
     if on is None:

@@ -7,6 +7,7 @@ from piccolo.table import Table
 
 from core.accounts.tables import User
 from core.tenancy.tables import Institution
+from core.training.schemas import ReviewStatus
 
 
 class TrainingCourse(Table, tablename="training_course"):
@@ -68,7 +69,7 @@ class TrainingReview(Table, tablename="training_review"):
     submitted_on = Date()
     submitted_by = Varchar(length=100, default="")
     # transfer: submitted / passed / failed; transitional: submitted / reviewed / failed / listed
-    status = Varchar(length=12, default="submitted")
+    status = Varchar(length=12, default=ReviewStatus.submitted, choices=ReviewStatus)
     reviewed_on = Date(null=True, default=None)
     reviewer = Varchar(length=100, default="")
     opinion = Text(default="")

@@ -16,6 +16,7 @@ from core.catalog import service as catalog
 from core.errors import DomainError, NotFound
 from core.evaluation import periodic, rules
 from core.evaluation import service as evaluation
+from core.evaluation.schemas import REQUEST_STATUS_LABELS, STATUS_LABELS
 from core.plugins import HookView
 from web.context import login_required
 from web.render import page
@@ -46,8 +47,8 @@ async def _upload(form, key: str = "file") -> tuple[str, bytes]:
 def _labels() -> dict:
     return {"triggers": rules.TRIGGERS, "domains": rules.DOMAINS, "file_kinds": rules.FILE_KINDS,
             "fields": rules.FIELDS, "votes": rules.VOTES, "outcomes": rules.OUTCOMES,
-            "outcome_short": rules.OUTCOME_SHORT, "status": rules.STATUS_LABELS, "results": rules.REVIEW_RESULTS,
-            "adjustment_kinds": rules.ADJUSTMENT_KINDS}
+            "outcome_short": rules.OUTCOME_SHORT, "status": STATUS_LABELS, "request_status": REQUEST_STATUS_LABELS,
+            "results": rules.REVIEW_RESULTS, "adjustment_kinds": rules.ADJUSTMENT_KINDS}
 
 
 class EvaluationController(Controller):
