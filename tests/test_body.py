@@ -8,9 +8,10 @@ import datetime as dt
 
 import pytest
 
+from core.audit.tables import AuditEvent
 from core.body import rules
 from core.body import service as body
-from core.errors import DomainError
+from core.errors import Conflict, DomainError
 from core.plugins import PluginHost
 from core.policy import policy
 from core.supervision.detectors import Scope, registered
@@ -96,3 +97,37 @@ async def test_jl17_hn1_the_systems_page_names_the_provinces_restatement_of_nat1
     assert policy(PluginHost(()).view()).body.systems_rule == ""
     page = await (await login_as("medaffairs_a")).get(f"/body/{deployment['hospital_a']}/systems")
     assert page.status_code == 200 and "（NAT-16、JL-17）" in page.text
+
+
+@pytest.mark.rule("NAT-15")
+async def test_nat15_the_body_changes_at_the_version_read_and_each_change_is_audited(deployment):
+    """core.changes: set up (audited with no "before"), changed at the version the page read
+    (before and after audited), and a stale version is a conflict that changes nothing."""
+    b, hooks = deployment["hospital_b"], deployment["host"].view()
+    medical = await actor("medaffairs_b")
+    if (await body.overview(medical, hooks, b))["body"] is None:  # the demo's hospital B has none
+        await body.save_body(medical, b, body.BodyInput(kind="committee", name="技术管理委员会",
+                                                        established_on=D(2026, 2, 1)))
+    before = (await body.overview(medical, hooks, b))["body"]
+    events = await AuditEvent.select().where((AuditEvent.action == "body.save")
+                                             & (AuditEvent.record_id == before["id"])).order_by(
+        AuditEvent.id).output(load_json=True)
+    assert events[0]["before"] is None and events[0]["institution_id"] == b
+    assert set(events[0]["after"]) == {"kind", "name", "established_on", "document"}
+    assert await body.save_body(medical, b, body.BodyInput(
+        kind="committee", name="医疗技术临床应用管理委员会（换届）", established_on=D(2026, 2, 1),
+        document="院发〔2026〕9号", version=before["version"])) == before["id"]
+    with pytest.raises(Conflict) as exc:  # the page read the version before
+        await body.save_body(medical, b, body.BodyInput(kind="committee", name="另一个名称",
+                                                        established_on=D(2026, 2, 1), version=before["version"]))
+    assert exc.value.problems[0].message == "该组织信息已被他人修改，请刷新后重试"
+    after = (await body.overview(medical, hooks, b))["body"]
+    assert after["name"] == "医疗技术临床应用管理委员会（换届）" and after["version"] == before["version"] + 1
+    event = await AuditEvent.select().where((AuditEvent.action == "body.save")
+                                            & (AuditEvent.record_id == before["id"])).order_by(
+        AuditEvent.id, ascending=False).first().output(load_json=True)
+    assert event["before"] == {"kind": before["kind"], "name": before["name"],
+                               "established_on": before["established_on"].isoformat(), "document": before["document"]}
+    assert event["after"] == {"kind": "committee", "name": "医疗技术临床应用管理委员会（换届）",
+                              "established_on": "2026-02-01", "document": "院发〔2026〕9号"}
+    assert event["institution_id"] == b

@@ -12,7 +12,7 @@ from core.admission.tables import Project
 from core.audit.tables import AuditEvent
 from core.cases import service as cases
 from core.contract import Labelled, LifecyclePolicy
-from core.errors import DomainError, Forbidden, NotFound
+from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.filing import service as filing
 from core.lifecycle import rules
 from core.lifecycle import service as lifecycle
@@ -357,6 +357,32 @@ async def test_jl26_a_province_suspension_and_its_lifting_are_reported_to_the_na
     city_id = await lifecycle.suspend_region(city, hooks, technology_key=key, reason="市级核查期间暂停", today=TODAY)
     assert not await Delivery.exists().where((Delivery.subject_type == "region_suspension")
                                              & (Delivery.subject_id == city_id))
+
+
+@pytest.mark.rule("JL-26")
+async def test_jl26_lifting_at_a_stale_version_is_a_conflict_and_changes_nothing(deployment, hooks):
+    """The lift goes through core.changes' lock: the version the page read, and only while active."""
+    from core.lifecycle.tables import RegionSuspension
+
+    project_id = await admitted(hooks, tech_index=9)
+    key = await key_of(project_id)
+    province = await region_actor("regulator_province")
+    suspension_id = await lifecycle.suspend_region(province, hooks, technology_key=key, reason="核查确属技术本身问题",
+                                                   today=TODAY)
+    audits = await AuditEvent.count().where(AuditEvent.action == "region_suspension.lift")
+    with pytest.raises(Conflict) as exc:
+        await lifecycle.lift_region(province, hooks, suspension_id, reason="核查完毕", version=2, today=TODAY)
+    assert exc.value.status_code == 409 and exc.value.problems[0].message == lifecycle.MOVED_ON
+    row = await RegionSuspension.select().where(RegionSuspension.id == suspension_id).first()
+    assert (row["status"], row["version"], row["lifted_on"]) == ("active", 1, None)
+    assert await AuditEvent.count().where(AuditEvent.action == "region_suspension.lift") == audits
+    await lifecycle.lift_region(province, hooks, suspension_id, reason="核查完毕", version=1, today=TODAY)
+    row = await RegionSuspension.select().where(RegionSuspension.id == suspension_id).first()
+    assert (row["status"], row["version"], row["lifted_on"]) == ("lifted", 2, TODAY)
+    event = await AuditEvent.select().where(AuditEvent.action == "region_suspension.lift").order_by(
+        AuditEvent.id, ascending=False).first().output(load_json=True)
+    assert event["record_id"] == suspension_id and event["before"] == {"status": "active"}
+    assert event["after"]["status"] == "lifted" and event["after"]["reason"] == "核查完毕"
 
 
 async def _henan_completed_filing(hooks, project_id: int, ma, regulator) -> int:

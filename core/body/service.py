@@ -21,13 +21,13 @@ from typing import Any
 
 import msgspec
 
-from core import clock
+from core import changes, clock
 from core.accounts.schemas import Actor
 from core.audit import service as audit
 from core.body import rules
 from core.body.tables import Body, BodyDecision, BodyMeeting, BodyMember
 from core.db import write_transaction
-from core.errors import Conflict, DomainError, NotFound, Problem
+from core.errors import DomainError, NotFound, Problem
 from core.tenancy.service import require_institution
 
 
@@ -91,6 +91,20 @@ async def overview(actor: Actor, hooks: Any, institution_id: int) -> dict:
             "systems": rules.SYSTEMS}
 
 
+async def _body_row(body_id: int) -> dict:
+    return await Body.select().where(Body.id == body_id).first()
+
+
+# How the body's record changes (core.changes): at the version the page read, audited as
+# "body.save" with its form, name, date and document before and after.
+BODY = changes.Versioned(
+    table=Body, record_type="management_body", action_prefix="body",
+    snapshot=("kind", "name", "established_on", "document"), read=_body_row,
+    moved_on="该组织信息已被他人修改，请刷新后重试", conflict_field="version",
+    link=lambda body_id: "/body/", source=lambda body_id: f"management_body:{body_id}",
+)
+
+
 async def save_body(actor: Actor, institution_id: int, data: BodyInput) -> int:
     """Set up the body or change its form, name or document (NAT-15), audited."""
     institution = await require_institution(actor, institution_id)
@@ -110,19 +124,13 @@ async def save_body(actor: Actor, institution_id: int, data: BodyInput) -> int:
     async with write_transaction():
         before = await _body(institution_id)
         if before is None:
-            rows = await Body.insert(Body(institution=institution_id, **values)).returning(Body.id)
-            body_id = rows[0]["id"]
-        else:
-            body_id = before["id"]
-            done = await Body.update({**{getattr(Body, k): v for k, v in values.items()},
-                                      Body.version: Body.version + 1, Body.updated_at: dt.datetime.now(dt.UTC)}).where(
-                (Body.id == body_id) & (Body.version == data.version)).returning(Body.id)
-            if not done:
-                raise Conflict(Problem("该组织信息已被他人修改，请刷新后重试", "version"))
-        await audit.record(actor, "body.save", "management_body", body_id,
-                           before={k: before[k] for k in values} if before else None, after=values,
-                           institution_id=institution_id)
-    return body_id
+            async with BODY.create(actor, {"institution": institution_id, **values}, "save") as change:
+                pass
+            return change.row["id"]
+        async with BODY.change(actor, before, data.version, "save") as change:
+            change.values.update({getattr(Body, k): v for k, v in values.items()})
+    return before["id"]
+
 
 
 async def _require_body(actor: Actor, institution_id: int) -> dict:

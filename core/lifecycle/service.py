@@ -30,7 +30,7 @@ from typing import Any
 
 import msgspec
 
-from core import clock
+from core import changes, clock
 from core.accounts.roles import HOSPITAL_ROLES
 from core.accounts.schemas import Actor
 from core.accounts.tables import User
@@ -923,6 +923,18 @@ async def _region_events(actor: Actor, affected: list[dict], key: str, name: str
         await _notify(people.get(inst["id"], []), title, _link(inst["id"], key))
 
 
+async def _suspension_row(suspension_id: int) -> dict:
+    return await RegionSuspension.select().where(RegionSuspension.id == suspension_id).first()
+
+
+# A region's suspension changes at the version its page read (core.changes' optimistic lock).
+REGION_SUSPENSION = changes.Versioned(
+    table=RegionSuspension, record_type="region_suspension", action_prefix="region_suspension",
+    snapshot=("status",), read=_suspension_row, moved_on=MOVED_ON, conflict_field="version",
+    link=lambda suspension_id: "/lifecycle/", source=lambda suspension_id: f"region_suspension:{suspension_id}",
+)
+
+
 async def lift_region(actor: Actor, hooks: HookView, suspension_id: int, *, reason: str, document: str = "",
                       on: dt.date | None = None, version: int | None = None, today: dt.date | None = None) -> None:
     """The regulator that suspended a technology in its region lifts the suspension (after
@@ -948,16 +960,13 @@ async def lift_region(actor: Actor, hooks: HookView, suspension_id: int, *, reas
     _check(problems)
     affected = await _users_in_region(row["region.path"], row["technology_key"])
     async with write_transaction():
-        condition = (RegionSuspension.id == suspension_id) & (RegionSuspension.status == SuspensionStatus.active)
-        if version is not None:
-            condition = condition & (RegionSuspension.version == int(version))
-        taken = await RegionSuspension.update({
+        # Only an active suspension, at the version the page read (core.changes' lock); the
+        # audit event and the institutions' events follow.
+        await REGION_SUSPENSION.take(suspension_id, version, {
             RegionSuspension.status: SuspensionStatus.lifted, RegionSuspension.lifted_on: on,
             RegionSuspension.lifted_by: actor.display_name, RegionSuspension.lift_reason: reason.strip(),
-            RegionSuspension.lift_document: document.strip()[:200],
-            RegionSuspension.version: RegionSuspension.version + 1}).where(condition).returning(RegionSuspension.id)
-        if not taken:
-            raise Conflict(Problem(MOVED_ON, "version"))
+            RegionSuspension.lift_document: document.strip()[:200]},
+            where=RegionSuspension.status == SuspensionStatus.active)
         await audit.record(actor, "region_suspension.lift", "region_suspension", suspension_id,
                            before={"status": SuspensionStatus.active}, after={"status": SuspensionStatus.lifted, "lifted_on": on,
                                                                "reason": reason.strip(), "document": document.strip()})

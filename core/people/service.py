@@ -31,12 +31,12 @@ from typing import Any
 
 import msgspec
 
-from core import clock
+from core import changes, clock
 from core.accounts.schemas import Actor
 from core.accounts.tables import User
 from core.audit import service as audit
 from core.db import is_sqlite, write_transaction
-from core.errors import Conflict, DomainError, NotFound, Problem
+from core.errors import DomainError, NotFound, Problem
 from core.people import rules
 from core.people.schemas import AuthorisationStatus
 from core.people.tables import Authorisation, AuthorisationEvent, Certificate, OperatorFinding
@@ -354,6 +354,19 @@ async def grant(actor: Actor, user_id: int, data: GrantInput, today: dt.date | N
     return auth_id
 
 
+async def _authorisation(authorisation_id: int) -> dict:
+    return await Authorisation.select().where(Authorisation.id == authorisation_id).first()
+
+
+# An authorisation changes at the version its page read (core.changes' optimistic lock).
+AUTHORISATION = changes.Versioned(
+    table=Authorisation, record_type="physician_authorisation", action_prefix="people",
+    snapshot=("status", "valid_until"), read=_authorisation, moved_on="该授权已被他人修改，请刷新后重试",
+    conflict_field="version", link=lambda authorisation_id: "/people/",
+    source=lambda authorisation_id: f"physician_authorisation:{authorisation_id}",
+)
+
+
 async def act(actor: Actor, user_id: int, authorisation_id: int, data: ActInput) -> None:
     """Renew, suspend, reinstate or revoke (NAT-20: dynamic management), at the version read."""
     person = await physician(actor, user_id)
@@ -384,14 +397,11 @@ async def act(actor: Actor, user_id: int, authorisation_id: int, data: ActInput)
     status = {"suspend": AuthorisationStatus.suspended, "reinstate": AuthorisationStatus.active,
               "revoke": AuthorisationStatus.revoked}.get(data.action, row["status"])
     async with write_transaction():
-        values: dict[Any, Any] = {Authorisation.status: status, Authorisation.version: Authorisation.version + 1,
-                                  Authorisation.updated_at: dt.datetime.now(dt.UTC)}
+        values: dict[Any, Any] = {Authorisation.status: status}
         if data.action == "renew":
             values[Authorisation.valid_until] = data.valid_until
-        done = await Authorisation.update(values).where(
-            (Authorisation.id == authorisation_id) & (Authorisation.version == data.version)).returning(Authorisation.id)
-        if not done:
-            raise Conflict(Problem("该授权已被他人修改，请刷新后重试", "version"))
+        # The audit event is the physician's (their page's history), written below.
+        await AUTHORISATION.take(authorisation_id, data.version, values)
         await AuthorisationEvent.insert(AuthorisationEvent(
             authorisation=authorisation_id, action=data.action, on=on,
             valid_until=data.valid_until if data.action == "renew" else None, exam=data.exam.strip(),
