@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from core.errors import Problem
+
 if TYPE_CHECKING:
     from core.outbox.service import DeliveryView
 
@@ -28,6 +30,20 @@ class ImportStatus(enum.StrEnum):
 
 IMPORT_STATUS_LABELS = {ImportStatus.queued: "等待校验", ImportStatus.running: "正在校验", ImportStatus.done: "导入完成",
                         ImportStatus.failed: "文件未导入"}
+
+
+class ImportJob(msgspec.Struct, frozen=True):
+    """A spreadsheet import as its page shows it (``service.get_import``): its progress in
+    percent while it is checked, then what was imported or every row's problem."""
+
+    id: int
+    filename: str
+    status: ImportStatus
+    total: int
+    checked: int
+    imported: int
+    problems: list[Problem]
+    percent: int
 
 
 class ReportState(msgspec.Struct, frozen=True):

@@ -42,7 +42,7 @@ from core.admission.tables import Project
 from core.audit import service as audit
 from core.cases import rules
 from core.cases.rules import CaseInput, Indicator
-from core.cases.schemas import CasePage, ChannelReport, ImportStatus, ReportState
+from core.cases.schemas import CasePage, ChannelReport, ImportJob, ImportStatus, ReportState
 from core.cases.tables import CaseImport, CaseRecord
 from core.db import write_transaction
 from core.errors import DomainError, NotFound, Problem
@@ -890,12 +890,13 @@ async def _import(actor: Actor, job_id: int) -> dict:
     return row
 
 
-async def get_import(actor: Actor, job_id: int) -> dict:
+async def get_import(actor: Actor, job_id: int) -> ImportJob:
     """An import job in the actor's institution, with its progress in percent."""
     row = await _import(actor, job_id)
-    row["percent"] = int(100 * row["checked"] / row["total"]) if row["total"] else 100
-    row.pop("rows", None)
-    return row
+    return ImportJob(id=row["id"], filename=row["filename"], status=ImportStatus(row["status"]), total=row["total"],
+                     checked=row["checked"], imported=row["imported"],
+                     problems=msgspec.convert(row["problems"] or [], list[Problem]),
+                     percent=int(100 * row["checked"] / row["total"]) if row["total"] else 100)
 
 
 async def institution_ids_in_scope(actor: Actor) -> list[int] | None:
