@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING, Any
 
 import msgspec
+
+if TYPE_CHECKING:
+    from core.contract import LifecyclePolicy
 
 
 class UseStatus(enum.StrEnum):
@@ -123,3 +127,40 @@ class UseState(msgspec.Struct, frozen=True):
     @property
     def in_use(self) -> bool:
         return self.status == UseStatus.in_use
+
+
+class UseAbilities(msgspec.Struct, frozen=True):
+    """What the actor may do on a technology's page: the institution stops, re-files or
+    resumes it (medical affairs); the institution or its licence department suspends and
+    lifts its own suspension."""
+
+    stop: bool = False
+    suspend: bool = False
+    lift: bool = False
+    refile: bool = False
+    resume: bool = False
+
+
+class TechnologyPage(msgspec.Struct, frozen=True):
+    """Everything a technology's page in one institution shows (``service.technology_view``):
+    its state now, its own restriction row (``own``, ``{}`` if none) and one decided for a
+    later date (``pending``), the history with its stop reports, the filing, the refusal a
+    case would get now, the periodic evaluations' adjustments, and what the actor may do."""
+
+    institution: dict[str, Any]
+    technology: dict[str, Any]
+    state: UseState
+    own: dict[str, Any]
+    pending: dict[str, Any] | None
+    events: list[dict[str, Any]]
+    filing: dict[str, Any] | None
+    refusal: Refusal | None
+    adjustments: list[dict[str, Any]]
+    version: int | None
+    may: UseAbilities
+    resume_basis: str
+    policy: LifecyclePolicy
+
+    def context(self) -> dict[str, Any]:
+        """The page's template variables."""
+        return {f: getattr(self, f) for f in self.__struct_fields__}

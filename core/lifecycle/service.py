@@ -48,6 +48,8 @@ from core.lifecycle.schemas import (
     Level,
     Refusal,
     SuspensionStatus,
+    TechnologyPage,
+    UseAbilities,
     UseState,
     UseStatus,
 )
@@ -1011,10 +1013,12 @@ async def overview(actor: Actor) -> list[dict]:
     return sorted(out, key=lambda r: (r["tech_class"] != "restricted", r["key"]))
 
 
-async def technology_view(actor: Actor, hooks: HookView, institution_id: int, technology_key: str) -> dict:
+async def technology_view(actor: Actor, hooks: HookView, institution_id: int,
+                          technology_key: str) -> TechnologyPage:
     """One technology's use in one institution: state, history with its stop reports, the
     filing, and what the actor may do. Hospital users of the institution and the
     regulators above it read it; anyone else — and an unknown technology — NotFound."""
+    from core.filing.schemas import FilingStatus
     from core.filing.tables import Filing
     from core.outbox import service as outbox
     from core.tenancy.service import require_institution
@@ -1047,24 +1051,25 @@ async def technology_view(actor: Actor, hooks: HookView, institution_id: int, te
 
     pending = own if own and own.get("status") != UseStatus.in_use and own.get("since") and \
         own["since"] > clock.today() else None
-    return {"adjustments": await periodic.adjustments(institution_id, key), "pending": pending,
-        "institution": inst, "technology": tech, "state": current, "own": own, "events": events, "filing": filing,
-        "refusal": next(iter(refusal), None), "version": own.get("version"),
-        "may": {
-            "stop": hospital and stop_status in (UseStatus.in_use, UseStatus.suspended),
-            "suspend": bool(level) and own_status == UseStatus.in_use,
-            "lift": bool(level) and own_status == UseStatus.suspended and own.get("by") == level
+    return TechnologyPage(
+        institution=inst, technology=tech, state=current, own=own, pending=pending, events=events, filing=filing,
+        refusal=next(iter(refusal), None), adjustments=await periodic.adjustments(institution_id, key),
+        version=own.get("version"),
+        may=UseAbilities(
+            stop=hospital and stop_status in (UseStatus.in_use, UseStatus.suspended),
+            suspend=bool(level) and own_status == UseStatus.in_use,
+            lift=bool(level) and own_status == UseStatus.suspended and own.get("by") == level
             and own.get("trigger") != rules.REFILE,
-            "refile": hospital and bool(_policy(hooks).conditions_change.rule) and tech["tech_class"] == "restricted"
-            and bool(filing) and filing["status"] == "completed" and (
+            refile=hospital and bool(_policy(hooks).conditions_change.rule) and tech["tech_class"] == "restricted"
+            and bool(filing) and filing["status"] == FilingStatus.completed and (
                 own_status == UseStatus.in_use or own_status == UseStatus.suspended
                 and own.get("by") == Level.institution and own.get("trigger") != rules.REFILE),
-            "resume": hospital and own_status in (UseStatus.stopped, UseStatus.cancelled)
+            resume=hospital and own_status in (UseStatus.stopped, UseStatus.cancelled)
             and own.get("trigger") != "prohibited",
-        },
-        "resume_basis": "re_filing" if own_status == UseStatus.cancelled else "re_evaluation",
-        "policy": _policy(hooks),
-    }
+        ),
+        resume_basis="re_filing" if own_status == UseStatus.cancelled else "re_evaluation",
+        policy=_policy(hooks),
+    )
 
 
 async def desk(actor: Actor, hooks: HookView) -> dict:

@@ -41,7 +41,7 @@ class LifecycleController(Controller):
         view = await service.technology_view(actor, hooks, institution_id, key)
         return await page(request, "lifecycle/technology.html", status_code=status, errors=list(errors),
                           typed=typed or {}, notice=NOTICES.get(notice, ""), triggers=CHOOSABLE,
-                          resumption=RESUMPTION, today=clock.today(), **view)
+                          resumption=RESUMPTION, today=clock.today(), **view.context())
 
     @get("/institutions/{institution_id:int}/{key:str}")
     async def technology(self, request: Request, actor: Actor, hooks: HookView, institution_id: int, key: str,
