@@ -38,7 +38,7 @@ from core.audit import service as audit
 from core.db import is_sqlite, write_transaction
 from core.errors import DomainError, NotFound, Problem
 from core.people import rules
-from core.people.schemas import AuthorisationStatus
+from core.people.schemas import AuthorisationStatus, PhysicianArchive
 from core.people.tables import Authorisation, AuthorisationEvent, Certificate, OperatorFinding
 
 PHYSICIAN_ROLES = ("clinician", "dept_head")
@@ -544,7 +544,7 @@ async def performed(user_id: int, institution_id: int, limit: int = 200) -> list
     return await query
 
 
-async def archive(actor: Actor, user_id: int) -> dict:
+async def archive(actor: Actor, user_id: int) -> PhysicianArchive:
     """One physician's technology archive (NAT-19): person, certificates,
     authorisations with history, cases performed, complications and adverse events,
     operator findings, training and examinations."""
@@ -564,18 +564,19 @@ async def archive(actor: Actor, user_id: int) -> dict:
         by_technology[f"{c['technology_code']} {c['technology_name']}".strip()] = by_technology.get(
             f"{c['technology_code']} {c['technology_name']}".strip(), 0) + 1
     exams = [{"on": e["on"], "what": a["label"], "text": e["exam"]} for a in auths for e in a["events"] if e["exam"]]
-    return {
-        "person": person, "certificates": certs, "authorisations": auths, "cases": cases,
-        "by_technology": sorted(by_technology.items()),
-        "incidents": [c for c in cases if c["complication"] or c["adverse_event"]], "findings": findings,
-        "training": [c for c in certs if c["kind"] == "training"]
+    reviews = await training.reviews(actor, user_id=user_id)
+    return PhysicianArchive(
+        person=person, certificates=certs, authorisations=auths, cases=cases,
+        by_technology=sorted(by_technology.items()),
+        incidents=[c for c in cases if c["complication"] or c["adverse_event"]], findings=findings,
+        training=[c for c in certs if c["kind"] == "training"]
         + [{"on": e["on"], "what": a["label"], "text": e["training"]} for a in auths for e in a["events"]
            if e["training"]],
-        "exams": exams, "may_manage": may_manage(actor, inst),
-        "trained_records": await training.records_of(user_id, inst),
-        "reviews": [r for r in await training.reviews(actor, user_id=user_id) if r["kind"] == "transfer"],
-        "applications": [r for r in await training.reviews(actor, user_id=user_id) if r["kind"] == "transitional"],
-        "is_self": actor.id == user_id,
-        "technologies": await technologies(inst) if may_manage(actor, inst) else [],
-        "technologies_self": await technologies(inst) if actor.id == user_id else [],
-    }
+        exams=exams, may_manage=may_manage(actor, inst),
+        trained_records=await training.records_of(user_id, inst),
+        reviews=[r for r in reviews if r["kind"] == "transfer"],
+        applications=[r for r in reviews if r["kind"] == "transitional"],
+        is_self=actor.id == user_id,
+        technologies=await technologies(inst) if may_manage(actor, inst) else [],
+        technologies_self=await technologies(inst) if actor.id == user_id else [],
+    )

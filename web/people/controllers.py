@@ -60,7 +60,8 @@ class PeopleController(Controller):
         data = await people.archive(actor, user_id)
         return await page(request, "people/archive.html", status_code=status, errors=list(errors),
                           typed=typed or {}, open_form=form, saved=saved, today=clock.today(),
-                          kinds=rules.CERTIFICATE_KINDS, levels=rules.LEVEL_LABELS, actions=rules.ACTIONS, **data)
+                          kinds=rules.CERTIFICATE_KINDS, levels=rules.LEVEL_LABELS, actions=rules.ACTIONS,
+                          **data.context())
 
     @get("/{user_id:int}")
     async def archive(self, request: Request, actor: Actor, user_id: int, saved: str = "") -> Template:
@@ -72,7 +73,7 @@ class PeopleController(Controller):
         from web.admission.pdf import render_pdf
 
         data = await people.archive(actor, user_id)
-        pdf = await render_pdf(request, "people/archive_pdf.html", {**data, "today": clock.today(),
+        pdf = await render_pdf(request, "people/archive_pdf.html", {**data.context(), "today": clock.today(),
                                                                     "levels": rules.LEVEL_LABELS})
         return Response(pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="physician-archive-{user_id}.pdf"'})
