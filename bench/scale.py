@@ -11,6 +11,12 @@
 5. prints a table and writes ``bench/results/scale-<time>.json``.
 
 ``python bench/scale.py --institutions 1000 --cases 1000000`` is the full scale run.
+
+``--keep-db NAME`` keeps the built PostgreSQL database ``NAME`` (and its var directory and
+secret under ``/var/tmp/clintech-scale-NAME``) and reuses it when it already holds a built
+province, so page timings can be repeated without the build (about 10 minutes at
+1,000 / 1,000,000). ``--pages-only`` skips the API ingestion and the raw insert (which add
+cases to a kept database).
 """
 
 from __future__ import annotations
@@ -59,7 +65,7 @@ async def _helper(kind: str, count: int) -> dict:
     if kind == "setup":
         _, token = await tokens.issue(SYSTEM, inst["institution"], "bench")
         return {"token": token, "code": f"P{inst['id']}", "technology": inst["technology_code"],
-                "operator": inst["lead.username"]}
+                "operator": inst["lead.username"], **await _page_ids()}
     start = (await CaseRecord.select(CaseRecord.id).order_by(CaseRecord.id, ascending=False).first())["id"] + 1
     import random
 
@@ -69,6 +75,55 @@ async def _helper(kind: str, count: int) -> dict:
     began = time.perf_counter()
     await demo_scale.bulk("case_record", demo_scale.CASE_COLUMNS, rows)
     return {"seconds": time.perf_counter() - began}
+
+
+async def _page_ids() -> dict:
+    """Ids in the measured pages' paths: the first generated city (its regulator is
+    ``regulator_scale01``), an institution of it, a warning of it (the most recent)."""
+    from core.supervision.tables import RiskWarning
+    from core.tenancy.tables import Institution, Region
+
+    city = await Region.select(Region.id).where(Region.name == "规模市01").first()
+    if city is None:
+        return {}
+    institution = await Institution.select(Institution.id).where(Institution.region == city["id"]).order_by(
+        Institution.id).first()
+    warning = await RiskWarning.select(RiskWarning.id).where(RiskWarning.institution.region == city["id"]).order_by(
+        RiskWarning.id, ascending=False).first()
+    return {"city": city["id"], "institution": institution["id"], "warning": warning["id"] if warning else None}
+
+
+# The regulator-facing pages: (key, path, user, text the answer must hold). ``{technology}``,
+# ``{institution}``, ``{warning}`` and ``{city}`` come from the setup helper; user "" is anonymous.
+PROVINCE, CITY, QC = "regulator_province", "regulator_scale01", "qccenter"
+PAGES = [
+    ("dashboard", "/", PROVINCE, "工作台"),
+    ("dashboard_city", "/", CITY, "工作台"),
+    ("qc_technology", "/qc/technology/{technology}", QC, "<svg"),
+    ("qc_technology_city", "/qc/technology/{technology}", CITY, "<svg"),
+    ("qc_index", "/qc/", PROVINCE, "<svg"),
+    ("warnings", "/warnings/", PROVINCE, "风险预警"),
+    ("warnings_city", "/warnings/", CITY, "风险预警"),
+    ("warning_detail", "/warnings/{warning}", PROVINCE, "风险预警"),
+    ("credit", "/credit/", PROVINCE, "信誉评分"),
+    ("credit_city", "/credit/", CITY, "信誉评分"),
+    ("credit_detail", "/credit/{institution}", PROVINCE, "信誉评分"),
+    ("funnel", "/analytics/funnel?code={technology}", PROVINCE, "<svg"),
+    ("funnel_city", "/analytics/funnel?code={technology}", CITY, "<svg"),
+    ("funnel_mortality", "/analytics/funnel?code={technology}&measure=mortality", PROVINCE, "<svg"),
+    ("funnel_drill", "/analytics/funnel/{technology}/institutions/{institution}", PROVINCE, "{technology}"),
+    ("cusum", "/analytics/cusum/", PROVINCE, "CUSUM"),
+    ("filing_desk", "/filings/desk", PROVINCE, "备案"),
+    ("filing_desk_city", "/filings/desk", CITY, "备案"),
+    ("consistency", "/filings/consistency", PROVINCE, "备案"),
+    ("obligations", "/obligations", PROVINCE, "时限"),
+    ("public_filings", "/public/filings", "", "备案"),
+    ("public_region", "/public/filings/region/{city}", "", "备案"),
+    ("public_institution", "/public/institutions/{institution}", "", "规模医院"),
+    ("open_filings_json", "/open-data/filings.json", "", "["),
+    ("open_filings_csv", "/open-data/filings.csv", "", ","),
+    ("open_disclosures_json", "/open-data/disclosures.json", "", "["),
+]
 
 
 def helper(env: dict, kind: str, count: int = 0) -> dict:
@@ -108,12 +163,12 @@ def api_ingest(url: str, setup: dict, batches: int, size: int) -> dict:
 
 
 def latency(url: str, path: str, username: str, must: str, requests: int) -> dict:
-    cookie = run.login(url, username)
+    cookies = {run.SESSION_COOKIE: run.login(url, username)} if username else {}
     samples = []
-    with httpx.Client(base_url=url, timeout=120, cookies={run.SESSION_COOKIE: cookie}) as client:
+    with httpx.Client(base_url=url, timeout=120, cookies=cookies) as client:
         first = client.get(path)
         if first.status_code != 200 or must not in first.text:
-            raise RuntimeError(f"{path} as {username}: HTTP {first.status_code}")
+            raise RuntimeError(f"{path} as {username or 'anonymous'}: HTTP {first.status_code}")
         queries = run.queries_of(client.get(path))
         for _ in range(requests):
             began = time.perf_counter()
@@ -121,6 +176,27 @@ def latency(url: str, path: str, username: str, must: str, requests: int) -> dic
             samples.append((time.perf_counter() - began) * 1000)
     return {"p50_ms": round(pct(samples, 50), 1), "p99_ms": round(pct(samples, 99), 1), "requests": requests,
             "bytes": len(first.content), "queries": queries}
+
+
+def kept_database(name: str, institutions: int, cases: int) -> tuple[str, str, Path, bool]:
+    """The kept PostgreSQL database ``name`` and its state directory: (url, engine, dir, already built)."""
+    if not name.replace("_", "").isalnum() or not name[0].isalpha():
+        raise SystemExit(f"--keep-db: {name!r} is not a plain database name")
+    state = Path(f"/var/tmp/clintech-scale-{name}")
+    state.mkdir(parents=True, exist_ok=True)
+    if not (state / "secret").exists():
+        (state / "secret").write_text(secrets.token_hex(32))
+    url = f"postgresql://{run.PG['user']}@{run.PG['host']}:{run.PG['port']}/{name}"
+    marker = state / "built"
+    if marker.exists():
+        built = json.loads(marker.read_text())
+        if (built["institutions"], built["cases"]) != (institutions, cases):
+            raise SystemExit(f"--keep-db {name} holds {built['institutions']} / {built['cases']}; "
+                             f"drop it (DROP DATABASE {name}; rm -r {state}) or use another name")
+        return url, "postgresql", state, True
+    run.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # a half-built one
+    run.psql(f"CREATE DATABASE {name}")
+    return url, "postgresql", state, False
 
 
 def main() -> int:
@@ -131,6 +207,11 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--sqlite", action="store_true", help="use SQLite even when PostgreSQL answers")
+    parser.add_argument("--keep-db", default="", metavar="NAME",
+                        help="PostgreSQL database to keep after the run and reuse when already built")
+    parser.add_argument("--pages", default="", help="comma-separated page keys to measure (default: all)")
+    parser.add_argument("--pages-only", action="store_true",
+                        help="measure the pages only (no API ingestion, no raw insert)")
     parser.add_argument("--helper", default="", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -141,37 +222,81 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="clintech-scale-") as tmp_name, contextlib.ExitStack() as stack:
         tmp = Path(tmp_name)
-        if run.pg_available() and not args.sqlite:
+        reused = False
+        if args.keep_db:
+            if args.sqlite or not run.pg_available():
+                raise SystemExit("--keep-db needs PostgreSQL on 127.0.0.1:5432")
+            database, engine, tmp, reused = (*kept_database(args.keep_db, args.institutions, args.cases),)
+        elif run.pg_available() and not args.sqlite:
             database, engine = stack.enter_context(run.pg_database()), "postgresql"
         else:
             database, engine = f"sqlite:///{tmp / 'scale.sqlite3'}", "sqlite"
         env = run.base_env(tmp) | {"DATABASE_URL": database, "CLINTECH_DB_POOL": "1"}
-        run.log(f"scale ({engine}): clintech demo --scale {args.institutions} --cases {args.cases}")
+        if args.keep_db:
+            env["CLINTECH_SECRET"] = (tmp / "secret").read_text().strip()
+        build_seconds = None
+        if reused:
+            run.log(f"scale ({engine}): reusing the kept database {args.keep_db}")
+        else:
+            run.log(f"scale ({engine}): clintech demo --scale {args.institutions} --cases {args.cases}")
+            began = time.perf_counter()
+            build = subprocess.run([run.PY, "-m", "web.cli", "demo", "--scale", str(args.institutions), "--cases",
+                                    str(args.cases)], cwd=run.ROOT, env=env, capture_output=True, text=True,
+                                   timeout=7200)
+            if build.returncode != 0:
+                raise RuntimeError(f"demo --scale failed:\n{build.stderr[-2000:]}")
+            build_seconds = time.perf_counter() - began
+            run.log(next((line for line in build.stdout.splitlines() if line.startswith("规模数据")), "built"))
+            if args.keep_db:
+                (tmp / "built").write_text(json.dumps({"institutions": args.institutions, "cases": args.cases,
+                                                       "build_seconds": round(build_seconds, 1),
+                                                       "at": dt.datetime.now().isoformat(timespec="seconds")}))
+        # One round of the background jobs before serving (the warnings are evaluated over the
+        # whole province); the server runs them again inline every minute, as ``clintech serve``.
         began = time.perf_counter()
-        build = subprocess.run([run.PY, "-m", "web.cli", "demo", "--scale", str(args.institutions), "--cases",
-                                str(args.cases)], cwd=run.ROOT, env=env, capture_output=True, text=True, timeout=7200)
-        if build.returncode != 0:
-            raise RuntimeError(f"demo --scale failed:\n{build.stderr[-2000:]}")
-        build_seconds = time.perf_counter() - began
-        run.log(next((line for line in build.stdout.splitlines() if line.startswith("规模数据")), "built"))
+        jobs = subprocess.run([run.PY, "-m", "web.cli", "worker", "--once"], cwd=run.ROOT, env=env,
+                              capture_output=True, text=True, timeout=3600)
+        if jobs.returncode != 0:
+            raise RuntimeError(f"clintech worker --once failed:\n{jobs.stderr[-2000:]}")
+        jobs_seconds = round(time.perf_counter() - began, 1)
+        run.log(f"one round of the background jobs: {jobs_seconds} s")
         setup = helper(env, "setup")
         with run.serve("web.asgi:app", env, "/healthz") as url:
-            run.log(f"API: {args.batches} batches of {args.batch_size} cases")
-            api = api_ingest(url, setup, args.batches, args.batch_size)
-            dashboard = latency(url, "/", "regulator_province", "工作台", args.requests)
-            qc_page = latency(url, f"/qc/technology/{setup['technology']}", "qccenter", "<svg", args.requests)
-        raw = helper(env, "raw", api["cases"])
-        raw_rate = round(api["cases"] / raw["seconds"], 1)
+            api = None
+            if not args.pages_only:
+                run.log(f"API: {args.batches} batches of {args.batch_size} cases")
+                api = api_ingest(url, setup, args.batches, args.batch_size)
+            pages = {}
+            for key, path, user, must in PAGES:
+                if args.pages and key not in args.pages.split(","):
+                    continue
+                if "{" in path and any(setup.get(k) is None for k in ("technology", "institution", "warning", "city")
+                                       if "{" + k + "}" in path):
+                    run.log(f"{key}: skipped (no record for {path})")
+                    continue
+                path, must = path.format(**setup), must.format(**setup)
+                pages[key] = latency(url, path, user, must, args.requests) | {"path": path, "user": user or "anonymous"}
+                run.log(f"{key:<24} {path:<52} p50 {pages[key]['p50_ms']:>7} ms  p99 {pages[key]['p99_ms']:>7} ms  "
+                        f"{pages[key]['queries']} queries  (load {os.getloadavg()[0]:.2f})")
+            dashboard, qc_page = pages.get("dashboard"), pages.get("qc_technology")
+        raw = helper(env, "raw", api["cases"]) if api else None
+        raw_rate = round(api["cases"] / raw["seconds"], 1) if api else None
         result = {"engine": engine, "institutions": args.institutions, "cases": args.cases,
-                  "build_seconds": round(build_seconds, 1), "api": api,
-                  "raw_insert": {"cases": api["cases"], "seconds": round(raw["seconds"], 3), "per_second": raw_rate},
-                  "dashboard": dashboard, "qc_page": qc_page, "at": dt.datetime.now().isoformat(timespec="seconds")}
+                  "build_seconds": round(build_seconds, 1) if build_seconds is not None else None,
+                  "reused_db": args.keep_db if reused else None, "api": api,
+                  "raw_insert": {"cases": api["cases"], "seconds": round(raw["seconds"], 3), "per_second": raw_rate}
+                  if api else None,
+                  "dashboard": dashboard, "qc_page": qc_page, "pages": pages, "at": dt.datetime.now().isoformat(timespec="seconds"),
+                  "loadavg": [round(x, 2) for x in os.getloadavg()], "requests": args.requests, "jobs_round_seconds": jobs_seconds}
     print()
-    print(f"Scale benchmark ({engine}, {args.institutions} institutions, {args.cases} cases; build {result['build_seconds']} s)")
-    print(f"  API ingestion      {api['per_second']:>10} cases/s  ({api['cases']} cases in {api['seconds']} s)")
-    print(f"  raw bulk insert    {raw_rate:>10} cases/s  (same rows)")
-    print(f"  regulator /        p50 {dashboard['p50_ms']} ms   p99 {dashboard['p99_ms']} ms")
-    print(f"  QC technology page p50 {qc_page['p50_ms']} ms   p99 {qc_page['p99_ms']} ms")
+    built = f"build {result['build_seconds']} s" if not reused else f"kept database {args.keep_db}"
+    print(f"Scale benchmark ({engine}, {args.institutions} institutions, {args.cases} cases; {built})")
+    if api:
+        print(f"  API ingestion      {api['per_second']:>10} cases/s  ({api['cases']} cases in {api['seconds']} s)")
+        print(f"  raw bulk insert    {raw_rate:>10} cases/s  (same rows)")
+    print(f"  {'page':<24}{'user':<20}{'p50 ms':>9}{'p99 ms':>9}{'queries':>9}{'bytes':>10}   ({args.requests} requests each)")
+    for key, m in result["pages"].items():
+        print(f"  {key:<24}{m['user']:<20}{m['p50_ms']:>9}{m['p99_ms']:>9}{m['queries'] or '':>9}{m['bytes']:>10}")
     run.RESULTS.mkdir(exist_ok=True)
     (run.RESULTS / f"scale-{dt.datetime.now():%Y%m%d-%H%M%S}.json").write_text(json.dumps(result, indent=2))
     write_latest(result)
@@ -181,13 +306,26 @@ def main() -> int:
 def write_latest(result: dict) -> None:
     """Add ``scale`` to ``bench/results/latest.json`` (``bench/run.py`` wrote the rest)."""
     latest = json.loads(run.LATEST.read_text()) if run.LATEST.exists() else {}
-    latest["scale"] = {
-        "engine": result["engine"], "institutions": result["institutions"], "cases": result["cases"],
-        "api_cases_per_s": result["api"]["per_second"], "raw_cases_per_s": result["raw_insert"]["per_second"],
-        "ingest_ratio": round(result["api"]["per_second"] / result["raw_insert"]["per_second"], 3),
-        "regulator_p99_ms": result["dashboard"]["p99_ms"], "qc_p99_ms": result["qc_page"]["p99_ms"],
-        "regulator_queries": result["dashboard"].get("queries"), "qc_queries": result["qc_page"].get("queries"),
-        "when": result["at"], "loadavg": [round(x, 2) for x in os.getloadavg()]}
+    scale = latest.get("scale", {}) if result["api"] is None else {}  # --pages-only keeps the last ingestion's
+    scale |= {"engine": result["engine"], "institutions": result["institutions"], "cases": result["cases"]}
+    if result["api"] is not None:
+        scale |= {"api_cases_per_s": result["api"]["per_second"],
+                  "raw_cases_per_s": result["raw_insert"]["per_second"],
+                  "ingest_ratio": round(result["api"]["per_second"] / result["raw_insert"]["per_second"], 3)}
+    if result["dashboard"]:
+        scale |= {"regulator_p99_ms": result["dashboard"]["p99_ms"],
+                  "regulator_queries": result["dashboard"].get("queries")}
+    if result["qc_page"]:
+        scale |= {"qc_p99_ms": result["qc_page"]["p99_ms"], "qc_queries": result["qc_page"].get("queries")}
+    # Every measured page: p50/p99 and queries (the supervision pages: warnings, credit, funnel …).
+    scale["pages"] = scale.get("pages", {}) | {
+        key: {"p50_ms": m["p50_ms"], "p99_ms": m["p99_ms"], "queries": m["queries"], "requests": m["requests"],
+              "user": m["user"]} for key, m in result["pages"].items()}
+    for key, m in result["pages"].items():
+        scale[f"{key}_p99_ms"] = m["p99_ms"]
+    scale |= {"requests": result["requests"], "build_seconds": result["build_seconds"],
+              "when": result["at"], "loadavg": result["loadavg"]}
+    latest["scale"] = scale
     run.LATEST.write_text(json.dumps(latest, indent=1))
     print(f"latest: {run.LATEST.relative_to(run.ROOT)}")
 

@@ -177,6 +177,14 @@ async def build(hooks: HookView, institutions: int, cases: int, *, years: int = 
                ((user0 + i * 2 + k, f"scale{i + 1:04d}_{k}", f"规模医师{i + 1}-{k}", "!", '["clinician"]', inst0 + i,
                  dept0 + i * len(DEPARTMENTS) + k, None, "主治医师", True, now, False, "[]")
                 for i in range(institutions) for k in range(2)))
+    # A regulator for each city (the demo's password), to see the pages as a city sees them.
+    demo_hash = (await _query("SELECT password_hash FROM app_user WHERE username = 'regulator_city1'") or
+                 [{"password_hash": "!"}])[0]["password_hash"]
+    reg0 = await _max_id("app_user") + 1
+    await bulk("app_user", ("id", "username", "display_name", "password_hash", "roles", "institution", "department",
+                            "region", "title", "active", "created_at", "visiting", "qualifications"),
+               ((reg0 + c, f"regulator_scale{c + 1:02d}", f"规模市{c + 1:02d}医政科", demo_hash, '["regulator"]', None,
+                 None, region0 + c, "", True, now, False, "[]") for c in range(CITIES)))
     await _reset_sequence("app_user")
     timings["institutions"] = time.perf_counter() - t0
 
