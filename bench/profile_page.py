@@ -42,7 +42,7 @@ async def main() -> None:
     from web.asgi import app
 
     async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                 base_url="http://bench") as client:
+                                                 base_url="http://127.0.0.1") as client:
         if args.user:
             await client.get("/login")
             answer = await client.post("/login", data={"username": args.user, "password": DEMO_PASSWORD, "next": "/"},

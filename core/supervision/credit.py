@@ -154,22 +154,30 @@ def _checked_on(year: int, today: dt.date) -> dt.date:
     return min(dt.date(year, 12, 31), today)
 
 
-async def _restricted_since(ids: list[int], until: dt.date) -> dict[int, dt.date]:
+async def _restricted_since(ids: list[int], until: dt.date, *, from_cases: bool = False) -> dict[int, dt.date]:
     """Per institution, the first day of its restricted work on record up to ``until``: its
-    first completed filing or its first restricted case (voided ones aside)."""
+    first completed filing or its first restricted case (voided ones aside). The first case
+    is one probe per institution of the partial index ``case_record_restricted_first``
+    (a region's 1,000 institutions: not every restricted case of the region, which
+    ``from_cases`` still reads — a test proves both equal)."""
     from core.filing.tables import Filing
 
     inst = f"({', '.join(str(int(i)) for i in ids) or '-1'})"
     day = until.isoformat() if _sqlite() else until
+    first_cases = f"""
+            SELECT c.institution AS institution, MIN(c.operated_on) AS since FROM case_record c
+            WHERE c.tech_class = 'restricted' AND NOT c.voided AND c.institution IN {inst} AND c.operated_on <= {{}}
+            GROUP BY c.institution""" if from_cases else f"""
+            SELECT i.id AS institution, (
+                SELECT MIN(c.operated_on) FROM case_record c
+                WHERE c.institution = i.id AND c.tech_class = 'restricted' AND NOT c.voided AND c.operated_on <= {{}}
+            ) AS since FROM institution i WHERE i.id IN {inst}"""
     rows = await RiskWarning.raw(f"""
         SELECT x.institution AS institution, MIN(x.since) AS since FROM (
             SELECT f.institution AS institution, MIN(f.completed_on) AS since FROM {Filing._meta.tablename} f
             WHERE f.status = 'completed' AND f.institution IN {inst} AND f.completed_on <= {{}}
             GROUP BY f.institution
-            UNION ALL
-            SELECT c.institution AS institution, MIN(c.operated_on) AS since FROM case_record c
-            WHERE c.tech_class = 'restricted' AND NOT c.voided AND c.institution IN {inst} AND c.operated_on <= {{}}
-            GROUP BY c.institution) x
+            UNION ALL{first_cases}) x
         GROUP BY x.institution""", day, day)
     return {r["institution"]: _as_date(r["since"]) for r in rows if r["since"] is not None}
 

@@ -69,17 +69,23 @@ def run(events: list[bool], p0: float, h: float = ALARM) -> tuple[list[float], i
     return path, alarm
 
 
-async def _rates(codes: list[str]) -> dict[tuple[str, int], tuple[int, int]]:
-    """Cases and complications per technology and institution (every institution's)."""
+async def _rates(codes: list[str], *, from_cases: bool = False) -> dict[tuple[str, int], tuple[int, int]]:
+    """Cases and complications per technology and institution (every institution's), from
+    the summary ``case_summary`` (voided cases are not in it); ``from_cases``: from the case
+    rows (every case of the technologies in the province — a test proves both equal)."""
     from core.cases.tables import CaseRecord
 
     if not codes:
         return {}
+    marks = ", ".join("{}" for _ in codes)
     rows = await CaseRecord.raw(f"""
         SELECT c.technology_code AS code, c.institution AS institution, COUNT(*) AS n,
                SUM(CASE WHEN c.complication THEN 1 ELSE 0 END) AS e
-        FROM case_record c WHERE NOT c.voided AND c.technology_code IN ({', '.join('{}' for _ in codes)})
-        GROUP BY c.technology_code, c.institution""", *codes)
+        FROM case_record c WHERE NOT c.voided AND c.technology_code IN ({marks})
+        GROUP BY c.technology_code, c.institution""" if from_cases else f"""
+        SELECT s.technology_code AS code, s.institution AS institution, SUM(s.cases) AS n, SUM(s.complications) AS e
+        FROM case_summary s WHERE s.due = '' AND s.technology_code IN ({marks})
+        GROUP BY s.technology_code, s.institution HAVING SUM(s.cases) > 0""", *codes)
     return {(r["code"], r["institution"]): (int(r["n"]), int(r["e"] or 0)) for r in rows}
 
 
