@@ -227,41 +227,139 @@ async def _adopt_squashed_schema(db: Engine) -> None:
 _MAX_PARAMETERS = 30000
 
 
-async def insert_many(table: Any, rows: list[dict], returning: tuple[str, ...] = ()) -> list[dict]:
-    """One multi-row ``INSERT`` of ``rows`` (column name → value) — what
-    ``table.insert(*(table(**v) for v in rows))`` writes, without a Table instance per row
-    and piccolo's conversion per value (in a batch of 100 cases those cost more than the
-    database's own work). Columns a row leaves out take the column's default (worked out
-    once per call); JSON values are dumped as piccolo dumps them. Runs in the current
-    transaction; returns the ``returning`` columns of each row, in order."""
-    from piccolo.columns import JSON, JSONB
-    from piccolo.columns.defaults.base import Default
-    from piccolo.utils.encoding import dump_json
+async def allocate_ids(table: Any, count: int) -> list[int]:
+    """``count`` new primary keys of ``table``, ascending, for rows a batch inserts later in
+    its write transaction (so rows that cite them — a case's obligation, its delivery —
+    can be written first, and the row itself once, complete). PostgreSQL draws them from
+    the table's sequence (one query); SQLite continues after the largest id, safe because
+    the write transaction holds the database (an ``INTEGER PRIMARY KEY`` without
+    AUTOINCREMENT: what SQLite itself would assign)."""
+    if count <= 0:
+        return []
+    name = table._meta.tablename
+    pk = table._meta.primary_key._meta.db_column_name
+    if engine().current_transaction.get() is None:
+        raise RuntimeError("allocate_ids must be called inside the write transaction")
+    if is_sqlite():
+        rows = await table.raw(f'SELECT COALESCE(MAX("{pk}"), 0) AS top FROM "{name}"')
+        top = int(rows[0]["top"])
+        return list(range(top + 1, top + 1 + count))
+    rows = await table.raw(f"SELECT nextval(pg_get_serial_sequence('\"{name}\"', '{pk}')) AS id "
+                           "FROM generate_series(1, {})", count)
+    return sorted(int(r["id"]) for r in rows)
 
+
+_SHAPES: dict[tuple[Any, bool], tuple] = {}
+
+
+def _json_dumper() -> Any:
+    """piccolo's ``dump_json`` (orjson when installed, else ``json.dumps(default=str)``),
+    the stdlib encoder built once instead of per value: the same text."""
+    from piccolo.utils import encoding
+
+    if encoding.ORJSON:
+        return encoding.dump_json
+    import json
+
+    return json.JSONEncoder(default=str).encode
+
+
+def _shape(table: Any, with_pk: bool) -> tuple:
+    """A table's insert shape, worked out once: column names in the database, keys of the
+    rows, the JSON keys, and each column's default (a constant, or a piccolo ``Default``
+    whose ``python()`` is called per insert, e.g. the time now)."""
+    found = _SHAPES.get((table, with_pk))
+    if found is None:
+        from piccolo.columns import JSON, JSONB
+        from piccolo.columns.defaults.base import Default
+
+        columns = [c for c in table._meta.columns if not c._meta.primary_key or with_pk]
+        defaults = []
+        for column in columns:
+            default = None if column._meta.primary_key else column.get_default_value()
+            defaults.append((column._meta.name, default, isinstance(default, Default)))
+        found = _SHAPES[(table, with_pk)] = (
+            [c._meta.db_column_name for c in columns], [c._meta.name for c in columns],
+            frozenset(c._meta.name for c in columns if isinstance(c, (JSON, JSONB))), defaults, _json_dumper())
+    return found
+
+
+def _row_values(table: Any, rows: list[dict]) -> tuple[list[str], list[str], list[list[Any]]]:
+    """The column names (in the database, and as keys of ``rows``) and each row's values,
+    a column left out taking its default (worked out once per call), JSON dumped as
+    piccolo dumps it. The primary key is written only when the rows carry it."""
+    names, keys, json_keys, default_of, dump = _shape(table, table._meta.primary_key._meta.name in rows[0])
+    defaults = {key: default.python() if is_default else default for key, default, is_default in default_of}
+    out = []
+    for row in rows:
+        values = []
+        for key in keys:
+            value = row[key] if key in row else defaults[key]
+            if value is not None and key in json_keys and not isinstance(value, str):
+                value = dump(value)
+            values.append(value)
+        out.append(values)
+    return names, keys, out
+
+
+async def insert_many(table: Any, rows: list[dict], returning: tuple[str, ...] = ()) -> list[dict]:
+    """Insert ``rows`` (column name → value) — what ``table.insert(*(table(**v) for v in
+    rows))`` writes, without a Table instance per row and piccolo's conversion per value
+    (in a batch of 100 cases those cost more than the database's own work). Columns a row
+    leaves out take the column's default; JSON values are dumped as piccolo dumps them;
+    a row may carry its primary key (``allocate_ids``). Runs in the current transaction;
+    returns the ``returning`` columns of each row, in order.
+
+    Inside a PostgreSQL transaction the rows go in by ``COPY`` (what the scale demo and
+    the benchmark's raw insert use; triggers fire as for an INSERT), their ids drawn first
+    when ``returning`` asks for them; elsewhere one multi-row ``INSERT … RETURNING``."""
     if not rows:
         return []
-    columns = [c for c in table._meta.columns if not c._meta.primary_key]
-    names = [c._meta.db_column_name for c in columns]
-    defaults: dict[str, Any] = {}
-    for column in columns:
-        default = column.get_default_value()
-        defaults[column._meta.name] = default.python() if isinstance(default, Default) else default
-    json_columns = {c._meta.name for c in columns if isinstance(c, (JSON, JSONB))}
-    keys = [c._meta.name for c in columns]
+    transaction = engine().current_transaction.get()
+    if transaction is not None and not is_sqlite():
+        return await _copy_many(table, transaction.connection, rows, returning)
+    names, keys, values = _row_values(table, rows)
     tail = f" RETURNING {', '.join(f'{chr(34)}{r}{chr(34)}' for r in returning)}" if returning else ""
     head = f'INSERT INTO "{table._meta.tablename}" ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) VALUES '
+    if transaction is not None:  # SQLite: the transaction's own connection, no QueryString per value
+        return await _sqlite_many(transaction.connection, head, tail, values)
     one = "(" + ", ".join("{}" for _ in keys) + ")"
     per_statement = max(1, _MAX_PARAMETERS // len(keys))
     out: list[dict] = []
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start:start + per_statement]
-        args: list[Any] = []
-        for row in chunk:
-            for key in keys:
-                value = row[key] if key in row else defaults[key]
-                if key in json_columns and value is not None and not isinstance(value, str):
-                    value = dump_json(value)
-                args.append(value)
-        found = await table.raw(head + ", ".join(one for _ in chunk) + tail, *args)
+    for start in range(0, len(values), per_statement):
+        chunk = values[start:start + per_statement]
+        found = await table.raw(head + ", ".join(one for _ in chunk) + tail, *(v for row in chunk for v in row))
         out += found or []
     return out
+
+
+async def _sqlite_many(connection: Any, head: str, tail: str, values: list[list[Any]]) -> list[dict]:
+    """The multi-row INSERT on the SQLite transaction's connection (piccolo's adapters,
+    registered with ``sqlite3``, convert dates and datetimes as for its own queries)."""
+    _counted()
+    one = "(" + ", ".join("?" for _ in values[0]) + ")"
+    per_statement = max(1, _MAX_PARAMETERS // len(values[0]))
+    out: list[dict] = []
+    connection.row_factory = dict_factory
+    for start in range(0, len(values), per_statement):
+        chunk = values[start:start + per_statement]
+        async with connection.execute(head + ", ".join(one for _ in chunk) + tail,
+                                      [v for row in chunk for v in row]) as cursor:
+            out += await cursor.fetchall()
+    return out
+
+
+async def _copy_many(table: Any, connection: Any, rows: list[dict], returning: tuple[str, ...]) -> list[dict]:
+    """PostgreSQL: ``COPY`` the rows in on the transaction's connection (one round trip,
+    no statement to parse and plan per batch size), after drawing their ids when asked."""
+    pk = table._meta.primary_key._meta.name
+    if returning and pk not in rows[0]:
+        ids = await allocate_ids(table, len(rows))
+        rows = [row | {pk: new_id} for row, new_id in zip(rows, ids, strict=True)]
+    names, keys, values = _row_values(table, rows)
+    _counted()
+    await connection.copy_records_to_table(table._meta.tablename, records=values, columns=names)
+    if not returning:
+        return []
+    at = {key: names.index(key) for key in returning}
+    return [{key: row[at[key]] for key in returning} for row in values]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
@@ -44,16 +47,39 @@ class Entry(msgspec.Struct):
     institution_id: int | None = None
 
 
+# The events of a ``collected`` block, written at its end (None: written at once).
+_COLLECTED: contextvars.ContextVar[list[dict] | None] = contextvars.ContextVar("clintech_audit", default=None)
+
+
+@contextlib.asynccontextmanager
+async def collected() -> AsyncIterator[None]:
+    """Inside a write transaction: the audit events recorded in the block — by any service
+    it calls — are written in one insert at its end, in the order recorded (a batch of
+    cases: its obligations', deliveries', cases' and filing's events). A block that raises
+    writes none (the transaction rolls back anyway). Nested blocks join the outer one."""
+    if _COLLECTED.get() is not None:
+        yield
+        return
+    rows: list[dict] = []
+    token = _COLLECTED.set(rows)
+    try:
+        yield
+    finally:
+        _COLLECTED.reset(token)
+    if rows:
+        from core.db import insert_many
+
+        await insert_many(AuditEvent, rows)
+
+
 async def record_many(actor: Actor, entries: list[Entry]) -> None:
     """Append the audit events of a batch of changes by ``actor`` in one write, inside
-    the changes' write transaction (as ``record``)."""
+    the changes' write transaction (as ``record``); inside ``collected``, at its end."""
     if engine().current_transaction.get() is None:
         raise RuntimeError("audit.record must be called inside the change's transaction")
     if not entries:
         return
-    from core.db import insert_many
-
-    await insert_many(AuditEvent, [
+    rows = [
         dict(
             actor_id=actor.id or None,
             actor_name=actor.username,
@@ -63,7 +89,14 @@ async def record_many(actor: Actor, entries: list[Entry]) -> None:
             institution_id=e.institution_id,
             before=_jsonable(e.before),
             after=_jsonable(e.after),
-        ) for e in entries])
+        ) for e in entries]
+    pending = _COLLECTED.get()
+    if pending is not None:
+        pending.extend(rows)
+        return
+    from core.db import insert_many
+
+    await insert_many(AuditEvent, rows)
 
 
 class AuditFilter(msgspec.Struct):

@@ -165,11 +165,12 @@ async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], tod
     indicators: dict[int, list[Indicator]] = {}
     for p in {p["id"]: p for p in projects.values()}.values():
         indicators[p["id"]] = await indicators_for(hooks, p)
-    ids = [c.case_id.strip() for c in items]
+    # By the unique "<institution>:<case id>" key (its index), not the institution's every case.
+    keys = sorted({f"{institution_id}:{c.case_id.strip()}" for c in items})
     existing = {r["external_id"]: r for r in await CaseRecord.select(
         CaseRecord.id, CaseRecord.external_id, CaseRecord.content_hash, CaseRecord.report_due_on,
         CaseRecord.report_rule, CaseRecord.delivery_id).where(
-        (CaseRecord.institution == institution_id) & CaseRecord.external_id.is_in(ids or ["-"]))}
+        (CaseRecord.institution == institution_id) & CaseRecord.dedupe_key.is_in(keys))}
     seen: dict[str, str] = {}
     plan = []
     refusals = await _use_refusals(hooks, institution_id, items, projects)
@@ -310,21 +311,32 @@ async def record_cases(actor: Actor, hooks: HookView, items: list[CaseInput], *,
 
 async def _write_batch(actor: Actor, hooks: HookView, ctx: dict, source: str, day: dt.date) -> list[CaseResult]:
     """The write of a checked batch, each table written once for the whole batch: the
-    cases, their reporting obligations, their deliveries, one update of the cases'
-    report fields, the audit events; then the filings (NAT-11)."""
+    cases' ids drawn first, so their reporting obligations and deliveries are written
+    before the cases and each case row goes in once, complete with its report fields;
+    then the operator findings, the audit events and the filings (NAT-11); the audit
+    events of all of them in one write at the end."""
+    from core.db import allocate_ids
+
     institution_id = ctx["institution_id"]
     created: dict[int, CaseResult] = {}
-    async with write_transaction():
+    # Every audit event of the batch (obligations, deliveries, cases, filing) in one write.
+    async with write_transaction(), audit.collected():
         awaiting = await _lock_projects(ctx["plan"])
         new = [(index, entry) for index, entry in enumerate(ctx["plan"]) if entry["existing"] is None]
-        values = [_case_values(actor, ctx, entry, source) for _, entry in new]
-        ids = await _insert_cases(values)
+        ids = await allocate_ids(CaseRecord, len(new))
+        values = [_case_values(actor, ctx, entry, source) | {"id": case_id}
+                  for (_, entry), case_id in zip(new, ids, strict=True)]
+        reports = await _open_reports(actor, hooks, [entry for _, entry in new], ids)
+        deliveries = await _enqueue_cases(actor, hooks, ctx, [entry for _, entry in new], values, ids, reports)
+        for row, report, queued in zip(values, reports, deliveries, strict=True):
+            # Reported (and on time or late) only when every platform's receipt has come
+            # back: ``on_receipt`` below, called by the outbox. ``delivery_id``: the first platform's.
+            row.update(report_rule=report["rule"], report_due_on=report["due_on"],
+                       delivery_id=queued[0] if queued else None, reported_on=None, report_late=False)
+        await _insert_cases(values)
         await record_findings_many([  # NAT-20 findings, stored with their cases
             (case_id, institution_id, entry["case"], entry["project"], entry["unauthorised"])
             for (_, entry), case_id in zip(new, ids, strict=True)])
-        reports = await _open_reports(actor, hooks, [entry for _, entry in new], ids)
-        deliveries = await _enqueue_cases(actor, hooks, ctx, [entry for _, entry in new], values, ids, reports)
-        await _set_reports(ids, reports, deliveries)
         await audit.record_many(actor, [
             audit.Entry("case.record", "case", case_id, institution_id=institution_id, after={
                 "case_id": entry["case"].case_id, "project": entry["project"]["id"],
@@ -372,15 +384,11 @@ def _case_values(actor: Actor, ctx: dict, entry: dict, source: str) -> dict:
     )
 
 
-async def _insert_cases(values: list[dict]) -> list[int]:
-    """One insert of the batch's cases; their ids in the order of ``values``."""
-    if not values:
-        return []
+async def _insert_cases(values: list[dict]) -> None:
+    """One insert of the batch's cases (each row carrying its id, ``allocate_ids``)."""
     from core.db import insert_many
 
-    rows = await insert_many(CaseRecord, values, returning=("id", "dedupe_key"))
-    by_key = {r["dedupe_key"]: r["id"] for r in rows}
-    return [by_key[v["dedupe_key"]] for v in values]
+    await insert_many(CaseRecord, values)
 
 
 async def _open_reports(actor: Actor, hooks: HookView, entries: list[dict], ids: list[int]) -> list[dict]:
@@ -407,49 +415,23 @@ async def _open_reports(actor: Actor, hooks: HookView, entries: list[dict], ids:
 async def _enqueue_cases(actor: Actor, hooks: HookView, ctx: dict, entries: list[dict], values: list[dict],
                          ids: list[int], reports: list[dict]) -> list[list[int]]:
     """Queue every case with a reporting rule to every platform that takes cases (NAT-36,
-    NAT-37), one write per platform; the delivery ids per case, in channel order (none
+    NAT-37), one write for all of them; the delivery ids per case, in channel order (none
     without a rule or a channel)."""
     from core.outbox import service as outbox
     from core.outbox.channels import channels_for
 
     due = [k for k, report in enumerate(reports) if report["rule"]]
     out: list[list[int]] = [[] for _ in entries]
-    # To every platform that takes cases, national and provincial (NAT-36, NAT-37).
-    for channel in channels_for(hooks, "case") if due else []:
-        queued = await outbox.enqueue_many(actor, channel=channel, kind="case", items=[
-            outbox.Queued(subject_type="case", subject_id=ids[k], institution_id=ctx["institution_id"],
-                          payload=_payload(values[k], entries[k]["project"], ids[k], ctx["staff"], entries[k]["case"]))
-            for k in due])
-        for k, delivery_id in zip(due, queued, strict=True):
+    channels = channels_for(hooks, "case") if due else []
+    # To every platform that takes cases, national and provincial (NAT-36, NAT-37): one write.
+    queued = await outbox.enqueue_channels(actor, channels=list(channels), kind="case", items=[
+        outbox.Queued(subject_type="case", subject_id=ids[k], institution_id=ctx["institution_id"],
+                      payload=_payload(values[k], entries[k]["project"], ids[k], ctx["staff"], entries[k]["case"]))
+        for k in due]) if channels else []
+    for per_channel in queued:
+        for k, delivery_id in zip(due, per_channel, strict=True):
             out[k].append(delivery_id)
     return out
-
-
-async def _set_reports(ids: list[int], reports: list[dict], deliveries: list[list[int]]) -> None:
-    """One UPDATE of the new cases' report fields (``delivery_id``: the first platform's).
-    Reported (and on time or late) only when every platform's receipt has come back:
-    ``on_receipt`` below, called by the outbox."""
-    from core.db import is_sqlite
-
-    if not ids:
-        return
-    date = "{}" if is_sqlite() else "CAST({} AS DATE)"
-    rule_sql, due_sql, delivery_sql, args_rule, args_due = [], [], [], [], []
-    for case_id, report, queued in zip(ids, reports, deliveries, strict=True):
-        delivery_id = queued[0] if queued else None
-        # A typed NULL: PostgreSQL reads a CASE of bare NULLs as text (a batch with no platform).
-        rule_sql.append(f"WHEN {int(case_id)} THEN {{}}")
-        args_rule.append(report["rule"])
-        due_sql.append(f"WHEN {int(case_id)} THEN {date}")
-        due = report["due_on"]
-        args_due.append(due.isoformat() if due is not None and is_sqlite() else due)
-        delivery_sql.append(f"WHEN {int(case_id)} THEN {int(delivery_id) if delivery_id else 'CAST(NULL AS INTEGER)'}")
-    table = CaseRecord._meta.tablename
-    await CaseRecord.raw(
-        f"UPDATE {table} SET report_rule = CASE id {' '.join(rule_sql)} END, "
-        f"report_due_on = CASE id {' '.join(due_sql)} END, delivery_id = CASE id {' '.join(delivery_sql)} END, "
-        f"reported_on = NULL, report_late = {{}} WHERE id IN ({', '.join(str(int(i)) for i in ids)})",
-        *args_rule, *args_due, False)
 
 
 def _filing_counts(entries: list[dict], awaiting: dict[int, bool]) -> tuple[dict[int, dt.date], dict[int, int]]:

@@ -186,41 +186,57 @@ class Queued(msgspec.Struct):
 async def enqueue_many(actor: Actor, *, channel: Channel | str, kind: str, items: list[Queued]) -> list[int]:
     """``enqueue`` for a batch of records of one kind through one channel (a batch of
     cases): one insert, one audit write; the delivery ids in the order of ``items``."""
+    return (await enqueue_channels(actor, channels=[channel], kind=kind, items=items))[0]
+
+
+async def enqueue_channels(actor: Actor, *, channels: list[Channel | str], kind: str,
+                           items: list[Queued]) -> list[list[int]]:
+    """``enqueue_many`` through several channels at once (a batch of cases to every
+    platform that takes cases, NAT-36, NAT-37): one insert and one audit write for all;
+    per channel, the delivery ids in the order of ``items`` (channel by channel, as
+    ``enqueue_many`` one channel after the other would queue them)."""
     if engine().current_transaction.get() is None:
         raise RuntimeError("outbox.enqueue must be called inside the change's write transaction")
     if kind not in KINDS:
         raise DomainError(Problem(f"未知的报送类型：{kind}", "kind"))
-    if isinstance(channel, Channel):
-        if not channel.accepts(kind):
-            raise DomainError(Problem(f"报送渠道「{channel.name}」不接收{KIND_LABELS[kind]}", "channel"))
-        key, name = channel.key, channel.name
-    else:
-        key, name = str(channel), ""
-    if not items:
-        return []
-    rows, files_of = [], []
+    named = []
+    for channel in channels:
+        if isinstance(channel, Channel):
+            if not channel.accepts(kind):
+                raise DomainError(Problem(f"报送渠道「{channel.name}」不接收{KIND_LABELS[kind]}", "channel"))
+            named.append((channel.key, channel.name))
+        else:
+            named.append((str(channel), ""))
+    if not items or not named:
+        return [[] for _ in named]
+    files_of, payloads = [], []
     for item in items:
         if not isinstance(item.payload, dict):
             raise TypeError("payload must be a dict")
         files = [describe(a if isinstance(a, Attachment) else msgspec.convert(a, Attachment)) for a in item.attachments]
         files_of.append(files)
-        rows.append(dict(
-            channel=key, channel_name=name, kind=kind, subject_type=item.subject_type, subject_id=item.subject_id,
-            institution_id=item.institution_id, payload=msgspec.json.decode(msgspec.json.encode(item.payload)),
-            attachments=msgspec.to_builtins(files), idempotency_key=uuid.uuid4().hex,
-            status=DeliveryStatus.queued, next_attempt_at=now_utc(), created_by=actor.username))
+        payloads.append(msgspec.json.decode(msgspec.json.encode(item.payload)))
+    rows = []
+    for key, name in named:
+        at = now_utc()
+        for item, payload, files in zip(items, payloads, files_of, strict=True):
+            rows.append(dict(
+                channel=key, channel_name=name, kind=kind, subject_type=item.subject_type, subject_id=item.subject_id,
+                institution_id=item.institution_id, payload=payload, attachments=msgspec.to_builtins(files),
+                idempotency_key=uuid.uuid4().hex, status=DeliveryStatus.queued, next_attempt_at=at,
+                created_by=actor.username))
     from core.db import insert_many
 
-    inserted = await insert_many(Delivery, rows, returning=("id", "idempotency_key"))
-    by_key = {r["idempotency_key"]: r["id"] for r in inserted}
+    by_key = {r["idempotency_key"]: r["id"] for r in await insert_many(Delivery, rows,
+                                                                       returning=("id", "idempotency_key"))}
     ids = [by_key[row["idempotency_key"]] for row in rows]
     await audit.record_many(actor, [
         audit.Entry("outbox.enqueue", "delivery", delivery_id,
-                    after={"channel": key, "kind": kind, "subject_type": item.subject_type,
-                           "subject_id": item.subject_id, "attachments": len(files)},
-                    institution_id=item.institution_id)
-        for delivery_id, item, files in zip(ids, items, files_of, strict=True)])
-    return ids
+                    after={"channel": row["channel"], "kind": kind, "subject_type": row["subject_type"],
+                           "subject_id": row["subject_id"], "attachments": len(row["attachments"])},
+                    institution_id=row["institution_id"])
+        for delivery_id, row in zip(ids, rows, strict=True)])
+    return [ids[k * len(items):(k + 1) * len(items)] for k in range(len(named))]
 
 
 async def enqueue_everywhere(
