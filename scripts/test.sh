@@ -4,6 +4,11 @@
 # each half's output goes to its own log and is printed whole, one after the other, with a
 # summary line per half. The exit status is 0 only when both halves pass.
 #   CLINTECH_TEST_SERIAL=1 scripts/test.sh   runs them one after the other instead.
+# Each half spreads its test modules over CLINTECH_TEST_WORKERS pytest-xdist workers (default
+# 2; 0 runs a half in one process). A module stays whole on one worker (--dist loadfile):
+# it shares its own database copy and module fixtures; each worker has its own databases.
+# Two halves of two workers keep the machine's 2 cores busy while a test waits (Chromium,
+# a server, a subprocess, the database), where one process per half left them idle.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && command -v pg_ctlcluster >/dev/null; then
@@ -12,10 +17,14 @@ fi
 logs="$(mktemp -d "${TMPDIR:-/tmp}/clintech-test-XXXXXX")"
 trap 'rm -rf "$logs"' EXIT
 
+workers=${CLINTECH_TEST_WORKERS:-2}
+dist=()
+[ "$workers" != "0" ] && dist=(-n "$workers" --dist loadfile)
+
 half() {  # half NAME DB ARGS…: one half, its output in $logs/NAME.log, its status in $logs/NAME.rc
   local name=$1 db=$2; shift 2
   local start=$SECONDS
-  CLINTECH_TEST_DB=$db .venv/bin/pytest "$@" >"$logs/$name.log" 2>&1
+  CLINTECH_TEST_DB=$db .venv/bin/pytest "${dist[@]}" "$@" >"$logs/$name.log" 2>&1
   echo $? >"$logs/$name.rc"
   echo $((SECONDS - start)) >"$logs/$name.secs"
 }

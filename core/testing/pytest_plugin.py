@@ -88,11 +88,18 @@ def pytest_configure(config: pytest.Config) -> None:
         kind = "sqlite"
     # Before anything reads core.settings (it reads the environment once).
     os.environ.update(testing.environment(tmp, kind=kind, plugins=plugins, today=today))
-    if kind == "postgres":
+    # Under pytest-xdist (``-n N``) the controlling process runs no test: only its workers
+    # (each its own process, settings and databases) need a database.
+    if kind == "postgres" and not _xdist_controller(config):
         import asyncio
 
         asyncio.run(testing.create_postgres_database(os.environ["DATABASE_URL"]))
     _state.update(tmp=tmp, plugins=plugins, today=today, kind=kind)
+
+
+def _xdist_controller(config: pytest.Config) -> bool:
+    """True in pytest-xdist's controlling process of a distributed run (``-n N``, N > 0)."""
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
 
 
 def _pg_available() -> bool:
