@@ -18,6 +18,8 @@ logs="$(mktemp -d "${TMPDIR:-/tmp}/clintech-test-XXXXXX")"
 trap 'rm -rf "$logs"' EXIT
 
 workers=${CLINTECH_TEST_WORKERS:-2}
+# A venv installed before pytest-xdist joined [test] (make setup not re-run): one process per half.
+.venv/bin/python -c 'import xdist' 2>/dev/null || workers=0
 dist=()
 [ "$workers" != "0" ] && dist=(-n "$workers" --dist loadfile)
 
