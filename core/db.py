@@ -14,6 +14,7 @@ import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+from piccolo.querystring import QueryString
 
 from core.errors import DatabaseUnavailable
 
@@ -101,6 +102,64 @@ class SQLiteReaderEngine(SQLiteEngine):
         connection = await self._reader()
         async with connection.execute(query, args or []) as cursor:
             return await cursor.fetchall()
+
+
+class _Slot:
+    """Stands for a value of a ``Prepared`` query while it is built: found again, by
+    identity, among the compiled query's arguments."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+class Prepared:
+    """A piccolo SELECT built and compiled once per engine, then run with new values.
+
+    ``build(*slots)`` returns the query (a ``Select``, or its ``.first()``); each slot
+    stands for one of the values ``run(*values)`` is called with. Building and compiling a
+    select of many joined columns costs piccolo more than the database takes to answer a
+    small indexed query; a page that runs the same query at every request builds it once.
+    The rows are processed by the built query itself (JSON loading, nesting), so they
+    are what running it would give. Each value must reach the SQL as given (compared with
+    a column: no Enum, Table instance, list or JSON value), so every slot must appear among
+    the compiled arguments — checked when it is built.
+    """
+
+    def __init__(self, build: Any, arity: int) -> None:
+        self.build = build
+        self.arity = arity
+        self._compiled: dict[int, tuple] = {}
+
+    def _compile(self, db: Engine) -> tuple:
+        from piccolo.query.methods.select import First
+
+        slots = [_Slot(i) for i in range(self.arity)]
+        query = self.build(*slots)
+        first = isinstance(query, First)
+        select = query.query if first else query
+        (querystring,) = select.querystrings
+        sql, args = querystring.compile_string(engine_type=db.engine_type)
+        used = {a.index for a in args if type(a) is _Slot}
+        if used != set(range(self.arity)):
+            raise ValueError(f"prepared query: values {sorted(set(range(self.arity)) - used)} do not reach the SQL")
+        entry = (db, select, first, sql, list(args), querystring.query_type, querystring.table)
+        self._compiled[id(db)] = entry
+        return entry
+
+    async def run(self, *values: Any) -> Any:
+        db = engine()
+        entry = self._compiled.get(id(db))
+        if entry is None or entry[0] is not db:
+            entry = self._compile(db)
+        _, select, first, sql, args, query_type, table = entry
+        querystring = QueryString("", query_type=query_type, table=table)
+        querystring._frozen_compiled_strings = (sql, [values[a.index] if type(a) is _Slot else a for a in args])
+        rows = await select._process_results(await db.run_querystring(querystring))
+        if first:
+            return rows[0] if rows else None
+        return rows
 
 
 def engine_from_url(url: str) -> Engine:

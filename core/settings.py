@@ -95,11 +95,33 @@ def _networks(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+# The environment as last read by ``get_settings`` and the settings read from it. Every
+# page asks for the settings several times: comparing the environment's own dict with a
+# copy (one C-level comparison) is what a call costs while nothing changed, instead of
+# decoding and filtering every variable.
+_LAST: tuple[dict | None, Settings | None] = (None, None)  # (copy of the environment, settings)
+
+
 def get_settings() -> Settings:
-    """The settings; read again only when the environment's settings change (a test's
-    monkeypatch applies at once)."""
+    """The settings; read again only when the environment changes (a test's monkeypatch
+    applies at once)."""
+    global _LAST
+    current = getattr(os.environ, "_data", None)
+    environ, settings = _LAST
+    if settings is not None and current == environ:
+        return settings
+    snapshot = dict(current) if current is not None else None
     key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("CLINTECH_") or k == "DATABASE_URL"))
-    return _settings(key)
+    settings = _settings(key)
+    if snapshot is not None:
+        _LAST = (snapshot, settings)
+    return settings
+
+
+def _forget() -> None:
+    global _LAST
+    _LAST = (None, None)
+    _settings.cache_clear()
 
 
 @functools.lru_cache(maxsize=16)
@@ -147,4 +169,4 @@ def _positive_int(value: str, default: int) -> int:
 
 
 # ``get_settings.cache_clear()``: forget the settings read so far (the CLI sets CLINTECH_JOBS).
-get_settings.cache_clear = _settings.cache_clear  # type: ignore[attr-defined]
+get_settings.cache_clear = _forget  # type: ignore[attr-defined]

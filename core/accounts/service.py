@@ -18,7 +18,7 @@ from core.accounts.rules import check_user_input
 from core.accounts.schemas import Actor, PersonInput, UserInput, UserRow
 from core.accounts.tables import LoginAttempt, User, UserSession
 from core.audit import service as audit
-from core.db import write_transaction
+from core.db import Prepared, write_transaction
 from core.errors import DomainError, NotFound, Problem
 from core.messages import t
 from core.settings import get_settings
@@ -233,6 +233,21 @@ def _unread_column():
         f'"{UserSession._meta.tablename}"."user" AND m.read_at IS NULL)').as_alias("unread")
 
 
+def _session_query(token_hash, now):
+    from core.system import service as system
+
+    return (
+        UserSession.select(*_ACTOR_COLUMNS, *system.state_columns(), _unread_column(), _departments_column())
+        .where((UserSession.token_hash == token_hash) & (UserSession.expires_at > now))
+        .first()
+        .output(load_json=True, nested=True)
+    )
+
+
+# Every request with a session runs it: built once (``core.db.Prepared``).
+_SESSION_QUERY = Prepared(_session_query, 2)
+
+
 async def session_with_state(token: str | None) -> tuple[Actor | None, SessionRead | None]:
     """The actor of a live session token with ``SessionRead``, in one query; ``(None,
     None)`` if the token is absent, unknown or expired (or the user deactivated)."""
@@ -240,12 +255,7 @@ async def session_with_state(token: str | None) -> tuple[Actor | None, SessionRe
 
     if not token:
         return None, None
-    row = (
-        await UserSession.select(*_ACTOR_COLUMNS, *system.state_columns(), _unread_column(), _departments_column())
-        .where((UserSession.token_hash == _token_hash(token)) & (UserSession.expires_at > _now()))
-        .first()
-        .output(load_json=True, nested=True)
-    )
+    row = await _SESSION_QUERY.run(_token_hash(token), _now())
     if row is None or not row["user"]["active"]:
         return None, None
     u = row["user"]

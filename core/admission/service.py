@@ -12,6 +12,8 @@ timeline entry and the audit event in one transaction, and notifies the next peo
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from typing import Any
 
 import msgspec
@@ -144,6 +146,26 @@ def frozen_step(stored: dict) -> Step:
 
 def _frozen_steps(row: dict) -> list[Step]:
     return [frozen_step(s) for s in row.get("steps") or []]
+
+
+def _current_step(stored: list[dict] | str | None, key: str | None) -> Step | None:
+    """``_step(...)[1]`` converting only the step with ``key`` (the work lists read every
+    open project's current step, not its whole workflow). ``stored`` may be the column's
+    JSON text: its step is worked out once per process (``_current_step_of_json``)."""
+    if isinstance(stored, str):
+        return _current_step_of_json(stored, key)
+    for s in stored or []:
+        found = s.get("key") if "options" not in s else (s.get("options") or {}).get("key", s.get("key"))
+        if found == key:
+            return frozen_step(s)
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _current_step_of_json(text: str, key: str | None) -> Step | None:
+    """A project's frozen steps, as stored (JSON), read for the to-do list and the work
+    badge at every request: the same text gives the same (immutable) step."""
+    return _current_step(json.loads(text), key)
 
 
 def _step(steps: list[Step], key: str | None) -> tuple[int, Step | None]:
@@ -1112,8 +1134,7 @@ def work_items(actor: Actor, rows: list[dict], votes: list[dict], panels: list[d
     step (its kind decides whose turn it is). ``inbox`` and the dashboard's to-do share it."""
     items = []
     for row in rows:
-        steps = [frozen_step(s) for s in row["steps"] or []]
-        _, step = _step(steps, row["current_step"])
+        step = _current_step(row["steps"], row["current_step"])
         action = None
         if row["lead"] == actor.id:
             if row["status"] == ProjectStatus.returned:

@@ -19,7 +19,6 @@ Sources, in few queries:
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import msgspec
@@ -193,9 +192,9 @@ async def institution_rows(institution_id: int, memo: dict | None = None, roles:
     rows = await Project.raw(_institution_sql(institution_id, roles))
     if memo is not None:
         memo[key] = rows
+    # ``steps`` stays the column's JSON text: only the current step is read, once per
+    # process for the same text (``core.admission.service.work_items``).
     for row in rows:
-        if isinstance(row["steps"], str):
-            row["steps"] = json.loads(row["steps"])
         for key in ("ethics_due", "since"):
             row[key] = _date(row[key])
     return rows
@@ -286,7 +285,7 @@ async def for_actor(actor: Actor, hooks: HookView, today: dt.date | None = None,
         rows = await institution_rows(actor.institution_id, hooks.memo, actor.roles)
         tasks += _institution_tasks(actor, rows, cal, today, soon, hooks.memo)
         warnings = institution_warnings(actor, rows)
-    for o in await obligations.open_for(actor, hooks, today, limit=limit):
+    for o in await obligations.open_for(actor, hooks, today, limit=limit, brief=True):
         tasks.append(Task(key=f"obligation-{o['id']}", source="obligation", title=o["title"],
                           action=o["subject_label"] or o["kind_label"], link=f"/obligations/{o['id']}",
                           due_on=o["due_on"], state=o["state"] if o["state"] in STATE_LABELS else "open",

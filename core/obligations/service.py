@@ -31,7 +31,7 @@ from core.accounts.schemas import SYSTEM, Actor
 from core.accounts.tables import User
 from core.audit import service as audit
 from core.calendar import DueDate, WorkCalendar
-from core.db import is_sqlite, write_transaction
+from core.db import Prepared, is_sqlite, write_transaction
 from core.errors import DomainError, Forbidden, NotFound, Problem
 from core.holidays.service import work_calendar
 from core.messages import MESSAGES, t
@@ -577,6 +577,16 @@ def decorate(row: dict, cal: WorkCalendar, today: dt.date, soon_until: dt.date) 
     return row
 
 
+def decorate_brief(row: dict, cal: WorkCalendar, today: dt.date, soon_until: dt.date) -> dict:
+    """``decorate``'s state, days left, kind label and institution name alone (a row of
+    ``_BRIEF_COLUMNS``)."""
+    row["state"] = rules.status_of(row["status"], row["due_on"], row["done_late"], today, soon_until)
+    row["days_left"] = rules.days_left(cal, today, row["due_on"]) if row["status"] == "open" else None
+    row["kind_label"] = kind_label(row["kind"])
+    row["institution_name"] = row.get("institution.name", "")
+    return row
+
+
 async def read_context(hooks: HookView, today: dt.date | None = None) -> tuple[WorkCalendar, dt.date, dt.date]:
     """(calendar, today, last day still "due soon") for decorating rows."""
     cal = await work_calendar(hooks)
@@ -602,17 +612,49 @@ def _own_work(actor: Actor) -> Any | None:
     return clause
 
 
-async def open_for(actor: Actor, hooks: HookView, today: dt.date | None = None, limit: int = 50) -> list[dict]:
+# The open-obligations query of each actor (its tenancy clauses are the actor's), built and
+# compiled once: the dashboard runs it at every request (``core.db.Prepared``).
+_OPEN_QUERIES: dict[tuple[Actor, int, bool], Prepared] = {}
+
+# What the to-do list shows of an obligation (``open_for(brief=True)``): reading every
+# column of every row cost the dashboard more than the rest of its query.
+_BRIEF_COLUMNS = (Obligation.id, Obligation.title, Obligation.subject_label, Obligation.kind, Obligation.rule_id,
+                  Obligation.article, Obligation.due_on, Obligation.status, Obligation.done_late,
+                  Obligation.institution.name)
+
+
+def _open_query(actor: Actor, limit: int, brief: bool) -> Prepared:
+    key = (actor, limit, brief)
+    found = _OPEN_QUERIES.get(key)
+    if found is None:
+        def build():
+            columns = _BRIEF_COLUMNS if brief else (*Obligation.all_columns(), *_LIST_COLUMNS)
+            query = Obligation.select(*columns).where(
+                Obligation.status == "open").order_by(Obligation.due_on).order_by(Obligation.id).limit(limit)
+            for clause in (visibility(actor), _own_work(actor)):
+                if clause is not None:
+                    query = query.where(clause)
+            return query
+
+        if len(_OPEN_QUERIES) >= 1000:
+            _OPEN_QUERIES.clear()
+        found = _OPEN_QUERIES[key] = Prepared(build, 0)
+    return found
+
+
+async def open_for(actor: Actor, hooks: HookView, today: dt.date | None = None, limit: int = 50,
+                   brief: bool = False) -> list[dict]:
     """The open obligations ``actor`` has to act on, soonest due first, decorated. For a
-    regulator or the QC centre: its own (the institutions' are ``institutions_overdue``)."""
+    regulator or the QC centre: its own (the institutions' are ``institutions_overdue``).
+    ``brief``: only what the to-do list shows — id, title, subject_label, kind_label,
+    rule_id, article, due_on, state, days_left, institution_name (no consequence or
+    exemption: those need every column and every plugin's deadline rules)."""
     cal, today, soon = await read_context(hooks, today)
-    query = Obligation.select(*Obligation.all_columns(), *_LIST_COLUMNS).where(
-        Obligation.status == "open").order_by(Obligation.due_on).order_by(Obligation.id).limit(limit)
-    for clause in (visibility(actor), _own_work(actor)):
-        if clause is not None:
-            query = query.where(clause)
+    rows = await _open_query(actor, limit, brief).run()
+    if brief:
+        return [decorate_brief(r, cal, today, soon) for r in rows]
     declared = consequences(hooks)
-    return [with_consequence(decorate(r, cal, today, soon), declared, today) for r in await query]
+    return [with_consequence(decorate(r, cal, today, soon), declared, today) for r in rows]
 
 
 async def institutions_overdue(actor: Actor, hooks: HookView, today: dt.date | None = None,
