@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 
 from core.accounts.roles import ROLE_LABELS
 from core.messages import audit_action, audit_sentence, hook_labels, record_type, t
+from core.settings import get_settings
 from core.tenancy.rules import LEVELS
 from core.timefmt import local_time
 
@@ -84,6 +85,54 @@ def count_rows(counts: list[dict]) -> Markup:
                    int(c["total"])) for c in counts))
 
 
+try:  # markupsafe's own C escaping, without building a ``Markup`` per value (which cost more)
+    from markupsafe import _escape_inner
+except ImportError:  # another markupsafe: the public function
+    _escape_inner = None
+
+
+def _text(value) -> str:
+    """``escape(value)`` as a plain string (a ``Markup`` value stays as it is)."""
+    if type(value) is str and _escape_inner is not None:
+        return _escape_inner(value)
+    return str(escape(value))
+
+
+def _todo_row(task) -> str:
+    if task.due_on:
+        when = task.due_on.isoformat()
+        if task.days_left is not None:
+            left = (f"剩余 {int(task.days_left)} 个工作日" if task.days_left >= 0
+                    else f"逾期 {int(-task.days_left)} 个工作日")
+            when += f'<br><span class="muted">{left}</span>'
+    elif task.since:
+        when = f'<span class="muted">自 {task.since.isoformat()} 起</span>'
+    else:
+        when = '<span class="muted">—</span>'
+    what = f'<a href="{_text(task.link)}">{_text(task.title)}</a>'
+    if task.institution:
+        what += f'<br><span class="muted">{_text(task.institution)}</span>'
+    basis = f'<span class="tag">{_text(task.rule)}</span>' if task.rule else ""
+    if task.article:
+        basis += f'<details><summary class="muted">条文</summary><p class="article">{_text(task.article)}</p></details>'
+    return (f'    <tr data-task="{_text(task.key)}" data-state="{_text(task.state)}">\n'
+            f"      <td>{when}</td>\n"
+            f"      <td>{_text(task.source_label)}</td>\n"
+            f"      <td>{what}</td>\n"
+            f"      <td>{_text(task.action)}</td>\n"
+            f"      <td>{basis}</td>\n"
+            f'      <td><span class="state state-{_text(task.state)}">{_text(task.state_label)}</span></td>\n'
+            "    </tr>")
+
+
+def todo_rows(tasks) -> Markup:
+    """The rows of the to-do list (``dashboard/_todo.html``, ``core.dashboard.todo.Task``),
+    built here rather than in a template loop: the dashboard is every user's first page
+    and the loop cost more than the rest of its rendering. Every text is escaped; the
+    dates and day counts are the task's own."""
+    return Markup("\n".join(_todo_row(task) for task in tasks))
+
+
 def build_environment(plugin_dirs: list[str]) -> Environment:
     ours = FileSystemLoader(str(TEMPLATES))
     env = Environment(
@@ -91,12 +140,15 @@ def build_environment(plugin_dirs: list[str]) -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates change with a deployment, not while it runs: no stat of every template
+        # file at every render, except in development (CLINTECH_DEBUG=1).
+        auto_reload=get_settings().debug,
     )
     env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
     from web.site import site
 
     env.globals.update(t=t, ROLE_LABELS=ROLE_LABELS, REGION_LEVELS=LEVELS, hook_labels=hook_labels, site=site,
-                       count_rows=count_rows, COUNT_STATES=COUNT_STATES)
+                       count_rows=count_rows, COUNT_STATES=COUNT_STATES, todo_rows=todo_rows)
     # ``{{ value | local }}``: a stored UTC timestamp in Beijing time (core/timefmt.py).
     from core.plugins import plugin_label
 
