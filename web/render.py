@@ -127,6 +127,25 @@ async def navigation(request: Request) -> list[dict]:
     return items
 
 
+class _Policy:
+    """The deployment's policy (``core.policy.policy``) for templates, worked out when a
+    template first reads it (``province.filing.rule``): most pages cite none of it, and
+    merging the plugins' answers at every request cost the dashboard more than a query."""
+
+    __slots__ = ("_hooks", "_value")
+
+    def __init__(self, hooks) -> None:
+        self._hooks = hooks
+        self._value = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._value is None:
+            from core.policy import policy
+
+            self._value = policy(self._hooks)
+        return getattr(self._value, name)
+
+
 async def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
     """A full page or, for an htmx request, the same template (partials check ``htmx``);
     an htmx partial gets no navigation (it swaps part of a page that has one)."""
@@ -136,9 +155,7 @@ async def page(request: Request, template: str, status_code: int = 200, **contex
     context.setdefault("current_path", request.url.path)
     if context["actor"] is not None:
         # The rules the pages cite, from the deployment's plugins (never written in core).
-        from core.policy import policy
-
-        context.setdefault("province", policy(await load_hooks(request)))
+        context.setdefault("province", _Policy(await load_hooks(request)))
     context["htmx"] = bool(request.headers.get("hx-request"))
     return Template(template_name=template, context=context, status_code=status_code)
 
