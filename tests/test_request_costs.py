@@ -60,6 +60,34 @@ async def test_nat37_a_batch_writes_each_table_once_whatever_its_size(project):
             (Delivery.subject_type == "case") & (Delivery.subject_id == r.id)) == len(r.delivery_ids)
 
 
+
+def _dated(project_id: int, n: int) -> list:
+    """``n`` cases operated on ``n`` different days (admitted that day, discharged two days later)."""
+    days = [dt.date(2026, 3, 3) + dt.timedelta(days=k) for k in range(n)]
+    return [case_input(project_id, admitted_on=d.isoformat(), operated_on=d.isoformat(),
+                       discharged_on=(d + dt.timedelta(days=2)).isoformat()) for d in days]
+
+
+@pytest.mark.rule("NAT-20")
+async def test_nat20_operators_are_checked_on_each_operation_date_in_queries_that_do_not_grow_with_the_dates(
+        project, deployment):
+    """NAT-20 checks every operator against the technology's state of use on the case's
+    operation date (a stopped or suspended technology suspends its authorisations): a
+    batch of cases on twelve different days runs as many queries as one of two days —
+    the states of every date are read at once (they were read four queries per date)."""
+    from core.people.tables import Authorisation
+
+    hooks, project_id = project
+    assert await Authorisation.exists().where(Authorisation.institution == deployment["hospital_a"])  # checked here
+    clinician = await actor("clinician_a")
+    await cases.record_cases(clinician, hooks, _dated(project_id, 1), today=TODAY)  # the filing is open
+    with count_queries() as small:
+        await cases.record_cases(clinician, hooks, _dated(project_id, 2), today=TODAY)
+    with count_queries() as large:
+        results = await cases.record_cases(clinician, hooks, _dated(project_id, 12), today=TODAY)
+    assert large[0] == small[0], (small[0], large[0])
+    assert [r.status for r in results] == ["created"] * 12
+
 async def test_a_plugin_switch_reaches_every_session_at_its_next_request(login_as):
     admin = await login_as("admin")
     regulator = await login_as("regulator_province")

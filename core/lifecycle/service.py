@@ -240,6 +240,23 @@ async def state(institution_id: int, technology_key: str, on_date: dt.date | Non
                                                                        paths.get(institution_id, "/")), on_date, past)
 
 
+async def states_on(queries: Iterable[tuple[int, str, dt.date]]) -> dict[tuple[int, str, dt.date], UseState]:
+    """``state`` for many (institution, technology, date) at once — a batch of cases on
+    their operation dates (NAT-20: physicians' authorisations) — in four queries, not four
+    per date. Keyed by (institution, technology key stripped and upper-cased, date)."""
+    items = sorted({(i, k.strip().upper(), d) for i, k, d in queries})
+    if not items:
+        return {}
+    pairs = sorted({(i, k) for i, k, _ in items})
+    paths = await _region_paths(i for i, _ in pairs)
+    own = await _own_rows(pairs)
+    past = await _past_periods(pairs)
+    suspensions = await _suspensions(k for _, k in pairs)
+    return {(i, k, d): rules.effective_state(i, k, _in_force(own.get((i, k)), d),
+                                             _covering(suspensions, k, paths.get(i, "/")), d, past.get((i, k), []))
+            for i, k, d in items}
+
+
 async def states(institution_id: int, keys: Iterable[str] | None = None) -> dict[str, UseState]:
     """The current states of the institution's technologies: of ``keys``, or of every
     technology it ever admitted or restricted."""

@@ -464,7 +464,10 @@ async def check_operators(institution_id: int, items: list[tuple[Any, dict | Non
         return [[] for _ in items]
     ids = sorted({staff[o]["id"] for case, _, _, staff in items for o in case.operators if o in staff})
     held = await _authorisations(institution_id, ids)
-    uses: dict[tuple[str, dt.date], bool] = {}
+    # The technology's state of use on every operation date of the batch, read at once.
+    uses = await lifecycle.states_on(
+        (institution_id, technology_key(project["technology_code"], project["id"]), case.operated_on)
+        for case, project, grade, _ in items if project is not None and grade.restricted)
     out = []
     for case, project, grade, staff in items:
         found: list[tuple[int, Problem]] = []
@@ -473,9 +476,7 @@ async def check_operators(institution_id: int, items: list[tuple[Any, dict | Non
             label = f"{project['technology_code'] or ''} {project['technology_name'] or project['title']}".strip()
             in_use = True
             if grade.restricted:
-                if (key, case.operated_on) not in uses:  # one state read per technology and day of a batch
-                    uses[(key, case.operated_on)] = (await lifecycle.state(institution_id, key, case.operated_on)).in_use
-                in_use = uses[(key, case.operated_on)]
+                in_use = uses[(institution_id, key.strip().upper(), case.operated_on)].in_use
             for login in case.operators:
                 user = staff.get(login)
                 if user is None:
