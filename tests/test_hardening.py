@@ -203,6 +203,22 @@ async def test_api_bodies_that_are_not_utf8_or_nested_deep_answer_400_in_chinese
     assert "未保存任何病例" in response.json()["error"] or "JSON" in response.json()["error"]
 
 
+@pytest.mark.parametrize(("body", "deep"), [
+    (b'{"a": "' + b"[" * 70 + b'"}', False),  # brackets inside a string do not nest
+    (b'{"a": "\\"' + b"[" * 70 + b'"}', False),  # an escaped quote does not end the string
+    (b'{"a": "\\\\", "b": ' + b"[" * 70 + b"]" * 70 + b"}", True),  # an escaped backslash does
+    (b'["' + b"[" * 70, False),  # a string left open runs to the end
+    (b"[" * 64 + b"]" * 64 + b"[" * 64 + b"]" * 64, False),  # deep twice, never deeper than the limit
+    (b"[" * 65 + b"]" * 65, True),
+])
+def test_the_json_depth_scan_counts_brackets_outside_strings_only(body, deep):
+    """Issue 12.5's depth guard, which now skips the strings of a body by pattern instead of
+    walking it byte by byte (a batch of 1000 cases): the same answers as the walk."""
+    from web.limits import MAX_JSON_DEPTH, _depth_exceeds
+
+    assert _depth_exceeds(body, MAX_JSON_DEPTH) is deep
+
+
 async def test_a_body_over_the_limit_answers_413_in_chinese(anon, login_as, api_token):
     """Issue 12.5: 413 answered in English."""
     clinician = await login_as("clinician_a")

@@ -9,6 +9,7 @@ Chinese message, like any other malformed parameter (issue 12.5)."""
 from __future__ import annotations
 
 import functools
+import re
 import types
 import typing
 
@@ -84,27 +85,28 @@ async def reject_bad_json(request: Request) -> None:
         raise ValidationException(message, extra=[{"key": "", "message": message}]) from exc
 
 
+# A complete JSON string (escapes included), and every byte that is not a bracket.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
 def _depth_exceeds(body: bytes, limit: int) -> bool:
     """Whether brackets outside strings nest deeper than ``limit`` (a cheap pre-scan:
-    only bodies with that many opening brackets are walked)."""
+    only bodies with that many opening brackets are walked — over their brackets only,
+    the strings cut out first, so a batch of 1000 cases is not walked byte by byte)."""
     if body.count(b"[") + body.count(b"{") <= limit:
         return False
-    depth, in_string, escaped = 0, False, False
-    for byte in body:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
+    outside = _JSON_STRING.sub(b"", body)
+    unterminated = outside.find(b'"')  # a string left open runs to the end
+    if unterminated >= 0:
+        outside = outside[:unterminated]
+    depth = 0
+    for byte in outside.translate(None, _NOT_BRACKETS):
+        if byte in (0x5B, 0x7B):
             depth += 1
             if depth > limit:
                 return True
-        elif byte in (0x5D, 0x7D):
+        else:
             depth -= 1
     return False
 
