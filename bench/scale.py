@@ -174,7 +174,8 @@ def latency(url: str, path: str, username: str, must: str, requests: int) -> dic
             began = time.perf_counter()
             client.get(path).raise_for_status()
             samples.append((time.perf_counter() - began) * 1000)
-    return {"p50_ms": round(pct(samples, 50), 1), "p99_ms": round(pct(samples, 99), 1), "requests": requests,
+    return {"p50_ms": round(pct(samples, 50), 1), "p99_ms": round(pct(samples, 99), 1),
+            "max_ms": round(max(samples), 1), "requests": requests,
             "bytes": len(first.content), "queries": queries}
 
 
@@ -209,6 +210,9 @@ def main() -> int:
     parser.add_argument("--sqlite", action="store_true", help="use SQLite even when PostgreSQL answers")
     parser.add_argument("--keep-db", default="", metavar="NAME",
                         help="PostgreSQL database to keep after the run and reuse when already built")
+    parser.add_argument("--jobs", choices=("inline", "separate"), default="inline",
+                        help="the background jobs in the measured server (inline, as `clintech serve`) or not "
+                             "(separate: CLINTECH_JOBS=separate, as a province with `clintech worker` processes)")
     parser.add_argument("--pages", default="", help="comma-separated page keys to measure (default: all)")
     parser.add_argument("--pages-only", action="store_true",
                         help="measure the pages only (no API ingestion, no raw insert)")
@@ -261,6 +265,8 @@ def main() -> int:
         jobs_seconds = round(time.perf_counter() - began, 1)
         run.log(f"one round of the background jobs: {jobs_seconds} s")
         setup = helper(env, "setup")
+        if args.jobs == "separate":
+            env["CLINTECH_JOBS"] = "separate"
         with run.serve("web.asgi:app", env, "/healthz") as url:
             api = None
             if not args.pages_only:
@@ -287,10 +293,12 @@ def main() -> int:
                   "raw_insert": {"cases": api["cases"], "seconds": round(raw["seconds"], 3), "per_second": raw_rate}
                   if api else None,
                   "dashboard": dashboard, "qc_page": qc_page, "pages": pages, "at": dt.datetime.now().isoformat(timespec="seconds"),
-                  "loadavg": [round(x, 2) for x in os.getloadavg()], "requests": args.requests, "jobs_round_seconds": jobs_seconds}
+                  "loadavg": [round(x, 2) for x in os.getloadavg()], "requests": args.requests, "jobs_round_seconds": jobs_seconds,
+                  "jobs": args.jobs}
     print()
     built = f"build {result['build_seconds']} s" if not reused else f"kept database {args.keep_db}"
-    print(f"Scale benchmark ({engine}, {args.institutions} institutions, {args.cases} cases; {built})")
+    print(f"Scale benchmark ({engine}, {args.institutions} institutions, {args.cases} cases; {built}; "
+          f"jobs {args.jobs}, one round {jobs_seconds} s; load {result['loadavg']})")
     if api:
         print(f"  API ingestion      {api['per_second']:>10} cases/s  ({api['cases']} cases in {api['seconds']} s)")
         print(f"  raw bulk insert    {raw_rate:>10} cases/s  (same rows)")
@@ -323,7 +331,8 @@ def write_latest(result: dict) -> None:
               "user": m["user"]} for key, m in result["pages"].items()}
     for key, m in result["pages"].items():
         scale[f"{key}_p99_ms"] = m["p99_ms"]
-    scale |= {"requests": result["requests"], "build_seconds": result["build_seconds"],
+    scale |= {"requests": result["requests"], "build_seconds": result["build_seconds"], "jobs": result["jobs"],
+              "jobs_round_seconds": result["jobs_round_seconds"],
               "when": result["at"], "loadavg": result["loadavg"]}
     latest["scale"] = scale
     run.LATEST.write_text(json.dumps(latest, indent=1))
