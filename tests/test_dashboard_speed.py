@@ -12,6 +12,9 @@ still reads what it read before: counted and compared, never timed.
 * A project's current step read from its stored JSON once per process equals the step
   converted from the whole workflow.
 * The settings follow the environment at once.
+* The side navigation is drawn in Python (``web.templating.nav_items``, kept per distinct
+  navigation): the template loop's markup; a role change, a new message or a new
+  admission task shows in the next page's navigation (a plugin switch: above).
 """
 
 from __future__ import annotations
@@ -177,3 +180,97 @@ def test_the_settings_follow_the_environment_at_once(monkeypatch):
     monkeypatch.delenv("CLINTECH_SITE_NAME")
     monkeypatch.delenv("CLINTECH_DUE_SOON_DAYS")
     assert get_settings().site_name == before.site_name and get_settings().due_soon_days == before.due_soon_days
+
+
+# The template loop the Python navigation replaced (base.html before issue 15's nav_items).
+_NAV_LOOP = """    <ul>
+    {% for item in nav %}
+      <li><a href="{{ item.href }}" {% if current_path == item.href %}aria-current="page"{% endif %}>{{ item.label }}{% if item.count %} <span class="badge">{{ item.count }}</span>{% endif %}</a></li>
+    {% endfor %}
+    </ul>
+"""
+
+
+def test_the_navigation_is_the_template_loops_markup_escaped():
+    from markupsafe import Markup
+
+    from core.contract import MenuItem
+    from web.templating import build_environment, nav_items
+
+    env = build_environment([])
+    navs = [
+        [{"label": "工作台", "href": "/"}, {"label": "站内消息", "href": "/inbox", "count": 65},
+         {"label": "新技术准入", "href": "/admission", "key": "admission", "count": 0},
+         {"label": "<b>插件</b> & \"引号\"", "href": "/p/x?a=1&b=<2>"}, MenuItem(label="吉林省备案要求", href="/p/jilin"),
+         {"label": Markup("<i>已转义</i>"), "href": "/p/y", "count": "3 & 4"}, {"label": "无计数", "href": "/z",
+                                                                               "count": None}],
+        [],
+    ]
+    for nav in navs:
+        for current in ("/", "/inbox", "/p/x?a=1&b=<2>", "/p/jilin", "/elsewhere", None):
+            assert str(nav_items(nav, current)) == env.from_string(_NAV_LOOP).render(
+                nav=nav, current_path=current), (nav, current)
+    # Kept per distinct navigation: another count or another current page draws anew.
+    first = nav_items(navs[0], "/")
+    assert str(nav_items(navs[0], "/")) == str(first)
+    counted = [dict(item, count=66) if isinstance(item, dict) and item["href"] == "/inbox" else item
+               for item in navs[0]]
+    assert '<span class="badge">66</span>' in nav_items(counted, "/")
+    assert '<a href="/inbox" aria-current="page">' in nav_items(navs[0], "/inbox")
+
+
+def _side_nav(html: str) -> str:
+    import re
+
+    return re.search(r'<nav class="side"[^>]*>(.*?)</nav>', html, flags=re.S).group(1)
+
+
+async def test_a_role_change_shows_in_the_next_navigation(login_as):
+    """The navigation is drawn from the roles the session query reads at each request."""
+    client = await login_as("medaffairs_a")
+    assert 'href="/outbox"' in _side_nav((await client.get("/")).text)
+    user = (await User.select(User.id, User.roles).where(User.username == "medaffairs_a")
+            .output(load_json=True))[0]
+    assert "medical_affairs" in user["roles"]
+    try:
+        await User.update({User.roles: ["clinician"]}).where(User.id == user["id"])
+        nav = _side_nav((await client.get("/")).text)
+        assert 'href="/outbox"' not in nav and 'href="/departments"' not in nav
+    finally:
+        await User.update({User.roles: user["roles"]}).where(User.id == user["id"])
+    assert 'href="/outbox"' in _side_nav((await client.get("/")).text)
+
+
+async def test_a_new_message_and_a_new_admission_task_show_in_the_next_badges(login_as, deployment):
+    """The badges are counted at each request: a new message raises the inbox's, a project
+    submitted for review raises the department head's 新技术准入 count on the very next page
+    (and leaves it when the step is done)."""
+    import re
+
+    from core import clock
+    from core.db import write_transaction
+    from core.inbox import service as inbox
+    from tests.admission_helpers import valid_form, walk
+
+    def badge(html: str, href: str) -> int:
+        found = re.search(rf'<a href="{re.escape(href)}" [^>]*>[^<]*(?: <span class="badge">(\d+)</span>)?</a>',
+                          _side_nav(html))
+        return int(found.group(1) or 0)
+
+    client = await login_as("depthead_a")
+    page = (await client.get("/")).text
+    unread, waiting = badge(page, "/inbox"), badge(page, "/admission")
+    me = await User.select(User.id).where(User.username == "depthead_a").first()
+    async with write_transaction():
+        await inbox.deliver([me["id"]], "导航计数测试", "正文")
+    assert badge((await client.get("/")).text, "/inbox") == unread + 1
+    hooks = deployment["host"].view()
+    clinician = await actor("clinician_a")
+    project_id = await admission.create_project(clinician, hooks, admission.NewProject(
+        title="导航计数测试项目", path="temporary", outside_lists=True))
+    await admission.submit(clinician, hooks, project_id, valid_form())
+    page = (await client.get("/")).text
+    assert badge(page, "/admission") == waiting + 1 and f'data-task="project-{project_id}"' in page
+    await walk(hooks, project_id, "ethics", clock.today())
+    page = (await client.get("/")).text
+    assert badge(page, "/admission") == waiting and f'data-task="project-{project_id}"' not in page

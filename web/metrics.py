@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.db import count_queries
 
 HEADER = "x-clintech-queries"
+_RAW = HEADER.encode()
 
 
 class QueryCountMiddleware:
@@ -25,7 +25,8 @@ class QueryCountMiddleware:
 
             async def wrapped(message: Message) -> None:
                 if message["type"] == "http.response.start":
-                    MutableScopeHeaders.from_message(message)[HEADER] = str(counted[0])
+                    message["headers"] = [*(pair for pair in message.get("headers") or () if pair[0] != _RAW),
+                                          (_RAW, str(counted[0]).encode())]
                 await send(message)
 
             await self.app(scope, receive, wrapped)

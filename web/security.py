@@ -21,7 +21,6 @@ import hmac
 import ipaddress
 from typing import Any
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.settings import Settings, get_settings
@@ -124,8 +123,22 @@ def _has_session(scope: Scope) -> bool:
         v for k, v in scope.get("headers", ()) if k.lower() == b"cookie")
 
 
+# The headers every answer carries unless its handler set its own, as raw ASGI pairs.
+_FIXED = tuple((name.encode(), value.encode()) for name, value in (
+    ("content-security-policy", CSP), ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"), ("x-content-type-options", "nosniff")))
+_SESSION_SET = (SESSION_COOKIE + "=").encode()
+
+
+def _secure_cookie(cookie: bytes) -> bytes:
+    if b"secure" in [p.strip().lower() for p in cookie.split(b";")]:
+        return cookie
+    return cookie + b"; Secure"
+
+
 class SecurityHeadersMiddleware:
-    """Adds the headers above to every HTTP answer (errors and static files included)."""
+    """Adds the headers above to every HTTP answer (errors and static files included).
+    Works on the answer's raw header pairs (every answer of every page passes here)."""
 
     def __init__(self, app: ASGIApp, settings: Any = None) -> None:
         self.app = app
@@ -141,23 +154,19 @@ class SecurityHeadersMiddleware:
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in (("content-security-policy", CSP), ("x-frame-options", "DENY"),
-                                    ("referrer-policy", "same-origin"), ("x-content-type-options", "nosniff")):
-                    if name not in headers:
-                        headers[name] = value
-                if private or any(c.lower().startswith(SESSION_COOKIE + "=")
-                                  for c in headers.getall("set-cookie", [])):
-                    headers["cache-control"] = "no-store"
+                headers = [(k.lower(), v) for k, v in message.get("headers") or ()]
+                names = {k for k, _ in headers}
+                headers += [pair for pair in _FIXED if pair[0] not in names]
+                if private or any(k == b"set-cookie" and v.lower().startswith(_SESSION_SET) for k, v in headers):
+                    headers = [(k, v) for k, v in headers if k != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
                 if secure:
-                    headers["strict-transport-security"] = HSTS
-                    cookies = headers.getall("set-cookie", [])
-                    if cookies:
-                        del headers["set-cookie"]
-                        for cookie in cookies:
-                            if "secure" not in [p.strip().lower() for p in cookie.split(";")]:
-                                cookie += "; Secure"
-                            headers.add("set-cookie", cookie)
+                    headers = [(k, v) for k, v in headers if k != b"strict-transport-security"]
+                    headers.append((b"strict-transport-security", HSTS.encode()))
+                    if b"set-cookie" in names:
+                        headers = ([(k, v) for k, v in headers if k != b"set-cookie"]
+                                   + [(k, _secure_cookie(v)) for k, v in headers if k == b"set-cookie"])
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, wrapped)

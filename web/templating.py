@@ -7,6 +7,7 @@ template) stops the start with a message naming the plugin and the template.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
@@ -133,6 +134,35 @@ def todo_rows(tasks) -> Markup:
     return Markup("\n".join(_todo_row(task) for task in tasks))
 
 
+def _field(item, name: str):
+    """``item.name`` as Jinja reads it: a dict's key or an object's attribute (a plugin's
+    menu item may be either); ``None`` when absent."""
+    if isinstance(item, dict):
+        return item.get(name)
+    return getattr(item, name, None)
+
+
+@functools.lru_cache(maxsize=512)
+def _nav_markup(items: tuple[tuple[str, str, str, bool], ...]) -> str:
+    lines = ["    <ul>"]
+    for label, href, count, current in items:
+        badge = f' <span class="badge">{count}</span>' if count else ""
+        mark = 'aria-current="page"' if current else ""
+        lines.append(f'      <li><a href="{href}" {mark}>{label}{badge}</a></li>')
+    lines.append("    </ul>")
+    return "\n".join(lines)
+
+
+def nav_items(nav, current_path) -> Markup:
+    """The side navigation's list (``base.html``), built here rather than in a template loop:
+    every page draws its 20-odd items. The markup is kept per distinct navigation (labels,
+    links, badge counts — each escaped — and which item is the current page), so a role
+    change, a plugin switch or a new count draws anew; nothing is kept but what it shows."""
+    items = tuple((_text(_field(i, "label")), _text(href := _field(i, "href")),
+                   _text(c) if (c := _field(i, "count")) else "", current_path == href) for i in nav)
+    return Markup(_nav_markup(items))
+
+
 def build_environment(plugin_dirs: list[str]) -> Environment:
     ours = FileSystemLoader(str(TEMPLATES))
     env = Environment(
@@ -148,7 +178,8 @@ def build_environment(plugin_dirs: list[str]) -> Environment:
     from web.site import site
 
     env.globals.update(t=t, ROLE_LABELS=ROLE_LABELS, REGION_LEVELS=LEVELS, hook_labels=hook_labels, site=site,
-                       count_rows=count_rows, COUNT_STATES=COUNT_STATES, todo_rows=todo_rows)
+                       count_rows=count_rows, COUNT_STATES=COUNT_STATES, todo_rows=todo_rows,
+                       nav_items=nav_items)
     # ``{{ value | local }}``: a stored UTC timestamp in Beijing time (core/timefmt.py).
     from core.plugins import plugin_label
 
