@@ -100,8 +100,9 @@ class SQLiteReaderEngine(SQLiteEngine):
         if query_type != "generic" or not query.lstrip()[:6].upper() == "SELECT":
             return await super()._run_in_new_connection(query, args, query_type, table)
         connection = await self._reader()
-        async with connection.execute(query, args or []) as cursor:
-            return await cursor.fetchall()
+        # One trip to the connection's thread (execute and read to the end), not three
+        # (execute, fetch, close): each trip wakes both threads.
+        return await connection.execute_fetchall(query, args or [])
 
 
 class _Slot:

@@ -274,3 +274,27 @@ async def test_a_new_message_and_a_new_admission_task_show_in_the_next_badges(lo
     await walk(hooks, project_id, "ethics", clock.today())
     page = (await client.get("/")).text
     assert badge(page, "/admission") == waiting and f'data-task="project-{project_id}"' not in page
+
+
+async def test_the_sqlite_reader_reads_in_one_trip_what_a_cursor_reads_and_sees_each_commit(deployment):
+    """``core.db.SQLiteReaderEngine`` runs a SELECT and reads it to the end in one trip to its
+    connection's thread: the rows a cursor read gives, and a write committed since is seen."""
+    from core.db import engine, is_sqlite, write_transaction
+    from core.inbox.tables import InboxMessage
+
+    if not is_sqlite():
+        pytest.skip("SQLite's reader connection")
+    db = engine()
+    sql = f"SELECT id, username, roles FROM {User._meta.tablename} ORDER BY id"
+    rows = await db._run_in_new_connection(sql)
+    connection = await db._reader()
+    async with connection.execute(sql) as cursor:
+        assert rows == await cursor.fetchall() and rows and isinstance(rows[0], dict)
+    count = f"SELECT COUNT(*) AS n FROM {InboxMessage._meta.tablename}"
+    before = (await db._run_in_new_connection(count))[0]["n"]
+    me = await User.select(User.id).where(User.username == "clinician_a").first()
+    from core.inbox import service as inbox
+
+    async with write_transaction():
+        await inbox.deliver([me["id"]], "读取测试", "正文")
+    assert (await db._run_in_new_connection(count))[0]["n"] == before + 1

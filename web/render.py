@@ -157,7 +157,9 @@ async def page(request: Request, template: str, status_code: int = 200, **contex
         # The rules the pages cite, from the deployment's plugins (never written in core).
         context.setdefault("province", _Policy(await load_hooks(request)))
     context["htmx"] = bool(request.headers.get("hx-request"))
-    return Template(template_name=template, context=context, status_code=status_code)
+    # The media type Litestar would guess from the name (mimetypes, at every answer).
+    return Template(template_name=template, context=context, status_code=status_code,
+                    media_type="text/html" if template.endswith(".html") else None)
 
 
 def partial(template: str, status_code: int = 200, **context: Any) -> Template:
