@@ -28,7 +28,6 @@ async def summary(actor: Actor, hooks=None, departments: int | None = None) -> d
             out["obligation_counts"] = todo.obligation_counts(actor, rows, today, soon)
         elif actor.is_admin or actor.region_path or actor.has(*obligations.INSTITUTION_WIDE):
             out["obligation_counts"] = await obligations.status_counts(actor, hooks)
-    scope = institution_scope(actor)
     if actor.is_admin:
         out["cards"] = [
             {"label": "用户", "value": await User.count(), "href": "/admin/users"},
@@ -43,6 +42,8 @@ async def summary(actor: Actor, hooks=None, departments: int | None = None) -> d
              "href": f"/institutions/{actor.institution_id}"},
         ]
         return out
+    # The tenant clause only where it is used (building it costs a hospital's page for nothing).
+    scope = institution_scope(actor)
     if scope is not None and actor.region_path:
         institutions = await Institution.select(Institution.id, Institution.name, Institution.grade,
                                                 Institution.region.name).where(scope).order_by(Institution.name)
