@@ -423,3 +423,15 @@ async def _copy_many(table: Any, connection: Any, rows: list[dict], returning: t
         return []
     at = {key: names.index(key) for key in returning}
     return [{key: row[at[key]] for key in returning} for row in values]
+
+
+def ids_clause(column: str, ids: Any) -> Any:
+    """A where-clause ``column IN (…)`` for integer ids, written into the statement
+    (each ``int()``-checked; none matches nothing): a list page asks for a thousand
+    institutions, and piccolo's ``is_in`` converts and binds every value in Python — most
+    of such a small read's time. ``column`` as it appears in the query, e.g.
+    ``'"institution"."id"'``."""
+    from piccolo.query import WhereRaw
+
+    return WhereRaw(f"{column} IN ({', '.join(str(int(i)) for i in sorted(set(ids))) or '-1'})")
+

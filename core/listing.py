@@ -108,7 +108,7 @@ class ListParams(msgspec.Struct, kw_only=True):
 
 
 class ListPage(msgspec.Struct, kw_only=True):
-    rows: list[dict]
+    rows: list[Any]
     total: int
     params: ListParams
     spec: ListSpec
@@ -233,16 +233,52 @@ async def fetch(spec: ListSpec, params: ListParams, scope: Any) -> ListPage:
 async def export(spec: ListSpec, params: ListParams, scope: Any) -> bytes:
     """Every row matching the list's search and filters (up to ``EXPORT_LIMIT``), sorted
     as on screen, as an XLSX workbook (through ``core.exports``)."""
-    from openpyxl import Workbook
-
-    from core.exports import xlsx_bytes
-
     query = spec.table.select(*spec.columns)
     for clause in _clauses(spec, params, scope):
         query = query.where(clause)
     rows = await _ordered(spec, params, query).limit(EXPORT_LIMIT).output(load_json=True)
     if spec.decorate is not None:
         rows = await spec.decorate(rows)
+    return _workbook(spec, rows)
+
+
+def _matching(spec: ListSpec, params: ListParams, rows: Sequence[Any]) -> list[Any]:
+    """``rows`` searched and sorted as ``page_of`` and ``export_of`` show them."""
+    found = list(rows)
+    if params.q and spec.search:
+        needle = params.q.casefold()
+        found = [r for r in found if any(needle in str(text(r) or "").casefold() for text in spec.search)]
+    key = params.sort or spec.default_sort
+    sort = spec.sort(key.lstrip("-"))
+    if sort is not None:
+        # Python's sort is stable: ties keep the caller's order, so a row never shows on two pages.
+        found.sort(key=sort.column, reverse=key.startswith("-"))
+    return found
+
+
+def page_of(spec: ListSpec, params: ListParams, rows: Sequence[Any]) -> ListPage:
+    """One page of a list computed in Python (a score per institution, figures per
+    department), with the same controls as ``fetch``: the caller reads ``rows`` within its
+    tenancy and applies its filters; here ``spec.search`` and a ``Sort``'s ``column`` are
+    functions of a row (the text searched, the sort key)."""
+    found = _matching(spec, params, rows)
+    pages = max(1, -(-len(found) // spec.page_size))
+    params.page = min(params.page, pages)
+    start = (params.page - 1) * spec.page_size
+    return ListPage(rows=found[start:start + spec.page_size], total=len(found), params=params, spec=spec)
+
+
+def export_of(spec: ListSpec, params: ListParams, rows: Sequence[Any]) -> bytes:
+    """Every row of a list computed in Python matching the search, sorted as on screen, as
+    an XLSX workbook (``page_of``'s rows, all pages)."""
+    return _workbook(spec, _matching(spec, params, rows)[:EXPORT_LIMIT])
+
+
+def _workbook(spec: ListSpec, rows: Sequence[Any]) -> bytes:
+    from openpyxl import Workbook
+
+    from core.exports import xlsx_bytes
+
     wb = Workbook()
     ws = wb.active
     ws.title = (spec.title or "列表")[:31]

@@ -108,3 +108,98 @@ async def test_nat39_first_restricted_case_by_the_index_equals_the_case_rows(gen
             assert await credit._restricted_since(ids, day) == await credit._restricted_since(
                 ids, day, from_cases=True), (ids, day)
     assert len(await credit._restricted_since(generated["ids"], dt.date(2026, 12, 31))) == 6
+
+
+def _by_key(rows: list[dict], key: str) -> list[dict]:
+    return sorted(rows, key=lambda r: str(r[key]))
+
+
+async def test_qc_figures_in_one_scan_equal_the_four_grouped_queries(generated):
+    """The QC page's figures on PostgreSQL: one GROUPING SETS statement instead of four
+    grouped queries over ``case_summary`` — the same totals, months, technologies,
+    departments (with their names) and institutions with the same ranks (on SQLite both
+    take the four queries)."""
+    from core.qc import service as qc
+
+    readers = [await region_actor(u) for u in READERS] + [await actor("admin"), await actor("medaffairs_a")]
+    filters = (qc.Filter(), qc.Filter(since=dt.date(2025, 3, 1)),
+               qc.Filter(technology_code=CODES[0], since=dt.date(2025, 1, 1), until=dt.date(2025, 12, 31)),
+               qc.Filter(technology_code=CODES[1]), qc.Filter(technology_code="NO-SUCH"))
+    seen = 0
+    for who in readers:
+        for flt in filters:
+            new = await qc.figures(who, flt)
+            old = await qc.figures(who, flt, one_scan=False)
+            assert new["total"] == old["total"] and new["months"] == old["months"], (who.username, flt)
+            assert _by_key(new["technologies"], "code") == _by_key(old["technologies"], "code")
+            assert _by_key(new["departments"], "department") == _by_key(old["departments"], "department")
+            assert _by_key(new["institutions"], "institution") == _by_key(old["institutions"], "institution")
+            assert [r["cases"] for r in new["departments"]] == sorted((r["cases"] for r in new["departments"]),
+                                                                       reverse=True)
+            seen += len(new["institutions"])
+    assert seen > 0
+
+
+async def test_use_states_read_by_inlined_ids_equal_the_bound_lists(generated, deployment):
+    """``lifecycle.states_many`` reads the region paths and the institutions' own states with
+    the ids written into the statement (``core.db.ids_clause``), not bound one by one: the
+    same rows as piccolo's ``is_in`` over the ids and the uids."""
+    from core.lifecycle import service as lifecycle
+    from core.lifecycle.tables import TechnologyUse
+    from core.tenancy.tables import Institution
+
+    every = [r["id"] for r in await Institution.select(Institution.id)]
+    await TechnologyUse.insert(*(TechnologyUse(uid=f"{i}:{CODES[n % 2]}", institution=i, technology_key=CODES[n % 2],
+                                               status="suspended" if n % 3 else "stopped", since=dt.date(2025, 5, 1))
+                                 for n, i in enumerate(generated["ids"][:4])))
+    uses = await TechnologyUse.select(TechnologyUse.institution, TechnologyUse.technology_key)
+    pairs = [(r["institution"], r["technology_key"]) for r in uses] + [(i, c) for i in every for c in CODES]
+    pairs += [(-5, "NO-SUCH"), (every[0], "NO-SUCH")]
+    for wanted in (pairs, pairs[:3], [], [(-5, "X")]):
+        paths = {r["id"]: r["region.path"] or "/" for r in await Institution.select(
+            Institution.id, Institution.region.path).where(Institution.id.is_in(sorted({i for i, _ in wanted}) or [-1]))}
+        assert await lifecycle._region_paths(i for i, _ in wanted) == paths
+        own = {(r["institution"], r["technology_key"]): r for r in await TechnologyUse.select().where(
+            TechnologyUse.uid.is_in(sorted({f"{i}:{k}" for i, k in wanted}) or ["-"]))}
+        assert await lifecycle._own_rows(wanted) == own
+    assert uses, "the deployment has technologies with a state of use"
+
+
+async def test_hn43_consistency_reads_its_candidates_and_lists_what_the_whole_desk_did(generated, deployment):
+    """The consistency page (HN-4.3, NAT-11) decorates only the filings that can be listed —
+    a closed one whose annotation differs, one under way with a first case — instead of
+    every filing of the region: the same two lists as the rules applied to the whole desk."""
+    from core.admission.tables import Project
+    from core.filing import service as filing
+    from core.filing.tables import Filing
+    from tests.case_helpers import admitted
+
+    await admitted(deployment["host"].view())
+    project = (await Project.select(Project.id).first())["id"]
+    ids, made = generated["ids"], []
+    cases = [("completed", "甲", "甲"), ("completed", "甲", ""), ("completed", "甲", "乙"), ("withdrawn", "", "丙"),
+             ("cancelled", "丁", "丁"), ("open", "", ""), ("submitted", "", ""), ("returned", "", ""),
+             ("withdrawal_requested", "戊", ""), ("open", "", "")]
+    for n, (status, expected, recorded) in enumerate(cases):
+        made.append(Filing(institution=ids[n % len(ids)], project=project, technology_code=CODES[n % 2],
+                           technology_name="规模读取技术", first_case_on=dt.date(2025, 3, 1 + n), status=status,
+                           annotation_expected=expected, annotation_recorded=recorded,
+                           due_on=dt.date(2025, 4, 1)))
+    await Filing.insert(*made)
+    hooks = deployment["host"].view()
+    closed = ("completed", "withdrawn", "cancelled")
+    for username in READERS:
+        who = await region_actor(username)
+        found = await filing.consistency(who, hooks, dt.date(2025, 6, 1))
+        mismatched, unfiled = [], []
+        for r in await filing.desk(who, hooks, dt.date(2025, 6, 1)):  # every filing, as the page read them
+            if r["status"] in closed and r["annotation_expected"] != r["annotation_recorded"]:
+                r["problem"] = "副本未备注" if not r["annotation_recorded"] else "副本备注与备案不一致"
+                mismatched.append(r)
+            elif r["status"] in ("open", "submitted", "returned") and r["first_case_on"] is not None:
+                r["problem"] = "已开展病例但未完成备案" + ("（已逾期未提交）" if r["overdue_open"] else "")
+                unfiled.append(r)
+        assert found == {"mismatched": mismatched, "unfiled": unfiled}, username
+    province = await filing.consistency(await region_actor("regulator_province"), hooks, dt.date(2025, 6, 1))
+    assert {r["annotation_recorded"] for r in province["mismatched"]} >= {"", "乙", "丙"}
+    assert len([r for r in province["unfiled"] if r["technology_name"] == "规模读取技术"]) == 4

@@ -33,3 +33,17 @@ async def answer(request: Request, spec: ListSpec, scope: Any, filename: str,
         return Response(data, media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'})
     return await listing.fetch(spec, params, scope)
+
+
+def answer_rows(request: Request, spec: ListSpec, rows: list[Any], filename: str,
+                **defaults: str) -> ListPage | Response:
+    """``answer`` for a list computed in Python (``core.listing.page_of``): one page of
+    ``rows``, or every matching row as a download."""
+    params = params_of(request, spec, **defaults)
+    if wants_export(request):
+        return xlsx(listing.export_of(spec, params, rows), filename)
+    return listing.page_of(spec, params, rows)
+
+
+def xlsx(data: bytes, filename: str) -> Response:
+    return Response(data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'})

@@ -39,7 +39,7 @@ from core.admission import service as admission
 from core.admission.tables import Project
 from core.audit import service as audit
 from core.contract import TechnologyInfo
-from core.db import write_transaction
+from core.db import ids_clause, write_transaction
 from core.errors import DomainError, Forbidden, NotFound, Problem
 from core.filing import rules
 from core.filing.schemas import (
@@ -1146,8 +1146,9 @@ async def desk_list(actor: Actor, hooks: HookView, today: dt.date | None = None)
     return _filing_spec(title="备案工作台", decorate=_desk_decorator(actor, cal, day), institutions=True), scope
 
 
-async def desk(actor: Actor, hooks: HookView, today: dt.date | None = None) -> list[dict]:
-    """Every filing on the actor's desk (``desk_list`` pages them), waiting ones first."""
+async def desk(actor: Actor, hooks: HookView, today: dt.date | None = None, where: Any = None) -> list[dict]:
+    """Every filing on the actor's desk (``desk_list`` pages them), waiting ones first;
+    ``where`` narrows them (before the rows are decorated)."""
     scope = await _desk_scope(actor)
     day = _today(today)
     cal = (await obligations.read_context(hooks, day))[0]
@@ -1155,20 +1156,34 @@ async def desk(actor: Actor, hooks: HookView, today: dt.date | None = None) -> l
         _WAITING_FIRST).order_by(Filing.completion_due_on).order_by(Filing.id, ascending=False)
     if scope is not None:
         query = query.where(scope)
+    if where is not None:
+        query = query.where(where)
     return await _desk_decorator(actor, cal, day)(await query)
+
+
+_CLOSED = (FilingStatus.completed, FilingStatus.withdrawn, FilingStatus.cancelled)
+_UNDER_WAY = (FilingStatus.open, FilingStatus.submitted, FilingStatus.returned)
+
+
+def _consistency_candidates() -> Any:
+    """The filings ``consistency`` can list, as a where-clause: a closed one whose annotation
+    differs from the expected one (both columns are NOT NULL), one under way with a first
+    case. The page used to decorate every filing of the region (its state of use and
+    cumulative cases) and keep these; the rules below still decide."""
+    return ((Filing.status.is_in(list(_CLOSED)) & (Filing.annotation_expected != Filing.annotation_recorded))
+            | (Filing.status.is_in(list(_UNDER_WAY)) & Filing.first_case_on.is_not_null()))
 
 
 async def consistency(actor: Actor, hooks: HookView, today: dt.date | None = None) -> dict:
     """In the actor's region, filings whose licence annotation (备注三) is missing
     or disagrees with the filing, and technologies with cases but no completed filing."""
-    rows = await desk(actor, hooks, today)
+    rows = await desk(actor, hooks, today, where=_consistency_candidates())
     mismatched, unfiled = [], []
     for r in rows:
-        closed = (FilingStatus.completed, FilingStatus.withdrawn, FilingStatus.cancelled)
-        if r["status"] in closed and r["annotation_expected"] != r["annotation_recorded"]:
+        if r["status"] in _CLOSED and r["annotation_expected"] != r["annotation_recorded"]:
             r["problem"] = "副本未备注" if not r["annotation_recorded"] else "副本备注与备案不一致"
             mismatched.append(r)
-        elif r["status"] in (FilingStatus.open, FilingStatus.submitted, FilingStatus.returned) and (
+        elif r["status"] in _UNDER_WAY and (
                 r["first_case_on"] is not None):  # a filing opens on its first case (NAT-11)
             r["problem"] = "已开展病例但未完成备案" + ("（已逾期未提交）" if r["overdue_open"] else "")
             unfiled.append(r)
@@ -1248,14 +1263,14 @@ async def _disclosure_rows(institution_ids: list[int] | None) -> list[dict]:
     active = Institution.select(Institution.id).where(Institution.active == True)  # noqa: E712
     if institution_ids is not None:
         active = active.where(Institution.id.is_in(list(institution_ids) or [-1]))
-    ids = [r["id"] for r in await active]
+    # A sub-select, not a thousand ids bound one by one (core.db.ids_clause says why).
     rows = await Filing.select(Filing.id, Filing.institution, Filing.project, Filing.technology_code,
                                Filing.technology_name, Filing.completed_on, Filing.status).where(
-        Filing.institution.is_in(ids or [-1]) & Filing.status.is_in(list(_DISCLOSED))).order_by(Filing.id)
+        Filing.institution.is_in(active) & Filing.status.is_in(list(_DISCLOSED))).order_by(Filing.id)
     keys = {(r["institution"], lifecycle.technology_key(r["technology_code"], r["project"])) for r in rows}
     admitted = await Project.select(Project.id, Project.institution, Project.technology_code,
                                     Project.technology_name).where(
-        Project.institution.is_in(ids or [-1]) & (Project.tech_class == "restricted")
+        Project.institution.is_in(active) & (Project.tech_class == "restricted")
         & (Project.status == "admitted")).order_by(Project.id)
     for p in admitted:
         key = (p["institution"], lifecycle.technology_key(p["technology_code"], p["id"]))
@@ -1305,7 +1320,7 @@ async def disclosures_all(institution_ids: list[int] | None = None) -> list[dict
     the institution's name and region."""
     rows = await _disclosure_rows(institution_ids)
     names = {r["id"]: r for r in await Institution.select(Institution.id, Institution.name, Institution.region.name)
-             .where(Institution.id.is_in(sorted({r["institution"] for r in rows}) or [-1]))}
+             .where(ids_clause('"institution"."id"', {r["institution"] for r in rows}))}
     for r in rows:
         r["institution.name"] = names[r["institution"]]["name"]
         r["institution.region.name"] = names[r["institution"]]["region.name"]

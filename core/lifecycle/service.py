@@ -37,7 +37,7 @@ from core.accounts.tables import User
 from core.admission.tables import Project
 from core.audit import service as audit
 from core.contract import LifecyclePolicy
-from core.db import write_transaction
+from core.db import ids_clause, write_transaction
 from core.errors import Conflict, DomainError, Forbidden, NotFound, Problem
 from core.lifecycle import rules
 from core.lifecycle.schemas import (
@@ -91,8 +91,8 @@ def _policy(hooks: HookView | None) -> LifecyclePolicy:
 
 
 async def _region_paths(institution_ids: Iterable[int]) -> dict[int, str]:
-    ids = sorted(set(institution_ids))
-    rows = await Institution.select(Institution.id, Institution.region.path).where(Institution.id.is_in(ids or [-1]))
+    rows = await Institution.select(Institution.id, Institution.region.path).where(
+        ids_clause('"institution"."id"', institution_ids))
     return {r["id"]: r["region.path"] or "/" for r in rows}
 
 
@@ -116,9 +116,11 @@ def _covering(suspensions: list[dict], key: str, path: str) -> list[dict]:
 
 
 async def _own_rows(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], dict]:
-    uids = sorted({f"{i}:{k}" for i, k in pairs})
-    rows = await TechnologyUse.select().where(TechnologyUse.uid.is_in(uids or ["-"]))
-    return {(r["institution"], r["technology_key"]): r for r in rows}
+    pairs = set(pairs)
+    uids = {f"{i}:{k}" for i, k in pairs}
+    # By institution (the uid is "<institution>:<technology_key>"), the uids checked here.
+    rows = await TechnologyUse.select().where(ids_clause('"technology_use"."institution"', (i for i, _ in pairs)))
+    return {(r["institution"], r["technology_key"]): r for r in rows if r["uid"] in uids}
 
 
 async def _past_periods(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], list[dict]]:

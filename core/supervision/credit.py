@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from core import clock
+from core import clock, listing
 from core.accounts.schemas import Actor
 from core.audit import service as audit
 from core.contract import CreditItem
@@ -339,6 +339,32 @@ async def region_scores(actor: Actor, hooks: HookView, year: int) -> list[Score]
                             total=_r(sum(p.earned for p in parts)), maximum=_r(sum(i.points for i in items)),
                             items=parts))
     return sorted(scores, key=lambda s: (s.total - s.maximum, s.institution_name))
+
+
+def region_list(items: list[CreditItem]) -> listing.ListSpec:
+    """The region's scores as a list (``listing.page_of`` over ``region_scores``): search by
+    institution, sort by total (lowest first, as ``region_scores`` orders them) or name, the
+    whole list (every page) as XLSX with one column per item."""
+    return listing.ListSpec(
+        table=None, columns=(), title="信誉评分", search=(lambda s: s.institution_name,),
+        search_hint="医疗机构名称",
+        # The year is read by the page itself; as a filter it stays in the page's links.
+        filters=(listing.Filter(key="year", label="年度", kind="text"),),
+        sorts=(listing.Sort("total", "总分", lambda s: (s.total - s.maximum, s.institution_name)),
+               listing.Sort("name", "医疗机构", lambda s: s.institution_name)),
+        default_sort="total",
+        export=(listing.attribute("医疗机构", "institution_name"), listing.attribute("总分", "total"),
+                listing.attribute("满分", "maximum"),
+                *(listing.ExportColumn(f"{i.title}（{_r(i.points)}）", lambda s, n=n: s.items[n].earned)
+                  for n, i in enumerate(items))))
+
+
+def region_summary(scores: list[Score]) -> dict:
+    """The figures above the region's list, over every institution (not one page)."""
+    totals = [s.total for s in scores]
+    return {"institutions": len(scores), "average": _r(sum(totals) / len(totals)) if totals else None,
+            "lowest": min(totals) if totals else None,
+            "full": sum(1 for s in scores if s.total >= s.maximum)}
 
 
 async def answers(actor: Actor, institution_id: int, year: int) -> list[dict]:

@@ -18,6 +18,7 @@ from core.qc import charts
 from core.qc import service as qc
 from web.context import roles_required
 from web.forms import form_date, form_int
+from web.listing import answer_rows
 from web.render import page
 
 qc_readers = [roles_required(*HOSPITAL_ROLES, "regulator", "qc_center", "admin")]
@@ -68,6 +69,30 @@ class QcController(Controller):
         return await page(request, "qc/index.html", data=data, charts=_charts(data, "本范围"), flt=flt,
                           technology=None, indicators=[], since=since, until=until,
                           period=_period(since, until, period), periods=qc.PERIODS)
+
+    @get("/departments")
+    async def departments(self, request: Request, actor: Actor, technology_code: str = "", since: str = "",
+                          until: str = "", period: str = "") -> Response:
+        return await self._list(request, actor, "departments", technology_code, since, until, period)
+
+    @get("/institutions")
+    async def institutions(self, request: Request, actor: Actor, technology_code: str = "", since: str = "",
+                           until: str = "", period: str = "") -> Response:
+        return await self._list(request, actor, "institutions", technology_code, since, until, period)
+
+    async def _list(self, request: Request, actor: Actor, kind: str, technology_code: str, since: str, until: str,
+                    period: str) -> Response:
+        """Every department's (institution's) figures of the page, paged, searched, sorted and
+        exported whole (``core.qc.service.figures_list``)."""
+        flt = _filter(technology_code=technology_code.strip(), since=since, until=until, period=period)
+        data = await qc.figures(actor, flt)
+        shown = _period(since, until, period)
+        found = answer_rows(request, qc.figures_list(kind), data[kind], f"qc-{kind}",
+                            **({"period": shown} if shown else {}))
+        if isinstance(found, Response):
+            return found
+        return await page(request, "qc/list.html", kind=kind, rows=found, flt=flt, total=data["total"],
+                          path=f"/qc/{kind}")
 
     @get("/technology/{code:str}")
     async def technology(self, request: Request, actor: Actor, hooks: HookView, code: str, since: str = "",

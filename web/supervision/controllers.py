@@ -18,7 +18,7 @@ from core.plugins import HookView
 from core.supervision import credit, cusum, funnel, opendata, rules, service
 from web.context import login_required, roles_required
 from web.forms import form_version
-from web.listing import answer
+from web.listing import answer, answer_rows
 from web.render import page
 
 NOTICES = {"answered": "warnings.answered", "closed": "warnings.closed", "escalated": "warnings.escalated"}
@@ -143,8 +143,13 @@ class CreditController(Controller):
         if actor.institution_id is not None:
             return Redirect(f"/credit/{actor.institution_id}" + (f"?year={year}" if year else ""), status_code=303)
         year = _year(year)
-        return await page(request, "supervision/credit_index.html", year=year,
-                          scores=await credit.region_scores(actor, hooks, year), items=credit.items_in_force(hooks))
+        items = credit.items_in_force(hooks)
+        scores = await credit.region_scores(actor, hooks, year)
+        found = answer_rows(request, credit.region_list(items), scores, f"credit-{year}", year=str(year))
+        if isinstance(found, Response):
+            return found
+        return await page(request, "supervision/credit_index.html", year=year, scores=found, items=items,
+                          summary=credit.region_summary(scores))
 
     @get("/export.xlsx")
     async def export_region(self, actor: Actor, hooks: HookView, year: int | None = None) -> Response:
