@@ -1,5 +1,6 @@
 """A province's whole-region lists are pages (issues 14, 15): the credit scores (NAT-39), the
-QC figures per institution and per department (HOSP-13) — one list mechanism
+QC figures per institution and per department (HOSP-13), the obligation counts per
+institution — one list mechanism
 (``core.listing.page_of``): page 2 shows the next rows, the XLSX export has every row of
 the search, a search finds one institution, the figures above the list stay region-wide,
 and a city regulator's list holds its city's institutions only."""
@@ -50,6 +51,19 @@ async def province(deployment):
                 discharged_on=day, complication=(n + k) % 5 == 0, outcome="improved", source="demo"))
     for start in range(0, len(cases), 100):
         await CaseRecord.insert(*cases[start:start + 100])
+    # Obligations: institution n has n % 3 overdue ones and one done on time.
+    from core.obligations.tables import Obligation
+
+    due = []
+    for n, inst in enumerate(ids):
+        for k in range(n % 3 + 1):
+            overdue = k < n % 3
+            due.append(Obligation(
+                dedupe_key=f"paged:{inst}:{k}", rule_id="TEST-1", kind="test_paged", title="分页测试事项",
+                institution=inst, subject_type="institution", subject_id=inst, event_kind="test",
+                event_on=dt.date(2025, 1, 1), due_on=dt.date(2025, 2, 1) if overdue else dt.date(2025, 1, 20),
+                status="open" if overdue else "done", done_on=None if overdue else dt.date(2025, 1, 10)))
+    await Obligation.insert(*due)
     return {"ids": ids, "departments": departments}
 
 
@@ -145,3 +159,36 @@ async def test_hosp13_qc_ranking_and_departments_are_pages_with_search_and_a_who
     theirs = await city2.get("/qc/institutions?period=all")
     assert theirs.status_code == 200 and not set(_rows(theirs.text, "qc-institutions", "institution")) & set(
         province["ids"])
+
+
+async def test_obligation_counts_per_institution_page_sort_search_and_export_every_one(province, deployment,
+                                                                                      login_as):
+    from core.obligations import service as obligations
+    from tests.filing_helpers import region_actor
+
+    counts = await obligations.status_counts(await region_actor("regulator_province"), deployment["host"].view())
+    assert len(counts) > 50 and set(province["ids"]) <= {c["institution"] for c in counts}
+    regulator = await login_as("regulator_province")
+    # The dashboard and the obligations page: the most overdue, the total of all, the link.
+    for path in ("/", "/obligations"):
+        page = await regulator.get(path)
+        shown = _rows(page.text, "obligation-counts", "institution")
+        assert len(shown) == 20 and "/obligations/institutions" in page.text, path
+        worst = sorted(counts, key=lambda c: (c["counts"]["overdue"], c["counts"]["due_soon"]), reverse=True)
+        assert shown == [c["institution"] for c in worst[:20]], path
+        total = sum(c["counts"]["overdue"] for c in counts)
+        assert f"全部 {len(counts)} 家医疗机构合计" in page.text and f'<th>{total}</th>' in page.text, path
+    pages = await _every_page(regulator, "/obligations/institutions", "obligation-counts-list", "institution")
+    assert len(pages[0]) == 50 and [i for page in pages for i in page] == [c["institution"] for c in counts]
+    by_overdue = await regulator.get("/obligations/institutions?sort=-overdue")
+    first = _rows(by_overdue.text, "obligation-counts-list", "institution")[0]
+    assert next(c for c in counts if c["institution"] == first)["counts"]["overdue"] == max(
+        c["counts"]["overdue"] for c in counts)
+    export = _sheet((await regulator.get("/obligations/institutions?format=xlsx")).content)
+    assert export[0][0] == "医疗机构" and export[0][-1] == "合计" and len(export) == 1 + len(counts)
+    found = await regulator.get("/obligations/institutions?q=分页测试医院021")
+    assert _rows(found.text, "obligation-counts-list", "institution") == [province["ids"][21]]
+    city2 = await login_as("regulator_city2")
+    theirs = await city2.get("/obligations/institutions")
+    assert theirs.status_code == 200 and not set(
+        _rows(theirs.text, "obligation-counts-list", "institution")) & set(province["ids"])

@@ -11,8 +11,26 @@ from core.inbox import service as inbox
 from core.obligations import ical
 from core.obligations import service as obligations
 from core.plugins import HookView
+from core import listing
+from core.messages import t
 from web.context import login_required
+from web.listing import answer_rows
+from web.templating import COUNT_STATES
 from web.render import page, partial
+
+
+def _counts_list() -> listing.ListSpec:
+    """The per-institution obligation counts (``obligations.status_counts``) as a list:
+    by name as before, or by any state's count."""
+    states = tuple(listing.Sort(s, t(f"obligation.status.{s}"), lambda c, s=s: c["counts"][s]) for s in COUNT_STATES)
+    return listing.ListSpec(
+        table=None, columns=(), title="各机构时限事项统计", search=(lambda c: c["name"],),
+        search_hint="医疗机构名称", sorts=(listing.Sort("name", "医疗机构", lambda c: c["name"]), *states,
+                                           listing.Sort("total", "合计", lambda c: c["total"])),
+        default_sort="name",
+        export=(listing.field("医疗机构", "name"),
+                *(listing.ExportColumn(t(f"obligation.status.{s}"), lambda c, s=s: c["counts"][s])
+                  for s in COUNT_STATES), listing.field("合计", "total")))
 
 
 def _is_htmx(request: Request) -> bool:
@@ -33,6 +51,17 @@ class ObligationController(Controller):
             provisional=await obligations.provisional_obligations(actor),
             exempt=await obligations.exempt_for(actor, hooks),
         )
+
+    @get("/institutions")
+    async def institutions(self, request: Request, actor: Actor, hooks: HookView) -> Response:
+        """各机构时限事项统计 as a list of its own: a province's thousand institutions, paged,
+        searched, sorted by any state, exported whole (the dashboard and the obligations page
+        show the institutions with the most overdue)."""
+        counts = await obligations.status_counts(actor, hooks)
+        found = answer_rows(request, _counts_list(), counts, "obligation-counts")
+        if isinstance(found, Response):
+            return found
+        return await page(request, "obligations/institutions.html", counts=found, every=counts)
 
     @get("/panel")
     async def panel(self, actor: Actor, hooks: HookView) -> Template:
