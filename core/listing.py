@@ -41,6 +41,7 @@ class Filter(msgspec.Struct, frozen=True, kw_only=True):
     kind: str = "choice"
     choices: tuple[tuple[str, str], ...] = ()
     clause: Callable[[Any], Any] | None = None
+    blank: str = "（全部）"  # a choice filter's empty option: no filter, or the page's default
 
 
 class Sort(msgspec.Struct, frozen=True):

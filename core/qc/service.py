@@ -314,7 +314,8 @@ def figures_list(kind: str) -> listing.ListSpec:
     of departments and a thousand institutions. Searched by name, sorted by any measure,
     exported whole; the period and technology are filters the page reads itself (they stay
     in the list's links)."""
-    filters = (listing.Filter(key="period", label="统计期间", choices=tuple(PERIODS.items())),
+    filters = (listing.Filter(key="period", label="统计期间", choices=tuple(PERIODS.items()),
+                              blank=f"（默认：{PERIODS[DEFAULT_PERIOD]}）"),
                listing.Filter(key="since", label="或手术日期自", kind="since"),
                listing.Filter(key="until", label="至", kind="until"),
                listing.Filter(key="technology_code", label="技术编码", kind="text"))
