@@ -85,8 +85,13 @@ async def send_due(hooks: HookView, today: dt.date | None = None, mailer: mail.M
         (Obligation.status == "open") & (Obligation.due_on <= horizon)).order_by(Obligation.due_on)
     if not rows:
         return 0
-    sent_keys = {r["key"] for r in await ObligationReminder.select(ObligationReminder.key).where(
-        ObligationReminder.obligation.is_in([r["id"] for r in rows]))}
+    # In chunks: PostgreSQL takes at most 32,767 arguments a statement, and a province's
+    # open obligations due by the horizon can be more (one per case not yet reported).
+    ids = [r["id"] for r in rows]
+    sent_keys = set()
+    for start in range(0, len(ids), 30_000):
+        sent_keys |= {r["key"] for r in await ObligationReminder.select(ObligationReminder.key).where(
+            ObligationReminder.obligation.is_in(ids[start:start + 30_000]))}
     sent = 0
     for row in rows:
         days = rules.days_left(cal, today, row["due_on"])
