@@ -180,6 +180,10 @@ class WorkCalendar:
         self.notice_years = frozenset(notice_years)
         self.local_days = local_days
         self.known_years = frozenset(years | notice_years)
+        # (start, n, direction) -> DueDate: a calendar never changes once built (a new notice
+        # builds a new one), and a batch of cases counts the same few spans from the same
+        # days again and again (each case's discharge, each deadline rule).
+        self._counted: dict[tuple[dt.date, int, int], DueDate] = {}
 
     # ------------------------------------------------------------ single days
 
@@ -226,7 +230,16 @@ class WorkCalendar:
             raise ValueError(f"天数应在 0 到 {MAX_COUNT} 之间（收到 {n}）")
 
     def _step(self, start: dt.date, n: int, direction: int) -> DueDate:
+        found = self._counted.get((start, n, direction))
+        if found is not None:
+            return found
         self._check_count(n)
+        if len(self._counted) > 20_000:
+            self._counted.clear()
+        found = self._counted[(start, n, direction)] = self._count(start, n, direction)
+        return found
+
+    def _count(self, start: dt.date, n: int, direction: int) -> DueDate:
         day, left, unknown = start, n, set()
         one = dt.timedelta(days=direction)
         try:

@@ -208,6 +208,21 @@ def _write_lock() -> asyncio.Lock:
 
 
 @contextlib.asynccontextmanager
+async def reads_together() -> AsyncIterator[None]:
+    """Run a phase's reads on one pooled connection (PostgreSQL: a transaction, READ
+    COMMITTED, so each statement still sees what is committed when it runs): one acquire and
+    one reset of the connection instead of one each per query — a batch of cases' check
+    reads about twenty times. SQLite: nothing (its reads share one connection already).
+    Inside a transaction: joins it."""
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        yield
+        return
+    async with db.transaction():
+        yield
+
+
+@contextlib.asynccontextmanager
 async def write_transaction() -> AsyncIterator[None]:
     """A write transaction: IMMEDIATE on SQLite so concurrent writers queue, not fail.
 
@@ -349,16 +364,22 @@ def _row_values(table: Any, rows: list[dict]) -> tuple[list[str], list[str], lis
     a column left out taking its default (worked out once per call), JSON dumped as
     piccolo dumps it. The primary key is written only when the rows carry it."""
     names, keys, json_keys, default_of, dump = _shape(table, table._meta.primary_key._meta.name in rows[0])
-    defaults = {key: default.python() if is_default else default for key, default, is_default in default_of}
-    out = []
-    for row in rows:
-        values = []
-        for key in keys:
-            value = row[key] if key in row else defaults[key]
-            if value is not None and key in json_keys and not isinstance(value, str):
-                value = dump(value)
-            values.append(value)
-        out.append(values)
+    pairs = [(key, default.python() if is_default else default) for key, default, is_default in default_of]
+    json_at = [index for index, key in enumerate(keys) if key in json_keys]
+    # One comprehension a row, then only the JSON columns revisited: the same values as
+    # testing every column of every row, at a third of the cost for a batch's 800 rows.
+    out = [[row.get(key, default) for key, default in pairs] for row in rows]
+    # One value object written in several rows (a case's payload queued to each platform)
+    # is dumped once: the rows hold it for the whole call, so its id stays its own.
+    dumped: dict[int, str] = {}
+    for values in out:
+        for index in json_at:
+            value = values[index]
+            if value is not None and not isinstance(value, str):
+                text = dumped.get(id(value))
+                if text is None:
+                    text = dumped[id(value)] = dump(value)
+                values[index] = text
     return names, keys, out
 
 

@@ -315,3 +315,18 @@ def test_cal1_counts_from_the_day_after_a_rest_day():
     """2004-02-01 is a Sunday: the 1st working day after it is Monday 02-02."""
     assert CAL.add_working_days(D("2004-02-01"), 1).date == D("2004-02-02")
     assert CAL.add_working_days(D("2025-10-01"), 1).date == D("2025-10-09")
+
+
+@pytest.mark.rule("CAL-1")
+def test_cal1_a_count_repeated_on_one_calendar_is_the_count_of_a_fresh_calendar():
+    """A calendar remembers the spans it has counted (a batch of cases counts the same
+    spans again and again): every repeated count, forwards and backwards, across a year
+    without its notice (CAL-4: provisional), is what a calendar built afresh counts."""
+    reused = WorkCalendar()
+    for _ in range(2):
+        for start in (D("2025-12-20") + dt.timedelta(days=k) for k in range(0, 400, 7)):
+            for n in (0, 1, 5, 15, 20, 60):
+                assert reused.add_working_days(start, n) == WorkCalendar().add_working_days(start, n)
+                assert reused.working_days_before(start, n) == WorkCalendar().working_days_before(start, n)
+    with pytest.raises(ValueError):
+        reused.add_working_days(D("2026-01-01"), -1)

@@ -217,3 +217,32 @@ async def test_insert_many_stores_what_piccolos_insert_stores(deployment):
     assert row == {"before": None, "after": {"日期": "2026-05-01", "n": [1, 2]}}
     # … a SQL NULL, not the JSON text "null" (as piccolo writes None).
     assert await AuditEvent.count().where((AuditEvent.action == "test.insert") & AuditEvent.before.is_null()) == 1
+
+
+async def test_insert_many_dumps_a_shared_json_value_as_piccolo_does_for_each_row(deployment):
+    """A batch queues one case's payload to every platform: the rows share the payload
+    object, which ``insert_many`` dumps once. Each row reads back what piccolo's own
+    insert of it stores — the shared value, a value given as JSON text, a value left out
+    (the column's default) — in COPY (PostgreSQL) and the multi-row INSERT (SQLite) alike."""
+    from core.db import insert_many, write_transaction
+
+    shared = {"case": 1, "技术": "G01", "operated_on": dt.date(2026, 5, 1).isoformat(), "qc": {"手术时间": "90"}}
+    rows = [dict(channel="national", kind="case", subject_type="case", subject_id=1, payload=shared,
+                 attachments=[], idempotency_key="test:shared-1", created_by="t"),
+            dict(channel="province", kind="case", subject_type="case", subject_id=1, payload=shared,
+                 attachments=[], idempotency_key="test:shared-2", created_by="t"),
+            dict(channel="province", kind="case", subject_type="case", subject_id=2, payload='{"已是文本": 1}',
+                 idempotency_key="test:shared-3", created_by="t")]
+    async with write_transaction():
+        ours = await insert_many(Delivery, rows, returning=("id",))
+        theirs = [(await Delivery.insert(Delivery(**(row | {"idempotency_key": row["idempotency_key"] + "p"})))
+                   .returning(Delivery.id))[0] for row in rows]
+    columns = [c for c in Delivery._meta.columns
+               if c._meta.name not in ("id", "idempotency_key", "created_at", "updated_at", "next_attempt_at")]
+    for a, b in zip(ours, theirs, strict=True):
+        mine = await Delivery.select(*columns).where(Delivery.id == a["id"]).first().output(load_json=True)
+        piccolo = await Delivery.select(*columns).where(Delivery.id == b["id"]).first().output(load_json=True)
+        assert mine == piccolo
+    assert [r["payload"] for r in await Delivery.select(Delivery.payload).where(
+        Delivery.id.is_in([r["id"] for r in ours])).order_by(Delivery.id).output(load_json=True)] == [
+        shared, shared, {"已是文本": 1}]

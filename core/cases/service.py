@@ -44,7 +44,7 @@ from core.cases import rules
 from core.cases.rules import CaseInput, Indicator
 from core.cases.schemas import CasePage, ChannelReport, ImportJob, ImportStatus, ReportState
 from core.cases.tables import CaseImport, CaseRecord
-from core.db import write_transaction
+from core.db import reads_together, write_transaction
 from core.errors import DomainError, NotFound, Problem
 from core.grading.service import CaseGrade, grade_cases
 from core.grading.service import choices as grading_choices
@@ -296,8 +296,9 @@ async def record_cases(actor: Actor, hooks: HookView, items: list[CaseInput], *,
 
     day = _today(today)
     for attempt in range(1, RACE_RETRIES + 1):
-        problems, ctx = await check_cases(actor, hooks, items, day, label=label,
-                                          declare_unauthorised=declare_unauthorised)
+        async with reads_together():
+            problems, ctx = await check_cases(actor, hooks, items, day, label=label,
+                                              declare_unauthorised=declare_unauthorised)
         if problems:
             raise DomainError(problems)
         try:
