@@ -51,11 +51,11 @@ OUTCOME_SHORT = {"prohibited": "禁止类", "restricted": "限制类", "strength
 
 
 def check_start(*, trigger: int | None, situation: str, domain: str, name: str, region_level: str) -> list[Problem]:
-    """EVAL-4/EVAL-10: a provincial department evaluates; EVAL-5: on one of its triggers,
+    """EVAL-10: a provincial department evaluates; EVAL-5: on one of its triggers,
     with the situation described; EVAL-12: never an excluded domain."""
     problems: list[Problem] = []
     if region_level != "province":
-        problems.append(Problem("医疗技术临床应用情况评估由省级卫生健康行政部门组织（EVAL-4、EVAL-10）", None, "EVAL-10"))
+        problems.append(Problem("医疗技术临床应用情况评估由省级卫生健康行政部门组织（EVAL-10）", None, "EVAL-10"))
     if not name.strip():
         problems.append(Problem("请选择或填写被评估的医疗技术", "technology_name"))
     if trigger not in TRIGGERS:

@@ -169,7 +169,7 @@ class StartInput(msgspec.Struct):
 
 
 async def start(actor: Actor, hooks: HookView, data: StartInput, today: dt.date | None = None) -> int:
-    """A provincial department starts an evaluation (EVAL-4, EVAL-10) on one of EVAL-5's
+    """A provincial department starts an evaluation (EVAL-10) on one of EVAL-5's
     triggers; organ transplantation, assisted reproduction, maternal-infant special
     technologies, TCM, drugs and devices are refused (EVAL-12)."""
     if not actor.has("regulator") or actor.region_id is None:

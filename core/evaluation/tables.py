@@ -12,7 +12,7 @@ from core.tenancy.tables import Institution, Region
 
 
 class Evaluation(Table):
-    """One evaluation of a technology, run by a provincial health department (EVAL-4, EVAL-10)."""
+    """One evaluation of a technology, run by a provincial health department (EVAL-10)."""
 
     region = ForeignKey(Region, index=True)
     started_by = ForeignKey(User)

@@ -5,18 +5,18 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
+from core import listing
 from core.accounts.schemas import Actor
 from core.errors import DomainError, NotFound
 from core.inbox import service as inbox
+from core.messages import t
 from core.obligations import ical
 from core.obligations import service as obligations
 from core.plugins import HookView
-from core import listing
-from core.messages import t
 from web.context import login_required
 from web.listing import answer_rows
-from web.templating import COUNT_STATES
 from web.render import page, partial
+from web.templating import COUNT_STATES
 
 
 def _counts_list() -> listing.ListSpec:
