@@ -246,6 +246,19 @@ async def write_transaction() -> AsyncIterator[None]:
             yield
 
 
+async def start_pool() -> None:
+    """PostgreSQL: open the connection pool (unless CLINTECH_DB_POOL=0); SQLite: nothing."""
+    from core.settings import get_settings
+
+    if isinstance(engine(), PostgresEngine) and get_settings().db_pool and not engine().pool:
+        await engine().start_connection_pool(min_size=2, max_size=10)
+
+
+async def close_pool() -> None:
+    if isinstance(engine(), PostgresEngine) and engine().pool:
+        await engine().close_connection_pool()
+
+
 async def check() -> dict:
     """Ping the database: ``{"ok": bool, "engine": ..., "error": ...}``."""
     db = engine()

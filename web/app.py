@@ -15,6 +15,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
+from core import db
 from core.plugins import PluginConfigError, PluginHost
 from core.settings import get_settings
 from web import errors
@@ -33,24 +34,6 @@ def _plugin_routers(host: PluginHost) -> list[Router]:
         if handlers:
             routers.append(Router(path="/", route_handlers=handlers, guards=[plugin_enabled(plugin)]))
     return routers
-
-
-async def _start_pool() -> None:
-    from piccolo.engine.postgres import PostgresEngine
-
-    from core.db import engine
-
-    if isinstance(engine(), PostgresEngine) and get_settings().db_pool:
-        await engine().start_connection_pool(min_size=2, max_size=10)
-
-
-async def _close_pool() -> None:
-    from piccolo.engine.postgres import PostgresEngine
-
-    from core.db import engine
-
-    if isinstance(engine(), PostgresEngine) and engine().pool:
-        await engine().close_connection_pool()
 
 
 async def _sync_catalogs(app: Litestar) -> None:
@@ -242,9 +225,9 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False, freeze
         openapi_config=OpenAPIConfig(title="ClinTech Portal API", version="0.1.0"),
         logging_config=LoggingConfig(log_exceptions="debug", configure_root_logger=False),
         debug=settings.debug,
-        on_startup=[_start_pool, _sync_catalogs, *([start_jobs] if start_jobs else []),
+        on_startup=[db.start_pool, _sync_catalogs, *([start_jobs] if start_jobs else []),
                     *([_freeze_heap] if freeze_heap else [])],
-        on_shutdown=[*([stop_jobs] if stop_jobs else []), _close_pool],
+        on_shutdown=[*([stop_jobs] if stop_jobs else []), db.close_pool],
     )
     app.state.plugin_host = host
     app.state.jobs_inline = run_jobs

@@ -83,17 +83,23 @@ def demo(scale: int, case_count: int, years: int) -> None:
     host = _host()
 
     async def run():
+        from core import db
+
         await _migrate()
-        hooks = host.view(await system.disabled_plugins())
-        logins = await demo_data.load(hooks)
-        from core import demo_states
+        await db.start_pool()  # PostgreSQL: thousands of small statements, not as many connections
+        try:
+            hooks = host.view(await system.disabled_plugins())
+            logins = await demo_data.load(hooks)
+            from core import demo_states
 
-        for line in await demo_states.everything(hooks):
-            click.echo(line)
-        if scale > 0:
-            from core import demo_scale
+            for line in await demo_states.everything(hooks):
+                click.echo(line)
+            if scale > 0:
+                from core import demo_scale
 
-            await demo_scale.build(hooks, scale, case_count or scale * 1000, years=years, log=click.echo)
+                await demo_scale.build(hooks, scale, case_count or scale * 1000, years=years, log=click.echo)
+        finally:
+            await db.close_pool()
         return logins
 
     logins = asyncio.run(run())

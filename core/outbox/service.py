@@ -20,10 +20,12 @@ and ``confirm_manual`` from the outbox page.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import random
 import secrets
 import socket
+import ssl
 import time
 import uuid
 from collections.abc import Iterable
@@ -665,7 +667,7 @@ async def deliver_due(
     if not leased:
         return 0
     by_key = {}
-    async with httpx.AsyncClient(follow_redirects=False) as client:
+    async with httpx.AsyncClient(follow_redirects=False, verify=_tls_context()) as client:
         for row in leased:
             if row["channel"] not in by_key:
                 by_key[row["channel"]] = find_channel(hooks, row["channel"])
@@ -673,6 +675,14 @@ async def deliver_due(
             outcome = await _attempt(client, row, by_key[row["channel"]])
             await _record(row, outcome, worker, now, int((time.monotonic() - started) * 1000), rng, hooks)
     return len(leased)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every delivery round, built as httpx builds its
+    default (SSL_CERT_FILE / SSL_CERT_DIR, else certifi): httpx would build a new one per
+    client by reading the CA bundle (20 ms; 2 s of ``clintech demo``'s 96 rounds)."""
+    return httpx.create_ssl_context()
 
 
 async def counts(actor: Actor) -> dict[str, int]:
