@@ -38,7 +38,13 @@ from core.grading.tables import GradingEdition, GradingOperation
 from core.holidays.tables import HolidayOverride
 from core.inbox.tables import InboxAddress, InboxMessage
 from core.lifecycle.tables import RegionSuspension, TechnologyUse, UseEvent
-from core.obligations.tables import CalendarFeed, Obligation, ObligationReminder, ObligationSummary
+from core.obligations.tables import (
+    CalendarFeed,
+    Obligation,
+    ObligationReminder,
+    ObligationSummary,
+    ObligationYearSummary,
+)
 from core.outbox.tables import Delivery, DeliveryAttempt
 from core.people.tables import Authorisation, AuthorisationEvent, Certificate, OperatorFinding
 from core.qc.tables import CaseIndicatorSummary, CaseSummary, QcAnnualReport, QcSummary
@@ -64,7 +70,7 @@ TABLES += [Evaluation, EvaluationFile, DataRequest, PanelExpert, Sitting, Sittin
 TABLES += [Certificate, Authorisation, AuthorisationEvent, OperatorFinding]
 TABLES += [Body, BodyMember, BodyMeeting, BodyDecision]
 TABLES += [TrainingCourse, Trainee, TrainingReview]
-TABLES += [CaseSummary, CaseIndicatorSummary, ObligationSummary]
+TABLES += [CaseSummary, CaseIndicatorSummary, ObligationSummary, ObligationYearSummary]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",

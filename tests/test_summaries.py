@@ -28,7 +28,7 @@ from core.cases import service as cases
 from core.cases.tables import CaseRecord
 from core.db import write_transaction
 from core.obligations import service as obligations
-from core.obligations.tables import Obligation, ObligationSummary
+from core.obligations.tables import Obligation, ObligationSummary, ObligationYearSummary
 from core.qc import service as qc
 from core.qc.tables import CaseIndicatorSummary, CaseSummary
 from tests.admission_helpers import actor, valid_form
@@ -109,13 +109,21 @@ async def assert_case_tables_equal_the_rows() -> None:
 
 
 async def assert_obligation_table_equals_the_rows() -> None:
+    """``obligation_summary`` and ``obligation_year_summary`` (issue 14, the region's credit
+    scores: by kind and year of the due date) equal the obligation rows."""
     expected: dict[tuple, list[int]] = {}
-    for r in await Obligation.select(Obligation.institution, Obligation.status, Obligation.done_late,
-                                     Obligation.due_on):
+    by_year: dict[tuple, list[int]] = {}
+    for r in await Obligation.select(Obligation.institution, Obligation.kind, Obligation.status,
+                                     Obligation.done_late, Obligation.due_on):
         due = _iso(r["due_on"]) if r["status"] == "open" and r["due_on"] is not None else ""
         expected.setdefault((r["institution"] or 0, r["status"], bool(r["done_late"]), due), [0])[0] += 1
+        year = _iso(r["due_on"])[:4] if r["due_on"] is not None else ""
+        by_year.setdefault((r["institution"] or 0, r["kind"], year, r["status"], bool(r["done_late"]), due),
+                           [0])[0] += 1
     got = await stored(ObligationSummary, ("institution", "status", "done_late", "due"), ("n",))
     assert {(k[0], k[1], bool(k[2]), k[3]): v for k, v in got.items()} == expected
+    got = await stored(ObligationYearSummary, ("institution", "kind", "year", "status", "done_late", "due"), ("n",))
+    assert {(*k[:4], bool(k[4]), k[5]): v for k, v in got.items()} == by_year
 
 
 def _normal(data):

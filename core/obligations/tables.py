@@ -90,3 +90,19 @@ class ObligationSummary(Table, tablename="obligation_summary"):
     done_late = Boolean(default=False)
     due = Varchar(length=10, default="")
     n = Integer(default=0)
+
+
+class ObligationYearSummary(Table, tablename="obligation_year_summary"):
+    """How many obligations per institution × kind × year of the due date × status
+    (× ``done_late``; × due date for open ones, "" otherwise): the credit scores of a whole
+    region (NAT-39) count obligations on time and late by kind over a year from these rows
+    instead of the year's obligations (222,000 at 1,000 institutions). Kept by triggers on
+    ``obligation`` like ``ObligationSummary``."""
+
+    institution = Integer()
+    kind = Varchar(length=60, default="")
+    year = Varchar(length=4, default="")
+    status = Varchar(length=10, choices=ObligationStatus)
+    done_late = Boolean(default=False)
+    due = Varchar(length=10, default="")
+    n = Integer(default=0)

@@ -245,20 +245,21 @@ async def _region_counts(ids: list[int], year: int, today: dt.date) -> dict[str,
     warning losses by severity and answer, suspensions and stops — what ``score`` counts
     record by record, for a whole region at once."""
     from core.lifecycle.tables import UseEvent
-    from core.obligations.tables import Obligation
+    from core.obligations.tables import ObligationYearSummary
 
     start, end = _year(year)
     inst = f"({', '.join(str(int(i)) for i in ids) or '-1'})"
     args = [start.isoformat(), end.isoformat()] if _sqlite() else [start, end]
-    today_arg = today.isoformat() if _sqlite() else today
     obligations: dict[tuple[int, str], list[int]] = {}
-    for r in await Obligation.raw(f"""
+    # From the obligations' summary by kind and year (kept by triggers, migration
+    # 2026-12-05T22:52): an open one is late once its due date ("due") is before today.
+    for r in await ObligationYearSummary.raw(f"""
         SELECT o.institution AS institution, o.kind AS kind,
-               SUM(CASE WHEN o.status = 'done' AND NOT o.done_late THEN 1 ELSE 0 END) AS on_time,
-               SUM(CASE WHEN (o.status = 'done' AND o.done_late) OR (o.status = 'open' AND o.due_on < {{}})
-                        THEN 1 ELSE 0 END) AS late
-        FROM obligation o WHERE o.institution IN {inst} AND o.due_on >= {{}} AND o.due_on <= {{}}
-        GROUP BY o.institution, o.kind""", today_arg, *args):
+               SUM(CASE WHEN o.status = 'done' AND NOT o.done_late THEN o.n ELSE 0 END) AS on_time,
+               SUM(CASE WHEN (o.status = 'done' AND o.done_late) OR (o.status = 'open' AND o.due <> '' AND o.due < {{}})
+                        THEN o.n ELSE 0 END) AS late
+        FROM obligation_year_summary o WHERE o.institution IN {inst} AND o.year = {{}}
+        GROUP BY o.institution, o.kind""", today.isoformat(), str(year)):
         obligations[(r["institution"], r["kind"])] = [int(r["on_time"] or 0), int(r["late"] or 0)]
     warnings: dict[int, list[tuple[str, bool, int]]] = {}
     for r in await RiskWarning.raw(f"""
