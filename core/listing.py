@@ -94,6 +94,13 @@ class ListParams(msgspec.Struct, kw_only=True):
     page: int = 1
     values: dict[str, str] = {}  # filter key → the value as typed (checked)
     problems: list[Problem] = []
+    defaults: dict[str, str] = {}  # values the page chose when the query string left them out
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether the person set anything to clear (a search, a sort, a filter other than the
+        page's default): the defaults alone are no condition."""
+        return any(self.defaults.get(k) != v for k, v in self.query(page=None).items())
 
     def query(self, **changes: Any) -> dict[str, str]:
         """The query-string values of this list state, with ``changes`` (None drops one)."""

@@ -61,4 +61,4 @@ def _kit_installed() -> bool:
     return any(ep.name == "clintech" for ep in entry_points(group="pytest11"))
 
 
-pytest_plugins = ([] if _kit_installed() else ["clintech_testkit"]) + ["tests.fixtures"]
+pytest_plugins = ([] if _kit_installed() else ["clintech_testkit"]) + ["tests.fixtures", "tests.list_helpers"]

@@ -17,7 +17,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def params_of(request: Request, spec: ListSpec, **defaults: str) -> listing.ListParams:
     """The list state of this request (``defaults`` for keys the query string leaves out)."""
     raw = {**defaults, **{k: v for k, v in request.query_params.items()}}
-    return listing.parse(spec, raw)
+    params = listing.parse(spec, raw)
+    params.defaults = dict(defaults)
+    return params
 
 
 def wants_export(request: Request) -> bool:

@@ -78,12 +78,12 @@ def count_rows(counts: list[dict]) -> Markup:
     """The rows of the per-institution obligation count table (``obligations/_counts.html``),
     built here rather than in a template loop: a province's regulator sees a row for each of
     its (up to a thousand) institutions, and the loop cost more than the page's queries.
-    The institution's name is escaped; the counts are integers."""
-    row = ('<tr data-institution="{}"><td>{}</td>'
+    The institution's name is escaped and links to its page; the counts are integers."""
+    row = ('<tr data-institution="{}"><td><a href="/institutions/{}">{}</a></td>'
            + "".join(f'<td data-status="{s}">{{}}</td>' for s in COUNT_STATES) + "<td>{}</td></tr>")
     return Markup("\n".join(
-        row.format(int(c["institution"]), escape(c["name"]), *(int(c["counts"][s]) for s in COUNT_STATES),
-                   int(c["total"])) for c in counts))
+        row.format(int(c["institution"]), int(c["institution"]), escape(c["name"]),
+                   *(int(c["counts"][s]) for s in COUNT_STATES), int(c["total"])) for c in counts))
 
 
 try:  # markupsafe's own C escaping, without building a ``Markup`` per value (which cost more)

@@ -28,6 +28,12 @@ from core.tenancy.service import require_institution, visible_institution_ids
 
 SEVERITY_FACTOR = {"notice": 0.5, "warning": 1.0, "serious": 2.0}
 YEARS_SHOWN = 3
+FIRST_YEAR = 2000  # the earliest year a score is computed for
+
+
+def years(today: dt.date | None = None) -> list[int]:
+    """The years a score can be asked for, this year first."""
+    return list(range((today or clock.today()).year, FIRST_YEAR - 1, -1))
 
 
 class Loss(msgspec.Struct, frozen=True):
@@ -349,8 +355,10 @@ def region_list(items: list[CreditItem]) -> listing.ListSpec:
     return listing.ListSpec(
         table=None, columns=(), title="信誉评分", search=(lambda s: s.institution_name,),
         search_hint="医疗机构名称",
-        # The year is read by the page itself; as a filter it stays in the page's links.
-        filters=(listing.Filter(key="year", label="年度", kind="text"),),
+        # The year is read by the page itself; as a filter it stays in the page's links. A
+        # choice of the years there are, so the field always shows the year the page shows.
+        filters=(listing.Filter(key="year", label="年度", choices=tuple((str(y), f"{y} 年度") for y in years()),
+                                blank="（默认：本年度）"),),
         sorts=(listing.Sort("total", "总分", lambda s: (s.total - s.maximum, s.institution_name)),
                listing.Sort("name", "医疗机构", lambda s: s.institution_name)),
         default_sort="total",
@@ -383,7 +391,7 @@ async def answer(actor: Actor, hooks: HookView, institution_id: int, year: int, 
     problems = rules.check_text(text, "text", "说明")
     if item and item not in {i.key for i in items_in_force(hooks)}:
         problems.append(Problem("请选择要说明的评分项目", "item", "NAT-39"))
-    if not 2000 <= year <= clock.today().year:
+    if year not in years():
         problems.append(Problem("年度不正确", "year", "NAT-39"))
     if problems:
         raise DomainError(problems)

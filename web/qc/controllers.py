@@ -86,9 +86,9 @@ class QcController(Controller):
         exported whole (``core.qc.service.figures_list``)."""
         flt = _filter(technology_code=technology_code.strip(), since=since, until=until, period=period)
         data = await qc.figures(actor, flt)
-        shown = _period(since, until, period)
+        # The default period stays in the list's links; explicit dates win over any period.
         found = answer_rows(request, qc.figures_list(kind), data[kind], f"qc-{kind}",
-                            **({"period": shown} if shown else {}))
+                            **({} if since or until else {"period": qc.DEFAULT_PERIOD}))
         if isinstance(found, Response):
             return found
         return await page(request, "qc/list.html", kind=kind, rows=found, flt=flt, total=data["total"],

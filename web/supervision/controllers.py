@@ -121,9 +121,13 @@ class WarningController(Controller):
 CREDIT_READERS = ("medical_affairs", "hospital_head", "regulator", "qc_center", "admin")
 
 
-def _year(year: int | None) -> int:
-    this = clock.today().year
-    return year if year is not None and 2000 <= year <= this else this
+def _year(year: int | str | None) -> int:
+    """The year asked for when it is one a score is computed for (``credit.years``), else this
+    year. The region's list takes the year as text: a field's value that is no year shows
+    this year's list, not an error page."""
+    if isinstance(year, str):
+        year = int(year) if year.strip().isdigit() else None
+    return year if year in credit.years() else clock.today().year
 
 
 def _xlsx(body: bytes, name: str) -> Response:
@@ -139,13 +143,15 @@ class CreditController(Controller):
     guards = [roles_required(*CREDIT_READERS)]
 
     @get("/")
-    async def index(self, request: Request, actor: Actor, hooks: HookView, year: int | None = None) -> Response:
+    async def index(self, request: Request, actor: Actor, hooks: HookView, year: str = "") -> Response:
         if actor.institution_id is not None:
-            return Redirect(f"/credit/{actor.institution_id}" + (f"?year={year}" if year else ""), status_code=303)
+            return Redirect(f"/credit/{actor.institution_id}" + (f"?year={_year(year)}" if year else ""),
+                            status_code=303)
         year = _year(year)
         items = credit.items_in_force(hooks)
         scores = await credit.region_scores(actor, hooks, year)
-        found = answer_rows(request, credit.region_list(items), scores, f"credit-{year}", year=str(year))
+        found = answer_rows(request, credit.region_list(items), scores, f"credit-{year}",
+                            year=str(clock.today().year))
         if isinstance(found, Response):
             return found
         return await page(request, "supervision/credit_index.html", year=year, scores=found, items=items,
