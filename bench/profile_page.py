@@ -75,7 +75,7 @@ async def main() -> None:
             profiler.disable()
             import pstats
 
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(40)
         else:
             profiler.stop()
             print(profiler.output_text(unicode=True, color=False, show_all=False))

@@ -24,6 +24,7 @@ from core.catalog.tables import (
     CatalogHospitalRoutine,
     CatalogTechnology,
 )
+from core.dashboard.tables import InstitutionChange
 from core.evaluation.tables import (
     DataRequest,
     Evaluation,
@@ -70,7 +71,7 @@ TABLES += [Evaluation, EvaluationFile, DataRequest, PanelExpert, Sitting, Sittin
 TABLES += [Certificate, Authorisation, AuthorisationEvent, OperatorFinding]
 TABLES += [Body, BodyMember, BodyMeeting, BodyDecision]
 TABLES += [TrainingCourse, Trainee, TrainingReview]
-TABLES += [CaseSummary, CaseIndicatorSummary, ObligationSummary, ObligationYearSummary]
+TABLES += [CaseSummary, CaseIndicatorSummary, ObligationSummary, ObligationYearSummary, InstitutionChange]
 
 APP_CONFIG = AppConfig(
     app_name="clintech",

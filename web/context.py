@@ -44,6 +44,10 @@ async def load_hooks(connection: ASGIConnection) -> HookView:
         deployment = read.deployment if read is not None else await system.deployment_state()
         state.hooks = host.view(deployment.disabled)
         state.hooks.memo["calendar_key"] = deployment.calendar_key
+        actor = state.get("actor")
+        if read is not None and actor is not None and actor.institution_id is not None:
+            # The institution's change counter, read with the session (``core.dashboard``).
+            state.hooks.memo["work_version"] = (actor.institution_id, read.work_version, deployment.disabled)
     return state.hooks
 
 

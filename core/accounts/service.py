@@ -210,6 +210,9 @@ class SessionRead(msgspec.Struct, frozen=True):
     deployment: Any  # core.system.service.DeploymentState
     unread: int = 0
     departments: int = 0  # the active departments of the user's institution (the dashboard's card)
+    # The user's institution's change counter (``core.dashboard.tables.InstitutionChange``):
+    # what a process keeps of the institution's dashboard holds while it stays the same.
+    work_version: int = 0
 
 
 def _departments_column():
@@ -221,6 +224,17 @@ def _departments_column():
         f'(SELECT COUNT(*) FROM {Department._meta.tablename} d JOIN {User._meta.tablename} u '
         f'ON u.institution = d.institution WHERE u.id = "{UserSession._meta.tablename}"."user" '
         f'AND d.active)').as_alias("departments")
+
+
+def _work_version_column():
+    from piccolo.querystring import QueryString
+
+    from core.dashboard.tables import InstitutionChange
+
+    return QueryString(
+        f'(SELECT c.version FROM {InstitutionChange._meta.tablename} c JOIN {User._meta.tablename} u '
+        f'ON u.institution = c.institution WHERE u.id = "{UserSession._meta.tablename}"."user")'
+    ).as_alias("work_version")
 
 
 def _unread_column():
@@ -237,7 +251,8 @@ def _session_query(token_hash, now):
     from core.system import service as system
 
     return (
-        UserSession.select(*_ACTOR_COLUMNS, *system.state_columns(), _unread_column(), _departments_column())
+        UserSession.select(*_ACTOR_COLUMNS, *system.state_columns(), _unread_column(), _departments_column(),
+                           _work_version_column())
         .where((UserSession.token_hash == token_hash) & (UserSession.expires_at > now))
         .first()
         .output(load_json=True, nested=True)
@@ -272,7 +287,7 @@ async def session_with_state(token: str | None) -> tuple[Actor | None, SessionRe
         region_name=u["region"]["name"],
     )
     return actor, SessionRead(deployment=system.state_from(row), unread=int(row["unread"] or 0),
-                              departments=int(row["departments"] or 0))
+                              departments=int(row["departments"] or 0), work_version=int(row["work_version"] or 0))
 
 
 async def logout(token: str | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core import clock
 from core.accounts.schemas import Actor
 from core.accounts.tables import User
 from core.audit import service as audit
@@ -21,6 +22,12 @@ async def summary(actor: Actor, hooks=None, departments: int | None = None) -> d
         from core.dashboard import todo
         from core.obligations import service as obligations
 
+        # A hospital user's figures depend on the institution's rows (its change counter),
+        # the user, the switches, the holiday notices and the day: kept while they stand.
+        kept = None if actor.is_admin else todo.kept_key(actor.institution_id, hooks.memo, "summary", actor,
+                                                         clock.today(), departments)
+        if kept is not None and kept in todo.KEPT:
+            return dict(todo.KEPT[kept])
         out["todo"] = await todo.for_actor(actor, hooks)
         if actor.institution_id is not None and actor.has(*obligations.INSTITUTION_WIDE):
             _, today, soon = await obligations.read_context(hooks)
@@ -41,6 +48,8 @@ async def summary(actor: Actor, hooks=None, departments: int | None = None) -> d
                 (Department.institution == actor.institution_id) & (Department.active == True)),  # noqa: E712
              "href": f"/institutions/{actor.institution_id}"},
         ]
+        if hooks is not None:
+            todo.keep(kept, dict(out))
         return out
     # The tenant clause only where it is used (building it costs a hospital's page for nothing).
     scope = institution_scope(actor)

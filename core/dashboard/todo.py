@@ -177,21 +177,55 @@ def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
+# What a process keeps of institutions' dashboards while their change counter stands
+# (``core.dashboard.tables.InstitutionChange``, read with the session): bounded, cleared whole.
+KEPT: dict[tuple, Any] = {}
+KEPT_LIMIT = 4000
+
+
+def kept_key(institution_id: int | None, memo: dict | None, *parts: Any) -> tuple | None:
+    """A key for ``KEPT`` when the request read ``institution_id``'s change counter with its
+    session (``memo["work_version"]``), else ``None`` (nothing is kept: read afresh). The
+    key holds the counter, the switched-off plugins, the holiday notices' signature and
+    ``parts``."""
+    if memo is None or institution_id is None:
+        return None
+    version = memo.get("work_version")
+    if version is None or version[0] != institution_id:
+        return None
+    return (*version, memo.get("calendar_key"), *parts)
+
+
+def keep(key: tuple | None, value: Any) -> Any:
+    if key is not None:
+        if len(KEPT) >= KEPT_LIMIT:
+            KEPT.clear()
+        KEPT[key] = value
+    return value
+
+
 async def institution_rows(institution_id: int, memo: dict | None = None, roles: tuple[str, ...] = ()
                            ) -> list[dict]:
     """The institution's open work as rows of the UNION (``part`` says which), with what
     the reader's ``roles`` see of its counts and warnings. With ``memo`` (a request's
     ``HookView.memo``) read once per request: the to-do list, the dashboard's counts and
-    the navigation's admission badge share it."""
+    the navigation's admission badge share it; and while the institution's change counter
+    read with the session stands, not read again (``KEPT``; the rows are never changed
+    after they are read)."""
     from core.admission.tables import Project
 
     roles = _roles_key(roles)
     key = f"institution_rows:{institution_id}:{','.join(roles)}"
     if memo is not None and key in memo:
         return memo[key]
+    kept = kept_key(institution_id, memo, "rows", roles)
+    if kept is not None and kept in KEPT:
+        memo[key] = KEPT[kept]
+        return memo[key]
     rows = await Project.raw(_institution_sql(institution_id, roles))
     if memo is not None:
         memo[key] = rows
+    keep(kept, rows)
     # ``steps`` stays the column's JSON text: only the current step is read, once per
     # process for the same text (``core.admission.service.work_items``).
     for row in rows:
@@ -221,7 +255,10 @@ def _admission_work(actor: Actor, parts: dict[str, list[dict]], memo: dict | Non
     key = f"admission_work:{actor.id}"
     if memo is not None and key in memo:
         return memo[key]
-    found = _work_of(actor, parts)
+    kept = kept_key(actor.institution_id, memo, "admission_work", actor)
+    found = KEPT.get(kept) if kept is not None else None
+    if found is None:
+        found = keep(kept, _work_of(actor, parts))
     if memo is not None:
         memo[key] = found
     return found

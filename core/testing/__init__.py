@@ -286,6 +286,11 @@ class Databases:
 
     async def reset(self, plugins: tuple[str, ...]) -> None:
         """The working database becomes a fresh copy of the template of ``plugins``."""
+        from core.dashboard import todo
+
+        # What the process kept of institutions' dashboards belongs to the database replaced
+        # (a copy starts its change counters where the template left them).
+        todo.KEPT.clear()
         template = self.templates.get(plugins)
         if template is None:
             await self.build(plugins)
