@@ -210,6 +210,7 @@ async def _walk(henan_server, henan_page, hooks, receiver, project_id: int, tmp_
     obligation = await Obligation.select().where(Obligation.id == sub["completion_obligation_id"]).first()
     assert (obligation["rule_id"], obligation["status"]) == ("HN-2.2c", "open")  # not done by the click
     await desk.click("nav.side >> text=备案工作台")
+    await desk.wait_for_url("**/filings/desk")  # count() does not wait for the navigation
     assert await desk.locator(f"#pushes #delivery-{push['id']}").count() == 1
     assert "推送至发证部门（审批办）（HN-2.2c）" in await desk.inner_text("#pushes")
     await shot(desk, "hn-05-desk-push-queued")
