@@ -60,6 +60,18 @@ async def test_nat37_a_batch_writes_each_table_once_whatever_its_size(project):
             (Delivery.subject_type == "case") & (Delivery.subject_id == r.id)) == len(r.delivery_ids)
 
 
+@pytest.mark.rule("NAT-37")
+async def test_nat37_a_batch_reads_the_catalogue_of_the_technologies_it_cites_not_of_every_admitted_one(project):
+    """A hospital with many admitted technologies records a batch of one: the batch reads
+    the QC indicators (project form, catalogue entry, plugins) of the technology its cases
+    cite, so admitting another catalogue technology adds no query to it."""
+    hooks, project_id = project
+    before, _ = await _record(hooks, project_id, 2)
+    await admitted(hooks, tech_index=33)
+    after, results = await _record(hooks, project_id, 2)
+    assert after == before, (before, after)
+    assert [r.status for r in results] == ["created"] * 2
+
 
 def _dated(project_id: int, n: int) -> list:
     """``n`` cases operated on ``n`` different days (admitted that day, discharged two days later)."""

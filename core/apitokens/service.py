@@ -15,7 +15,7 @@ import secrets
 from core.accounts.schemas import Actor
 from core.apitokens.tables import ApiToken
 from core.audit import service as audit
-from core.db import write_transaction
+from core.db import Prepared, write_transaction
 from core.errors import DomainError, Forbidden, NotFound, Problem
 from core.tenancy.tables import Institution
 
@@ -70,13 +70,17 @@ async def list_tokens(actor: Actor) -> list[dict]:
                                  ApiToken.institution.name).order_by(ApiToken.id, ascending=False)
 
 
+# Every API request runs it: built once (``core.db.Prepared``).
+_TOKEN_QUERY = Prepared(lambda token_hash: ApiToken.select(
+    ApiToken.id, ApiToken.institution, ApiToken.name, ApiToken.prefix, ApiToken.revoked_at,
+    ApiToken.institution.name).where(ApiToken.token_hash == token_hash).first(), 1)
+
+
 async def authenticate(token: str | None) -> Actor | None:
     """The actor of a live bearer token, or None (unknown, malformed or revoked)."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    row = await ApiToken.select(ApiToken.id, ApiToken.institution, ApiToken.name, ApiToken.prefix,
-                                ApiToken.revoked_at, ApiToken.institution.name).where(
-        ApiToken.token_hash == _hash(token)).first()
+    row = await _TOKEN_QUERY.run(_hash(token))
     if row is None or row["revoked_at"] is not None:
         return None
     return Actor(id=0, username=f"api:{row['prefix']}", display_name=f"接口令牌 {row['name']}", roles=("his",),

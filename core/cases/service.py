@@ -162,9 +162,6 @@ async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], tod
         return [Problem(f"每批最多 {MAX_BATCH} 例", label, "NAT-37")], {}
     projects = by_code(await admitted_projects(institution_id))
     staff = {p["username"]: p for p in await physicians(institution_id)}
-    indicators: dict[int, list[Indicator]] = {}
-    for p in {p["id"]: p for p in projects.values()}.values():
-        indicators[p["id"]] = await indicators_for(hooks, p)
     # By the unique "<institution>:<case id>" key (its index), not the institution's every case.
     keys = sorted({f"{institution_id}:{c.case_id.strip()}" for c in items})
     existing = {r["external_id"]: r for r in await CaseRecord.select(
@@ -175,6 +172,10 @@ async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], tod
     plan = []
     refusals = await _use_refusals(hooks, institution_id, items, projects)
     contents = [_content(raw) for raw in items]
+    # The QC indicators of the projects the batch cites (not of every admitted project).
+    indicators: dict[int, list[Indicator]] = {}
+    for p in {p["id"]: p for p in (projects.get(c.technology_code) for c in contents) if p}.values():
+        indicators[p["id"]] = await indicators_for(hooks, p)
     grades, grade_problems = await grade_cases(hooks, institution_id,
                                                [(c, projects.get(c.technology_code)) for c in contents])
     for index, case in enumerate(contents):

@@ -47,7 +47,7 @@ from core.catalog.tables import CatalogEdition as EditionRow
 from core.catalog.tables import CatalogEditionSource as SourceRow
 from core.catalog.tables import CatalogHospitalRoutine as RoutineRow
 from core.catalog.tables import CatalogTechnology as TechRow
-from core.db import is_sqlite, write_transaction
+from core.db import Prepared, is_sqlite, write_transaction
 from core.errors import DomainError, NotFound, Problem
 from core.plugins import HookView, PluginHost
 
@@ -403,11 +403,18 @@ async def choices(hooks: HookView, *, classes: tuple[str, ...] | list[str] | Non
     return [t for t in found if classes is None or t.tech_class in classes]
 
 
+# A cited technology and its edition by id (every case batch asks for its projects'
+# technologies): built once (``core.db.Prepared``).
+_TECH_QUERY = Prepared(lambda technology_id: TechRow.select().where(
+    TechRow.id == technology_id).first().output(load_json=True), 1)
+_EDITION_QUERY = Prepared(lambda edition_id: EditionRow.select().where(EditionRow.id == edition_id).first(), 1)
+
+
 async def _load_one(technology_id: int) -> tuple[dict, dict]:
-    row = await TechRow.select().where(TechRow.id == technology_id).first().output(load_json=True)
+    row = await _TECH_QUERY.run(technology_id)
     if row is None:
         raise NotFound("未找到该技术")
-    edition = await EditionRow.select().where(EditionRow.id == row["edition"]).first()
+    edition = await _EDITION_QUERY.run(row["edition"])
     return row, edition
 
 

@@ -39,7 +39,7 @@ from core.admission import service as admission
 from core.admission.tables import Project
 from core.audit import service as audit
 from core.contract import TechnologyInfo
-from core.db import ids_clause, write_transaction
+from core.db import Prepared, ids_clause, write_transaction
 from core.errors import DomainError, Forbidden, NotFound, Problem
 from core.filing import rules
 from core.filing.schemas import (
@@ -147,9 +147,14 @@ _COLUMNS = (Filing.institution.name, Filing.institution.licence_region, Filing.i
             Filing.institution.licence_no, Filing.lead.display_name)
 
 
+# Every read of one filing (its page, each change and its audit snapshot): built once
+# (``core.db.Prepared``).
+_ROW_QUERY = Prepared(lambda filing_id: Filing.select(*Filing.all_columns(), *_COLUMNS).where(
+    Filing.id == filing_id).first().output(load_json=True), 1)
+
+
 async def _row(filing_id: int) -> dict | None:
-    return await Filing.select(*Filing.all_columns(), *_COLUMNS).where(Filing.id == filing_id).first().output(
-        load_json=True)
+    return await _ROW_QUERY.run(filing_id)
 
 
 async def _visible(actor: Actor, filing_id: int) -> dict:

@@ -114,15 +114,25 @@ def rules_of(hooks: HookView) -> list[DeadlineRule]:
     """The deployment's deadline rules from the enabled plugins, validated.
 
     Raises ``rules.DeadlineRuleError`` naming the plugin and rule when any rule is bad.
+    Memoised on the hook view (one request or job run): a batch of cases asks for them
+    in its use check, its obligations and their exemptions.
     """
-    return rules.check_rules(_answers(hooks, "deadline_rules"))
+    found = hooks.memo.get("deadline_rules")
+    if found is None:
+        found = hooks.memo["deadline_rules"] = rules.check_rules(_answers(hooks, "deadline_rules"))
+    return found
 
 
 def exemptions_of(hooks: HookView, deployment_rules: list[DeadlineRule] | None = None) -> list[rules.Exemption]:
     """The enabled plugins' exemptions (grandfathering), checked against the rules;
     ``rules.DeadlineRuleError`` naming the plugin when one is bad."""
-    return rules.check_exemptions(_answers(hooks, "deadline_exemptions"),
-                                  rules_of(hooks) if deployment_rules is None else deployment_rules)
+    if deployment_rules is not None:
+        return rules.check_exemptions(_answers(hooks, "deadline_exemptions"), deployment_rules)
+    found = hooks.memo.get("deadline_exemptions")
+    if found is None:
+        found = hooks.memo["deadline_exemptions"] = rules.check_exemptions(
+            _answers(hooks, "deadline_exemptions"), rules_of(hooks))
+    return found
 
 
 def in_force_of(hooks: HookView) -> list[rules.RulesInForce]:
@@ -266,7 +276,7 @@ async def on_events(actor: Actor, hooks: HookView, events: list[DomainEvent]) ->
     planned = [_planned(cal, deployment_rules, event) for event in events]
     if not any(planned):
         return [[] for _ in events]
-    exemptions = exemptions_of(hooks, deployment_rules)
+    exemptions = exemptions_of(hooks)
     licences = await _licences([e.institution_id for e in events]) if any(e.institutions for e in exemptions) else {}
     keys = [[dedupe_key(rule, event, occ) for rule, occ, _ in plan]
             for event, plan in zip(events, planned, strict=True)]

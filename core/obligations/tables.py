@@ -28,7 +28,9 @@ class Obligation(Table):
     # Shown on screen with the rule, e.g. a deployment setting that fixes a window.
     setting_note = Varchar(length=300, default="")
     role = Varchar(length=30, default="")
-    institution = ForeignKey(Institution, index=True)
+    # No index of its own: ``obligation_institution_counts`` (institution, status, due_on,
+    # done_late) leads with it, and every write of a batch of cases maintains each index.
+    institution = ForeignKey(Institution, index=False)
     assignee = ForeignKey(User, null=True, index=True, on_delete=OnDelete.set_null)
     subject_type = Varchar(length=40)
     subject_id = Integer(index=True)
@@ -38,7 +40,7 @@ class Obligation(Table):
     occurrence = Varchar(length=20, default="")
     technology_code = Varchar(length=40, default="")
     technology_class = Varchar(length=20, default="")
-    due_on = Date(index=True)
+    due_on = Date(index=False)  # ``obligation_due_counts`` (due_on, institution, …) leads with it
     provisional = Boolean(default=False)  # CAL-4: crosses a year whose holidays are unknown
     unknown_years = Varchar(length=60, default="")
     status = Varchar(length=10, default=ObligationStatus.open, choices=ObligationStatus, index=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from core.accounts.schemas import Actor
 from core.audit import service as audit
-from core.db import write_transaction
+from core.db import Prepared, write_transaction
 from core.errors import DomainError, NotFound, Problem
 from core.tenancy import rules
 from core.tenancy.schemas import DepartmentInput, InstitutionInput, RegionInput
@@ -42,9 +42,22 @@ async def visible_institution_ids(actor: Actor) -> list[int] | None:
     return [r["id"] for r in await Institution.select(Institution.id).where(clause)]
 
 
+# One institution by id with its regions' names: built once (``core.db.Prepared``); a batch
+# of cases asks for its institution in its obligations and its filing.
+_INSTITUTION_QUERY = Prepared(lambda institution_id: Institution.select(
+    *Institution.all_columns(), Institution.region.name, Institution.licence_region.name
+).where(Institution.id == institution_id).first().output(load_json=True), 1)
+
+
 async def require_institution(actor: Actor, institution_id: int) -> dict:
     """The institution if it lies in the actor's scope; otherwise ``NotFound`` —
-    the same answer as for an id that does not exist."""
+    the same answer as for an id that does not exist. A hospital user's own institution
+    (the scope is its id) is read by the prepared query by id."""
+    if actor.institution_id is not None and not actor.is_admin:
+        row = await _INSTITUTION_QUERY.run(institution_id) if actor.institution_id == institution_id else None
+        if row is None:
+            raise NotFound("未找到该医疗机构")
+        return row
     query = Institution.select(
         *Institution.all_columns(), Institution.region.name, Institution.licence_region.name
     ).where(Institution.id == institution_id)
