@@ -20,7 +20,7 @@ from core.accounts.tables import User
 from core.audit import service as audit
 from core.changes import Versioned
 from core.contract import ContractError, WarningRule
-from core.db import write_transaction
+from core.db import ids_clause, write_transaction
 from core.errors import DomainError, NotFound, Problem
 from core.plugins import HookView
 from core.supervision import rules
@@ -216,7 +216,9 @@ async def _visibility(actor: Actor) -> list[Any]:
     conditions = []
     ids = await visible_institution_ids(actor)
     if ids is not None:
-        conditions.append(RiskWarning.institution.is_in(ids or [-1]))
+        # The region's institutions written into the statement (``ids_clause``): the province's
+        # thousand bound one by one cost its dashboard more than the query did.
+        conditions.append(ids_clause('"risk_warning"."institution"', ids))
     if not actor.is_admin:
         roles = [r for r in actor.roles if r.isidentifier()] or ["-"]
         seen_by = RiskWarning.audience_key.like(f"%,{roles[0]},%")
