@@ -219,9 +219,9 @@ def pg_available() -> bool:
         return False
 
 
-def psql(sql: str) -> None:
-    subprocess.run(["psql", "-q", "-h", PG["host"], "-p", str(PG["port"]), "-U", PG["user"], "-d", "postgres",
-                    "-c", sql], check=True, capture_output=True, timeout=60)
+def psql(sql: str, database: str = "postgres", timeout: int = 60) -> None:
+    subprocess.run(["psql", "-q", "-h", PG["host"], "-p", str(PG["port"]), "-U", PG["user"], "-d", database,
+                    "-c", sql], check=True, capture_output=True, timeout=timeout)
 
 
 @contextlib.contextmanager

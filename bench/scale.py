@@ -250,8 +250,7 @@ def main() -> int:
             # a kept database's planner statistics describe it as built, not with the cases and
             # open obligations earlier runs added — the batch's NAT-25 bar check then scanned every
             # open obligation (13 ms a batch at 35,000). ANALYZE, as autovacuum would have.
-            subprocess.run(["psql", "-q", "-h", run.PG["host"], "-p", str(run.PG["port"]), "-U", run.PG["user"],
-                            "-d", args.keep_db, "-c", "ANALYZE"], check=True)
+            run.psql("ANALYZE", args.keep_db, timeout=3600)
         else:
             run.log(f"scale ({engine}): clintech demo --scale {args.institutions} --cases {args.cases}")
             began = time.perf_counter()
@@ -280,8 +279,7 @@ def main() -> int:
             # reminders: without autovacuum the planner still took risk_warning for nearly empty
             # and sorted every open warning for the regulator's to-do (20 ms; 0.6 ms after).
             # ANALYZE, as autovacuum would have.
-            subprocess.run(["psql", "-q", "-h", run.PG["host"], "-p", str(run.PG["port"]), "-U", run.PG["user"],
-                            "-d", database.rsplit("/", 1)[-1], "-c", "ANALYZE"], check=True)
+            run.psql("ANALYZE", database.rsplit("/", 1)[-1], timeout=3600)
         setup = helper(env, "setup")
         if args.jobs == "separate":
             env["CLINTECH_JOBS"] = "separate"

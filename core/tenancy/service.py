@@ -42,11 +42,16 @@ async def visible_institution_ids(actor: Actor) -> list[int] | None:
     return [r["id"] for r in await Institution.select(Institution.id).where(clause)]
 
 
-# One institution by id with its regions' names: built once (``core.db.Prepared``); a batch
-# of cases asks for its institution in its obligations and its filing.
-_INSTITUTION_QUERY = Prepared(lambda institution_id: Institution.select(
-    *Institution.all_columns(), Institution.region.name, Institution.licence_region.name
-).where(Institution.id == institution_id).first().output(load_json=True), 1)
+def _institution_by_id(institution_id: Any) -> Any:
+    """One institution by id with its regions' names (``require_institution``'s read)."""
+    return Institution.select(*Institution.all_columns(), Institution.region.name,
+                              Institution.licence_region.name).where(Institution.id == institution_id)
+
+
+# Built once (``core.db.Prepared``): a batch of cases asks for its institution in its
+# obligations and its filing.
+_INSTITUTION_QUERY = Prepared(lambda institution_id: _institution_by_id(institution_id).first().output(
+    load_json=True), 1)
 
 
 async def require_institution(actor: Actor, institution_id: int) -> dict:
@@ -58,9 +63,7 @@ async def require_institution(actor: Actor, institution_id: int) -> dict:
         if row is None:
             raise NotFound("未找到该医疗机构")
         return row
-    query = Institution.select(
-        *Institution.all_columns(), Institution.region.name, Institution.licence_region.name
-    ).where(Institution.id == institution_id)
+    query = _institution_by_id(institution_id)
     clause = institution_scope(actor)
     if clause is not None:
         query = query.where(clause)
