@@ -44,7 +44,7 @@ from core.cases import rules
 from core.cases.rules import CaseInput, Indicator
 from core.cases.schemas import CasePage, ChannelReport, ImportJob, ImportStatus, ReportState
 from core.cases.tables import CaseImport, CaseRecord
-from core.db import reads_together, write_transaction
+from core.db import Prepared, reads_together, write_transaction
 from core.errors import DomainError, NotFound, Problem
 from core.grading.service import CaseGrade, grade_cases
 from core.grading.service import choices as grading_choices
@@ -94,15 +94,26 @@ def pseudonym_secret() -> str:
 # ---------------------------------------------------------------- what a case may cite
 
 
+# The reads every batch of cases makes, built once (per shape of their lists): ``core.db.Prepared``.
+_ADMITTED = Prepared(lambda institution_id: Project.select(
+    Project.id, Project.institution, Project.department, Project.lead, Project.title, Project.technology_code,
+    Project.technology_name, Project.technology_ref, Project.tech_class, Project.admitted_on,
+    Project.monitoring_until, Project.awaiting_first_case, Project.restricted_from, Project.form,
+    Project.status, Project.department.name,
+).where((Project.institution == institution_id) & (Project.status == "admitted")).order_by(
+    Project.id).output(load_json=True), 1)
+_PHYSICIANS = Prepared(lambda institution_id: User.select(
+    User.id, User.username, User.display_name, User.title, User.roles, User.active).where(
+    User.institution == institution_id).order_by(User.display_name).output(load_json=True), 1)
+_EXISTING = Prepared(lambda institution_id, keys: CaseRecord.select(
+    CaseRecord.id, CaseRecord.external_id, CaseRecord.content_hash, CaseRecord.report_due_on,
+    CaseRecord.report_rule, CaseRecord.delivery_id).where(
+    (CaseRecord.institution == institution_id) & CaseRecord.dedupe_key.is_in(keys)), 2, lists=(1,))
+
+
 async def admitted_projects(institution_id: int) -> list[dict]:
     """The institution's admitted projects (HOSP-3), cases may be recorded for them."""
-    return await Project.select(
-        Project.id, Project.institution, Project.department, Project.lead, Project.title, Project.technology_code,
-        Project.technology_name, Project.technology_ref, Project.tech_class, Project.admitted_on,
-        Project.monitoring_until, Project.awaiting_first_case, Project.restricted_from, Project.form,
-        Project.status, Project.department.name,
-    ).where((Project.institution == institution_id) & (Project.status == "admitted")).order_by(
-        Project.id).output(load_json=True)
+    return await _ADMITTED.run(institution_id)
 
 
 def by_code(projects: list[dict]) -> dict[str, dict]:
@@ -124,8 +135,7 @@ def project_code(project: dict) -> str:
 
 async def physicians(institution_id: int) -> list[dict]:
     """This institution's physicians (operators and assistants), by login name."""
-    rows = await User.select(User.id, User.username, User.display_name, User.title, User.roles, User.active).where(
-        User.institution == institution_id).order_by(User.display_name).output(load_json=True)
+    rows = await _PHYSICIANS.run(institution_id)
     return [r for r in rows if r["active"] and any(role in PHYSICIAN_ROLES for role in r["roles"] or [])]
 
 
@@ -164,10 +174,7 @@ async def check_cases(actor: Actor, hooks: HookView, items: list[CaseInput], tod
     staff = {p["username"]: p for p in await physicians(institution_id)}
     # By the unique "<institution>:<case id>" key (its index), not the institution's every case.
     keys = sorted({f"{institution_id}:{c.case_id.strip()}" for c in items})
-    existing = {r["external_id"]: r for r in await CaseRecord.select(
-        CaseRecord.id, CaseRecord.external_id, CaseRecord.content_hash, CaseRecord.report_due_on,
-        CaseRecord.report_rule, CaseRecord.delivery_id).where(
-        (CaseRecord.institution == institution_id) & CaseRecord.dedupe_key.is_in(keys))}
+    existing = {r["external_id"]: r for r in await _EXISTING.run(institution_id, keys)}
     seen: dict[str, str] = {}
     plan = []
     refusals = await _use_refusals(hooks, institution_id, items, projects)
@@ -450,20 +457,25 @@ def _filing_counts(entries: list[dict], awaiting: dict[int, bool]) -> tuple[dict
     return first_cases, added
 
 
+def _awaiting(ids: list) -> Any:
+    from core.db import is_sqlite
+
+    query = Project.select(Project.id, Project.awaiting_first_case).where(Project.id.is_in(ids)).order_by(Project.id)
+    return query if is_sqlite() else query.lock_rows()
+
+
+_AWAITING = Prepared(_awaiting, 1, lists=(0,))  # compiled per engine: FOR UPDATE on PostgreSQL
+
+
 async def _lock_projects(plan: list[dict]) -> dict[int, bool]:
     """Inside the write: lock the batch's restricted projects (PostgreSQL ``FOR UPDATE``, in
     id order; SQLite's write transaction already holds the database) and read whether each
     still waits for its first case — as committed now, not as read before the write."""
-    from core.db import is_sqlite
-
     ids = sorted({e["project"]["id"] for e in plan if e["existing"] is None
                   and class_on(e["project"], e["case"].operated_on) == "restricted"})
     if not ids:
         return {}
-    query = Project.select(Project.id, Project.awaiting_first_case).where(Project.id.is_in(ids)).order_by(Project.id)
-    if not is_sqlite():
-        query = query.lock_rows()
-    return {r["id"]: bool(r["awaiting_first_case"]) for r in await query}
+    return {r["id"]: bool(r["awaiting_first_case"]) for r in await _AWAITING.run(ids)}
 
 
 async def report_deliveries(case_ids: list[int]) -> dict[int, list[dict]]:
@@ -608,13 +620,19 @@ async def _filings(actor: Actor, hooks: HookView, institution_id: int, first_cas
                 await filing.add_cases(delegate, latest[project_id], count)
 
 
-async def counting_filings(project_ids: list[int]) -> dict[int, int]:
-    """The filing that counts each project's cases (its latest not withdrawn or cancelled)."""
+def _counting(project_ids: list) -> Any:
     from core.filing.tables import Filing
 
-    rows = await Filing.select(Filing.id, Filing.project).where(
-        Filing.project.is_in(project_ids) & Filing.status.not_in(["withdrawn", "cancelled"])
-    ).order_by(Filing.id)
+    return Filing.select(Filing.id, Filing.project).where(
+        Filing.project.is_in(project_ids) & Filing.status.not_in(["withdrawn", "cancelled"])).order_by(Filing.id)
+
+
+_COUNTING = Prepared(_counting, 1, lists=(0,))
+
+
+async def counting_filings(project_ids: list[int]) -> dict[int, int]:
+    """The filing that counts each project's cases (its latest not withdrawn or cancelled)."""
+    rows = await _COUNTING.run(sorted(set(project_ids))) if project_ids else []
     return {r["project"]: r["id"] for r in rows}
 
 

@@ -23,7 +23,7 @@ import msgspec
 from core import clock
 from core.accounts.schemas import Actor
 from core.audit import service as audit
-from core.db import write_transaction
+from core.db import Prepared, write_transaction
 from core.errors import DomainError, NotFound, Problem
 from core.grading import rules
 from core.grading.rules import Operation
@@ -60,10 +60,25 @@ def may_edit(actor: Actor, institution_id: int) -> bool:
     return actor.is_admin or (actor.has("medical_affairs") and actor.institution_id == institution_id)
 
 
+# Every batch of cases reads them: built once (``core.db.Prepared``).
+_EDITIONS = Prepared(lambda institution_id: GradingEdition.select().where(
+    GradingEdition.institution == institution_id).order_by(GradingEdition.effective_on, ascending=False).order_by(
+    GradingEdition.number, ascending=False), 1)
+
+
+def _levels_query(ids: list) -> Any:
+    from core.catalog.tables import CatalogTechnology
+
+    return CatalogTechnology.select(CatalogTechnology.id, CatalogTechnology.surgery_levels).where(
+        CatalogTechnology.id.is_in(ids)).output(load_json=True)
+
+
+_LEVELS = Prepared(_levels_query, 1, lists=(0,))
+
+
 async def editions(institution_id: int) -> list[dict]:
     """Every edition of the institution's catalogue, the newest first."""
-    return await GradingEdition.select().where(GradingEdition.institution == institution_id).order_by(
-        GradingEdition.effective_on, ascending=False).order_by(GradingEdition.number, ascending=False)
+    return await _EDITIONS.run(institution_id)
 
 
 def in_force(rows: list[dict], on: dt.date) -> dict | None:
@@ -226,13 +241,10 @@ async def edit_operation(actor: Actor, institution_id: int, *, code: str, name: 
 
 
 async def _technology_levels(refs: list[Any]) -> dict[str, tuple[int, ...]]:
-    from core.catalog.tables import CatalogTechnology
-
     ids = sorted({int(r) for r in refs if r is not None and str(r).isdigit()})
     if not ids:
         return {}
-    rows = await CatalogTechnology.select(CatalogTechnology.id, CatalogTechnology.surgery_levels).where(
-        CatalogTechnology.id.is_in(ids)).output(load_json=True)
+    rows = await _LEVELS.run(ids)
     return {str(r["id"]): tuple(r["surgery_levels"] or ()) for r in rows}
 
 

@@ -37,7 +37,7 @@ from core.accounts.tables import User
 from core.admission.tables import Project
 from core.audit import service as audit
 from core.contract import LifecyclePolicy
-from core.db import ids_clause, write_transaction
+from core.db import Prepared, write_transaction
 from core.errors import Conflict, DomainError, Forbidden, NotFound, Problem
 from core.lifecycle import rules
 from core.lifecycle.schemas import (
@@ -90,17 +90,30 @@ def _policy(hooks: HookView | None) -> LifecyclePolicy:
 # ---------------------------------------------------------------- reading the state
 
 
+# The reads of ``use_refusals`` (a batch of cases asks them all): built once per shape
+# (``core.db.Prepared``).
+_REGION_PATHS = Prepared(lambda ids: Institution.select(Institution.id, Institution.region.path).where(
+    Institution.id.is_in(ids)), 1, lists=(0,))
+_SUSPENSIONS = Prepared(lambda keys: RegionSuspension.select(
+    *RegionSuspension.all_columns(), RegionSuspension.region.path, RegionSuspension.region.name,
+    RegionSuspension.region.department).where(RegionSuspension.technology_key.is_in(keys)), 1, lists=(0,))
+_OWN_ROWS = Prepared(lambda ids: TechnologyUse.select().where(TechnologyUse.institution.is_in(ids)), 1, lists=(0,))
+_PAST_EVENTS = Prepared(lambda ids, keys: UseEvent.select(
+    UseEvent.institution, UseEvent.technology_key, UseEvent.action, UseEvent.status_after, UseEvent.by,
+    UseEvent.event_on, UseEvent.rule, UseEvent.trigger, UseEvent.reason, UseEvent.document).where(
+    UseEvent.institution.is_in(ids) & UseEvent.technology_key.is_in(keys)
+    & UseEvent.action.is_in(list(rules.OWN_ACTIONS))).order_by(UseEvent.id), 2, lists=(0, 1))
+
+
 async def _region_paths(institution_ids: Iterable[int]) -> dict[int, str]:
-    rows = await Institution.select(Institution.id, Institution.region.path).where(
-        ids_clause('"institution"."id"', institution_ids))
+    ids = sorted(set(institution_ids))
+    rows = await _REGION_PATHS.run(ids) if ids else []
     return {r["id"]: r["region.path"] or "/" for r in rows}
 
 
 async def _suspensions(keys: Iterable[str]) -> list[dict]:
     keys = sorted(set(keys))
-    return await RegionSuspension.select(*RegionSuspension.all_columns(), RegionSuspension.region.path,
-                                         RegionSuspension.region.name, RegionSuspension.region.department).where(
-        RegionSuspension.technology_key.is_in(keys or ["-"]))
+    return await _SUSPENSIONS.run(keys) if keys else []
 
 
 def _in_force(own: dict | None, today: dt.date) -> dict | None:
@@ -119,7 +132,8 @@ async def _own_rows(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], d
     pairs = set(pairs)
     uids = {f"{i}:{k}" for i, k in pairs}
     # By institution (the uid is "<institution>:<technology_key>"), the uids checked here.
-    rows = await TechnologyUse.select().where(ids_clause('"technology_use"."institution"', (i for i, _ in pairs)))
+    ids = sorted({i for i, _ in pairs})
+    rows = await _OWN_ROWS.run(ids) if ids else []
     return {(r["institution"], r["technology_key"]): r for r in rows if r["uid"] in uids}
 
 
@@ -127,12 +141,7 @@ async def _past_periods(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str
     """The institution's own restrictions that have ended (``rules.own_periods``), by
     (institution, technology) — one query."""
     pairs = set(pairs)
-    rows = await UseEvent.select(UseEvent.institution, UseEvent.technology_key, UseEvent.action,
-                                 UseEvent.status_after, UseEvent.by, UseEvent.event_on, UseEvent.rule,
-                                 UseEvent.trigger, UseEvent.reason, UseEvent.document).where(
-        UseEvent.institution.is_in(sorted({i for i, _ in pairs}) or [-1])
-        & UseEvent.technology_key.is_in(sorted({k for _, k in pairs}) or ["-"])
-        & UseEvent.action.is_in(list(rules.OWN_ACTIONS))).order_by(UseEvent.id)
+    rows = await _PAST_EVENTS.run(sorted({i for i, _ in pairs}), sorted({k for _, k in pairs})) if pairs else []
     grouped: dict[tuple[int, str], list[dict]] = {}
     for r in rows:
         if (r["institution"], r["technology_key"]) in pairs:
@@ -202,17 +211,19 @@ def _overdue_refusal(bars: list[dict], q: UseQuery, name: str, today: dt.date) -
         rule=bar["rule_id"]))
 
 
+_PROJECTS = Prepared(lambda institutions, codes, ids: Project.select(
+    Project.id, Project.institution, Project.technology_code, Project.technology_name, Project.tech_class,
+    Project.ethics_status, Project.title).where(
+    Project.institution.is_in(institutions) & (Project.status == "admitted")
+    & (Project.technology_code.is_in(codes) | Project.id.is_in(ids))).order_by(Project.id), 3, lists=(0, 1, 2))
+
+
 async def _projects(items: list[UseQuery]) -> dict[Any, dict]:
     """Admitted projects the queries cite: by id, and the latest by (institution, key)."""
-    columns = (Project.id, Project.institution, Project.technology_code, Project.technology_name, Project.tech_class,
-               Project.ethics_status, Project.title)
     institutions = sorted({q.institution_id for q in items})
     ids = sorted({q.project_id for q in items if q.project_id} | {
         int(q.technology_key[1:]) for q in items if q.technology_key[:1] == "P" and q.technology_key[1:].isdigit()})
-    rows = await Project.select(*columns).where(
-        Project.institution.is_in(institutions) & (Project.status == "admitted")
-        & (Project.technology_code.is_in(sorted({q.technology_key for q in items})) | Project.id.is_in(ids or [-1]))
-    ).order_by(Project.id)
+    rows = await _PROJECTS.run(institutions, sorted({q.technology_key for q in items}), ids or [-1])
     found: dict[Any, dict] = {}
     for r in rows:
         r["technology_name"] = r["technology_name"] or r["title"]

@@ -153,6 +153,15 @@ async def deadline_rules(hooks: HookView) -> list[DeadlineRule]:
     return rules_of(hooks)
 
 
+# Every batch of cases asks it (core.lifecycle's NAT-25 check): built once per shape.
+_BARS = Prepared(lambda until, institutions, codes, rule_ids: Obligation.select(
+    Obligation.institution, Obligation.technology_code, Obligation.rule_id, Obligation.kind, Obligation.title,
+    Obligation.due_on).where(
+    (Obligation.status == "open") & (Obligation.due_on < until) & Obligation.institution.is_in(institutions)
+    & Obligation.technology_code.is_in(codes) & Obligation.rule_id.is_in(rule_ids)).order_by(Obligation.due_on),
+    4, lists=(1, 2, 3))
+
+
 async def overdue_bars(hooks: HookView | None, institution_ids: Iterable[int], codes: Iterable[str],
                        until: dt.date) -> list[dict]:
     """Open obligations of the given institutions and technology codes, due before ``until``,
@@ -166,11 +175,7 @@ async def overdue_bars(hooks: HookView | None, institution_ids: Iterable[int], c
     institutions, wanted = sorted(set(institution_ids)), sorted({c for c in codes if c})
     if not barring or not institutions or not wanted:
         return []
-    rows = await Obligation.select(Obligation.institution, Obligation.technology_code, Obligation.rule_id,
-                                   Obligation.kind, Obligation.title, Obligation.due_on).where(
-        (Obligation.status == "open") & (Obligation.due_on < until) & Obligation.institution.is_in(institutions)
-        & Obligation.technology_code.is_in(wanted) & Obligation.rule_id.is_in(sorted({k[0] for k in barring}))
-    ).order_by(Obligation.due_on)
+    rows = await _BARS.run(until, institutions, wanted, sorted({k[0] for k in barring}))
     return [r for r in rows if (r["rule_id"], r["kind"]) in barring]
 
 
@@ -262,6 +267,12 @@ def _obligation_values(rule: DeadlineRule, event: DomainEvent, occurrence: str, 
     return values
 
 
+_EXISTING_COLUMNS = (Obligation.id, Obligation.dedupe_key, Obligation.kind, Obligation.rule_id, Obligation.due_on)
+# Every batch of cases asks it (one read of the obligations that already exist): built once per shape.
+_EXISTING = Prepared(lambda keys: Obligation.select(*_EXISTING_COLUMNS).where(Obligation.dedupe_key.is_in(keys)),
+                     1, lists=(0,))
+
+
 async def on_events(actor: Actor, hooks: HookView, events: list[DomainEvent]) -> list[list[dict]]:
     """``on_event`` for a batch of events (a batch of cases): the context read once, one
     read of the obligations that already exist, one insert, one audit write. Returns,
@@ -280,10 +291,8 @@ async def on_events(actor: Actor, hooks: HookView, events: list[DomainEvent]) ->
     licences = await _licences([e.institution_id for e in events]) if any(e.institutions for e in exemptions) else {}
     keys = [[dedupe_key(rule, event, occ) for rule, occ, _ in plan]
             for event, plan in zip(events, planned, strict=True)]
-    columns = (Obligation.id, Obligation.dedupe_key, Obligation.kind, Obligation.rule_id, Obligation.due_on)
     async with write_transaction():
-        found = {r["dedupe_key"]: r for r in await Obligation.select(*columns).where(
-            Obligation.dedupe_key.is_in(sorted({k for ks in keys for k in ks})))}
+        found = {r["dedupe_key"]: r for r in await _EXISTING.run(sorted({k for ks in keys for k in ks}))}
         new: dict[str, dict] = {}
         for event, plan, event_keys in zip(events, planned, keys, strict=True):
             for (rule, occurrence, due), key in zip(plan, event_keys, strict=True):
@@ -295,7 +304,7 @@ async def on_events(actor: Actor, hooks: HookView, events: list[DomainEvent]) ->
             from core.db import insert_many
 
             for row in await insert_many(Obligation, list(new.values()),
-                                         returning=tuple(c._meta.db_column_name for c in columns)):
+                                         returning=tuple(c._meta.db_column_name for c in _EXISTING_COLUMNS)):
                 found[row["dedupe_key"]] = row
             await audit.record_many(actor, [
                 audit.Entry("obligation.create", "obligation", found[key]["id"], after=_snapshot(values),

@@ -217,7 +217,8 @@ async def enqueue_channels(actor: Actor, *, channels: list[Channel | str], kind:
             raise TypeError("payload must be a dict")
         files = [describe(a if isinstance(a, Attachment) else msgspec.convert(a, Attachment)) for a in item.attachments]
         files_of.append(files)
-        payloads.append(msgspec.json.decode(msgspec.json.encode(item.payload)))
+        # As JSON text, encoded once for every channel (``insert_many`` writes text as given).
+        payloads.append(msgspec.json.encode(item.payload).decode())
     rows = []
     for key, name in named:
         at = now_utc()

@@ -35,7 +35,7 @@ from core import changes, clock
 from core.accounts.schemas import Actor
 from core.accounts.tables import User
 from core.audit import service as audit
-from core.db import is_sqlite, write_transaction
+from core.db import Prepared, is_sqlite, write_transaction
 from core.errors import DomainError, NotFound, Problem
 from core.people import rules
 from core.people.schemas import AuthorisationStatus, PhysicianArchive
@@ -451,6 +451,11 @@ async def recheck_cases(institution_id: int, user_id: int, name: str, since: dt.
     return len(rows)
 
 
+# Every batch of cases asks it: built once (``core.db.Prepared``).
+_ANY_KEPT = Prepared(lambda institution_id: Authorisation.select(Authorisation.id).where(
+    Authorisation.institution == institution_id).first(), 1)
+
+
 async def check_operators(institution_id: int, items: list[tuple[Any, dict | None, Any, dict]]
                           ) -> list[list[tuple[int, Problem]]]:
     """For each (case, project, grade, staff by login name) of a batch: the operators
@@ -460,7 +465,7 @@ async def check_operators(institution_id: int, items: list[tuple[Any, dict | Non
     from core.lifecycle import service as lifecycle
     from core.lifecycle.rules import technology_key
 
-    if not await Authorisation.exists().where(Authorisation.institution == institution_id):
+    if await _ANY_KEPT.run(institution_id) is None:
         return [[] for _ in items]
     ids = sorted({staff[o]["id"] for case, _, _, staff in items for o in case.operators if o in staff})
     held = await _authorisations(institution_id, ids)
