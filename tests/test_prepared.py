@@ -170,3 +170,24 @@ def test_the_guard_finds_session_state():
                  'UPDATE "filing" SET "case_count" = 1', '"""Set up the body."""',
                  """f'ALTER DATABASE "{name}" SET synchronous_commit TO off'"""):
         assert not _sets_session_state(line), line
+
+
+def test_the_content_hash_is_the_one_stored_cases_carry():
+    """The case's idempotency hash (NAT-37: the same case id with other content is refused)
+    is compared with the hashes of cases stored before: its text is still
+    ``json.dumps(…, sort_keys=True, ensure_ascii=False)`` with a prebuilt encoder."""
+    import hashlib
+    import json
+
+    import msgspec
+
+    from core.cases.rules import CaseInput, content_hash
+
+    case = msgspec.convert({
+        "case_id": " C-1 ", "technology_code": "P12", "patient_key": "PK-1", "admitted_on": "2026-11-01",
+        "operated_on": "2026-11-02", "discharged_on": "2026-11-04", "operators": ["b", " a "], "indication": "基准测试",
+        "outcome": "improved", "qc_values": {"并发症发生率": "否", "手术时间": " 90 ", "空": " "}, "consent": True}, CaseInput)
+    data = msgspec.to_builtins(case) | {"case_id": "C-1", "operators": ["a", "b"], "assistants": [],
+                                        "qc_values": {"并发症发生率": "否", "手术时间": "90"}}
+    data.pop("operation_code")
+    assert content_hash(case) == hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -163,6 +163,11 @@ def normalise_qc(values: dict[str, str], indicators: list[Indicator]) -> dict[st
     return out
 
 
+# json.dumps(data, sort_keys=True, ensure_ascii=False) — the same text (the stored hashes
+# depend on it), without building the encoder for every case.
+_HASHED_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+
+
 def content_hash(case: CaseInput) -> str:
     """The case's content, for idempotency: the same case id with the same content is
     the same case; with other content it is refused, never overwritten."""
@@ -173,7 +178,7 @@ def content_hash(case: CaseInput) -> str:
     data["operators"] = sorted(o.strip() for o in case.operators if o.strip())
     data["assistants"] = sorted(a.strip() for a in case.assistants if a.strip())
     data["qc_values"] = {k: str(v).strip() for k, v in sorted(case.qc_values.items()) if str(v).strip()}
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return hashlib.sha256(_HASHED_JSON(data).encode()).hexdigest()
 
 
 def indicator_kind(name: str) -> str:
