@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import os
-import secrets
 import sys
 import time
 from pathlib import Path
@@ -32,20 +30,6 @@ if (_KEPT / "secret").exists():
 os.environ.setdefault("CLINTECH_SECRET", "profile-" + "0" * 56)
 os.environ.setdefault("CLINTECH_VAR", str(_KEPT / "var"))
 os.environ["CLINTECH_JOBS"] = "separate"
-
-
-def batch(setup: dict, b: int, size: int) -> dict:
-    """One batch as ``bench/scale.py``'s ``api_ingest`` builds it."""
-    today = dt.date.today()
-    cases = []
-    for k in range(size):
-        op = today - dt.timedelta(days=3 + (b * size + k) % 200)
-        cases.append({"case_id": f"PROF-{b}-{k}-{secrets.token_hex(3)}", "technology_code": setup["code"],
-                      "patient_key": f"PK-{b}-{k}", "admitted_on": (op - dt.timedelta(days=1)).isoformat(),
-                      "operated_on": op.isoformat(), "discharged_on": min(op + dt.timedelta(days=2), today).isoformat(),
-                      "operators": [setup["operator"]], "indication": "基准测试", "outcome": "improved",
-                      "qc_values": {"并发症发生率": "否", "手术时间": "90"}, "consent": True})
-    return {"cases": cases}
 
 
 async def main() -> None:
@@ -68,7 +52,7 @@ async def main() -> None:
     async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                                  base_url="http://127.0.0.1", timeout=600) as client:
         async def post(b: int) -> float:
-            body = batch(setup, b, args.size)
+            body = scale.case_batch(setup, b, args.size, prefix="PROF")
             began = time.perf_counter()
             answer = await client.post("/api/v1/cases", json=body, headers=headers)
             took = time.perf_counter() - began

@@ -142,28 +142,30 @@ def helper(env: dict, kind: str, count: int = 0) -> dict:
 # ---------------------------------------------------------------- measurements
 
 
+def case_batch(setup: dict, b: int, size: int, prefix: str = "API") -> dict:
+    """Batch ``b`` of ``size`` cases of the setup's technology, as a hospital's system posts
+    them to ``POST /api/v1/cases`` (operation dates spread over 200 days)."""
+    today = dt.date.today()
+    cases = []
+    for k in range(size):
+        op = today - dt.timedelta(days=3 + (b * size + k) % 200)
+        cases.append({"case_id": f"{prefix}-{b}-{k}-{secrets.token_hex(3)}", "technology_code": setup["code"],
+                      "patient_key": f"PK-{b}-{k}", "admitted_on": (op - dt.timedelta(days=1)).isoformat(),
+                      "operated_on": op.isoformat(), "discharged_on": min(op + dt.timedelta(days=2), today).isoformat(),
+                      "operators": [setup["operator"]], "indication": "基准测试", "outcome": "improved",
+                      "qc_values": {"并发症发生率": "否", "手术时间": "90"}, "consent": True})
+    return {"cases": cases}
+
+
 def api_ingest(url: str, setup: dict, batches: int, size: int) -> dict:
     """``batches`` timed batches of ``size`` cases, after one untimed warm-up batch (as each
     page's first request is not timed: a fresh server compiles its queries and prepares its
     statements on first use)."""
-    today = dt.date.today()
     headers = {"Authorization": f"Bearer {setup['token']}"}
-
-    def body(b: int) -> dict:
-        cases = []
-        for k in range(size):
-            op = today - dt.timedelta(days=3 + (b * size + k) % 200)
-            cases.append({"case_id": f"API-{b}-{k}-{secrets.token_hex(3)}", "technology_code": setup["code"],
-                          "patient_key": f"PK-{b}-{k}", "admitted_on": (op - dt.timedelta(days=1)).isoformat(),
-                          "operated_on": op.isoformat(), "discharged_on": min(op + dt.timedelta(days=2), today).isoformat(),
-                          "operators": [setup["operator"]], "indication": "基准测试", "outcome": "improved",
-                          "qc_values": {"并发症发生率": "否", "手术时间": "90"}, "consent": True})
-        return {"cases": cases}
-
     # The bodies are built and encoded before the clock starts: the server's work is timed,
     # not the load generator's (as wrk's requests are written before they are sent).
     # The bytes httpx's ``json=`` sends (``httpx._content.encode_json``).
-    bodies = {b: json.dumps(body(b), ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    bodies = {b: json.dumps(case_batch(setup, b, size), ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
               for b in range(-1, batches)}
     headers["Content-Type"] = "application/json"
 
