@@ -191,3 +191,20 @@ def test_the_content_hash_is_the_one_stored_cases_carry():
                                         "qc_values": {"并发症发生率": "否", "手术时间": "90"}}
     data.pop("operation_code")
     assert content_hash(case) == hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+async def test_a_long_list_of_institutions_reads_as_a_short_one(recorded):
+    """``states_many`` of a region's list asks for hundreds of institutions: past
+    ``FEW_IDS`` the ids are written into the statement (``ids_clause``), not compiled as a
+    prepared shape per length — the same rows either way."""
+    from core.admission.tables import Project
+    from core.lifecycle import service as lifecycle
+
+    institutions = [r["id"] for r in await Institution.select(Institution.id).order_by(Institution.id)]
+    codes = sorted({p["technology_code"] for p in await Project.select(Project.technology_code) if p["technology_code"]})
+    padding = list(range(-lifecycle.FEW_IDS - 5, 0))  # no such institutions
+    assert len(institutions + padding) > lifecycle.FEW_IDS
+    assert await lifecycle._region_paths(institutions + padding) == await lifecycle._region_paths(institutions)
+    pairs = [(i, c) for i in institutions for c in codes]
+    assert await lifecycle._own_rows(pairs + [(i, codes[0]) for i in padding]) == await lifecycle._own_rows(pairs)
+    assert await lifecycle._region_paths(institutions)  # not only empty answers compared

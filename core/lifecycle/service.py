@@ -37,7 +37,7 @@ from core.accounts.tables import User
 from core.admission.tables import Project
 from core.audit import service as audit
 from core.contract import LifecyclePolicy
-from core.db import Prepared, write_transaction
+from core.db import Prepared, ids_clause, write_transaction
 from core.errors import Conflict, DomainError, Forbidden, NotFound, Problem
 from core.lifecycle import rules
 from core.lifecycle.schemas import (
@@ -91,13 +91,25 @@ def _policy(hooks: HookView | None) -> LifecyclePolicy:
 
 
 # The reads of ``use_refusals`` (a batch of cases asks them all): built once per shape
-# (``core.db.Prepared``).
-_REGION_PATHS = Prepared(lambda ids: Institution.select(Institution.id, Institution.region.path).where(
-    Institution.id.is_in(ids)), 1, lists=(0,))
+# (``core.db.Prepared``). A list page's many institutions (``states_many`` of a region's
+# filings) are written into the statement instead (``ids_clause``): one shape per list length
+# of up to a thousand ids would be built as slowly as piccolo's ``is_in`` the clause replaced.
+FEW_IDS = 64
+
+
+def _paths_query(where: Any) -> Any:
+    return Institution.select(Institution.id, Institution.region.path).where(where)
+
+
+def _own_query(where: Any) -> Any:
+    return TechnologyUse.select().where(where)
+
+
+_REGION_PATHS = Prepared(lambda ids: _paths_query(Institution.id.is_in(ids)), 1, lists=(0,))
 _SUSPENSIONS = Prepared(lambda keys: RegionSuspension.select(
     *RegionSuspension.all_columns(), RegionSuspension.region.path, RegionSuspension.region.name,
     RegionSuspension.region.department).where(RegionSuspension.technology_key.is_in(keys)), 1, lists=(0,))
-_OWN_ROWS = Prepared(lambda ids: TechnologyUse.select().where(TechnologyUse.institution.is_in(ids)), 1, lists=(0,))
+_OWN_ROWS = Prepared(lambda ids: _own_query(TechnologyUse.institution.is_in(ids)), 1, lists=(0,))
 _PAST_EVENTS = Prepared(lambda ids, keys: UseEvent.select(
     UseEvent.institution, UseEvent.technology_key, UseEvent.action, UseEvent.status_after, UseEvent.by,
     UseEvent.event_on, UseEvent.rule, UseEvent.trigger, UseEvent.reason, UseEvent.document).where(
@@ -107,7 +119,10 @@ _PAST_EVENTS = Prepared(lambda ids, keys: UseEvent.select(
 
 async def _region_paths(institution_ids: Iterable[int]) -> dict[int, str]:
     ids = sorted(set(institution_ids))
-    rows = await _REGION_PATHS.run(ids) if ids else []
+    if len(ids) > FEW_IDS:
+        rows = await _paths_query(ids_clause('"institution"."id"', ids))
+    else:
+        rows = await _REGION_PATHS.run(ids) if ids else []
     return {r["id"]: r["region.path"] or "/" for r in rows}
 
 
@@ -133,7 +148,10 @@ async def _own_rows(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], d
     uids = {f"{i}:{k}" for i, k in pairs}
     # By institution (the uid is "<institution>:<technology_key>"), the uids checked here.
     ids = sorted({i for i, _ in pairs})
-    rows = await _OWN_ROWS.run(ids) if ids else []
+    if len(ids) > FEW_IDS:
+        rows = await _own_query(ids_clause('"technology_use"."institution"', ids))
+    else:
+        rows = await _OWN_ROWS.run(ids) if ids else []
     return {(r["institution"], r["technology_key"]): r for r in rows if r["uid"] in uids}
 
 
