@@ -293,6 +293,34 @@ async def test_reminders_are_sent_once_per_lead_even_by_concurrent_workers(deplo
     assert "提前 5 个工作日" in detail.text and "逾期" in detail.text
 
 
+@pytest.mark.rule("JL-38")
+async def test_a_backlog_of_reminders_is_sent_in_chunks_once_each(deployment):
+    """Many obligations reaching a lead time on the same day (a province's backlog): each gets
+    its reminder once, to the same recipients as one alone, and the round's queries do not grow
+    with their number (a chunk is leased, checked and written at once, ``reminders.CHUNK``)."""
+    from core.db import count_queries
+    from core.obligations.tables import ObligationReminder
+
+    hooks = deployment["host"].view()
+    day = D("2026-03-02")  # 5 working days before 2026-03-09, the due date of a 2026-02-10 discharge
+    await reminders.send_due(hooks, day)  # whatever else of this module is due that day
+    medaffairs = deployment["users"]["medaffairs_a"]["id"]
+    counted = {}
+    for n in (2, 12):
+        made = [await emit(hooks, "discharge", D("2026-02-10"), deployment["hospital_a"], label=unique("积压"))
+                for _ in range(n)]
+        with count_queries() as queries:
+            assert await reminders.send_due(hooks, day) == n
+        counted[n] = queries[0]
+        for o in made:
+            messages = await InboxMessage.select(InboxMessage.user, InboxMessage.title).where(
+                InboxMessage.source == f"obligation:{o['id']}")
+            assert medaffairs in {m["user"] for m in messages} and all("待办提醒" in m["title"] for m in messages)
+            assert await ObligationReminder.count().where(ObligationReminder.obligation == o["id"]) == 1
+        assert await reminders.send_due(hooks, day) == 0  # sent once
+    assert counted[12] == counted[2], counted
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

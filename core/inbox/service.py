@@ -26,6 +26,19 @@ async def deliver(user_ids: list[int], title: str, body: str, link: str = "", so
     return len(user_ids)
 
 
+async def deliver_many(messages: list[dict]) -> int:
+    """``deliver`` for many messages at once (a chunk of reminders), each a dict of ``user``,
+    ``title``, ``body``, ``link``, ``source``: one insert, inside the caller's transaction."""
+    if engine().current_transaction.get() is None:
+        raise RuntimeError("inbox.deliver must run inside the caller's transaction")
+    if not messages:
+        return 0
+    from core.db import insert_many
+
+    await insert_many(InboxMessage, [m | {"title": m["title"][:200]} for m in messages])
+    return len(messages)
+
+
 async def unread_count(user_id: int) -> int:
     """Unread messages of a user (the badge in the navigation)."""
     return await InboxMessage.count().where(

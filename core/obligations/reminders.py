@@ -5,10 +5,10 @@ date, e.g. 5 and 1) and "overdue". An obligation gets the message of the stage i
 in — an obligation created two days before its due date gets only the 1-day one.
 
 Once means once: ``ObligationReminder.key`` is unique per (obligation, stage), and the
-reminder row, the inbox messages and the audit event are written in one transaction
-that first leases the obligation (PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED``, so
-another worker skips it; SQLite: the IMMEDIATE write transaction, which serialises
-writers) and re-checks that the stage was not sent meanwhile. E-mail copies go out
+reminder rows, the inbox messages and the audit events of a chunk of obligations are
+written in one transaction that first leases them (PostgreSQL: ``SELECT … FOR UPDATE SKIP
+LOCKED``, so another worker skips them; SQLite: the IMMEDIATE write transaction, which
+serialises writers) and re-checks which stages were sent meanwhile. E-mail copies go out
 after the commit: a crash in between loses an e-mail, never duplicates one.
 """
 
@@ -48,27 +48,47 @@ def _message(row: dict, stage: str, days: int) -> tuple[str, str]:
     return title, "\n".join(lines)
 
 
-async def _send_one(row: dict, stage: str, days: int) -> list[int]:
-    """Send one stage of one obligation; returns the recipients, or [] if another
-    worker holds or already sent it."""
-    key = f"{row['id']}:{stage}"
+# Obligations reminded per transaction: a province's backlog (hundreds of thousands of open
+# obligations past a lead time after an outage, or at the first round of a new deployment)
+# went out one transaction of six statements per obligation — 260,000 took over ten minutes.
+CHUNK = 500
+
+
+async def _send_chunk(due: list[tuple[dict, str, int]]) -> list[tuple[dict, str, int, list[int]]]:
+    """Send one stage of each of these obligations in one transaction: lease them (another
+    worker's are skipped), re-check which stages were sent meanwhile, then write the reminder
+    rows, the inbox messages and the audit events once each. Returns what was sent, with its
+    recipients (an obligation without any gets its reminder row and no message)."""
     async with write_transaction():
-        lease = Obligation.select(Obligation.id, Obligation.status).where(Obligation.id == row["id"])
+        lease = Obligation.select(Obligation.id, Obligation.status).where(
+            Obligation.id.is_in(sorted({row["id"] for row, _, _ in due})))
         if not is_sqlite():
             lease = lease.lock_rows(skip_locked=True)
-        held = await lease.first()
-        if held is None or held["status"] != "open":
+        held = {r["id"] for r in await lease if r["status"] == "open"}
+        keys = [f"{row['id']}:{stage}" for row, stage, _ in due]
+        sent = {r["key"] for r in await ObligationReminder.select(ObligationReminder.key).where(
+            ObligationReminder.key.is_in(keys))}
+        todo = [(row, stage, days) for (row, stage, days), key in zip(due, keys, strict=True)
+                if row["id"] in held and key not in sent]
+        if not todo:
             return []
-        if await ObligationReminder.exists().where(ObligationReminder.key == key):
-            return []
-        users = await service.recipients(row)
-        title, body = _message(row, stage, days)
-        await ObligationReminder.insert(ObligationReminder(key=key, obligation=row["id"], stage=stage,
-                                                           recipients=len(users)))
-        await inbox.deliver(users, title, body, link=f"/obligations/{row['id']}", source=f"obligation:{row['id']}")
-        await audit.record(SYSTEM, "obligation.remind", "obligation", row["id"],
-                           after={"stage": stage, "recipients": users}, institution_id=row["institution"])
-    return users
+        users_of = await service.recipients_many([row for row, _, _ in todo])
+        out = [(row, stage, days, users_of[row["id"]]) for row, stage, days in todo]
+        from core.db import insert_many
+
+        await insert_many(ObligationReminder, [
+            {"key": f"{row['id']}:{stage}", "obligation": row["id"], "stage": stage, "recipients": len(users)}
+            for row, stage, _, users in out])
+        messages = []
+        for row, stage, days, users in out:
+            title, body = _message(row, stage, days)
+            messages += [{"user": uid, "title": title[:200], "body": body, "link": f"/obligations/{row['id']}",
+                          "source": f"obligation:{row['id']}"} for uid in users]
+        await inbox.deliver_many(messages)
+        await audit.record_many(SYSTEM, [
+            audit.Entry("obligation.remind", "obligation", row["id"], after={"stage": stage, "recipients": users},
+                        institution_id=row["institution"]) for row, stage, _, users in out])
+    return out
 
 
 async def send_due(hooks: HookView, today: dt.date | None = None, mailer: mail.Mailer | None = None) -> int:
@@ -92,21 +112,23 @@ async def send_due(hooks: HookView, today: dt.date | None = None, mailer: mail.M
     for start in range(0, len(ids), 30_000):
         sent_keys |= {r["key"] for r in await ObligationReminder.select(ObligationReminder.key).where(
             ObligationReminder.obligation.is_in(ids[start:start + 30_000]))}
-    sent = 0
+    due = []
     for row in rows:
         days = rules.days_left(cal, today, row["due_on"])
         stage = rules.reminder_stage(days, leads)
-        if stage is None or f"{row['id']}:{stage}" in sent_keys:
-            continue
-        users = await _send_one(row, stage, days)
-        if not users:
-            continue
-        sent += 1
-        if mailer is not None:
-            title, body = _message(row, stage, days)
-            for address in (await inbox.addresses(users)).values():
-                try:
-                    await mailer.send(address, title, body)
-                except OSError as exc:  # the inbox copy is already there; log, don't fail the run
-                    log.warning("reminder e-mail to %s failed: %s", address, exc)
+        if stage is not None and f"{row['id']}:{stage}" not in sent_keys:
+            due.append((row, stage, days))
+    sent = 0
+    for start in range(0, len(due), CHUNK):
+        for row, stage, days, users in await _send_chunk(due[start:start + CHUNK]):
+            if not users:
+                continue
+            sent += 1
+            if mailer is not None:  # after the commit: a crash in between loses an e-mail, never duplicates one
+                title, body = _message(row, stage, days)
+                for address in (await inbox.addresses(users)).values():
+                    try:
+                        await mailer.send(address, title, body)
+                    except OSError as exc:  # the inbox copy is already there; log, don't fail the run
+                        log.warning("reminder e-mail to %s failed: %s", address, exc)
     return sent

@@ -852,18 +852,38 @@ async def provisional_obligations(actor: Actor | None = None) -> list[dict]:
     return rows
 
 
-async def recipients(row: dict) -> list[int]:
-    """Who is reminded of an obligation: its assignee; else the active users of the
-    institution holding its role; for the regulator's own obligations, the regulators
-    of the department that issued the institution's licence."""
-    if row.get("assignee"):
-        return [row["assignee"]]
-    if row["role"] == "regulator":
-        inst = await Institution.select(Institution.licence_region).where(
-            Institution.id == row["institution"]).first()
-        users = await User.select(User.id, User.roles).where(
-            (User.region == inst["licence_region"]) & (User.active == True)).output(load_json=True)  # noqa: E712
-    else:
-        users = await User.select(User.id, User.roles).where(
-            (User.institution == row["institution"]) & (User.active == True)).output(load_json=True)  # noqa: E712
-    return [u["id"] for u in users if row["role"] in (u["roles"] or [])]
+async def recipients_many(rows: list[dict]) -> dict[int, list[int]]:
+    """Who is reminded of each obligation (by id): its assignee; else the active users of the
+    institution holding its role; for the regulator's own obligations, the regulators of the
+    department that issued the institution's licence. A chunk of reminders in at most four
+    queries: the licence regions, then the active users of those regions (and, for a licence
+    without a region, of none) and of the other obligations' institutions."""
+    unassigned = [r for r in rows if not r.get("assignee")]
+    regulated = sorted({r["institution"] for r in unassigned if r["role"] == "regulator"})
+    licence = {i["id"]: i["licence_region"] for i in await Institution.select(
+        Institution.id, Institution.licence_region).where(Institution.id.is_in(regulated))} if regulated else {}
+    regions = sorted({v for v in licence.values() if v is not None})
+    institutions = sorted({r["institution"] for r in unassigned if r["role"] != "regulator"})
+    by_region: dict[int, list[dict]] = {}
+    by_institution: dict[int, list[dict]] = {}
+    columns = (User.id, User.roles, User.region, User.institution)
+    if regions:
+        for u in await User.select(*columns).where(User.region.is_in(regions) & (User.active == True)).order_by(  # noqa: E712
+                User.id).output(load_json=True):
+            by_region.setdefault(u["region"], []).append(u)
+    if None in licence.values():
+        by_region[None] = await User.select(*columns).where(User.region.is_null() & (User.active == True)).order_by(  # noqa: E712
+            User.id).output(load_json=True)
+    if institutions:
+        for u in await User.select(*columns).where(User.institution.is_in(institutions) & (User.active == True)  # noqa: E712
+                                                   ).order_by(User.id).output(load_json=True):
+            by_institution.setdefault(u["institution"], []).append(u)
+    out: dict[int, list[int]] = {}
+    for r in rows:
+        if r.get("assignee"):
+            out[r["id"]] = [r["assignee"]]
+            continue
+        users = (by_region.get(licence.get(r["institution"]), []) if r["role"] == "regulator"
+                 else by_institution.get(r["institution"], []))
+        out[r["id"]] = [u["id"] for u in users if r["role"] in (u["roles"] or [])]
+    return out
