@@ -276,7 +276,7 @@ async def _keep_session(connection: Any) -> None:
     open transaction: nothing. asyncpg's default reset (``pg_advisory_unlock_all(); CLOSE
     ALL; UNLISTEN *; RESET ALL``) is a round trip at every release — three in a batch of
     cases — for session state the portal never sets: no session advisory lock, cursor,
-    ``LISTEN`` or ``SET`` outside a transaction (``tests/test_db.py`` keeps it so)."""
+    ``LISTEN`` or ``SET`` outside a transaction (``tests/test_prepared.py`` keeps it so)."""
 
 
 async def close_pool() -> None:

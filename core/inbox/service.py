@@ -17,18 +17,13 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 async def deliver(user_ids: list[int], title: str, body: str, link: str = "", source: str = "") -> int:
     """Put one message into each user's inbox. Runs inside the caller's write
     transaction, so the message and the change that caused it commit together."""
-    if engine().current_transaction.get() is None:
-        raise RuntimeError("inbox.deliver must run inside the caller's transaction")
-    if not user_ids:
-        return 0
-    await InboxMessage.insert(*[InboxMessage(user=uid, title=title[:200], body=body, link=link, source=source)
-                                for uid in user_ids])
-    return len(user_ids)
+    return await deliver_many([{"user": uid, "title": title, "body": body, "link": link, "source": source}
+                               for uid in user_ids])
 
 
 async def deliver_many(messages: list[dict]) -> int:
-    """``deliver`` for many messages at once (a chunk of reminders), each a dict of ``user``,
-    ``title``, ``body``, ``link``, ``source``: one insert, inside the caller's transaction."""
+    """Many messages at once (a chunk of reminders), each a dict of ``user``, ``title``,
+    ``body``, ``link``, ``source``: one insert, inside the caller's write transaction."""
     if engine().current_transaction.get() is None:
         raise RuntimeError("inbox.deliver must run inside the caller's transaction")
     if not messages:

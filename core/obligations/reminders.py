@@ -82,7 +82,7 @@ async def _send_chunk(due: list[tuple[dict, str, int]]) -> list[tuple[dict, str,
         messages = []
         for row, stage, days, users in out:
             title, body = _message(row, stage, days)
-            messages += [{"user": uid, "title": title[:200], "body": body, "link": f"/obligations/{row['id']}",
+            messages += [{"user": uid, "title": title, "body": body, "link": f"/obligations/{row['id']}",
                           "source": f"obligation:{row['id']}"} for uid in users]
         await inbox.deliver_many(messages)
         await audit.record_many(SYSTEM, [
