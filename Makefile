@@ -7,10 +7,11 @@ SCALE_INSTITUTIONS ?= 100
 SCALE_CASES ?= 100000
 # extra bench/scale.py options, e.g. SCALE_ARGS='--keep-db clintech_scale_1k --jobs separate'
 SCALE_ARGS ?=
+SUITE_ARGS ?=
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test test-sqlite test-pg bench mutation lint migration clean
+.PHONY: setup run test test-sqlite test-pg bench bench-suite mutation lint migration clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "需要 Python 3.11（当前 " + sys.version.split()[0] + "）：make PY=/path/to/python3.11 …")'
@@ -40,6 +41,12 @@ bench: setup
 	scripts/system_deps.sh --bench
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/scale.py --institutions $(SCALE_INSTITUTIONS) --cases $(SCALE_CASES) $(SCALE_ARGS)
+
+## make test of this tree against make test of issue 9's baseline commit, in one run (about
+## 20 minutes a round; SUITE_ARGS='--rounds 2' alternates the order). Not part of make bench.
+bench-suite: setup
+	scripts/system_deps.sh --test
+	$(BIN)/python bench/suite.py $(SUITE_ARGS)
 
 ## Mutation testing (mutmut) of core/calendar.py and every rules module against their pure
 ## tests; prints a table per module (reports, does not assert; not part of make test).
