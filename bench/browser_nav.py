@@ -4,7 +4,7 @@
 1. builds a demo deployment on SQLite in a temporary directory and serves it with uvicorn
    (``bench/run.py``'s helpers, as ``make bench`` does);
 2. launches Debian's Chromium through Playwright with the test suite's arguments
-   (``tests/fixtures.py``), logs in as ``medaffairs_a`` through the form;
+   (``tests/conftest.py``), logs in as ``medaffairs_a`` through the form;
 3. after one untimed round, opens ``--rounds`` times each of ten portal pages, then as many
    times a trivial document (the emblem SVG), then as many fresh contexts (each with the
    session, one page); for each it reads the CPU time of the browser's process tree
@@ -31,12 +31,10 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-import run  # noqa: E402  (bench/run.py: servers, login)
+import run  # noqa: E402  (bench/run.py: servers, login, the demo deployment)
 
-CHROMIUM = "/usr/bin/chromium"
-# The arguments tests/fixtures.py launches Chromium with.
-SUITE_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-              "--disable-component-update", "--disable-sync"]
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the suite's browser, as it launches it)
+
 PAGES = ["/", "/admission", "/cases", "/obligations", "/catalog", "/qc", "/inbox", "/training", "/outbox",
          "/evaluations"]
 TRIVIAL = "/static/emblem.svg"
@@ -99,7 +97,7 @@ async def bench(url: str, rounds: int, extra: list[str]) -> list[dict]:
     cookies = run.browser_cookies(url, "medaffairs_a")
     state = {"cookies": [{"name": k, "value": v, "domain": "127.0.0.1", "path": "/"} for k, v in cookies.items()]}
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[*SUITE_ARGS, *extra])
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra])
         context = await browser.new_context(base_url=url, locale="zh-CN", storage_state=state)
         page = await context.new_page()
         for path in PAGES:  # untimed: the first visit fills the context's cache
@@ -139,11 +137,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="clintech-nav-") as tmp:
         env = run.base_env(Path(tmp)) | {"DATABASE_URL": f"sqlite:///{tmp}/nav.sqlite3", "CLINTECH_COUNT_QUERIES": "0",
                                           "CLINTECH_SECURE_COOKIES": "0"}
-        run.log("loading the demo deployment")
-        import subprocess
-
-        subprocess.run([run.PY, "-m", "web.cli", "demo"], cwd=run.ROOT, env=env, check=True, capture_output=True,
-                       timeout=300)
+        run.load_demo("SQLite", env)
         with run.serve("web.asgi:app", env, "/healthz") as url:
             run.log(f"Chromium {' '.join(extra) or '(the suite arguments)'} on {url}")
             results = asyncio.run(bench(url, args.rounds, extra))

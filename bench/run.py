@@ -234,13 +234,18 @@ def pg_database() -> Iterator[str]:
         psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def bench_portal(label: str, database_url: str, tmp: Path, loader, args) -> dict:
-    env = base_env(tmp) | {"DATABASE_URL": database_url}
+def load_demo(label: str, env: dict[str, str]) -> None:
+    """``clintech demo`` into the deployment ``env`` names."""
     log(f"{label}: loading the demo deployment")
     demo = subprocess.run([PY, "-m", "web.cli", "demo"], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
     if demo.returncode != 0:
         raise RuntimeError(f"clintech demo failed ({label}):\n{demo.stderr[-2000:]}")
+
+
+def bench_portal(label: str, database_url: str, tmp: Path, loader, args) -> dict:
+    env = base_env(tmp) | {"DATABASE_URL": database_url}
+    load_demo(label, env)
     # The queries are counted on one request of a server that counts them
     # (CLINTECH_COUNT_QUERIES=1); the throughput is measured on one that does not, as
     # deployed and as the baseline (counting costs every request a little).

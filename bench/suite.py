@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -58,7 +59,8 @@ def set_up(tree: Path) -> None:
 def run_suite(tree: Path, label: str) -> dict:
     print(f"  {label}: make test …", flush=True)
     start = time.monotonic()
-    done = subprocess.run(["scripts/test.sh"], cwd=tree, env=_env(), capture_output=True, text=True)
+    done = subprocess.run(["scripts/test.sh"], cwd=tree, env={**os.environ, "CI": "true"}, capture_output=True,
+                          text=True)
     wall = time.monotonic() - start
     found = halves(done.stdout)
     if len(found) != 2:
@@ -68,12 +70,6 @@ def run_suite(tree: Path, label: str) -> dict:
           f"{found[1]['seconds']:.1f} s; {tests} tests, exit {done.returncode}", flush=True)
     return {"wall_s": round(wall, 1), "sqlite": found[0], "postgres": found[1], "tests": tests,
             "exit": done.returncode}
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return {**os.environ, "CI": "true"}
 
 
 def main() -> None:
@@ -91,8 +87,7 @@ def main() -> None:
                        capture_output=True)
         try:
             print(f"baseline {baseline_commit} in {baseline}: setting up …", flush=True)
-            set_up(baseline)
-            set_up(ROOT)
+            set_up(baseline)  # this tree: make bench-suite depends on make setup
             runs: dict[str, list[dict]] = {"current": [], "baseline": []}
             for round_no in range(args.rounds):
                 order = [("baseline", baseline), ("current", ROOT)]

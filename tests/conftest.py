@@ -18,6 +18,9 @@ import pytest
 
 CI = os.environ.get("CI") == "true"
 CHROMIUM = "/usr/bin/chromium"
+# The arguments the browser fixture launches it with (bench/browser_nav.py measures with the same).
+CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync")
 DB_KIND = os.environ.get("CLINTECH_TEST_DB", "sqlite")
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 

@@ -122,14 +122,10 @@ def live_server(deployment):
 async def browser():
     from playwright.async_api import async_playwright
 
-    from tests.conftest import CHROMIUM
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         yield browser
         await browser.close()
 
