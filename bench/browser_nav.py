@@ -5,10 +5,13 @@
    (``bench/run.py``'s helpers, as ``make bench`` does);
 2. launches Debian's Chromium through Playwright with the test suite's arguments
    (``tests/conftest.py``), logs in as ``medaffairs_a`` through the form;
-3. after one untimed round, opens ``--rounds`` times each of ten portal pages, then as many
-   times a trivial document (the emblem SVG), then as many fresh contexts (each with the
-   session, one page); for each it reads the CPU time of the browser's process tree
-   (``/proc``, Playwright's driver included) and of this process, and the wall time;
+3. after one untimed round, opens ``--rounds`` times each of ten portal pages; as many again,
+   reading each page's text and links with locators (Playwright builds its selector engine
+   in every document) and as many with ``page.evaluate`` (the page's own script world);
+   then as many times a trivial document (the emblem SVG), then as many fresh contexts
+   (each with the session, one page); for each it reads the CPU time of the browser's
+   process tree (``/proc``, Playwright's driver included, with the children its processes
+   reaped) and of this process, and the wall time;
 4. prints ms of CPU and of wall time per navigation (or per context), and the ratio of a
    portal page to the trivial document.
 
@@ -41,8 +44,9 @@ TRIVIAL = "/static/emblem.svg"
 
 
 def tree_cpu_seconds(root: int) -> float:
-    """utime + stime of every live descendant of ``root`` (the browser, its helpers, the
-    Playwright driver)."""
+    """CPU of ``root``'s descendants (the browser, its helpers, the Playwright driver): each
+    live one's utime + stime, plus cutime + cstime, the CPU of the children it has reaped
+    (a context's renderer that exited is counted in its zygote's)."""
     parent: dict[int, int] = {}
     ticks: dict[int, int] = {}
     for name in os.listdir("/proc"):
@@ -55,7 +59,7 @@ def tree_cpu_seconds(root: int) -> float:
             continue
         fields = stat[stat.rindex(")") + 2:].split()
         parent[int(name)] = int(fields[1])
-        ticks[int(name)] = int(fields[11]) + int(fields[12])
+        ticks[int(name)] = sum(int(n) for n in fields[11:15])
     total = 0
     for pid, used in ticks.items():
         ancestor = parent.get(pid, 0)
@@ -72,9 +76,7 @@ def own_cpu_seconds() -> float:
 
 
 async def measure(label: str, times: int, step) -> dict:
-    """``step()`` ``times`` times; CPU and wall per step. A context's renderer that exits
-    before the end is not counted (its CPU leaves the tree with it): fresh contexts are a
-    lower bound."""
+    """``step()`` ``times`` times; CPU and wall per step."""
     me = os.getpid()
     children, own, start = tree_cpu_seconds(me), own_cpu_seconds(), time.perf_counter()
     for _ in range(times):
@@ -104,10 +106,20 @@ async def bench(url: str, rounds: int, extra: list[str]) -> list[dict]:
             await page.goto(path)
         if not page.url.startswith(url) or "/login" in page.url:
             raise RuntimeError(f"the session did not hold: {page.url}")
-        pages = iter(PAGES * rounds)
+        pages = iter(PAGES * rounds * 3)
 
         async def portal_page():
             await page.goto(next(pages))
+
+        async def read_by_locator():  # what a test that reads the page with locators pays
+            await page.goto(next(pages))
+            await page.locator("body").inner_text()
+            await page.eval_on_selector_all("main a[href]", "els => els.map(e => e.getAttribute('href'))")
+
+        async def read_by_evaluate():  # the same text and links from the page's own script world
+            await page.goto(next(pages))
+            await page.evaluate("() => [document.body.innerText, "
+                                "Array.from(document.querySelectorAll('main a[href]'), a => a.getAttribute('href'))]")
 
         async def trivial():
             await page.goto(TRIVIAL)
@@ -119,6 +131,8 @@ async def bench(url: str, rounds: int, extra: list[str]) -> list[dict]:
 
         results = [
             await measure("portal page (10 pages)", len(PAGES) * rounds, portal_page),
+            await measure("portal page + read by locators", len(PAGES) * rounds, read_by_locator),
+            await measure("portal page + read by evaluate", len(PAGES) * rounds, read_by_evaluate),
             await measure("trivial document (emblem SVG)", len(PAGES) * rounds, trivial),
             await measure("fresh context + home page", rounds * 2, fresh_context),
         ]
@@ -141,7 +155,7 @@ def main() -> int:
         with run.serve("web.asgi:app", env, "/healthz") as url:
             run.log(f"Chromium {' '.join(extra) or '(the suite arguments)'} on {url}")
             results = asyncio.run(bench(url, args.rounds, extra))
-    page, trivial = results[0], results[1]
+    page, trivial = results[0], results[3]
     print(f"a portal page costs {page['browser_cpu_ms'] / trivial['browser_cpu_ms']:.2f}x the browser CPU of a "
           f"trivial document")
     return 0

@@ -88,6 +88,12 @@ async def _download(page, link: str) -> str | None:
     return None
 
 
+# What a person reads on the page (the same ``innerText`` a locator's ``inner_text`` reads)
+# and the links in its main part.
+READ_PAGE = """() => [document.body.innerText,
+                      Array.from(document.querySelectorAll("main a[href]"), a => a.getAttribute("href"))]"""
+
+
 async def _open(page, link: str) -> tuple[str | None, list[str], list[str]]:
     """Open ``link``: (problem, what the page shows wrong, the links on it)."""
     if DOWNLOAD.search(link):
@@ -104,9 +110,11 @@ async def _open(page, link: str) -> tuple[str | None, list[str], list[str]]:
         return f"{response.status}", [], []
     if "text/html" not in (response.headers.get("content-type") or ""):
         return None, [], []
-    shown = shown_problems(urlsplit(page.url).path, await page.locator("body").inner_text())
-    links = await page.eval_on_selector_all("main a[href]", "els => els.map(e => e.getAttribute('href'))")
-    return None, shown, [link for link in links if crawlable(link)]
+    # The page's own script world, not a locator: a locator makes Playwright build its
+    # selector engine in every document: 80–150 ms of Chromium CPU a page, half a navigation
+    # again (issue 9, measured with bench/browser_nav.py's method).
+    text, links = await page.evaluate(READ_PAGE)
+    return None, shown_problems(urlsplit(page.url).path, text), [link for link in links if crawlable(link)]
 
 
 @pytest.mark.parametrize("username", DEMO_USERS)

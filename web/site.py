@@ -8,9 +8,9 @@ from litestar.exceptions import NotFoundException
 
 from core.messages import t
 from core.settings import get_settings
+from web.assets import asset
 
 EMBLEM_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
-DEFAULT_EMBLEM = "/static/emblem.svg"
 
 
 def site() -> dict[str, str]:
@@ -18,7 +18,7 @@ def site() -> dict[str, str]:
     settings = get_settings()
     emblem = settings.site_emblem
     usable = emblem is not None and emblem.suffix.lower() in EMBLEM_TYPES
-    return {"name": settings.site_name or t("app.name"), "emblem": "/site/emblem" if usable else DEFAULT_EMBLEM}
+    return {"name": settings.site_name or t("app.name"), "emblem": "/site/emblem" if usable else asset("emblem.svg")}
 
 
 @get("/site/emblem", tags=["system"])

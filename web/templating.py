@@ -175,11 +175,12 @@ def build_environment(plugin_dirs: list[str]) -> Environment:
         auto_reload=get_settings().debug,
     )
     env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
+    from web.assets import asset
     from web.site import site
 
     env.globals.update(t=t, ROLE_LABELS=ROLE_LABELS, REGION_LEVELS=LEVELS, hook_labels=hook_labels, site=site,
                        count_rows=count_rows, COUNT_STATES=COUNT_STATES, todo_rows=todo_rows,
-                       nav_items=nav_items)
+                       nav_items=nav_items, asset=asset)
     # ``{{ value | local }}``: a stored UTC timestamp in Beijing time (core/timefmt.py).
     from core.plugins import plugin_label
 
