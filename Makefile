@@ -43,7 +43,7 @@ bench: setup
 	$(BIN)/python bench/scale.py --institutions $(SCALE_INSTITUTIONS) --cases $(SCALE_CASES) $(SCALE_ARGS)
 
 ## make test of this tree against make test of issue 9's baseline commit, in one run (about
-## 17 minutes a round; SUITE_ARGS='--rounds 2' alternates the order). Not part of make bench.
+## 17 to 37 minutes a round; SUITE_ARGS='--rounds 2' alternates the order). Not part of make bench.
 bench-suite: setup
 	scripts/system_deps.sh --test
 	$(BIN)/python bench/suite.py $(SUITE_ARGS)
