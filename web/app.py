@@ -18,7 +18,7 @@ from core import db
 from core.plugins import PluginConfigError, PluginHost
 from core.settings import get_settings
 from web import errors
-from web.assets import STATIC, AssetCacheMiddleware
+from web.assets import STATIC
 from web.context import plugin_enabled, provide_actor, provide_hooks, provide_layout
 from web.limits import check_request
 from web.security import SecurityHeadersMiddleware
@@ -230,7 +230,7 @@ def create_app(host: PluginHost | None = None, *, run_jobs: bool = False, freeze
     app.state.plugin_host = host
     app.state.jobs_inline = run_jobs
     # Outermost: the security headers reach every answer, unrouted 404s and errors included.
-    app.asgi_handler = SecurityHeadersMiddleware(AssetCacheMiddleware(app.asgi_handler))
+    app.asgi_handler = SecurityHeadersMiddleware(app.asgi_handler)
     if settings.count_queries:
         from web.metrics import QueryCountMiddleware
 

@@ -4,13 +4,14 @@ change (a new release).
 
 * ``{{ asset("app.css") }}`` in a template is ``/static/app.css?v=<12 hex digits of its
   SHA-256>``; the hash is computed once per file version (its size and mtime), not per page.
-* ``AssetCacheMiddleware``: a ``/static/`` answer whose ``v`` is the file's current hash is
+* ``cache_control``: a ``/static/`` answer whose ``v`` is the file's current hash is
   ``Cache-Control: public, max-age=31536000, immutable``; any other (no ``v``, or the hash of
   an earlier release) is ``no-cache``, i.e. revalidated by its ETag each time, so an old URL
-  never pins an old file for a year.
+  never pins an old file for a year. ``web/security.py``'s middleware, which decides every
+  answer's Cache-Control, applies it.
 
-Without this, every page view revalidated four files (four more requests per page on a
-hospital's network, and on the test suite's Chromium walks).
+Before, static files had no Cache-Control: browsers kept them for a share of their age since
+Last-Modified (heuristic freshness), so after a release a browser could run an old script.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs
-
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 STATIC = Path(__file__).parent / "static"
 PREFIX = "/static/"
@@ -56,23 +55,3 @@ def cache_control(path: str, query: bytes) -> bytes:
     asked = parse_qs(query.decode("latin-1")).get("v", [None])[0]
     return IMMUTABLE if asked is not None and asked == version(path[len(PREFIX):]) else REVALIDATE
 
-
-class AssetCacheMiddleware:
-    """Sets Cache-Control on the answers under ``/static/`` (see the module's text)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope.get("path", "").startswith(PREFIX):
-            await self.app(scope, receive, send)
-            return
-        value = cache_control(scope["path"], scope.get("query_string", b""))
-
-        async def wrapped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers") or () if k.lower() != b"cache-control"]
-                message["headers"] = [*headers, (b"cache-control", value)]
-            await send(message)
-
-        await self.app(scope, receive, wrapped)

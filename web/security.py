@@ -8,7 +8,8 @@ client's address and scheme read from trusted proxies only.
 * ``Referrer-Policy: same-origin`` (record ids in URLs do not leave the portal),
   ``X-Content-Type-Options: nosniff``.
 * ``Cache-Control: no-store`` on every answer to a logged-in browser (its pages carry
-  personal and patient data; static files aside).
+  personal and patient data); static files instead get ``web/assets.py``'s: a year under
+  their content hash, revalidated under any other URL.
 * ``CLINTECH_SECURE_COOKIES`` (on by default) marks the session and CSRF cookies
   ``Secure`` and sends ``Strict-Transport-Security`` — except for a plain-http request
   to a loopback host (``make run`` on http://127.0.0.1), local development.
@@ -24,6 +25,7 @@ from typing import Any
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.settings import Settings, get_settings
+from web import assets
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
@@ -150,7 +152,9 @@ class SecurityHeadersMiddleware:
             return
         settings = self.settings or get_settings()
         secure = secure_cookies(scope, settings)
-        private = _has_session(scope) and not scope.get("path", "").startswith("/static/")
+        path = scope.get("path", "")
+        static = assets.cache_control(path, scope.get("query_string", b"")) if path.startswith(assets.PREFIX) else None
+        private = _has_session(scope) and static is None
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -160,6 +164,9 @@ class SecurityHeadersMiddleware:
                 if private or any(k == b"set-cookie" and v.lower().startswith(_SESSION_SET) for k, v in headers):
                     headers = [(k, v) for k, v in headers if k != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))
+                elif static is not None:  # web/assets.py: a year for the current hash, else revalidate
+                    headers = [(k, v) for k, v in headers if k != b"cache-control"]
+                    headers.append((b"cache-control", static))
                 if secure:
                     headers = [(k, v) for k, v in headers if k != b"strict-transport-security"]
                     headers.append((b"strict-transport-security", HSTS.encode()))
