@@ -2,12 +2,13 @@
 # Debian packages the portal needs: a CJK font for PDFs (WeasyPrint), HarfBuzz's font
 # subsetter (without it WeasyPrint falls back to fontTools: 1.7 s a PDF with the CJK font,
 # against 0.05 s with it), poppler-utils to look at PDFs in tests, and — for the test suite
-# (--test) — Debian's chromium; for the benchmark (--bench) — wrk.
+# (--test) — Debian's chromium-headless-shell (tests/conftest.py says why); for the benchmark
+# (--bench) — wrk.
 # Installs what is missing when running as root; otherwise says what to install.
 set -euo pipefail
 want=(fonts-wqy-zenhei libharfbuzz-subset0 poppler-utils)
 case "${1:-}" in
-  --test) want+=(chromium) ;;      # the browser tests drive Debian's chromium
+  --test) want+=(chromium-headless-shell) ;;  # the browser tests drive Debian's headless Chromium
   --bench) want=(wrk) ;;           # make bench: the load generator
 esac
 missing=()
