@@ -76,3 +76,25 @@ def test_the_shipped_province_plugins_override_no_core_page():
     for deployment in (("jilin", "hospital_default"), ("henan", "hospital_default")):
         dirs = plugin_template_dirs(PluginHost(deployment))
         assert dirs and all(Path(d).is_dir() for d in dirs)
+
+
+# ---------------------------------------------------------------- compiled templates shared by a process
+
+
+def test_environments_of_a_process_share_compiled_templates_but_a_changed_file_or_an_override_compiles_afresh(tmp_path):
+    """web.templating.SharedCompiledTemplates (issue 9): a second environment reuses the
+    first one's compiled template; a plugin's own file of the same name, or a file changed
+    on disk, is never served from what was compiled before."""
+    first = build_environment([]).get_template("base.html")
+    again = build_environment([]).get_template("base.html")
+    assert again.root_render_func.__code__ is first.root_render_func.__code__
+
+    mine = _folder(tmp_path / "mine", {"third/page.html": "第一版"})
+    assert build_environment([str(mine)]).get_template("third/page.html").render() == "第一版"
+    (mine / "third" / "page.html").write_text("第二版", encoding="utf-8")
+    assert build_environment([str(mine)]).get_template("third/page.html").render() == "第二版"
+
+    # Another folder with a template of the same name: its own file, its own code.
+    other = _folder(tmp_path / "other", {"third/page.html": "另一插件"})
+    assert build_environment([str(other)]).get_template("third/page.html").render() == "另一插件"
+    assert build_environment([str(mine)]).get_template("third/page.html").render() == "第二版"
