@@ -10,7 +10,14 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from jinja2 import BytecodeCache, ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from jinja2 import (
+    BytecodeCache,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PrefixLoader,
+    select_autoescape,
+)
 from jinja2.bccache import Bucket
 from markupsafe import Markup, escape
 
