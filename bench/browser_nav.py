@@ -3,8 +3,9 @@
 
 1. builds a demo deployment on SQLite in a temporary directory and serves it with uvicorn
    (``bench/run.py``'s helpers, as ``make bench`` does);
-2. launches Debian's Chromium through Playwright with the test suite's arguments
-   (``tests/conftest.py``), logs in as ``medaffairs_a`` through the form;
+2. launches the test suite's Chromium (``tests/conftest.py``: Debian's chromium-headless-shell;
+   ``CLINTECH_CHROMIUM=/usr/bin/chromium`` for the full browser) through Playwright with the
+   suite's arguments, logs in as ``medaffairs_a`` through the form;
 3. after one untimed round, opens ``--rounds`` times each of ten portal pages; as many again,
    reading each page's text and links with locators (Playwright builds its selector engine
    in every document) and as many with ``page.evaluate`` (the page's own script world);
