@@ -50,6 +50,19 @@ def halves(output: str) -> list[dict]:
     return found
 
 
+def failures(output: str) -> list[str]:
+    """pytest's short summary lines of what failed (``FAILED …``, ``ERROR …``), both halves."""
+    return [line for line in output.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+
+
+def keep_output(label: str, output: str) -> Path:
+    """A failing run's whole output, kept beside suite.json (a flake is otherwise lost)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"suite-{label}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    path.write_text(output)
+    return path
+
+
 def set_up(tree: Path) -> None:
     """The tree's own environment, as its Makefile makes it (pip's cache makes it quick)."""
     subprocess.run(["make", "-s", ".venv/bin/.installed", "web/static/vendor/htmx.min.js"], cwd=tree,
@@ -68,6 +81,11 @@ def run_suite(tree: Path, label: str) -> dict:
     tests = sum(h["tests"] for h in found)
     print(f"  {label}: {wall:6.1f} s whole; SQLite {found[0]['seconds']:.1f} s, PostgreSQL "
           f"{found[1]['seconds']:.1f} s; {tests} tests, exit {done.returncode}", flush=True)
+    if done.returncode != 0:  # which tests failed, and the whole output to read them in
+        kept = keep_output(label, done.stdout)
+        for line in failures(done.stdout):
+            print(f"    {line}", flush=True)
+        print(f"    whole output: {kept}", flush=True)
     return {"wall_s": round(wall, 1), "sqlite": found[0], "postgres": found[1], "tests": tests,
             "exit": done.returncode}
 

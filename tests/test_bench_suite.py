@@ -52,3 +52,14 @@ def test_the_current_scripts_summary_lines_are_not_read_as_more_halves():
 
 def test_an_output_without_both_halves_gives_fewer_than_two():
     assert _suite().halves("== SQLite ==\nERROR: usage\n") == []
+
+
+def test_a_failing_runs_failed_tests_are_named_and_its_output_kept(tmp_path, monkeypatch):
+    """A run that exits non-zero names what failed and keeps its whole output: a flake in
+    one round of the comparison is otherwise lost (issue 9, stop 25)."""
+    suite = _suite()
+    assert suite.failures(BASELINE_OUTPUT) == ["FAILED tests/test_admission_service.py::test_hosp10 - assert [2, 3] == []"]
+    assert suite.failures(CURRENT_OUTPUT) == []
+    monkeypatch.setattr(suite, "RESULTS", tmp_path / "results")
+    kept = suite.keep_output("current", BASELINE_OUTPUT)
+    assert kept.parent == tmp_path / "results" and kept.read_text() == BASELINE_OUTPUT
