@@ -113,7 +113,7 @@ def serve(app):
 # (as the kit's in-process apps, core/testing), so each module's server starts (lifespan
 # and all) the same app on its own database copy instead of building it again (~0.1 s and
 # its templates' compilation a module, issue 9).
-_LIVE_APPS: dict[int, tuple[object, object]] = {}  # id(host) → (host, app): the host kept alive
+_LIVE_APPS: dict[object, object] = {}  # PluginHost (hashed by identity) → its app
 
 
 @pytest.fixture(scope="module")
@@ -122,9 +122,9 @@ def live_server(deployment):
     from web.app import create_app
 
     host = deployment["host"]
-    if _LIVE_APPS.get(id(host), (None,))[0] is not host:
-        _LIVE_APPS[id(host)] = (host, create_app(host))
-    with serve(_LIVE_APPS[id(host)][1]) as url:
+    if host not in _LIVE_APPS:
+        _LIVE_APPS[host] = create_app(host)
+    with serve(_LIVE_APPS[host]) as url:
         yield url
 
 

@@ -177,8 +177,9 @@ class SharedCompiledTemplates(BytecodeCache):
     is what sharing Jinja's bytecode requires). Keyed, as Jinja's own caches are, by the
     template's name and file and checked against its source's checksum, so a plugin's
     override (another file) or a changed file compiles afresh. A served portal builds one
-    environment and gains nothing; a test run builds one app per test module (and one per
-    live server), and compiling every template again was ~10 s of each half's CPU (issue 9)."""
+    environment and gains nothing; a test run builds many apps (the kit's per plugin set, the
+    live servers', and those tests build for themselves), and compiling every template again
+    for each was ~10 s of a SQLite half's GIL time (py-spy, issue 9)."""
 
     def __init__(self) -> None:
         self._compiled: dict[str, tuple[str, object]] = {}
