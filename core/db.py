@@ -332,12 +332,13 @@ async def write_transaction() -> AsyncIterator[None]:
             yield
 
 
-async def start_pool() -> None:
-    """PostgreSQL: open the connection pool (unless CLINTECH_DB_POOL=0); SQLite: nothing."""
+async def start_pool(min_size: int = 2) -> None:
+    """PostgreSQL: open the connection pool (unless CLINTECH_DB_POOL=0); SQLite: nothing.
+    The test kit opens its pools here too, so tests run with the portal's pool."""
     from core.settings import get_settings
 
     if isinstance(engine(), PostgresEngine) and get_settings().db_pool and not engine().pool:
-        await engine().start_connection_pool(min_size=2, max_size=10, reset=_keep_session)
+        await engine().start_connection_pool(min_size=min_size, max_size=10, reset=_keep_session)
 
 
 async def _keep_session(connection: Any) -> None:

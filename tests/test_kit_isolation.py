@@ -19,3 +19,23 @@ async def test_the_next_module_starts_from_the_template_not_from_this_modules_wr
     assert not await Region.exists().where(Region.code == "ISOLATION-1")
     # The demo data of the template is all there (a fresh copy, not an empty database).
     assert await Region.exists().where(Region.id == deployment["city1"])
+
+
+async def test_the_kit_runs_the_tests_on_the_portals_own_pool(deployment):
+    """Issue 9: the kit's PostgreSQL pool is the portal's (``core.db.start_pool``): a
+    connection given back keeps its session, without asyncpg's default reset (``RESET
+    ALL`` … a round trip at every release), as in a served portal."""
+    import pytest
+
+    from core.db import engine, is_sqlite
+
+    if is_sqlite():
+        pytest.skip("PostgreSQL's pool")
+    pool = engine().pool
+    async with pool.acquire() as connection:
+        pid = connection.get_server_pid()
+        await connection.execute("SET application_name = 'kit-probe'")
+    async with pool.acquire() as connection:  # asyncpg's pool hands out the last one given back
+        assert connection.get_server_pid() == pid
+        assert await connection.fetchval("SHOW application_name") == "kit-probe"  # no RESET ALL ran
+        await connection.execute("RESET application_name")

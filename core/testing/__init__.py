@@ -216,8 +216,10 @@ class Databases:
 
     async def start_pool(self) -> None:
         """The pool of the running loop (the tests'), on the current module database."""
-        if self.postgres and self.engine.pool is None:
-            await self.engine.start_connection_pool(min_size=1, max_size=10)
+        from core import db
+
+        if self.postgres:
+            await db.start_pool(min_size=1)  # the portal's own pool (its reset included)
 
     async def close_pool(self) -> None:
         if self.postgres and self.engine.pool is not None:
