@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import sqlite3
 import urllib.parse
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -142,6 +143,15 @@ class SQLiteReaderEngine(SQLiteEngine):
     async def run_ddl(self, ddl: str, in_pool: bool = False):
         _counted()
         return await super().run_ddl(ddl, in_pool)
+
+    async def _run_in_existing_connection(self, connection, query, args=None, query_type="generic", table=None):
+        """A query inside a transaction: piccolo's, less its ``PRAGMA foreign_keys = 1``
+        before every statement (a second trip to the connection's thread). Every connection
+        a transaction gets here has it set once, when opened (``_connect``)."""
+        if query_type == "insert" and sqlite3.sqlite_version_info < (3, 35):  # no RETURNING: piccolo's way
+            return await super()._run_in_existing_connection(connection, query, args, query_type, table)
+        async with connection.execute(query, args or []) as cursor:
+            return await cursor.fetchall()
 
     async def close_readers(self) -> None:
         """Close every connection the engine keeps, readers and pooled, of every event loop

@@ -158,3 +158,16 @@ async def test_closing_the_readers_closes_the_pooled_connections_too(deployment)
     for connection in pooled:
         with pytest.raises(ValueError):  # aiosqlite: "no active connection"
             await connection.execute("SELECT 1")
+
+
+async def test_foreign_keys_hold_inside_a_transaction_on_a_pooled_connection(deployment):
+    """Queries inside a transaction skip piccolo's ``PRAGMA foreign_keys = 1`` before each
+    statement: the pooled connection has it from when it was opened."""
+    from core.db import write_transaction
+    from core.inbox.tables import InboxMessage
+
+    for _ in range(2):  # a new connection, then the same one given back
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            async with write_transaction():
+                await InboxMessage.insert(InboxMessage(user=10**9, title="连接池：外键", body=""))
+    assert await _titled("连接池：外键") == 0
