@@ -64,9 +64,13 @@ def keep_output(label: str, output: str) -> Path:
 
 
 def set_up(tree: Path) -> None:
-    """The tree's own environment, as its Makefile makes it (pip's cache makes it quick)."""
+    """The tree's own environment, as its Makefile makes it (pip's cache makes it quick),
+    and the Debian packages its ``make test`` installs first (``scripts/system_deps.sh
+    --test``): the baseline drives the full ``chromium``, this tree the headless shell, and a
+    new machine has neither (the baseline's tests then stopped at once, "no tests ran")."""
     subprocess.run(["make", "-s", ".venv/bin/.installed", "web/static/vendor/htmx.min.js"], cwd=tree,
                    check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["scripts/system_deps.sh", "--test"], cwd=tree, check=True, stdout=subprocess.DEVNULL)
 
 
 def run_suite(tree: Path, label: str) -> dict:
@@ -76,8 +80,8 @@ def run_suite(tree: Path, label: str) -> dict:
                           text=True)
     wall = time.monotonic() - start
     found = halves(done.stdout)
-    if len(found) != 2:
-        sys.exit(f"{label}: no pytest summary for both halves (exit {done.returncode}):\n{done.stdout[-2000:]}")
+    if len(found) != 2 or not all(h["tests"] for h in found):
+        sys.exit(f"{label}: the tests did not run in both halves (exit {done.returncode}):\n{done.stdout[-2000:]}")
     tests = sum(h["tests"] for h in found)
     print(f"  {label}: {wall:6.1f} s whole; SQLite {found[0]['seconds']:.1f} s, PostgreSQL "
           f"{found[1]['seconds']:.1f} s; {tests} tests, exit {done.returncode}", flush=True)

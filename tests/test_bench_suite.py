@@ -63,3 +63,31 @@ def test_a_failing_runs_failed_tests_are_named_and_its_output_kept(tmp_path, mon
     monkeypatch.setattr(suite, "RESULTS", tmp_path / "results")
     kept = suite.keep_output("current", BASELINE_OUTPUT)
     assert kept.parent == tmp_path / "results" and kept.read_text() == BASELINE_OUTPUT
+
+
+NO_TESTS_RAN = """== SQLite ==
+collected 464 items
+
+============================ no tests ran in 3.14s =============================
+== PostgreSQL ==
+collected 464 items
+
+============================ no tests ran in 3.13s =============================
+"""
+
+
+def test_a_tree_whose_tests_did_not_run_stops_the_comparison(tmp_path, monkeypatch):
+    """On a new machine the baseline's suite stopped at once (its CI=true check found no
+    /usr/bin/chromium): "no tests ran" in 3 s must not be compared as a run (it was read as
+    two halves of 0 tests). ``set_up`` installs the tree's own system packages first."""
+    import pytest
+
+    suite = _suite()
+    assert [h["tests"] for h in suite.halves(NO_TESTS_RAN)] == [0, 0]
+    (tmp_path / "scripts").mkdir()
+    script = tmp_path / "scripts" / "test.sh"
+    script.write_text(f"#!/bin/sh\ncat <<'OUT'\n{NO_TESTS_RAN}OUT\nexit 4\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(suite, "RESULTS", tmp_path / "results")
+    with pytest.raises(SystemExit, match="the tests did not run in both halves"):
+        suite.run_suite(tmp_path, "baseline")
