@@ -342,9 +342,15 @@ async def write_transaction() -> AsyncIterator[None]:
             yield
 
 
-async def start_pool(min_size: int = 2) -> None:
+async def start_pool() -> None:
     """PostgreSQL: open the connection pool (unless CLINTECH_DB_POOL=0); SQLite: nothing.
-    The test kit opens its pools here too, so tests run with the portal's pool."""
+    The app's startup hook: no parameter (Litestar would pass the app to one)."""
+    await open_pool(min_size=2)
+
+
+async def open_pool(min_size: int) -> None:
+    """``start_pool`` with ``min_size`` connections opened at once; the test kit opens its
+    pools here too, so tests run on the portal's pool."""
     from core.settings import get_settings
 
     if isinstance(engine(), PostgresEngine) and get_settings().db_pool and not engine().pool:

@@ -219,7 +219,7 @@ class Databases:
         from core import db
 
         if self.postgres:
-            await db.start_pool(min_size=1)  # the portal's own pool (its reset included)
+            await db.open_pool(min_size=1)  # the portal's own pool (its reset included)
 
     async def close_pool(self) -> None:
         if self.postgres and self.engine.pool is not None:
