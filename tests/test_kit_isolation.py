@@ -39,3 +39,29 @@ async def test_the_kit_runs_the_tests_on_the_portals_own_pool(deployment):
         assert connection.get_server_pid() == pid
         assert await connection.fetchval("SHOW application_name") == "kit-probe"  # no RESET ALL ran
         await connection.execute("RESET application_name")
+
+
+async def test_logins_of_a_module_share_a_live_session_and_a_dead_one_logs_in_anew(deployment, login_as):
+    """Issue 9: the kit's ``clintech_login`` fills the login form once per user and
+    database copy; later clients get that session's cookies while it is live, as a browser
+    keeps its session. A session ended (logout) is never handed out: the form again."""
+    from core.accounts.tables import UserSession
+    from core.testing import pytest_plugin
+
+    first = await login_as("qc_a")
+    sessions = await UserSession.count()
+    second = await login_as("qc_a")
+    assert second.cookies.get("clintech_session") == first.cookies.get("clintech_session")
+    assert await UserSession.count() == sessions  # no form filled, no session opened
+    assert "王质控" in (await second.get("/")).text
+    own = await login_as("qc_a", fresh=True)  # a session of its own
+    assert own.cookies.get("clintech_session") != first.cookies.get("clintech_session")
+    assert await UserSession.count() == sessions + 1
+    assert (await first.post("/logout")).status_code == 303
+    third = await login_as("qc_a")  # the kept session is dead: through the form
+    assert third.cookies.get("clintech_session") not in (first.cookies.get("clintech_session"), None)
+    assert (await third.get("/", follow_redirects=False)).status_code == 200
+    databases = pytest_plugin._state["databases"]
+    assert databases.logins
+    await databases.reset(deployment["plugins"])  # the next module's copy: its sessions are not there
+    assert databases.logins == {}

@@ -51,14 +51,32 @@ def client_for(app, client_address: tuple[str, int] = ("127.0.0.9", 1234)) -> Po
     return PortalClient(transport=httpx.ASGITransport(app=app, client=client_address), base_url="http://testserver")
 
 
-async def log_in(app, username: str, password: str = DEMO_PASSWORD) -> PortalClient:
-    """A client of ``app`` with a live session of ``username`` (through the login form)."""
+async def log_in(app, username: str, password: str = DEMO_PASSWORD, *, kept: dict | None = None) -> PortalClient:
+    """A client of ``app`` with a live session of ``username`` (through the login form).
+
+    ``kept``: the cookies of earlier logins on the same database, by user and password. A
+    session found there that is still live for ``username`` (one query: logged out, expired
+    or deactivated ones are not) is given to the new client instead of filling the form
+    again, as a browser keeps its session between pages; the form's login goes there."""
+    from core.accounts import service as accounts
+    from web.context import SESSION_COOKIE
+
+    key = (username, password)
+    if kept is not None and (cookies := kept.get(key)) is not None:
+        actor = await accounts.actor_for_session(cookies.get(SESSION_COOKIE))
+        if actor is not None and actor.username == username.strip().lower():
+            client = client_for(app)
+            client.cookies.update(cookies)
+            return client
+        del kept[key]
     client = client_for(app)
     await client.get("/login")
     response = await client.post("/login", data={"username": username, "password": password, "next": "/"})
     if response.status_code != 303:
         await client.aclose()
         raise AssertionError(f"login as {username!r} failed: {response.status_code} {response.text[:300]}")
+    if kept is not None:
+        kept[key] = dict(client.cookies)
     return client
 
 
@@ -171,6 +189,9 @@ class Databases:
         self.hosts: dict[tuple[str, ...], object] = {}
         self.apps: dict[tuple[str, ...], object] = {}
         self.current: tuple[str, ...] | None = None
+        # Cookies of the logins on the current database copy (``log_in(kept=…)``), by user
+        # and password; its sessions go with it when the next copy replaces it.
+        self.logins: dict[tuple[str, str], dict] = {}
         self.postgres = self.url.startswith("postgres")
         if self.postgres:
             self.name = self.engine.config["database"]
@@ -293,6 +314,7 @@ class Databases:
         # What the process kept of institutions' dashboards belongs to the database replaced
         # (a copy starts its change counters where the template left them).
         todo.KEPT.clear()
+        self.logins.clear()
         template = self.templates.get(plugins)
         if template is None:
             await self.build(plugins)

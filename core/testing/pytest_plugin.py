@@ -205,11 +205,18 @@ async def clintech_anon(clintech_app):
 
 @_fixture()
 async def clintech_login(clintech_app):
-    """``client = await clintech_login("clinician_a")``: a client with a live session."""
+    """``client = await clintech_login("clinician_a")``: a client with a live session.
+
+    The module's tests share each user's session, as a browser keeps it between pages: the
+    first login goes through the form, later ones get its cookies while it is live (after
+    a logout, an expiry or a deactivation the form is filled again). ``fresh=True``: a new
+    session of its own (e.g. to have two sessions of one user)."""
     clients: list = []
 
-    async def make(username: str, password: str = testing.DEMO_PASSWORD) -> testing.PortalClient:
-        client = await testing.log_in(clintech_app, username, password)
+    async def make(username: str, password: str = testing.DEMO_PASSWORD, *,
+                   fresh: bool = False) -> testing.PortalClient:
+        kept = None if fresh else _state["databases"].logins
+        client = await testing.log_in(clintech_app, username, password, kept=kept)
         clients.append(client)
         return client
 
