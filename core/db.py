@@ -166,6 +166,8 @@ class SQLiteReaderEngine(SQLiteEngine):
 
     async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
         if query_type != "generic" or not query.lstrip()[:6].upper() == "SELECT":
+            if query_type == "insert" and sqlite3.sqlite_version_info < (3, 35):  # no RETURNING: piccolo's way
+                return await super()._run_in_new_connection(query, args, query_type, table)
             connection = await self._take()
             try:
                 cursor = await connection.execute(query, args or [])
