@@ -57,7 +57,8 @@ async def log_in(app, username: str, password: str = DEMO_PASSWORD, *, kept: dic
     ``kept``: the cookies of earlier logins on the same database, by user and password. A
     session found there that is still live for ``username`` (one query: logged out, expired
     or deactivated ones are not) is given to the new client instead of filling the form
-    again, as a browser keeps its session between pages; the form's login goes there."""
+    again, as a browser keeps its session between pages. A login through the form is
+    recorded there for the next client."""
     from core.accounts import service as accounts
     from web.context import SESSION_COOKIE
 
